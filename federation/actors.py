@@ -1,0 +1,212 @@
+"""Remote actors and their public keys: fetched with a signed GET, cached in memory and on disk.
+
+A key id is fetched at its URL (without fragment). Mastodon-style servers answer with the
+actor, whose ``publicKey`` has the key; others (GoToSocial) answer with the key document,
+whose ``owner`` is then fetched to check that it really lists the key. Either way the key's
+owner must live on the key's host, and the actor's ``id`` must be the URL asked for.
+``refresh=True`` refetches (key rotation: a signature that fails with the cached key is
+tried once more with a fresh one).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urldefrag, urlsplit
+
+import aiosqlite
+
+from federation import jsonio
+from federation.client import FederationClient, FetchError, Signer
+from node.clock import to_epoch
+from node.db import Database, fetch_one
+
+ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
+CACHE_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    id: str
+    inbox: str | None
+    shared_inbox: str | None
+    data: dict
+
+    @property
+    def delivery_inbox(self) -> str | None:
+        return self.shared_inbox or self.inbox
+
+
+@dataclass(frozen=True)
+class RemoteKey:
+    key_id: str
+    owner: str
+    public_pem: str
+
+
+def _first_id(value) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return value["id"]
+    return None
+
+
+def actor_from_document(document: dict) -> RemoteActor:
+    if document.get("type") not in ACTOR_TYPES and not (
+        isinstance(document.get("type"), list) and ACTOR_TYPES & set(document["type"])
+    ):
+        raise FetchError(f"{document.get('id')} is a {document.get('type')!r}, not an actor")
+    actor_id = document.get("id")
+    if not isinstance(actor_id, str):
+        raise FetchError("actor document has no id")
+    endpoints = document.get("endpoints") if isinstance(document.get("endpoints"), dict) else {}
+    return RemoteActor(
+        id=actor_id,
+        inbox=_first_id(document.get("inbox")),
+        shared_inbox=_first_id(endpoints.get("sharedInbox")),
+        data=document,
+    )
+
+
+def keys_of_actor(document: dict) -> list[RemoteKey]:
+    entries = document.get("publicKey")
+    entries = entries if isinstance(entries, list) else [entries]
+    keys = []
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("publicKeyPem"), str):
+            keys.append(RemoteKey(entry["id"], document.get("id"), entry["publicKeyPem"]))
+    return keys
+
+
+# --- SQL: remote_actors, remote_keys -------------------------------------------------------
+
+async def select_actor(conn: aiosqlite.Connection, actor_id: str):
+    return await fetch_one(conn, "SELECT id, inbox, shared_inbox, data, fetched_at FROM remote_actors WHERE id = ?", (actor_id,))
+
+
+async def upsert_actor(conn: aiosqlite.Connection, actor: RemoteActor, fetched_at: float) -> None:
+    await conn.execute(
+        "INSERT INTO remote_actors (id, inbox, shared_inbox, data, fetched_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
+        " data = excluded.data, fetched_at = excluded.fetched_at",
+        (actor.id, actor.inbox, actor.shared_inbox, jsonio.dumps_str(actor.data), fetched_at),
+    )
+
+
+async def select_key(conn: aiosqlite.Connection, key_id: str):
+    return await fetch_one(conn, "SELECT key_id, actor_id, public_pem FROM remote_keys WHERE key_id = ?", (key_id,))
+
+
+async def upsert_key(conn: aiosqlite.Connection, key: RemoteKey, fetched_at: float) -> None:
+    await conn.execute(
+        "INSERT INTO remote_keys (key_id, actor_id, public_pem, fetched_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (key_id) DO UPDATE SET actor_id = excluded.actor_id, public_pem = excluded.public_pem,"
+        " fetched_at = excluded.fetched_at",
+        (key.key_id, key.owner, key.public_pem, fetched_at),
+    )
+
+
+async def delete_keys_except(conn: aiosqlite.Connection, actor_id: str, keep: list[str]) -> None:
+    marks = ",".join("?" * len(keep))
+    where = f" AND key_id NOT IN ({marks})" if keep else ""
+    await conn.execute(f"DELETE FROM remote_keys WHERE actor_id = ?{where}", (actor_id, *keep))
+
+
+async def delete_actor(conn: aiosqlite.Connection, actor_id: str) -> None:
+    await conn.execute("DELETE FROM remote_keys WHERE actor_id = ?", (actor_id,))
+    await conn.execute("DELETE FROM remote_actors WHERE id = ?", (actor_id,))
+
+
+# --- the cache ---------------------------------------------------------------------------------
+
+class RemoteActors:
+    def __init__(self, db: Database, client: FederationClient, signer: Signer, clock) -> None:
+        self.db = db
+        self.client = client
+        self.signer = signer
+        self.clock = clock
+        self._keys: dict[str, RemoteKey] = {}
+        self._actors: dict[str, tuple[float, RemoteActor]] = {}
+
+    async def get_key(self, key_id: str, *, refresh: bool = False) -> RemoteKey:
+        if not refresh:
+            cached = self._keys.get(key_id)
+            if cached:
+                return cached
+            row = await select_key(self.db.reader, key_id)
+            if row:
+                key = RemoteKey(row["key_id"], row["actor_id"], row["public_pem"])
+                self._keys[key_id] = key
+                return key
+        return await self._fetch_key(key_id)
+
+    async def cached_key(self, key_id: str) -> RemoteKey | None:
+        """The stored key, without any network (for a Delete of an actor that is already gone)."""
+        if key_id in self._keys:
+            return self._keys[key_id]
+        row = await select_key(self.db.reader, key_id)
+        return RemoteKey(row["key_id"], row["actor_id"], row["public_pem"]) if row else None
+
+    async def _fetch_key(self, key_id: str) -> RemoteKey:
+        url = urldefrag(key_id).url
+        document = await self.client.get_json(url, signer=self.signer)
+        if isinstance(document.get("publicKeyPem"), str):  # a standalone key document
+            owner = document.get("owner") or document.get("controller")
+            if not isinstance(owner, str):
+                raise FetchError(f"key {key_id} names no owner")
+            actor = await self.get_actor(owner, refresh=True)
+        else:
+            actor = await self._store_actor(actor_from_document(document), requested=url)
+        key = next((k for k in keys_of_actor(actor.data) if k.key_id == key_id), None)
+        if key is None:
+            raise FetchError(f"actor {actor.id} does not list the key {key_id}")
+        if urlsplit(key.owner).netloc != urlsplit(key_id).netloc:
+            raise FetchError(f"key {key_id} is owned by {key.owner}, on another host")
+        async with self.db.transaction() as conn:
+            await upsert_key(conn, key, to_epoch(self.clock.now()))
+        self._keys[key_id] = key
+        return key
+
+    async def get_actor(self, actor_id: str, *, refresh: bool = False) -> RemoteActor:
+        now = time.monotonic()
+        if not refresh:
+            cached = self._actors.get(actor_id)
+            if cached and now - cached[0] < CACHE_SECONDS:
+                return cached[1]
+            row = await select_actor(self.db.reader, actor_id)
+            if row and to_epoch(self.clock.now()) - row["fetched_at"] < CACHE_SECONDS:
+                actor = RemoteActor(row["id"], row["inbox"], row["shared_inbox"], jsonio.loads(row["data"]))
+                self._actors[actor_id] = (now, actor)
+                return actor
+        document = await self.client.get_json(actor_id, signer=self.signer)
+        return await self._store_actor(actor_from_document(document), requested=actor_id)
+
+    async def _store_actor(self, actor: RemoteActor, *, requested: str) -> RemoteActor:
+        if actor.id != requested and urldefrag(actor.id).url != requested:
+            raise FetchError(f"fetched {requested} but the document's id is {actor.id}")
+        async with self.db.transaction() as conn:
+            await self.absorb(conn, actor, now=to_epoch(self.clock.now()))
+        return actor
+
+    async def absorb(self, conn: aiosqlite.Connection, actor: RemoteActor, *, now: float) -> None:
+        """Store an actor document and the keys it lists (inside the caller's transaction).
+
+        Keys the actor no longer lists are dropped: after a rotation, the old key fails.
+        """
+        listed = [key for key in keys_of_actor(actor.data) if key.owner == actor.id]
+        await upsert_actor(conn, actor, now)
+        await delete_keys_except(conn, actor.id, [key.key_id for key in listed])
+        for key in listed:
+            await upsert_key(conn, key, now)
+        for key_id in [k for k, v in self._keys.items() if v.owner == actor.id]:
+            del self._keys[key_id]
+        self._keys.update({key.key_id: key for key in listed})
+        self._actors[actor.id] = (time.monotonic(), actor)
+
+    async def forget(self, conn: aiosqlite.Connection, actor_id: str) -> None:
+        """Drop a deleted actor from the cache (inside the caller's transaction)."""
+        await delete_actor(conn, actor_id)
+        self._actors.pop(actor_id, None)
+        for key_id in [k for k, v in self._keys.items() if v.owner == actor_id]:
+            del self._keys[key_id]

@@ -1,0 +1,61 @@
+"""Who signed a request: the whole verification flow, from headers to a known actor.
+
+Parse the claim (which checks the covered components, freshness and the body digest), get
+the key (cache first), verify; if that fails, refetch the key once (the actor may have
+rotated it) and verify again. Returns who signed, or raises :class:`SignatureError` that
+says why. Knows nothing of web routes: it takes the method, target, headers and body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from federation.actors import RemoteActors, RemoteKey
+from federation.client import FetchError
+from federation.signatures import SignatureClaim, SignatureError, load_public_key, read_signature_claim, verify_claim
+
+
+@dataclass(frozen=True)
+class VerifiedSigner:
+    key_id: str
+    actor_id: str
+
+
+async def verify_request(remote_actors: RemoteActors, *, method: str, target: str, headers: Mapping[str, str],
+                         body: bytes | None, now) -> VerifiedSigner:
+    claim = read_signature_claim(method, target, headers, body, now=now)
+    try:
+        key = await remote_actors.get_key(claim.key_id)
+    except FetchError as error:
+        raise SignatureError(f"could not get the signing key {claim.key_id}: {error.reason}", key_id=claim.key_id) from None
+    if _matches(claim, key):
+        return VerifiedSigner(key.key_id, key.owner)
+    try:
+        fresh = await remote_actors.get_key(claim.key_id, refresh=True)
+    except FetchError as error:
+        raise SignatureError(
+            f"signature does not verify with the cached key {claim.key_id}, and refetching it failed: {error.reason}",
+            key_id=claim.key_id,
+        ) from None
+    verify_claim(claim, load_public_key(fresh.public_pem))  # raises with the reason
+    return VerifiedSigner(fresh.key_id, fresh.owner)
+
+
+async def verify_with_cached_key(remote_actors: RemoteActors, *, method: str, target: str,
+                                 headers: Mapping[str, str], body: bytes | None, now) -> VerifiedSigner | None:
+    """Verify with a stored key only, never fetching: None when no key is stored."""
+    claim = read_signature_claim(method, target, headers, body, now=now)
+    key = await remote_actors.cached_key(claim.key_id)
+    if key is None:
+        return None
+    verify_claim(claim, load_public_key(key.public_pem))
+    return VerifiedSigner(key.key_id, key.owner)
+
+
+def _matches(claim: SignatureClaim, key: RemoteKey) -> bool:
+    try:
+        verify_claim(claim, load_public_key(key.public_pem))
+    except SignatureError:
+        return False
+    return True

@@ -1,0 +1,200 @@
+"""The ActivityPub read side: actors, their collections, and every published object.
+
+Content negotiation: ``application/activity+json`` or ``application/ld+json`` (with the AS
+profile) get JSON, a browser asking for ``text/html`` gets the page, anything else gets
+JSON. Collections are ``OrderedCollection`` with a true ``totalItems`` and pages of
+``PAGE_SIZE``. Deleted objects answer 410 with their Tombstone. Objects that are not public
+are served only to a signed GET from an actor they are addressed to (or, for followers-only
+posts, from an accepted follower); with ``authorized_fetch`` every actor and object needs a
+signed GET (the instance actor excepted, so that others can verify our own signed fetches).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from federation import jsonio
+from federation.signatures import SignatureError
+from federation.verification import VerifiedSigner, verify_request
+from node import follows, objects, pages
+from node.actors import chapter_document, instance_document
+from node.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REMOTE_ACTORS, URLS
+from node.clock import from_epoch
+from node.errors import ApiError
+from node.keys import first_key_created_at
+from node.urls import INSTANCE_USERNAME
+
+PAGE_SIZE = 20
+ACTIVITY_JSON = "application/activity+json"
+LD_JSON = "application/ld+json"
+AS_PROFILE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+
+
+def wants_html(request: web.Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return "text/html" in accept and ACTIVITY_JSON not in accept and LD_JSON not in accept
+
+
+def ap_response(request: web.Request, document: dict, *, status: int = 200) -> web.Response:
+    accept = request.headers.get("Accept", "")
+    content_type = AS_PROFILE if LD_JSON in accept and ACTIVITY_JSON not in accept else ACTIVITY_JSON
+    return web.Response(body=jsonio.dumps(document), status=status, headers={
+        "Content-Type": content_type, "Vary": "Accept, Signature, Signature-Input"})
+
+
+async def signer_of(request: web.Request) -> VerifiedSigner | None:
+    """Who signed this GET, None when unsigned; a bad signature is a 401."""
+    if "Signature" not in request.headers and "Signature-Input" not in request.headers \
+            and not request.headers.get("Authorization", "").startswith("Signature"):
+        return None
+    try:
+        return await verify_request(request.app[REMOTE_ACTORS], method=request.method, target=request.path_qs,
+                                    headers=request.headers, body=None, now=request.app[CLOCK].now())
+    except SignatureError as error:
+        raise ApiError(401, f"signature refused: {error}", hint="sign GETs with a key your actor publishes") from None
+
+
+async def require_signed_if_authorized_fetch(request: web.Request) -> VerifiedSigner | None:
+    signer = await signer_of(request)
+    if signer is None and request.app[CONFIG].federation.authorized_fetch:
+        raise ApiError(401, "this node requires signed GET requests (authorized fetch)",
+                       hint="sign the request with draft-cavage or RFC 9421 HTTP signatures")
+    return signer
+
+
+def _username(request: web.Request) -> str:
+    username = request.match_info.get("username", INSTANCE_USERNAME)
+    if username != request.app[CONFIG].node.name and username != INSTANCE_USERNAME:
+        raise ApiError(404, f"no actor named {username} here", hint=f"this node's chapter is {request.app[CONFIG].node.name}")
+    return username
+
+
+async def _actor_published(request: web.Request, username: str):
+    created = await first_key_created_at(request.app[DATABASE].reader, username)
+    return from_epoch(created) if created else request.app[CLOCK].now()
+
+
+async def actor(request: web.Request) -> web.StreamResponse:
+    username = _username(request)
+    if wants_html(request) and username != INSTANCE_USERNAME:
+        raise web.HTTPFound(request.app[URLS].profile(username))
+    if username != INSTANCE_USERNAME:
+        await require_signed_if_authorized_fetch(request)
+    config, urls, keyring = request.app[CONFIG], request.app[URLS], request.app[KEYRING]
+    published = await _actor_published(request, username)
+    render = instance_document if username == INSTANCE_USERNAME else chapter_document
+    return ap_response(request, render(config, urls, keyring, published=published))
+
+
+def page_number(request: web.Request) -> int | None:
+    raw = request.query.get("page")
+    if raw is None:
+        return None
+    if raw == "true":
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise ApiError(400, f"page must be a positive number, not {raw!r}")
+    return int(raw)
+
+
+def collection_document(collection_id: str, total: int, page: int | None, items: list, *, ordered_key: str = "orderedItems") -> dict:
+    context = "https://www.w3.org/ns/activitystreams"
+    if page is None:
+        return {"@context": context, "id": collection_id, "type": "OrderedCollection", "totalItems": total,
+                "first": f"{collection_id}?page=1", "last": f"{collection_id}?page={max(1, -(-total // PAGE_SIZE))}"}
+    document = {"@context": context, "id": f"{collection_id}?page={page}", "type": "OrderedCollectionPage",
+                "partOf": collection_id, "totalItems": total, ordered_key: items}
+    if page * PAGE_SIZE < total:
+        document["next"] = f"{collection_id}?page={page + 1}"
+    if page > 1:
+        document["prev"] = f"{collection_id}?page={page - 1}"
+    return document
+
+
+async def followers_collection(request: web.Request) -> web.Response:
+    username = _username(request)
+    await require_signed_if_authorized_fetch(request)
+    db, urls = request.app[DATABASE], request.app[URLS]
+    page = page_number(request)
+    total = await follows.count_followers(db.reader, username)
+    items = [] if page is None else await follows.page_followers(db.reader, username, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return ap_response(request, collection_document(urls.followers(username), total, page, items))
+
+
+async def following_collection(request: web.Request) -> web.Response:
+    username = _username(request)
+    await require_signed_if_authorized_fetch(request)
+    db, urls = request.app[DATABASE], request.app[URLS]
+    page = page_number(request)
+    total = await follows.count_following(db.reader, username)
+    items = [] if page is None else await follows.page_following(db.reader, username, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return ap_response(request, collection_document(urls.following(username), total, page, items))
+
+
+async def outbox_collection(request: web.Request) -> web.Response:
+    username = _username(request)
+    await require_signed_if_authorized_fetch(request)
+    db, urls = request.app[DATABASE], request.app[URLS]
+    page = page_number(request)
+    total = await objects.count_outbox(db.reader, username)
+    items = []
+    if page is not None:
+        rows = await objects.page_outbox(db.reader, username, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        items = [row.data for row in rows]
+    return ap_response(request, collection_document(urls.outbox(username), total, page, items))
+
+
+async def featured_collection(request: web.Request) -> web.Response:
+    username = _username(request)
+    await require_signed_if_authorized_fetch(request)
+    db, urls = request.app[DATABASE], request.app[URLS]
+    items = await objects.featured_objects(db.reader, username)
+    document = {"@context": "https://www.w3.org/ns/activitystreams", "id": urls.featured(username),
+                "type": "OrderedCollection", "totalItems": len(items), "orderedItems": items}
+    return ap_response(request, document)
+
+
+async def _may_see(request: web.Request, stored: objects.StoredObject) -> bool:
+    if stored.visibility in ("public", "unlisted"):
+        if request.app[CONFIG].federation.authorized_fetch:
+            return await signer_of(request) is not None
+        return True
+    signer = await signer_of(request)
+    if signer is None:
+        return False
+    addressed = set()
+    for field in ("to", "cc", "bto", "bcc", "audience"):
+        addressed.update(x for x in objects.as_list(stored.data.get(field)) if isinstance(x, str))
+    if signer.actor_id in addressed:
+        return True
+    if stored.visibility == "followers":
+        follower = await follows.get_follower(request.app[DATABASE].reader, stored.author, signer.actor_id)
+        return follower is not None and follower["state"] == "accepted"
+    return False
+
+
+async def published_object(request: web.Request) -> web.StreamResponse:
+    urls = request.app[URLS]
+    object_id = urls.base + request.path
+    stored = await objects.get(request.app[DATABASE].reader, object_id)
+    if stored is None:
+        raise ApiError(404, f"nothing was published at {object_id}")
+    if stored.deleted is not None:
+        return ap_response(request, stored.data, status=410)
+    if not await _may_see(request, stored):
+        raise ApiError(404, f"nothing was published at {object_id}",
+                       hint="objects that are not public are served only to signed requests from their audience")
+    if wants_html(request):
+        return pages.object_page(request, stored)
+    return ap_response(request, stored.data)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/actor", actor)
+    app.router.add_get("/users/{username}", actor)
+    app.router.add_get("/users/{username}/followers", followers_collection)
+    app.router.add_get("/users/{username}/following", following_collection)
+    app.router.add_get("/users/{username}/outbox", outbox_collection)
+    app.router.add_get("/users/{username}/featured", featured_collection)
+    app.router.add_get("/objects/{uuid}", published_object)
+    app.router.add_get("/activities/{uuid}", published_object)

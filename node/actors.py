@@ -1,0 +1,102 @@
+"""The node's local actors and the documents that describe them.
+
+A node has two actors: the chapter (a ``Group`` named in the config, the one members follow)
+and the instance actor (an ``Application`` at ``/actor`` that signs the node's own fetches,
+as Mastodon's does). Both have an RSA key for HTTP signatures and an Ed25519 Multikey
+(FEP-521a) for object proofs.
+"""
+
+from __future__ import annotations
+
+from federation.client import Signer
+from federation.multikey import multikey_document
+from node.clock import iso
+from node.config import Config
+from node.keys import ActorKeys, KeyRing
+from node.urls import INSTANCE_USERNAME, Urls
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+ACTOR_CONTEXT = [
+    AS_CONTEXT,
+    "https://w3id.org/security/v1",
+    "https://w3id.org/security/multikey/v1",
+    {
+        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        "toot": "http://joinmastodon.org/ns#",
+        "featured": {"@id": "toot:featured", "@type": "@id"},
+        "discoverable": "toot:discoverable",
+        "indexable": "toot:indexable",
+        "chapterhouse": "https://w3id.org/chapterhouse/ns#",
+        "level": "chapterhouse:level",
+        "assertionMethod": {"@id": "https://w3id.org/security#assertionMethod", "@type": "@id", "@container": "@set"},
+    },
+]
+
+
+def local_usernames(config: Config) -> list[str]:
+    return [config.node.name, INSTANCE_USERNAME]
+
+
+def is_local_actor(config: Config, username: str) -> bool:
+    return username in (config.node.name, INSTANCE_USERNAME)
+
+
+def signer_for(urls: Urls, keys: ActorKeys) -> Signer:
+    return Signer(key_id=urls.rsa_key_id(keys.username), private_key=keys.rsa_private)
+
+
+def _keys_part(urls: Urls, keys: ActorKeys) -> dict:
+    actor_id = urls.actor(keys.username)
+    return {
+        "publicKey": {"id": urls.rsa_key_id(keys.username), "owner": actor_id, "publicKeyPem": keys.rsa_public_pem},
+        "assertionMethod": [
+            multikey_document(key_id=urls.ed25519_key_id(keys.username), controller=actor_id,
+                              public_key=keys.ed25519_public)
+        ],
+    }
+
+
+def chapter_document(config: Config, urls: Urls, keyring: KeyRing, *, published) -> dict:
+    name = config.node.name
+    actor_id = urls.actor(name)
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": actor_id,
+        "type": "Group",
+        "preferredUsername": name,
+        "name": config.node.display_name,
+        "summary": config.node.summary,
+        "url": urls.profile(name),
+        "inbox": urls.inbox(name),
+        "outbox": urls.outbox(name),
+        "followers": urls.followers(name),
+        "following": urls.following(name),
+        "featured": urls.featured(name),
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": config.node.manually_approves_followers,
+        "discoverable": True,
+        "indexable": True,
+        "published": iso(published),
+        "level": config.node.level,
+        **_keys_part(urls, keyring[name]),
+    }
+
+
+def instance_document(config: Config, urls: Urls, keyring: KeyRing, *, published) -> dict:
+    actor_id = urls.actor(INSTANCE_USERNAME)
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": actor_id,
+        "type": "Application",
+        "preferredUsername": urls.host.split(":")[0],
+        "name": f"{config.node.display_name} (server)",
+        "summary": "The server itself; it signs the node's own requests.",
+        "url": urls.base + "/",
+        "inbox": urls.inbox(INSTANCE_USERNAME),
+        "outbox": urls.outbox(INSTANCE_USERNAME),
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": True,
+        "discoverable": False,
+        "published": iso(published),
+        **_keys_part(urls, keyring[INSTANCE_USERNAME]),
+    }

@@ -1,0 +1,33 @@
+"""Every typed application key, in one place.
+
+Handlers read what they need with ``request.app[KEY]``; there is no service locator object.
+Types from other packages are named only for type checkers, so importing this module
+imports nothing but aiohttp.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:  # pragma: no cover
+    from federation.actors import RemoteActors
+    from federation.client import FederationClient
+    from inbox.worker import InboxWorker
+    from node.clock import Clock
+    from node.config import Config
+    from node.db import Database
+    from node.keys import KeyRing
+    from node.urls import Urls
+    from outbox.delivery import DeliveryWorker
+
+CONFIG: web.AppKey["Config"] = web.AppKey("config")
+CLOCK: web.AppKey["Clock"] = web.AppKey("clock")
+URLS: web.AppKey["Urls"] = web.AppKey("urls")
+DATABASE: web.AppKey["Database"] = web.AppKey("database")
+KEYRING: web.AppKey["KeyRing"] = web.AppKey("keyring")
+FEDERATION_CLIENT: web.AppKey["FederationClient"] = web.AppKey("federation_client")
+REMOTE_ACTORS: web.AppKey["RemoteActors"] = web.AppKey("remote_actors")
+INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
+DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")

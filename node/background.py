@@ -1,0 +1,54 @@
+"""A worker loop: run one cycle, and when there is nothing to do, sleep until woken.
+
+Workers expose ``run_single_cycle()`` (tests step them one cycle at a time) and are driven
+in production by :class:`WorkerLoop`, which sleeps at most ``idle_seconds`` between empty
+cycles, so rows that become due later (retries, expired leases) are picked up without a
+wake-up. A cycle that raises is logged and retried after a pause; it never ends the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("chapterhouse.worker")
+
+
+class WorkerLoop:
+    def __init__(self, name: str, cycle: Callable[[], Awaitable[int]], *, idle_seconds: float = 1.0) -> None:
+        self.name = name
+        self._cycle = cycle
+        self._idle_seconds = idle_seconds
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                done = await self._cycle()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: cycle failed; trying again shortly", self.name)
+                done = 0
+                await asyncio.sleep(self._idle_seconds)
+            if done:
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._idle_seconds)

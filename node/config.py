@@ -1,0 +1,154 @@
+"""The node's configuration: a TOML file read once into frozen dataclasses.
+
+Unknown keys are refused (a typo should not silently fall back to a default), and every
+error names the key and says what to write instead.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+LEVELS = ("chapter", "region", "nation", "international")
+_USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and how to fix it."""
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    base_url: str
+    listen: str
+    name: str
+    display_name: str
+    level: str = "chapter"
+    summary: str = ""
+    manually_approves_followers: bool = False
+
+    @property
+    def host(self) -> str:
+        """host[:port] as it appears in ids and in acct: handles."""
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    database: Path
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    allow_private_addresses: bool = False
+    authorized_fetch: bool = False
+    max_body_bytes: int = 1024 * 1024
+    max_fetch_bytes: int = 1024 * 1024
+    fetch_timeout_seconds: float = 10.0
+    delivery_timeout_seconds: float = 15.0
+    delivery_concurrency: int = 32
+    user_agent: str = "Chapterhouse/0.1"
+
+
+@dataclass(frozen=True)
+class Config:
+    node: NodeConfig
+    storage: StorageConfig
+    admin: AdminConfig
+    federation: FederationConfig = FederationConfig()
+
+    def with_federation(self, **changes: Any) -> "Config":
+        return replace(self, federation=replace(self.federation, **changes))
+
+
+def _section(raw: dict, name: str, cls: type, *, required: bool = True) -> dict:
+    table = raw.get(name)
+    if table is None:
+        if required:
+            raise ConfigError(f"missing [{name}] table; copy it from config.example.toml")
+        return {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+    for f in fields(cls):
+        if f.name in table and f.type in ("bool", "int", "float", "str"):
+            value = table[f.name]
+            expected = {"bool": bool, "int": int, "float": (int, float), "str": str}[f.type]
+            if not isinstance(value, expected) or (f.type in ("int", "float") and isinstance(value, bool)):
+                raise ConfigError(f"[{name}] {f.name} must be a {f.type}, not {value!r}")
+    return dict(table)
+
+
+def parse_config(raw: dict, *, relative_to: Path) -> Config:
+    """Build a Config from parsed TOML; paths are resolved against ``relative_to``."""
+    node = NodeConfig(**_require(_section(raw, "node", NodeConfig), "node", ("base_url", "listen", "name", "display_name")))
+    storage_raw = _require(_section(raw, "storage", StorageConfig), "storage", ("database",))
+    database = Path(storage_raw["database"])
+    storage = StorageConfig(database=database if database.is_absolute() else (relative_to / database).resolve())
+    admin = AdminConfig(**_require(_section(raw, "admin", AdminConfig), "admin", ("token",)))
+    federation = FederationConfig(**_section(raw, "federation", FederationConfig, required=False))
+    config = Config(node=node, storage=storage, admin=admin, federation=federation)
+    validate(config)
+    return config
+
+
+def _require(table: dict, name: str, keys: tuple[str, ...]) -> dict:
+    missing = [k for k in keys if k not in table]
+    if missing:
+        raise ConfigError(f"[{name}] needs {', '.join(missing)}; see config.example.toml")
+    return table
+
+
+def validate(config: Config) -> None:
+    parts = urlsplit(config.node.base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+        raise ConfigError(
+            f"[node] base_url must be a bare origin like https://chapter.example, not {config.node.base_url!r}"
+        )
+    if not _USERNAME.match(config.node.name):
+        raise ConfigError(f"[node] name must be 1-64 of a-z, 0-9 and _, not {config.node.name!r}")
+    if config.node.level not in LEVELS:
+        raise ConfigError(f"[node] level must be one of {', '.join(LEVELS)}, not {config.node.level!r}")
+    host, sep, port = config.node.listen.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"[node] listen must be host:port, like 127.0.0.1:8080, not {config.node.listen!r}")
+    if len(config.admin.token) < 8:
+        raise ConfigError("[admin] token must be at least 8 characters; use a long random string")
+    for key in ("max_body_bytes", "max_fetch_bytes", "delivery_concurrency"):
+        if getattr(config.federation, key) < 1:
+            raise ConfigError(f"[federation] {key} must be positive")
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and check a TOML config file."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path}; copy config.example.toml there and edit it") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    try:
+        return parse_config(raw, relative_to=path.resolve().parent)
+    except TypeError as error:  # a value of the wrong shape reached a dataclass
+        raise ConfigError(f"{path}: {error}") from None

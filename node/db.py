@@ -1,0 +1,96 @@
+"""The embedded store: one SQLite file in WAL mode, one writer, one reader.
+
+All writes go through :meth:`Database.transaction`, which serialises writers on an asyncio
+lock and wraps the block in ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on any error),
+so a handler's reads and writes see one consistent state and a crash leaves either all or
+nothing. Reads that need no transaction use :attr:`Database.reader`, a second connection
+that sees the last committed state (WAL readers never block the writer).
+
+Durability: WAL with ``synchronous=NORMAL`` survives a killed process (``kill -9``): a
+committed transaction is in the WAL file before COMMIT returns. Only a power loss can lose
+the last transactions; set ``synchronous_full=True`` where that matters more than speed.
+
+Timestamps are stored as Unix epoch seconds (REAL) so that comparisons are plain numbers
+in SQLite and PostgreSQL alike. The SQL itself lives beside the module that owns each
+table, as small functions taking a connection; schema changes are numbered migrations in
+:mod:`node.schema`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from node import schema
+
+
+class Database:
+    def __init__(self, path: Path, *, synchronous_full: bool = False) -> None:
+        self.path = path
+        self._synchronous = "FULL" if synchronous_full else "NORMAL"
+        self._write_lock = asyncio.Lock()
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await schema.migrate(self._writer)
+        self._reader = await self._connect()
+        await self._reader.execute("PRAGMA query_only=ON")
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=10000")
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise RuntimeError("database is not open")
+        return self._reader
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; committed on success, rolled back on any exception."""
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+
+async def fetch_one(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+    async with conn.execute(sql, params) as cursor:
+        return await cursor.fetchone()
+
+
+async def fetch_all(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def fetch_value(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()):
+    row = await fetch_one(conn, sql, params)
+    return None if row is None else row[0]

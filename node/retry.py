@@ -1,0 +1,29 @@
+"""When to try again: a small pure function, exponential with full jitter, honouring Retry-After."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_seconds: float
+    cap_seconds: float
+    give_up_after_seconds: float  # measured from the first attempt
+
+    def next_delay(self, attempts: int, *, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+        """Seconds to wait after the ``attempts``-th failure (1-based)."""
+        ceiling = min(self.cap_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
+        delay = (rng or random).uniform(ceiling / 2, ceiling)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.cap_seconds * 4))
+        return delay
+
+    def gives_up(self, *, first_attempt_at: float, now: float) -> bool:
+        return now - first_attempt_at >= self.give_up_after_seconds
+
+
+DELIVERY = RetryPolicy(base_seconds=30, cap_seconds=6 * 3600, give_up_after_seconds=3 * 24 * 3600)
+HOST_BACKOFF = RetryPolicy(base_seconds=30, cap_seconds=6 * 3600, give_up_after_seconds=float("inf"))
+INBOX = RetryPolicy(base_seconds=5, cap_seconds=3600, give_up_after_seconds=24 * 3600)

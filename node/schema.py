@@ -1,0 +1,162 @@
+"""Numbered schema migrations, applied in order on start and recorded in ``user_version``.
+
+A migration is never edited once released: add a new one. Each table's queries live beside
+the module that owns it (named in the comment above each table), so that a second store
+(PostgreSQL for a large international node) can slot in behind the same functions. The DDL
+sticks to what both engines accept: epoch REAL timestamps, TEXT JSON, partial indexes.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "initial",
+        """
+        -- node/keys.py: signing keys of local actors
+        CREATE TABLE actor_keys (
+            username    TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('rsa', 'ed25519')),
+            private_pem TEXT NOT NULL,
+            public_pem  TEXT NOT NULL,
+            created_at  REAL NOT NULL,
+            PRIMARY KEY (username, kind)
+        );
+
+        -- node/objects.py: what local actors published, objects and activities alike, served at their ids
+        CREATE TABLE objects (
+            seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+            id         TEXT NOT NULL UNIQUE,
+            kind       TEXT NOT NULL CHECK (kind IN ('object', 'activity')),
+            type       TEXT NOT NULL,
+            author     TEXT NOT NULL,
+            object_id  TEXT,
+            visibility TEXT NOT NULL CHECK (visibility IN ('public', 'unlisted', 'followers', 'direct')),
+            data       TEXT NOT NULL,
+            published  REAL NOT NULL,
+            updated    REAL,
+            deleted    REAL
+        );
+        CREATE INDEX objects_by_author ON objects (author, kind, seq);
+
+        -- node/objects.py: pinned objects (the featured collection)
+        CREATE TABLE featured (
+            username  TEXT NOT NULL,
+            object_id TEXT NOT NULL,
+            added_at  REAL NOT NULL,
+            PRIMARY KEY (username, object_id)
+        );
+
+        -- node/follows.py: remote actors following a local actor
+        CREATE TABLE followers (
+            username     TEXT NOT NULL,
+            follower_id  TEXT NOT NULL,
+            follow_id    TEXT NOT NULL,
+            inbox        TEXT NOT NULL,
+            shared_inbox TEXT,
+            state        TEXT NOT NULL CHECK (state IN ('pending', 'accepted')),
+            created_at   REAL NOT NULL,
+            PRIMARY KEY (username, follower_id)
+        );
+        CREATE INDEX followers_by_state ON followers (username, state, created_at);
+
+        -- node/follows.py: remote actors a local actor follows
+        CREATE TABLE following (
+            username   TEXT NOT NULL,
+            target_id  TEXT NOT NULL,
+            follow_id  TEXT NOT NULL UNIQUE,
+            state      TEXT NOT NULL CHECK (state IN ('pending', 'accepted')),
+            created_at REAL NOT NULL,
+            PRIMARY KEY (username, target_id)
+        );
+
+        -- federation/actors.py: cache of remote actors and their keys
+        CREATE TABLE remote_actors (
+            id           TEXT PRIMARY KEY,
+            inbox        TEXT,
+            shared_inbox TEXT,
+            data         TEXT NOT NULL,
+            fetched_at   REAL NOT NULL
+        );
+        CREATE TABLE remote_keys (
+            key_id     TEXT PRIMARY KEY,
+            actor_id   TEXT NOT NULL,
+            public_pem TEXT NOT NULL,
+            fetched_at REAL NOT NULL
+        );
+        CREATE INDEX remote_keys_by_actor ON remote_keys (actor_id);
+
+        -- inbox/store.py: every activity acknowledged with 202, and its processing state
+        CREATE TABLE inbox_items (
+            seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+            activity_id     TEXT NOT NULL UNIQUE,
+            recipient       TEXT NOT NULL,
+            actor_id        TEXT NOT NULL,
+            type            TEXT NOT NULL,
+            body            TEXT NOT NULL,
+            received_at     REAL NOT NULL,
+            state           TEXT NOT NULL CHECK (state IN ('queued', 'done', 'dead')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            last_error      TEXT,
+            finished_at     REAL
+        );
+        CREATE INDEX inbox_items_due ON inbox_items (next_attempt_at) WHERE state = 'queued';
+
+        -- outbox/store.py: one row per (activity, destination inbox), and its delivery state
+        CREATE TABLE deliveries (
+            seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+            activity_id     TEXT NOT NULL,
+            inbox           TEXT NOT NULL,
+            host            TEXT NOT NULL,
+            signer          TEXT NOT NULL,
+            state           TEXT NOT NULL CHECK (state IN ('queued', 'done', 'dead')),
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            last_status     INTEGER,
+            last_error      TEXT,
+            created_at      REAL NOT NULL,
+            finished_at     REAL,
+            UNIQUE (inbox, activity_id)
+        );
+        CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'queued';
+        CREATE INDEX deliveries_queued_by_host ON deliveries (host) WHERE state = 'queued';
+
+        -- outbox/store.py: hosts whose deliveries are paused after failures
+        CREATE TABLE host_backoff (
+            host       TEXT PRIMARY KEY,
+            failures   INTEGER NOT NULL,
+            retry_at   REAL NOT NULL,
+            last_error TEXT
+        );
+        """,
+    ),
+]
+
+
+async def migrate(conn: aiosqlite.Connection) -> int:
+    """Apply pending migrations, each in its own transaction; return the schema version."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        (version,) = await cursor.fetchone()
+    for number, _name, sql in MIGRATIONS:
+        if number <= version:
+            continue
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(sql):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version={number}")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        version = number
+    return version
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (no semicolons inside our DDL strings)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,161 @@
+"""``POST`` to an actor's inbox or the shared inbox: read, verify, store, 202.
+
+1. Content type and size (415, 413), JSON object with ``id``, ``type`` and ``actor`` (400).
+2. The HTTP signature (401 with the reason): see :mod:`federation.verification`.
+3. The signer must be the activity's actor (401), unless the activity carries a valid
+   FEP-8b32 proof from its actor (a forwarded or relayed activity). The activity's id must
+   be on its actor's host.
+4. Insert, ignoring repeats of the same id, commit, answer 202; the worker does the rest.
+
+A ``Delete`` of an actor whose key can no longer be fetched (the account is gone) is
+verified with the stored key if there is one, and otherwise acknowledged and dropped, as
+Mastodon does: there is nothing here to delete.
+
+``GET`` of the inbox, with the admin token, lists what was received, newest first
+(ActivityPub 5.2).
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from federation import jsonio
+from federation.client import FetchError
+from federation.multikey import find_multikey
+from federation.proofs import ProofError, proof_verification_method, verify_proof
+from federation.signatures import SignatureError
+from federation.verification import VerifiedSigner, verify_request, verify_with_cached_key
+from inbox import store
+from node.activitypub import PAGE_SIZE, ap_response, collection_document, page_number
+from node.appkeys import CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, INBOX_WORKER, REMOTE_ACTORS, URLS
+from node.auth import require_admin
+from node.clock import to_epoch
+from node.errors import ApiError
+from node.urls import INSTANCE_USERNAME
+from outbox.views import read_json_object
+
+log = logging.getLogger("chapterhouse.inbox")
+
+INBOX_CONTENT_TYPES = ("application/activity+json", "application/ld+json", "application/json")
+SHARED = "shared"
+
+
+def _recipient(request: web.Request) -> str:
+    if request.path == "/actor/inbox":
+        return INSTANCE_USERNAME
+    username = request.match_info.get("username")
+    if username is None:
+        return SHARED
+    if username not in (request.app[CONFIG].node.name, INSTANCE_USERNAME):
+        raise ApiError(404, f"no actor named {username} here")
+    return username
+
+
+def _id_of(value) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return value["id"]
+    return None
+
+
+def _check_shape(activity: dict) -> tuple[str, str, str]:
+    activity_id, kind, actor_id = activity.get("id"), activity.get("type"), _id_of(activity.get("actor"))
+    if not isinstance(activity_id, str) or urlsplit(activity_id).scheme not in ("http", "https"):
+        raise ApiError(400, "the activity needs an http(s) id", hint="transient activities without an id are not accepted")
+    if not isinstance(kind, str) or not kind:
+        raise ApiError(400, "the activity needs a type (a string)")
+    if actor_id is None or urlsplit(actor_id).scheme not in ("http", "https"):
+        raise ApiError(400, "the activity needs an actor (an http(s) id)")
+    if len(activity_id) > 2048 or len(actor_id) > 2048:
+        raise ApiError(400, "ids longer than 2048 characters are not accepted")
+    return activity_id, kind, actor_id
+
+
+def _is_self_delete(kind: str, actor_id: str, activity: dict) -> bool:
+    return kind == "Delete" and _id_of(activity.get("object")) == actor_id
+
+
+async def _verified_signer(request: web.Request, body: bytes, kind: str, actor_id: str,
+                           activity: dict) -> VerifiedSigner | None:
+    """Who signed; None means "acknowledge and drop" (a gone actor we never knew)."""
+    remote_actors, now = request.app[REMOTE_ACTORS], request.app[CLOCK].now()
+    params = dict(method=request.method, target=request.path_qs, headers=request.headers, body=body, now=now)
+    try:
+        return await verify_request(remote_actors, **params)
+    except SignatureError as error:
+        if _is_self_delete(kind, actor_id, activity) and "could not get the signing key" in str(error):
+            cached = await verify_with_cached_key(remote_actors, **params)
+            if cached is None:
+                return None
+            return cached
+        raise ApiError(401, f"signature refused: {error}",
+                       hint="sign with draft-cavage (rsa-sha256/hs2019) or RFC 9421, covering the digest") from None
+
+
+async def _proof_allows(request: web.Request, actor_id: str, activity: dict) -> bool:
+    """FEP-8b32: an activity relayed by someone else is accepted if its own actor signed it."""
+    if "proof" not in activity:
+        return False
+    try:
+        method = proof_verification_method(activity)
+        if method.split("#")[0] != actor_id:
+            return False
+        actor = await request.app[REMOTE_ACTORS].get_actor(actor_id)
+        key = find_multikey(actor.data, method)
+        if key is None:
+            return False
+        verify_proof(activity, key)
+    except (ProofError, FetchError):
+        return False
+    return True
+
+
+async def post_inbox(request: web.Request) -> web.Response:
+    recipient = _recipient(request)
+    body, activity = await read_json_object(request, accepted_types=INBOX_CONTENT_TYPES)
+    activity_id, kind, actor_id = _check_shape(activity)
+    try:
+        signer = await _verified_signer(request, body, kind, actor_id, activity)
+    except SignatureError as error:
+        raise ApiError(401, f"signature refused: {error}") from None
+    if signer is None:
+        return web.json_response({"status": "ignored", "reason": "Delete of an actor this node never knew"}, status=202)
+    if signer.actor_id != actor_id and not await _proof_allows(request, actor_id, activity):
+        raise ApiError(401, f"signed by {signer.actor_id}, but the activity's actor is {actor_id}",
+                       hint="an actor may only send its own activities (or carry its FEP-8b32 proof)")
+    if urlsplit(activity_id).netloc != urlsplit(actor_id).netloc:
+        raise ApiError(400, f"the activity id {activity_id} is not on its actor's host")
+    now = to_epoch(request.app[CLOCK].now())
+    async with request.app[DATABASE].transaction() as conn:
+        await store.insert_item(conn, activity_id=activity_id, recipient=recipient, actor_id=actor_id, type_=kind,
+                                body=body.decode("utf-8"), now=now)
+    request.app[INBOX_WORKER].wake()
+    await request.app[DELIVERY_WORKER].host_is_back(urlsplit(signer.key_id).netloc)
+    return web.json_response({"status": "accepted", "id": activity_id}, status=202)
+
+
+async def get_inbox(request: web.Request) -> web.Response:
+    """The owner reads its inbox: received activities, newest first."""
+    require_admin(request)
+    recipient = _recipient(request)
+    recipients = (recipient, SHARED) if recipient != SHARED else (SHARED,)
+    db, urls = request.app[DATABASE], request.app[URLS]
+    page = page_number(request)
+    total = await store.count_for_recipients(db.reader, recipients)
+    items = []
+    if page is not None:
+        rows = await store.page_for_recipients(db.reader, recipients, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        items = [jsonio.loads(row["body"]) for row in rows]
+    inbox_url = urls.inbox(recipient) if recipient != SHARED else urls.shared_inbox
+    return ap_response(request, collection_document(inbox_url, total, page, items))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/inbox", post_inbox)
+    app.router.add_post("/actor/inbox", post_inbox)
+    app.router.add_post("/users/{username}/inbox", post_inbox)
+    app.router.add_get("/users/{username}/inbox", get_inbox)

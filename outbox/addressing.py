@@ -1,0 +1,63 @@
+"""Who gets an activity: its addressing turned into a set of inboxes.
+
+``Public`` is nobody in particular; the local actor's followers collection becomes each
+accepted follower's shared inbox (or inbox), once per inbox; a remote actor named directly
+gets its own inbox. Remote collections and unknown things are skipped, as Mastodon does.
+Fetching remote actors happens here, before the publishing transaction opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from federation.actors import RemoteActors
+from federation.client import FetchError
+from node import follows
+from node.db import Database
+from node.objects import PUBLIC_ALIASES, as_list
+from node.urls import Urls
+
+ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
+MAX_RECIPIENTS = 1000
+
+
+@dataclass
+class Recipients:
+    inboxes: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)  # actor id -> why
+
+
+def addressed(activity: dict) -> list[str]:
+    seen: dict[str, None] = {}
+    for name in ADDRESS_FIELDS:
+        for value in as_list(activity.get(name)):
+            if isinstance(value, dict):
+                value = value.get("id")
+            if isinstance(value, str):
+                seen.setdefault(value, None)
+    return list(seen)
+
+
+async def resolve(activity: dict, *, db: Database, urls: Urls, username: str, remote_actors: RemoteActors) -> Recipients:
+    result = Recipients()
+    inboxes: dict[str, None] = {}
+    for address in addressed(activity)[:MAX_RECIPIENTS]:
+        if address in PUBLIC_ALIASES:
+            continue
+        if address == urls.followers(username):
+            for inbox in await follows.follower_inboxes(db.reader, username):
+                inboxes.setdefault(inbox, None)
+            continue
+        if urls.is_local(address):
+            continue
+        try:
+            actor = await remote_actors.get_actor(address)
+        except FetchError as error:
+            result.unreachable[address] = error.reason
+            continue
+        if actor.inbox:
+            inboxes.setdefault(actor.inbox, None)
+        else:
+            result.unreachable[address] = "the actor has no inbox"
+    result.inboxes = list(inboxes)
+    return result

@@ -1,0 +1,40 @@
+"""Shared fixtures: real nodes on loopback, scriptable remote actors, bovine peers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtures)
+from tests.support.nodes import node_config, start_node
+from tests.support.remote_actor import RemoteActor
+
+
+@pytest.fixture
+async def make_node(tmp_path):
+    """Start Chapterhouse nodes: ``await make_node("london", start_workers=False, **federation)``."""
+    started = []
+
+    async def factory(name: str = "london", *, clock=None, start_workers: bool = True, config=None, **federation):
+        node = await start_node(config or node_config(tmp_path, name, **federation), clock=clock,
+                                start_workers=start_workers)
+        started.append(node)
+        return node
+
+    yield factory
+    for node in reversed(started):
+        await node.stop()
+
+
+@pytest.fixture
+async def remote_actor():
+    """Start scriptable remote actors: ``alice = await remote_actor("alice")``."""
+    started = []
+
+    async def factory(name: str = "alice") -> RemoteActor:
+        actor = await RemoteActor(name=name).start()
+        started.append(actor)
+        return actor
+
+    yield factory
+    for actor in started:
+        await actor.stop()

@@ -22,6 +22,7 @@ ACTOR_CONTEXT = [
     "https://w3id.org/security/multikey/v1",
     {
         "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        "sharedInbox": {"@id": "as:sharedInbox", "@type": "@id"},  # missing from the published AS2 context
         "toot": "http://joinmastodon.org/ns#",
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "discoverable": "toot:discoverable",

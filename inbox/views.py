@@ -83,7 +83,7 @@ async def _verified_signer(request: web.Request, body: bytes, kind: str, actor_i
                            activity: dict) -> VerifiedSigner | None:
     """Who signed; None means "acknowledge and drop" (a gone actor we never knew)."""
     remote_actors, now = request.app[REMOTE_ACTORS], request.app[CLOCK].now()
-    params = dict(method=request.method, target=request.path_qs, headers=request.headers, body=body, now=now)
+    params = dict(method=request.method, target=request.raw_path, headers=request.headers, body=body, now=now)
     try:
         return await verify_request(remote_actors, **params)
     except SignatureError as error:

@@ -48,7 +48,7 @@ async def signer_of(request: web.Request) -> VerifiedSigner | None:
             and not request.headers.get("Authorization", "").startswith("Signature"):
         return None
     try:
-        return await verify_request(request.app[REMOTE_ACTORS], method=request.method, target=request.path_qs,
+        return await verify_request(request.app[REMOTE_ACTORS], method=request.method, target=request.raw_path,
                                     headers=request.headers, body=None, now=request.app[CLOCK].now())
     except SignatureError as error:
         raise ApiError(401, f"signature refused: {error}", hint="sign GETs with a key your actor publishes") from None

@@ -61,8 +61,9 @@ class Outcome:
 class DeliveryWorker:
     def __init__(self, *, db: Database, client: FederationClient, keyring: KeyRing, urls: Urls, clock,
                  concurrency: int, batch: int = 500, lease_seconds: float = 300, policy: RetryPolicy = DELIVERY,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, host_budget_seconds: float = 30) -> None:
         self.db = db
+        self.host_budget_seconds = host_budget_seconds
         self.client = client
         self.keyring = keyring
         self.urls = urls
@@ -114,15 +115,21 @@ class DeliveryWorker:
         return bodies
 
     async def _deliver_host(self, rows: list, bodies: dict[str, bytes | None]) -> list[Outcome]:
+        """A host's rows, one at a time; stop early if it fails or uses up its time budget."""
         outcomes = []
         async with self._slots:
+            started = asyncio.get_running_loop().time()
             for index, row in enumerate(rows):
                 outcome = await self._deliver_one(row, bodies.get(row["activity_id"]))
                 outcomes.append(outcome)
-                if outcome.pause_host:
-                    # The host is failing: leave its other rows for after the pause.
+                rest = rows[index + 1:]
+                if outcome.pause_host:  # failing: leave its other rows for after the pause
                     outcomes.extend(Outcome(r["seq"], r["host"], "retry", None, "host paused", outcome.retry_at)
-                                    for r in rows[index + 1:])
+                                    for r in rest)
+                    break
+                if rest and asyncio.get_running_loop().time() - started > self.host_budget_seconds:
+                    # slow but working: give the rest back so one host cannot hold the cycle
+                    outcomes.extend(Outcome(r["seq"], r["host"], "release", None, None) for r in rest)
                     break
         return outcomes
 
@@ -152,7 +159,9 @@ class DeliveryWorker:
         recovered = {o.host for o in outcomes if o.state == "done"} & self.paused_hosts
         async with self.db.transaction() as conn:
             for outcome in outcomes:
-                if outcome.state == "done":
+                if outcome.state == "release":
+                    await store.release(conn, outcome.seq, now=now)
+                elif outcome.state == "done":
                     await store.mark_done(conn, outcome.seq, status=outcome.status, now=now)
                 elif outcome.state == "dead":
                     await store.mark_dead(conn, outcome.seq, status=outcome.status, error=outcome.error or "", now=now)

@@ -60,6 +60,14 @@ async def mark_dead(conn: aiosqlite.Connection, seq: int, *, status: int | None,
     )
 
 
+async def release(conn: aiosqlite.Connection, seq: int, *, now: float) -> None:
+    """Give back a claimed row that was not attempted: due now, and the claim not counted."""
+    await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts - 1 WHERE seq = ? AND state = 'queued'",
+        (now, seq),
+    )
+
+
 async def count_by_state(conn: aiosqlite.Connection) -> dict[str, int]:
     rows = await fetch_all(conn, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
     return {row["state"]: row["n"] for row in rows}

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Timing never decides a test: no per-example deadline (CI has 2 busy cores).
+settings.register_profile("chapterhouse", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("chapterhouse")
 
 from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtures)
 from tests.support.nodes import node_config, start_node

@@ -59,6 +59,8 @@ class RemoteActor:
     received: list[Received] = field(default_factory=list)
     documents: dict[str, dict] = field(default_factory=dict)
     gone: bool = False
+    inbox_headers: dict = field(default_factory=dict)  # extra response headers (Retry-After, ...)
+    inbox_policy: object = None  # optional callable(headers) -> status, to answer per request
     _runner: web.AppRunner | None = None
 
     @property
@@ -118,7 +120,8 @@ class RemoteActor:
 
     async def _inbox(self, request: web.Request) -> web.Response:
         self.received.append(Received(request.path, dict(request.headers), await request.read()))
-        return web.json_response({}, status=self.inbox_status)
+        status = self.inbox_policy(request.headers) if callable(self.inbox_policy) else self.inbox_status
+        return web.json_response({}, status=status, headers=self.inbox_headers)
 
     async def _document(self, request: web.Request) -> web.Response:
         document = self.documents.get(f"{self.base}{request.path}")

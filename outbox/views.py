@@ -5,12 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from federation import jsonio
-from node.appkeys import CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REMOTE_ACTORS, URLS
+from node.appkeys import CONFIG, URLS
 from node.auth import require_admin
-from node.clock import to_epoch
 from node.errors import ApiError
-from outbox import addressing, publish
-from outbox.compose import COMPOSERS, OutboxContext, as_activity
+from outbox import service
 
 C2S_CONTENT_TYPES = ("application/activity+json", "application/ld+json")
 
@@ -35,35 +33,13 @@ async def read_json_object(request: web.Request, *, accepted_types: tuple[str, .
 
 async def post_outbox(request: web.Request) -> web.Response:
     require_admin(request)
-    config, urls, db = request.app[CONFIG], request.app[URLS], request.app[DATABASE]
+    config, urls = request.app[CONFIG], request.app[URLS]
     username = request.match_info["username"]
     if username != config.node.name:
         raise ApiError(404, f"no actor named {username} publishes here", hint=f"post to {urls.outbox(config.node.name)}")
     _, body = await read_json_object(request, accepted_types=C2S_CONTENT_TYPES)
-    activity = as_activity(body)
-    composer = COMPOSERS.get(activity.get("type"))
-    if composer is None:
-        raise ApiError(400, f"cannot publish a {activity.get('type')!r}",
-                       hint=f"supported: {', '.join(COMPOSERS)}, or a bare Note or Article")
-    now = request.app[CLOCK].now()
-    ctx = OutboxContext(config=config, urls=urls, db=db, remote_actors=request.app[REMOTE_ACTORS], username=username, now=now)
-    composed = await composer(ctx, activity)
-    recipients = await addressing.resolve(composed.activity, db=db, urls=urls, username=username,
-                                          remote_actors=request.app[REMOTE_ACTORS])
-    async with db.transaction() as conn:
-        for change in composed.changes:
-            await change(conn)
-        await publish.record(conn, urls=urls, username=username, activity=composed.activity,
-                             inboxes=recipients.inboxes + composed.direct_inboxes, now=to_epoch(now),
-                             new_object=composed.new_object)
-    request.app[DELIVERY_WORKER].wake()
-    result = {"id": composed.activity["id"], "type": composed.activity["type"],
-              "deliveries": len(set(recipients.inboxes + composed.direct_inboxes))}
-    if composed.new_object is not None:
-        result["object"] = composed.new_object["id"]
-    if recipients.unreachable:
-        result["unreachable"] = recipients.unreachable
-    return web.json_response(result, status=201, headers={"Location": composed.activity["id"]})
+    published = await service.submit(request.app, username, body)
+    return web.json_response(published.as_json(), status=201, headers={"Location": published.activity["id"]})
 
 
 def add_routes(app: web.Application) -> None:

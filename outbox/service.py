@@ -1,0 +1,63 @@
+"""Publishing as a service: what the outbox POST does, callable from pages and workers too.
+
+``submit`` composes an activity with the composer for its type, resolves its recipients
+(network, before any transaction), then applies the composer's changes, records the
+activity and queues its deliveries in one transaction, and wakes the delivery worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from node.appkeys import CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REMOTE_ACTORS, URLS
+from node.clock import to_epoch
+from node.errors import ApiError
+from outbox import addressing, publish
+from outbox.compose import COMPOSERS, Composed, OutboxContext, as_activity
+
+
+@dataclass
+class Published:
+    activity: dict
+    new_object: dict | None
+    deliveries: int
+    unreachable: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        result = {"id": self.activity["id"], "type": self.activity["type"], "deliveries": self.deliveries}
+        if self.new_object is not None:
+            result["object"] = self.new_object["id"]
+        if self.unreachable:
+            result["unreachable"] = self.unreachable
+        return result
+
+
+async def submit(app: web.Application, username: str, body: dict) -> Published:
+    """Publish ``body`` (an activity, or a bare object to wrap in a Create) as ``username``."""
+    activity = as_activity(body)
+    composer = COMPOSERS.get(activity.get("type"))
+    if composer is None:
+        raise ApiError(400, f"cannot publish a {activity.get('type')!r}",
+                       hint=f"supported: {', '.join(COMPOSERS)}, or a bare object")
+    now = app[CLOCK].now()
+    ctx = OutboxContext(config=app[CONFIG], urls=app[URLS], db=app[DATABASE], remote_actors=app[REMOTE_ACTORS],
+                        username=username, now=now)
+    composed = await composer(ctx, activity)
+    return await apply(app, username, composed, now=now)
+
+
+async def apply(app: web.Application, username: str, composed: Composed, *, now) -> Published:
+    """Resolve recipients, then commit the changes, the activity and its deliveries together."""
+    db, urls = app[DATABASE], app[URLS]
+    recipients = await addressing.resolve(composed.activity, db=db, urls=urls, username=username,
+                                          remote_actors=app[REMOTE_ACTORS])
+    inboxes = recipients.inboxes + composed.direct_inboxes
+    async with db.transaction() as conn:
+        for change in composed.changes:
+            await change(conn)
+        await publish.record(conn, urls=urls, username=username, activity=composed.activity, inboxes=inboxes,
+                             now=to_epoch(now), new_object=composed.new_object)
+    app[DELIVERY_WORKER].wake()
+    return Published(composed.activity, composed.new_object, len(set(inboxes)), recipients.unreachable)

@@ -157,7 +157,7 @@ async def featured_collection(request: web.Request) -> web.Response:
 async def _may_see(request: web.Request, stored: objects.StoredObject) -> bool:
     if stored.visibility in ("public", "unlisted"):
         if request.app[CONFIG].federation.authorized_fetch:
-            return await signer_of(request) is not None
+            return await require_signed_if_authorized_fetch(request) is not None  # unsigned: 401, as for actors
         return True
     signer = await signer_of(request)
     if signer is None:
@@ -185,7 +185,7 @@ async def published_object(request: web.Request) -> web.StreamResponse:
         raise ApiError(404, f"nothing was published at {object_id}",
                        hint="objects that are not public are served only to signed requests from their audience")
     if wants_html(request):
-        return pages.object_page(request, stored)
+        return await pages.object_page(request, stored)
     return ap_response(request, stored.data)
 
 

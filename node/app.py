@@ -17,7 +17,7 @@ from federation.actors import RemoteActors
 from federation.client import FederationClient, make_session
 from inbox import views as inbox_views
 from inbox.worker import InboxWorker
-from node import activitypub, discovery, pages
+from node import activitypub, discovery, pages, web as web_pages
 from node.actors import local_usernames, signer_for
 from node.appkeys import (CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_WORKER, KEYRING,
                           REMOTE_ACTORS, URLS)
@@ -65,6 +65,8 @@ def _workers(start: bool):
         inbox = InboxWorker(db=app[DATABASE], config=app[CONFIG], urls=app[URLS], remote_actors=app[REMOTE_ACTORS],
                             clock=app[CLOCK], on_deliveries_queued=delivery.wake)
         app[DELIVERY_WORKER], app[INBOX_WORKER] = delivery, inbox
+        await delivery.release_leases()  # this process is the only writer: any lease left is a dead one's
+        await inbox.release_leases()
         if start:
             delivery.loop.start()
             inbox.loop.start()
@@ -86,6 +88,7 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     app[CLOCK] = clock or Clock()
     app[URLS] = Urls(config.node.base_url)
     app.cleanup_ctx.extend([_database, _federation, _workers(start_workers)])
+    web_pages.setup(app)
     discovery.add_routes(app)
     activitypub.add_routes(app)
     inbox_views.add_routes(app)

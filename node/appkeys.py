@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.config import Config
     from node.db import Database
     from node.keys import KeyRing
+    from node.sessions import Viewer
     from node.urls import Urls
     from outbox.delivery import DeliveryWorker
 
@@ -31,3 +32,6 @@ FEDERATION_CLIENT: web.AppKey["FederationClient"] = web.AppKey("federation_clien
 REMOTE_ACTORS: web.AppKey["RemoteActors"] = web.AppKey("remote_actors")
 INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
 DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
+
+# Per-request storage
+VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")

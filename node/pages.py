@@ -1,64 +1,78 @@
-"""The public web pages: a chapter's profile with its recent public posts, and one post.
+"""The public pages: a chapter's profile with its recent public posts, and one post.
 
-Server-rendered, no JavaScript; all text is escaped and post HTML is sanitised again on the
-way out. Mastodon links here from the actor's ``url``.
+Mastodon links to the profile from the actor's ``url``; a browser asking for an object id
+gets its page. Admin sign-in with the admin token lives here too (``/login/admin``).
 """
 
 from __future__ import annotations
 
-from html import escape
+import hmac
 
 from aiohttp import web
 
 from node import objects
-from node.appkeys import CONFIG, DATABASE, URLS
+from node.appkeys import CONFIG, DATABASE
 from node.errors import ApiError
-from node.sanitize import clean_html
-
-_STYLE = "body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;line-height:1.5}" \
-         "article{border-top:1px solid #ccc;padding:1rem 0}time{color:#555;font-size:.9rem}"
+from node.sessions import check_csrf, sign_in, sign_out, viewer
+from node.web import render
 
 
-def _page(title: str, body: str) -> web.Response:
-    html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head>'
-            f"<body>{body}</body></html>")
-    return web.Response(text=html, content_type="text/html", headers={
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"})
-
-
-def _post_html(data: dict) -> str:
-    title = f"<h2>{escape(data['name'])}</h2>" if isinstance(data.get("name"), str) else ""
-    content = clean_html(data["content"]) if isinstance(data.get("content"), str) else ""
-    published = escape(str(data.get("published", "")))
-    link = escape(str(data.get("id", "")))
-    return f'<article>{title}{content}<p><time>{published}</time> · <a href="{link}">link</a></p></article>'
+def _safe_next(value: str | None) -> str:
+    """Only same-site paths: never redirect a signed-in person elsewhere."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
 
 
 async def profile(request: web.Request) -> web.Response:
-    config, urls, db = request.app[CONFIG], request.app[URLS], request.app[DATABASE]
+    config, db = request.app[CONFIG], request.app[DATABASE]
     if request.match_info["username"] != config.node.name:
         raise ApiError(404, f"no chapter named {request.match_info['username']} here")
-    activities = await objects.page_outbox(db.reader, config.node.name, offset=0, limit=20)
     posts = []
-    for activity in activities:
+    for activity in await objects.page_outbox(db.reader, config.node.name, offset=0, limit=20):
         if activity.type == "Create" and isinstance(activity.data.get("object"), dict):
             stored = await objects.get(db.reader, activity.data["object"].get("id", ""))
             if stored and stored.deleted is None and stored.visibility == "public":
-                posts.append(_post_html(stored.data))
-    handle = f"@{config.node.name}@{urls.host}"
-    body = (f"<header><h1>{escape(config.node.display_name)}</h1><p><code>{escape(handle)}</code></p>"
-            f"<p>{escape(config.node.summary)}</p><p>Follow {escape(handle)} from any fediverse account.</p></header>"
-            f"<main>{''.join(posts) or '<p>Nothing published yet.</p>'}</main>")
-    return _page(config.node.display_name, body)
+                posts.append(stored.data)
+    return await render(request, "profile.html", {"posts": posts})
 
 
-def object_page(request: web.Request, stored: objects.StoredObject) -> web.Response:
-    config = request.app[CONFIG]
-    title = stored.data.get("name") if isinstance(stored.data.get("name"), str) else config.node.display_name
-    body = f'<p><a href="{escape(request.app[URLS].profile(stored.author))}">{escape(config.node.display_name)}</a></p>'
-    return _page(title, body + _post_html(stored.data))
+async def object_page(request: web.Request, stored: objects.StoredObject) -> web.Response:
+    return await render(request, "object.html", {"post": stored.data})
+
+
+async def admin_login_form(request: web.Request) -> web.Response:
+    return await render(request, "login_admin.html", {"error": None, "next": _safe_next(request.query.get("next"))})
+
+
+async def admin_login(request: web.Request) -> web.Response:
+    form = await request.post()
+    token = form.get("token", "")
+    expected = request.app[CONFIG].admin.token
+    if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
+        return await render(request, "login_admin.html", {"error": "That is not the admin token.",
+                                                          "next": _safe_next(form.get("next"))}, status=403)
+    response = web.HTTPSeeOther(_safe_next(form.get("next")))
+    current = await viewer(request)
+    await sign_in(request, response, username=current.username if current else None, is_admin=True)
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    form = await request.post()
+    check_csrf(await viewer(request), form)
+    response = web.HTTPSeeOther("/")
+    await sign_out(request, response)
+    raise response
+
+
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPFound(f"/@{request.app[CONFIG].node.name}")
 
 
 def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", home)
     app.router.add_get("/@{username}", profile)
+    app.router.add_get("/login/admin", admin_login_form)
+    app.router.add_post("/login/admin", admin_login)
+    app.router.add_post("/logout", logout)

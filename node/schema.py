@@ -33,7 +33,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             type       TEXT NOT NULL,
             author     TEXT NOT NULL,
             object_id  TEXT,
-            visibility TEXT NOT NULL CHECK (visibility IN ('public', 'unlisted', 'followers', 'direct')),
+            visibility TEXT NOT NULL CHECK (visibility IN ('public', 'unlisted', 'followers', 'members', 'direct')),
             data       TEXT NOT NULL,
             published  REAL NOT NULL,
             updated    REAL,
@@ -131,6 +131,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             retry_at   REAL NOT NULL,
             last_error TEXT
         );
+        """,
+    ),
+    (
+        2,
+        "web sessions",
+        """
+        -- node/sessions.py: signed-in people on the node's pages (the cookie holds a token; we keep its hash)
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            username   TEXT,
+            is_admin   INTEGER NOT NULL DEFAULT 0,
+            csrf_token TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX sessions_by_expiry ON sessions (expires_at);
         """,
     ),
 ]

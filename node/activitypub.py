@@ -16,7 +16,7 @@ from aiohttp import web
 from federation import jsonio
 from federation.signatures import SignatureError
 from federation.verification import VerifiedSigner, verify_request
-from node import follows, objects, pages
+from node import follows, members, objects, pages
 from node.actors import chapter_document, instance_document
 from node.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REMOTE_ACTORS, URLS
 from node.clock import from_epoch
@@ -170,6 +170,8 @@ async def _may_see(request: web.Request, stored: objects.StoredObject) -> bool:
     if stored.visibility == "followers":
         follower = await follows.get_follower(request.app[DATABASE].reader, stored.author, signer.actor_id)
         return follower is not None and follower["state"] == "accepted"
+    if stored.visibility == "members":
+        return await members.is_active_member(request.app[DATABASE].reader, stored.author, signer.actor_id)
     return False
 
 

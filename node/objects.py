@@ -24,8 +24,8 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def visibility_of(document: dict, followers_url: str) -> str:
-    """public (Public in to), unlisted (Public in cc), followers (followers only), else direct."""
+def visibility_of(document: dict, followers_url: str, members_url: str | None = None) -> str:
+    """public (Public in to), unlisted (Public in cc), followers, members (the members collection), else direct."""
     to = {x for x in as_list(document.get("to")) if isinstance(x, str)}
     cc = {x for x in as_list(document.get("cc")) if isinstance(x, str)}
     if to & PUBLIC_ALIASES:
@@ -34,6 +34,8 @@ def visibility_of(document: dict, followers_url: str) -> str:
         return "unlisted"
     if followers_url in to | cc:
         return "followers"
+    if members_url is not None and members_url in to | cc:
+        return "members"
     return "direct"
 
 

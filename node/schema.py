@@ -149,6 +149,27 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX sessions_by_expiry ON sessions (expires_at);
         """,
     ),
+    (
+        3,
+        "members",
+        """
+        -- node/members.py: who belongs to a chapter (remote actors and local accounts), with a role
+        CREATE TABLE members (
+            chapter      TEXT NOT NULL,
+            actor_id     TEXT NOT NULL,
+            role         TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('admin', 'secretary', 'member')),
+            state        TEXT NOT NULL CHECK (state IN ('requested', 'active', 'left', 'removed')),
+            is_local     INTEGER NOT NULL DEFAULT 0,
+            inbox        TEXT,
+            shared_inbox TEXT,
+            requested_at REAL,
+            joined_at    REAL,
+            changed_at   REAL NOT NULL,
+            PRIMARY KEY (chapter, actor_id)
+        );
+        CREATE INDEX members_by_state ON members (chapter, state, joined_at);
+        """,
+    ),
 ]
 
 

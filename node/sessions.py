@@ -105,6 +105,31 @@ async def require_viewer(request: web.Request) -> Viewer:
     return found
 
 
+async def viewer_role(request: web.Request) -> str | None:
+    """'admin' for an admin session, else the signed-in account's active member role, else None."""
+    from node.appkeys import URLS
+    from node.members import role_of
+
+    found = await viewer(request)
+    if found is None:
+        return None
+    if found.is_admin:
+        return "admin"
+    if found.username is None:
+        return None
+    chapter = request.app[CONFIG].node.name
+    return await role_of(request.app[DATABASE].reader, chapter, request.app[URLS].actor(found.username))
+
+
+async def require_role(request: web.Request, roles: tuple[str, ...]) -> Viewer:
+    """The signed-in viewer, if their role is one of ``roles``; 403 otherwise."""
+    found = await require_viewer(request)
+    role = await viewer_role(request)
+    if role not in roles:
+        raise ApiError(403, f"this needs the role {' or '.join(roles)}", hint="ask the chapter's admin")
+    return found
+
+
 async def require_admin_session(request: web.Request) -> Viewer:
     found = await require_viewer(request)
     if not found.is_admin:

@@ -30,6 +30,9 @@ class Urls:
     def following(self, username: str) -> str:
         return f"{self.actor(username)}/following"
 
+    def members(self, username: str) -> str:
+        return f"{self.actor(username)}/members"
+
     def featured(self, username: str) -> str:
         return f"{self.actor(username)}/featured"
 

@@ -1,7 +1,8 @@
 """Who gets an activity: its addressing turned into a set of inboxes.
 
 ``Public`` is nobody in particular; the local actor's followers collection becomes each
-accepted follower's shared inbox (or inbox), once per inbox; a remote actor named directly
+accepted follower's shared inbox (or inbox), once per inbox, and its members collection
+each active remote member's; a remote actor named directly
 gets its own inbox. Remote collections and unknown things are skipped, as Mastodon does.
 Fetching remote actors happens here, before the publishing transaction opens.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 
 from federation.actors import RemoteActors
 from federation.client import FetchError
-from node import follows
+from node import follows, members
 from node.db import Database
 from node.objects import PUBLIC_ALIASES, as_list
 from node.urls import Urls
@@ -46,6 +47,10 @@ async def resolve(activity: dict, *, db: Database, urls: Urls, username: str, re
             continue
         if address == urls.followers(username):
             for inbox in await follows.follower_inboxes(db.reader, username):
+                inboxes.setdefault(inbox, None)
+            continue
+        if address == urls.members(username):
+            for inbox in await members.member_inboxes(db.reader, username):
                 inboxes.setdefault(inbox, None)
             continue
         if urls.is_local(address):

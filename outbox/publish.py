@@ -16,7 +16,7 @@ from outbox import store
 
 async def record(conn: aiosqlite.Connection, *, urls: Urls, username: str, activity: dict, inboxes: list[str],
                  now: float, new_object: dict | None = None) -> None:
-    visibility = objects.visibility_of(activity, urls.followers(username))
+    visibility = objects.visibility_of(activity, urls.followers(username), urls.members(username))
     if new_object is not None:
         await objects.insert(conn, document=new_object, kind="object", author=username, visibility=visibility,
                              published=now)

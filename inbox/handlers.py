@@ -1,5 +1,10 @@
 """What the node does with each kind of received activity: one dispatch table.
 
+Two answers are dispatched one level further, on the type of the LOCAL object they concern:
+``Create`` of a reply by its parent's type (:data:`REPLY_HANDLERS`: a vote answers a
+``Question``, a comment any post), and ``Accept`` / ``Reject`` / ``TentativeAccept`` by
+what they answer (:data:`ANSWER_HANDLERS`: our ``Follow``, an ``Event``).
+
 A handler runs inside the worker's transaction (``ctx.conn``) and must not touch the
 network: whatever it needs from elsewhere (the sender's actor document) is fetched before
 the transaction opens, when its :class:`Handler` says ``needs_sender``. Activities without a
@@ -132,7 +137,7 @@ async def handle_undo(ctx: InboxContext, activity: dict) -> None:
     await UNDO_HANDLERS.get(undone.get("type"), undo_other)(ctx, undone, actor_id)
 
 
-async def _answer_to_our_follow(ctx: InboxContext, activity: dict, accepted: bool) -> None:
+async def answer_to_our_follow(ctx: InboxContext, activity: dict, accepted: bool) -> None:
     follow_id = id_of(activity.get("object"))
     if follow_id is None:
         raise PermanentError(f"{activity['type']} names no Follow")
@@ -151,12 +156,48 @@ async def _answer_to_our_follow(ctx: InboxContext, activity: dict, accepted: boo
         await follows.remove_following(ctx.conn, following["follow_id"])
 
 
-async def handle_accept(ctx: InboxContext, activity: dict) -> None:
-    await _answer_to_our_follow(ctx, activity, accepted=True)
+# Accept / Reject / TentativeAccept are answers to something of ours: dispatched on the type of
+# the local object they answer (our Follow activity, an Event we published, ...).
+AnswerHandler = Callable[[InboxContext, dict, "objects.StoredObject | None"], Awaitable[None]]
 
 
-async def handle_reject(ctx: InboxContext, activity: dict) -> None:
-    await _answer_to_our_follow(ctx, activity, accepted=False)
+async def _follow_answer(ctx: InboxContext, activity: dict, target) -> None:
+    await answer_to_our_follow(ctx, activity, accepted=activity["type"] == "Accept")
+
+
+ANSWER_HANDLERS: dict[str, AnswerHandler] = {"Follow": _follow_answer}
+
+
+async def handle_answer(ctx: InboxContext, activity: dict) -> None:
+    target_id = id_of(activity.get("object"))
+    if target_id is None:
+        raise PermanentError(f"{activity['type']} names nothing it answers")
+    target = await objects.get(ctx.conn, target_id) if ctx.urls.is_local(target_id) else None
+    kind = target.type if target is not None else "Follow"  # a Follow of ours may be embedded under the peer's id
+    handler = ANSWER_HANDLERS.get(kind)
+    if handler is not None:
+        await handler(ctx, activity, target)
+
+
+# Create: what matters is what the new object replies to. A reply to a local object is
+# dispatched on that object's type (a vote answers a Question; a comment answers a Note...).
+ReplyHandler = Callable[[InboxContext, dict, dict, "objects.StoredObject"], Awaitable[None]]
+REPLY_HANDLERS: dict[str, ReplyHandler] = {}  # by the parent's type; "*" for any other local object
+
+
+async def handle_create(ctx: InboxContext, activity: dict) -> None:
+    created = activity.get("object")
+    if not isinstance(created, dict):
+        return  # a bare id: nothing of ours to attach it to
+    parent_id = id_of(created.get("inReplyTo"))
+    if parent_id is None or not ctx.urls.is_local(parent_id):
+        return
+    parent = await objects.get(ctx.conn, parent_id)
+    if parent is None or parent.deleted is not None:
+        return
+    handler = REPLY_HANDLERS.get(parent.type) or REPLY_HANDLERS.get("*")
+    if handler is not None:
+        await handler(ctx, activity, created, parent)
 
 
 async def handle_delete(ctx: InboxContext, activity: dict) -> None:
@@ -184,8 +225,10 @@ async def keep_only(ctx: InboxContext, activity: dict) -> None:
 HANDLERS: dict[str, Handler] = {
     "Follow": Handler(handle_follow, needs_sender=True),
     "Undo": Handler(handle_undo),
-    "Accept": Handler(handle_accept),
-    "Reject": Handler(handle_reject),
+    "Accept": Handler(handle_answer),
+    "Reject": Handler(handle_answer),
+    "TentativeAccept": Handler(handle_answer),
+    "Create": Handler(handle_create),
     "Delete": Handler(handle_delete),
     "Update": Handler(handle_update),
 }

@@ -1,5 +1,6 @@
 """Client-to-server publishing (ActivityPub section 6): one function per activity type.
 
+:data:`OBJECT_COMPOSERS` does the same for what a Create publishes, by object type.
 Each composer takes what the admin POSTed and returns a :class:`Composed`: the complete
 activity the node will publish (ids assigned, ``published`` set, addressing completed),
 plus the database changes to make. The view resolves recipients, then applies all of it
@@ -29,7 +30,6 @@ from node.sanitize import clean_html
 from node.urls import Urls
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-OBJECT_TYPES = ("Note", "Article")
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc")
 
@@ -120,28 +120,44 @@ async def _own_object(ctx: OutboxContext, activity: dict) -> objects.StoredObjec
     return stored
 
 
-async def compose_create(ctx: OutboxContext, activity: dict) -> Composed:
-    obj = activity.get("object")
-    if not isinstance(obj, dict) or obj.get("type") not in OBJECT_TYPES:
-        raise _bad(f"Create needs an object of type {' or '.join(OBJECT_TYPES)}")
+def create_of(ctx: OutboxContext, new_object: dict, addressing: dict) -> dict:
+    """The Create activity for a newly composed object (embedded without its @context)."""
+    return {
+        "@context": new_object.get("@context", AS_CONTEXT), "id": ctx.urls.new_activity_id(), "type": "Create",
+        "actor": ctx.actor_id, "published": new_object["published"], **addressing,
+        "object": {k: v for k, v in new_object.items() if k != "@context"},
+    }
+
+
+async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
+    """A Note or Article: sanitised HTML, ids and dates assigned, addressed."""
     body = _sanitised(obj)
     if not body.get("content") and not body.get("name"):
         raise _bad("the object needs content (or, for an Article, a name)")
     addressing = _addressing(ctx, activity, obj)
-    published = iso(ctx.now)
     object_id = ctx.urls.new_object_id()
     new_object = {
         "@context": AS_CONTEXT, "id": object_id, "type": obj["type"], "attributedTo": ctx.actor_id,
-        **body, "published": published, "url": object_id, **_public_part(addressing),
+        **body, "published": iso(ctx.now), "url": object_id, **_public_part(addressing),
     }
     for optional in ("inReplyTo",):
         if isinstance(obj.get(optional), str):
             new_object[optional] = obj[optional]
-    created = {
-        "@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Create", "actor": ctx.actor_id,
-        "published": published, **addressing, "object": {k: v for k, v in new_object.items() if k != "@context"},
-    }
-    return Composed(activity=created, new_object=new_object)
+    return Composed(activity=create_of(ctx, new_object, addressing), new_object=new_object)
+
+
+ObjectComposer = Callable[[OutboxContext, dict, dict], Awaitable[Composed]]
+
+# What a Create can publish, by the object's type: (activity, object) -> Composed.
+OBJECT_COMPOSERS: dict[str, ObjectComposer] = {"Note": compose_post, "Article": compose_post}
+
+
+async def compose_create(ctx: OutboxContext, activity: dict) -> Composed:
+    obj = activity.get("object")
+    composer = OBJECT_COMPOSERS.get(obj.get("type")) if isinstance(obj, dict) else None
+    if composer is None:
+        raise _bad(f"Create needs an object of type {' or '.join(OBJECT_COMPOSERS)}")
+    return await composer(ctx, activity, obj)
 
 
 async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
@@ -292,7 +308,7 @@ COMPOSERS: dict[str, Callable[[OutboxContext, dict], Awaitable[Composed]]] = {
 
 def as_activity(body: dict) -> dict:
     """A bare object becomes the object of a Create (ActivityPub 6.2.1)."""
-    if body.get("type") in OBJECT_TYPES:
+    if body.get("type") in OBJECT_COMPOSERS:
         wrapper = {"type": "Create", "object": body}
         for name in ADDRESS_FIELDS:
             if name in body:

@@ -14,10 +14,9 @@ from node.clock import iso
 from node.config import Config
 from node.keys import ActorKeys, KeyRing
 from node.urls import INSTANCE_USERNAME, Urls
+from node.vocabulary import context
 
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-ACTOR_CONTEXT = [
-    AS_CONTEXT,
+ACTOR_CONTEXT = context(
     "https://w3id.org/security/v1",
     "https://w3id.org/security/multikey/v1",
     {
@@ -27,11 +26,9 @@ ACTOR_CONTEXT = [
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "discoverable": "toot:discoverable",
         "indexable": "toot:indexable",
-        "chapterhouse": "https://w3id.org/chapterhouse/ns#",
-        "level": "chapterhouse:level",
         "assertionMethod": {"@id": "https://w3id.org/security#assertionMethod", "@type": "@id", "@container": "@set"},
     },
-]
+)
 
 
 def local_usernames(config: Config) -> list[str]:

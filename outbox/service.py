@@ -53,6 +53,8 @@ async def apply(app: web.Application, username: str, composed: Composed, *, now)
     db, urls = app[DATABASE], app[URLS]
     recipients = await addressing.resolve(composed.activity, db=db, urls=urls, username=username,
                                           remote_actors=app[REMOTE_ACTORS])
+    # bto and bcc were for finding recipients only: never stored, served or delivered (AP 6.1)
+    composed.activity = {k: v for k, v in composed.activity.items() if k not in ("bto", "bcc")}
     inboxes = recipients.inboxes + composed.direct_inboxes
     async with db.transaction() as conn:
         for change in composed.changes:

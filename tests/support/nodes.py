@@ -29,7 +29,7 @@ def node_config(tmp_path: Path, name: str = "london", *, port: int | None = None
                         display_name=f"IOPS {name.title()}", summary=f"The {name} chapter."),
         storage=StorageConfig(database=tmp_path / f"{name}-{port}.sqlite3"),
         admin=AdminConfig(token=ADMIN_TOKEN),
-        federation=FederationConfig(allow_private_addresses=True, **federation),
+        federation=FederationConfig(**{"allow_private_addresses": True, **federation}),
     )
 
 

@@ -1,25 +1,21 @@
-"""The ``chapterhouse`` command: ``serve`` runs a node from a config file."""
+"""The ``chapterhouse`` command: ``serve`` a node, ``backup`` and ``restore`` its database."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from aiohttp import web
 
+from node import logs
 from node.config import ConfigError, load_config
 
 
 def _serve(args: argparse.Namespace) -> int:
     from node.app import make_app
 
-    try:
-        config = load_config(args.config)
-    except ConfigError as error:
-        print(f"chapterhouse: {error}", file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     app = make_app(config)
     print(f"chapterhouse: {config.node.display_name} (@{config.node.name}@{config.node.host}) "
           f"on http://{config.node.listen}, database {config.storage.database}", flush=True)
@@ -28,16 +24,51 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from node.backup import backup
+
+    config = load_config(args.config)
+    version = backup(config.storage.database, args.to)
+    print(f"chapterhouse: backed up {config.storage.database} to {args.to} (schema {version}, integrity ok)")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from node.backup import restore
+
+    config = load_config(args.config)
+    kept = restore(args.backup, config.storage.database)
+    note = f"; the replaced database is kept as {kept}" if kept else ""
+    print(f"chapterhouse: restored {args.backup} to {config.storage.database}{note}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from node.backup import BackupError
+
     parser = argparse.ArgumentParser(prog="chapterhouse", description="A federated chapter server (ActivityPub).")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-format", default="text", choices=["text", "json"], help="json: one object per line")
     commands = parser.add_subparsers(dest="command", required=True)
+
     serve = commands.add_parser("serve", help="run a node")
-    serve.add_argument("--config", type=Path, default=Path("config.toml"), help="path to the TOML config")
-    serve.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     serve.set_defaults(run=_serve)
+    backup = commands.add_parser("backup", help="write a consistent copy of the database (safe while it runs)")
+    backup.add_argument("--to", type=Path, required=True, help="the new backup file")
+    backup.set_defaults(run=_backup)
+    restore = commands.add_parser("restore", help="put a backup in place of the database (node stopped)")
+    restore.add_argument("backup", type=Path, help="a file written by `chapterhouse backup`")
+    restore.set_defaults(run=_restore)
+    for command in (serve, backup, restore):
+        command.add_argument("--config", type=Path, default=Path("config.toml"), help="path to the TOML config")
+
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return args.run(args)
+    logs.configure(args.log_level, args.log_format)
+    try:
+        return args.run(args)
+    except (ConfigError, BackupError) as error:
+        print(f"chapterhouse: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

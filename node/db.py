@@ -19,6 +19,7 @@ table, as small functions taking a connection; schema changes are numbered migra
 from __future__ import annotations
 
 import asyncio
+import fcntl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,9 +29,32 @@ import aiosqlite
 from node import schema
 
 
+class DatabaseInUse(RuntimeError):
+    """Another node process holds this database."""
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+def hold_exclusive_lock(database: Path):
+    """An open file holding an exclusive lock that says "a node uses this database".
+
+    The OS releases it when the process ends, even by ``kill -9``; ``restore`` takes it too.
+    """
+    handle = open(lock_path(database), "a+")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DatabaseInUse(f"{database} is in use by another node process; stop it first") from None
+    return handle
+
+
 class Database:
     def __init__(self, path: Path, *, synchronous_full: bool = False) -> None:
         self.path = path
+        self._lock = None
         self._synchronous = "FULL" if synchronous_full else "NORMAL"
         self._write_lock = asyncio.Lock()
         self._writer: aiosqlite.Connection | None = None
@@ -38,6 +62,7 @@ class Database:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = hold_exclusive_lock(self.path)
         self._writer = await self._connect()
         await schema.migrate(self._writer)
         self._reader = await self._connect()
@@ -57,6 +82,9 @@ class Database:
             if conn is not None:
                 await conn.close()
         self._reader = self._writer = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     @property
     def reader(self) -> aiosqlite.Connection:

@@ -16,6 +16,10 @@ from federation.client import FetchError
 from federation.signatures import SignatureClaim, SignatureError, load_public_key, read_signature_claim, verify_claim
 
 
+class KeyUnavailable(SignatureError):
+    """The signing key could not be fetched (the actor may be gone, or its server down)."""
+
+
 @dataclass(frozen=True)
 class VerifiedSigner:
     key_id: str
@@ -28,7 +32,7 @@ async def verify_request(remote_actors: RemoteActors, *, method: str, target: st
     try:
         key = await remote_actors.get_key(claim.key_id)
     except FetchError as error:
-        raise SignatureError(f"could not get the signing key {claim.key_id}: {error.reason}", key_id=claim.key_id) from None
+        raise KeyUnavailable(f"could not get the signing key {claim.key_id}: {error.reason}", key_id=claim.key_id) from None
     if _matches(claim, key):
         return VerifiedSigner(key.key_id, key.owner)
     try:

@@ -36,8 +36,10 @@ class Published:
 
 async def submit(app: web.Application, username: str, body: dict) -> Published:
     """Publish ``body`` (an activity, or a bare object to wrap in a Create) as ``username``."""
+    if not isinstance(body.get("type"), str):
+        raise ApiError(400, "the activity's type must be one string", hint=f"one of {', '.join(COMPOSERS)}")
     activity = as_activity(body)
-    composer = COMPOSERS.get(activity.get("type"))
+    composer = COMPOSERS.get(activity["type"])
     if composer is None:
         raise ApiError(400, f"cannot publish a {activity.get('type')!r}",
                        hint=f"supported: {', '.join(COMPOSERS)}, or a bare object")

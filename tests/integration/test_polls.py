@@ -1,0 +1,222 @@
+"""Polls: publishing a Question (C2S), counting votes as Mastodon does, coalesced Updates, closing.
+
+Remote members are real signed servers on loopback (tests.support.remote_actor); the nodes run
+without background workers, so each test steps the inbox, poll and delivery workers itself and
+moves the node's clock. The admin adds members with the client-to-server Add to the members
+collection (and removes one with Remove).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from federation.jsonld import undefined_terms
+from node import polls
+from node.clock import FrozenClock
+from tests.support.c2s import get_json, publish
+from tests.support.polls import admin_adds_member, closes_in, mastodon_vote, open_poll, run_poll_worker, takahe_vote
+
+
+async def _vote(node, voter, activity):
+    status, body = await voter.post(node.inbox, activity)
+    assert status == 202, body
+
+
+async def test_a_question_is_published_with_the_chapter_as_author_and_a_context(make_node):
+    node = await make_node("london", start_workers=False)
+    result = await open_poll(node, "oneOf", ["Tuesday", "Thursday"])
+    status, question = await get_json(result["object"])
+    assert status == 200
+    assert question["type"] == "Question" and question["attributedTo"] == node.actor_id
+    assert question["context"] == question["id"]
+    assert question["oneOf"] == [{"type": "Note", "name": "Tuesday", "replies": {"type": "Collection", "totalItems": 0}},
+                                 {"type": "Note", "name": "Thursday", "replies": {"type": "Collection", "totalItems": 0}}]
+    assert question["votersCount"] == 0 and "closed" not in question and question["endTime"].endswith("Z")
+    assert question["to"] == ["https://www.w3.org/ns/activitystreams#Public"]
+    assert question["cc"] == [f"{node.actor_id}/followers"]
+    assert undefined_terms(question, types=True) == []
+
+
+@pytest.mark.parametrize("body, reason", [
+    ({"oneOf": ["only one"]}, "2 to 20 options"),
+    ({"oneOf": ["same", "same"]}, "distinct"),
+    ({"oneOf": ["a", "b"], "anyOf": ["a", "b"]}, "exactly one of oneOf"),
+    ({}, "exactly one of oneOf"),
+    ({"anyOf": ["a", 3]}, "needs a name"),
+    ({"oneOf": ["a", "b"], "endTime": "2001-01-01T00:00:00Z"}, "not in the future"),
+    ({"oneOf": ["a", "b"], "endTime": "soon"}, "not an ISO 8601"),
+    ({"oneOf": ["a", "b"], "endTime": None}, "endTime is required"),
+    ({"oneOf": ["a", "b"], "content": ""}, "text in content"),
+    ({"oneOf": ["a", "b"], "hideResults": "yes"}, "hideResults"),
+])
+async def test_bad_questions_are_refused_with_the_reason(make_node, body, reason):
+    node = await make_node("london", start_workers=False)
+    question = {"type": "Question", "content": "<p>Which?</p>", "endTime": closes_in(node, hours=1), **body}
+    status, answer, _ = await publish(node, question)
+    assert status == 400 and reason in answer["error"], answer
+
+
+async def test_options_order_and_kind_never_change(make_node):
+    node = await make_node("london", start_workers=False)
+    question_id = (await open_poll(node, "oneOf", ["yes", "no"]))["object"]
+    for changes, reason in [({"oneOf": ["no", "yes"]}, "options"), ({"oneOf": ["yes", "no", "maybe"]}, "options"),
+                            ({"anyOf": ["yes", "no"]}, "kind"), ({"endTime": "2099-01-01T00:00:00Z"}, "endTime")]:
+        status, answer, _ = await publish(node, {"type": "Update", "object": {"id": question_id, **changes}})
+        assert status == 422 and reason in answer["error"], answer
+    status, answer, _ = await publish(node, {"type": "Update", "object": {"id": question_id, "content": "<p>Yes?</p>"}})
+    assert status == 201, answer
+    _, question = await get_json(question_id)
+    assert question["content"] == "<p>Yes?</p>" and [o["name"] for o in question["oneOf"]] == ["yes", "no"]
+
+
+async def test_mastodon_and_takahe_ballots_are_counted_once_and_refusals_kept(make_node, remote_actor):
+    node = await make_node("london", start_workers=False)
+    alice, bob, carol, dave = [await remote_actor(name) for name in ("alice", "bob", "carol", "dave")]
+    for member in (alice, bob, carol):
+        await admin_adds_member(node, member.id)
+    await admin_adds_member(node, dave.id)
+    status, answer, _ = await publish(node, {"type": "Remove", "object": dave.id, "target": f"{node.actor_id}/members"})
+    assert status == 201, answer
+    question_id = (await open_poll(node, "anyOf", ["bread", "cheese", "wine"]))["object"]
+
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "bread", 1))
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "wine", 2))
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "wine", 3))  # the same option again
+    takahe = takahe_vote(bob.id, question_id, node.actor_id, "cheese", 7)
+    await _vote(node, bob, takahe)
+    await _vote(node, bob, takahe)  # delivered twice: one inbox row, one ballot
+    await _vote(node, carol, mastodon_vote(carol.id, question_id, node.actor_id, "beer", 1))
+    await _vote(node, dave, mastodon_vote(dave.id, question_id, node.actor_id, "bread", 1))
+    forged = mastodon_vote(carol.id, question_id, node.actor_id, "bread", 2)
+    forged["object"]["attributedTo"] = alice.id
+    await _vote(node, carol, forged)
+    await node.settle()
+
+    _, question = await get_json(question_id)
+    assert {o["name"]: o["replies"]["totalItems"] for o in question["anyOf"]} == {"bread": 1, "cheese": 1, "wine": 1}
+    assert question["votersCount"] == 2
+    ballots = await polls.ballots_of(node.db.reader, question_id)
+    reasons = {(row["voter"].rsplit("/", 1)[1], row["choice"], row["reason"]) for row in ballots if not row["counted"]}
+    assert reasons == {("alice", "wine", "repeated: option already chosen"), ("carol", "beer", "unknown option"),
+                       ("dave", "bread", "removed member"),
+                       ("carol", "bread", f"the ballot is attributed to {alice.id}, not its sender")}
+    assert [row["ballot_id"] for row in ballots if row["voter"] == bob.id] == [takahe["id"]]
+
+
+async def test_one_of_counts_a_voters_first_ballot_only(make_node, remote_actor):
+    node = await make_node("london", start_workers=False)
+    alice = await remote_actor("alice")
+    await admin_adds_member(node, alice.id)
+    question_id = (await open_poll(node, "oneOf", ["yes", "no"]))["object"]
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "no", 1))
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "yes", 2))
+    comment = alice.activity("Create", {"id": alice.new_id("objects"), "type": "Note", "attributedTo": alice.id,
+                                        "content": "<p>Why not both?</p>", "inReplyTo": question_id,
+                                        "to": [node.actor_id]})
+    await _vote(node, alice, comment)  # a reply with content and no option name is a comment, not a ballot
+    await node.settle()
+    _, question = await get_json(question_id)
+    assert [o["replies"]["totalItems"] for o in question["oneOf"]] == [0, 1] and question["votersCount"] == 1
+    ballots = await polls.ballots_of(node.db.reader, question_id)
+    assert [(b["choice"], b["counted"], b["reason"]) for b in ballots] == [
+        ("no", 1, None), ("yes", 0, "repeated: already voted")]
+
+
+async def test_updates_are_coalesced_sent_to_followers_and_voters_and_the_close_is_announced(make_node, remote_actor):
+    clock = FrozenClock()
+    node = await make_node("london", start_workers=False, clock=clock)
+    voters = [await remote_actor(name) for name in ("alice", "bob", "carol")]
+    follower = await remote_actor("fran")
+    status, _ = await follower.post(node.inbox, follower.activity("Follow", node.actor_id))
+    assert status == 202
+    for voter in voters:
+        await admin_adds_member(node, voter.id)
+    question_id = (await open_poll(node, "oneOf", ["yes", "no"], minutes=10))["object"]
+    await node.settle()
+    follower.received.clear()
+
+    for number, voter in enumerate(voters):
+        await _vote(node, voter, mastodon_vote(voter.id, question_id, node.actor_id, "yes" if number else "no", 1))
+    await node.settle()
+    assert await run_poll_worker(node) == 1  # three votes, one Update
+    assert await run_poll_worker(node) == 0  # nothing new: nothing sent
+    await node.settle()
+    for inbox_owner in (*voters, follower):
+        updates = [r.activity for r in inbox_owner.received if r.activity["type"] == "Update"]
+        assert len(updates) == 1, inbox_owner.name
+        sent = updates[0]["object"]
+        assert sent["id"] == question_id and sent["votersCount"] == 3 and "closed" not in sent
+        assert [o["replies"]["totalItems"] for o in sent["oneOf"]] == [2, 1]
+
+    clock.advance(minutes=11)
+    late = voters[0]
+    await _vote(node, late, mastodon_vote(late.id, question_id, node.actor_id, "yes", 9))
+    await node.settle()
+    assert await run_poll_worker(node) == 1  # the close
+    await node.settle()
+    final = [r.activity for r in follower.received if r.activity["type"] == "Update"][-1]["object"]
+    assert final["closed"] == final["endTime"] and final["votersCount"] == 3
+    ballots = await polls.ballots_of(node.db.reader, question_id)
+    assert ballots[-1]["reason"] == "after close"
+    assert await run_poll_worker(node) == 0
+
+
+async def test_hidden_results_are_zero_until_the_close(make_node, remote_actor):
+    clock = FrozenClock()
+    node = await make_node("london", start_workers=False, clock=clock)
+    alice = await remote_actor("alice")
+    await admin_adds_member(node, alice.id)
+    question_id = (await open_poll(node, "oneOf", ["yes", "no"], minutes=5, hideResults=True))["object"]
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "yes", 1))
+    await node.settle()
+    _, question = await get_json(question_id)
+    assert question["hideResults"] is True and question["votersCount"] == 0
+    assert [o["replies"]["totalItems"] for o in question["oneOf"]] == [0, 0]
+    uuid = question_id.rsplit("/", 1)[1]
+    _, results = await get_json(f"{node.base_url}/polls/{uuid}/results", accept="application/json")
+    assert results["hidden"] is True and "votersCount" not in results
+    assert await run_poll_worker(node) == 0  # nothing to show yet: no Update
+
+    clock.advance(minutes=6)
+    assert await run_poll_worker(node) == 1
+    _, question = await get_json(question_id)
+    assert question["votersCount"] == 1 and [o["replies"]["totalItems"] for o in question["oneOf"]] == [1, 0]
+    _, results = await get_json(f"{node.base_url}/polls/{uuid}/results", accept="application/json")
+    assert results["hidden"] is False and results["options"][0] == {"name": "yes", "count": 1, "percent": 100.0}
+
+
+async def test_a_survey_is_served_with_its_questions_in_order(make_node):
+    node = await make_node("london", start_workers=False)
+    status, result, _ = await publish(node, {
+        "type": "Survey", "name": "Members' survey 2025", "content": "<p>Tell us.</p>",
+        "endTime": closes_in(node, days=7),
+        "orderedItems": [{"type": "Question", "content": "<p>Q1</p>", "oneOf": ["a", "b"]},
+                         {"content": "<p>Q2</p>", "anyOf": ["x", "y", "z"]}]})
+    assert status == 201, result
+    _, survey = await get_json(result["object"])
+    assert survey["type"] == "Survey" and survey["name"] == "Members' survey 2025" and survey["totalItems"] == 2
+    assert undefined_terms(survey, types=True) == []
+    questions = [(await get_json(qid))[1] for qid in survey["orderedItems"]]
+    assert [q["content"] for q in questions] == ["<p>Q1</p>", "<p>Q2</p>"]
+    assert all(q["context"] == survey["id"] and q["endTime"] == survey["endTime"] for q in questions)
+    assert "oneOf" in questions[0] and "anyOf" in questions[1]
+    status, answer, _ = await publish(node, {"type": "Update", "object": {"id": survey["id"], "orderedItems": []}})
+    assert status == 422
+
+
+async def test_bad_surveys_are_refused(make_node):
+    node = await make_node("london", start_workers=False)
+    base = {"type": "Survey", "name": "S", "endTime": closes_in(node, days=1)}
+    for body, reason in [({**base, "orderedItems": []}, "orderedItems"),
+                         ({**base, "name": "", "orderedItems": [{"oneOf": ["a", "b"], "content": "q"}]}, "title"),
+                         ({**base, "orderedItems": [{"oneOf": ["a"], "content": "q"}]}, "options"),
+                         ({**base, "orderedItems": [{"oneOf": ["a", "b"], "content": "q",
+                                                     "endTime": "2099-01-01T00:00:00Z"}]}, "one closing time")]:
+        status, answer, _ = await publish(node, body)
+        assert status == 400 and reason in answer["error"], answer
+
+
+async def test_unknown_poll_pages_are_404_json(make_node):
+    node = await make_node("london", start_workers=False)
+    status, body = await get_json(f"{node.base_url}/polls/nope/results", accept="application/json")
+    assert status == 404 and "error" in body

@@ -3,7 +3,8 @@
 States: ``queued`` (due at ``next_attempt_at``) -> ``done`` | ``dead``; a failed attempt
 stays ``queued`` with a later ``next_attempt_at``. Claiming a row pushes its
 ``next_attempt_at`` forward by the lease, so a worker that dies mid-item leaves a row that
-becomes due again when the lease runs out: nothing acknowledged is lost. One partial index
+becomes due again when the lease runs out (at once when the node starts again:
+:func:`release_leases`): nothing acknowledged is lost. One partial index
 (``state = 'queued'``, by due time) serves the claim, however large the table grows.
 """
 
@@ -46,10 +47,27 @@ async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: fl
     )
 
 
+async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_seconds: float) -> int:
+    """At start, make due now every queued row due within one lease: the rows a killed process had
+    claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway."""
+    cursor = await conn.execute(
+        "UPDATE inbox_items SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
+        (now, now, now + lease_seconds),
+    )
+    return cursor.rowcount
+
+
 async def mark_done(conn: aiosqlite.Connection, seq: int, now: float) -> None:
     await conn.execute(
         "UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL WHERE seq = ? AND state = 'queued'",
         (now, seq),
+    )
+
+
+async def mark_done_many(conn: aiosqlite.Connection, seqs: list[int], now: float) -> None:
+    await conn.executemany(
+        "UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL WHERE seq = ? AND state = 'queued'",
+        [(now, seq) for seq in seqs],
     )
 
 

@@ -1,22 +1,26 @@
 """The inbox worker: claims stored activities under a lease and processes each one.
 
 For each claimed item: parse it, look up its handler, fetch what the handler needs from the
-network (outside any transaction), then run the handler and mark the item done in ONE
-transaction with a timeout, so an item is either fully processed or not at all. Failures
-are retried with backoff (:data:`node.retry.INBOX`); a :class:`PermanentError`, or running
-out of time, makes the item dead with the reason kept.
+network (outside any transaction). Then the claimed batch's handlers run in ONE transaction,
+each with a timeout, and the items that succeeded are marked done in that same transaction:
+an item is either fully processed or not at all (a handler that fails is rolled back alone,
+see :meth:`InboxWorker._apply`, and the others still commit), and a busy inbox pays one
+commit per batch instead of one per item. Failures are retried with backoff
+(:data:`node.retry.INBOX`); a :class:`PermanentError`, or running out of time, makes the
+item dead with the reason kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from federation import jsonio
-from federation.actors import RemoteActors
+from federation.actors import RemoteActor, RemoteActors
 from federation.client import FetchError
 from inbox import store
-from inbox.handlers import InboxContext, PermanentError, handler_for
+from inbox.handlers import Handler, InboxContext, PermanentError, handler_for
 from node.background import WorkerLoop
 from node.clock import to_epoch
 from node.config import Config
@@ -25,6 +29,20 @@ from node.retry import INBOX, RetryPolicy
 from node.urls import Urls
 
 log = logging.getLogger("chapterhouse.inbox")
+
+
+class _HandlerFailed(Exception):
+    """A handler failed in an optimistic batch: roll it all back and run it again item by item."""
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A claimed item, parsed, with everything its handler needs from the network."""
+
+    row: object
+    activity: dict
+    handler: Handler
+    sender: RemoteActor | None
 
 
 class InboxWorker:
@@ -46,37 +64,84 @@ class InboxWorker:
     def wake(self) -> None:
         self.loop.wake()
 
+    async def release_leases(self) -> int:
+        """Once at start: rows claimed by a process that died (kill -9) are due again now, not after the lease."""
+        async with self.db.transaction() as conn:
+            return await store.release_leases(conn, now=to_epoch(self.clock.now()), lease_seconds=self.lease_seconds)
+
     async def run_single_cycle(self) -> int:
         now = to_epoch(self.clock.now())
         async with self.db.transaction() as conn:
             rows = await store.claim_due(conn, now=now, lease_seconds=self.lease_seconds, limit=self.batch)
-        for row in rows:
-            await self._process(row)
+        ready = [item for item in [await self._prepare(row) for row in rows] if item is not None]
+        if ready:
+            await self._apply(ready)
         return len(rows)
 
-    async def _process(self, row) -> None:
+    async def _prepare(self, row) -> _Ready | None:
+        """Parse the item and fetch its sender if the handler needs it; None if it failed (recorded)."""
         try:
             activity = jsonio.loads(row["body"])
             handler = handler_for(row["type"])
             sender = await self.remote_actors.get_actor(row["actor_id"]) if handler.needs_sender else None
-            queued = False
-            async with self.db.transaction() as conn:
+        except Exception as error:
+            await self._failed(row, error)
+            return None
+        return _Ready(row, activity, handler, sender)
+
+    async def _apply(self, items: list[_Ready]) -> None:
+        """Every handler in one transaction; done items are marked in the same commit.
+
+        First optimistically, without savepoints (one round trip to SQLite per handler call
+        saved twice over). If any handler fails, that whole transaction is rolled back and the
+        batch runs again with each item in its own savepoint, so only the failing items are
+        undone. Handlers touch nothing but the database, so running one again is harmless.
+        """
+        try:
+            failed, queued = await self._apply_batch(items, isolate=False)
+        except _HandlerFailed:
+            failed, queued = await self._apply_batch(items, isolate=True)
+        if queued:
+            self.on_deliveries_queued()
+        for row, error in failed:
+            await self._failed(row, error)
+
+    async def _apply_batch(self, items: list[_Ready], *, isolate: bool) -> tuple[list[tuple[object, Exception]], bool]:
+        failed: list[tuple[object, Exception]] = []
+        done: list[int] = []
+        queued = False
+        async with self.db.transaction() as conn:
+            for item in items:
                 ctx = InboxContext(conn=conn, config=self.config, urls=self.urls, remote_actors=self.remote_actors,
-                                   now=self.clock.now(), recipient=row["recipient"], sender=sender)
-                async with asyncio.timeout(self.handler_timeout):
-                    await handler.apply(ctx, activity)
-                await store.mark_done(conn, row["seq"], to_epoch(self.clock.now()))
-                queued = ctx.queued_deliveries
-            if queued:
-                self.on_deliveries_queued()
-        except PermanentError as error:
+                                   now=self.clock.now(), recipient=item.row["recipient"], sender=item.sender)
+                if isolate:
+                    await conn.execute("SAVEPOINT inbox_item")
+                try:
+                    async with asyncio.timeout(self.handler_timeout):
+                        await item.handler.apply(ctx, item.activity)
+                except Exception as error:
+                    if not isolate:
+                        raise _HandlerFailed from error
+                    await conn.execute("ROLLBACK TO inbox_item")
+                    await conn.execute("RELEASE inbox_item")
+                    failed.append((item.row, error))
+                    continue
+                if isolate:
+                    await conn.execute("RELEASE inbox_item")
+                done.append(item.row["seq"])
+                queued = queued or ctx.queued_deliveries
+            await store.mark_done_many(conn, done, to_epoch(self.clock.now()))
+        return failed, queued
+
+    async def _failed(self, row, error: Exception) -> None:
+        if isinstance(error, PermanentError):
             await self._dead(row, str(error))
-        except (jsonio.JsonError, KeyError, TypeError, ValueError) as error:
+        elif isinstance(error, (jsonio.JsonError, KeyError, TypeError, ValueError)):
             await self._dead(row, f"malformed activity: {type(error).__name__}: {error}")
-        except (FetchError, asyncio.TimeoutError, OSError) as error:
+        elif isinstance(error, (FetchError, asyncio.TimeoutError, OSError)):
             await self._retry(row, str(error) or type(error).__name__)
-        except Exception as error:  # a bug in a handler must not stop the worker
-            log.exception("inbox item %s failed", row["activity_id"])
+        else:  # a bug in a handler must not stop the worker
+            log.error("inbox item %s failed", row["activity_id"], exc_info=error)
             await self._retry(row, f"{type(error).__name__}: {error}")
 
     async def _retry(self, row, error: str) -> None:

@@ -83,6 +83,11 @@ class DeliveryWorker:
         rows = await store.hosts_in_backoff(self.db.reader, now=to_epoch(self.clock.now()))
         self.paused_hosts = {row["host"] for row in rows}
 
+    async def release_leases(self) -> int:
+        """Once at start: rows claimed by a process that died (kill -9) are due again now, not after the lease."""
+        async with self.db.transaction() as conn:
+            return await store.release_leases(conn, now=to_epoch(self.clock.now()), lease_seconds=self.lease_seconds)
+
     async def host_is_back(self, host: str) -> None:
         """A host proved it is up (it sent us a valid signed request): resume its deliveries now."""
         host = host.lower()

@@ -3,7 +3,8 @@
 A delivery row is one (activity, destination inbox) pair, unique, written in the same
 transaction as the activity. States: ``queued`` -> ``done`` | ``dead``; a failed attempt
 stays ``queued`` with a later ``next_attempt_at``. Claiming pushes ``next_attempt_at``
-forward by the lease (a crashed worker's rows come due again by themselves) and skips hosts
+forward by the lease (a crashed worker's rows come due again by themselves, and at once when
+the node starts again: :func:`release_leases`) and skips hosts
 in backoff. The partial index on due time keeps the claim flat as the table grows.
 """
 
@@ -35,6 +36,17 @@ async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: fl
         " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at",
         (now + lease_seconds, now, now, limit),
     )
+
+
+async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_seconds: float) -> int:
+    """At start, make due now every queued row due within one lease: the rows a killed process had
+    claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway.
+    Hosts in backoff stay paused: the claim still skips them."""
+    cursor = await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
+        (now, now, now + lease_seconds),
+    )
+    return cursor.rowcount
 
 
 async def mark_done(conn: aiosqlite.Connection, seq: int, *, status: int, now: float) -> None:

@@ -8,5 +8,12 @@
 - ``worker``: claims due items, fetches what a handler needs before any transaction, runs
   the handler and marks the item done in one transaction with a timeout.
 - ``handlers``: one dispatch table from activity type to handler (Follow, Undo, Accept,
-  Reject, Delete, Update; everything else is kept for the owner to read).
+  Reject, Delete, Update, Join, Leave; everything else is kept for the owner to read).
+- ``membership``: a remote Join files a membership request, Leave ends it, and (where the
+  config says so) a Follow asks to become a member too.
+- ``votes``: ballots on the chapter's polls (``REPLY_HANDLERS["Question"]``), in Mastodon's
+  and Takahē's shapes, counted by ``node.polls``.
+- ``interactions``: replies to local posts kept as their thread (``REPLY_HANDLERS["*"]``),
+  Like / Announce counted and undone, a remote Delete / Update of a reply, and answers to an
+  Event (``ANSWER_HANDLERS["Event"]``).
 """

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import aiosqlite
 
 from federation.actors import RemoteActor, RemoteActors, actor_from_document
-from node import follows, objects
+from inbox import membership
+from node import follows, members, objects
 from node.clock import iso, to_epoch
 from node.config import Config
 from node.urls import INSTANCE_USERNAME, Urls
@@ -102,6 +103,7 @@ async def handle_follow(ctx: InboxContext, activity: dict) -> None:
     await follows.upsert_follower(ctx.conn, username=ctx.chapter, follower_id=follower.id, follow_id=activity["id"],
                                   inbox=follower.inbox, shared_inbox=follower.shared_inbox,
                                   state="pending" if manual and not already else "accepted", now=to_epoch(ctx.now))
+    await membership.file_follow_as_request(ctx, follower)
     if manual and not already:
         return  # waits for the admin's Accept or Reject in the outbox
     accept = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Accept", "actor": ctx.chapter_id,
@@ -200,11 +202,23 @@ async def handle_create(ctx: InboxContext, activity: dict) -> None:
         await handler(ctx, activity, created, parent)
 
 
+# Every store of remote content (replies kept as a thread, ...) forgets or refreshes its copy when
+# the author deletes or edits it: (ctx, object id or the updated object, the actor who sent it).
+# Delete hooks also run when the object is the actor itself (the account is gone).
+REMOTE_DELETE_HANDLERS: list[Callable[[InboxContext, str, str], Awaitable[None]]] = []
+REMOTE_UPDATE_HANDLERS: list[Callable[[InboxContext, dict, str], Awaitable[None]]] = []
+
+
 async def handle_delete(ctx: InboxContext, activity: dict) -> None:
     actor_id = id_of(activity["actor"])
-    if id_of(activity.get("object")) == actor_id:  # the account is gone
+    object_id = id_of(activity.get("object"))
+    if object_id == actor_id:  # the account is gone
         await follows.remove_actor_everywhere(ctx.conn, actor_id)
+        await members.leave_everywhere(ctx.conn, actor_id, to_epoch(ctx.now))
         await ctx.remote_actors.forget(ctx.conn, actor_id)
+    if object_id is not None:
+        for forget in REMOTE_DELETE_HANDLERS:
+            await forget(ctx, object_id, actor_id)
 
 
 async def handle_update(ctx: InboxContext, activity: dict) -> None:
@@ -216,6 +230,9 @@ async def handle_update(ctx: InboxContext, activity: dict) -> None:
         except Exception as error:  # a malformed actor document is the sender's fault, not ours
             raise PermanentError(f"Update carries an unusable actor document: {error}") from None
         await ctx.remote_actors.absorb(ctx.conn, actor, now=to_epoch(ctx.now))
+    elif isinstance(updated, dict) and isinstance(updated.get("id"), str):
+        for refresh in REMOTE_UPDATE_HANDLERS:
+            await refresh(ctx, updated, id_of(activity["actor"]))
 
 
 async def keep_only(ctx: InboxContext, activity: dict) -> None:
@@ -231,6 +248,8 @@ HANDLERS: dict[str, Handler] = {
     "Create": Handler(handle_create),
     "Delete": Handler(handle_delete),
     "Update": Handler(handle_update),
+    "Join": Handler(membership.handle_join, needs_sender=True),
+    "Leave": Handler(membership.handle_leave),
 }
 DEFAULT_HANDLER = Handler(keep_only)
 

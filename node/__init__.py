@@ -13,6 +13,17 @@
 - ``discovery``: WebFinger, host-meta, NodeInfo 2.0/2.1. ``activitypub``: actors,
   collections and objects with content negotiation and optional authorized fetch.
   ``pages``: the public HTML. ``errors``: JSON refusals. ``auth``: the admin token.
+- ``members``: who belongs to the chapter, in which role; ``accounts``: local member
+  accounts (Person actors with a scrypt-hashed password); ``pages_members``: joining,
+  password sign-in, the admin's member list, one's own account.
+- ``polls``: polls and surveys, their ballots and the one counting code (Mastodon's rules);
+  ``poll_worker``: coalesced ``Update(Question)`` and closing on time; ``poll_results``:
+  results documents; ``pages_polls``: voting, results, opening polls and surveys.
+- ``content``: wires issue 3's content in: ``posts`` (news and blog kinds, the profile's
+  lists), ``minutes`` (the structured record, its Article and announcement Note), ``events``
+  (Event fields, members' answers), ``interactions`` (replies, likes, boosts);
+  ``object_views`` (an object as served, with live counts), ``object_collections``
+  (``replies`` / ``likes`` / ``shares``), ``pages_content`` (their pages and the answer form).
 - ``background``, ``retry``, ``clock``: worker loops, the retry policy as a pure
   function, and an injectable clock.
 """

@@ -2,11 +2,13 @@
 
 Content negotiation: ``application/activity+json`` or ``application/ld+json`` (with the AS
 profile) get JSON, a browser asking for ``text/html`` gets the page, anything else gets
-JSON. Collections are ``OrderedCollection`` with a true ``totalItems`` and pages of
-``PAGE_SIZE``. Deleted objects answer 410 with their Tombstone. Objects that are not public
-are served only to a signed GET from an actor they are addressed to (or, for followers-only
-posts, from an accepted follower); with ``authorized_fetch`` every actor and object needs a
-signed GET (the instance actor excepted, so that others can verify our own signed fetches).
+JSON. Collections (the chapter's ``members`` too) are ``OrderedCollection`` with a true
+``totalItems`` and pages of ``PAGE_SIZE``; member accounts are ``Person`` actors here too.
+Deleted objects answer 410 with their Tombstone. Objects that are not public are served only
+to a signed GET from an actor they are addressed to (or, for followers-only posts, from an
+accepted follower; for members-only posts, from an active member); with ``authorized_fetch``
+every actor and object needs a signed GET (the instance actor excepted, so that others can
+verify our own signed fetches).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from aiohttp import web
 from federation import jsonio
 from federation.signatures import SignatureError
 from federation.verification import VerifiedSigner, verify_request
-from node import follows, members, objects, pages
-from node.actors import chapter_document, instance_document
+from node import accounts, follows, members, objects, pages
+from node.actors import chapter_document, instance_document, person_document
 from node.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REMOTE_ACTORS, URLS
 from node.clock import from_epoch
 from node.errors import ApiError
-from node.keys import first_key_created_at
+from node.object_views import served_document
+from node.keys import first_key_created_at, public_keys
 from node.urls import INSTANCE_USERNAME
 
 PAGE_SIZE = 20
@@ -62,11 +65,15 @@ async def require_signed_if_authorized_fetch(request: web.Request) -> VerifiedSi
     return signer
 
 
-def _username(request: web.Request) -> str:
+async def _username(request: web.Request, *, accounts_too: bool = True) -> str:
+    """The local actor named in the path: the chapter, the instance actor, or a member account."""
     username = request.match_info.get("username", INSTANCE_USERNAME)
-    if username != request.app[CONFIG].node.name and username != INSTANCE_USERNAME:
-        raise ApiError(404, f"no actor named {username} here", hint=f"this node's chapter is {request.app[CONFIG].node.name}")
-    return username
+    if username in (request.app[CONFIG].node.name, INSTANCE_USERNAME):
+        return username
+    if accounts_too and await accounts.local_account_username(
+            request.app[DATABASE].reader, request.app[URLS], request.app[URLS].actor(username)):
+        return username
+    raise ApiError(404, f"no actor named {username} here", hint=f"this node's chapter is {request.app[CONFIG].node.name}")
 
 
 async def _actor_published(request: web.Request, username: str):
@@ -75,15 +82,28 @@ async def _actor_published(request: web.Request, username: str):
 
 
 async def actor(request: web.Request) -> web.StreamResponse:
-    username = _username(request)
+    username = await _username(request)
+    config = request.app[CONFIG]
+    is_account = username not in (config.node.name, INSTANCE_USERNAME)
     if wants_html(request) and username != INSTANCE_USERNAME:
-        raise web.HTTPFound(request.app[URLS].profile(username))
+        raise web.HTTPFound(f"/@{config.node.name}/members" if is_account else request.app[URLS].profile(username))
     if username != INSTANCE_USERNAME:
         await require_signed_if_authorized_fetch(request)
-    config, urls, keyring = request.app[CONFIG], request.app[URLS], request.app[KEYRING]
+    urls, keyring = request.app[URLS], request.app[KEYRING]
     published = await _actor_published(request, username)
+    if is_account:
+        return ap_response(request, await _person(request, username, published))
     render = instance_document if username == INSTANCE_USERNAME else chapter_document
     return ap_response(request, render(config, urls, keyring, published=published))
+
+
+async def _person(request: web.Request, username: str, published) -> dict:
+    reader = request.app[DATABASE].reader
+    account, public = await accounts.get_account(reader, username), await public_keys(reader, username)
+    if account is None or public is None:
+        raise ApiError(404, f"no actor named {username} here")
+    return person_document(request.app[URLS], username=username, display_name=account.display_name,
+                           rsa_public_pem=public[0], ed25519_public=public[1], published=published)
 
 
 def page_number(request: web.Request) -> int | None:
@@ -92,7 +112,7 @@ def page_number(request: web.Request) -> int | None:
         return None
     if raw == "true":
         return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 1_000_000:
         raise ApiError(400, f"page must be a positive number, not {raw!r}")
     return int(raw)
 
@@ -112,7 +132,7 @@ def collection_document(collection_id: str, total: int, page: int | None, items:
 
 
 async def followers_collection(request: web.Request) -> web.Response:
-    username = _username(request)
+    username = await _username(request)
     await require_signed_if_authorized_fetch(request)
     db, urls = request.app[DATABASE], request.app[URLS]
     page = page_number(request)
@@ -122,7 +142,7 @@ async def followers_collection(request: web.Request) -> web.Response:
 
 
 async def following_collection(request: web.Request) -> web.Response:
-    username = _username(request)
+    username = await _username(request)
     await require_signed_if_authorized_fetch(request)
     db, urls = request.app[DATABASE], request.app[URLS]
     page = page_number(request)
@@ -132,7 +152,7 @@ async def following_collection(request: web.Request) -> web.Response:
 
 
 async def outbox_collection(request: web.Request) -> web.Response:
-    username = _username(request)
+    username = await _username(request)
     await require_signed_if_authorized_fetch(request)
     db, urls = request.app[DATABASE], request.app[URLS]
     page = page_number(request)
@@ -145,13 +165,27 @@ async def outbox_collection(request: web.Request) -> web.Response:
 
 
 async def featured_collection(request: web.Request) -> web.Response:
-    username = _username(request)
+    username = await _username(request)
     await require_signed_if_authorized_fetch(request)
     db, urls = request.app[DATABASE], request.app[URLS]
     items = await objects.featured_objects(db.reader, username)
     document = {"@context": "https://www.w3.org/ns/activitystreams", "id": urls.featured(username),
                 "type": "OrderedCollection", "totalItems": len(items), "orderedItems": items}
     return ap_response(request, document)
+
+
+async def members_collection(request: web.Request) -> web.Response:
+    """The chapter's active members (node/members.py), newest first."""
+    username = await _username(request, accounts_too=False)
+    if username == INSTANCE_USERNAME:
+        raise ApiError(404, "the server actor has no members")
+    await require_signed_if_authorized_fetch(request)
+    db, urls = request.app[DATABASE], request.app[URLS]
+    page = page_number(request)
+    total = await members.count_in_state(db.reader, username, "active")
+    items = [] if page is None else await members.page_ids_in_state(
+        db.reader, username, state="active", offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return ap_response(request, collection_document(urls.members(username), total, page, items))
 
 
 async def _may_see(request: web.Request, stored: objects.StoredObject) -> bool:
@@ -188,7 +222,7 @@ async def published_object(request: web.Request) -> web.StreamResponse:
                        hint="objects that are not public are served only to signed requests from their audience")
     if wants_html(request):
         return await pages.object_page(request, stored)
-    return ap_response(request, stored.data)
+    return ap_response(request, await served_document(request.app, stored))
 
 
 def add_routes(app: web.Application) -> None:
@@ -198,5 +232,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/users/{username}/following", following_collection)
     app.router.add_get("/users/{username}/outbox", outbox_collection)
     app.router.add_get("/users/{username}/featured", featured_collection)
+    app.router.add_get("/users/{username}/members", members_collection)
     app.router.add_get("/objects/{uuid}", published_object)
     app.router.add_get("/activities/{uuid}", published_object)

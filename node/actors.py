@@ -2,8 +2,8 @@
 
 A node has two actors: the chapter (a ``Group`` named in the config, the one members follow)
 and the instance actor (an ``Application`` at ``/actor`` that signs the node's own fetches,
-as Mastodon's does). Both have an RSA key for HTTP signatures and an Ed25519 Multikey
-(FEP-521a) for object proofs.
+as Mastodon's does), plus one ``Person`` per local member account (:mod:`node.accounts`).
+All have an RSA key for HTTP signatures and an Ed25519 Multikey (FEP-521a) for object proofs.
 """
 
 from __future__ import annotations
@@ -44,12 +44,15 @@ def signer_for(urls: Urls, keys: ActorKeys) -> Signer:
 
 
 def _keys_part(urls: Urls, keys: ActorKeys) -> dict:
-    actor_id = urls.actor(keys.username)
+    return _public_keys_part(urls, keys.username, keys.rsa_public_pem, keys.ed25519_public)
+
+
+def _public_keys_part(urls: Urls, username: str, rsa_public_pem: str, ed25519_public) -> dict:
+    actor_id = urls.actor(username)
     return {
-        "publicKey": {"id": urls.rsa_key_id(keys.username), "owner": actor_id, "publicKeyPem": keys.rsa_public_pem},
+        "publicKey": {"id": urls.rsa_key_id(username), "owner": actor_id, "publicKeyPem": rsa_public_pem},
         "assertionMethod": [
-            multikey_document(key_id=urls.ed25519_key_id(keys.username), controller=actor_id,
-                              public_key=keys.ed25519_public)
+            multikey_document(key_id=urls.ed25519_key_id(username), controller=actor_id, public_key=ed25519_public)
         ],
     }
 
@@ -70,6 +73,7 @@ def chapter_document(config: Config, urls: Urls, keyring: KeyRing, *, published)
         "followers": urls.followers(name),
         "following": urls.following(name),
         "featured": urls.featured(name),
+        "members": urls.members(name),
         "endpoints": {"sharedInbox": urls.shared_inbox},
         "manuallyApprovesFollowers": config.node.manually_approves_followers,
         "discoverable": True,
@@ -77,6 +81,28 @@ def chapter_document(config: Config, urls: Urls, keyring: KeyRing, *, published)
         "published": iso(published),
         "level": config.node.level,
         **_keys_part(urls, keyring[name]),
+    }
+
+
+def person_document(urls: Urls, *, username: str, display_name: str, rsa_public_pem: str, ed25519_public,
+                    published) -> dict:
+    """A local member account (node/accounts.py): a Person on the chapter's node."""
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": urls.actor(username),
+        "type": "Person",
+        "preferredUsername": username,
+        "name": display_name,
+        "inbox": urls.inbox(username),
+        "outbox": urls.outbox(username),
+        "followers": urls.followers(username),
+        "following": urls.following(username),
+        "endpoints": {"sharedInbox": urls.shared_inbox},
+        "manuallyApprovesFollowers": True,
+        "discoverable": False,
+        "indexable": False,
+        "published": iso(published),
+        **_public_keys_part(urls, username, rsa_public_pem, ed25519_public),
     }
 
 

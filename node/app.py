@@ -2,7 +2,8 @@
 
 Resources are opened and closed by ``cleanup_ctx`` in dependency order: the database (and
 migrations), the local keys, the one ``ClientSession`` with its federation client and the
-remote-actor cache, then the two workers. Nothing happens at import time. ``start_workers=False``
+remote-actor cache, then the two workers and the poll worker, then the inbox intake (group commit of received
+activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
 lets tests step the workers one cycle at a time (``run_single_cycle``).
 """
 
@@ -16,11 +17,12 @@ from aiohttp import web
 from federation.actors import RemoteActors
 from federation.client import FederationClient, make_session
 from inbox import views as inbox_views
+from inbox.intake import InboxIntake
 from inbox.worker import InboxWorker
 from node import activitypub, discovery, pages, web as web_pages
 from node.actors import local_usernames, signer_for
-from node.appkeys import (CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_WORKER, KEYRING,
-                          REMOTE_ACTORS, URLS)
+from node.appkeys import (CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE, INBOX_WORKER,
+                          KEYRING, REMOTE_ACTORS, URLS)
 from node.clock import Clock
 from node.config import Config
 from node.db import Database
@@ -29,6 +31,13 @@ from node.keys import load_or_create_keys
 from node.urls import INSTANCE_USERNAME, Urls
 from outbox import views as outbox_views
 from outbox.delivery import DeliveryWorker
+from inbox import votes
+from node import pages_polls
+from node import pages_members
+from node import content
+from node.appkeys import POLL_WORKER
+from node.poll_worker import PollWorker
+from outbox import polls as outbox_polls
 
 log = logging.getLogger("chapterhouse")
 
@@ -77,6 +86,29 @@ def _workers(start: bool):
     return workers
 
 
+def _poll_worker(start: bool):
+    """Coalesced Update(Question) and closing polls on time (node/poll_worker.py)."""
+    async def poll_worker(app: web.Application) -> AsyncIterator[None]:
+        worker = PollWorker(db=app[DATABASE], urls=app[URLS], remote_actors=app[REMOTE_ACTORS], clock=app[CLOCK],
+                            on_deliveries_queued=app[DELIVERY_WORKER].wake,
+                            interval_seconds=app[CONFIG].polls.update_interval_seconds)
+        app[POLL_WORKER] = worker
+        if start:
+            worker.loop.start()
+        yield
+        await worker.loop.stop()
+
+    return poll_worker
+
+
+async def _intake(app: web.Application) -> AsyncIterator[None]:
+    intake = InboxIntake(app[DATABASE], on_committed=app[INBOX_WORKER].wake)
+    app[INBOX_INTAKE] = intake
+    intake.start()
+    yield
+    await intake.stop()
+
+
 async def healthz(request: web.Request) -> web.Response:
     await request.app[DATABASE].reader.execute("SELECT 1")
     return web.json_response({"status": "ok"})
@@ -87,12 +119,17 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
     app[URLS] = Urls(config.node.base_url)
-    app.cleanup_ctx.extend([_database, _federation, _workers(start_workers)])
+    app.cleanup_ctx.extend([_database, _federation, _workers(start_workers), _poll_worker(start_workers), _intake])
+    outbox_polls.register()  # Question and Survey in the outbox's dispatch tables
+    votes.register()  # votes: replies to a Question
     web_pages.setup(app)
     discovery.add_routes(app)
     activitypub.add_routes(app)
     inbox_views.add_routes(app)
     outbox_views.add_routes(app)
     pages.add_routes(app)
+    pages_members.add_routes(app)
+    pages_polls.add_routes(app)
+    content.install(app)  # news, minutes, events, replies, likes and boosts (issue 3)
     app.router.add_get("/healthz", healthz)
     return app

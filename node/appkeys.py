@@ -14,11 +14,13 @@ from aiohttp import web
 if TYPE_CHECKING:  # pragma: no cover
     from federation.actors import RemoteActors
     from federation.client import FederationClient
+    from inbox.intake import InboxIntake
     from inbox.worker import InboxWorker
     from node.clock import Clock
     from node.config import Config
     from node.db import Database
     from node.keys import KeyRing
+    from node.poll_worker import PollWorker
     from node.sessions import Viewer
     from node.urls import Urls
     from outbox.delivery import DeliveryWorker
@@ -31,7 +33,9 @@ KEYRING: web.AppKey["KeyRing"] = web.AppKey("keyring")
 FEDERATION_CLIENT: web.AppKey["FederationClient"] = web.AppKey("federation_client")
 REMOTE_ACTORS: web.AppKey["RemoteActors"] = web.AppKey("remote_actors")
 INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
+INBOX_INTAKE: web.AppKey["InboxIntake"] = web.AppKey("inbox_intake")
 DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
+POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
 
 # Per-request storage
 VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")

@@ -30,6 +30,7 @@ class NodeConfig:
     level: str = "chapter"
     summary: str = ""
     manually_approves_followers: bool = False
+    follow_requests_membership: bool = False
 
     @property
     def host(self) -> str:
@@ -68,11 +69,17 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class PollsConfig:
+    update_interval_seconds: float = 60.0  # how often dirty polls send one coalesced Update(Question)
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig
     storage: StorageConfig
     admin: AdminConfig
     federation: FederationConfig = FederationConfig()
+    polls: PollsConfig = PollsConfig()
 
     def with_federation(self, **changes: Any) -> "Config":
         return replace(self, federation=replace(self.federation, **changes))
@@ -107,7 +114,8 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
     storage = StorageConfig(database=database if database.is_absolute() else (relative_to / database).resolve())
     admin = AdminConfig(**_require(_section(raw, "admin", AdminConfig), "admin", ("token",)))
     federation = FederationConfig(**_section(raw, "federation", FederationConfig, required=False))
-    config = Config(node=node, storage=storage, admin=admin, federation=federation)
+    polls = PollsConfig(**_section(raw, "polls", PollsConfig, required=False))
+    config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls)
     validate(config)
     return config
 
@@ -130,13 +138,15 @@ def validate(config: Config) -> None:
     if config.node.level not in LEVELS:
         raise ConfigError(f"[node] level must be one of {', '.join(LEVELS)}, not {config.node.level!r}")
     host, sep, port = config.node.listen.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    if not sep or not host or not (port.isascii() and port.isdigit()):
         raise ConfigError(f"[node] listen must be host:port, like 127.0.0.1:8080, not {config.node.listen!r}")
     if len(config.admin.token) < 8:
         raise ConfigError("[admin] token must be at least 8 characters; use a long random string")
     for key in ("max_body_bytes", "max_fetch_bytes", "delivery_concurrency"):
         if getattr(config.federation, key) < 1:
             raise ConfigError(f"[federation] {key} must be positive")
+    if config.polls.update_interval_seconds <= 0:
+        raise ConfigError("[polls] update_interval_seconds must be positive")
 
 
 def load_config(path: Path | str) -> Config:

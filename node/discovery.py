@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from node import objects
+from node import accounts, members, objects
 from node.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.clock import to_epoch
 from node.db import fetch_value
@@ -20,7 +20,7 @@ NODEINFO_SCHEMAS = {
 }
 
 
-def _username_for_resource(request: web.Request, resource: str) -> str:
+async def _username_for_resource(request: web.Request, resource: str) -> str:
     config, urls = request.app[CONFIG], request.app[URLS]
     resource = unquote(resource.strip())
     usernames = {config.node.name: config.node.name, urls.host.split(":")[0]: INSTANCE_USERNAME}
@@ -30,10 +30,14 @@ def _username_for_resource(request: web.Request, resource: str) -> str:
             raise ApiError(404, f"{resource} is not an account on this node", hint=f"accounts here end in @{urls.host}")
         if user in usernames:
             return usernames[user]
+        if await accounts.local_account_username(request.app[DATABASE].reader, urls, urls.actor(user)):
+            return user  # a local member account
     else:
         for username in usernames.values():
             if resource in (urls.actor(username), urls.profile(username)):
                 return username
+        if await accounts.local_account_username(request.app[DATABASE].reader, urls, resource):
+            return accounts.username_of_actor(urls, resource)
     raise ApiError(404, f"no account {resource} here", hint=f"try acct:{config.node.name}@{urls.host}")
 
 
@@ -41,7 +45,7 @@ async def webfinger(request: web.Request) -> web.Response:
     resource = request.query.get("resource")
     if not resource:
         raise ApiError(400, "the resource parameter is required", hint="?resource=acct:name@host")
-    username = _username_for_resource(request, resource)
+    username = await _username_for_resource(request, resource)
     urls = request.app[URLS]
     preferred = username if username != INSTANCE_USERNAME else urls.host.split(":")[0]
     body = {
@@ -52,6 +56,8 @@ async def webfinger(request: web.Request) -> web.Response:
             {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": urls.profile(username)},
         ],
     }
+    if username not in (request.app[CONFIG].node.name, INSTANCE_USERNAME):  # member accounts have no profile page
+        body["aliases"], body["links"] = body["aliases"][:1], body["links"][:1]
     return web.json_response(body, content_type="application/jrd+json", headers={"Access-Control-Allow-Origin": "*"})
 
 
@@ -83,7 +89,8 @@ async def _usage(request: web.Request) -> dict:
         return 1 if last is not None and last >= to_epoch(now - timedelta(days=days)) else 0
 
     return {
-        "users": {"total": 1, "activeMonth": active_within(30), "activeHalfyear": active_within(182)},
+        "users": {"total": 1 + await accounts.count_accounts(db.reader), "activeMonth": active_within(30),
+                  "activeHalfyear": active_within(182)},
         "localPosts": posts,
         "localComments": 0,
     }, followers
@@ -106,7 +113,8 @@ async def nodeinfo(request: web.Request) -> web.Response:
         "metadata": {
             "nodeName": config.node.display_name,
             "nodeDescription": config.node.summary,
-            "chapterhouse": {"level": config.node.level, "chapter": config.node.name, "followers": followers},
+            "chapterhouse": {"level": config.node.level, "chapter": config.node.name, "followers": followers,
+                             "members": await members.count_in_state(request.app[DATABASE].reader, config.node.name)},
         },
     }
     return web.json_response(body, content_type="application/json",

@@ -78,6 +78,27 @@ _GENERATORS = {
 }
 
 
+def generate_key_pems() -> dict[str, tuple[str, str]]:
+    """A new actor's keys, ``{kind: (private PEM, public PEM)}``; CPU-bound, so callers run it in a thread."""
+    keys = {kind: generate() for kind, generate in _GENERATORS.items()}
+    return {kind: (_private_pem(key), _public_pem(key)) for kind, key in keys.items()}
+
+
+async def create_actor_keys(conn: aiosqlite.Connection, username: str, pems: dict[str, tuple[str, str]],
+                            now: float) -> None:
+    """Store one new actor's keys (from :func:`generate_key_pems`) in the caller's transaction."""
+    for kind, (private_pem, public_pem) in pems.items():
+        await insert_key(conn, username, kind, private_pem, public_pem, now)
+
+
+async def public_keys(conn: aiosqlite.Connection, username: str) -> tuple[str, ed25519.Ed25519PublicKey] | None:
+    """An actor's RSA public PEM and Ed25519 public key, for its document; None if it has no keys."""
+    stored = await select_keys(conn, username)
+    if "rsa" not in stored or "ed25519" not in stored:
+        return None
+    return stored["rsa"][1], serialization.load_pem_public_key(stored["ed25519"][1].encode())
+
+
 async def load_or_create_keys(db: Database, usernames: list[str], now) -> KeyRing:
     """Load every local actor's keys, generating the missing ones in one transaction."""
     loaded: dict[str, ActorKeys] = {}

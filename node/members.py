@@ -91,3 +91,54 @@ async def member_inboxes(conn: aiosqlite.Connection, chapter: str) -> list[str]:
         (chapter,),
     )
     return [row["inbox"] for row in rows]
+
+
+async def request_membership(conn: aiosqlite.Connection, *, chapter: str, actor_id: str, now: float,
+                             is_local: bool = False, inbox: str | None = None,
+                             shared_inbox: str | None = None) -> bool:
+    """File a request to join (a Join, a Follow where the config says so, a sign-up).
+
+    An active member stays active (only its inboxes are refreshed); anyone else, new or
+    having left or been removed, now waits for an admin. True if a request is pending.
+    """
+    await conn.execute(
+        "INSERT INTO members (chapter, actor_id, role, state, is_local, inbox, shared_inbox, requested_at, changed_at)"
+        " VALUES (?, ?, 'member', 'requested', ?, ?, ?, ?, ?)"
+        " ON CONFLICT (chapter, actor_id) DO UPDATE SET"
+        " inbox = COALESCE(excluded.inbox, members.inbox),"
+        " shared_inbox = COALESCE(excluded.shared_inbox, members.shared_inbox),"
+        " requested_at = CASE WHEN members.state IN ('active', 'requested') THEN members.requested_at"
+        "                     ELSE excluded.requested_at END,"
+        " changed_at = CASE WHEN members.state IN ('active', 'requested') THEN members.changed_at"
+        "                   ELSE excluded.changed_at END,"
+        " state = CASE WHEN members.state = 'active' THEN 'active' ELSE 'requested' END",
+        (chapter, actor_id, int(is_local), inbox, shared_inbox, now, now),
+    )
+    return await fetch_value(conn, "SELECT state FROM members WHERE chapter = ? AND actor_id = ?",
+                             (chapter, actor_id)) == "requested"
+
+
+async def leave(conn: aiosqlite.Connection, chapter: str, actor_id: str, now: float) -> int:
+    """A member (or someone waiting) leaves; 0 if they were neither."""
+    cursor = await conn.execute(
+        "UPDATE members SET state = 'left', changed_at = ?"
+        " WHERE chapter = ? AND actor_id = ? AND state IN ('active', 'requested')",
+        (now, chapter, actor_id),
+    )
+    return cursor.rowcount
+
+
+async def leave_everywhere(conn: aiosqlite.Connection, actor_id: str, now: float) -> int:
+    """A remote account was deleted: it belongs to no chapter here any more."""
+    cursor = await conn.execute(
+        "UPDATE members SET state = 'left', changed_at = ? WHERE actor_id = ? AND state IN ('active', 'requested')",
+        (now, actor_id),
+    )
+    return cursor.rowcount
+
+
+async def page_ids_in_state(conn: aiosqlite.Connection, chapter: str, *, state: str = "active", offset: int = 0,
+                            limit: int = 20) -> list[str]:
+    """Actor ids, newest first: the items of the members collection."""
+    rows = await page_in_state(conn, chapter, state=state, offset=offset, limit=limit)
+    return [row["actor_id"] for row in rows]

@@ -7,6 +7,7 @@ gets its page. Admin sign-in with the admin token lives here too (``/login/admin
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -34,11 +35,31 @@ async def profile(request: web.Request) -> web.Response:
             stored = await objects.get(db.reader, activity.data["object"].get("id", ""))
             if stored and stored.deleted is None and stored.visibility == "public":
                 posts.append(stored.data)
-    return await render(request, "profile.html", {"posts": posts})
+    extra: dict = {}
+    for add in PROFILE_CONTEXT:
+        extra.update(await add(request))
+    return await render(request, "profile.html", {"posts": posts, **extra})
+
+
+# Objects with a page of their own (a poll, a survey), by type: object id -> the page's path.
+OBJECT_PAGE_PATHS: dict[str, Callable[[str], str]] = {}
+
+# What content modules add to an object's page and to the profile (the thread and its counts,
+# the minutes' structure, an event's answers; lists of news, minutes, events): each returns
+# template context, and may name templates to include (``post_template``, ``page_parts``,
+# ``profile_parts``).
+OBJECT_PAGE_CONTEXT: list[Callable[[web.Request, objects.StoredObject], Awaitable[dict]]] = []
+PROFILE_CONTEXT: list[Callable[[web.Request], Awaitable[dict]]] = []
 
 
 async def object_page(request: web.Request, stored: objects.StoredObject) -> web.Response:
-    return await render(request, "object.html", {"post": stored.data})
+    own_page = OBJECT_PAGE_PATHS.get(stored.type)
+    if own_page is not None:
+        raise web.HTTPFound(own_page(stored.id))
+    extra: dict = {}
+    for add in OBJECT_PAGE_CONTEXT:
+        extra.update(await add(request, stored))
+    return await render(request, "object.html", {"post": stored.data, **extra})
 
 
 async def admin_login_form(request: web.Request) -> web.Response:

@@ -170,6 +170,129 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX members_by_state ON members (chapter, state, joined_at);
         """,
     ),
+    (
+        4,
+        "accounts",
+        """
+        -- node/accounts.py: local member accounts (Person actors on this node) and their password hashes
+        CREATE TABLE accounts (
+            username      TEXT PRIMARY KEY,
+            display_name  TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            created_at    REAL NOT NULL
+        );
+        """,
+    ),
+    (
+        5,
+        "polls",
+        """
+        -- node/polls.py: surveys (an ordered set of questions with one closing time)
+        CREATE TABLE poll_surveys (
+            id           TEXT PRIMARY KEY,
+            chapter      TEXT NOT NULL,
+            title        TEXT NOT NULL,
+            introduction TEXT NOT NULL,
+            end_time     REAL NOT NULL,
+            hide_results INTEGER NOT NULL DEFAULT 0,
+            created_at   REAL NOT NULL
+        );
+
+        -- node/polls.py: every published Question; options are frozen at publication
+        CREATE TABLE poll_questions (
+            id             TEXT PRIMARY KEY,
+            chapter        TEXT NOT NULL,
+            survey_id      TEXT,
+            position       INTEGER NOT NULL DEFAULT 0,
+            kind           TEXT NOT NULL CHECK (kind IN ('oneOf', 'anyOf')),
+            options        TEXT NOT NULL,
+            end_time       REAL NOT NULL,
+            closed_at      REAL,
+            hide_results   INTEGER NOT NULL DEFAULT 0,
+            dirty          INTEGER NOT NULL DEFAULT 0,
+            last_update_at REAL,
+            created_at     REAL NOT NULL
+        );
+        CREATE INDEX poll_questions_by_survey ON poll_questions (survey_id, position);
+        CREATE INDEX poll_questions_dirty ON poll_questions (dirty) WHERE dirty = 1;
+        CREATE INDEX poll_questions_open ON poll_questions (end_time) WHERE closed_at IS NULL;
+
+        -- node/polls.py: every ballot received, counted or not (with the reason)
+        CREATE TABLE poll_ballots (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            question_id TEXT NOT NULL,
+            voter       TEXT NOT NULL,
+            choice      TEXT NOT NULL,
+            single      INTEGER NOT NULL,
+            ballot_id   TEXT,
+            source      TEXT NOT NULL CHECK (source IN ('remote', 'local')),
+            counted     INTEGER NOT NULL,
+            reason      TEXT,
+            received_at REAL NOT NULL
+        );
+        CREATE UNIQUE INDEX poll_ballots_one_per_option ON poll_ballots (question_id, voter, choice) WHERE counted = 1;
+        CREATE UNIQUE INDEX poll_ballots_one_per_voter ON poll_ballots (question_id, voter) WHERE counted = 1 AND single = 1;
+        CREATE INDEX poll_ballots_by_question ON poll_ballots (question_id, counted);
+        """,
+    ),
+    (
+        6,
+        "content",
+        """
+        -- node/minutes.py: meeting minutes as a structured record; its Article and announcement Note are in objects
+        CREATE TABLE minutes (
+            article_id   TEXT PRIMARY KEY,
+            note_id      TEXT NOT NULL UNIQUE,
+            author       TEXT NOT NULL,
+            title        TEXT NOT NULL,
+            meeting_date TEXT NOT NULL,
+            location     TEXT,
+            attendees    TEXT NOT NULL,
+            agenda       TEXT NOT NULL,
+            notes        TEXT,
+            published    REAL NOT NULL,
+            updated      REAL
+        );
+        CREATE INDEX minutes_by_date ON minutes (author, meeting_date);
+
+        -- node/minutes.py: the decisions of each minutes, in order, with the vote (Question) that took them
+        CREATE TABLE minutes_decisions (
+            article_id TEXT NOT NULL,
+            position   INTEGER NOT NULL,
+            text       TEXT NOT NULL,
+            vote       TEXT,
+            PRIMARY KEY (article_id, position)
+        );
+        CREATE INDEX minutes_decisions_by_vote ON minutes_decisions (vote) WHERE vote IS NOT NULL;
+
+        -- node/events.py: answers to a local Event (Accept: going, Reject: not going, TentativeAccept: maybe)
+        CREATE TABLE event_answers (
+            event_id    TEXT NOT NULL,
+            actor_id    TEXT NOT NULL,
+            answer      TEXT NOT NULL CHECK (answer IN ('going', 'not_going', 'maybe')),
+            activity_id TEXT,
+            answered_at REAL NOT NULL,
+            PRIMARY KEY (event_id, actor_id)
+        );
+
+        -- node/interactions.py: what remote actors did with local objects: replies (the thread), likes, boosts
+        CREATE TABLE interactions (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            id          TEXT NOT NULL UNIQUE,
+            kind        TEXT NOT NULL CHECK (kind IN ('reply', 'like', 'announce')),
+            object_id   TEXT NOT NULL,
+            actor_id    TEXT NOT NULL,
+            visibility  TEXT NOT NULL,
+            data        TEXT,
+            published   REAL NOT NULL,
+            updated     REAL,
+            received_at REAL NOT NULL
+        );
+        CREATE INDEX interactions_by_object ON interactions (object_id, kind, seq);
+        CREATE INDEX interactions_by_actor ON interactions (actor_id);
+        CREATE UNIQUE INDEX interactions_one_reaction ON interactions (kind, object_id, actor_id) WHERE kind != 'reply';
+        """,
+    ),
 ]
 
 

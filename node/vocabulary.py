@@ -15,6 +15,36 @@ TERMS: dict[str, object] = {
     "chapterhouse": NAMESPACE,
     "level": "chapterhouse:level",
     "members": {"@id": "chapterhouse:members", "@type": "@id"},
+    # membership (node/members.py): a member's role, on the Add that admits them or changes it
+    "role": "chapterhouse:role",
+    # polls and surveys (node/polls.py): Mastodon's votersCount, our Survey and hideResults
+    "toot": "http://joinmastodon.org/ns#",
+    "votersCount": "toot:votersCount",
+    "Survey": "chapterhouse:Survey",
+    "hideResults": "chapterhouse:hideResults",
+    # content (node/posts.py, node/minutes.py, node/events.py): post kinds, the minutes' structure,
+    # event answer counts (Mobilizon's participantCount, and ours for the other answers)
+    "postKind": "chapterhouse:postKind",
+    # ActivityPub's likes and shares (as: terms the bundled AS2 context does not define)
+    "likes": {"@id": "as:likes", "@type": "@id"},
+    "shares": {"@id": "as:shares", "@type": "@id"},
+    "meetingDate": {"@id": "chapterhouse:meetingDate", "@type": "http://www.w3.org/2001/XMLSchema#date"},
+    "attendees": {"@id": "chapterhouse:attendees", "@container": "@list"},
+    "agenda": {"@id": "chapterhouse:agenda", "@container": "@list"},
+    "decisions": {"@id": "chapterhouse:decisions", "@container": "@list"},
+    "Decision": "chapterhouse:Decision",
+    "vote": {"@id": "chapterhouse:vote", "@type": "@id"},
+    "mz": "https://joinmobilizon.org/ns#",
+    "participantCount": "mz:participantCount",
+    "notGoingCount": "chapterhouse:notGoingCount",
+    "maybeCount": "chapterhouse:maybeCount",
+    "schema": "http://schema.org/",
+    "PostalAddress": "schema:PostalAddress",
+    "address": "schema:address",
+    "streetAddress": "schema:streetAddress",
+    "addressLocality": "schema:addressLocality",
+    "postalCode": "schema:postalCode",
+    "addressCountry": "schema:addressCountry",
 }
 
 

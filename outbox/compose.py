@@ -28,6 +28,7 @@ from node.errors import ApiError
 from node.objects import PUBLIC, as_list
 from node.sanitize import clean_html
 from node.urls import Urls
+from outbox import membership
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
@@ -151,28 +152,53 @@ ObjectComposer = Callable[[OutboxContext, dict, dict], Awaitable[Composed]]
 # What a Create can publish, by the object's type: (activity, object) -> Composed.
 OBJECT_COMPOSERS: dict[str, ObjectComposer] = {"Note": compose_post, "Article": compose_post}
 
+# Kinds whose Update or Delete is more than one stored object changing (minutes: an Article and
+# its announcement Note), or that validate their own fields (an Event's times), register here,
+# by :func:`kind_of` the stored object: (activity, stored object) -> Composed.
+StoredComposer = Callable[[OutboxContext, dict, objects.StoredObject], Awaitable[Composed]]
+UPDATE_COMPOSERS: dict[str, StoredComposer] = {}
+DELETE_COMPOSERS: dict[str, StoredComposer] = {}
+
+
+def kind_of(stored: objects.StoredObject) -> str:
+    """A stored object's kind: its ``postKind`` (e.g. "minutes") when it has one, else its type."""
+    kind = stored.data.get("postKind")
+    return kind if isinstance(kind, str) else stored.type
+
 
 async def compose_create(ctx: OutboxContext, activity: dict) -> Composed:
     obj = activity.get("object")
-    composer = OBJECT_COMPOSERS.get(obj.get("type")) if isinstance(obj, dict) else None
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    composer = OBJECT_COMPOSERS.get(kind) if isinstance(kind, str) else None
     if composer is None:
         raise _bad(f"Create needs an object of type {' or '.join(OBJECT_COMPOSERS)}")
     return await composer(ctx, activity, obj)
 
 
+# What an Update may not change, by the stored object's type: (stored data, changes) -> raise ApiError.
+UpdateGuard = Callable[[dict, dict], None]
+UPDATE_GUARDS: dict[str, UpdateGuard] = {}
+
+
 async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
     stored = await _own_object(ctx, activity)
+    if kind_of(stored) in UPDATE_COMPOSERS:
+        return await UPDATE_COMPOSERS[kind_of(stored)](ctx, activity, stored)
     changes = activity.get("object")
     if not isinstance(changes, dict):
         raise _bad("Update needs the object with the fields to change", hint=f"editable: {', '.join(EDITABLE_FIELDS)}")
     if "type" in changes and changes["type"] != stored.type:
         raise _bad(f"an object's type cannot change ({stored.type} stays {stored.type})")
+    guard = UPDATE_GUARDS.get(stored.type)
+    if guard is not None:
+        guard(stored.data, changes)
     body = _sanitised(changes)
     if not body:
         raise _bad("nothing to change", hint=f"editable: {', '.join(EDITABLE_FIELDS)}")
     updated_object = {**stored.data, **body, "updated": iso(ctx.now)}
     update = {
-        "@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Update", "actor": ctx.actor_id,
+        "@context": stored.data.get("@context", AS_CONTEXT), "id": ctx.urls.new_activity_id(), "type": "Update",
+        "actor": ctx.actor_id,
         "published": iso(ctx.now), **_public_part(_addressing(ctx, stored.data)),
         "object": {k: v for k, v in updated_object.items() if k != "@context"},
     }
@@ -185,6 +211,8 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
 
 async def compose_delete(ctx: OutboxContext, activity: dict) -> Composed:
     stored = await _own_object(ctx, activity)
+    if kind_of(stored) in DELETE_COMPOSERS:
+        return await DELETE_COMPOSERS[kind_of(stored)](ctx, activity, stored)
     tombstone = {"@context": AS_CONTEXT, "id": stored.id, "type": "Tombstone", "formerType": stored.type,
                  "published": stored.data.get("published"), "deleted": iso(ctx.now)}
     delete = {
@@ -260,17 +288,25 @@ async def _answer_follow(ctx: OutboxContext, activity: dict, kind: str) -> Compo
     return Composed(activity=answer, changes=[save], direct_inboxes=[follower["inbox"]])
 
 
+def _from_membership(change: membership.MembershipChange) -> Composed:
+    return Composed(activity=change.activity, changes=[change.save])
+
+
 async def compose_accept(ctx: OutboxContext, activity: dict) -> Composed:
+    join_answer = await membership.compose_join_answer(ctx, activity, "Accept")
+    if join_answer is not None:
+        return _from_membership(join_answer)
     return await _answer_follow(ctx, activity, "Accept")
 
 
 async def compose_reject(ctx: OutboxContext, activity: dict) -> Composed:
+    join_answer = await membership.compose_join_answer(ctx, activity, "Reject")
+    if join_answer is not None:
+        return _from_membership(join_answer)
     return await _answer_follow(ctx, activity, "Reject")
 
 
 async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
-    if activity.get("target") != ctx.urls.featured(ctx.username):
-        raise _bad(f"{kind} is supported with target = the featured collection", hint=ctx.urls.featured(ctx.username))
     stored = await _own_object(ctx, activity)
     pin = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": kind, "actor": ctx.actor_id,
            "object": stored.id, "target": ctx.urls.featured(ctx.username), "published": iso(ctx.now),
@@ -285,12 +321,33 @@ async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
     return Composed(activity=pin, changes=[save])
 
 
+async def _member(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
+    return _from_membership(await membership.compose_member_change(ctx, activity, kind))
+
+
+# Add / Remove dispatch on their target: the local collection, by its name in Urls.
+COLLECTION_COMPOSERS: dict[str, Callable[[OutboxContext, dict, str], Awaitable[Composed]]] = {
+    "featured": _pin,
+    "members": _member,
+}
+
+
+async def _add_or_remove(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
+    target = _id_of(activity.get("target"))
+    for collection, composer in COLLECTION_COMPOSERS.items():
+        if target == getattr(ctx.urls, collection)(ctx.username):
+            return await composer(ctx, activity, kind)
+    targets = [getattr(ctx.urls, collection)(ctx.username) for collection in COLLECTION_COMPOSERS]
+    raise _bad(f"{kind} is supported with target = the {' or '.join(COLLECTION_COMPOSERS)} collection",
+               hint=", ".join(targets))
+
+
 async def compose_add(ctx: OutboxContext, activity: dict) -> Composed:
-    return await _pin(ctx, activity, "Add")
+    return await _add_or_remove(ctx, activity, "Add")
 
 
 async def compose_remove(ctx: OutboxContext, activity: dict) -> Composed:
-    return await _pin(ctx, activity, "Remove")
+    return await _add_or_remove(ctx, activity, "Remove")
 
 
 COMPOSERS: dict[str, Callable[[OutboxContext, dict], Awaitable[Composed]]] = {

@@ -12,6 +12,7 @@ exception from aiohttp.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -54,6 +55,7 @@ class PostResult:
     status: int | None  # None when no HTTP answer came back
     error: str | None = None
     retry_after: float | None = None  # seconds, from Retry-After
+    permanent: bool = False  # refused before sending (blocked, or an address never allowed): retrying won't help
 
     @property
     def ok(self) -> bool:
@@ -89,8 +91,10 @@ class FederationClient:
         max_fetch_bytes: int,
         fetch_timeout: float,
         delivery_timeout: float,
+        refuse: Callable[[str], str | None] | None = None,
     ) -> None:
         self.session = session
+        self.refuse = refuse  # says why a URL must not be contacted (the admin's blocks), or None
         self.clock = clock
         self.allow_private = allow_private
         self.max_fetch_bytes = max_fetch_bytes
@@ -139,7 +143,7 @@ class FederationClient:
         """Deliver one activity; cavage first, RFC 9421 on 401, remembering what the host took."""
         check = self._check(inbox)
         if check:
-            return PostResult(status=None, error=check)
+            return PostResult(status=None, error=check, permanent=True)
         host = urlsplit(inbox).netloc
         first = self._scheme_by_host.get(host, "cavage")
         schemes = [first] + [s for s in ("cavage", "rfc9421") if s != first]
@@ -173,7 +177,7 @@ class FederationClient:
             check_url(url, allow_private=self.allow_private)
         except BlockedAddress as error:
             return str(error)
-        return None
+        return self.refuse(url) if self.refuse is not None else None
 
     async def _read_capped(self, response: aiohttp.ClientResponse, url: str) -> bytes:
         limit = self.max_fetch_bytes

@@ -22,7 +22,7 @@ import aiosqlite
 
 from federation.actors import RemoteActor, RemoteActors, actor_from_document
 from inbox import membership
-from node import follows, members, objects
+from node import follows, members, objects, reports
 from node.clock import iso, to_epoch
 from node.config import Config
 from node.urls import INSTANCE_USERNAME, Urls
@@ -235,6 +235,16 @@ async def handle_update(ctx: InboxContext, activity: dict) -> None:
             await refresh(ctx, updated, id_of(activity["actor"]))
 
 
+async def handle_flag(ctx: InboxContext, activity: dict) -> None:
+    """A report from another server: kept for the admin (GET /admin/reports)."""
+    targets = [t for t in (id_of(item) for item in (activity.get("object") if isinstance(activity.get("object"), list)
+                                                     else [activity.get("object")])) if t]
+    content = activity.get("content") if isinstance(activity.get("content"), str) else ""
+    await reports.insert_report(ctx.conn, activity_id=activity["id"], direction="received",
+                                reporter=id_of(activity["actor"]), targets=targets[:50], content=content,
+                                now=to_epoch(ctx.now))
+
+
 async def keep_only(ctx: InboxContext, activity: dict) -> None:
     """Stored in the inbox for the owner to read; nothing else to do (yet)."""
 
@@ -246,6 +256,7 @@ HANDLERS: dict[str, Handler] = {
     "Reject": Handler(handle_answer),
     "TentativeAccept": Handler(handle_answer),
     "Create": Handler(handle_create),
+    "Flag": Handler(handle_flag),
     "Delete": Handler(handle_delete),
     "Update": Handler(handle_update),
     "Join": Handler(membership.handle_join, needs_sender=True),

@@ -1,7 +1,10 @@
 """``POST`` to an actor's inbox or the shared inbox: read, verify, store, 202.
 
-1. Content type and size (415, 413), JSON object with ``id``, ``type`` and ``actor`` (400).
-2. The HTTP signature (401 with the reason): see :mod:`federation.verification`.
+1. Content type and size (415, 413), JSON object with ``id``, ``type`` and ``actor`` (400);
+   before any signature work: blocked hosts and actors (403), more than ``max_recipients``
+   addresses (400), a created or updated object on another host than its actor (400).
+2. The HTTP signature (401 with the reason): see :mod:`federation.verification`; then the
+   rate limits per signing host and per actor (429 with ``Retry-After``).
 3. The signer must be the activity's actor (401), unless the activity carries a valid
    FEP-8b32 proof from its actor (a forwarded or relayed activity). The activity's id must
    be on its actor's host.
@@ -20,6 +23,7 @@ Mastodon does: there is nothing here to delete.
 from __future__ import annotations
 
 import logging
+import math
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -34,7 +38,8 @@ from inbox import store
 from inbox.intake import IntakeRow
 from node.activitypub import PAGE_SIZE, ap_response, collection_document, page_number
 from node.accounts import local_account_username
-from node.appkeys import CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, INBOX_INTAKE, REMOTE_ACTORS, URLS
+from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, INBOX_INTAKE, INBOX_LIMITS,
+                          REMOTE_ACTORS, URLS)
 from node.auth import require_admin
 from node.clock import to_epoch
 from node.errors import ApiError
@@ -80,6 +85,46 @@ def _check_shape(activity: dict) -> tuple[str, str, str]:
     return activity_id, kind, actor_id
 
 
+ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
+
+
+def _count_recipients(activity: dict) -> int:
+    """Addresses on the activity and on an embedded object (each list or single value)."""
+    count = 0
+    for document in (activity, activity.get("object")):
+        if isinstance(document, dict):
+            for name in ADDRESS_FIELDS:
+                value = document.get(name)
+                count += len(value) if isinstance(value, list) else (value is not None)
+    return count
+
+
+def _check_limits(request: web.Request, activity: dict, kind: str, actor_id: str) -> None:
+    """What can be refused before any signature work: blocked senders, too many recipients,
+    an object claimed for another host."""
+    if request.app[BLOCKLIST].url_blocked(actor_id):
+        raise ApiError(403, f"{urlsplit(actor_id).hostname} or this actor is blocked by this node's admin")
+    limit = request.app[CONFIG].federation.max_recipients
+    if (count := _count_recipients(activity)) > limit:
+        raise ApiError(400, f"the activity has {count} recipients; this node accepts at most {limit}")
+    created = activity.get("object")
+    if kind in ("Create", "Update") and isinstance(created, dict) and isinstance(created.get("id"), str) \
+            and urlsplit(created["id"]).netloc != urlsplit(actor_id).netloc and "proof" not in activity:
+        raise ApiError(400, f"the object {created['id']} is not on its actor's host",
+                       hint="an actor may only create or update objects on its own server")
+
+
+def _check_rate(request: web.Request, signer: VerifiedSigner) -> None:
+    host = (urlsplit(signer.key_id).hostname or "").lower()  # the machine or domain, whatever the port
+    if request.app[BLOCKLIST].url_blocked(signer.key_id) or request.app[BLOCKLIST].url_blocked(signer.actor_id):
+        raise ApiError(403, f"{host} or this actor is blocked by this node's admin")
+    wait = request.app[INBOX_LIMITS].check(host=host, actor_id=signer.actor_id, now=request.app[CLOCK].now().timestamp())
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(429, f"too many requests from {host} or {signer.actor_id}; try again in {seconds} s",
+                       headers={"Retry-After": str(seconds)})
+
+
 def _is_self_delete(kind: str, actor_id: str, activity: dict) -> bool:
     return kind == "Delete" and _id_of(activity.get("object")) == actor_id
 
@@ -122,12 +167,14 @@ async def post_inbox(request: web.Request) -> web.Response:
     recipient = await _recipient(request)
     body, activity = await read_json_object(request, accepted_types=INBOX_CONTENT_TYPES)
     activity_id, kind, actor_id = _check_shape(activity)
+    _check_limits(request, activity, kind, actor_id)
     try:
         signer = await _verified_signer(request, body, kind, actor_id, activity)
     except SignatureError as error:
         raise ApiError(401, f"signature refused: {error}") from None
     if signer is None:
         return web.json_response({"status": "ignored", "reason": "Delete of an actor this node never knew"}, status=202)
+    _check_rate(request, signer)
     if signer.actor_id != actor_id and not await _proof_allows(request, actor_id, activity):
         raise ApiError(401, f"signed by {signer.actor_id}, but the activity's actor is {actor_id}",
                        hint="an actor may only send its own activities (or carry its FEP-8b32 proof)")

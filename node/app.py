@@ -1,8 +1,9 @@
 """``make_app(config)``: the node as an aiohttp application.
 
 Resources are opened and closed by ``cleanup_ctx`` in dependency order: the database (and
-migrations), the local keys, the one ``ClientSession`` with its federation client and the
-remote-actor cache, then the two workers and the poll worker, then the inbox intake (group commit of received
+migrations) with the local keys; the admin's blocks and the inbox rate limits; the one
+``ClientSession`` with its federation client and the remote-actor cache; the inbox and
+delivery workers and the poll worker; then the inbox intake (group commit of received
 activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
 lets tests step the workers one cycle at a time (``run_single_cycle``).
 """
@@ -17,27 +18,27 @@ from aiohttp import web
 from federation.actors import RemoteActors
 from federation.client import FederationClient, make_session
 from inbox import views as inbox_views
+from inbox import votes
 from inbox.intake import InboxIntake
+from inbox.ratelimit import InboxLimits
 from inbox.worker import InboxWorker
-from node import activitypub, discovery, pages, web as web_pages
+from node import activitypub, admin_api, content, discovery, pages, pages_members, pages_polls
+from node import web as web_pages
 from node.actors import local_usernames, signer_for
-from node.appkeys import (CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE, INBOX_WORKER,
-                          KEYRING, REMOTE_ACTORS, URLS)
+from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE,
+                          INBOX_LIMITS, INBOX_WORKER, KEYRING, POLL_WORKER, REMOTE_ACTORS, URLS)
+from node.blocks import BlockList
 from node.clock import Clock
 from node.config import Config
 from node.db import Database
 from node.errors import error_middleware
 from node.keys import load_or_create_keys
+from node.poll_worker import PollWorker
 from node.urls import INSTANCE_USERNAME, Urls
+from outbox import moderation as outbox_moderation
+from outbox import polls as outbox_polls
 from outbox import views as outbox_views
 from outbox.delivery import DeliveryWorker
-from inbox import votes
-from node import pages_polls
-from node import pages_members
-from node import content
-from node.appkeys import POLL_WORKER
-from node.poll_worker import PollWorker
-from outbox import polls as outbox_polls
 
 log = logging.getLogger("chapterhouse")
 
@@ -51,13 +52,29 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.close()
 
 
+async def _moderation(app: web.Application) -> AsyncIterator[None]:
+    """The admin's blocks (in memory for every request's check) and the inbox rate limits."""
+    blocklist = BlockList()
+    await blocklist.load(app[DATABASE])
+    app[BLOCKLIST] = blocklist
+    app[INBOX_LIMITS] = InboxLimits.from_config(app[CONFIG].federation)
+    yield
+
+
+def _blocked_reason(blocklist: BlockList):
+    def refuse(url: str) -> str | None:
+        return "the admin of this node blocked that host or actor" if blocklist.url_blocked(url) else None
+
+    return refuse
+
+
 async def _federation(app: web.Application) -> AsyncIterator[None]:
     fed = app[CONFIG].federation
     session = make_session(allow_private=fed.allow_private_addresses, user_agent=fed.user_agent,
                            concurrency=fed.delivery_concurrency)
     client = FederationClient(session, clock=app[CLOCK], allow_private=fed.allow_private_addresses,
                               max_fetch_bytes=fed.max_fetch_bytes, fetch_timeout=fed.fetch_timeout_seconds,
-                              delivery_timeout=fed.delivery_timeout_seconds)
+                              delivery_timeout=fed.delivery_timeout_seconds, refuse=_blocked_reason(app[BLOCKLIST]))
     app[FEDERATION_CLIENT] = client
     instance_signer = signer_for(app[URLS], app[KEYRING][INSTANCE_USERNAME])
     app[REMOTE_ACTORS] = RemoteActors(app[DATABASE], client, instance_signer, app[CLOCK])
@@ -119,9 +136,10 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
     app[URLS] = Urls(config.node.base_url)
-    app.cleanup_ctx.extend([_database, _federation, _workers(start_workers), _poll_worker(start_workers), _intake])
+    app.cleanup_ctx.extend([_database, _moderation, _federation, _workers(start_workers), _poll_worker(start_workers), _intake])
     outbox_polls.register()  # Question and Survey in the outbox's dispatch tables
     votes.register()  # votes: replies to a Question
+    outbox_moderation.register()  # Block, Undo(Block) and Flag in the outbox
     web_pages.setup(app)
     discovery.add_routes(app)
     activitypub.add_routes(app)
@@ -131,5 +149,6 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     pages_members.add_routes(app)
     pages_polls.add_routes(app)
     content.install(app)  # news, minutes, events, replies, likes and boosts (issue 3)
+    admin_api.add_routes(app)
     app.router.add_get("/healthz", healthz)
     return app

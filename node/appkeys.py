@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.clock import Clock
     from node.config import Config
     from node.db import Database
+    from inbox.ratelimit import InboxLimits
+    from node.blocks import BlockList
     from node.keys import KeyRing
     from node.poll_worker import PollWorker
     from node.sessions import Viewer
@@ -36,6 +38,8 @@ INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
 INBOX_INTAKE: web.AppKey["InboxIntake"] = web.AppKey("inbox_intake")
 DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
 POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
+BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
+INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
 
 # Per-request storage
 VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")

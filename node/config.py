@@ -66,6 +66,11 @@ class FederationConfig:
     delivery_timeout_seconds: float = 15.0
     delivery_concurrency: int = 32
     user_agent: str = "Chapterhouse/0.1"
+    inbox_per_host_per_minute: float = 1200.0  # inbox POSTs a remote host may make (then 429 + Retry-After)
+    inbox_per_host_burst: int = 600
+    inbox_per_actor_per_minute: float = 300.0  # and one remote actor
+    inbox_per_actor_burst: int = 120
+    max_recipients: int = 1000  # addresses (to, cc, bto, bcc, audience) an incoming activity may carry
 
 
 @dataclass(frozen=True)
@@ -142,7 +147,8 @@ def validate(config: Config) -> None:
         raise ConfigError(f"[node] listen must be host:port, like 127.0.0.1:8080, not {config.node.listen!r}")
     if len(config.admin.token) < 8:
         raise ConfigError("[admin] token must be at least 8 characters; use a long random string")
-    for key in ("max_body_bytes", "max_fetch_bytes", "delivery_concurrency"):
+    for key in ("max_body_bytes", "max_fetch_bytes", "delivery_concurrency", "inbox_per_host_per_minute",
+                "inbox_per_host_burst", "inbox_per_actor_per_minute", "inbox_per_actor_burst", "max_recipients"):
         if getattr(config.federation, key) < 1:
             raise ConfigError(f"[federation] {key} must be positive")
     if config.polls.update_interval_seconds <= 0:

@@ -293,6 +293,31 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE UNIQUE INDEX interactions_one_reaction ON interactions (kind, object_id, actor_id) WHERE kind != 'reply';
         """,
     ),
+    (
+        7,
+        "moderation",
+        """
+        -- node/blocks.py: domains and actors the admin blocked
+        CREATE TABLE blocks (
+            kind       TEXT NOT NULL CHECK (kind IN ('domain', 'actor')),
+            value      TEXT NOT NULL,
+            reason     TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            PRIMARY KEY (kind, value)
+        );
+
+        -- node/reports.py: reports (Flag) received and sent
+        CREATE TABLE reports (
+            activity_id TEXT PRIMARY KEY,
+            direction   TEXT NOT NULL CHECK (direction IN ('received', 'sent')),
+            reporter    TEXT NOT NULL,
+            targets     TEXT NOT NULL,
+            content     TEXT NOT NULL,
+            created_at  REAL NOT NULL
+        );
+        CREATE INDEX reports_by_time ON reports (created_at);
+        """,
+    ),
 ]
 
 

@@ -43,6 +43,7 @@ class Composed:
     new_object: dict | None = None
     changes: list[Change] = field(default_factory=list)
     direct_inboxes: list[str] = field(default_factory=list)  # delivered to whatever the addressing says, too
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # e.g. reload a cache
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class OutboxContext:
     remote_actors: RemoteActors
     username: str
     now: Any  # datetime
+    blocklist: Any = None  # node.blocks.BlockList, for the Block composer
 
     @property
     def actor_id(self) -> str:
@@ -247,22 +249,37 @@ async def compose_follow(ctx: OutboxContext, activity: dict) -> Composed:
     return Composed(activity=follow, changes=[save])
 
 
-async def compose_undo(ctx: OutboxContext, activity: dict) -> Composed:
-    follow_id = _id_of(activity.get("object"))
-    if follow_id is None:
-        raise _bad("Undo needs the id of the activity to undo")
-    following = await follows.following_by_follow_id(ctx.db.reader, follow_id)
-    original = await objects.get(ctx.db.reader, follow_id)
-    if following is None or original is None or original.type != "Follow":
-        raise ApiError(404, f"{follow_id} is not a current Follow of this actor", hint="only Follow can be undone here")
+async def _undo_follow(ctx: OutboxContext, original: objects.StoredObject) -> Composed:
+    following = await follows.following_by_follow_id(ctx.db.reader, original.id)
+    if following is None:
+        raise ApiError(404, f"{original.id} is no longer a current Follow of this actor")
     undo = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Undo", "actor": ctx.actor_id,
             "object": {k: v for k, v in original.data.items() if k != "@context"},
             "to": [following["target_id"]], "published": iso(ctx.now)}
 
     async def save(conn: aiosqlite.Connection) -> None:
-        await follows.remove_following(conn, follow_id)
+        await follows.remove_following(conn, original.id)
 
     return Composed(activity=undo, changes=[save])
+
+
+# What an Undo can take back, by the type of our original activity.
+UNDO_COMPOSERS: dict[str, Callable[[OutboxContext, objects.StoredObject], Awaitable[Composed]]] = {
+    "Follow": _undo_follow,
+}
+
+
+async def compose_undo(ctx: OutboxContext, activity: dict) -> Composed:
+    original_id = _id_of(activity.get("object"))
+    if original_id is None:
+        raise _bad("Undo needs the id of the activity to undo")
+    original = await objects.get(ctx.db.reader, original_id)
+    if original is None or original.kind != "activity" or original.author != ctx.username:
+        raise ApiError(404, f"{original_id} is not an activity of this actor")
+    composer = UNDO_COMPOSERS.get(original.type)
+    if composer is None:
+        raise _bad(f"a {original.type} cannot be undone here", hint=f"these can: {', '.join(UNDO_COMPOSERS)}")
+    return await composer(ctx, original)
 
 
 async def _answer_follow(ctx: OutboxContext, activity: dict, kind: str) -> Composed:

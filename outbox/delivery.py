@@ -3,7 +3,8 @@
 One request in flight per host (rows of one host go one after another), at most
 ``concurrency`` hosts at once. Outcomes (:func:`classify`): 2xx done; 429 and 503 retry no
 sooner than ``Retry-After`` and pause the host; 401 and 408 retry; other 4xx dead (the
-receiver refuses it for good); 5xx and network errors retry with exponential backoff and
+receiver refuses it for good), and so is what the client refuses to send (a blocked host, an
+address never allowed); 5xx and network errors retry with exponential backoff and
 jitter and pause the whole host. A delivery older than the policy's give-up time is dead,
 with its last error kept. A valid signed request from a paused host clears its pause
 (:meth:`DeliveryWorker.host_is_back`).
@@ -37,6 +38,8 @@ def classify(result: PostResult) -> tuple[str, bool]:
     status = result.status
     if result.ok:
         return "done", False
+    if result.permanent:
+        return "dead", False
     if status is None or status >= 500:
         return "retry", True
     if status in (429, 503):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from node.appkeys import CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REMOTE_ACTORS, URLS
+from node.appkeys import BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REMOTE_ACTORS, URLS
 from node.clock import to_epoch
 from node.errors import ApiError
 from outbox import addressing, publish
@@ -45,7 +45,7 @@ async def submit(app: web.Application, username: str, body: dict) -> Published:
                        hint=f"supported: {', '.join(COMPOSERS)}, or a bare object")
     now = app[CLOCK].now()
     ctx = OutboxContext(config=app[CONFIG], urls=app[URLS], db=app[DATABASE], remote_actors=app[REMOTE_ACTORS],
-                        username=username, now=now)
+                        username=username, now=now, blocklist=app[BLOCKLIST])
     composed = await composer(ctx, activity)
     return await apply(app, username, composed, now=now)
 
@@ -63,5 +63,7 @@ async def apply(app: web.Application, username: str, composed: Composed, *, now)
             await change(conn)
         await publish.record(conn, urls=urls, username=username, activity=composed.activity, inboxes=inboxes,
                              now=to_epoch(now), new_object=composed.new_object)
+    for hook in composed.after_commit:
+        await hook()
     app[DELIVERY_WORKER].wake()
     return Published(composed.activity, composed.new_object, len(set(inboxes)), recipients.unreachable)

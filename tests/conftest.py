@@ -35,8 +35,8 @@ async def remote_actor():
     """Start scriptable remote actors: ``alice = await remote_actor("alice")``."""
     started = []
 
-    async def factory(name: str = "alice") -> RemoteActor:
-        actor = await RemoteActor(name=name).start()
+    async def factory(name: str = "alice", *, host: str = "127.0.0.1") -> RemoteActor:
+        actor = await RemoteActor(name=name, host=host).start()
         started.append(actor)
         return actor
 

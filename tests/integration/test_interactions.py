@@ -7,6 +7,8 @@ background workers and is stepped with ``settle()``.
 
 from __future__ import annotations
 
+from inbox import store as inbox_store
+
 from federation.jsonld import undefined_terms
 from node import events
 from tests.support.c2s import get_json, publish
@@ -134,11 +136,11 @@ async def test_a_forged_cross_host_reply_is_refused_with_the_reason(make_node, r
     alice, bob = await remote_actor("alice"), await remote_actor("bob")
     note_id = await _post(london)
 
-    # alice's server claims a Note whose id is on bob's host
-    forged = await _send(london, alice, alice.activity("Create", _reply(alice.id, bob.new_id("notes"), note_id,
-                                                                       "<p>I am bob</p>")))
-    state, error = await inbox_outcome(london, forged)
-    assert state == "dead" and "host" in error, error
+    # alice's server claims a Note whose id is on bob's host: refused at the door, nothing stored
+    forged = alice.activity("Create", _reply(alice.id, bob.new_id("notes"), note_id, "<p>I am bob</p>"))
+    status, body = await alice.post(london.inbox, forged)
+    assert status == 400 and "not on its actor's host" in body["error"], body
+    assert await inbox_store.get_by_activity_id(london.db.reader, forged["id"]) is None
     # ... or attributes her Note to bob
     misattributed = await _send(london, alice, alice.activity("Create", _reply(bob.id, alice.new_id("notes"), note_id,
                                                                                "<p>I am bob</p>")))

@@ -54,6 +54,7 @@ class Received:
 class RemoteActor:
     name: str = "alice"
     port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"  # "localhost" gives a second host name on the same machine
     key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key)
     inbox_status: int = 202
     received: list[Received] = field(default_factory=list)
@@ -65,7 +66,7 @@ class RemoteActor:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def id(self) -> str:

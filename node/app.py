@@ -22,7 +22,7 @@ from inbox import votes
 from inbox.intake import InboxIntake
 from inbox.ratelimit import InboxLimits
 from inbox.worker import InboxWorker
-from node import activitypub, admin_api, content, discovery, pages, pages_members, pages_polls
+from node import activitypub, admin_api, content, discovery, metrics, pages, pages_members, pages_polls
 from node import web as web_pages
 from node.actors import local_usernames, signer_for
 from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE,
@@ -132,7 +132,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool = True) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.federation.max_body_bytes)
+    app = web.Application(middlewares=[metrics.metrics_middleware, error_middleware],
+                          client_max_size=config.federation.max_body_bytes)
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
     app[URLS] = Urls(config.node.base_url)
@@ -150,5 +151,6 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     pages_polls.add_routes(app)
     content.install(app)  # news, minutes, events, replies, likes and boosts (issue 3)
     admin_api.add_routes(app)
+    metrics.add_routes(app)
     app.router.add_get("/healthz", healthz)
     return app

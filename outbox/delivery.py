@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from federation import jsonio
@@ -78,6 +78,7 @@ class DeliveryWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self.loop = WorkerLoop("delivery", self.run_single_cycle)
         self.paused_hosts: set[str] = set()
+        self.outcome_tally: Counter[tuple[str, str]] = Counter()  # (outcome, status) -> attempts, for /metrics
 
     def wake(self) -> None:
         self.loop.wake()
@@ -167,6 +168,8 @@ class DeliveryWorker:
         recovered = {o.host for o in outcomes if o.state == "done"} & self.paused_hosts
         async with self.db.transaction() as conn:
             for outcome in outcomes:
+                if outcome.state != "release":
+                    self.outcome_tally[(outcome.state, str(outcome.status or "none"))] += 1
                 if outcome.state == "release":
                     await store.release(conn, outcome.seq, now=now)
                 elif outcome.state == "done":

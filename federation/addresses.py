@@ -21,18 +21,46 @@ class BlockedAddress(Exception):
     """The node refuses to connect there; the message says why and which setting allows it."""
 
 
-_HINT = "set [federation] allow_private_addresses = true only for tests and local demos"
+_HINT = ("set [federation] allow_private_addresses = true only for tests and local demos, "
+         "or list a private network in allowed_networks")
 
 
-def is_public_address(address: str) -> bool:
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _ip(address: str):
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    return ip
+
+
+def is_public_address(address: str) -> bool:
+    ip = _ip(address)
     return ip.is_global and not ip.is_multicast
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse non-http(s) URLs and literal non-public IP hosts."""
+def parse_networks(values) -> tuple[Networkk, ...]:
+    """CIDR strings ("10.1.0.0/16") into networks; ValueError names the bad one."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not a network like 10.1.0.0/16") from None
+    return tuple(networks)
+
+
+def address_allowed(address: str, *, allow_private: bool, allowed_networks: tuple[Networkk, ...] = ()) -> bool:
+    """Public addresses always; others only when allowed, or inside an allowed network."""
+    if allow_private or is_public_address(address):
+        return True
+    ip = _ip(address)
+    return any(ip in network for network in allowed_networks if network.version == ip.version)
+
+
+def check_url(url: str, *, allow_private: bool, allowed_networks: tuple[Networkk, ...] = ()) -> None:
+    """Refuse non-http(s) URLs and literal IP hosts that are not allowed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise BlockedAddress(f"{url!r} is not an http(s) URL")
@@ -41,28 +69,35 @@ def check_url(url: str, *, allow_private: bool) -> None:
     if allow_private:
         return
     try:
-        public = is_public_address(parts.hostname)
+        allowed = address_allowed(parts.hostname, allow_private=False, allowed_networks=allowed_networks)
     except ValueError:
         if parts.hostname.lower() in ("localhost",) or parts.hostname.lower().endswith(".localhost"):
-            raise BlockedAddress(f"{parts.hostname} is a loopback name; {_HINT}") from None
+            if not allowed_networks:
+                raise BlockedAddress(f"{parts.hostname} is a loopback name; {_HINT}") from None
         return  # a name: the resolver checks what it resolves to
-    if not public:
+    if not allowed:
         raise BlockedAddress(f"{parts.hostname} is not a public address; {_HINT}")
 
 
 class GuardedResolver(AbstractResolver):
-    """Resolves once and refuses names that resolve to any non-public address."""
+    """Resolves once and refuses names that resolve to any address that is not allowed.
 
-    def __init__(self, *, allow_private: bool) -> None:
-        self._inner = ThreadedResolver()
+    aiohttp connects to exactly the addresses returned here, so the check and the
+    connection see the same answer. ``inner`` is the resolver asked (tests pass their own).
+    """
+
+    def __init__(self, *, allow_private: bool, allowed_networks: tuple[Networkk, ...] = (),
+                 inner: AbstractResolver | None = None) -> None:
+        self._inner = inner or ThreadedResolver()
         self._allow_private = allow_private
+        self._allowed_networks = allowed_networks
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        if not self._allow_private:
-            for result in results:
-                if not is_public_address(result["host"]):
-                    raise BlockedAddress(f"{host} resolves to {result['host']}, which is not public; {_HINT}")
+        for result in results:
+            if not address_allowed(result["host"], allow_private=self._allow_private,
+                                   allowed_networks=self._allowed_networks):
+                raise BlockedAddress(f"{host} resolves to {result['host']}, which is not public; {_HINT}")
         return results
 
     async def close(self) -> None:

@@ -62,9 +62,11 @@ class PostResult:
         return self.status is not None and 200 <= self.status < 300
 
 
-def make_session(*, allow_private: bool, user_agent: str, concurrency: int) -> aiohttp.ClientSession:
+def make_session(*, allow_private: bool, user_agent: str, concurrency: int,
+                 allowed_networks: tuple = ()) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
-        resolver=GuardedResolver(allow_private=allow_private), limit=max(concurrency * 2, 16), ttl_dns_cache=300
+        resolver=GuardedResolver(allow_private=allow_private, allowed_networks=allowed_networks),
+        limit=max(concurrency * 2, 16), ttl_dns_cache=300,
     )
     return aiohttp.ClientSession(connector=connector, headers={"User-Agent": user_agent}, auto_decompress=True)
 
@@ -88,6 +90,7 @@ class FederationClient:
         *,
         clock,
         allow_private: bool,
+        allowed_networks: tuple = (),
         max_fetch_bytes: int,
         fetch_timeout: float,
         delivery_timeout: float,
@@ -97,6 +100,7 @@ class FederationClient:
         self.refuse = refuse  # says why a URL must not be contacted (the admin's blocks), or None
         self.clock = clock
         self.allow_private = allow_private
+        self.allowed_networks = allowed_networks
         self.max_fetch_bytes = max_fetch_bytes
         self.fetch_timeout = aiohttp.ClientTimeout(total=fetch_timeout)
         self.delivery_timeout = aiohttp.ClientTimeout(total=delivery_timeout)
@@ -174,7 +178,7 @@ class FederationClient:
 
     def _check(self, url: str) -> str | None:
         try:
-            check_url(url, allow_private=self.allow_private)
+            check_url(url, allow_private=self.allow_private, allowed_networks=self.allowed_networks)
         except BlockedAddress as error:
             return str(error)
         return self.refuse(url) if self.refuse is not None else None

@@ -70,11 +70,12 @@ def _blocked_reason(blocklist: BlockList):
 
 async def _federation(app: web.Application) -> AsyncIterator[None]:
     fed = app[CONFIG].federation
-    session = make_session(allow_private=fed.allow_private_addresses, user_agent=fed.user_agent,
-                           concurrency=fed.delivery_concurrency)
+    session = make_session(allow_private=fed.allow_private_addresses, allowed_networks=fed.networks,
+                           user_agent=fed.user_agent, concurrency=fed.delivery_concurrency)
     client = FederationClient(session, clock=app[CLOCK], allow_private=fed.allow_private_addresses,
-                              max_fetch_bytes=fed.max_fetch_bytes, fetch_timeout=fed.fetch_timeout_seconds,
-                              delivery_timeout=fed.delivery_timeout_seconds, refuse=_blocked_reason(app[BLOCKLIST]))
+                              allowed_networks=fed.networks, max_fetch_bytes=fed.max_fetch_bytes,
+                              fetch_timeout=fed.fetch_timeout_seconds, delivery_timeout=fed.delivery_timeout_seconds,
+                              refuse=_blocked_reason(app[BLOCKLIST]))
     app[FEDERATION_CLIENT] = client
     instance_signer = signer_for(app[URLS], app[KEYRING][INSTANCE_USERNAME])
     app[REMOTE_ACTORS] = RemoteActors(app[DATABASE], client, instance_signer, app[CLOCK])

@@ -71,6 +71,13 @@ class FederationConfig:
     inbox_per_actor_per_minute: float = 300.0  # and one remote actor
     inbox_per_actor_burst: int = 120
     max_recipients: int = 1000  # addresses (to, cc, bto, bcc, audience) an incoming activity may carry
+    allowed_networks: tuple[str, ...] = ()  # private networks reachable even without allow_private_addresses
+
+    @property
+    def networks(self):
+        from federation.addresses import parse_networks
+
+        return parse_networks(self.allowed_networks)
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,13 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
     database = Path(storage_raw["database"])
     storage = StorageConfig(database=database if database.is_absolute() else (relative_to / database).resolve())
     admin = AdminConfig(**_require(_section(raw, "admin", AdminConfig), "admin", ("token",)))
-    federation = FederationConfig(**_section(raw, "federation", FederationConfig, required=False))
+    federation_raw = _section(raw, "federation", FederationConfig, required=False)
+    if "allowed_networks" in federation_raw:
+        networks = federation_raw["allowed_networks"]
+        if not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
+            raise ConfigError('[federation] allowed_networks must be a list of networks, like ["10.1.0.0/16"]')
+        federation_raw["allowed_networks"] = tuple(networks)
+    federation = FederationConfig(**federation_raw)
     polls = PollsConfig(**_section(raw, "polls", PollsConfig, required=False))
     config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls)
     validate(config)
@@ -147,6 +160,10 @@ def validate(config: Config) -> None:
         raise ConfigError(f"[node] listen must be host:port, like 127.0.0.1:8080, not {config.node.listen!r}")
     if len(config.admin.token) < 8:
         raise ConfigError("[admin] token must be at least 8 characters; use a long random string")
+    try:
+        config.federation.networks
+    except ValueError as error:
+        raise ConfigError(f"[federation] allowed_networks: {error}") from None
     for key in ("max_body_bytes", "max_fetch_bytes", "delivery_concurrency", "inbox_per_host_per_minute",
                 "inbox_per_host_burst", "inbox_per_actor_per_minute", "inbox_per_actor_burst", "max_recipients"):
         if getattr(config.federation, key) < 1:

@@ -70,3 +70,12 @@ def test_missing_file_and_bad_toml_say_what_to_do(tmp_path):
         load_config(tmp_path / "absent.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[node\n"))
+
+
+def test_allowed_networks_are_checked(tmp_path):
+    config = load_config(write(tmp_path, MINIMAL + '[federation]\nallowed_networks = ["10.1.0.0/16", "fd00::/8"]\n'))
+    assert [str(n) for n in config.federation.networks] == ["10.1.0.0/16", "fd00::/8"]
+    with pytest.raises(ConfigError, match="allowed_networks: 'ten' is not a network"):
+        load_config(write(tmp_path, MINIMAL + '[federation]\nallowed_networks = ["ten"]\n'))
+    with pytest.raises(ConfigError, match="must be a list of networks"):
+        load_config(write(tmp_path, MINIMAL + '[federation]\nallowed_networks = "10.0.0.0/8"\n'))

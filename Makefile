@@ -30,4 +30,4 @@ bench: setup
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-bovine build *.egg-info
+	rm -rf $(VENV) .venv-bovine .venv-bovine-herd build *.egg-info

@@ -1,0 +1,249 @@
+"""Growth: the inbox and the delivery queue must not slow down as their tables fill up.
+
+Tables are pre-filled straight into the SQLite file with one recursive-CTE ``INSERT`` per
+table (10 thousand and 1 million rows in each of ``inbox_items`` and ``deliveries``; 99 %
+``done``, 1 % ``queued`` as retries due tomorrow), keys in insertion order so that a million
+rows take seconds rather than minutes to write. Then, through the node's own store
+functions on the node's own ``Database`` (aiosqlite, WAL, one write transaction each):
+
+* insert a new inbox item (``inbox.store.insert_item``);
+* claim the next due delivery (``outbox.store.claim_due``, limit 1);
+* claim the next due inbox item (``inbox.store.claim_due``, limit 1).
+
+Each is timed K times (median); before the claims, K due rows are queued so that each claim
+really claims one. The baseline is the same operation on an empty table (holding only the K
+rows being claimed); the ratio should stay near 1. ``EXPLAIN QUERY PLAN`` of each statement
+is printed (and kept in the JSON): every one must go through an index, with no full scan.
+
+End to end, the inbox load (:mod:`benchmarks.bench_inbox`) and the fan-out
+(:mod:`benchmarks.bench_fanout`) run again on a node whose tables already hold a million
+rows each, beside the same run on empty tables.
+
+Run: ``python -m benchmarks.bench_growth [--quick]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks import bench_fanout, bench_inbox
+from benchmarks._support import LOOPBACK, free_port, make_actor_set, migrate_database, workdir
+from benchmarks.report import Figure, run_standalone
+
+DETAILS: dict = {}
+ROUNDS = 4
+
+_FILL_INBOX = """
+INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, attempts,
+                         next_attempt_at, finished_at)
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :rows)
+SELECT 'https://remote.example/activities/' || printf('%09d', n), 'shared',
+       'https://remote.example/users/u' || (n % 1000), 'Create', '{"type":"Create"}', :now - n * 0.01,
+       CASE WHEN n % 100 = 0 THEN 'queued' ELSE 'done' END, 1,
+       CASE WHEN n % 100 = 0 THEN :now + 86400 + n ELSE :now - n * 0.01 END,
+       CASE WHEN n % 100 = 0 THEN NULL ELSE :now - n * 0.01 END
+FROM seq
+"""
+
+_FILL_DELIVERIES = """
+INSERT INTO deliveries (activity_id, inbox, host, signer, state, attempts, next_attempt_at, last_status,
+                        created_at, finished_at)
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :rows)
+SELECT 'http://127.0.0.1:1/activities/' || printf('%06d', n % 1000),
+       'https://h' || printf('%06d', n / 1000) || '.example/inbox', 'h' || printf('%06d', n / 1000) || '.example',
+       'bench', CASE WHEN n % 100 = 0 THEN 'queued' ELSE 'done' END, 1,
+       CASE WHEN n % 100 = 0 THEN :now + 86400 + n ELSE :now - n * 0.01 END, 202, :now - n * 0.01,
+       CASE WHEN n % 100 = 0 THEN NULL ELSE :now - n * 0.01 END
+FROM seq
+"""
+
+# The statements the three operations run, for EXPLAIN QUERY PLAN (parameters bound to sample values).
+_PLANS = {
+    "insert inbox item": (
+        "INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, next_attempt_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (activity_id) DO NOTHING",
+        ("x", "shared", "a", "Create", "{}", 0.0, 0.0)),
+    "claim next due delivery": (
+        "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
+        " WHERE seq IN (SELECT d.seq FROM deliveries d"
+        "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
+        "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
+        "               ORDER BY d.next_attempt_at LIMIT ?)"
+        " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at",
+        (0.0, 0.0, 0.0, 1)),
+    "claim next due inbox item": (
+        "UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"
+        " WHERE seq IN (SELECT seq FROM inbox_items WHERE state = 'queued' AND next_attempt_at <= ?"
+        "               ORDER BY next_attempt_at LIMIT ?)"
+        " RETURNING seq, activity_id, recipient, actor_id, type, body, attempts, received_at",
+        (0.0, 0.0, 1)),
+}
+
+
+def fill(database: Path, rows: int) -> float:
+    """Write ``rows`` rows into each of inbox_items and deliveries; seconds taken."""
+    began = time.perf_counter()
+    conn = sqlite3.connect(database)
+    try:
+        conn.execute("PRAGMA cache_size=-262144")
+        params = {"rows": rows, "now": time.time()}
+        with conn:
+            conn.execute(_FILL_INBOX, params)
+            conn.execute(_FILL_DELIVERIES, params)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("ANALYZE")
+    finally:
+        conn.close()
+    return time.perf_counter() - began
+
+
+def query_plans(database: Path) -> dict[str, list[str]]:
+    conn = sqlite3.connect(database)
+    try:
+        return {name: [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+                for name, (sql, params) in _PLANS.items()}
+    finally:
+        conn.close()
+
+
+def full_scans(plans: dict[str, list[str]]) -> list[str]:
+    """Plan lines that read a whole table (SCAN without an index)."""
+    return [f"{name}: {line}" for name, lines in plans.items() for line in lines
+            if line.startswith("SCAN ") and " USING " not in line]
+
+
+async def time_operations(database: Path, k: int) -> dict[str, list[float]]:
+    """Seconds of each of ``k`` runs of each operation, through the node's store functions and Database."""
+    from inbox import store as inbox_store
+    from node.db import Database
+    from outbox import store as outbox_store
+
+    db = Database(database)
+    await db.open()
+    timings: dict[str, list[float]] = {"insert inbox item": [], "claim next due delivery": [],
+                                       "claim next due inbox item": []}
+    run = uuid.uuid4().hex[:8]
+    try:
+        for i in range(k):
+            now = time.time() - 1
+            began = time.perf_counter()
+            async with db.transaction() as conn:
+                await inbox_store.insert_item(conn, activity_id=f"https://remote.example/new/{run}/{i}",
+                                              recipient="shared", actor_id="https://remote.example/users/u1",
+                                              type_="Create", body='{"type":"Create"}', now=now)
+            timings["insert inbox item"].append(time.perf_counter() - began)
+        async with db.transaction() as conn:
+            await outbox_store.enqueue(conn, activity_id=f"http://127.0.0.1:1/new/{run}",
+                                       inboxes=[f"https://n{i}.example/inbox" for i in range(k)], signer="bench",
+                                       now=time.time() - 1)
+        for name, claim in (("claim next due delivery", outbox_store.claim_due),
+                            ("claim next due inbox item", inbox_store.claim_due)):
+            for _ in range(k):
+                began = time.perf_counter()
+                async with db.transaction() as conn:
+                    rows = await claim(conn, now=time.time(), lease_seconds=600, limit=1)
+                timings[name].append(time.perf_counter() - began)
+                if len(rows) != 1:
+                    raise RuntimeError(f"{name} claimed {len(rows)} rows, not 1")
+    finally:
+        await db.close()
+    return timings
+
+
+async def measure(quick: bool) -> list[Figure]:
+    sizes = [10_000, 100_000] if quick else [10_000, 1_000_000]
+    k = 100 if quick else 800
+    directory = workdir("growth")
+    databases: dict[int, Path] = {}
+    timings: dict[int, dict[str, float]] = {}
+    plans: dict[int, dict[str, list[str]]] = {}
+    paths: dict[int, Path] = {}
+    for size in [0, *sizes]:
+        paths[size] = directory / f"rows-{size}.sqlite3"
+        await migrate_database(paths[size])
+        if size:
+            seconds = fill(paths[size], size)
+            print(f"  growth: wrote {size:,} rows into each table in {seconds:.1f} s", flush=True)
+            databases[size] = directory / f"template-{size}.sqlite3"
+            shutil.copyfile(paths[size], databases[size])  # untouched copy for the end-to-end runs
+        plans[size] = query_plans(paths[size])
+    # Rounds in turn over the sizes, so a busy moment on the machine falls on every size alike.
+    samples: dict[int, dict[str, list[float]]] = {size: {} for size in paths}
+    for _ in range(ROUNDS):
+        for size, path in paths.items():
+            for name, values in (await time_operations(path, k // ROUNDS)).items():
+                samples[size].setdefault(name, []).extend(values)
+    timings = {size: {name: statistics.median(values) * 1e6 for name, values in by_name.items()}
+               for size, by_name in samples.items()}
+
+    largest = sizes[-1]
+    print(f"  growth: EXPLAIN QUERY PLAN with {largest:,} rows:", flush=True)
+    for name, lines in plans[largest].items():
+        print(f"    {name}:", flush=True)
+        if not lines:
+            print("      (no plan rows: INSERT ... VALUES scans nothing; the UNIQUE (activity_id) index finds a"
+                  " conflict)", flush=True)
+        for line in lines:
+            print(f"      {line}", flush=True)
+    scans = full_scans(plans[largest])
+    if scans:
+        print(f"  growth: FULL SCANS: {scans}", flush=True)
+
+    figures = []
+    for size in sizes:
+        for name in timings[size]:
+            figures.append(Figure("growth", f"{name}, {size:,} rows stored", timings[size][name], "µs",
+                                  "same on an empty table", timings[0][name], higher_is_better=False, target=0.8))
+
+    e2e = await end_to_end(databases[largest], largest, quick)
+    figures += e2e
+    DETAILS.update(sizes=sizes, operations_per_size=k, median_us=timings, query_plans=plans[largest],
+                   full_scans=scans)
+    shutil.rmtree(directory, ignore_errors=True)
+    return figures
+
+
+def _copy_into(template: Path):
+    def prefill(database: Path) -> None:
+        shutil.copyfile(template, database)
+    return prefill
+
+
+async def end_to_end(template: Path, size: int, quick: bool) -> list[Figure]:
+    """The inbox load and the fan-out on a node holding ``size`` rows per table, beside empty tables."""
+    n = 500 if quick else 3_000
+    count = 100 if quick else 1_000
+    run = uuid.uuid4().hex[:8]
+    actors = make_actor_set(count, f"http://{LOOPBACK}:{free_port()}")
+    empty, _ = await bench_inbox.run_node(actors, count, n, run + "e")
+    full, _ = await bench_inbox.run_node(actors, count, n, run + "f", prefill=_copy_into(template))
+
+    hosts = 100 if quick else 1_000
+    directory = workdir("growth-fanout")
+    sinks, control, ports = await bench_fanout.start_sinks(hosts, directory)
+    try:
+        fan_empty = await bench_fanout.run_node(control, ports, 10)
+        fan_full = await bench_fanout.run_node(control, ports, 10, prefill=_copy_into(template))
+    finally:
+        sinks.stop()
+    DETAILS["end_to_end"] = {"inbox_empty": empty, "inbox_full": full, "fanout_empty": fan_empty,
+                             "fanout_full": fan_full}
+    label = f"{size:,} rows stored"
+    return [
+        Figure("growth", f"inbox accepted, {label} (N={n:,})", full["accepted"], "req/s", "same, empty tables",
+               empty["accepted"], target=0.8),
+        Figure("growth", f"inbox processed, {label}", full["processed"], "req/s", "same, empty tables",
+               empty["processed"], target=0.8),
+        Figure("growth", f"fan-out deliveries/s, {label}", hosts / fan_full["seconds"], "deliveries/s",
+               "same, empty tables", hosts / fan_empty["seconds"], target=0.8),
+    ]
+
+
+if __name__ == "__main__":
+    run_standalone(measure)

@@ -30,7 +30,7 @@ from aiohttp import web
 from node import keys, members
 from node.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.clock import to_epoch
-from node.db import fetch_one, fetch_value
+from node.db import fetch_all, fetch_one, fetch_value
 from node.errors import ApiError
 from node.urls import Urls
 
@@ -128,9 +128,9 @@ async def display_names(conn: aiosqlite.Connection, usernames: list[str]) -> dic
     if not usernames:
         return {}
     marks = ", ".join("?" for _ in usernames)
-    async with conn.execute(f"SELECT username, display_name FROM accounts WHERE username IN ({marks})",
-                            usernames) as cursor:
-        return {row["username"]: row["display_name"] for row in await cursor.fetchall()}
+    rows = await fetch_all(conn, f"SELECT username, display_name FROM accounts WHERE username IN ({marks})",
+                           tuple(usernames))
+    return {row["username"]: row["display_name"] for row in rows}
 
 
 # --- names and ids ---------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, F
 from node.blocks import BlockList
 from node.clock import Clock
 from node.config import Config
-from node.db import Database
+from node.db import Database, fetch_value
 from node.errors import error_middleware
 from node.keys import load_or_create_keys
 from node.poll_worker import PollWorker
@@ -128,7 +128,7 @@ async def _intake(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    await request.app[DATABASE].reader.execute("SELECT 1")
+    await fetch_value(request.app[DATABASE].reader, "SELECT 1")
     return web.json_response({"status": "ok"})
 
 

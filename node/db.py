@@ -109,14 +109,16 @@ class Database:
                 await conn.execute("COMMIT")
 
 
+# Statement and fetch run as ONE call on the connection's thread: no statement stays open
+# across an await, so coroutines sharing the reader never hold each other in an old snapshot.
+
 async def fetch_one(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
-    async with conn.execute(sql, params) as cursor:
-        return await cursor.fetchone()
+    rows = await conn.execute_fetchall(sql, params)
+    return rows[0] if rows else None
 
 
 async def fetch_all(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    return list(await conn.execute_fetchall(sql, params))
 
 
 async def fetch_value(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()):

@@ -51,6 +51,10 @@ BOVINE_TIME_LIMIT = 30.0
 #: Its key fetch (a signed GET, then storing the actor) runs at about 8 actors/s here, so the
 #: warm-up cannot cover all 1,000 actors within the time `make bench` has.
 BOVINE_WARM_UP_LIMIT = 60.0
+#: So bovine-herd gets the first 100 of the actors, whose keys its warm-up can fetch in time;
+#: the figure's label says so. (With all 1,000, most keys are still unfetched when the timed
+#: run starts, and it answers 401 to those requests.)
+BOVINE_ACTORS = 100
 BASELINE = "bare aiohttp+aiosqlite insert+commit"
 DETAILS: dict = {}
 
@@ -201,7 +205,7 @@ async def run_bovine(actors: RemoteActorSet, count: int, n: int, run: str, key_p
     finally:
         await keys.cleanup()
         server.stop()
-    return {"accepted": ok / result.elapsed, "p50": result.percentile_ms(50), "p99": result.percentile_ms(99),
+    return {"actors": count, "accepted": ok / result.elapsed, "p50": result.percentile_ms(50), "p99": result.percentile_ms(99),
             "rss": rss, "sent": result.sent, "statuses": {str(k): v for k, v in result.statuses.items()},
             "warm_up_statuses": {str(k): v for k, v in warm_result.statuses.items()}}
 
@@ -229,7 +233,7 @@ async def measure(quick: bool) -> list[Figure]:
     base = max(bases, key=lambda r: r["accepted"])
     try:
         began = time.perf_counter()
-        bovine = await run_bovine(actors, count, min(n, BOVINE_REQUESTS), run, key_port)
+        bovine = await run_bovine(actors, min(count, BOVINE_ACTORS), min(n, BOVINE_REQUESTS), run, key_port)
         bovine_error = None
         print(f"  inbox: bovine-herd {bovine['accepted']:,.0f} accepted/s over {bovine['sent']:,} requests "
               f"{bovine['statuses']} ({time.perf_counter() - began:.0f} s with warm-up)", flush=True)
@@ -253,8 +257,8 @@ async def measure(quick: bool) -> list[Figure]:
     if bovine is not None:
         figures += [
             Figure("inbox", "Chapterhouse accepted vs bovine-herd", node["accepted"], "req/s",
-                   "bovine-herd 0.5.19 (2xx)", bovine["accepted"]),
-            Figure("inbox", "bovine-herd 0.5.19 accepted (2xx)", bovine["accepted"], "req/s", BASELINE,
+                   f"bovine-herd 0.5.19 (2xx, {bovine['actors']} actors)", bovine["accepted"]),
+            Figure("inbox", f"bovine-herd 0.5.19 accepted (2xx, {bovine['actors']} actors)", bovine["accepted"], "req/s", BASELINE,
                    base["accepted"]),
             Figure("inbox", "bovine-herd p99 latency", bovine["p99"], "ms", BASELINE, base["p99"],
                    higher_is_better=False),

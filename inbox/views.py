@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -72,17 +73,33 @@ def _id_of(value) -> str | None:
     return None
 
 
-def _check_shape(activity: dict) -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class Envelope:
+    """What the inbox checks of an activity, each id split once (a busy inbox splits a lot)."""
+
+    activity_id: str
+    kind: str
+    actor_id: str
+    activity_host: str  # host[:port]
+    actor_host: str
+    actor_hostname: str
+
+
+def _check_shape(activity: dict) -> Envelope:
     activity_id, kind, actor_id = activity.get("id"), activity.get("type"), _id_of(activity.get("actor"))
-    if not isinstance(activity_id, str) or urlsplit(activity_id).scheme not in ("http", "https"):
-        raise ApiError(400, "the activity needs an http(s) id", hint="transient activities without an id are not accepted")
+    if not isinstance(activity_id, str) or len(activity_id) > 2048:
+        raise ApiError(400, "the activity needs an http(s) id of at most 2048 characters",
+                       hint="transient activities without an id are not accepted")
     if not isinstance(kind, str) or not kind:
         raise ApiError(400, "the activity needs a type (a string)")
-    if actor_id is None or urlsplit(actor_id).scheme not in ("http", "https"):
+    if actor_id is None or len(actor_id) > 2048:
+        raise ApiError(400, "the activity needs an actor (an http(s) id of at most 2048 characters)")
+    activity_parts, actor_parts = urlsplit(activity_id), urlsplit(actor_id)
+    if activity_parts.scheme not in ("http", "https") or not activity_parts.netloc:
+        raise ApiError(400, "the activity needs an http(s) id", hint="transient activities without an id are not accepted")
+    if actor_parts.scheme not in ("http", "https") or not actor_parts.hostname:
         raise ApiError(400, "the activity needs an actor (an http(s) id)")
-    if len(activity_id) > 2048 or len(actor_id) > 2048:
-        raise ApiError(400, "ids longer than 2048 characters are not accepted")
-    return activity_id, kind, actor_id
+    return Envelope(activity_id, kind, actor_id, activity_parts.netloc, actor_parts.netloc, actor_parts.hostname)
 
 
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
@@ -99,24 +116,24 @@ def _count_recipients(activity: dict) -> int:
     return count
 
 
-def _check_limits(request: web.Request, activity: dict, kind: str, actor_id: str) -> None:
+def _check_limits(request: web.Request, activity: dict, envelope: Envelope) -> None:
     """What can be refused before any signature work: blocked senders, too many recipients,
     an object claimed for another host."""
-    if request.app[BLOCKLIST].url_blocked(actor_id):
-        raise ApiError(403, f"{urlsplit(actor_id).hostname} or this actor is blocked by this node's admin")
+    if request.app[BLOCKLIST].blocked(envelope.actor_id, envelope.actor_hostname):
+        raise ApiError(403, f"{envelope.actor_hostname} or this actor is blocked by this node's admin")
     limit = request.app[CONFIG].federation.max_recipients
     if (count := _count_recipients(activity)) > limit:
         raise ApiError(400, f"the activity has {count} recipients; this node accepts at most {limit}")
     created = activity.get("object")
-    if kind in ("Create", "Update") and isinstance(created, dict) and isinstance(created.get("id"), str) \
-            and urlsplit(created["id"]).netloc != urlsplit(actor_id).netloc and "proof" not in activity:
+    if envelope.kind in ("Create", "Update") and isinstance(created, dict) and isinstance(created.get("id"), str) \
+            and urlsplit(created["id"]).netloc != envelope.actor_host and "proof" not in activity:
         raise ApiError(400, f"the object {created['id']} is not on its actor's host",
                        hint="an actor may only create or update objects on its own server")
 
 
-def _check_rate(request: web.Request, signer: VerifiedSigner) -> None:
-    host = (urlsplit(signer.key_id).hostname or "").lower()  # the machine or domain, whatever the port
-    if request.app[BLOCKLIST].url_blocked(signer.key_id) or request.app[BLOCKLIST].url_blocked(signer.actor_id):
+def _check_rate(request: web.Request, signer: VerifiedSigner, key_hostname: str) -> None:
+    host = key_hostname.lower()  # the machine or domain, whatever the port
+    if request.app[BLOCKLIST].blocked(signer.key_id, host) or request.app[BLOCKLIST].url_blocked(signer.actor_id):
         raise ApiError(403, f"{host} or this actor is blocked by this node's admin")
     wait = request.app[INBOX_LIMITS].check(host=host, actor_id=signer.actor_id, now=request.app[CLOCK].now().timestamp())
     if wait is not None:
@@ -166,23 +183,25 @@ async def _proof_allows(request: web.Request, actor_id: str, activity: dict) -> 
 async def post_inbox(request: web.Request) -> web.Response:
     recipient = await _recipient(request)
     body, activity = await read_json_object(request, accepted_types=INBOX_CONTENT_TYPES)
-    activity_id, kind, actor_id = _check_shape(activity)
-    _check_limits(request, activity, kind, actor_id)
+    envelope = _check_shape(activity)
+    activity_id, kind, actor_id = envelope.activity_id, envelope.kind, envelope.actor_id
+    _check_limits(request, activity, envelope)
     try:
         signer = await _verified_signer(request, body, kind, actor_id, activity)
     except SignatureError as error:
         raise ApiError(401, f"signature refused: {error}") from None
     if signer is None:
         return web.json_response({"status": "ignored", "reason": "Delete of an actor this node never knew"}, status=202)
-    _check_rate(request, signer)
+    key_parts = urlsplit(signer.key_id)
+    _check_rate(request, signer, key_parts.hostname or "")
     if signer.actor_id != actor_id and not await _proof_allows(request, actor_id, activity):
         raise ApiError(401, f"signed by {signer.actor_id}, but the activity's actor is {actor_id}",
                        hint="an actor may only send its own activities (or carry its FEP-8b32 proof)")
-    if urlsplit(activity_id).netloc != urlsplit(actor_id).netloc:
+    if envelope.activity_host != envelope.actor_host:
         raise ApiError(400, f"the activity id {activity_id} is not on its actor's host")
     now = to_epoch(request.app[CLOCK].now())
     await request.app[INBOX_INTAKE].submit(IntakeRow(activity_id, recipient, actor_id, kind, body.decode("utf-8"), now))
-    await request.app[DELIVERY_WORKER].host_is_back(urlsplit(signer.key_id).netloc)
+    await request.app[DELIVERY_WORKER].host_is_back(key_parts.netloc)
     return web.json_response({"status": "accepted", "id": activity_id}, status=202, dumps=jsonio.dumps_str)
 
 

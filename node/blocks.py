@@ -92,4 +92,10 @@ class BlockList:
         return any(".".join(parts[i:]) in self.domains for i in range(len(parts)))
 
     def url_blocked(self, url: str | None) -> bool:
-        return bool(url) and (url in self.actors or self.host_blocked(urlsplit(url).hostname))
+        if not url or not (self.actors or self.domains):
+            return False
+        return url in self.actors or self.host_blocked(urlsplit(url).hostname)
+
+    def blocked(self, url: str, hostname: str | None) -> bool:
+        """``url_blocked`` for a caller that has already split the URL."""
+        return bool(self.actors or self.domains) and (url in self.actors or self.host_blocked(hostname))

@@ -49,9 +49,12 @@ async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: fl
 
 async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_seconds: float) -> int:
     """At start, make due now every queued row due within one lease: the rows a killed process had
-    claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway."""
+    claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway.
+    They are due from when they were received, so they keep their place before what came after them
+    (a member's first ballot, interrupted by the crash, is still counted before a second one)."""
     cursor = await conn.execute(
-        "UPDATE inbox_items SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
+        "UPDATE inbox_items SET next_attempt_at = MIN(received_at, ?)"
+        " WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
         (now, now, now + lease_seconds),
     )
     return cursor.rowcount

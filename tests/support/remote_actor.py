@@ -17,8 +17,10 @@ from email.utils import format_datetime
 import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from federation.multikey import multikey_document
+from federation.proofs import add_proof
 from federation.signatures import sign_request
 from tests.support.nodes import free_port
 
@@ -56,6 +58,7 @@ class RemoteActor:
     port: int = field(default_factory=free_port)
     host: str = "127.0.0.1"  # "localhost" gives a second host name on the same machine
     key: rsa.RSAPrivateKey = field(default_factory=new_rsa_key)
+    ed25519_key: ed25519.Ed25519PrivateKey = field(default_factory=ed25519.Ed25519PrivateKey.generate)
     inbox_status: int = 202
     received: list[Received] = field(default_factory=list)
     documents: dict[str, dict] = field(default_factory=dict)
@@ -91,7 +94,18 @@ class RemoteActor:
             "inbox": self.inbox, "outbox": f"{self.id}/outbox", "followers": f"{self.id}/followers",
             "endpoints": {"sharedInbox": self.shared_inbox},
             "publicKey": {"id": self.key_id, "owner": self.id, "publicKeyPem": public_pem(self.key)},
+            "assertionMethod": [multikey_document(key_id=self.proof_key_id, controller=self.id,
+                                                  public_key=self.ed25519_key.public_key())],
         }
+
+    @property
+    def proof_key_id(self) -> str:
+        return f"{self.id}#ed25519-key"
+
+    def with_proof(self, document: dict) -> dict:
+        """The document signed by this actor (FEP-8b32, eddsa-jcs-2022)."""
+        return add_proof(document, private_key=self.ed25519_key, verification_method=self.proof_key_id,
+                         created=datetime.now(timezone.utc))
 
     def new_id(self, kind: str = "activities") -> str:
         return f"{self.base}/{kind}/{uuid.uuid4()}"

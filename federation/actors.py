@@ -11,6 +11,7 @@ tried once more with a fresh one).
 from __future__ import annotations
 
 import time
+from federation.activitystreams import id_of
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urlsplit
 
@@ -44,13 +45,6 @@ class RemoteKey:
     public_pem: str
 
 
-def _first_id(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
-
 
 def actor_from_document(document: dict) -> RemoteActor:
     if document.get("type") not in ACTOR_TYPES and not (
@@ -63,8 +57,8 @@ def actor_from_document(document: dict) -> RemoteActor:
     endpoints = document.get("endpoints") if isinstance(document.get("endpoints"), dict) else {}
     return RemoteActor(
         id=actor_id,
-        inbox=_first_id(document.get("inbox")),
-        shared_inbox=_first_id(endpoints.get("sharedInbox")),
+        inbox=id_of(document.get("inbox")),
+        shared_inbox=id_of(endpoints.get("sharedInbox")),
         data=document,
     )
 

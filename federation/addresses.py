@@ -40,7 +40,7 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def parse_networks(values) -> tuple[Networkk, ...]:
+def parse_networks(values) -> tuple[Network, ...]:
     """CIDR strings ("10.1.0.0/16") into networks; ValueError names the bad one."""
     networks = []
     for value in values:
@@ -51,7 +51,7 @@ def parse_networks(values) -> tuple[Networkk, ...]:
     return tuple(networks)
 
 
-def address_allowed(address: str, *, allow_private: bool, allowed_networks: tuple[Networkk, ...] = ()) -> bool:
+def address_allowed(address: str, *, allow_private: bool, allowed_networks: tuple[Network, ...] = ()) -> bool:
     """Public addresses always; others only when allowed, or inside an allowed network."""
     if allow_private or is_public_address(address):
         return True
@@ -59,7 +59,7 @@ def address_allowed(address: str, *, allow_private: bool, allowed_networks: tupl
     return any(ip in network for network in allowed_networks if network.version == ip.version)
 
 
-def check_url(url: str, *, allow_private: bool, allowed_networks: tuple[Networkk, ...] = ()) -> None:
+def check_url(url: str, *, allow_private: bool, allowed_networks: tuple[Network, ...] = ()) -> None:
     """Refuse non-http(s) URLs and literal IP hosts that are not allowed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
@@ -86,7 +86,7 @@ class GuardedResolver(AbstractResolver):
     connection see the same answer. ``inner`` is the resolver asked (tests pass their own).
     """
 
-    def __init__(self, *, allow_private: bool, allowed_networks: tuple[Networkk, ...] = (),
+    def __init__(self, *, allow_private: bool, allowed_networks: tuple[Network, ...] = (),
                  inner: AbstractResolver | None = None) -> None:
         self._inner = inner or ThreadedResolver()
         self._allow_private = allow_private

@@ -15,6 +15,7 @@ reason); any other exception is retried.
 
 from __future__ import annotations
 
+from federation.activitystreams import id_of
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -63,13 +64,6 @@ class Handler:
     apply: HandlerFn
     needs_sender: bool = False
 
-
-def id_of(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
 
 
 def _strip_context(document: dict) -> dict:

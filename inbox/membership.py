@@ -16,6 +16,7 @@ sender's actor document is fetched before (``needs_sender``).
 
 from __future__ import annotations
 
+from federation.activitystreams import id_of
 from typing import TYPE_CHECKING
 
 from federation.actors import RemoteActor
@@ -26,13 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from inbox.handlers import InboxContext
 
 
-def _id_of(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
-
 
 async def _request(ctx: InboxContext, actor: RemoteActor) -> None:
     await members.request_membership(ctx.conn, chapter=ctx.chapter, actor_id=actor.id, now=to_epoch(ctx.now),
@@ -40,15 +34,15 @@ async def _request(ctx: InboxContext, actor: RemoteActor) -> None:
 
 
 async def handle_join(ctx: InboxContext, activity: dict) -> None:
-    if _id_of(activity.get("object")) != ctx.chapter_id or ctx.sender is None:
+    if id_of(activity.get("object")) != ctx.chapter_id or ctx.sender is None:
         return
     await _request(ctx, ctx.sender)
 
 
 async def handle_leave(ctx: InboxContext, activity: dict) -> None:
-    if _id_of(activity.get("object")) != ctx.chapter_id:
+    if id_of(activity.get("object")) != ctx.chapter_id:
         return
-    await members.leave(ctx.conn, ctx.chapter, _id_of(activity["actor"]), to_epoch(ctx.now))
+    await members.leave(ctx.conn, ctx.chapter, id_of(activity["actor"]), to_epoch(ctx.now))
 
 
 async def file_follow_as_request(ctx: InboxContext, follower: RemoteActor) -> None:

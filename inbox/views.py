@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from federation.activitystreams import id_of
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -65,13 +66,6 @@ async def _recipient(request: web.Request) -> str:
     return username
 
 
-def _id_of(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
-
 
 @dataclass(frozen=True)
 class Envelope:
@@ -86,7 +80,7 @@ class Envelope:
 
 
 def _check_shape(activity: dict) -> Envelope:
-    activity_id, kind, actor_id = activity.get("id"), activity.get("type"), _id_of(activity.get("actor"))
+    activity_id, kind, actor_id = activity.get("id"), activity.get("type"), id_of(activity.get("actor"))
     if not isinstance(activity_id, str) or len(activity_id) > 2048:
         raise ApiError(400, "the activity needs an http(s) id of at most 2048 characters",
                        hint="transient activities without an id are not accepted")
@@ -143,7 +137,7 @@ def _check_rate(request: web.Request, signer: VerifiedSigner, key_hostname: str)
 
 
 def _is_self_delete(kind: str, actor_id: str, activity: dict) -> bool:
-    return kind == "Delete" and _id_of(activity.get("object")) == actor_id
+    return kind == "Delete" and id_of(activity.get("object")) == actor_id
 
 
 async def _verified_signer(request: web.Request, body: bytes, kind: str, actor_id: str,

@@ -131,24 +131,25 @@ def collection_document(collection_id: str, total: int, page: int | None, items:
     return document
 
 
-async def followers_collection(request: web.Request) -> web.Response:
+async def _actor_id_collection(request: web.Request, url_of, count, page_of) -> web.Response:
+    """A paged collection of actor ids (followers, following): its count and one page."""
     username = await _username(request)
     await require_signed_if_authorized_fetch(request)
-    db, urls = request.app[DATABASE], request.app[URLS]
+    db = request.app[DATABASE]
     page = page_number(request)
-    total = await follows.count_followers(db.reader, username)
-    items = [] if page is None else await follows.page_followers(db.reader, username, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return ap_response(request, collection_document(urls.followers(username), total, page, items))
+    total = await count(db.reader, username)
+    items = [] if page is None else await page_of(db.reader, username, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return ap_response(request, collection_document(url_of(username), total, page, items))
+
+
+async def followers_collection(request: web.Request) -> web.Response:
+    return await _actor_id_collection(request, request.app[URLS].followers, follows.count_followers,
+                                      follows.page_followers)
 
 
 async def following_collection(request: web.Request) -> web.Response:
-    username = await _username(request)
-    await require_signed_if_authorized_fetch(request)
-    db, urls = request.app[DATABASE], request.app[URLS]
-    page = page_number(request)
-    total = await follows.count_following(db.reader, username)
-    items = [] if page is None else await follows.page_following(db.reader, username, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    return ap_response(request, collection_document(urls.following(username), total, page, items))
+    return await _actor_id_collection(request, request.app[URLS].following, follows.count_following,
+                                      follows.page_following)
 
 
 async def outbox_collection(request: web.Request) -> web.Response:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections import Counter
+
     from federation.actors import RemoteActors
     from federation.client import FederationClient
     from inbox.intake import InboxIntake

@@ -12,16 +12,8 @@ from dataclasses import dataclass
 import aiosqlite
 
 from federation import jsonio
+from federation.activitystreams import PUBLIC, PUBLIC_ALIASES, as_list  # noqa: F401  (re-exported)
 from node.db import fetch_all, fetch_one, fetch_value
-
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-PUBLIC_ALIASES = {PUBLIC, "as:Public", "Public"}
-
-
-def as_list(value) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def visibility_of(document: dict, followers_url: str, members_url: str | None = None) -> str:

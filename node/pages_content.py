@@ -17,25 +17,15 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from node import events, interactions, members, minutes, objects, pages, posts
+from node import events, interactions, minutes, objects, pages, posts
 from node.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.clock import to_epoch
 from node.errors import ApiError
 from node.object_views import CONTENT_TYPES
-from node.sessions import check_csrf, require_viewer, viewer
+from node.sessions import active_member_actor, check_csrf, require_viewer
 
 ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "not_going": "Not going"}
 PROFILE_SECTIONS = (("news", "News"), ("blog", "Blog"), ("minutes", "Minutes"), ("events", "Events"))
-
-
-async def _member_actor(request: web.Request) -> str | None:
-    """The actor id of the signed-in viewer when they are an active member of the chapter."""
-    found = await viewer(request)
-    if found is None or found.username is None:
-        return None
-    actor_id = request.app[URLS].actor(found.username)
-    chapter = request.app[CONFIG].node.name
-    return actor_id if await members.is_active_member(request.app[DATABASE].reader, chapter, actor_id) else None
 
 
 async def _minutes_context(request: web.Request, stored: objects.StoredObject) -> dict:
@@ -47,7 +37,7 @@ async def _minutes_context(request: web.Request, stored: objects.StoredObject) -
 
 async def _event_context(request: web.Request, stored: objects.StoredObject) -> dict:
     db, chapter = request.app[DATABASE], request.app[CONFIG].node.name
-    member = await _member_actor(request)
+    member = await active_member_actor(request)
     return {"post_template": "event.html", "answer_labels": ANSWER_LABELS,
             "where": events.place_text(stored.data.get("location")),
             "event_counts": await events.count_answers(db.reader, chapter, stored.id),
@@ -93,7 +83,7 @@ async def answer_event(request: web.Request) -> web.Response:
         raise ApiError(404, f"no event {event_id} here")
     if stored.deleted is not None:
         raise ApiError(410, f"the event {event_id} was deleted")
-    member = await _member_actor(request)
+    member = await active_member_actor(request)
     if member is None:
         raise ApiError(403, "only active members of the chapter answer here",
                        hint="members on other servers answer with Accept or Reject of the Event")

@@ -21,12 +21,12 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from node import members, objects, pages, poll_results, polls
+from node import objects, pages, poll_results, polls
 from node.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.clock import iso, to_epoch
 from node.errors import ApiError
 from node.members import PUBLISHER_ROLES
-from node.sessions import check_csrf, require_role, viewer, viewer_role
+from node.sessions import active_member_actor, check_csrf, require_role, viewer, viewer_role
 from node.web import render
 from outbox import service
 
@@ -48,16 +48,6 @@ def _wants_html(request: web.Request) -> bool:
 
 def _now(request: web.Request) -> float:
     return to_epoch(request.app[CLOCK].now())
-
-
-async def _voter_id(request: web.Request) -> str | None:
-    """The signed-in local account's actor id, if it is an active member of the chapter."""
-    found = await viewer(request)
-    if found is None or found.username is None:
-        return None
-    actor_id = request.app[URLS].actor(found.username)
-    chapter = request.app[CONFIG].node.name
-    return actor_id if await members.is_active_member(request.app[DATABASE].reader, chapter, actor_id) else None
 
 
 async def _visible_object(request: web.Request, object_id: str, kind: str) -> objects.StoredObject:
@@ -89,7 +79,7 @@ async def _survey(request: web.Request):
 
 async def _ballot_form(request: web.Request, question: polls.Question) -> dict:
     """What the vote form of one question needs: whether to show it, and the viewer's choices so far."""
-    voter = await _voter_id(request)
+    voter = await active_member_actor(request)
     chosen = await polls.counted_choices_of(request.app[DATABASE].reader, question.id, voter) if voter else []
     return {"can_vote": voter is not None and question.accepts_votes_at(_now(request)) and not (
         question.single and chosen), "chosen": chosen}

@@ -121,6 +121,19 @@ async def viewer_role(request: web.Request) -> str | None:
     return await role_of(request.app[DATABASE].reader, chapter, request.app[URLS].actor(found.username))
 
 
+async def active_member_actor(request: web.Request) -> str | None:
+    """The actor id of the signed-in local account, if it is an active member of the chapter."""
+    from node.appkeys import URLS
+    from node.members import is_active_member
+
+    found = await viewer(request)
+    if found is None or found.username is None:
+        return None
+    actor_id = request.app[URLS].actor(found.username)
+    chapter = request.app[CONFIG].node.name
+    return actor_id if await is_active_member(request.app[DATABASE].reader, chapter, actor_id) else None
+
+
 async def require_role(request: web.Request, roles: tuple[str, ...]) -> Viewer:
     """The signed-in viewer, if their role is one of ``roles``; 403 otherwise."""
     found = await require_viewer(request)

@@ -10,6 +10,7 @@ Create first.
 
 from __future__ import annotations
 
+from federation.activitystreams import id_of
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,13 +66,6 @@ def _bad(message: str, hint: str | None = None) -> ApiError:
     return ApiError(400, message, hint=hint)
 
 
-def _id_of(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
-
 
 def _addressing(ctx: OutboxContext, *sources: dict) -> dict:
     """The addressing given on the activity or its object, or public + followers by default."""
@@ -110,7 +104,7 @@ def _sanitised(obj: dict) -> dict:
 
 
 async def _own_object(ctx: OutboxContext, activity: dict) -> objects.StoredObject:
-    object_id = _id_of(activity.get("object"))
+    object_id = id_of(activity.get("object"))
     if object_id is None:
         raise _bad(f"{activity['type']} needs an object id")
     stored = await objects.get(ctx.db.reader, object_id)
@@ -231,7 +225,7 @@ async def compose_delete(ctx: OutboxContext, activity: dict) -> Composed:
 
 
 async def compose_follow(ctx: OutboxContext, activity: dict) -> Composed:
-    target = _id_of(activity.get("object"))
+    target = id_of(activity.get("object"))
     if target is None or ctx.urls.is_local(target):
         raise _bad("Follow needs the id of a remote actor as its object")
     try:
@@ -270,7 +264,7 @@ UNDO_COMPOSERS: dict[str, Callable[[OutboxContext, objects.StoredObject], Awaita
 
 
 async def compose_undo(ctx: OutboxContext, activity: dict) -> Composed:
-    original_id = _id_of(activity.get("object"))
+    original_id = id_of(activity.get("object"))
     if original_id is None:
         raise _bad("Undo needs the id of the activity to undo")
     original = await objects.get(ctx.db.reader, original_id)
@@ -283,7 +277,7 @@ async def compose_undo(ctx: OutboxContext, activity: dict) -> Composed:
 
 
 async def _answer_follow(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
-    follow_id = _id_of(activity.get("object"))
+    follow_id = id_of(activity.get("object"))
     if follow_id is None:
         raise _bad(f"{kind} needs the id of the pending Follow")
     follower = await follows.follower_by_follow_id(ctx.db.reader, ctx.username, follow_id)
@@ -350,7 +344,7 @@ COLLECTION_COMPOSERS: dict[str, Callable[[OutboxContext, dict, str], Awaitable[C
 
 
 async def _add_or_remove(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
-    target = _id_of(activity.get("target"))
+    target = id_of(activity.get("target"))
     for collection, composer in COLLECTION_COMPOSERS.items():
         if target == getattr(ctx.urls, collection)(ctx.username):
             return await composer(ctx, activity, kind)

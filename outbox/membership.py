@@ -18,6 +18,7 @@ a :class:`MembershipChange` that the composer there turns into a ``Composed``.
 
 from __future__ import annotations
 
+from federation.activitystreams import id_of
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -55,13 +56,6 @@ class Candidate:
     shared_inbox: str | None = None
 
 
-def _id_of(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
-
 
 async def _candidate(ctx: OutboxContext, actor_id: str) -> Candidate:
     """A local account or a remote actor (fetched: its inboxes are kept with the membership)."""
@@ -92,7 +86,7 @@ def _activity(ctx: OutboxContext, kind: str, member_id: str, **extra) -> dict:
 
 async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -> MembershipChange:
     """Add (admit, or change the role of) or Remove a member of the chapter."""
-    member_id = _id_of(activity.get("object"))
+    member_id = id_of(activity.get("object"))
     if member_id is None:
         raise ApiError(400, f"{kind} needs the id of an actor as its object")
     if member_id in (ctx.actor_id, ctx.urls.actor(INSTANCE_USERNAME)):
@@ -132,14 +126,14 @@ async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -
 
 async def compose_join_answer(ctx: OutboxContext, activity: dict, kind: str) -> MembershipChange | None:
     """Accept or Reject of a received Join; None when the object is not a Join (a Follow, say)."""
-    join_id = _id_of(activity.get("object"))
+    join_id = id_of(activity.get("object"))
     received = await inbox_store.get_by_activity_id(ctx.db.reader, join_id) if join_id else None
     if received is None or received["type"] != "Join":
         return None
     join = jsonio.loads(received["body"])
     requester, chapter, now = received["actor_id"], ctx.username, to_epoch(ctx.now)
-    if _id_of(join.get("object")) != ctx.actor_id:
-        raise ApiError(400, f"{join_id} asks to join {_id_of(join.get('object'))}, not this chapter")
+    if id_of(join.get("object")) != ctx.actor_id:
+        raise ApiError(400, f"{join_id} asks to join {id_of(join.get('object'))}, not this chapter")
     existing = await members.get_member(ctx.db.reader, chapter, requester)
     if existing is None or existing["state"] != "requested":
         raise ApiError(404, f"{join_id} is not a pending membership request",

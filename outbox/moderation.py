@@ -17,14 +17,15 @@ from federation.client import FetchError
 from node import blocks, objects, reports
 from node.clock import iso, to_epoch
 from node.errors import ApiError
-from outbox.compose import (AS_CONTEXT, COMPOSERS, UNDO_COMPOSERS, Composed, OutboxContext, _id_of)
+from federation.activitystreams import id_of
+from outbox.compose import AS_CONTEXT, COMPOSERS, UNDO_COMPOSERS, Composed, OutboxContext
 
 MAX_REASON = 1000
 MAX_FLAGGED = 20
 
 
 def _actor_to_block(ctx: OutboxContext, activity: dict) -> str:
-    target = _id_of(activity.get("object"))
+    target = id_of(activity.get("object"))
     if target is None or urlsplit(target).scheme not in ("http", "https") or ctx.urls.is_local(target):
         raise ApiError(400, "Block needs the id of a remote actor as its object",
                        hint="to block a whole domain, POST /admin/blocks {\"domain\": ...}")
@@ -56,7 +57,7 @@ async def undo_block(ctx: OutboxContext, original: objects.StoredObject) -> Comp
 
 
 async def compose_flag(ctx: OutboxContext, activity: dict) -> Composed:
-    flagged = [_id_of(item) for item in objects.as_list(activity.get("object"))]
+    flagged = [id_of(item) for item in objects.as_list(activity.get("object"))]
     if not flagged or None in flagged or len(flagged) > MAX_FLAGGED:
         raise ApiError(400, f"Flag needs 1 to {MAX_FLAGGED} ids (the actor, and the posts) as its object")
     reason = activity.get("content", "")

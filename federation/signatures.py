@@ -45,6 +45,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from multidict import CIMultiDict, CIMultiDictProxy
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from yarl import URL
@@ -142,6 +143,14 @@ def load_private_key(pem: str) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
 
 def _header_getter(headers: Mapping[str, str]) -> Callable[[str], str | None]:
     """Case-insensitive lookup; repeated fields are combined with ", " (works for multidicts too)."""
+    if isinstance(headers, (CIMultiDict, CIMultiDictProxy)):  # aiohttp's: already case-insensitive
+        def get(name: str) -> str | None:
+            values = headers.getall(name, None)
+            if values is None:
+                return None
+            return values[0].strip() if len(values) == 1 else ", ".join(v.strip() for v in values)
+
+        return get
     combined: dict[str, str] = {}
     for k, v in headers.items():
         name = str(k).lower()

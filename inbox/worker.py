@@ -59,7 +59,9 @@ class InboxWorker:
         self.lease_seconds = lease_seconds
         self.handler_timeout = handler_timeout
         self.policy = policy
-        self.loop = WorkerLoop("inbox", self.run_single_cycle)
+        # Stored items are safe on disk: processing them 20 ms later, in full batches, costs
+        # nothing, and leaves the event loop to the requests still arriving.
+        self.loop = WorkerLoop("inbox", self.run_single_cycle, full_batch=batch, gather_seconds=0.02)
 
     def wake(self) -> None:
         self.loop.wake()

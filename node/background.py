@@ -2,7 +2,8 @@
 
 Workers expose ``run_single_cycle()`` (tests step them one cycle at a time) and are driven
 in production by :class:`WorkerLoop`, which sleeps at most ``idle_seconds`` between empty
-cycles, so rows that become due later (retries, expired leases) are picked up without a
+cycles (and, with ``gather_seconds``, a moment after a part-full batch, so that under load
+work is done in full batches, one transaction each, instead of a trickle of small ones), so rows that become due later (retries, expired leases) are picked up without a
 wake-up. A cycle that raises is logged and retried after a pause; it never ends the loop.
 """
 
@@ -17,10 +18,13 @@ log = logging.getLogger("chapterhouse.worker")
 
 
 class WorkerLoop:
-    def __init__(self, name: str, cycle: Callable[[], Awaitable[int]], *, idle_seconds: float = 1.0) -> None:
+    def __init__(self, name: str, cycle: Callable[[], Awaitable[int]], *, idle_seconds: float = 1.0,
+                 full_batch: int = 0, gather_seconds: float = 0.0) -> None:
         self.name = name
         self._cycle = cycle
         self._idle_seconds = idle_seconds
+        self._full_batch = full_batch
+        self._gather_seconds = gather_seconds
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -48,6 +52,9 @@ class WorkerLoop:
                 log.exception("%s: cycle failed; trying again shortly", self.name)
                 done = 0
                 await asyncio.sleep(self._idle_seconds)
+            if done and done < self._full_batch and self._gather_seconds:
+                await asyncio.sleep(self._gather_seconds)  # a part batch: let the next one fill up
+                continue
             if done:
                 continue
             with contextlib.suppress(asyncio.TimeoutError):

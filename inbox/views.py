@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from federation.activitystreams import id_of
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -52,6 +53,7 @@ log = logging.getLogger("chapterhouse.inbox")
 
 INBOX_CONTENT_TYPES = ("application/activity+json", "application/ld+json", "application/json")
 SHARED = "shared"
+ACCEPTED = b'{"status": "accepted"}'  # the same bytes for every 202
 
 
 async def _recipient(request: web.Request) -> str:
@@ -129,7 +131,7 @@ def _check_rate(request: web.Request, signer: VerifiedSigner, key_hostname: str)
     host = key_hostname.lower()  # the machine or domain, whatever the port
     if request.app[BLOCKLIST].blocked(signer.key_id, host) or request.app[BLOCKLIST].url_blocked(signer.actor_id):
         raise ApiError(403, f"{host} or this actor is blocked by this node's admin")
-    wait = request.app[INBOX_LIMITS].check(host=host, actor_id=signer.actor_id, now=request.app[CLOCK].now().timestamp())
+    wait = request.app[INBOX_LIMITS].check(host=host, actor_id=signer.actor_id, now=time.monotonic())
     if wait is not None:
         seconds = max(1, math.ceil(wait))
         raise ApiError(429, f"too many requests from {host} or {signer.actor_id}; try again in {seconds} s",
@@ -196,7 +198,7 @@ async def post_inbox(request: web.Request) -> web.Response:
     now = to_epoch(request.app[CLOCK].now())
     await request.app[INBOX_INTAKE].submit(IntakeRow(activity_id, recipient, actor_id, kind, body.decode("utf-8"), now))
     await request.app[DELIVERY_WORKER].host_is_back(key_parts.netloc)
-    return web.json_response({"status": "accepted", "id": activity_id}, status=202, dumps=jsonio.dumps_str)
+    return web.Response(body=ACCEPTED, status=202, content_type="application/json")
 
 
 async def get_inbox(request: web.Request) -> web.Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -20,8 +22,14 @@ async def make_node(tmp_path):
     started = []
 
     async def factory(name: str = "london", *, clock=None, start_workers: bool = True, config=None, **federation):
-        node = await start_node(config or node_config(tmp_path, name, **federation), clock=clock,
-                                start_workers=start_workers)
+        for attempt in range(5):
+            try:
+                node = await start_node(config or node_config(tmp_path, name, **federation), clock=clock,
+                                        start_workers=start_workers)
+                break
+            except OSError as error:  # the free port was taken meanwhile: a fresh one (and database)
+                if error.errno != errno.EADDRINUSE or config is not None or attempt == 4:
+                    raise
         started.append(node)
         return node
 

@@ -82,8 +82,11 @@ async def start_node(config: Config, *, clock: Clock | None = None, start_worker
     app = make_app(config, clock=clock, start_workers=start_workers)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, config.node.listen_host, config.node.listen_port)
-    await site.start()
+    try:
+        await web.TCPSite(runner, config.node.listen_host, config.node.listen_port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
     return RunningNode(config=config, app=app, runner=runner)
 
 

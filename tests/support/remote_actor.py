@@ -8,6 +8,7 @@ package by default, so the node's verifier is checked against another implementa
 
 from __future__ import annotations
 
+import errno
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class RemoteActor:
     inbox_headers: dict = field(default_factory=dict)  # extra response headers (Retry-After, ...)
     inbox_policy: object = None  # optional callable(headers) -> status, to answer per request
     _runner: web.AppRunner | None = None
+    _started_before: bool = False  # a restart keeps its port: ids already went out with it
 
     @property
     def base(self) -> str:
@@ -118,7 +120,16 @@ class RemoteActor:
         app.router.add_get("/{kind}/{id}", self._document)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        for attempt in range(5):
+            try:
+                await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+                break
+            except OSError as error:  # the free port was taken meanwhile (an outgoing connection)
+                if error.errno != errno.EADDRINUSE or self._started_before or attempt == 4:
+                    await self._runner.cleanup()
+                    raise
+                self.port = free_port()
+        self._started_before = True
         return self
 
     async def stop(self) -> None:

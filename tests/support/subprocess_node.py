@@ -103,7 +103,23 @@ class SubprocessNode:
         return self.process is not None and self.process.poll() is None
 
     async def start(self, *, timeout: float = 30.0) -> "SubprocessNode":
-        """Start the child and wait (at most ``timeout`` seconds) until ``GET /healthz`` answers 200."""
+        """Start the child and wait (at most ``timeout`` seconds) until ``GET /healthz`` answers 200.
+
+        On the first start only, a port taken meanwhile (by an outgoing connection) is replaced
+        with a fresh one; a restart keeps its port, since ids already went out with it.
+        """
+        for attempt in range(5):
+            try:
+                return await self._start_once(timeout)
+            except AssertionError:
+                if self.starts > 1 or attempt == 4 or "address already in use" not in self.log_tail().lower():
+                    raise
+                self.port = free_port()
+                self._write_config()
+                self.starts = 0
+        raise AssertionError("unreachable")
+
+    async def _start_once(self, timeout: float) -> "SubprocessNode":
         if self.running:
             raise RuntimeError(f"{self.name} is already running (pid {self.process.pid})")
         self.starts += 1

@@ -24,7 +24,6 @@ Run: ``python -m benchmarks.bench_growth [--quick]``.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import sqlite3
 import statistics
@@ -35,6 +34,8 @@ from pathlib import Path
 from benchmarks import bench_fanout, bench_inbox
 from benchmarks._support import LOOPBACK, free_port, make_actor_set, migrate_database, workdir
 from benchmarks.report import Figure, run_standalone
+from inbox import store as inbox_store
+from outbox import store as outbox_store
 
 DETAILS: dict = {}
 ROUNDS = 4
@@ -63,26 +64,12 @@ SELECT 'http://127.0.0.1:1/activities/' || printf('%06d', n % 1000),
 FROM seq
 """
 
-# The statements the three operations run, for EXPLAIN QUERY PLAN (parameters bound to sample values).
+# The statements the three operations run (the stores' own SQL), for EXPLAIN QUERY PLAN,
+# with parameters bound to sample values.
 _PLANS = {
-    "insert inbox item": (
-        "INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, next_attempt_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'queued', ?) ON CONFLICT (activity_id) DO NOTHING",
-        ("x", "shared", "a", "Create", "{}", 0.0, 0.0)),
-    "claim next due delivery": (
-        "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
-        " WHERE seq IN (SELECT d.seq FROM deliveries d"
-        "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
-        "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
-        "               ORDER BY d.next_attempt_at LIMIT ?)"
-        " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at",
-        (0.0, 0.0, 0.0, 1)),
-    "claim next due inbox item": (
-        "UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"
-        " WHERE seq IN (SELECT seq FROM inbox_items WHERE state = 'queued' AND next_attempt_at <= ?"
-        "               ORDER BY next_attempt_at LIMIT ?)"
-        " RETURNING seq, activity_id, recipient, actor_id, type, body, attempts, received_at",
-        (0.0, 0.0, 1)),
+    "insert inbox item": (inbox_store.INSERT_SQL, ("x", "shared", "a", "Create", "{}", 0.0, 0.0)),
+    "claim next due delivery": (outbox_store.CLAIM_DUE_SQL, (0.0, 0.0, 0.0, 1)),
+    "claim next due inbox item": (inbox_store.CLAIM_DUE_SQL, (0.0, 0.0, 1)),
 }
 
 
@@ -120,9 +107,7 @@ def full_scans(plans: dict[str, list[str]]) -> list[str]:
 
 async def time_operations(database: Path, k: int) -> dict[str, list[float]]:
     """Seconds of each of ``k`` runs of each operation, through the node's store functions and Database."""
-    from inbox import store as inbox_store
     from node.db import Database
-    from outbox import store as outbox_store
 
     db = Database(database)
     await db.open()

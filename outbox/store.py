@@ -25,17 +25,17 @@ async def enqueue(conn: aiosqlite.Connection, *, activity_id: str, inboxes: list
     )
 
 
+# Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
+CLAIM_DUE_SQL = ("UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
+                 " WHERE seq IN (SELECT d.seq FROM deliveries d"
+                 "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
+                 "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
+                 "               ORDER BY d.next_attempt_at LIMIT ?)"
+                 " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at")
+
+
 async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: float, limit: int) -> list[aiosqlite.Row]:
-    return await fetch_all(
-        conn,
-        "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
-        " WHERE seq IN (SELECT d.seq FROM deliveries d"
-        "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
-        "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
-        "               ORDER BY d.next_attempt_at LIMIT ?)"
-        " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at",
-        (now + lease_seconds, now, now, limit),
-    )
+    return await fetch_all(conn, CLAIM_DUE_SQL, (now + lease_seconds, now, now, limit))
 
 
 async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_seconds: float) -> int:

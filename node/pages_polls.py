@@ -107,14 +107,19 @@ async def poll_page(request: web.Request) -> web.Response:
         "poll_path": page_path(question.id, "polls"), "results_path": page_path(question.id, "polls") + "/results"})
 
 
-async def poll_vote(request: web.Request) -> web.Response:
+async def _ballot_post(request: web.Request):
+    """The submitted form and the voter's actor id: a CSRF-checked POST from a signed-in account."""
     form = await request.post()
-    check_csrf(await viewer(request), form)
-    question, _ = await _question(request)
     found = await viewer(request)
+    check_csrf(found, form)
     if found.username is None:
         raise ApiError(403, "only members vote; the admin session has no member account")
-    voter = request.app[URLS].actor(found.username)
+    return form, request.app[URLS].actor(found.username)
+
+
+async def poll_vote(request: web.Request) -> web.Response:
+    form, voter = await _ballot_post(request)
+    question, _ = await _question(request)
     async with request.app[DATABASE].transaction() as conn:
         fresh = await polls.get_question(conn, question.id)
         try:
@@ -151,13 +156,9 @@ async def survey_page(request: web.Request) -> web.Response:
 
 
 async def survey_answer(request: web.Request) -> web.Response:
-    form = await request.post()
-    check_csrf(await viewer(request), form)
+    form, voter = await _ballot_post(request)
     survey, _ = await _survey(request)
-    found = await viewer(request)
-    if found.username is None:
-        raise ApiError(403, "only members answer; the admin session has no member account")
-    voter, now = request.app[URLS].actor(found.username), _now(request)
+    now = _now(request)
     outcomes: list[polls.BallotOutcome] = []
     async with request.app[DATABASE].transaction() as conn:
         for question in await polls.survey_questions(conn, survey["id"]):

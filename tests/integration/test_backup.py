@@ -66,10 +66,3 @@ def test_restore_refuses_a_file_that_is_not_a_database(tmp_path):
     config.write_text((ROOT / "config.example.toml").read_text())
     result = chapterhouse("restore", str(bogus), "--config", str(config))
     assert result.returncode == 2 and "not a usable SQLite database" in result.stderr
-
-
-def test_json_logs_are_one_object_per_line(tmp_path):
-    config = tmp_path / "c.toml"
-    config.write_text((ROOT / "config.example.toml").read_text().replace('token = "change-me"', 'token = "short"'))
-    result = chapterhouse("--log-format", "json", "serve", "--config", str(config))
-    assert result.returncode == 2 and "token must be at least" in result.stderr

@@ -6,7 +6,8 @@ table (10 thousand and 1 million rows in each of ``inbox_items`` and ``deliverie
 rows take seconds rather than minutes to write. Then, through the node's own store
 functions on the node's own ``Database`` (aiosqlite, WAL, one write transaction each):
 
-* insert a new inbox item (``inbox.store.insert_item``);
+* insert a new inbox item (``inbox.store.insert_batch_statement`` with a batch of one, as the
+  inbox intake runs it);
 * claim the next due delivery (``outbox.store.claim_due``, limit 1);
 * claim the next due inbox item (``inbox.store.claim_due``, limit 1).
 
@@ -67,7 +68,7 @@ FROM seq
 # The statements the three operations run (the stores' own SQL), for EXPLAIN QUERY PLAN,
 # with parameters bound to sample values.
 _PLANS = {
-    "insert inbox item": (inbox_store.INSERT_SQL, ("x", "shared", "a", "Create", "{}", 0.0, 0.0)),
+    "insert inbox item": inbox_store.insert_batch_statement([("x", "shared", "a", "Create", "{}", 0.0)]),
     "claim next due delivery": (outbox_store.CLAIM_DUE_SQL, (0.0, 0.0, 0.0, 1)),
     "claim next due inbox item": (inbox_store.CLAIM_DUE_SQL, (0.0, 0.0, 1)),
 }
@@ -100,9 +101,10 @@ def query_plans(database: Path) -> dict[str, list[str]]:
 
 
 def full_scans(plans: dict[str, list[str]]) -> list[str]:
-    """Plan lines that read a whole table (SCAN without an index)."""
+    """Plan lines that read a whole table (SCAN without an index). Scanning ``json_each`` reads
+    the statement's own parameter (the batch of rows being inserted), not a table."""
     return [f"{name}: {line}" for name, lines in plans.items() for line in lines
-            if line.startswith("SCAN ") and " USING " not in line]
+            if line.startswith("SCAN ") and " USING " not in line and not line.startswith("SCAN json_each VIRTUAL TABLE")]
 
 
 async def time_operations(database: Path, k: int) -> dict[str, list[float]]:
@@ -118,10 +120,9 @@ async def time_operations(database: Path, k: int) -> dict[str, list[float]]:
         for i in range(k):
             now = time.time() - 1
             began = time.perf_counter()
-            async with db.transaction() as conn:
-                await inbox_store.insert_item(conn, activity_id=f"https://remote.example/new/{run}/{i}",
-                                              recipient="shared", actor_id="https://remote.example/users/u1",
-                                              type_="Create", body='{"type":"Create"}', now=now)
+            await db.write_statement(*inbox_store.insert_batch_statement(  # as the inbox intake stores a batch of one
+                [(f"https://remote.example/new/{run}/{i}", "shared", "https://remote.example/users/u1", "Create",
+                  '{"type":"Create"}', now)]))
             timings["insert inbox item"].append(time.perf_counter() - began)
         async with db.transaction() as conn:
             await outbox_store.enqueue(conn, activity_id=f"http://127.0.0.1:1/new/{run}",

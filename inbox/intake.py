@@ -2,7 +2,7 @@
 
 A verified activity is handed to :meth:`InboxIntake.submit`, which waits until its row is
 committed. One task (the committer) takes every row waiting at that moment (up to
-``max_batch``), inserts them with one ``executemany`` in one transaction, commits once, and
+``max_batch``), inserts them with one statement (one atomic transaction), and
 then wakes each waiting request. So durability is unchanged (each 202 still follows the
 COMMIT that holds its row; a crash before it loses only rows whose senders got no 202 and
 will retry), while a busy inbox pays one transaction per batch instead of one per request.
@@ -95,8 +95,7 @@ class InboxIntake:
 
     async def _commit(self, batch: list[tuple[IntakeRow, asyncio.Future[None]]]) -> None:
         try:
-            async with self.db.transaction() as conn:
-                await store.insert_items(conn, [row.as_tuple() for row, _ in batch])
+            await self.db.write_statement(*store.insert_batch_statement([row.as_tuple() for row, _ in batch]))
         except Exception as error:  # every waiting request learns of it; the committer carries on
             log.exception("inbox intake: a batch of %d rows failed to commit", len(batch))
             for _, future in batch:

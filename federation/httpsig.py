@@ -37,6 +37,7 @@ _PARAM = re.compile(
     re.DOTALL,
 )
 _UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_SEPARATORS_TO_END = re.compile(r"[ \t,]*\Z")
 
 
 def parse_signature_header(value: str) -> dict[str, str]:
@@ -46,7 +47,7 @@ def parse_signature_header(value: str) -> dict[str, str]:
     out: dict[str, str] = {}
     i, n = 0, len(value)
     while i < n:
-        if not value[i:].strip(" \t,"):
+        if _SEPARATORS_TO_END.match(value, i):
             break
         m = _PARAM.match(value, i)
         if m is None:

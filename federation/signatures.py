@@ -188,6 +188,14 @@ _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct N
 
 
 def _parse_date(value: str, key_id: str) -> float:
+    timestamp = _http_date_timestamp(value)
+    if timestamp is None:
+        raise SignatureError(f"the Date header is not an HTTP date: {value[:60]!r}", key_id=key_id)
+    return timestamp
+
+
+@functools.lru_cache(maxsize=256)  # a busy inbox gets many requests signed in the same second
+def _http_date_timestamp(value: str) -> float | None:
     m = _IMF_FIXDATE.fullmatch(value)  # the form everyone sends, parsed without the email module
     if m is not None and m.group(2) in _MONTHS:
         day, _, year, hh, mm, ss = m.groups()
@@ -198,7 +206,7 @@ def _parse_date(value: str, key_id: str) -> float:
     try:
         return _timestamp(parsedate_to_datetime(value))
     except (TypeError, ValueError, IndexError, OverflowError):
-        raise SignatureError(f"the Date header is not an HTTP date: {value[:60]!r}", key_id=key_id) from None
+        return None
 
 
 def _check_body_digests(covered: tuple[str, ...], get: Callable[[str], str | None], body: bytes, key_id: str) -> None:

@@ -23,9 +23,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from inbox import store
 from node.db import Database
+
+if TYPE_CHECKING:  # pragma: no cover
+    from inbox.worker import ParsedActivities
 
 log = logging.getLogger("chapterhouse.inbox")
 _STOP = object()  # queued by stop(): everything before it is committed, then the committer ends
@@ -41,14 +45,17 @@ class IntakeRow:
     type: str
     body: str
     received_at: float
+    activity: dict  # the body, parsed (handed to the worker: see inbox.worker.ParsedActivities)
 
     def as_tuple(self) -> tuple[str, str, str, str, str, float]:
         return (self.activity_id, self.recipient, self.actor_id, self.type, self.body, self.received_at)
 
 
 class InboxIntake:
-    def __init__(self, db: Database, *, on_committed: Callable[[], None] = lambda: None, max_batch: int = 256) -> None:
+    def __init__(self, db: Database, *, on_committed: Callable[[], None] = lambda: None,
+                 parsed: ParsedActivities | None = None, max_batch: int = 256) -> None:
         self.db = db
+        self.parsed = parsed
         self.on_committed = on_committed
         self.max_batch = max_batch
         self._queue: asyncio.Queue = asyncio.Queue()  # (IntakeRow, Future) pairs, then _STOP
@@ -104,6 +111,9 @@ class InboxIntake:
             return
         self.batches += 1
         self.rows += len(batch)
+        if self.parsed is not None:
+            for row, _ in batch:
+                self.parsed.keep(row.activity_id, row.activity)
         for _, future in batch:
             if not future.done():  # a request whose client went away was cancelled: nothing to tell
                 future.set_result(None)

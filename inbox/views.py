@@ -25,13 +25,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-from federation.activitystreams import id_of
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from federation import jsonio
+from federation.activitystreams import id_of, origin_of
 from federation.client import FetchError
 from federation.multikey import find_multikey
 from federation.proofs import ProofError, proof_verification_method, verify_proof
@@ -90,7 +89,7 @@ def _check_shape(activity: dict) -> Envelope:
         raise ApiError(400, "the activity needs a type (a string)")
     if actor_id is None or len(actor_id) > 2048:
         raise ApiError(400, "the activity needs an actor (an http(s) id of at most 2048 characters)")
-    activity_parts, actor_parts = urlsplit(activity_id), urlsplit(actor_id)
+    activity_parts, actor_parts = origin_of(activity_id), origin_of(actor_id)
     if activity_parts.scheme not in ("http", "https") or not activity_parts.netloc:
         raise ApiError(400, "the activity needs an http(s) id", hint="transient activities without an id are not accepted")
     if actor_parts.scheme not in ("http", "https") or not actor_parts.hostname:
@@ -122,7 +121,7 @@ def _check_limits(request: web.Request, activity: dict, envelope: Envelope) -> N
         raise ApiError(400, f"the activity has {count} recipients; this node accepts at most {limit}")
     created = activity.get("object")
     if envelope.kind in ("Create", "Update") and isinstance(created, dict) and isinstance(created.get("id"), str) \
-            and urlsplit(created["id"]).netloc != envelope.actor_host and "proof" not in activity:
+            and origin_of(created["id"]).netloc != envelope.actor_host and "proof" not in activity:
         raise ApiError(400, f"the object {created['id']} is not on its actor's host",
                        hint="an actor may only create or update objects on its own server")
 
@@ -188,15 +187,15 @@ async def post_inbox(request: web.Request) -> web.Response:
         raise ApiError(401, f"signature refused: {error}") from None
     if signer is None:
         return web.json_response({"status": "ignored", "reason": "Delete of an actor this node never knew"}, status=202)
-    key_parts = urlsplit(signer.key_id)
-    _check_rate(request, signer, key_parts.hostname or "")
+    key_parts = origin_of(signer.key_id)
+    _check_rate(request, signer, key_parts.hostname)
     if signer.actor_id != actor_id and not await _proof_allows(request, actor_id, activity):
         raise ApiError(401, f"signed by {signer.actor_id}, but the activity's actor is {actor_id}",
                        hint="an actor may only send its own activities (or carry its FEP-8b32 proof)")
     if envelope.activity_host != envelope.actor_host:
         raise ApiError(400, f"the activity id {activity_id} is not on its actor's host")
     now = to_epoch(request.app[CLOCK].now())
-    await request.app[INBOX_INTAKE].submit(IntakeRow(activity_id, recipient, actor_id, kind, body.decode("utf-8"), now))
+    await request.app[INBOX_INTAKE].submit(IntakeRow(activity_id, recipient, actor_id, kind, body.decode("utf-8"), now, activity))
     await request.app[DELIVERY_WORKER].host_is_back(key_parts.netloc)
     return web.Response(body=ACCEPTED, status=202, content_type="application/json")
 

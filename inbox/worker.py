@@ -31,6 +31,24 @@ from node.urls import Urls
 log = logging.getLogger("chapterhouse.inbox")
 
 
+class ParsedActivities:
+    """Activities the inbox has just parsed, by id, for the worker to take instead of parsing the
+    stored body a second time. Bounded (the oldest are dropped); a miss costs only that parse,
+    so nothing depends on an entry being here."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self._items: dict[str, dict] = {}
+
+    def keep(self, activity_id: str, activity: dict) -> None:
+        self._items[activity_id] = activity
+        if len(self._items) > self.limit:
+            del self._items[next(iter(self._items))]
+
+    def take(self, activity_id: str) -> dict | None:
+        return self._items.pop(activity_id, None)
+
+
 class _HandlerFailed(Exception):
     """A handler failed in an optimistic batch: roll it all back and run it again item by item."""
 
@@ -59,6 +77,7 @@ class InboxWorker:
         self.lease_seconds = lease_seconds
         self.handler_timeout = handler_timeout
         self.policy = policy
+        self.parsed = ParsedActivities()
         # Stored items are safe on disk: processing them 20 ms later, in full batches, costs
         # nothing, and leaves the event loop to the requests still arriving.
         self.loop = WorkerLoop("inbox", self.run_single_cycle, full_batch=batch, gather_seconds=0.02)
@@ -83,7 +102,7 @@ class InboxWorker:
     async def _prepare(self, row) -> _Ready | None:
         """Parse the item and fetch its sender if the handler needs it; None if it failed (recorded)."""
         try:
-            activity = jsonio.loads(row["body"])
+            activity = self.parsed.take(row["activity_id"]) or jsonio.loads(row["body"])
             handler = handler_for(row["type"])
             sender = await self.remote_actors.get_actor(row["actor_id"]) if handler.needs_sender else None
         except Exception as error:

@@ -120,7 +120,7 @@ def _poll_worker(start: bool):
 
 
 async def _intake(app: web.Application) -> AsyncIterator[None]:
-    intake = InboxIntake(app[DATABASE], on_committed=app[INBOX_WORKER].wake)
+    intake = InboxIntake(app[DATABASE], on_committed=app[INBOX_WORKER].wake, parsed=app[INBOX_WORKER].parsed)
     app[INBOX_INTAKE] = intake
     intake.start()
     yield

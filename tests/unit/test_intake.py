@@ -6,12 +6,13 @@ import asyncio
 import sqlite3
 
 from inbox.intake import InboxIntake, IntakeRow
+from inbox.worker import ParsedActivities
 from node.db import Database, fetch_value
 
 
 def _row(i: int) -> IntakeRow:
     return IntakeRow(f"https://remote.example/activities/{i}", "shared", "https://remote.example/users/a", "Create",
-                     '{"type": "Create"}', 1000.0 + i)
+                     '{"type": "Create"}', 1000.0 + i, {"type": "Create"})
 
 
 async def test_concurrent_rows_are_committed_before_submit_returns(tmp_path):
@@ -71,3 +72,20 @@ async def test_submit_after_stop_is_refused(tmp_path):
             raise AssertionError("submit after stop should be refused")
     finally:
         await db.close()
+
+
+async def test_committed_rows_leave_their_parsed_activity_for_the_worker(tmp_path):
+    db = Database(tmp_path / "intake.sqlite3")
+    await db.open()
+    parsed = ParsedActivities(limit=3)
+    intake = InboxIntake(db, parsed=parsed)
+    intake.start()
+    try:
+        for i in range(5):
+            await intake.submit(_row(i))
+    finally:
+        await intake.stop()
+        await db.close()
+    # the newest three are kept, the oldest dropped: a miss only means the worker parses the body
+    assert [parsed.take(_row(i).activity_id) for i in range(5)] == [None, None] + [{"type": "Create"}] * 3
+    assert parsed.take(_row(4).activity_id) is None  # taken once

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from federation.actors import RemoteActors, RemoteKey
 from federation.client import FetchError
-from federation.signatures import SignatureClaim, SignatureError, read_signature_claim, verify_claim
-from federation.verifier import SignatureVerifier
+from federation.signatures import SignatureClaim, SignatureError, load_public_key, read_signature_claim, verify_claim
 
 
 class KeyUnavailable(SignatureError):
@@ -28,14 +27,13 @@ class VerifiedSigner:
 
 
 async def verify_request(remote_actors: RemoteActors, *, method: str, target: str, headers: Mapping[str, str],
-                         body: bytes | None, now, verifier: SignatureVerifier | None = None) -> VerifiedSigner:
-    """Who signed the request; ``verifier`` checks the signature off the event loop (else it is checked here)."""
+                         body: bytes | None, now) -> VerifiedSigner:
     claim = read_signature_claim(method, target, headers, body, now=now)
     try:
         key = await remote_actors.get_key(claim.key_id)
     except FetchError as error:
         raise KeyUnavailable(f"could not get the signing key {claim.key_id}: {error.reason}", key_id=claim.key_id) from None
-    if await _matches(claim, key, verifier):
+    if _matches(claim, key):
         return VerifiedSigner(key.key_id, key.owner)
     try:
         fresh = await remote_actors.get_key(claim.key_id, refresh=True)
@@ -44,32 +42,24 @@ async def verify_request(remote_actors: RemoteActors, *, method: str, target: st
             f"signature does not verify with the cached key {claim.key_id}, and refetching it failed: {error.reason}",
             key_id=claim.key_id,
         ) from None
-    await _check(claim, fresh, verifier)  # raises with the reason
+    verify_claim(claim, load_public_key(fresh.public_pem))  # raises with the reason
     return VerifiedSigner(fresh.key_id, fresh.owner)
 
 
 async def verify_with_cached_key(remote_actors: RemoteActors, *, method: str, target: str,
-                                 headers: Mapping[str, str], body: bytes | None, now,
-                                 verifier: SignatureVerifier | None = None) -> VerifiedSigner | None:
+                                 headers: Mapping[str, str], body: bytes | None, now) -> VerifiedSigner | None:
     """Verify with a stored key only, never fetching: None when no key is stored."""
     claim = read_signature_claim(method, target, headers, body, now=now)
     key = await remote_actors.cached_key(claim.key_id)
     if key is None:
         return None
-    await _check(claim, key, verifier)
+    verify_claim(claim, load_public_key(key.public_pem))
     return VerifiedSigner(key.key_id, key.owner)
 
 
-async def _check(claim: SignatureClaim, key: RemoteKey, verifier: SignatureVerifier | None) -> None:
-    if verifier is None:
-        verify_claim(claim, key.public_pem)
-    else:
-        await verifier.verify(claim, key.public_pem)
-
-
-async def _matches(claim: SignatureClaim, key: RemoteKey, verifier: SignatureVerifier | None) -> bool:
+def _matches(claim: SignatureClaim, key: RemoteKey) -> bool:
     try:
-        await _check(claim, key, verifier)
+        verify_claim(claim, load_public_key(key.public_pem))
     except SignatureError:
         return False
     return True

@@ -41,7 +41,7 @@ from inbox.intake import IntakeRow
 from node.activitypub import PAGE_SIZE, ap_response, collection_document, page_number
 from node.accounts import local_account_username
 from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, INBOX_INTAKE, INBOX_LIMITS,
-                          REMOTE_ACTORS, SIGNATURE_VERIFIER, URLS)
+                          REMOTE_ACTORS, URLS)
 from node.auth import require_admin
 from node.clock import to_epoch
 from node.errors import ApiError
@@ -145,8 +145,7 @@ async def _verified_signer(request: web.Request, body: bytes, kind: str, actor_i
                            activity: dict) -> VerifiedSigner | None:
     """Who signed; None means "acknowledge and drop" (a gone actor we never knew)."""
     remote_actors, now = request.app[REMOTE_ACTORS], request.app[CLOCK].now()
-    params = dict(method=request.method, target=request.raw_path, headers=request.headers, body=body, now=now,
-                  verifier=request.app[SIGNATURE_VERIFIER])
+    params = dict(method=request.method, target=request.raw_path, headers=request.headers, body=body, now=now)
     try:
         return await verify_request(remote_actors, **params)
     except KeyUnavailable as error:

@@ -20,7 +20,7 @@ from federation.signatures import SignatureError
 from federation.verification import VerifiedSigner, verify_request
 from node import accounts, follows, members, objects, pages
 from node.actors import chapter_document, instance_document, person_document
-from node.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REMOTE_ACTORS, SIGNATURE_VERIFIER, URLS
+from node.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REMOTE_ACTORS, URLS
 from node.clock import from_epoch
 from node.errors import ApiError
 from node.object_views import served_document
@@ -52,8 +52,7 @@ async def signer_of(request: web.Request) -> VerifiedSigner | None:
         return None
     try:
         return await verify_request(request.app[REMOTE_ACTORS], method=request.method, target=request.raw_path,
-                                    headers=request.headers, body=None, now=request.app[CLOCK].now(),
-                                    verifier=request.app[SIGNATURE_VERIFIER])
+                                    headers=request.headers, body=None, now=request.app[CLOCK].now())
     except SignatureError as error:
         raise ApiError(401, f"signature refused: {error}", hint="sign GETs with a key your actor publishes") from None
 

@@ -2,8 +2,7 @@
 
 Resources are opened and closed by ``cleanup_ctx`` in dependency order: the database (and
 migrations) with the local keys; the admin's blocks and the inbox rate limits; the one
-``ClientSession`` with its federation client and the remote-actor cache; the helper process
-that checks signatures; the inbox and
+``ClientSession`` with its federation client and the remote-actor cache; the inbox and
 delivery workers and the poll worker; then the inbox intake (group commit of received
 activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
 lets tests step the workers one cycle at a time (``run_single_cycle``).
@@ -18,7 +17,6 @@ from aiohttp import web
 
 from federation.actors import RemoteActors
 from federation.client import FederationClient, make_session
-from federation.verifier import SignatureVerifier
 from inbox import views as inbox_views
 from inbox import votes
 from inbox.intake import InboxIntake
@@ -28,7 +26,7 @@ from node import activitypub, admin_api, content, discovery, metrics, pages, pag
 from node import web as web_pages
 from node.actors import local_usernames, signer_for
 from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE,
-                          INBOX_LIMITS, INBOX_WORKER, KEYRING, POLL_WORKER, REMOTE_ACTORS, SIGNATURE_VERIFIER, URLS)
+                          INBOX_LIMITS, INBOX_WORKER, KEYRING, POLL_WORKER, REMOTE_ACTORS, URLS)
 from node.blocks import BlockList
 from node.clock import Clock
 from node.config import Config
@@ -83,15 +81,6 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     app[REMOTE_ACTORS] = RemoteActors(app[DATABASE], client, instance_signer, app[CLOCK])
     yield
     await session.close()
-
-
-async def _signature_verifier(app: web.Application) -> AsyncIterator[None]:
-    """The helper process that checks signatures on another core (federation/verifier.py)."""
-    verifier = SignatureVerifier(enabled=app[CONFIG].federation.verify_signatures_in_helper)
-    app[SIGNATURE_VERIFIER] = verifier
-    await verifier.start()
-    yield
-    await verifier.stop()
 
 
 def _workers(start: bool):
@@ -149,7 +138,7 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
     app[URLS] = Urls(config.node.base_url)
-    app.cleanup_ctx.extend([_database, _moderation, _federation, _signature_verifier, _workers(start_workers), _poll_worker(start_workers), _intake])
+    app.cleanup_ctx.extend([_database, _moderation, _federation, _workers(start_workers), _poll_worker(start_workers), _intake])
     outbox_polls.register()  # Question and Survey in the outbox's dispatch tables
     votes.register()  # votes: replies to a Question
     outbox_moderation.register()  # Block, Undo(Block) and Flag in the outbox

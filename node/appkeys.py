@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from federation.actors import RemoteActors
     from federation.client import FederationClient
-    from federation.verifier import SignatureVerifier
     from inbox.intake import InboxIntake
     from inbox.worker import InboxWorker
     from node.clock import Clock
@@ -37,7 +36,6 @@ DATABASE: web.AppKey["Database"] = web.AppKey("database")
 KEYRING: web.AppKey["KeyRing"] = web.AppKey("keyring")
 FEDERATION_CLIENT: web.AppKey["FederationClient"] = web.AppKey("federation_client")
 REMOTE_ACTORS: web.AppKey["RemoteActors"] = web.AppKey("remote_actors")
-SIGNATURE_VERIFIER: web.AppKey["SignatureVerifier"] = web.AppKey("signature_verifier")
 INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
 INBOX_INTAKE: web.AppKey["InboxIntake"] = web.AppKey("inbox_intake")
 DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")

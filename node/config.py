@@ -72,7 +72,6 @@ class FederationConfig:
     inbox_per_actor_burst: int = 120
     max_recipients: int = 1000  # addresses (to, cc, bto, bcc, audience) an incoming activity may carry
     allowed_networks: tuple[str, ...] = ()  # private networks reachable even without allow_private_addresses
-    verify_signatures_in_helper: bool = True  # RSA checks in a helper process (another core); false: on the event loop
 
     @property
     def networks(self):

@@ -78,6 +78,12 @@ class ServerProcess:
                     return int(line.split()[1]) / 1024
         return float("nan")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (all its threads: SQLite's too)."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def tail(self, lines: int = 30) -> str:
         self._log.flush()
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

@@ -19,6 +19,8 @@ Modules, each with one job:
 - ``jsonld``: JSON-LD with an offline document loader over bundled contexts; it never
   fetches a context at run time.
 - ``jsonio``: fast JSON (orjson) with a nesting limit.
+- ``activitystreams``: one value or a list, an id or an object, and where an id lives
+  (``origin_of``, a fast ``urlsplit`` for the common shape).
 
 This package knows no web routes: it takes methods, URLs, headers and bodies, and answers
 with values or errors that say what went wrong.

@@ -3,6 +3,8 @@
 - ``views``: the per-actor and shared inbox POST (size, content type, JSON shape, HTTP
   signature, signer == actor or an FEP-8b32 proof, then an idempotent insert and 202), and
   the owner's GET of the inbox.
+- ``intake``: group commit: the rows of concurrent requests stored by one statement, each
+  202 sent after the commit that holds its row; the parsed activities are left for the worker.
 - ``store``: the ``inbox_items`` table: insert-once by activity id, claim under a lease,
   done / retry-at / dead with the error kept.
 - ``worker``: claims due items, fetches what a handler needs before any transaction, runs

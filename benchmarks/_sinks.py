@@ -26,6 +26,7 @@ class Sinks:
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
         self.ports: list[int] = []
+        self.ready = False
         self.sample: set[int] = set()
         self.public_key = None
         self.verified = 0
@@ -46,6 +47,8 @@ class Sinks:
         return web.json_response({}, status=202)
 
     async def get_ports(self, request: web.Request) -> web.Response:
+        if not self.ready:  # still opening the sinks: not ready yet (wait_ready tries again on a 5xx)
+            return web.json_response({"error": "still opening the sink ports"}, status=503)
         return web.json_response(self.ports)
 
     async def reset(self, request: web.Request) -> web.Response:
@@ -66,6 +69,15 @@ async def serve(hosts: int, control_port: int) -> None:
     import asyncio
 
     sinks = Sinks()
+    # The control port first: it was chosen free by the parent and released, so the OS could
+    # otherwise hand it to one of the sinks below (whose 404 for /ports would look "ready").
+    control = web.Application()
+    control.router.add_get("/ports", sinks.get_ports)
+    control.router.add_post("/reset", sinks.reset)
+    control.router.add_get("/counts", sinks.get_counts)
+    control_runner = web.AppRunner(control, access_log=None)
+    await control_runner.setup()
+    await web.TCPSite(control_runner, "127.0.0.1", control_port).start()
     inbox_app = web.Application()
     inbox_app.router.add_post("/inbox", sinks.inbox)
     inbox_runner = web.AppRunner(inbox_app, access_log=None)
@@ -74,13 +86,7 @@ async def serve(hosts: int, control_port: int) -> None:
         site = web.TCPSite(inbox_runner, "127.0.0.1", 0, backlog=512)
         await site.start()
         sinks.ports.append(site._server.sockets[0].getsockname()[1])  # the port the OS chose
-    control = web.Application()
-    control.router.add_get("/ports", sinks.get_ports)
-    control.router.add_post("/reset", sinks.reset)
-    control.router.add_get("/counts", sinks.get_counts)
-    control_runner = web.AppRunner(control, access_log=None)
-    await control_runner.setup()
-    await web.TCPSite(control_runner, "127.0.0.1", control_port).start()
+    sinks.ready = True
     try:
         await asyncio.Event().wait()
     finally:

@@ -207,8 +207,13 @@ async def end_to_end(template: Path, size: int, quick: bool) -> list[Figure]:
     count = 100 if quick else 1_000
     run = uuid.uuid4().hex[:8]
     actors = make_actor_set(count, f"http://{LOOPBACK}:{free_port()}")
-    empty, _ = await bench_inbox.run_node(actors, count, n, run + "e")
-    full, _ = await bench_inbox.run_node(actors, count, n, run + "f", prefill=_copy_into(template))
+    # Alternating rounds, best of each, as in bench_inbox: one short run is at the mercy of a
+    # neighbour's busy second on a shared machine.
+    empties, fulls = [], []
+    for round_ in range(1 if quick else 2):
+        empties.append((await bench_inbox.run_node(actors, count, n, f"{run}e{round_}"))[0])
+        fulls.append((await bench_inbox.run_node(actors, count, n, f"{run}f{round_}", prefill=_copy_into(template)))[0])
+    empty, full = (max(results, key=lambda r: r["accepted"]) for results in (empties, fulls))
 
     hosts = 100 if quick else 1_000
     directory = workdir("growth-fanout")

@@ -37,7 +37,7 @@ _STOP = object()  # queued by stop(): everything before it is committed, then th
 
 @dataclass(frozen=True)
 class IntakeRow:
-    """One received activity to store: what ``store.insert_items`` takes."""
+    """One received activity to store: a row of ``store.insert_batch_statement``."""
 
     activity_id: str
     recipient: str
@@ -113,7 +113,7 @@ class InboxIntake:
         self.rows += len(batch)
         if self.parsed is not None:
             for row, _ in batch:
-                self.parsed.keep(row.activity_id, row.activity)
+                self.parsed.keep(row.activity_id, row.body, row.activity)
         for _, future in batch:
             if not future.done():  # a request whose client went away was cancelled: nothing to tell
                 future.set_result(None)

@@ -39,11 +39,6 @@ def insert_batch_statement(rows: list[tuple[str, str, str, str, str, float]]) ->
     return INSERT_BATCH_SQL, (jsonio.dumps_str(rows),)
 
 
-async def insert_items(conn: aiosqlite.Connection, rows: list[tuple[str, str, str, str, str, float]]) -> None:
-    """Store many received activities at once, inside the caller's transaction."""
-    await conn.execute(*insert_batch_statement(rows))
-
-
 async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: float, limit: int) -> list[aiosqlite.Row]:
     return await fetch_all(conn, CLAIM_DUE_SQL, (now + lease_seconds, now, limit))
 

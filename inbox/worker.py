@@ -34,19 +34,21 @@ log = logging.getLogger("chapterhouse.inbox")
 class ParsedActivities:
     """Activities the inbox has just parsed, by id, for the worker to take instead of parsing the
     stored body a second time. Bounded (the oldest are dropped); a miss costs only that parse,
-    so nothing depends on an entry being here."""
+    so nothing depends on an entry being here. An entry is given only for the very body that
+    was stored: a repeat of an id with another body (never stored) cannot stand in for it."""
 
     def __init__(self, limit: int = 1024) -> None:
         self.limit = limit
-        self._items: dict[str, dict] = {}
+        self._items: dict[str, tuple[str, dict]] = {}
 
-    def keep(self, activity_id: str, activity: dict) -> None:
-        self._items[activity_id] = activity
+    def keep(self, activity_id: str, body: str, activity: dict) -> None:
+        self._items[activity_id] = (body, activity)
         if len(self._items) > self.limit:
             del self._items[next(iter(self._items))]
 
-    def take(self, activity_id: str) -> dict | None:
-        return self._items.pop(activity_id, None)
+    def take(self, activity_id: str, stored_body: str) -> dict | None:
+        kept = self._items.pop(activity_id, None)
+        return kept[1] if kept is not None and kept[0] == stored_body else None
 
 
 class _HandlerFailed(Exception):
@@ -102,7 +104,7 @@ class InboxWorker:
     async def _prepare(self, row) -> _Ready | None:
         """Parse the item and fetch its sender if the handler needs it; None if it failed (recorded)."""
         try:
-            activity = self.parsed.take(row["activity_id"]) or jsonio.loads(row["body"])
+            activity = self.parsed.take(row["activity_id"], row["body"]) or jsonio.loads(row["body"])
             handler = handler_for(row["type"])
             sender = await self.remote_actors.get_actor(row["actor_id"]) if handler.needs_sender else None
         except Exception as error:

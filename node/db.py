@@ -108,7 +108,6 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
-
     async def write_statement(self, sql: str, params: tuple | dict = ()) -> int:
         """One write statement as its own transaction (SQLite runs a lone statement atomically),
         serialised with :meth:`transaction`: one trip to the database thread instead of three

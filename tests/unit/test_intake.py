@@ -87,5 +87,12 @@ async def test_committed_rows_leave_their_parsed_activity_for_the_worker(tmp_pat
         await intake.stop()
         await db.close()
     # the newest three are kept, the oldest dropped: a miss only means the worker parses the body
-    assert [parsed.take(_row(i).activity_id) for i in range(5)] == [None, None] + [{"type": "Create"}] * 3
-    assert parsed.take(_row(4).activity_id) is None  # taken once
+    assert [parsed.take(_row(i).activity_id, _row(i).body) for i in range(5)] == [None, None] + [{"type": "Create"}] * 3
+    assert parsed.take(_row(4).activity_id, _row(4).body) is None  # taken once
+
+
+def test_a_parsed_activity_stands_only_for_the_body_that_was_stored():
+    parsed = ParsedActivities()
+    parsed.keep("https://remote.example/activities/1", '{"type": "Follow"}', {"type": "Follow"})
+    # the same id sent again with another body: the stored row holds the first body, not this one
+    assert parsed.take("https://remote.example/activities/1", '{"type": "Like"}') is None

@@ -334,9 +334,10 @@ def node_setup(directory: Path, **federation) -> NodeSetup:
 
 async def migrate_database(path: Path) -> None:
     """Create the node's schema before it starts, so a benchmark can seed rows straight into it."""
-    from node.db import Database
+    from node.core.db import Database
+    from node.web.app import all_migrations
 
-    db = Database(path)
+    db = Database(path, migrations=all_migrations())
     await db.open()
     await db.close()
 

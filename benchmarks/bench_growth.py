@@ -35,8 +35,8 @@ from pathlib import Path
 from benchmarks import bench_fanout, bench_inbox
 from benchmarks._support import LOOPBACK, free_port, make_actor_set, migrate_database, workdir
 from benchmarks.report import Figure, run_standalone
-from inbox import store as inbox_store
-from outbox import store as outbox_store
+from node.core import inbox_items as inbox_store
+from node.core import deliveries as outbox_store
 
 DETAILS: dict = {}
 ROUNDS = 4
@@ -109,9 +109,10 @@ def full_scans(plans: dict[str, list[str]]) -> list[str]:
 
 async def time_operations(database: Path, k: int) -> dict[str, list[float]]:
     """Seconds of each of ``k`` runs of each operation, through the node's store functions and Database."""
-    from node.db import Database
+    from node.core.db import Database
+    from node.web.app import all_migrations
 
-    db = Database(database)
+    db = Database(database, migrations=all_migrations())
     await db.open()
     timings: dict[str, list[float]] = {"insert inbox item": [], "claim next due delivery": [],
                                        "claim next due inbox item": []}

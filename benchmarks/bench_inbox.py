@@ -64,9 +64,10 @@ DETAILS: dict = {}
 async def seed_remote_actors(database: Path, actors: RemoteActorSet, count: int) -> None:
     """Cache the remote actors and their keys in the node's database, as a fetch would have."""
     from federation.actors import RemoteActor, RemoteKey, upsert_actor, upsert_key
-    from node.db import Database
+    from node.core.db import Database
+    from node.web.app import all_migrations
 
-    db = Database(database)
+    db = Database(database, migrations=all_migrations())
     await db.open()
     now = time.time()
     try:

@@ -6,6 +6,7 @@ import re
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PUBLIC_ALIASES = {PUBLIC, "as:Public", "Public"}  # compacted forms servers also send
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import time
 from federation.activitystreams import id_of
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urldefrag, urlsplit
-
-import aiosqlite
 
 from federation import jsonio
 from federation.client import FederationClient, FetchError, Signer
-from node.clock import to_epoch
-from node.db import Database, fetch_one
 
 ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
 CACHE_SECONDS = 24 * 3600
@@ -73,50 +72,38 @@ def keys_of_actor(document: dict) -> list[RemoteKey]:
     return keys
 
 
-# --- SQL: remote_actors, remote_keys -------------------------------------------------------
+# --- where they are kept -------------------------------------------------------------------
 
-async def select_actor(conn: aiosqlite.Connection, actor_id: str):
-    return await fetch_one(conn, "SELECT id, inbox, shared_inbox, data, fetched_at FROM remote_actors WHERE id = ?", (actor_id,))
+class ActorStore(Protocol):
+    """Where remote actors and their keys are kept; ``node.core.remote_actors`` keeps them in SQL.
 
+    ``reader`` is a connection for reads outside any transaction; ``transaction()`` opens a
+    write transaction and yields its connection. Every method takes the connection to use,
+    so :meth:`RemoteActors.absorb` and :meth:`RemoteActors.forget` join a caller's transaction.
+    """
 
-async def upsert_actor(conn: aiosqlite.Connection, actor: RemoteActor, fetched_at: float) -> None:
-    await conn.execute(
-        "INSERT INTO remote_actors (id, inbox, shared_inbox, data, fetched_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
-        " data = excluded.data, fetched_at = excluded.fetched_at",
-        (actor.id, actor.inbox, actor.shared_inbox, jsonio.dumps_str(actor.data), fetched_at),
-    )
+    reader: Any
 
+    def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
-async def select_key(conn: aiosqlite.Connection, key_id: str):
-    return await fetch_one(conn, "SELECT key_id, actor_id, public_pem FROM remote_keys WHERE key_id = ?", (key_id,))
+    async def select_actor(self, conn: Any, actor_id: str) -> Mapping[str, Any] | None: ...
 
+    async def upsert_actor(self, conn: Any, actor: RemoteActor, fetched_at: float) -> None: ...
 
-async def upsert_key(conn: aiosqlite.Connection, key: RemoteKey, fetched_at: float) -> None:
-    await conn.execute(
-        "INSERT INTO remote_keys (key_id, actor_id, public_pem, fetched_at) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (key_id) DO UPDATE SET actor_id = excluded.actor_id, public_pem = excluded.public_pem,"
-        " fetched_at = excluded.fetched_at",
-        (key.key_id, key.owner, key.public_pem, fetched_at),
-    )
+    async def select_key(self, conn: Any, key_id: str) -> Mapping[str, Any] | None: ...
 
+    async def upsert_key(self, conn: Any, key: RemoteKey, fetched_at: float) -> None: ...
 
-async def delete_keys_except(conn: aiosqlite.Connection, actor_id: str, keep: list[str]) -> None:
-    marks = ",".join("?" * len(keep))
-    where = f" AND key_id NOT IN ({marks})" if keep else ""
-    await conn.execute(f"DELETE FROM remote_keys WHERE actor_id = ?{where}", (actor_id, *keep))
+    async def delete_keys_except(self, conn: Any, actor_id: str, keep: list[str]) -> None: ...
 
-
-async def delete_actor(conn: aiosqlite.Connection, actor_id: str) -> None:
-    await conn.execute("DELETE FROM remote_keys WHERE actor_id = ?", (actor_id,))
-    await conn.execute("DELETE FROM remote_actors WHERE id = ?", (actor_id,))
+    async def delete_actor(self, conn: Any, actor_id: str) -> None: ...
 
 
 # --- the cache ---------------------------------------------------------------------------------
 
 class RemoteActors:
-    def __init__(self, db: Database, client: FederationClient, signer: Signer, clock) -> None:
-        self.db = db
+    def __init__(self, store: ActorStore, client: FederationClient, signer: Signer, clock) -> None:
+        self.store = store
         self.client = client
         self.signer = signer
         self.clock = clock
@@ -128,7 +115,7 @@ class RemoteActors:
             cached = self._keys.get(key_id)
             if cached:
                 return cached
-            row = await select_key(self.db.reader, key_id)
+            row = await self.store.select_key(self.store.reader, key_id)
             if row:
                 key = RemoteKey(row["key_id"], row["actor_id"], row["public_pem"])
                 self._keys[key_id] = key
@@ -139,7 +126,7 @@ class RemoteActors:
         """The stored key, without any network (for a Delete of an actor that is already gone)."""
         if key_id in self._keys:
             return self._keys[key_id]
-        row = await select_key(self.db.reader, key_id)
+        row = await self.store.select_key(self.store.reader, key_id)
         return RemoteKey(row["key_id"], row["actor_id"], row["public_pem"]) if row else None
 
     async def _fetch_key(self, key_id: str) -> RemoteKey:
@@ -157,8 +144,8 @@ class RemoteActors:
             raise FetchError(f"actor {actor.id} does not list the key {key_id}")
         if urlsplit(key.owner).netloc != urlsplit(key_id).netloc:
             raise FetchError(f"key {key_id} is owned by {key.owner}, on another host")
-        async with self.db.transaction() as conn:
-            await upsert_key(conn, key, to_epoch(self.clock.now()))
+        async with self.store.transaction() as conn:
+            await self.store.upsert_key(conn, key, self.clock.now().timestamp())
         self._keys[key_id] = key
         return key
 
@@ -168,8 +155,8 @@ class RemoteActors:
             cached = self._actors.get(actor_id)
             if cached and now - cached[0] < CACHE_SECONDS:
                 return cached[1]
-            row = await select_actor(self.db.reader, actor_id)
-            if row and to_epoch(self.clock.now()) - row["fetched_at"] < CACHE_SECONDS:
+            row = await self.store.select_actor(self.store.reader, actor_id)
+            if row and self.clock.now().timestamp() - row["fetched_at"] < CACHE_SECONDS:
                 actor = RemoteActor(row["id"], row["inbox"], row["shared_inbox"], jsonio.loads(row["data"]))
                 self._actors[actor_id] = (now, actor)
                 return actor
@@ -179,28 +166,28 @@ class RemoteActors:
     async def _store_actor(self, actor: RemoteActor, *, requested: str) -> RemoteActor:
         if actor.id != requested and urldefrag(actor.id).url != requested:
             raise FetchError(f"fetched {requested} but the document's id is {actor.id}")
-        async with self.db.transaction() as conn:
-            await self.absorb(conn, actor, now=to_epoch(self.clock.now()))
+        async with self.store.transaction() as conn:
+            await self.absorb(conn, actor, now=self.clock.now().timestamp())
         return actor
 
-    async def absorb(self, conn: aiosqlite.Connection, actor: RemoteActor, *, now: float) -> None:
+    async def absorb(self, conn: Any, actor: RemoteActor, *, now: float) -> None:
         """Store an actor document and the keys it lists (inside the caller's transaction).
 
         Keys the actor no longer lists are dropped: after a rotation, the old key fails.
         """
         listed = [key for key in keys_of_actor(actor.data) if key.owner == actor.id]
-        await upsert_actor(conn, actor, now)
-        await delete_keys_except(conn, actor.id, [key.key_id for key in listed])
+        await self.store.upsert_actor(conn, actor, now)
+        await self.store.delete_keys_except(conn, actor.id, [key.key_id for key in listed])
         for key in listed:
-            await upsert_key(conn, key, now)
+            await self.store.upsert_key(conn, key, now)
         for key_id in [k for k, v in self._keys.items() if v.owner == actor.id]:
             del self._keys[key_id]
         self._keys.update({key.key_id: key for key in listed})
         self._actors[actor.id] = (time.monotonic(), actor)
 
-    async def forget(self, conn: aiosqlite.Connection, actor_id: str) -> None:
+    async def forget(self, conn: Any, actor_id: str) -> None:
         """Drop a deleted actor from the cache (inside the caller's transaction)."""
-        await delete_actor(conn, actor_id)
+        await self.store.delete_actor(conn, actor_id)
         self._actors.pop(actor_id, None)
         for key_id in [k for k, v in self._keys.items() if v.owner == actor_id]:
             del self._keys[key_id]

@@ -45,6 +45,8 @@ from typing import Any
 
 from pyld import jsonld as _pyld
 
+from federation.activitystreams import AS_CONTEXT
+
 __all__ = [
     "AS_CONTEXT",
     "BUNDLED_CONTEXTS",
@@ -58,7 +60,6 @@ __all__ = [
     "undefined_terms",
 ]
 
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_V1 = "https://w3id.org/security/v1"
 SECURITY_V2 = "https://w3id.org/security/v2"
 DATA_INTEGRITY_V1 = "https://w3id.org/security/data-integrity/v1"

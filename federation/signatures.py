@@ -470,44 +470,54 @@ def sign_request(
         raise ValueError(f"cannot sign a request to {url!r}: an absolute http(s) URL is needed")
     host = _authority(u)
     target = u.raw_path_qs or "/"
-    is_rsa = isinstance(private_key, rsa.RSAPrivateKey)
     out = {k: v for k, v in (headers or {}).items() if k.lower() not in _SET_BY_SIGNER}
     out["Host"] = host
     out["Date"] = format_datetime(now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc), usegmt=True)
 
     if scheme == "cavage":
-        covered = ["(request-target)", "host", "date"]
-        values = {"host": host, "date": out["Date"]}
-        if body is not None:
-            out["Digest"] = values["digest"] = digest_header(body)
-            covered.append("digest")
-        text = httpsig.signing_strings(covered, method=method, target=target, params={}, header=values.get)[0]
-        signature = _sign_bytes(private_key, rfc9421.wire_bytes(text))
-        out["Signature"] = httpsig.format_signature_header(
-            key_id, "rsa-sha256" if is_rsa else "hs2019", covered, base64.b64encode(signature).decode("ascii")
-        )
-        return out
+        return _sign_cavage(out, method, target, host, body, key_id, private_key)
     if scheme == "rfc9421":
-        components = ["@method", "@target-uri"]
-        values = {}
-        if body is not None:
-            out["Content-Digest"] = values["content-digest"] = content_digest_header(body)
-            components.append("content-digest")
-        params: dict[str, rfc9421.BareItem] = {
-            "created": int(_timestamp(now)),
-            "keyid": key_id,
-            "alg": "rsa-v1_5-sha256" if is_rsa else "ed25519",
-        }
-        base = rfc9421.build_signature_base(
-            [rfc9421.Item(c) for c in components],
-            rfc9421.signature_params_line(components, params),
-            method=method.upper(),
-            scheme=u.scheme,
-            authority=host,
-            target=target,
-            header=values.get,
-        )
-        signature = _sign_bytes(private_key, base)
-        out["Signature-Input"], out["Signature"] = rfc9421.format_signature_fields("sig1", components, params, signature)
-        return out
+        return _sign_rfc9421(out, method, u.scheme, target, host, body, key_id, private_key, now)
     raise ValueError(f"unknown signature scheme {scheme!r}: use 'cavage' or 'rfc9421'")
+
+
+def _sign_cavage(out: dict[str, str], method: str, target: str, host: str, body: bytes | None, key_id: str,
+                 private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> dict[str, str]:
+    covered = ["(request-target)", "host", "date"]
+    values = {"host": host, "date": out["Date"]}
+    if body is not None:
+        out["Digest"] = values["digest"] = digest_header(body)
+        covered.append("digest")
+    text = httpsig.signing_strings(covered, method=method, target=target, params={}, header=values.get)[0]
+    signature = _sign_bytes(private_key, rfc9421.wire_bytes(text))
+    algorithm = "rsa-sha256" if isinstance(private_key, rsa.RSAPrivateKey) else "hs2019"
+    out["Signature"] = httpsig.format_signature_header(key_id, algorithm, covered,
+                                                       base64.b64encode(signature).decode("ascii"))
+    return out
+
+
+def _sign_rfc9421(out: dict[str, str], method: str, url_scheme: str, target: str, host: str, body: bytes | None,
+                  key_id: str, private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey,
+                  now: datetime) -> dict[str, str]:
+    components = ["@method", "@target-uri"]
+    values = {}
+    if body is not None:
+        out["Content-Digest"] = values["content-digest"] = content_digest_header(body)
+        components.append("content-digest")
+    params: dict[str, rfc9421.BareItem] = {
+        "created": int(_timestamp(now)),
+        "keyid": key_id,
+        "alg": "rsa-v1_5-sha256" if isinstance(private_key, rsa.RSAPrivateKey) else "ed25519",
+    }
+    base = rfc9421.build_signature_base(
+        [rfc9421.Item(c) for c in components],
+        rfc9421.signature_params_line(components, params),
+        method=method.upper(),
+        scheme=url_scheme,
+        authority=host,
+        target=target,
+        header=values.get,
+    )
+    signature = _sign_bytes(private_key, base)
+    out["Signature-Input"], out["Signature"] = rfc9421.format_signature_fields("sig1", components, params, signature)
+    return out

@@ -5,17 +5,19 @@
   the owner's GET of the inbox.
 - ``intake``: group commit: the rows of concurrent requests stored by one statement, each
   202 sent after the commit that holds its row; the parsed activities are left for the worker.
-- ``store``: the ``inbox_items`` table: insert-once by activity id, claim under a lease,
-  done / retry-at / dead with the error kept.
+- ``node.core.inbox_items`` (shared ground): the ``inbox_items`` table: insert-once by
+  activity id, claim under a lease, done / retry-at / dead with the error kept.
 - ``worker``: claims due items, fetches what a handler needs before any transaction, runs
   the handler and marks the item done in one transaction with a timeout.
-- ``handlers``: one dispatch table from activity type to handler (Follow, Undo, Accept,
-  Reject, Delete, Update, Join, Leave; everything else is kept for the owner to read).
-- ``membership``: a remote Join files a membership request, Leave ends it, and (where the
-  config says so) a Follow asks to become a member too.
-- ``votes``: ballots on the chapter's polls (``REPLY_HANDLERS["Question"]``), in Mastodon's
-  and Takahē's shapes, counted by ``node.polls``.
-- ``interactions``: replies to local posts kept as their thread (``REPLY_HANDLERS["*"]``),
-  Like / Announce counted and undone, a remote Delete / Update of a reply, and answers to an
-  Event (``ANSWER_HANDLERS["Event"]``).
+- ``handlers``: the pipeline's own handlers (Follow, Undo, Accept / Reject of our Follow,
+  Create, Delete, Update) and the dispatch through the application's registry; then the
+  "after handled" hooks and the relay rules, in the same transaction (:func:`run_handler`).
+  Everything without a handler is kept for the owner to read.
+- ``relay``: what the node publishes to its own followers because of a received activity,
+  recorded once by its id.
+- ``ratelimit``: per-host and per-actor limits on what the inbox accepts.
+
+The rooms' handlers live in their rooms: ``node.membership.inbound`` (Join, Leave),
+``node.polls.inbound`` (ballots), ``node.content.inbound`` (replies, likes, boosts, answers
+to an Event), ``node.moderation.inbound`` (Flag).
 """

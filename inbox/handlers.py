@@ -1,9 +1,13 @@
-"""What the node does with each kind of received activity: one dispatch table.
+"""What the node does with each kind of received activity, dispatched through the registry.
 
-Two answers are dispatched one level further, on the type of the LOCAL object they concern:
-``Create`` of a reply by its parent's type (:data:`REPLY_HANDLERS`: a vote answers a
-``Question``, a comment any post), and ``Accept`` / ``Reject`` / ``TentativeAccept`` by
-what they answer (:data:`ANSWER_HANDLERS`: our ``Follow``, an ``Event``).
+:func:`register` puts the pipeline's own handlers in the application's registry: the follow
+graph (Follow, Undo, Accept / Reject of our Follow, an actor's Update and Delete of itself)
+and the dispatchers that features extend. Two answers are dispatched one level further, on
+the type of the LOCAL object they concern: ``Create`` of a reply by its parent's type
+(``registry.reply_handlers``: a vote answers a ``Question``, a comment any post), and
+``Accept`` / ``Reject`` / ``TentativeAccept`` by what they answer
+(``registry.answer_handlers``: our ``Follow``, an ``Event``). Features add their own types
+(Join, Leave, Flag, Like, Announce) with ``registry.inbound``.
 
 A handler runs inside the worker's transaction (``ctx.conn``) and must not touch the
 network: whatever it needs from elsewhere (the sender's actor document) is fetched before
@@ -22,14 +26,12 @@ from dataclasses import dataclass
 import aiosqlite
 
 from federation.actors import RemoteActor, RemoteActors, actor_from_document
-from inbox import membership
-from node import follows, members, objects, reports
-from node.clock import iso, to_epoch
-from node.config import Config
-from node.urls import INSTANCE_USERNAME, Urls
-from outbox import publish
-
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+from inbox.relay import relay
+from node.core import follows, objects, publish, vocabulary
+from node.core.clock import to_epoch
+from node.core.config import Config
+from node.core.registry import Registry
+from node.core.urls import INSTANCE_USERNAME, Urls
 
 
 class PermanentError(Exception):
@@ -44,6 +46,7 @@ class InboxContext:
     remote_actors: RemoteActors
     now: object  # datetime
     recipient: str
+    registry: Registry
     sender: RemoteActor | None = None
     queued_deliveries: bool = False
 
@@ -66,10 +69,6 @@ class Handler:
 
 
 
-def _strip_context(document: dict) -> dict:
-    return {k: v for k, v in document.items() if k != "@context"}
-
-
 async def _send(ctx: InboxContext, activity: dict, inbox: str) -> None:
     await publish.record(ctx.conn, urls=ctx.urls, username=ctx.chapter, activity=activity, inboxes=[inbox],
                          now=to_epoch(ctx.now))
@@ -82,9 +81,8 @@ async def handle_follow(ctx: InboxContext, activity: dict) -> None:
     if follower is None or follower.inbox is None:
         raise PermanentError("the follower has no inbox to answer to")
     if target == ctx.urls.actor(INSTANCE_USERNAME):
-        reject = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Reject",
-                  "actor": ctx.urls.actor(INSTANCE_USERNAME), "object": _strip_context(activity),
-                  "to": [follower.id], "published": iso(ctx.now)}
+        reject = vocabulary.answer("Reject", ctx.urls, actor=ctx.urls.actor(INSTANCE_USERNAME), answered=activity,
+                                   to=follower.id, now=ctx.now)
         await publish.record(ctx.conn, urls=ctx.urls, username=INSTANCE_USERNAME, activity=reject,
                              inboxes=[follower.inbox], now=to_epoch(ctx.now))
         ctx.queued_deliveries = True
@@ -97,11 +95,9 @@ async def handle_follow(ctx: InboxContext, activity: dict) -> None:
     await follows.upsert_follower(ctx.conn, username=ctx.chapter, follower_id=follower.id, follow_id=activity["id"],
                                   inbox=follower.inbox, shared_inbox=follower.shared_inbox,
                                   state="pending" if manual and not already else "accepted", now=to_epoch(ctx.now))
-    await membership.file_follow_as_request(ctx, follower)
     if manual and not already:
         return  # waits for the admin's Accept or Reject in the outbox
-    accept = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Accept", "actor": ctx.chapter_id,
-              "object": _strip_context(activity), "to": [follower.id], "published": iso(ctx.now)}
+    accept = vocabulary.answer("Accept", ctx.urls, actor=ctx.chapter_id, answered=activity, to=follower.id, now=ctx.now)
     await _send(ctx, accept, follower.inbox)
 
 
@@ -111,11 +107,6 @@ async def undo_follow(ctx: InboxContext, undone: dict, actor_id: str) -> None:
 
 async def undo_other(ctx: InboxContext, undone: dict, actor_id: str) -> None:
     """Undo of something this node does not keep state for: nothing to reverse."""
-
-
-UNDO_HANDLERS: dict[str, Callable[[InboxContext, dict, str], Awaitable[None]]] = {
-    "Follow": undo_follow,
-}
 
 
 async def handle_undo(ctx: InboxContext, activity: dict) -> None:
@@ -130,7 +121,7 @@ async def handle_undo(ctx: InboxContext, activity: dict) -> None:
         raise PermanentError("Undo needs the activity it undoes")
     if id_of(undone.get("actor")) not in (None, actor_id):
         raise PermanentError(f"{actor_id} cannot undo an activity of {id_of(undone.get('actor'))}")
-    await UNDO_HANDLERS.get(undone.get("type"), undo_other)(ctx, undone, actor_id)
+    await ctx.registry.undo_handlers.get(undone.get("type"), undo_other)(ctx, undone, actor_id)
 
 
 async def answer_to_our_follow(ctx: InboxContext, activity: dict, accepted: bool) -> None:
@@ -161,8 +152,6 @@ async def _follow_answer(ctx: InboxContext, activity: dict, target) -> None:
     await answer_to_our_follow(ctx, activity, accepted=activity["type"] == "Accept")
 
 
-ANSWER_HANDLERS: dict[str, AnswerHandler] = {"Follow": _follow_answer}
-
 
 async def handle_answer(ctx: InboxContext, activity: dict) -> None:
     target_id = id_of(activity.get("object"))
@@ -170,7 +159,7 @@ async def handle_answer(ctx: InboxContext, activity: dict) -> None:
         raise PermanentError(f"{activity['type']} names nothing it answers")
     target = await objects.get(ctx.conn, target_id) if ctx.urls.is_local(target_id) else None
     kind = target.type if target is not None else "Follow"  # a Follow of ours may be embedded under the peer's id
-    handler = ANSWER_HANDLERS.get(kind)
+    handler = ctx.registry.answer_handlers.get(kind)
     if handler is not None:
         await handler(ctx, activity, target)
 
@@ -178,7 +167,6 @@ async def handle_answer(ctx: InboxContext, activity: dict) -> None:
 # Create: what matters is what the new object replies to. A reply to a local object is
 # dispatched on that object's type (a vote answers a Question; a comment answers a Note...).
 ReplyHandler = Callable[[InboxContext, dict, dict, "objects.StoredObject"], Awaitable[None]]
-REPLY_HANDLERS: dict[str, ReplyHandler] = {}  # by the parent's type; "*" for any other local object
 
 
 async def handle_create(ctx: InboxContext, activity: dict) -> None:
@@ -191,16 +179,9 @@ async def handle_create(ctx: InboxContext, activity: dict) -> None:
     parent = await objects.get(ctx.conn, parent_id)
     if parent is None or parent.deleted is not None:
         return
-    handler = REPLY_HANDLERS.get(parent.type) or REPLY_HANDLERS.get("*")
+    handler = ctx.registry.reply_handlers.get(parent.type) or ctx.registry.reply_handlers.get("*")
     if handler is not None:
         await handler(ctx, activity, created, parent)
-
-
-# Every store of remote content (replies kept as a thread, ...) forgets or refreshes its copy when
-# the author deletes or edits it: (ctx, object id or the updated object, the actor who sent it).
-# Delete hooks also run when the object is the actor itself (the account is gone).
-REMOTE_DELETE_HANDLERS: list[Callable[[InboxContext, str, str], Awaitable[None]]] = []
-REMOTE_UPDATE_HANDLERS: list[Callable[[InboxContext, dict, str], Awaitable[None]]] = []
 
 
 async def handle_delete(ctx: InboxContext, activity: dict) -> None:
@@ -208,10 +189,9 @@ async def handle_delete(ctx: InboxContext, activity: dict) -> None:
     object_id = id_of(activity.get("object"))
     if object_id == actor_id:  # the account is gone
         await follows.remove_actor_everywhere(ctx.conn, actor_id)
-        await members.leave_everywhere(ctx.conn, actor_id, to_epoch(ctx.now))
         await ctx.remote_actors.forget(ctx.conn, actor_id)
-    if object_id is not None:
-        for forget in REMOTE_DELETE_HANDLERS:
+    if object_id is not None:  # every store of remote content forgets its copy (the actor's too)
+        for forget in ctx.registry.remote_delete_hooks:
             await forget(ctx, object_id, actor_id)
 
 
@@ -225,39 +205,49 @@ async def handle_update(ctx: InboxContext, activity: dict) -> None:
             raise PermanentError(f"Update carries an unusable actor document: {error}") from None
         await ctx.remote_actors.absorb(ctx.conn, actor, now=to_epoch(ctx.now))
     elif isinstance(updated, dict) and isinstance(updated.get("id"), str):
-        for refresh in REMOTE_UPDATE_HANDLERS:
+        for refresh in ctx.registry.remote_update_hooks:
             await refresh(ctx, updated, id_of(activity["actor"]))
-
-
-async def handle_flag(ctx: InboxContext, activity: dict) -> None:
-    """A report from another server: kept for the admin (GET /admin/reports)."""
-    targets = [t for t in (id_of(item) for item in (activity.get("object") if isinstance(activity.get("object"), list)
-                                                     else [activity.get("object")])) if t]
-    content = activity.get("content") if isinstance(activity.get("content"), str) else ""
-    await reports.insert_report(ctx.conn, activity_id=activity["id"], direction="received",
-                                reporter=id_of(activity["actor"]), targets=targets[:50], content=content,
-                                now=to_epoch(ctx.now))
 
 
 async def keep_only(ctx: InboxContext, activity: dict) -> None:
     """Stored in the inbox for the owner to read; nothing else to do (yet)."""
 
 
-HANDLERS: dict[str, Handler] = {
-    "Follow": Handler(handle_follow, needs_sender=True),
-    "Undo": Handler(handle_undo),
-    "Accept": Handler(handle_answer),
-    "Reject": Handler(handle_answer),
-    "TentativeAccept": Handler(handle_answer),
-    "Create": Handler(handle_create),
-    "Flag": Handler(handle_flag),
-    "Delete": Handler(handle_delete),
-    "Update": Handler(handle_update),
-    "Join": Handler(membership.handle_join, needs_sender=True),
-    "Leave": Handler(membership.handle_leave),
-}
 DEFAULT_HANDLER = Handler(keep_only)
 
 
-def handler_for(kind: str) -> Handler:
-    return HANDLERS.get(kind, DEFAULT_HANDLER)
+def register(registry: Registry) -> None:
+    """The pipeline's own handlers: the follow graph and the dispatchers features extend."""
+    registry.inbound.update({
+        "Follow": Handler(handle_follow, needs_sender=True),
+        "Undo": Handler(handle_undo),
+        "Accept": Handler(handle_answer),
+        "Reject": Handler(handle_answer),
+        "TentativeAccept": Handler(handle_answer),
+        "Create": Handler(handle_create),
+        "Delete": Handler(handle_delete),
+        "Update": Handler(handle_update),
+    })
+    registry.undo_handlers["Follow"] = undo_follow
+    registry.answer_handlers["Follow"] = _follow_answer
+
+
+def handler_for(registry: Registry, kind: str) -> Handler:
+    return registry.inbound.get(kind, DEFAULT_HANDLER)
+
+
+async def run_handler(ctx: InboxContext, handler: Handler, activity: dict) -> None:
+    """The handler, then the registry's "after handled" hooks and relay rules, in ``ctx.conn``'s transaction.
+
+    Hooks are registered by activity type (``"*"``: every type). A relay rule returns the
+    activity this node publishes to its own followers in turn, or None; :func:`inbox.relay.relay`
+    records it once, by its id, so a redelivered or retried item never relays twice.
+    """
+    await handler.apply(ctx, activity)
+    registry = ctx.registry
+    for hook in (*registry.after_handled.get(activity.get("type"), ()), *registry.after_handled.get("*", ())):
+        await hook(ctx, activity)
+    for rule in registry.relay_rules:
+        relayed = await rule(ctx, activity)
+        if relayed is not None:
+            await relay(ctx, relayed)

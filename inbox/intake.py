@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from inbox import store
-from node.db import Database
+from node.core import inbox_items as store
+from node.core.db import Database
 
 if TYPE_CHECKING:  # pragma: no cover
     from inbox.worker import ParsedActivities

@@ -36,17 +36,15 @@ from federation.multikey import find_multikey
 from federation.proofs import ProofError, proof_verification_method, verify_proof
 from federation.signatures import SignatureError
 from federation.verification import KeyUnavailable, VerifiedSigner, verify_request, verify_with_cached_key
-from inbox import store
+from node.core import inbox_items as store
 from inbox.intake import IntakeRow
-from node.activitypub import PAGE_SIZE, ap_response, collection_document, page_number
-from node.accounts import local_account_username
-from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, INBOX_INTAKE, INBOX_LIMITS,
-                          REMOTE_ACTORS, URLS)
-from node.auth import require_admin
-from node.clock import to_epoch
-from node.errors import ApiError
-from node.urls import INSTANCE_USERNAME
-from outbox.views import read_json_object
+from node.core.serving import PAGE_SIZE, ap_response, collection_document, page_number, read_json_object
+from node.core.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, INBOX_INTAKE, INBOX_LIMITS, REGISTRY,
+                              REMOTE_ACTORS, URLS)
+from node.core.auth import require_admin
+from node.core.clock import to_epoch
+from node.core.errors import ApiError
+from node.core.urls import INSTANCE_USERNAME
 
 log = logging.getLogger("chapterhouse.inbox")
 
@@ -61,10 +59,17 @@ async def _recipient(request: web.Request) -> str:
     username = request.match_info.get("username")
     if username is None:
         return SHARED
-    if username not in (request.app[CONFIG].node.name, INSTANCE_USERNAME) and not await local_account_username(
-            request.app[DATABASE].reader, request.app[URLS], request.app[URLS].actor(username)):
+    if username not in (request.app[CONFIG].node.name, INSTANCE_USERNAME) and not await _is_local_actor(request, username):
         raise ApiError(404, f"no actor named {username} here")
     return username
+
+
+async def _is_local_actor(request: web.Request, username: str) -> bool:
+    """A local actor beyond the chapter and the instance actor (a member's account), as the registry knows them."""
+    for lookup in request.app[REGISTRY].local_actors:
+        if await lookup(request.app[DATABASE].reader, request.app[URLS], username):
+            return True
+    return False
 
 
 

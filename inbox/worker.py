@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from federation import jsonio
 from federation.actors import RemoteActor, RemoteActors
 from federation.client import FetchError
-from inbox import store
-from inbox.handlers import Handler, InboxContext, PermanentError, handler_for
-from node.background import WorkerLoop
-from node.clock import to_epoch
-from node.config import Config
-from node.db import Database
-from node.retry import INBOX, RetryPolicy
-from node.urls import Urls
+from node.core import inbox_items as store
+from inbox.handlers import Handler, InboxContext, PermanentError, handler_for, run_handler
+from node.core.background import WorkerLoop
+from node.core.clock import to_epoch
+from node.core.config import Config
+from node.core.db import Database
+from node.core.registry import Registry
+from node.core.retry import INBOX, RetryPolicy
+from node.core.urls import Urls
 
 log = logging.getLogger("chapterhouse.inbox")
 
@@ -67,13 +68,14 @@ class _Ready:
 
 class InboxWorker:
     def __init__(self, *, db: Database, config: Config, urls: Urls, remote_actors: RemoteActors, clock,
-                 on_deliveries_queued, batch: int = 64, lease_seconds: float = 120, handler_timeout: float = 30,
+                 registry: Registry, on_deliveries_queued, batch: int = 64, lease_seconds: float = 120, handler_timeout: float = 30,
                  policy: RetryPolicy = INBOX) -> None:
         self.db = db
         self.config = config
         self.urls = urls
         self.remote_actors = remote_actors
         self.clock = clock
+        self.registry = registry
         self.on_deliveries_queued = on_deliveries_queued
         self.batch = batch
         self.lease_seconds = lease_seconds
@@ -105,7 +107,7 @@ class InboxWorker:
         """Parse the item and fetch its sender if the handler needs it; None if it failed (recorded)."""
         try:
             activity = self.parsed.take(row["activity_id"], row["body"]) or jsonio.loads(row["body"])
-            handler = handler_for(row["type"])
+            handler = handler_for(self.registry, row["type"])
             sender = await self.remote_actors.get_actor(row["actor_id"]) if handler.needs_sender else None
         except Exception as error:
             await self._failed(row, error)
@@ -136,12 +138,13 @@ class InboxWorker:
         async with self.db.transaction() as conn:
             for item in items:
                 ctx = InboxContext(conn=conn, config=self.config, urls=self.urls, remote_actors=self.remote_actors,
-                                   now=self.clock.now(), recipient=item.row["recipient"], sender=item.sender)
+                                   now=self.clock.now(), recipient=item.row["recipient"], registry=self.registry,
+                                   sender=item.sender)
                 if isolate:
                     await conn.execute("SAVEPOINT inbox_item")
                 try:
                     async with asyncio.timeout(self.handler_timeout):
-                        await item.handler.apply(ctx, item.activity)
+                        await run_handler(ctx, item.handler, item.activity)
                 except Exception as error:
                     if not isolate:
                         raise _HandlerFailed from error

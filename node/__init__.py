@@ -1,29 +1,21 @@
-"""The node as a program: configuration, storage, local actors, the read side, pages, CLI.
+"""The node: shared ground, one room per feature, and the web shell over them.
 
-- ``config``: TOML into frozen dataclasses; unknown keys and bad values are refused with
-  the key named. ``app.make_app(config)`` builds the aiohttp application; resources open
-  and close in ``cleanup_ctx`` (database, keys, the one ClientSession, workers).
-- ``appkeys``: every typed ``web.AppKey`` in one place.
-- ``db`` and ``schema``: one SQLite file in WAL mode, one serialised writer (``transaction``),
-  one reader; numbered migrations. Each table's SQL lives as small functions beside the
-  module that owns it (``keys``, ``objects``, ``follows``; ``inbox.store``,
-  ``outbox.store``, ``federation.actors``), so a PostgreSQL store can slot in later.
-- ``keys``: RSA-2048 and Ed25519 keys of the local actors, made on first start.
-- ``actors``: the chapter (``Group``) and the instance actor (``Application``) documents.
-- ``discovery``: WebFinger, host-meta, NodeInfo 2.0/2.1. ``activitypub``: actors,
-  collections and objects with content negotiation and optional authorized fetch.
-  ``pages``: the public HTML. ``errors``: JSON refusals. ``auth``: the admin token.
-- ``members``: who belongs to the chapter, in which role; ``accounts``: local member
-  accounts (Person actors with a scrypt-hashed password); ``pages_members``: joining,
-  password sign-in, the admin's member list, one's own account.
-- ``polls``: polls and surveys, their ballots and the one counting code (Mastodon's rules);
-  ``poll_worker``: coalesced ``Update(Question)`` and closing on time; ``poll_results``:
-  results documents; ``pages_polls``: voting, results, opening polls and surveys.
-- ``content``: wires issue 3's content in: ``posts`` (news and blog kinds, the profile's
-  lists), ``minutes`` (the structured record, its Article and announcement Note), ``events``
-  (Event fields, members' answers), ``interactions`` (replies, likes, boosts);
-  ``object_views`` (an object as served, with live counts), ``object_collections``
-  (``replies`` / ``likes`` / ``shares``), ``pages_content`` (their pages and the answer form).
-- ``background``, ``retry``, ``clock``: worker loops, the retry policy as a pure
-  function, and an injectable clock.
+```
+node/core/        shared ground: config, database and migrations, registry, clock, URLs, keys,
+                  stored objects, recording a local activity with its deliveries
+node/membership/  members, accounts, sessions; Join / Leave; the members collection
+node/polls/       polls and surveys, ballots from Mastodon and the pages, the poll worker
+node/content/     news, blogs, minutes, events; replies, likes, boosts
+node/moderation/  blocks and reports
+node/branches/    the branch tree (to come)       node/decisions/  proportional decisions (to come)
+node/web/         the app factory, discovery, the ActivityPub read side, pages, metrics
+node/cli.py       ``chapterhouse serve | backup | restore``
+```
+
+Layers point one way (``lint-imports`` checks it in ``make test``): ``federation`` <-
+``node.core`` <- ``inbox``, ``outbox`` (which never import each other) <- ``node.membership``
+<- the other rooms (which never import each other) <- ``node.web`` <- ``node.cli``. A room
+holds its model and SQL (with its migrations in ``schema.py``), its inbound handlers
+(``inbound``), its outbound composers (``outbound``), its pages and templates, and a
+``register(registry)`` that puts them in the application's registry.
 """

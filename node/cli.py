@@ -8,12 +8,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node import logs
-from node.config import ConfigError, load_config
+from node.core import logs
+from node.core.config import ConfigError, load_config
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from node.app import make_app
+    from node.web.app import make_app
 
     config = load_config(args.config)
     app = make_app(config)
@@ -25,7 +25,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from node.backup import backup
+    from node.core.backup import backup
 
     config = load_config(args.config)
     version = backup(config.storage.database, args.to)
@@ -34,7 +34,7 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    from node.backup import restore
+    from node.core.backup import restore
 
     config = load_config(args.config)
     kept = restore(args.backup, config.storage.database)
@@ -44,7 +44,7 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from node.backup import BackupError
+    from node.core.backup import BackupError
 
     parser = argparse.ArgumentParser(prog="chapterhouse", description="A federated chapter server (ActivityPub).")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])

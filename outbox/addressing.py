@@ -3,22 +3,28 @@
 ``Public`` is nobody in particular; the local actor's followers collection becomes each
 accepted follower's shared inbox (or inbox), once per inbox, and its members collection
 each active remote member's; a remote actor named directly
-gets its own inbox. Remote collections and unknown things are skipped, as Mastodon does.
+gets its own inbox. A feature's own collections (the members collection) are resolved by
+the registry's ``audiences``, by their name in ``Urls``. Remote collections and unknown
+things are skipped, as Mastodon does.
 Fetching remote actors happens here, before the publishing transaction opens.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from federation.actors import RemoteActors
 from federation.client import FetchError
-from node import follows, members
-from node.db import Database
-from node.objects import PUBLIC_ALIASES, as_list
-from node.urls import Urls
+from node.core import follows
+from node.core.db import Database
+from node.core.objects import PUBLIC_ALIASES, as_list
+from node.core.urls import Urls
 
-ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
+from node.core.vocabulary import DELIVERY_FIELDS
+
+# A local collection's name in Urls -> (reader, username) -> the inboxes it stands for.
+Audience = Callable[..., Awaitable[list[str]]]
 MAX_RECIPIENTS = 1000
 
 
@@ -30,7 +36,7 @@ class Recipients:
 
 def addressed(activity: dict) -> list[str]:
     seen: dict[str, None] = {}
-    for name in ADDRESS_FIELDS:
+    for name in DELIVERY_FIELDS:
         for value in as_list(activity.get(name)):
             if isinstance(value, dict):
                 value = value.get("id")
@@ -39,7 +45,8 @@ def addressed(activity: dict) -> list[str]:
     return list(seen)
 
 
-async def resolve(activity: dict, *, db: Database, urls: Urls, username: str, remote_actors: RemoteActors) -> Recipients:
+async def resolve(activity: dict, *, db: Database, urls: Urls, username: str, remote_actors: RemoteActors,
+                  audiences: Mapping[str, Audience] | None = None) -> Recipients:
     result = Recipients()
     inboxes: dict[str, None] = {}
     for address in addressed(activity)[:MAX_RECIPIENTS]:
@@ -49,8 +56,9 @@ async def resolve(activity: dict, *, db: Database, urls: Urls, username: str, re
             for inbox in await follows.follower_inboxes(db.reader, username):
                 inboxes.setdefault(inbox, None)
             continue
-        if address == urls.members(username):
-            for inbox in await members.member_inboxes(db.reader, username):
+        audience = _local_audience(address, urls, username, audiences or {})
+        if audience is not None:
+            for inbox in await audience(db.reader, username):
                 inboxes.setdefault(inbox, None)
             continue
         if urls.is_local(address):
@@ -66,3 +74,10 @@ async def resolve(activity: dict, *, db: Database, urls: Urls, username: str, re
             result.unreachable[address] = "the actor has no inbox"
     result.inboxes = list(inboxes)
     return result
+
+
+def _local_audience(address: str, urls: Urls, username: str, audiences: Mapping[str, Audience]) -> Audience | None:
+    for name, audience in audiences.items():
+        if address == getattr(urls, name)(username):
+            return audience
+    return None

@@ -1,11 +1,13 @@
-"""Client-to-server publishing (ActivityPub section 6): one function per activity type.
+"""Client-to-server publishing (ActivityPub section 6): one composer per activity type.
 
-:data:`OBJECT_COMPOSERS` does the same for what a Create publishes, by object type.
+Composers are looked up in the application's registry: ``registry.composers`` by activity
+type (this module registers Create, Update, Delete, Follow, Undo, Accept, Reject, Add and
+Remove; features add Block and Flag), ``registry.object_composers`` by what a Create
+publishes (Note and Article here; Question, Survey, Event and minutes from their rooms).
 Each composer takes what the admin POSTed and returns a :class:`Composed`: the complete
 activity the node will publish (ids assigned, ``published`` set, addressing completed),
-plus the database changes to make. The view resolves recipients, then applies all of it
-in one transaction. :data:`COMPOSERS` is the dispatch table; a bare object is wrapped in a
-Create first.
+plus the database changes to make. The service resolves recipients, then applies all of
+it in one transaction. A bare object is wrapped in a Create first.
 """
 
 from __future__ import annotations
@@ -19,21 +21,19 @@ import aiosqlite
 
 from federation.actors import RemoteActors
 from federation.client import FetchError
-from inbox import store as inbox_store
 from federation import jsonio
-from node import follows, objects
-from node.clock import iso, to_epoch
-from node.config import Config
-from node.db import Database
-from node.errors import ApiError
-from node.objects import PUBLIC, as_list
-from node.sanitize import clean_html
-from node.urls import Urls
-from outbox import membership
+from node.core import follows, inbox_items, objects
+from node.core.clock import iso, to_epoch
+from node.core.config import Config
+from node.core.db import Database
+from node.core.errors import ApiError
+from node.core.objects import PUBLIC, as_list
+from node.core.registry import Registry
+from node.core.sanitize import clean_html
+from node.core.urls import Urls
+from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, served_addressing
 
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
-ADDRESS_FIELDS = ("to", "cc", "bto", "bcc")
 
 Change = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -55,6 +55,7 @@ class OutboxContext:
     remote_actors: RemoteActors
     username: str
     now: Any  # datetime
+    registry: Registry = field(default_factory=Registry)
     blocklist: Any = None  # node.blocks.BlockList, for the Block composer
 
     @property
@@ -84,9 +85,7 @@ def _addressing(ctx: OutboxContext, *sources: dict) -> dict:
     return fields
 
 
-def _public_part(addressing: dict) -> dict:
-    """bto and bcc are for delivery only; they never appear in what is served."""
-    return {k: v for k, v in addressing.items() if k in ("to", "cc")}
+_public_part = served_addressing
 
 
 def _sanitised(obj: dict) -> dict:
@@ -144,16 +143,10 @@ async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Compose
 
 
 ObjectComposer = Callable[[OutboxContext, dict, dict], Awaitable[Composed]]
-
-# What a Create can publish, by the object's type: (activity, object) -> Composed.
-OBJECT_COMPOSERS: dict[str, ObjectComposer] = {"Note": compose_post, "Article": compose_post}
-
 # Kinds whose Update or Delete is more than one stored object changing (minutes: an Article and
-# its announcement Note), or that validate their own fields (an Event's times), register here,
-# by :func:`kind_of` the stored object: (activity, stored object) -> Composed.
+# its announcement Note), or that validate their own fields (an Event's times), register in
+# ``registry.update_composers`` / ``delete_composers`` by :func:`kind_of` the stored object.
 StoredComposer = Callable[[OutboxContext, dict, objects.StoredObject], Awaitable[Composed]]
-UPDATE_COMPOSERS: dict[str, StoredComposer] = {}
-DELETE_COMPOSERS: dict[str, StoredComposer] = {}
 
 
 def kind_of(stored: objects.StoredObject) -> str:
@@ -165,27 +158,27 @@ def kind_of(stored: objects.StoredObject) -> str:
 async def compose_create(ctx: OutboxContext, activity: dict) -> Composed:
     obj = activity.get("object")
     kind = obj.get("type") if isinstance(obj, dict) else None
-    composer = OBJECT_COMPOSERS.get(kind) if isinstance(kind, str) else None
+    composer = ctx.registry.object_composers.get(kind) if isinstance(kind, str) else None
     if composer is None:
-        raise _bad(f"Create needs an object of type {' or '.join(OBJECT_COMPOSERS)}")
+        raise _bad(f"Create needs an object of type {' or '.join(ctx.registry.object_composers)}")
     return await composer(ctx, activity, obj)
 
 
-# What an Update may not change, by the stored object's type: (stored data, changes) -> raise ApiError.
+# What an Update may not change (``registry.update_guards``, by the stored object's type):
+# (stored data, changes) -> raise ApiError.
 UpdateGuard = Callable[[dict, dict], None]
-UPDATE_GUARDS: dict[str, UpdateGuard] = {}
 
 
 async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
     stored = await _own_object(ctx, activity)
-    if kind_of(stored) in UPDATE_COMPOSERS:
-        return await UPDATE_COMPOSERS[kind_of(stored)](ctx, activity, stored)
+    if kind_of(stored) in ctx.registry.update_composers:
+        return await ctx.registry.update_composers[kind_of(stored)](ctx, activity, stored)
     changes = activity.get("object")
     if not isinstance(changes, dict):
         raise _bad("Update needs the object with the fields to change", hint=f"editable: {', '.join(EDITABLE_FIELDS)}")
     if "type" in changes and changes["type"] != stored.type:
         raise _bad(f"an object's type cannot change ({stored.type} stays {stored.type})")
-    guard = UPDATE_GUARDS.get(stored.type)
+    guard = ctx.registry.update_guards.get(stored.type)
     if guard is not None:
         guard(stored.data, changes)
     body = _sanitised(changes)
@@ -207,8 +200,8 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
 
 async def compose_delete(ctx: OutboxContext, activity: dict) -> Composed:
     stored = await _own_object(ctx, activity)
-    if kind_of(stored) in DELETE_COMPOSERS:
-        return await DELETE_COMPOSERS[kind_of(stored)](ctx, activity, stored)
+    if kind_of(stored) in ctx.registry.delete_composers:
+        return await ctx.registry.delete_composers[kind_of(stored)](ctx, activity, stored)
     tombstone = {"@context": AS_CONTEXT, "id": stored.id, "type": "Tombstone", "formerType": stored.type,
                  "published": stored.data.get("published"), "deleted": iso(ctx.now)}
     delete = {
@@ -257,12 +250,6 @@ async def _undo_follow(ctx: OutboxContext, original: objects.StoredObject) -> Co
     return Composed(activity=undo, changes=[save])
 
 
-# What an Undo can take back, by the type of our original activity.
-UNDO_COMPOSERS: dict[str, Callable[[OutboxContext, objects.StoredObject], Awaitable[Composed]]] = {
-    "Follow": _undo_follow,
-}
-
-
 async def compose_undo(ctx: OutboxContext, activity: dict) -> Composed:
     original_id = id_of(activity.get("object"))
     if original_id is None:
@@ -270,9 +257,10 @@ async def compose_undo(ctx: OutboxContext, activity: dict) -> Composed:
     original = await objects.get(ctx.db.reader, original_id)
     if original is None or original.kind != "activity" or original.author != ctx.username:
         raise ApiError(404, f"{original_id} is not an activity of this actor")
-    composer = UNDO_COMPOSERS.get(original.type)
+    composer = ctx.registry.undo_composers.get(original.type)
     if composer is None:
-        raise _bad(f"a {original.type} cannot be undone here", hint=f"these can: {', '.join(UNDO_COMPOSERS)}")
+        raise _bad(f"a {original.type} cannot be undone here",
+                   hint=f"these can: {', '.join(ctx.registry.undo_composers)}")
     return await composer(ctx, original)
 
 
@@ -283,7 +271,7 @@ async def _answer_follow(ctx: OutboxContext, activity: dict, kind: str) -> Compo
     follower = await follows.follower_by_follow_id(ctx.db.reader, ctx.username, follow_id)
     if follower is None or follower["state"] != "pending":
         raise ApiError(404, f"{follow_id} is not a pending follow request", hint="pending requests are in the inbox")
-    received = await inbox_store.get_by_activity_id(ctx.db.reader, follow_id)
+    received = await inbox_items.get_by_activity_id(ctx.db.reader, follow_id)
     original = jsonio.loads(received["body"]) if received else {"id": follow_id, "type": "Follow",
                                                                  "actor": follower["follower_id"], "object": ctx.actor_id}
     answer = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": kind, "actor": ctx.actor_id,
@@ -299,22 +287,21 @@ async def _answer_follow(ctx: OutboxContext, activity: dict, kind: str) -> Compo
     return Composed(activity=answer, changes=[save], direct_inboxes=[follower["inbox"]])
 
 
-def _from_membership(change: membership.MembershipChange) -> Composed:
-    return Composed(activity=change.activity, changes=[change.save])
+async def _compose_answer(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
+    """Accept / Reject: of whatever a feature recognises (a Join), else of a pending Follow."""
+    for compose_answer in ctx.registry.answer_composers:
+        composed = await compose_answer(ctx, activity, kind)
+        if composed is not None:
+            return composed
+    return await _answer_follow(ctx, activity, kind)
 
 
 async def compose_accept(ctx: OutboxContext, activity: dict) -> Composed:
-    join_answer = await membership.compose_join_answer(ctx, activity, "Accept")
-    if join_answer is not None:
-        return _from_membership(join_answer)
-    return await _answer_follow(ctx, activity, "Accept")
+    return await _compose_answer(ctx, activity, "Accept")
 
 
 async def compose_reject(ctx: OutboxContext, activity: dict) -> Composed:
-    join_answer = await membership.compose_join_answer(ctx, activity, "Reject")
-    if join_answer is not None:
-        return _from_membership(join_answer)
-    return await _answer_follow(ctx, activity, "Reject")
+    return await _compose_answer(ctx, activity, "Reject")
 
 
 async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
@@ -332,24 +319,14 @@ async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
     return Composed(activity=pin, changes=[save])
 
 
-async def _member(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
-    return _from_membership(await membership.compose_member_change(ctx, activity, kind))
-
-
-# Add / Remove dispatch on their target: the local collection, by its name in Urls.
-COLLECTION_COMPOSERS: dict[str, Callable[[OutboxContext, dict, str], Awaitable[Composed]]] = {
-    "featured": _pin,
-    "members": _member,
-}
-
-
 async def _add_or_remove(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
     target = id_of(activity.get("target"))
-    for collection, composer in COLLECTION_COMPOSERS.items():
+    collections = ctx.registry.collection_composers  # by the target collection's name in Urls
+    for collection, composer in collections.items():
         if target == getattr(ctx.urls, collection)(ctx.username):
             return await composer(ctx, activity, kind)
-    targets = [getattr(ctx.urls, collection)(ctx.username) for collection in COLLECTION_COMPOSERS]
-    raise _bad(f"{kind} is supported with target = the {' or '.join(COLLECTION_COMPOSERS)} collection",
+    targets = [getattr(ctx.urls, collection)(ctx.username) for collection in collections]
+    raise _bad(f"{kind} is supported with target = the {' or '.join(collections)} collection",
                hint=", ".join(targets))
 
 
@@ -361,22 +338,21 @@ async def compose_remove(ctx: OutboxContext, activity: dict) -> Composed:
     return await _add_or_remove(ctx, activity, "Remove")
 
 
-COMPOSERS: dict[str, Callable[[OutboxContext, dict], Awaitable[Composed]]] = {
-    "Create": compose_create,
-    "Update": compose_update,
-    "Delete": compose_delete,
-    "Follow": compose_follow,
-    "Undo": compose_undo,
-    "Accept": compose_accept,
-    "Reject": compose_reject,
-    "Add": compose_add,
-    "Remove": compose_remove,
-}
+def register(registry: Registry) -> None:
+    """The outbox's own composers; features add theirs to the same tables."""
+    registry.composers.update({
+        "Create": compose_create, "Update": compose_update, "Delete": compose_delete, "Follow": compose_follow,
+        "Undo": compose_undo, "Accept": compose_accept, "Reject": compose_reject, "Add": compose_add,
+        "Remove": compose_remove,
+    })
+    registry.object_composers.update({"Note": compose_post, "Article": compose_post})
+    registry.undo_composers["Follow"] = _undo_follow
+    registry.collection_composers["featured"] = _pin
 
 
-def as_activity(body: dict) -> dict:
+def as_activity(registry: Registry, body: dict) -> dict:
     """A bare object becomes the object of a Create (ActivityPub 6.2.1)."""
-    if body.get("type") in OBJECT_COMPOSERS:
+    if body.get("type") in registry.object_composers:
         wrapper = {"type": "Create", "object": body}
         for name in ADDRESS_FIELDS:
             if name in body:

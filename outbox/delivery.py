@@ -20,15 +20,15 @@ from dataclasses import dataclass
 
 from federation import jsonio
 from federation.client import FederationClient, PostResult
-from node import objects
-from node.actors import signer_for
-from node.background import WorkerLoop
-from node.clock import to_epoch
-from node.db import Database
-from node.keys import KeyRing
-from node.retry import DELIVERY, HOST_BACKOFF, RetryPolicy
-from node.urls import Urls
-from outbox import store
+from node.core import objects
+from node.core.actors import signer_for
+from node.core.background import WorkerLoop
+from node.core.clock import to_epoch
+from node.core.db import Database
+from node.core.keys import KeyRing
+from node.core.retry import DELIVERY, HOST_BACKOFF, RetryPolicy
+from node.core.urls import Urls
+from node.core import deliveries as store
 
 log = logging.getLogger("chapterhouse.delivery")
 

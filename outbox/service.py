@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from node.appkeys import BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REMOTE_ACTORS, URLS
-from node.clock import to_epoch
-from node.errors import ApiError
-from outbox import addressing, publish
-from outbox.compose import COMPOSERS, Composed, OutboxContext, as_activity
+from node.core.appkeys import BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REGISTRY, REMOTE_ACTORS, URLS
+from node.core.clock import to_epoch
+from node.core.errors import ApiError
+from outbox import addressing
+from node.core import publish
+from outbox.compose import Composed, OutboxContext, as_activity
 
 
 @dataclass
@@ -36,16 +37,17 @@ class Published:
 
 async def submit(app: web.Application, username: str, body: dict) -> Published:
     """Publish ``body`` (an activity, or a bare object to wrap in a Create) as ``username``."""
+    registry = app[REGISTRY]
     if not isinstance(body.get("type"), str):
-        raise ApiError(400, "the activity's type must be one string", hint=f"one of {', '.join(COMPOSERS)}")
-    activity = as_activity(body)
-    composer = COMPOSERS.get(activity["type"])
+        raise ApiError(400, "the activity's type must be one string", hint=f"one of {', '.join(registry.composers)}")
+    activity = as_activity(registry, body)
+    composer = registry.composers.get(activity["type"])
     if composer is None:
         raise ApiError(400, f"cannot publish a {activity.get('type')!r}",
-                       hint=f"supported: {', '.join(COMPOSERS)}, or a bare object")
+                       hint=f"supported: {', '.join(registry.composers)}, or a bare object")
     now = app[CLOCK].now()
     ctx = OutboxContext(config=app[CONFIG], urls=app[URLS], db=app[DATABASE], remote_actors=app[REMOTE_ACTORS],
-                        username=username, now=now, blocklist=app[BLOCKLIST])
+                        username=username, now=now, registry=registry, blocklist=app[BLOCKLIST])
     composed = await composer(ctx, activity)
     return await apply(app, username, composed, now=now)
 
@@ -54,7 +56,7 @@ async def apply(app: web.Application, username: str, composed: Composed, *, now)
     """Resolve recipients, then commit the changes, the activity and its deliveries together."""
     db, urls = app[DATABASE], app[URLS]
     recipients = await addressing.resolve(composed.activity, db=db, urls=urls, username=username,
-                                          remote_actors=app[REMOTE_ACTORS])
+                                          remote_actors=app[REMOTE_ACTORS], audiences=app[REGISTRY].audiences)
     # bto and bcc were for finding recipients only: never stored, served or delivered (AP 6.1)
     composed.activity = {k: v for k, v in composed.activity.items() if k not in ("bto", "bcc")}
     inboxes = recipients.inboxes + composed.direct_inboxes

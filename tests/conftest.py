@@ -12,6 +12,7 @@ settings.register_profile("chapterhouse", deadline=None, suppress_health_check=[
 settings.load_profile("chapterhouse")
 
 from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtures)
+from node.web.app import DEFAULT_FEATURES
 from tests.support.nodes import node_config, start_node
 from tests.support.remote_actor import RemoteActor
 
@@ -21,11 +22,12 @@ async def make_node(tmp_path):
     """Start Chapterhouse nodes: ``await make_node("london", start_workers=False, **federation)``."""
     started = []
 
-    async def factory(name: str = "london", *, clock=None, start_workers: bool = True, config=None, **federation):
+    async def factory(name: str = "london", *, clock=None, start_workers: bool = True, config=None,
+                      features=DEFAULT_FEATURES, **federation):
         for attempt in range(5):
             try:
                 node = await start_node(config or node_config(tmp_path, name, **federation), clock=clock,
-                                        start_workers=start_workers)
+                                        start_workers=start_workers, features=features)
                 break
             except OSError as error:  # the free port was taken meanwhile: a fresh one (and database)
                 if error.errno != errno.EADDRINUSE or config is not None or attempt == 4:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from node.appkeys import CLOCK, URLS
-from node.clock import to_epoch
-from node.sessions import COOKIE, insert_session
+from node.core.appkeys import CLOCK, URLS
+from node.core.clock import to_epoch
+from node.membership.sessions import COOKIE, insert_session
 from tests.support.c2s import get_json, publish
 from tests.support.polls import add_member, closes_in, mastodon_vote, open_poll
 

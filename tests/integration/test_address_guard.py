@@ -19,7 +19,7 @@ from aiohttp import web
 
 from federation.addresses import BlockedAddress, GuardedResolver, check_url, is_public_address
 from federation.client import MAX_REDIRECTS, FederationClient, FetchError, make_session
-from node.clock import Clock
+from node.core.clock import Clock
 from tests.support.c2s import get_json, publish, read_inbox
 from tests.support.nodes import free_port
 

@@ -29,9 +29,9 @@ from datetime import datetime, timedelta, timezone
 import aiohttp
 import pytest
 
-from inbox import store as inbox_store
-from node import polls
-from node.clock import iso, to_epoch
+from node.core import inbox_items as inbox_store
+from node.polls import model as polls
+from node.core.clock import iso, to_epoch
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.nodes import node_config, start_node
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from federation.signatures import read_signature_claim, verify_claim
-from node import follows
-from node.clock import FrozenClock, to_epoch
-from outbox import store
+from node.core import follows
+from node.core.clock import FrozenClock, to_epoch
+from node.core import deliveries as store
 from tests.support.c2s import get_json, publish
 
 

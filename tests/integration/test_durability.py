@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from node.clock import FrozenClock, to_epoch
-from outbox import store as outbox_store
+from node.core.clock import FrozenClock, to_epoch
+from node.core import deliveries as outbox_store
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.nodes import ADMIN_TOKEN
 from tests.support.remote_actor import AS, RemoteActor, public_pem

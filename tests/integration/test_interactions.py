@@ -7,10 +7,10 @@ background workers and is stepped with ``settle()``.
 
 from __future__ import annotations
 
-from inbox import store as inbox_store
+from node.core import inbox_items as inbox_store
 
 from federation.jsonld import undefined_terms
-from node import events
+from node.content import events
 from tests.support.c2s import get_json, publish
 from tests.support.content import inbox_outcome
 

@@ -14,8 +14,8 @@ import aiohttp
 
 from federation.jsonld import undefined_terms
 from federation.signatures import sign_request
-from node import members
-from node.db import fetch_all
+from node.membership import members
+from node.core.db import fetch_all
 from tests.support.c2s import get_json, publish
 from tests.support.nodes import ADMIN_TOKEN, node_config
 

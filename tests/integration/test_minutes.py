@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from federation.jsonld import undefined_terms
-from node import minutes
+from node.content import minutes
 from tests.support.c2s import get_json, publish
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"

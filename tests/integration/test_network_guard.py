@@ -16,7 +16,7 @@ from aiohttp.abc import AbstractResolver
 
 from federation.addresses import GuardedResolver, parse_networks
 from federation.client import FederationClient, FetchError
-from node.clock import Clock
+from node.core.clock import Clock
 from tests.support.c2s import publish
 from tests.support.nodes import free_port
 

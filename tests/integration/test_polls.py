@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from federation.jsonld import undefined_terms
-from node import polls
-from node.clock import FrozenClock
+from node.polls import model as polls
+from node.core.clock import FrozenClock
 from tests.support.c2s import get_json, publish
 from tests.support.polls import admin_adds_member, closes_in, mastodon_vote, open_poll, run_poll_worker, takahe_vote
 

@@ -9,8 +9,8 @@ accepts on the Updates the node signs).
 
 from __future__ import annotations
 
-from node import polls
-from node.clock import FrozenClock
+from node.polls import model as polls
+from node.core.clock import FrozenClock
 from tests.support.c2s import get_json
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll, run_poll_worker, takahe_vote
 

@@ -31,8 +31,8 @@ import pytest
 from aiohttp import web
 
 from federation.signatures import sign_request
-from node.clock import FrozenClock, to_epoch
-from outbox import store as outbox_store
+from node.core.clock import FrozenClock, to_epoch
+from node.core import deliveries as outbox_store
 from tests.support.c2s import eventually, publish, read_inbox
 from tests.support.raw_peer import RawPeer
 from tests.support.remote_actor import AS, RemoteActor, new_rsa_key, public_pem

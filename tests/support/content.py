@@ -6,9 +6,10 @@ import hashlib
 import secrets
 import time
 
-from inbox import store as inbox_store
-from node import members, sessions
-from node.appkeys import URLS
+from node.core import inbox_items as inbox_store
+from node.membership import members
+from node.membership import sessions
+from node.core.appkeys import URLS
 from tests.support.nodes import RunningNode
 
 

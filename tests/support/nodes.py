@@ -8,10 +8,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.app import make_app
-from node.appkeys import DATABASE, DELIVERY_WORKER, INBOX_WORKER
-from node.clock import Clock
-from node.config import AdminConfig, Config, FederationConfig, NodeConfig, StorageConfig
+from node.web.app import DEFAULT_FEATURES, make_app
+from node.core.appkeys import DATABASE, DELIVERY_WORKER, INBOX_WORKER
+from node.core.clock import Clock
+from node.core.config import AdminConfig, Config, FederationConfig, NodeConfig, StorageConfig
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
@@ -78,8 +78,9 @@ class RunningNode:
         await self.runner.cleanup()
 
 
-async def start_node(config: Config, *, clock: Clock | None = None, start_workers: bool = True) -> RunningNode:
-    app = make_app(config, clock=clock, start_workers=start_workers)
+async def start_node(config: Config, *, clock: Clock | None = None, start_workers: bool = True,
+                     features=DEFAULT_FEATURES) -> RunningNode:
+    app = make_app(config, clock=clock, start_workers=start_workers, features=features)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from node import members
-from node.appkeys import CLOCK, POLL_WORKER
-from node.clock import iso, to_epoch
+from node.membership import members
+from node.core.appkeys import CLOCK, POLL_WORKER
+from node.core.clock import iso, to_epoch
 from tests.support.c2s import publish
 from tests.support.nodes import RunningNode
 

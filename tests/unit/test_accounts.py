@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from node import accounts, members
-from node.db import Database
-from node.errors import ApiError
+from node.membership import accounts
+from node.membership import members
+from node.core.db import Database
+from node.web.app import all_migrations
+from node.core.errors import ApiError
 
 
 def test_password_hashes_are_salted_self_describing_scrypt():
@@ -50,7 +52,7 @@ def test_a_blank_display_name_becomes_the_username():
 
 
 async def test_requests_leave_and_rejoin(tmp_path):
-    db = Database(tmp_path / "a.sqlite3")
+    db = Database(tmp_path / "a.sqlite3", migrations=all_migrations())
     await db.open()
     try:
         jo = "https://elsewhere.example/users/jo"

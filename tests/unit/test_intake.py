@@ -7,7 +7,8 @@ import sqlite3
 
 from inbox.intake import InboxIntake, IntakeRow
 from inbox.worker import ParsedActivities
-from node.db import Database, fetch_value
+from node.core.db import Database, fetch_value
+from node.web.app import all_migrations
 
 
 def _row(i: int) -> IntakeRow:
@@ -16,7 +17,7 @@ def _row(i: int) -> IntakeRow:
 
 
 async def test_concurrent_rows_are_committed_before_submit_returns(tmp_path):
-    db = Database(tmp_path / "intake.sqlite3")
+    db = Database(tmp_path / "intake.sqlite3", migrations=all_migrations())
     await db.open()
     woken = []
     intake = InboxIntake(db, on_committed=lambda: woken.append(1), max_batch=16)
@@ -42,7 +43,7 @@ async def test_concurrent_rows_are_committed_before_submit_returns(tmp_path):
 
 
 async def test_repeats_are_harmless_and_stop_commits_what_is_queued(tmp_path):
-    db = Database(tmp_path / "intake.sqlite3")
+    db = Database(tmp_path / "intake.sqlite3", migrations=all_migrations())
     await db.open()
     intake = InboxIntake(db)
     intake.start()
@@ -58,7 +59,7 @@ async def test_repeats_are_harmless_and_stop_commits_what_is_queued(tmp_path):
 
 
 async def test_submit_after_stop_is_refused(tmp_path):
-    db = Database(tmp_path / "intake.sqlite3")
+    db = Database(tmp_path / "intake.sqlite3", migrations=all_migrations())
     await db.open()
     intake = InboxIntake(db)
     intake.start()
@@ -75,7 +76,7 @@ async def test_submit_after_stop_is_refused(tmp_path):
 
 
 async def test_committed_rows_leave_their_parsed_activity_for_the_worker(tmp_path):
-    db = Database(tmp_path / "intake.sqlite3")
+    db = Database(tmp_path / "intake.sqlite3", migrations=all_migrations())
     await db.open()
     parsed = ParsedActivities(limit=3)
     intake = InboxIntake(db, parsed=parsed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from node import logs
+from node.core import logs
 
 
 def test_json_lines_carry_time_level_logger_message_and_error(capsys):

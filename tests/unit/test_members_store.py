@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from node import members
-from node.db import Database
+from node.membership import members
+from node.core.db import Database
+from node.web.app import all_migrations
 
 
 async def test_membership_life_cycle(tmp_path):
-    db = Database(tmp_path / "m.sqlite3")
+    db = Database(tmp_path / "m.sqlite3", migrations=all_migrations())
     await db.open()
     try:
         alice = "https://elsewhere.example/users/alice"

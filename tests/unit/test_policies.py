@@ -8,8 +8,8 @@ import pytest
 
 from federation import jsonio
 from federation.client import PostResult
-from node.objects import PUBLIC, visibility_of
-from node.retry import DELIVERY, RetryPolicy
+from node.core.objects import PUBLIC, visibility_of
+from node.core.retry import DELIVERY, RetryPolicy
 from outbox.delivery import classify
 
 FOLLOWERS = "https://chapter.example/users/london/followers"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from node.config import ConfigError, parse_config
+from node.core.config import ConfigError, parse_config
 
 BASE = {"node": {"base_url": "https://london.example", "listen": "127.0.0.1:8080", "name": "london",
                  "display_name": "IOPS London"},

@@ -1,0 +1,293 @@
+"""Minutes of a meeting: a structured record, served as an ``Article``, announced as a ``Note``.
+
+The record (title, meeting date, place, attendees, agenda items, decisions with the vote
+that took each one, free notes) is stored as such in the ``minutes`` and
+``minutes_decisions`` tables, so it can be queried (which minutes cite this vote?). From it
+the node renders:
+
+- the ``Article`` (``postKind: "minutes"``), served at its id: our terms ``meetingDate``,
+  ``attendees``, ``agenda`` and ``decisions`` (each a ``Decision`` with ``name`` and ``vote``)
+  beside a readable HTML ``content`` made from the structure (Mastodon's allow-list), and
+  ``location`` as an AS2 ``Place``;
+- its announcement ``Note`` (also ``postKind: "minutes"``): title, date, place, the number of
+  attendees and decisions, and a link to the Article, delivered to followers, because
+  Mastodon shows a Note whole but an Article only as a title and a link.
+
+Editing or deleting either object edits or deletes both (see ``outbox.content``).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, replace
+from datetime import date
+
+import aiosqlite
+
+from federation import jsonio
+from node.core.db import fetch_all, fetch_one
+from node.content.events import EventError, parse_place, place_text
+from node.core.sanitize import clean_html
+from node.core.vocabulary import context
+
+POST_KIND = "minutes"
+MAX_TEXT = 2000
+MAX_ITEMS = 500
+
+
+class MinutesError(ValueError):
+    """What is wrong with proposed minutes, in words for the person who sent them."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    text: str
+    vote: str | None = None
+
+
+@dataclass(frozen=True)
+class Minutes:
+    title: str
+    meeting_date: str  # ISO date
+    location: dict | None = None  # a Place
+    attendees: tuple[str, ...] = ()
+    agenda: tuple[str, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    notes: str | None = None  # sanitised HTML
+
+
+# --- reading what was posted ----------------------------------------------------------------
+
+def _text(value, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+        raise MinutesError(f"{what} must be a non-empty string of at most {MAX_TEXT} characters")
+    return value.strip()
+
+
+def _texts(value, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) > MAX_ITEMS:
+        raise MinutesError(f"{what} must be a list of at most {MAX_ITEMS} strings")
+    return tuple(_text(item, f"each of {what}") for item in value)
+
+
+def _url(value, what: str) -> str:
+    if not isinstance(value, str) or not value.startswith(("https://", "http://")) or len(value) > MAX_TEXT:
+        raise MinutesError(f"{what} must be an http(s) URL (the Question's id)")
+    return value
+
+
+def _decision(value) -> Decision:
+    if isinstance(value, str):
+        return Decision(_text(value, "a decision"))
+    if not isinstance(value, dict):
+        raise MinutesError("each decision is a string or {\"text\": ..., \"vote\": <the Question's id>}")
+    text = value.get("text", value.get("name"))
+    vote = value.get("vote")
+    return Decision(_text(text, "a decision's text"), None if vote is None else _url(vote, "a decision's vote"))
+
+
+def _meeting_date(value) -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise MinutesError(f"meetingDate must be a date like 2026-11-20, not {value!r}") from None
+
+
+def _location(value) -> dict | None:
+    if value is None:
+        return None
+    try:
+        return parse_place(value)
+    except EventError as error:
+        raise MinutesError(str(error)) from None
+
+
+def _title(value) -> str:
+    return _text(value, "name (the title)")
+
+
+def _attendees(value) -> tuple[str, ...]:
+    return _texts(value, "attendees")
+
+
+def _agenda(value) -> tuple[str, ...]:
+    return _texts(value, "agenda")
+
+
+def _decisions(value) -> tuple[Decision, ...]:
+    if not isinstance(value, list) or len(value) > MAX_ITEMS:
+        raise MinutesError(f"decisions must be a list of at most {MAX_ITEMS}")
+    return tuple(_decision(item) for item in value)
+
+
+def _notes(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MinutesError("content (the free notes) must be HTML text")
+    return clean_html(value) or None
+
+
+# Each field of the record: (the posted name, its reader, the attribute it sets).
+FIELDS = (
+    ("name", _title, "title"),
+    ("meetingDate", _meeting_date, "meeting_date"),
+    ("location", _location, "location"),
+    ("attendees", _attendees, "attendees"),
+    ("agenda", _agenda, "agenda"),
+    ("decisions", _decisions, "decisions"),
+    ("content", _notes, "notes"),
+)
+EDITABLE = tuple(name for name, _, _ in FIELDS)
+
+
+def parse(obj: dict) -> Minutes:
+    """A new record from a posted ``Minutes`` object; name and meetingDate are required."""
+    for required in ("name", "meetingDate"):
+        if required not in obj:
+            raise MinutesError(f"minutes need {required}")
+    return changed(Minutes(title="", meeting_date=""), obj)
+
+
+def changed(current: Minutes, changes: dict) -> Minutes:
+    """``current`` with the posted fields that ``changes`` holds read and replaced."""
+    values = {attribute: read(changes[name]) for name, read, attribute in FIELDS if name in changes}
+    return replace(current, **values)
+
+
+# --- the documents ------------------------------------------------------------------------
+
+def _person(attendee: str) -> str:
+    if attendee.startswith(("https://", "http://")):
+        return f'<a href="{html.escape(attendee)}">{html.escape(attendee)}</a>'
+    return html.escape(attendee)
+
+
+def render_html(record: Minutes) -> str:
+    """The readable full text of the minutes, made from the structure (Mastodon's allow-list)."""
+    parts = [f"<p><strong>Meeting of {html.escape(record.meeting_date)}</strong>"
+             + (f", {html.escape(place_text(record.location))}" if record.location else "") + "</p>"]
+    if record.attendees:
+        parts.append("<p><strong>Attendees:</strong> " + ", ".join(_person(a) for a in record.attendees) + "</p>")
+    if record.agenda:
+        parts.append("<p><strong>Agenda</strong></p><ol>"
+                     + "".join(f"<li>{html.escape(item)}</li>" for item in record.agenda) + "</ol>")
+    if record.decisions:
+        items = []
+        for decision in record.decisions:
+            vote = f' (<a href="{html.escape(decision.vote)}">vote</a>)' if decision.vote else ""
+            items.append(f"<li>{html.escape(decision.text)}{vote}</li>")
+        parts.append("<p><strong>Decisions</strong></p><ol>" + "".join(items) + "</ol>")
+    if record.notes:
+        parts.append(record.notes)
+    return clean_html("".join(parts))
+
+
+def summary_text(record: Minutes) -> str:
+    where = f" at {place_text(record.location)}" if record.location else ""
+    return (f"Meeting of {record.meeting_date}{where}: {len(record.attendees)} attendees, "
+            f"{len(record.decisions)} decision{'s' if len(record.decisions) != 1 else ''}.")
+
+
+def article_document(record: Minutes, *, article_id: str, actor_id: str, published: str, addressing: dict,
+                     updated: str | None = None) -> dict:
+    document = {
+        "@context": context(), "id": article_id, "type": "Article", "postKind": POST_KIND,
+        "attributedTo": actor_id, "name": record.title, "summary": html.escape(summary_text(record)),
+        "content": render_html(record), "meetingDate": record.meeting_date,
+        "attendees": list(record.attendees), "agenda": list(record.agenda),
+        "decisions": [{"type": "Decision", "name": d.text, **({"vote": d.vote} if d.vote else {})}
+                      for d in record.decisions],
+        "published": published, "url": article_id, **addressing,
+    }
+    if record.location:
+        document["location"] = record.location
+    if updated:
+        document["updated"] = updated
+    return document
+
+
+def announcement_document(record: Minutes, *, note_id: str, article_id: str, actor_id: str, published: str,
+                          addressing: dict, updated: str | None = None) -> dict:
+    """The Note that tells followers about the minutes and links to their full text."""
+    content = (f"<p><strong>Minutes: {html.escape(record.title)}</strong></p>"
+               f"<p>{html.escape(summary_text(record))}</p>"
+               f'<p><a href="{html.escape(article_id)}">Read the full minutes</a></p>')
+    document = {
+        "@context": context(), "id": note_id, "type": "Note", "postKind": POST_KIND, "attributedTo": actor_id,
+        "content": clean_html(content), "published": published, "url": article_id, **addressing,
+    }
+    if updated:
+        document["updated"] = updated
+    return document
+
+
+# --- the store ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StoredMinutes:
+    article_id: str
+    note_id: str
+    author: str
+    record: Minutes
+
+
+async def insert(conn: aiosqlite.Connection, *, article_id: str, note_id: str, author: str, record: Minutes,
+                 now: float) -> None:
+    await conn.execute(
+        "INSERT INTO minutes (article_id, note_id, author, title, meeting_date, location, attendees, agenda, notes,"
+        " published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (article_id, note_id, author, record.title, record.meeting_date,
+         jsonio.dumps_str(record.location) if record.location else None, jsonio.dumps_str(list(record.attendees)),
+         jsonio.dumps_str(list(record.agenda)), record.notes, now),
+    )
+    await _insert_decisions(conn, article_id, record.decisions)
+
+
+async def _insert_decisions(conn: aiosqlite.Connection, article_id: str, decisions: tuple[Decision, ...]) -> None:
+    await conn.executemany(
+        "INSERT INTO minutes_decisions (article_id, position, text, vote) VALUES (?, ?, ?, ?)",
+        [(article_id, position, d.text, d.vote) for position, d in enumerate(decisions)],
+    )
+
+
+async def replace_record(conn: aiosqlite.Connection, article_id: str, record: Minutes, *, now: float) -> None:
+    await conn.execute(
+        "UPDATE minutes SET title = ?, meeting_date = ?, location = ?, attendees = ?, agenda = ?, notes = ?,"
+        " updated = ? WHERE article_id = ?",
+        (record.title, record.meeting_date, jsonio.dumps_str(record.location) if record.location else None,
+         jsonio.dumps_str(list(record.attendees)), jsonio.dumps_str(list(record.agenda)), record.notes, now,
+         article_id),
+    )
+    await conn.execute("DELETE FROM minutes_decisions WHERE article_id = ?", (article_id,))
+    await _insert_decisions(conn, article_id, record.decisions)
+
+
+async def delete(conn: aiosqlite.Connection, article_id: str) -> None:
+    """The minutes were deleted: the structure goes; the objects stay as Tombstones."""
+    await conn.execute("DELETE FROM minutes_decisions WHERE article_id = ?", (article_id,))
+    await conn.execute("DELETE FROM minutes WHERE article_id = ?", (article_id,))
+
+
+async def get(conn: aiosqlite.Connection, object_id: str) -> StoredMinutes | None:
+    """The minutes whose Article or announcement Note has this id."""
+    row = await fetch_one(conn, "SELECT * FROM minutes WHERE article_id = ? OR note_id = ?", (object_id, object_id))
+    if row is None:
+        return None
+    decisions = await fetch_all(conn, "SELECT text, vote FROM minutes_decisions WHERE article_id = ? ORDER BY position",
+                                (row["article_id"],))
+    record = Minutes(
+        title=row["title"], meeting_date=row["meeting_date"],
+        location=jsonio.loads(row["location"]) if row["location"] else None,
+        attendees=tuple(jsonio.loads(row["attendees"])), agenda=tuple(jsonio.loads(row["agenda"])),
+        decisions=tuple(Decision(d["text"], d["vote"]) for d in decisions), notes=row["notes"],
+    )
+    return StoredMinutes(row["article_id"], row["note_id"], row["author"], record)
+
+
+async def citing_vote(conn: aiosqlite.Connection, vote: str) -> list[str]:
+    """The Articles of the minutes whose decisions cite this vote."""
+    rows = await fetch_all(conn, "SELECT DISTINCT article_id FROM minutes_decisions WHERE vote = ?", (vote,))
+    return [row["article_id"] for row in rows]

@@ -1,0 +1,108 @@
+"""The content on the node's pages: minutes, events, threads and counts, and the profile's lists.
+
+- An object's page gets its thread (public and unlisted replies, oldest first) and its like and
+  boost counts; minutes are shown from their stored structure (date, place, attendees, agenda,
+  decisions with links to their votes, then the free notes); an Event shows when and where,
+  the members' answers (going, maybe, not going) and, to a signed-in active member, a form to
+  answer. Which template shows the object is chosen by its kind, in :data:`POST_TEMPLATES`.
+- ``POST /objects/{uuid}/answer`` (CSRF-checked): a signed-in local member's answer to an
+  Event, recorded by the same :func:`node.events.record_answer` as a remote member's
+  ``Accept`` / ``Reject`` / ``TentativeAccept``.
+- The profile lists the latest public news, blog posts, minutes and events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from node.content import events
+from node.core.registry import Registry
+from node.content import interactions
+from node.content import minutes
+from node.core import objects
+from node.content import posts
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
+from node.core.clock import to_epoch
+from node.core.errors import ApiError
+from node.content.views import CONTENT_TYPES
+from node.membership.sessions import active_member_actor, check_csrf, require_viewer
+
+ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "not_going": "Not going"}
+PROFILE_SECTIONS = (("news", "News"), ("blog", "Blog"), ("minutes", "Minutes"), ("events", "Events"))
+
+
+async def _minutes_context(request: web.Request, stored: objects.StoredObject) -> dict:
+    found = await minutes.get(request.app[DATABASE].reader, stored.id)
+    if found is None or found.article_id != stored.id:
+        return {}  # the announcement Note is shown as the Note it is
+    return {"post_template": "minutes.html", "minutes": found.record, "where": events.place_text(found.record.location)}
+
+
+async def _event_context(request: web.Request, stored: objects.StoredObject) -> dict:
+    db, chapter = request.app[DATABASE], request.app[CONFIG].node.name
+    member = await active_member_actor(request)
+    return {"post_template": "event.html", "answer_labels": ANSWER_LABELS,
+            "where": events.place_text(stored.data.get("location")),
+            "event_counts": await events.count_answers(db.reader, chapter, stored.id),
+            "answering_member": member,
+            "my_answer": await events.answer_of(db.reader, stored.id, member) if member else None}
+
+
+# How an object's page shows it, by its kind (``postKind``, else its type): extra template context.
+POST_TEMPLATES: dict[str, Callable[[web.Request, objects.StoredObject], Awaitable[dict]]] = {
+    minutes.POST_KIND: _minutes_context,
+    "Event": _event_context,
+}
+
+
+async def object_page_context(request: web.Request, stored: objects.StoredObject) -> dict:
+    if stored.type not in CONTENT_TYPES:
+        return {}
+    kind = stored.data.get("postKind") if isinstance(stored.data.get("postKind"), str) else stored.type
+    specific = POST_TEMPLATES.get(kind) or POST_TEMPLATES.get(stored.type)
+    context = await specific(request, stored) if specific else {}
+    reader = request.app[DATABASE].reader
+    return {**context, "page_parts": ["thread.html"], "counts": await interactions.counts(reader, stored.id),
+            "thread": await interactions.page_thread(reader, stored.id, limit=200)}
+
+
+async def profile_context(request: web.Request) -> dict:
+    reader, chapter = request.app[DATABASE].reader, request.app[CONFIG].node.name
+    sections = [(name, title, await posts.recent_public(reader, chapter, name)) for name, title in PROFILE_SECTIONS]
+    return {"profile_parts": ["profile_content.html"], "sections": [s for s in sections if s[2]]}
+
+
+async def answer_event(request: web.Request) -> web.Response:
+    found = await require_viewer(request)
+    form = await request.post()
+    check_csrf(found, form)
+    answer = form.get("answer")
+    if answer not in events.ANSWERS:
+        raise ApiError(400, f"answer must be one of {', '.join(events.ANSWERS)}")
+    urls, db = request.app[URLS], request.app[DATABASE]
+    event_id = f"{urls.base}/objects/{request.match_info['uuid']}"
+    stored = await objects.get(db.reader, event_id)
+    if stored is None or stored.type not in ("Event", "Tombstone") or stored.kind != "object":
+        raise ApiError(404, f"no event {event_id} here")
+    if stored.deleted is not None:
+        raise ApiError(410, f"the event {event_id} was deleted")
+    member = await active_member_actor(request)
+    if member is None:
+        raise ApiError(403, "only active members of the chapter answer here",
+                       hint="members on other servers answer with Accept or Reject of the Event")
+    async with db.transaction() as conn:
+        await events.record_answer(conn, event_id=event_id, actor_id=member, answer=answer, activity_id=None,
+                                   now=to_epoch(request.app[CLOCK].now()))
+    raise web.HTTPSeeOther(event_id)
+
+
+def register(registry: Registry) -> None:
+    """The content's parts of an object's page and of the profile."""
+    registry.object_page_context.append(object_page_context)
+    registry.profile_context.append(profile_context)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/objects/{uuid}/answer", answer_event)

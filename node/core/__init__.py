@@ -1,0 +1,21 @@
+"""Shared ground: what every room and both pipelines stand on. It knows no feature.
+
+- ``config``: TOML into frozen dataclasses; unknown keys and bad values are refused by name.
+- ``db``: one SQLite file in WAL mode, one serialised writer (``transaction``), one reader.
+  ``migrations``: the runner, applying every room's numbered migrations in order;
+  ``schema``: the shared tables (keys, objects, follows, remote actors, inbox items,
+  deliveries).
+- ``registry``: what runs in one application (handlers, composers, guards, hooks), filled by
+  each room's ``register(registry)``; ``appkeys``: every typed ``web.AppKey``.
+- ``clock``, ``urls``, ``keys`` (the local actors' RSA and Ed25519 keys), ``actors`` (the
+  chapter's ``Group``, the instance actor, members' ``Person`` documents, signers).
+- ``objects``: what local actors published, served at their ids; ``follows``: who follows
+  whom; ``vocabulary``: the one ``@context``, the address fields and every activity built.
+- ``publish``: record a local activity with its delivery rows in the caller's transaction
+  (the inbox answering a Follow, the outbox, the poll worker all use it); ``inbox_items`` and
+  ``deliveries``: the two queues' tables, shared by the pipelines and the admin's metrics.
+- ``remote_actors``: the SQL behind ``federation.actors``' store interface.
+- ``serving``: content negotiation, collection pages, signed GETs, reading a JSON body;
+  ``errors``: JSON refusals; ``auth``: the admin token; ``rendering``: Jinja2 pages over the
+  rooms' templates; ``sanitize``, ``background``, ``retry``, ``logs``, ``backup``.
+"""

@@ -1,0 +1,51 @@
+"""Every typed application key, in one place.
+
+Handlers read what they need with ``request.app[KEY]``; there is no service locator object.
+Types from other packages are named only for type checkers, so importing this module
+imports nothing but aiohttp.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections import Counter
+
+    from federation.actors import RemoteActors
+    from federation.client import FederationClient
+    from inbox.intake import InboxIntake
+    from inbox.worker import InboxWorker
+    from node.core.clock import Clock
+    from node.core.config import Config
+    from node.core.db import Database
+    from inbox.ratelimit import InboxLimits
+    from node.moderation.blocks import BlockList
+    from node.core.keys import KeyRing
+    from node.core.registry import Registry
+    from node.polls.worker import PollWorker
+    from node.membership.sessions import Viewer
+    from node.core.urls import Urls
+    from outbox.delivery import DeliveryWorker
+
+CONFIG: web.AppKey["Config"] = web.AppKey("config")
+CLOCK: web.AppKey["Clock"] = web.AppKey("clock")
+URLS: web.AppKey["Urls"] = web.AppKey("urls")
+REGISTRY: web.AppKey["Registry"] = web.AppKey("registry")  # what runs: handlers, composers, hooks
+RUN_WORKERS: web.AppKey[bool] = web.AppKey("run_workers")  # False: tests step workers one cycle at a time
+DATABASE: web.AppKey["Database"] = web.AppKey("database")
+KEYRING: web.AppKey["KeyRing"] = web.AppKey("keyring")
+FEDERATION_CLIENT: web.AppKey["FederationClient"] = web.AppKey("federation_client")
+REMOTE_ACTORS: web.AppKey["RemoteActors"] = web.AppKey("remote_actors")
+INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
+INBOX_INTAKE: web.AppKey["InboxIntake"] = web.AppKey("inbox_intake")
+DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
+POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
+BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
+INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
+REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tally")  # (route kind, status) -> count
+
+# Per-request storage
+VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")

@@ -1,0 +1,120 @@
+"""SQL for ``deliveries`` and ``host_backoff``.
+
+A delivery row is one (activity, destination inbox) pair, unique, written in the same
+transaction as the activity. States: ``queued`` -> ``done`` | ``dead``; a failed attempt
+stays ``queued`` with a later ``next_attempt_at``. Claiming pushes ``next_attempt_at``
+forward by the lease (a crashed worker's rows come due again by themselves, and at once when
+the node starts again: :func:`release_leases`) and skips hosts
+in backoff. The partial index on due time keeps the claim flat as the table grows.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import aiosqlite
+
+from node.core.db import fetch_all, fetch_value
+
+
+async def enqueue(conn: aiosqlite.Connection, *, activity_id: str, inboxes: list[str], signer: str, now: float) -> None:
+    await conn.executemany(
+        "INSERT INTO deliveries (activity_id, inbox, host, signer, state, next_attempt_at, created_at)"
+        " VALUES (?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT (inbox, activity_id) DO NOTHING",
+        [(activity_id, inbox, urlsplit(inbox).netloc.lower(), signer, now, now) for inbox in inboxes],
+    )
+
+
+# Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
+CLAIM_DUE_SQL = ("UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
+                 " WHERE seq IN (SELECT d.seq FROM deliveries d"
+                 "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
+                 "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
+                 "               ORDER BY d.next_attempt_at LIMIT ?)"
+                 " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at")
+
+
+async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: float, limit: int) -> list[aiosqlite.Row]:
+    return await fetch_all(conn, CLAIM_DUE_SQL, (now + lease_seconds, now, now, limit))
+
+
+async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_seconds: float) -> int:
+    """At start, make due now every queued row due within one lease: the rows a killed process had
+    claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway.
+    Hosts in backoff stay paused: the claim still skips them."""
+    cursor = await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
+        (now, now, now + lease_seconds),
+    )
+    return cursor.rowcount
+
+
+async def mark_done(conn: aiosqlite.Connection, seq: int, *, status: int, now: float) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET state = 'done', last_status = ?, last_error = NULL, finished_at = ?"
+        " WHERE seq = ? AND state = 'queued'",
+        (status, now, seq),
+    )
+
+
+async def mark_retry(conn: aiosqlite.Connection, seq: int, *, at: float, status: int | None, error: str) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = ?, last_status = ?, last_error = ? WHERE seq = ? AND state = 'queued'",
+        (at, status, error[:2000], seq),
+    )
+
+
+async def mark_dead(conn: aiosqlite.Connection, seq: int, *, status: int | None, error: str, now: float) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET state = 'dead', last_status = ?, last_error = ?, finished_at = ?"
+        " WHERE seq = ? AND state = 'queued'",
+        (status, error[:2000], now, seq),
+    )
+
+
+async def release(conn: aiosqlite.Connection, seq: int, *, now: float) -> None:
+    """Give back a claimed row that was not attempted: due now, and the claim not counted."""
+    await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts - 1 WHERE seq = ? AND state = 'queued'",
+        (now, seq),
+    )
+
+
+async def count_by_state(conn: aiosqlite.Connection) -> dict[str, int]:
+    rows = await fetch_all(conn, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
+    return {row["state"]: row["n"] for row in rows}
+
+
+async def deliveries_of(conn: aiosqlite.Connection, activity_id: str) -> list[aiosqlite.Row]:
+    return await fetch_all(conn, "SELECT * FROM deliveries WHERE activity_id = ? ORDER BY seq", (activity_id,))
+
+
+# --- host backoff -----------------------------------------------------------------------------
+
+async def host_failures(conn: aiosqlite.Connection, host: str) -> int:
+    return await fetch_value(conn, "SELECT failures FROM host_backoff WHERE host = ?", (host,)) or 0
+
+
+async def back_off_host(conn: aiosqlite.Connection, host: str, *, retry_at: float, error: str) -> None:
+    await conn.execute(
+        "INSERT INTO host_backoff (host, failures, retry_at, last_error) VALUES (?, 1, ?, ?)"
+        " ON CONFLICT (host) DO UPDATE SET failures = host_backoff.failures + 1, retry_at = excluded.retry_at,"
+        " last_error = excluded.last_error",
+        (host, retry_at, error[:500]),
+    )
+
+
+async def clear_host_backoff(conn: aiosqlite.Connection, host: str, *, now: float) -> bool:
+    """Forget a host's failures and make its queued deliveries due now; True if it was backed off."""
+    cursor = await conn.execute("DELETE FROM host_backoff WHERE host = ?", (host,))
+    if cursor.rowcount == 0:
+        return False
+    await conn.execute(
+        "UPDATE deliveries SET next_attempt_at = ? WHERE host = ? AND state = 'queued' AND next_attempt_at > ?",
+        (now, host, now),
+    )
+    return True
+
+
+async def hosts_in_backoff(conn: aiosqlite.Connection, *, now: float) -> list[aiosqlite.Row]:
+    return await fetch_all(conn, "SELECT host, failures, retry_at, last_error FROM host_backoff WHERE retry_at > ?", (now,))

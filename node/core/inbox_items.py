@@ -1,0 +1,112 @@
+"""SQL for ``inbox_items``: everything the node acknowledged, and how far its processing got.
+
+States: ``queued`` (due at ``next_attempt_at``) -> ``done`` | ``dead``; a failed attempt
+stays ``queued`` with a later ``next_attempt_at``. Claiming a row pushes its
+``next_attempt_at`` forward by the lease, so a worker that dies mid-item leaves a row that
+becomes due again when the lease runs out (at once when the node starts again:
+:func:`release_leases`): nothing acknowledged is lost. One partial index
+(``state = 'queued'``, by due time) serves the claim, however large the table grows.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from federation import jsonio
+from node.core.db import fetch_all, fetch_value
+
+# Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
+CLAIM_DUE_SQL = ("UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"
+                 " WHERE seq IN (SELECT seq FROM inbox_items WHERE state = 'queued' AND next_attempt_at <= ?"
+                 "               ORDER BY next_attempt_at LIMIT ?)"
+                 " RETURNING seq, activity_id, recipient, actor_id, type, body, attempts, received_at")
+
+
+#: A whole batch in ONE statement: the rows travel as one JSON array, so SQLite inserts them all
+#: in one step. ``executemany`` steps once per row, and each step gives up and takes back
+#: Python's GIL: on a busy event loop every take-back waits for the loop's thread to let go,
+#: so a batch of 50 rows paid 50 waits. (``WHERE true`` keeps ``ON CONFLICT`` from reading as
+#: a join's ``ON``.) Rows keep the array's order, so ``seq`` is still arrival order.
+INSERT_BATCH_SQL = (
+    "INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, next_attempt_at)"
+    " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 'queued', value ->> 5"
+    " FROM json_each(?) WHERE true ORDER BY key ON CONFLICT (activity_id) DO NOTHING")
+
+
+def insert_batch_statement(rows: list[tuple[str, str, str, str, str, float]]) -> tuple[str, tuple[str]]:
+    """The statement and parameters that store many received activities at once (one atomic step):
+    rows are (activity_id, recipient, actor_id, type, body, received_at)."""
+    return INSERT_BATCH_SQL, (jsonio.dumps_str(rows),)
+
+
+async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: float, limit: int) -> list[aiosqlite.Row]:
+    return await fetch_all(conn, CLAIM_DUE_SQL, (now + lease_seconds, now, limit))
+
+
+async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_seconds: float) -> int:
+    """At start, make due now every queued row due within one lease: the rows a killed process had
+    claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway.
+    They are due from when they were received, so they keep their place before what came after them
+    (a member's first ballot, interrupted by the crash, is still counted before a second one)."""
+    cursor = await conn.execute(
+        "UPDATE inbox_items SET next_attempt_at = MIN(received_at, ?)"
+        " WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
+        (now, now, now + lease_seconds),
+    )
+    return cursor.rowcount
+
+
+async def mark_done(conn: aiosqlite.Connection, seq: int, now: float) -> None:
+    await conn.execute(
+        "UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL WHERE seq = ? AND state = 'queued'",
+        (now, seq),
+    )
+
+
+async def mark_done_many(conn: aiosqlite.Connection, seqs: list[int], now: float) -> None:
+    """One statement for the whole batch (see :data:`INSERT_BATCH_SQL` for why not ``executemany``)."""
+    await conn.execute(
+        "UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL"
+        " WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'queued'",
+        (now, jsonio.dumps_str(seqs)),
+    )
+
+
+async def mark_retry(conn: aiosqlite.Connection, seq: int, *, at: float, error: str) -> None:
+    await conn.execute(
+        "UPDATE inbox_items SET next_attempt_at = ?, last_error = ? WHERE seq = ? AND state = 'queued'",
+        (at, error[:2000], seq),
+    )
+
+
+async def mark_dead(conn: aiosqlite.Connection, seq: int, *, error: str, now: float) -> None:
+    await conn.execute(
+        "UPDATE inbox_items SET state = 'dead', last_error = ?, finished_at = ? WHERE seq = ? AND state = 'queued'",
+        (error[:2000], now, seq),
+    )
+
+
+async def count_by_state(conn: aiosqlite.Connection) -> dict[str, int]:
+    rows = await fetch_all(conn, "SELECT state, COUNT(*) AS n FROM inbox_items GROUP BY state")
+    return {row["state"]: row["n"] for row in rows}
+
+
+async def count_for_recipients(conn: aiosqlite.Connection, recipients: tuple[str, ...]) -> int:
+    marks = ",".join("?" * len(recipients))
+    return await fetch_value(conn, f"SELECT COUNT(*) FROM inbox_items WHERE recipient IN ({marks})", recipients)
+
+
+async def page_for_recipients(conn: aiosqlite.Connection, recipients: tuple[str, ...], *, offset: int,
+                              limit: int) -> list[aiosqlite.Row]:
+    marks = ",".join("?" * len(recipients))
+    return await fetch_all(
+        conn,
+        f"SELECT body, state, last_error FROM inbox_items WHERE recipient IN ({marks})"
+        " ORDER BY seq DESC LIMIT ? OFFSET ?",
+        (*recipients, limit, offset),
+    )
+
+
+async def get_by_activity_id(conn: aiosqlite.Connection, activity_id: str):
+    rows = await fetch_all(conn, "SELECT * FROM inbox_items WHERE activity_id = ?", (activity_id,))
+    return rows[0] if rows else None

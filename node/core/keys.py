@@ -1,0 +1,119 @@
+"""Local actors' signing keys: made on first start, kept in the database, loaded once.
+
+Each local actor has an RSA-2048 key (HTTP signatures, as every fediverse server expects)
+and an Ed25519 key published as a FEP-521a Multikey (object proofs, FEP-8b32). Private keys
+never leave this module except as key objects handed to signers; they are never logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aiosqlite
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from node.core.clock import to_epoch
+from node.core.db import Database, fetch_all, fetch_value
+
+
+@dataclass(frozen=True)
+class ActorKeys:
+    username: str
+    rsa_private: rsa.RSAPrivateKey = field(repr=False)
+    rsa_public_pem: str
+    ed25519_private: ed25519.Ed25519PrivateKey = field(repr=False)
+
+    @property
+    def ed25519_public(self) -> ed25519.Ed25519PublicKey:
+        return self.ed25519_private.public_key()
+
+
+class KeyRing:
+    """The loaded keys of every local actor, by username."""
+
+    def __init__(self, keys: dict[str, ActorKeys]) -> None:
+        self._keys = keys
+
+    def __getitem__(self, username: str) -> ActorKeys:
+        return self._keys[username]
+
+    def __contains__(self, username: str) -> bool:
+        return username in self._keys
+
+
+def _private_pem(key) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def _public_pem(key) -> str:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+async def select_keys(conn: aiosqlite.Connection, username: str) -> dict[str, tuple[str, str]]:
+    rows = await fetch_all(conn, "SELECT kind, private_pem, public_pem FROM actor_keys WHERE username = ?", (username,))
+    return {row["kind"]: (row["private_pem"], row["public_pem"]) for row in rows}
+
+
+async def first_key_created_at(conn: aiosqlite.Connection, username: str) -> float | None:
+    """When the actor's first key was made: the actor's ``published`` date."""
+    return await fetch_value(conn, "SELECT MIN(created_at) FROM actor_keys WHERE username = ?", (username,))
+
+
+async def insert_key(conn: aiosqlite.Connection, username: str, kind: str, private_pem: str, public_pem: str, now: float) -> None:
+    await conn.execute(
+        "INSERT INTO actor_keys (username, kind, private_pem, public_pem, created_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (username, kind) DO NOTHING",
+        (username, kind, private_pem, public_pem, now),
+    )
+
+
+_GENERATORS = {
+    "rsa": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    "ed25519": ed25519.Ed25519PrivateKey.generate,
+}
+
+
+def generate_key_pems() -> dict[str, tuple[str, str]]:
+    """A new actor's keys, ``{kind: (private PEM, public PEM)}``; CPU-bound, so callers run it in a thread."""
+    keys = {kind: generate() for kind, generate in _GENERATORS.items()}
+    return {kind: (_private_pem(key), _public_pem(key)) for kind, key in keys.items()}
+
+
+async def create_actor_keys(conn: aiosqlite.Connection, username: str, pems: dict[str, tuple[str, str]],
+                            now: float) -> None:
+    """Store one new actor's keys (from :func:`generate_key_pems`) in the caller's transaction."""
+    for kind, (private_pem, public_pem) in pems.items():
+        await insert_key(conn, username, kind, private_pem, public_pem, now)
+
+
+async def public_keys(conn: aiosqlite.Connection, username: str) -> tuple[str, ed25519.Ed25519PublicKey] | None:
+    """An actor's RSA public PEM and Ed25519 public key, for its document; None if it has no keys."""
+    stored = await select_keys(conn, username)
+    if "rsa" not in stored or "ed25519" not in stored:
+        return None
+    return stored["rsa"][1], serialization.load_pem_public_key(stored["ed25519"][1].encode())
+
+
+async def load_or_create_keys(db: Database, usernames: list[str], now) -> KeyRing:
+    """Load every local actor's keys, generating the missing ones in one transaction."""
+    loaded: dict[str, ActorKeys] = {}
+    async with db.transaction() as conn:
+        for username in usernames:
+            stored = await select_keys(conn, username)
+            for kind, generate in _GENERATORS.items():
+                if kind not in stored:
+                    key = generate()
+                    stored[kind] = (_private_pem(key), _public_pem(key))
+                    await insert_key(conn, username, kind, *stored[kind], to_epoch(now))
+            loaded[username] = ActorKeys(
+                username=username,
+                rsa_private=serialization.load_pem_private_key(stored["rsa"][0].encode(), None),
+                rsa_public_pem=stored["rsa"][1],
+                ed25519_private=serialization.load_pem_private_key(stored["ed25519"][0].encode(), None),
+            )
+    return KeyRing(loaded)

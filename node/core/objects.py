@@ -1,0 +1,122 @@
+"""What local actors publish: objects and activities, each served at its id.
+
+Rows keep the JSON exactly as served. A deleted object keeps its row as a Tombstone (its id
+is never reused and is answered with 410). ``visibility`` is derived from the addressing
+when the row is written, so collections can filter without parsing JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from federation import jsonio
+from federation.activitystreams import PUBLIC, PUBLIC_ALIASES, as_list  # noqa: F401  (re-exported)
+from node.core.db import fetch_all, fetch_one, fetch_value
+
+
+def visibility_of(document: dict, followers_url: str, members_url: str | None = None) -> str:
+    """public (Public in to), unlisted (Public in cc), followers, members (the members collection), else direct."""
+    to = {x for x in as_list(document.get("to")) if isinstance(x, str)}
+    cc = {x for x in as_list(document.get("cc")) if isinstance(x, str)}
+    if to & PUBLIC_ALIASES:
+        return "public"
+    if cc & PUBLIC_ALIASES:
+        return "unlisted"
+    if followers_url in to | cc:
+        return "followers"
+    if members_url is not None and members_url in to | cc:
+        return "members"
+    return "direct"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    seq: int
+    id: str
+    kind: str
+    type: str
+    author: str
+    visibility: str
+    data: dict
+    deleted: float | None
+
+
+def _row_to_object(row) -> StoredObject:
+    return StoredObject(row["seq"], row["id"], row["kind"], row["type"], row["author"], row["visibility"],
+                        jsonio.loads(row["data"]), row["deleted"])
+
+
+async def insert(conn: aiosqlite.Connection, *, document: dict, kind: str, author: str, visibility: str,
+                 published: float) -> None:
+    object_id = document.get("object")
+    object_id = object_id.get("id") if isinstance(object_id, dict) else object_id
+    await conn.execute(
+        "INSERT INTO objects (id, kind, type, author, object_id, visibility, data, published)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (document["id"], kind, document["type"], author, object_id if isinstance(object_id, str) else None,
+         visibility, jsonio.dumps_str(document), published),
+    )
+
+
+async def replace_data(conn: aiosqlite.Connection, object_id: str, document: dict, *, updated: float,
+                       deleted: float | None = None) -> None:
+    await conn.execute(
+        "UPDATE objects SET data = ?, type = ?, updated = ?, deleted = COALESCE(?, deleted) WHERE id = ?",
+        (jsonio.dumps_str(document), document["type"], updated, deleted, object_id),
+    )
+
+
+async def get(conn: aiosqlite.Connection, object_id: str) -> StoredObject | None:
+    row = await fetch_one(conn, "SELECT * FROM objects WHERE id = ?", (object_id,))
+    return _row_to_object(row) if row else None
+
+
+async def count_outbox(conn: aiosqlite.Connection, author: str) -> int:
+    return await fetch_value(
+        conn,
+        "SELECT COUNT(*) FROM objects WHERE author = ? AND kind = 'activity' AND visibility IN ('public', 'unlisted')",
+        (author,),
+    )
+
+
+async def page_outbox(conn: aiosqlite.Connection, author: str, *, offset: int, limit: int) -> list[StoredObject]:
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM objects WHERE author = ? AND kind = 'activity' AND visibility IN ('public', 'unlisted')"
+        " ORDER BY seq DESC LIMIT ? OFFSET ?",
+        (author, limit, offset),
+    )
+    return [_row_to_object(r) for r in rows]
+
+
+async def count_local_posts(conn: aiosqlite.Connection) -> int:
+    return await fetch_value(conn, "SELECT COUNT(*) FROM objects WHERE kind = 'object' AND deleted IS NULL")
+
+
+async def last_published(conn: aiosqlite.Connection, author: str) -> float | None:
+    return await fetch_value(conn, "SELECT MAX(published) FROM objects WHERE author = ?", (author,))
+
+
+# --- featured (pinned) ---------------------------------------------------------------------
+
+async def feature(conn: aiosqlite.Connection, username: str, object_id: str, now: float) -> None:
+    await conn.execute(
+        "INSERT INTO featured (username, object_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (username, object_id, now),
+    )
+
+
+async def unfeature(conn: aiosqlite.Connection, username: str, object_id: str) -> None:
+    await conn.execute("DELETE FROM featured WHERE username = ? AND object_id = ?", (username, object_id))
+
+
+async def featured_objects(conn: aiosqlite.Connection, username: str) -> list[dict]:
+    rows = await fetch_all(
+        conn,
+        "SELECT o.data FROM featured f JOIN objects o ON o.id = f.object_id"
+        " WHERE f.username = ? AND o.deleted IS NULL ORDER BY f.added_at DESC",
+        (username,),
+    )
+    return [jsonio.loads(r["data"]) for r in rows]

@@ -1,0 +1,27 @@
+"""Record a local activity and queue its deliveries, in the caller's transaction.
+
+Whoever publishes (the client-to-server outbox, or the inbox answering a Follow with an
+Accept) calls :func:`record` inside its own transaction, so the activity, its object and
+one delivery row per distinct inbox commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from node.core import objects
+from node.core.urls import Urls
+from node.core import deliveries as store
+
+
+async def record(conn: aiosqlite.Connection, *, urls: Urls, username: str, activity: dict, inboxes: list[str],
+                 now: float, new_object: dict | None = None) -> None:
+    visibility = objects.visibility_of(activity, urls.followers(username), urls.members(username))
+    if new_object is not None:
+        await objects.insert(conn, document=new_object, kind="object", author=username, visibility=visibility,
+                             published=now)
+    await objects.insert(conn, document=activity, kind="activity", author=username, visibility=visibility,
+                         published=now)
+    unique_inboxes = sorted({inbox for inbox in inboxes if not urls.is_local(inbox)})
+    if unique_inboxes:
+        await store.enqueue(conn, activity_id=activity["id"], inboxes=unique_inboxes, signer=username, now=now)

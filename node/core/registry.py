@@ -1,0 +1,100 @@
+"""The registry: what runs in one application, filled by each feature's ``register(registry)``.
+
+``make_app`` makes one :class:`Registry` per application and hands it to the pipelines'
+and the features' ``register`` functions in order; nothing is kept at module level, so two
+apps in one process (the tests) never share a handler, and a reader finds what runs by
+reading the ``register`` functions. The pipelines look their dispatch up here:
+
+Inbox (``inbox.handlers``, run by ``inbox.worker`` inside one transaction per item):
+  ``inbound``           activity type -> handler (Follow, Undo, Create, Join, Flag, Like, ...)
+  ``undo_handlers``     type of the undone activity -> what reverses it
+  ``answer_handlers``   type of the LOCAL object an Accept / Reject / TentativeAccept answers
+  ``reply_handlers``    type of the local parent a Create replies to ("*": any other)
+  ``remote_delete_hooks`` / ``remote_update_hooks``: stores of remote content that forget or
+                        refresh their copy when its author deletes or edits it
+  ``after_handled``     hooks run after any incoming activity's handler, in the same
+                        transaction (e.g. count a ballot toward a proposal, file a follower
+                        as a membership request)
+  ``relay_rules``       "what to relay": given a handled activity, the activity this node
+                        publishes to its own followers in turn (an Announce), recorded in
+                        the same transaction so a retry never doubles it
+
+Outbox (``outbox.compose``, run by ``outbox.service``):
+  ``composers``          activity type -> composer (Create, Update, ..., Block, Flag)
+  ``object_composers``   what a Create publishes, by object type (Note, Question, Event, ...)
+  ``update_composers`` / ``delete_composers``: kinds whose edit or removal changes more than
+                         one stored object (minutes), by the stored object's kind
+  ``update_guards``      what an Update may not change, by the stored object's type
+  ``undo_composers``     what an Undo can take back, by the original activity's type
+  ``collection_composers`` Add / Remove by their target collection's name in ``Urls``
+  ``answer_composers``   Accept / Reject of something other than a Follow (a Join), tried in
+                         order; the first that recognises the answered activity composes it
+  ``audiences``          a local collection's name -> the inboxes it addresses (members)
+
+Read side and pages:
+  ``local_actors``       lookups of local actors beyond the chapter and the instance actor
+                         (members' Person accounts)
+  ``served_additions``   what an object as served gains, by type (an Event's answer counts)
+  ``page_context``       context every page gets (the signed-in viewer)
+  ``object_page_paths`` / ``object_page_context`` / ``profile_context``: what features add
+                         to the pages of the shell
+  ``template_dirs``      each room's templates
+  ``migrations``         each room's schema migrations (``node.core.migrations`` applies them)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from node.core.migrations import Migration
+
+Hook = Callable[..., Awaitable[Any]]
+
+
+@dataclass
+class Registry:
+    features: list[str] = field(default_factory=list)
+    # inbox
+    inbound: dict[str, Any] = field(default_factory=dict)
+    undo_handlers: dict[str, Hook] = field(default_factory=dict)
+    answer_handlers: dict[str, Hook] = field(default_factory=dict)
+    reply_handlers: dict[str, Hook] = field(default_factory=dict)
+    remote_delete_hooks: list[Hook] = field(default_factory=list)
+    remote_update_hooks: list[Hook] = field(default_factory=list)
+    after_handled: dict[str, list[Hook]] = field(default_factory=dict)  # by activity type; "*": all
+    relay_rules: list[Hook] = field(default_factory=list)
+    # outbox
+    composers: dict[str, Hook] = field(default_factory=dict)
+    object_composers: dict[str, Hook] = field(default_factory=dict)
+    update_composers: dict[str, Hook] = field(default_factory=dict)
+    delete_composers: dict[str, Hook] = field(default_factory=dict)
+    update_guards: dict[str, Callable[[dict, dict], None]] = field(default_factory=dict)
+    undo_composers: dict[str, Hook] = field(default_factory=dict)
+    collection_composers: dict[str, Hook] = field(default_factory=dict)
+    answer_composers: list[Hook] = field(default_factory=list)
+    audiences: dict[str, Hook] = field(default_factory=dict)
+    # read side and pages
+    local_actors: list[Hook] = field(default_factory=list)
+    served_additions: dict[str, Hook] = field(default_factory=dict)
+    page_context: list[Hook] = field(default_factory=list)
+    object_page_paths: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    object_page_context: list[Hook] = field(default_factory=list)
+    profile_context: list[Hook] = field(default_factory=list)
+    template_dirs: list[Path] = field(default_factory=list)
+    migrations: list[Migration] = field(default_factory=list)
+
+    def after(self, kind: str, hook: Hook) -> None:
+        """Run ``hook(ctx, activity)`` after every handled activity of ``kind`` ("*": any)."""
+        self.after_handled.setdefault(kind, []).append(hook)
+
+    def feature(self, name: str, *, templates: Path | None = None, migrations: Iterable[Migration] = ()) -> None:
+        """Note a feature as registered, with its templates folder and its migrations."""
+        if name in self.features:
+            raise ValueError(f"the feature {name!r} is registered twice")
+        self.features.append(name)
+        if templates is not None:
+            self.template_dirs.append(templates)
+        self.migrations.extend(migrations)

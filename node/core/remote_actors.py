@@ -1,0 +1,66 @@
+"""The remote actor cache's SQL: the ``remote_actors`` and ``remote_keys`` tables.
+
+:class:`RemoteActorStore` is the :class:`federation.actors.ActorStore` of a node on SQLite
+(the tables are in ``node.core.schema``); a PostgreSQL node would bring its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiosqlite
+
+from federation import jsonio
+from federation.actors import RemoteActor, RemoteKey
+from node.core.db import Database, fetch_one
+
+
+class RemoteActorStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        return self.db.reader
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self.db.transaction() as conn:
+            yield conn
+
+    async def select_actor(self, conn: aiosqlite.Connection, actor_id: str):
+        return await fetch_one(conn, "SELECT id, inbox, shared_inbox, data, fetched_at FROM remote_actors WHERE id = ?", (actor_id,))
+
+
+    async def upsert_actor(self, conn: aiosqlite.Connection, actor: RemoteActor, fetched_at: float) -> None:
+        await conn.execute(
+            "INSERT INTO remote_actors (id, inbox, shared_inbox, data, fetched_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
+            " data = excluded.data, fetched_at = excluded.fetched_at",
+            (actor.id, actor.inbox, actor.shared_inbox, jsonio.dumps_str(actor.data), fetched_at),
+        )
+
+
+    async def select_key(self, conn: aiosqlite.Connection, key_id: str):
+        return await fetch_one(conn, "SELECT key_id, actor_id, public_pem FROM remote_keys WHERE key_id = ?", (key_id,))
+
+
+    async def upsert_key(self, conn: aiosqlite.Connection, key: RemoteKey, fetched_at: float) -> None:
+        await conn.execute(
+            "INSERT INTO remote_keys (key_id, actor_id, public_pem, fetched_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (key_id) DO UPDATE SET actor_id = excluded.actor_id, public_pem = excluded.public_pem,"
+            " fetched_at = excluded.fetched_at",
+            (key.key_id, key.owner, key.public_pem, fetched_at),
+        )
+
+
+    async def delete_keys_except(self, conn: aiosqlite.Connection, actor_id: str, keep: list[str]) -> None:
+        marks = ",".join("?" * len(keep))
+        where = f" AND key_id NOT IN ({marks})" if keep else ""
+        await conn.execute(f"DELETE FROM remote_keys WHERE actor_id = ?{where}", (actor_id, *keep))
+
+
+    async def delete_actor(self, conn: aiosqlite.Connection, actor_id: str) -> None:
+        await conn.execute("DELETE FROM remote_keys WHERE actor_id = ?", (actor_id,))
+        await conn.execute("DELETE FROM remote_actors WHERE id = ?", (actor_id,))

@@ -1,0 +1,104 @@
+"""The node's vocabulary: the one ``@context``, the address fields, and every activity it sends.
+
+Every activity the node publishes is built here (:func:`activity` and the named builders:
+:func:`answer`, :func:`create`, :func:`update`, :func:`delete`, :func:`announce`, ...), so
+ids, ``published``, the ``@context`` and embedded objects (never with their own
+``@context``) are made one way. Addressing has two lists: :data:`ADDRESS_FIELDS`, where an
+activity says who it is for (``bto`` / ``bcc`` for delivery only, never served), and
+:data:`DELIVERY_FIELDS`, where the node looks for recipients (``audience`` too).
+
+Chapterhouse terms live under ``https://w3id.org/chapterhouse/ns#`` and are defined inline
+in every document that uses them (as Mastodon does with ``toot:``), so no context document
+has to be fetched. Every feature adds its terms here; ``tests`` expand our documents with
+the offline loader (``federation.jsonld.undefined_terms``) to prove none is left undefined.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from federation.activitystreams import AS_CONTEXT, PUBLIC
+from node.core.clock import iso
+
+if TYPE_CHECKING:  # pragma: no cover
+    from node.core.urls import Urls
+
+__all__ = ["ADDRESS_FIELDS", "AS_CONTEXT", "DELIVERY_FIELDS", "PUBLIC", "activity", "answer", "context", "embedded"]
+
+ADDRESS_FIELDS = ("to", "cc", "bto", "bcc")
+SERVED_ADDRESS_FIELDS = ("to", "cc")
+DELIVERY_FIELDS = (*ADDRESS_FIELDS, "audience")
+NAMESPACE = "https://w3id.org/chapterhouse/ns#"
+
+TERMS: dict[str, object] = {
+    "chapterhouse": NAMESPACE,
+    "level": "chapterhouse:level",
+    "members": {"@id": "chapterhouse:members", "@type": "@id"},
+    # membership (node/members.py): a member's role, on the Add that admits them or changes it
+    "role": "chapterhouse:role",
+    # polls and surveys (node/polls.py): Mastodon's votersCount, our Survey and hideResults
+    "toot": "http://joinmastodon.org/ns#",
+    "votersCount": "toot:votersCount",
+    "Survey": "chapterhouse:Survey",
+    "hideResults": "chapterhouse:hideResults",
+    # content (node/posts.py, node/minutes.py, node/events.py): post kinds, the minutes' structure,
+    # event answer counts (Mobilizon's participantCount, and ours for the other answers)
+    "postKind": "chapterhouse:postKind",
+    # ActivityPub's likes and shares (as: terms the bundled AS2 context does not define)
+    "likes": {"@id": "as:likes", "@type": "@id"},
+    "shares": {"@id": "as:shares", "@type": "@id"},
+    "meetingDate": {"@id": "chapterhouse:meetingDate", "@type": "http://www.w3.org/2001/XMLSchema#date"},
+    "attendees": {"@id": "chapterhouse:attendees", "@container": "@list"},
+    "agenda": {"@id": "chapterhouse:agenda", "@container": "@list"},
+    "decisions": {"@id": "chapterhouse:decisions", "@container": "@list"},
+    "Decision": "chapterhouse:Decision",
+    "vote": {"@id": "chapterhouse:vote", "@type": "@id"},
+    "mz": "https://joinmobilizon.org/ns#",
+    "participantCount": "mz:participantCount",
+    "notGoingCount": "chapterhouse:notGoingCount",
+    "maybeCount": "chapterhouse:maybeCount",
+    "schema": "http://schema.org/",
+    "PostalAddress": "schema:PostalAddress",
+    "address": "schema:address",
+    "streetAddress": "schema:streetAddress",
+    "addressLocality": "schema:addressLocality",
+    "postalCode": "schema:postalCode",
+    "addressCountry": "schema:addressCountry",
+}
+
+
+def context(*extra: str | dict) -> list:
+    """The AS2 context, any extra context URLs or term maps, then our terms."""
+    return [AS_CONTEXT, *extra, dict(TERMS)]
+
+
+def embedded(document: dict) -> dict:
+    """A document as embedded in another: without its own ``@context``."""
+    return {key: value for key, value in document.items() if key != "@context"}
+
+
+def served_addressing(addressing: dict) -> dict:
+    """``bto`` and ``bcc`` are for delivery only; they never appear in what is served."""
+    return {key: value for key, value in addressing.items() if key in SERVED_ADDRESS_FIELDS}
+
+
+def activity(kind: str, urls: Urls, *, actor: str, now: datetime, object: Any = None,  # noqa: A002
+             context_value: Any = AS_CONTEXT, **fields: Any) -> dict:
+    """An activity of ``kind`` by ``actor`` with a new id; an embedded object loses its @context."""
+    built: dict = {"@context": context_value, "id": urls.new_activity_id(), "type": kind, "actor": actor}
+    if object is not None:
+        built["object"] = embedded(object) if isinstance(object, dict) else object
+    built.update(fields)
+    built["published"] = iso(now)
+    return built
+
+
+def answer(kind: str, urls: Urls, *, actor: str, answered: dict, to: str, now: datetime) -> dict:
+    """Accept / Reject of a received activity (a Follow, a Join), embedding it whole as Mastodon expects."""
+    return activity(kind, urls, actor=actor, now=now, object=answered, to=[to])
+
+
+def announce(urls: Urls, *, actor: str, object_id: str, followers: str, now: datetime, **fields: Any) -> dict:
+    """A boost of ``object_id`` to the public and the actor's followers (Mastodon fetches the object)."""
+    return activity("Announce", urls, actor=actor, now=now, object=object_id, to=[PUBLIC], cc=[followers], **fields)

@@ -1,0 +1,47 @@
+"""Membership: who belongs to the chapter, in which role, and who is signed in on its pages.
+
+Flow: a remote actor's ``Join`` (or, where the config says so, its ``Follow``) files a
+request (``inbound``); the admin answers with ``Accept`` / ``Reject`` of the Join or ``Add`` /
+``Remove`` on the members collection, from the outbox or the admin's page (``outbound``,
+``pages``); a local person signs up for a ``Person`` account (``accounts``: scrypt-hashed
+passwords) and signs in (``sessions``: a cookie holding a token whose hash we keep, with a
+CSRF token for forms). The members collection addresses members-only posts (the registry's
+``audiences["members"]``); polls and decisions count only active members (``members``).
+
+- ``members``: the ``members`` table (chapter, actor, state, role) and its queries.
+- ``accounts``: local member accounts (Person actors on this node).
+- ``sessions``: signed-in people, roles on the pages, the CSRF check, safe ``next`` paths.
+- ``inbound`` / ``outbound``: Join, Leave; Add / Remove on the members collection, Accept /
+  Reject of a Join. ``pages``: joining, sign-in, the admin's member list, one's own account.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from node.core.registry import Registry
+from node.core.urls import Urls
+from node.membership import accounts, inbound, members, outbound, pages, schema, sessions
+
+
+async def _viewer_context(request: web.Request) -> dict:
+    return {"viewer": await sessions.viewer(request)}
+
+
+async def _is_account(reader, urls: Urls, username: str) -> bool:
+    return await accounts.account_exists(reader, username)
+
+
+def register(registry: Registry) -> None:
+    registry.feature("membership", templates=Path(__file__).parent / "templates", migrations=schema.MIGRATIONS)
+    inbound.register(registry)
+    outbound.register(registry)
+    registry.audiences["members"] = members.member_inboxes
+    registry.local_actors.append(_is_account)
+    registry.page_context.append(_viewer_context)
+
+
+def setup(app: web.Application) -> None:
+    pages.add_routes(app)

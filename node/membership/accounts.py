@@ -1,0 +1,204 @@
+"""Local member accounts: people without a fediverse account, as Person actors on this node.
+
+An account is a username (the same rules as the chapter's name: 1-64 of a-z, 0-9 and _,
+never the chapter's own name), a display name and a password. It is an ActivityPub
+``Person`` at ``/users/{username}`` with its own RSA and Ed25519 keys (made when the
+account is), found by WebFinger as ``acct:username@host``. Signing up files a
+``requested`` membership that an admin approves; until then the account can sign in and
+see that it waits.
+
+Passwords are hashed with scrypt (n=2**14, r=8, p=1, a 16-byte random salt) into a
+self-describing string ``scrypt$n=16384,r=8,p=1$<salt>$<hash>`` (base64), checked with
+``hmac.compare_digest``. Hashing is slow on purpose, so it runs in a thread. A password is
+never logged, stored or echoed back; an unknown username costs as much to check as a
+wrong password, so timing does not tell which usernames exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+import aiosqlite
+from aiohttp import web
+
+from node.core import keys
+from node.membership import members
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
+from node.core.clock import to_epoch
+from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.errors import ApiError
+from node.core.urls import Urls
+
+USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+MAX_DISPLAY_NAME_LENGTH = 100
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+SALT_BYTES, HASH_BYTES = 16, 32
+_MAX_N = 2 ** 20  # a stored hash can ask for no more work than this
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    display_name: str
+    created_at: float
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str) -> str:
+    """A new salted scrypt hash of ``password``, as a self-describing string."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=HASH_BYTES)
+    return f"scrypt$n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    """Whether ``password`` hashes to ``stored`` (parameters and salt read from it)."""
+    try:
+        scheme, params, salt_b64, digest_b64 = stored.split("$")
+        settings = dict(part.split("=", 1) for part in params.split(","))
+        n, r, p = int(settings["n"]), int(settings["r"]), int(settings["p"])
+        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+    except (ValueError, KeyError):
+        return False
+    if scheme != "scrypt" or not (1 < n <= _MAX_N and 0 < r <= 32 and 0 < p <= 16) or not expected:
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
+                            maxmem=256 * 1024 * 1024)
+    return hmac.compare_digest(digest, expected)
+
+
+_UNKNOWN_ACCOUNT_HASH = None  # made on first use: checking an unknown name costs as much as a real one
+
+
+def _decoy_hash() -> str:
+    global _UNKNOWN_ACCOUNT_HASH
+    if _UNKNOWN_ACCOUNT_HASH is None:
+        _UNKNOWN_ACCOUNT_HASH = hash_password(secrets.token_urlsafe(16))
+    return _UNKNOWN_ACCOUNT_HASH
+
+
+# --- the accounts table ----------------------------------------------------------------------
+
+def _account(row) -> Account | None:
+    return None if row is None else Account(row["username"], row["display_name"], row["created_at"])
+
+
+async def insert_account(conn: aiosqlite.Connection, *, username: str, display_name: str, password_hash: str,
+                         now: float) -> bool:
+    """Insert a new account; False if the username is taken."""
+    cursor = await conn.execute(
+        "INSERT INTO accounts (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (username) DO NOTHING",
+        (username, display_name, password_hash, now),
+    )
+    return cursor.rowcount == 1
+
+
+async def get_account(conn: aiosqlite.Connection, username: str) -> Account | None:
+    return _account(await fetch_one(
+        conn, "SELECT username, display_name, created_at FROM accounts WHERE username = ?", (username,)))
+
+
+async def password_hash_of(conn: aiosqlite.Connection, username: str) -> str | None:
+    return await fetch_value(conn, "SELECT password_hash FROM accounts WHERE username = ?", (username,))
+
+
+async def account_exists(conn: aiosqlite.Connection, username: str) -> bool:
+    return bool(await fetch_value(conn, "SELECT 1 FROM accounts WHERE username = ?", (username,)))
+
+
+async def count_accounts(conn: aiosqlite.Connection) -> int:
+    return await fetch_value(conn, "SELECT COUNT(*) FROM accounts")
+
+
+async def display_names(conn: aiosqlite.Connection, usernames: list[str]) -> dict[str, str]:
+    if not usernames:
+        return {}
+    marks = ", ".join("?" for _ in usernames)
+    rows = await fetch_all(conn, f"SELECT username, display_name FROM accounts WHERE username IN ({marks})",
+                           tuple(usernames))
+    return {row["username"]: row["display_name"] for row in rows}
+
+
+# --- names and ids ---------------------------------------------------------------------------
+
+def username_of_actor(urls: Urls, actor_id: str) -> str | None:
+    """The username in a local ``/users/{username}`` id, or None for any other id."""
+    prefix = f"{urls.base}/users/"
+    if isinstance(actor_id, str) and actor_id.startswith(prefix):
+        username = actor_id[len(prefix):]
+        if USERNAME.match(username):
+            return username
+    return None
+
+
+async def local_account_username(conn: aiosqlite.Connection, urls: Urls, actor_id: str) -> str | None:
+    """The username of the local account with this actor id, if there is one."""
+    username = username_of_actor(urls, actor_id)
+    return username if username is not None and await account_exists(conn, username) else None
+
+
+def check_new_account(chapter: str, username, display_name, password) -> tuple[str, str, str]:
+    """The cleaned sign-up fields, or a 400 that says which one is wrong and why."""
+    if not isinstance(username, str) or not USERNAME.match(username.strip()):
+        raise ApiError(400, "the username must be 1-64 of a-z, 0-9 and _", hint="for example jo_smith")
+    username = username.strip()
+    if username == chapter:
+        raise ApiError(400, f"{username} is the chapter's own name", hint="choose another username")
+    if not isinstance(display_name, str) or not display_name.strip():
+        display_name = username
+    display_name = display_name.strip()
+    if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
+        raise ApiError(400, f"the display name is longer than {MAX_DISPLAY_NAME_LENGTH} characters")
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ApiError(400, f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ApiError(400, f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+    return username, display_name, password
+
+
+# --- what pages do with accounts ---------------------------------------------------------------
+
+async def sign_up(app: web.Application, *, username, display_name, password) -> Account:
+    """Create an account (keys and all) with a ``requested`` membership; 409 if the name is taken."""
+    config, db, urls = app[CONFIG], app[DATABASE], app[URLS]
+    username, display_name, password = check_new_account(config.node.name, username, display_name, password)
+    if await account_exists(db.reader, username):
+        raise ApiError(409, f"the username {username} is taken", hint="choose another username")
+    password_hash = await asyncio.to_thread(hash_password, password)
+    pems = await asyncio.to_thread(keys.generate_key_pems)
+    now = to_epoch(app[CLOCK].now())
+    async with db.transaction() as conn:
+        if not await insert_account(conn, username=username, display_name=display_name, password_hash=password_hash,
+                                    now=now):
+            raise ApiError(409, f"the username {username} is taken", hint="choose another username")
+        await keys.create_actor_keys(conn, username, pems, now)
+        await members.request_membership(conn, chapter=config.node.name, actor_id=urls.actor(username), now=now,
+                                         is_local=True)
+    return Account(username, display_name, now)
+
+
+async def authenticate(app: web.Application, username, password) -> Account | None:
+    """The account if the password is right, else None (the same work either way)."""
+    if not isinstance(username, str) or not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+        return None
+    username = username.strip()
+    stored = await password_hash_of(app[DATABASE].reader, username) if USERNAME.match(username) else None
+    matches = await asyncio.to_thread(lambda: password_matches(password, stored or _decoy_hash()))
+    if stored is None or not matches:
+        return None
+    return await get_account(app[DATABASE].reader, username)

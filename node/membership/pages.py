@@ -1,0 +1,196 @@
+"""Membership pages: joining, signing in with a password, the admin's member list, one's own account.
+
+- ``/join``: sign-up (username, display name, password) -> a local account with a
+  ``requested`` membership; the page says it awaits an admin's approval.
+- ``/login``: a member account signs in with its password (``/login/admin`` is for the
+  admin token).
+- ``/admin/members`` (the admin, or a member with the role admin): pending requests with
+  Approve / Refuse, active members with a role select and Remove. Every change is
+  published through :func:`outbox.service.submit`, exactly as the client-to-server outbox
+  would (``Add`` / ``Remove`` with the members collection as target), so it federates.
+- ``/@{chapter}/members``: public; the member count and the newest members.
+- ``/account``: the signed-in member's status and role, and a Leave button.
+
+Every form that changes something carries the session's CSRF token (403 without it). A
+refused form shows the reason on the page with the 4xx status; passwords are never logged
+nor sent back into a page.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from federation import jsonio
+from node.membership import accounts
+from node.membership import members
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, REMOTE_ACTORS, URLS
+from node.core.clock import from_epoch, iso, to_epoch
+from node.core.errors import ApiError
+from node.membership.sessions import safe_next, check_csrf, require_role, require_viewer, sign_in, viewer
+from node.core.rendering import render
+from outbox.service import submit
+
+LIST_LIMIT = 100
+NEWEST_LIMIT = 20
+ADMIN_ACTIONS = ("approve", "refuse", "role", "remove")
+
+
+async def _people(request: web.Request, rows) -> list[dict]:
+    """Member rows as what a page shows: a name, a handle, the dates."""
+    urls, reader = request.app[URLS], request.app[DATABASE].reader
+    local = {row["actor_id"]: accounts.username_of_actor(urls, row["actor_id"]) for row in rows if row["is_local"]}
+    names = await accounts.display_names(reader, [u for u in local.values() if u])
+    people = []
+    for row in rows:
+        actor_id = row["actor_id"]
+        username = local.get(actor_id)
+        if username:
+            name, handle = names.get(username, username), f"@{username}@{urls.host}"
+        else:
+            name, handle = actor_id, actor_id
+            cached = await request.app[REMOTE_ACTORS].store.select_actor(reader, actor_id)
+            if cached is not None:
+                document = jsonio.loads(cached["data"])
+                preferred = document.get("preferredUsername")
+                name = document.get("name") or preferred or actor_id
+                if isinstance(preferred, str):
+                    handle = f"@{preferred}@{urlsplit(actor_id).netloc}"
+        since = row["joined_at"] or row["requested_at"] or row["changed_at"]
+        people.append({"actor_id": actor_id, "name": str(name), "handle": handle, "role": row["role"],
+                       "state": row["state"], "local": bool(row["is_local"]), "since": iso(from_epoch(since))})
+    return people
+
+
+# --- joining and signing in -------------------------------------------------------------------
+
+async def join_form(request: web.Request) -> web.Response:
+    return await render(request, "join.html", {"error": None, "form": {}})
+
+
+async def join(request: web.Request) -> web.Response:
+    form = await request.post()
+    fields = {name: form.get(name, "") for name in ("username", "display_name")}
+    try:
+        account = await accounts.sign_up(request.app, username=form.get("username"),
+                                         display_name=form.get("display_name"), password=form.get("password"))
+    except ApiError as error:
+        return await render(request, "join.html", {"error": error.error, "form": fields}, status=error.status)
+    return await render(request, "join_done.html", {"account": account}, status=201)
+
+
+async def login_form(request: web.Request) -> web.Response:
+    wanted = request.query.get("next")
+    return await render(request, "login.html", {"error": None, "username": "", "next": safe_next(wanted or "/account"),
+                                                "admin_next": safe_next(wanted or "/admin/members")})
+
+
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    account = await accounts.authenticate(request.app, form.get("username"), form.get("password"))
+    next_path = safe_next(form.get("next") or "/account")
+    if account is None:
+        username = form.get("username") if isinstance(form.get("username"), str) else ""
+        return await render(request, "login.html", {"error": "Wrong username or password.", "username": username,
+                                                    "next": next_path, "admin_next": next_path}, status=403)
+    response = web.HTTPSeeOther(next_path)
+    current = await viewer(request)
+    await sign_in(request, response, username=account.username, is_admin=bool(current and current.is_admin))
+    raise response
+
+
+# --- the admin's member list ------------------------------------------------------------------
+
+async def _admin_page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
+    chapter, reader = request.app[CONFIG].node.name, request.app[DATABASE].reader
+    pending = await members.page_in_state(reader, chapter, state="requested", limit=LIST_LIMIT)
+    active = await members.page_in_state(reader, chapter, state="active", limit=LIST_LIMIT)
+    return await render(request, "admin_members.html", {
+        "pending": await _people(request, pending), "active": await _people(request, active),
+        "active_total": await members.count_in_state(reader, chapter, "active"), "roles": members.ROLES,
+        "limit": LIST_LIMIT, "error": error}, status=status)
+
+
+async def admin_members(request: web.Request) -> web.Response:
+    await require_role(request, ("admin",))
+    return await _admin_page(request)
+
+
+def _admin_activity(request: web.Request, action: str, actor_id: str, role) -> dict:
+    urls, chapter = request.app[URLS], request.app[CONFIG].node.name
+    change = {"object": actor_id, "target": urls.members(chapter)}
+    if action == "approve":
+        return {"type": "Add", **change}
+    if action == "role":
+        if role not in members.ROLES:
+            raise ApiError(400, f"role must be one of {', '.join(members.ROLES)}")
+        return {"type": "Add", **change, "role": role}
+    return {"type": "Remove", **change}  # refuse (a request) or remove (a member)
+
+
+async def admin_members_change(request: web.Request) -> web.Response:
+    found = await require_role(request, ("admin",))
+    form = await request.post()
+    check_csrf(found, form)
+    action, actor_id = form.get("action"), form.get("actor")
+    try:
+        if action not in ADMIN_ACTIONS:
+            raise ApiError(400, f"action must be one of {', '.join(ADMIN_ACTIONS)}")
+        if not isinstance(actor_id, str) or not actor_id:
+            raise ApiError(400, "the form names no member")
+        await submit(request.app, request.app[CONFIG].node.name,
+                     _admin_activity(request, action, actor_id, form.get("role")))
+    except ApiError as error:
+        return await _admin_page(request, error=error.error, status=error.status)
+    raise web.HTTPSeeOther("/admin/members")
+
+
+# --- public list and one's own account ----------------------------------------------------------
+
+async def public_members(request: web.Request) -> web.Response:
+    chapter, reader = request.app[CONFIG].node.name, request.app[DATABASE].reader
+    if request.match_info["username"] != chapter:
+        raise ApiError(404, f"no chapter named {request.match_info['username']} here")
+    newest = await members.page_in_state(reader, chapter, state="active", limit=NEWEST_LIMIT)
+    return await render(request, "members.html", {
+        "total": await members.count_in_state(reader, chapter, "active"), "newest": await _people(request, newest)})
+
+
+async def account_page(request: web.Request) -> web.Response:
+    found = await require_viewer(request)
+    if found.username is None:
+        raise ApiError(403, "this page is for member accounts", hint="sign in with your password at /login")
+    reader, urls = request.app[DATABASE].reader, request.app[URLS]
+    account = await accounts.get_account(reader, found.username)
+    if account is None:
+        raise ApiError(404, "this account no longer exists")
+    membership = await members.get_member(reader, request.app[CONFIG].node.name, urls.actor(account.username))
+    return await render(request, "account.html", {"account": account, "membership": membership,
+                                                  "member_handle": f"@{account.username}@{urls.host}"})
+
+
+async def account_leave(request: web.Request) -> web.Response:
+    found = await require_viewer(request)
+    form = await request.post()
+    check_csrf(found, form)
+    if found.username is None:
+        raise ApiError(403, "only a member account can leave", hint="sign in with your password at /login")
+    now = to_epoch(request.app[CLOCK].now())
+    async with request.app[DATABASE].transaction() as conn:
+        left = await members.leave(conn, request.app[CONFIG].node.name, request.app[URLS].actor(found.username), now)
+    if not left:
+        raise ApiError(409, "you are not a member, nor waiting to be one")
+    raise web.HTTPSeeOther("/account")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/join", join_form)
+    app.router.add_post("/join", join)
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login)
+    app.router.add_get("/admin/members", admin_members)
+    app.router.add_post("/admin/members", admin_members_change)
+    app.router.add_get("/@{username}/members", public_members)
+    app.router.add_get("/account", account_page)
+    app.router.add_post("/account/leave", account_leave)

@@ -1,0 +1,55 @@
+"""Votes on the chapter's polls: a ``Create(Note)`` whose ``inReplyTo`` is one of our Questions.
+
+Registered as ``registry.reply_handlers["Question"]``. The shapes accepted:
+
+- Mastodon: ``Create`` of a ``Note`` with ``name`` = the option text exactly, ``inReplyTo`` =
+  the Question, addressed to the chapter; an ``anyOf`` vote is one Create per option.
+- Takahē: the Create and its Note share one id, a fragment (``actor#votes/N``); ``to`` is a
+  single string; the voter is named only in the Note's ``attributedTo``. The id is kept as
+  the ballot's id and never fetched; the inbox stores each activity id once, so the ballot
+  is counted once.
+
+As Mastodon decides: a Note is a ballot when its ``name`` is one of the options, or when it
+has a ``name`` and no ``content`` (then it is kept as a ballot for an unknown option). Any
+other reply is a comment, handed to ``registry.reply_handlers["*"]`` when there is one. The voter is
+the activity's actor (whose signature the inbox checked); a Note attributed to someone else
+is recorded, not counted. Counting itself is :func:`node.polls.count_ballot`, shared with
+the pages.
+"""
+
+from __future__ import annotations
+
+from inbox.handlers import InboxContext, id_of
+from node.core.registry import Registry
+from node.core import objects
+from node.polls import model as polls
+from node.core.clock import to_epoch
+
+
+def is_ballot(created: dict, question: polls.Question) -> bool:
+    name = created.get("name")
+    if created.get("type") != "Note" or not isinstance(name, str):
+        return False
+    return name in question.options or not created.get("content")
+
+
+async def handle_vote(ctx: InboxContext, activity: dict, created: dict, parent: objects.StoredObject) -> None:
+    question = await polls.get_question(ctx.conn, parent.id)
+    if question is None or not is_ballot(created, question):
+        comment_handler = ctx.registry.reply_handlers.get("*")
+        if comment_handler is not None:
+            await comment_handler(ctx, activity, created, parent)
+        return
+    voter = id_of(activity.get("actor"))
+    ballot = polls.Ballot(question=question, voter=voter, choice=created["name"],
+                          ballot_id=id_of(created) or activity.get("id"), source="remote", now=to_epoch(ctx.now))
+    attributed = id_of(created.get("attributedTo"))
+    if attributed is not None and attributed != voter:
+        await polls.refuse_ballot(ctx.conn, ballot, f"the ballot is attributed to {attributed}, not its sender")
+        return
+    await polls.count_ballot(ctx.conn, ballot)
+
+
+def register(registry: Registry) -> None:
+    """Replies to a Question are ballots (or comments, for the content room's handler)."""
+    registry.reply_handlers["Question"] = handle_vote

@@ -1,0 +1,318 @@
+"""Polls and surveys: the store, and the one counting code every ballot goes through.
+
+A poll is a ``Question`` the chapter published (``oneOf``: one choice, ``anyOf``: several),
+with options frozen at publication and one ``end_time``. A survey is an ordered set of such
+questions with a title, an introduction and one closing time; each question is still its
+own ``Question``, so members can answer from Mastodon.
+
+Counting follows Mastodon: a ballot names one option (``anyOf`` voters send one ballot per
+option); for ``oneOf`` a voter's first valid ballot counts, for ``anyOf`` each option counts
+once per voter; ``votersCount`` is the number of distinct voters with a counted ballot.
+Every ballot is kept (:func:`count_ballot`), counted or not, with the reason it was not:
+the pipeline :data:`BALLOT_CHECKS` says why, and the unique partial indexes on
+``poll_ballots`` make a second counted row for the same (question, voter, option), or for
+the same (question, voter) on a ``oneOf``, impossible. Remote ballots (the inbox) and local
+ones (:func:`cast_local_vote`, the pages) share this code.
+
+Counts are derived from the ballots, never incremented: after a counted ballot the served
+``Question`` (its row in ``objects``) is rebuilt from :func:`tally` and the question is
+marked dirty, for the poll worker to send one coalesced ``Update``. With ``hide_results``
+the served counts stay 0 until the poll closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiosqlite
+
+from federation import jsonio
+from node.membership import members
+from node.core import objects
+from node.core.clock import from_epoch, iso
+from node.core.db import fetch_all, fetch_one, fetch_value
+
+log = logging.getLogger("chapterhouse.polls")
+
+KINDS = ("oneOf", "anyOf")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    chapter: str
+    survey_id: str | None
+    position: int
+    kind: str
+    options: tuple[str, ...]
+    end_time: float
+    closed_at: float | None
+    hide_results: bool
+    dirty: bool
+    last_update_at: float | None
+
+    @property
+    def single(self) -> bool:
+        return self.kind == "oneOf"
+
+    def accepts_votes_at(self, now: float) -> bool:
+        return self.closed_at is None and now < self.end_time
+
+    def results_visible_at(self, now: float) -> bool:
+        return not self.hide_results or not self.accepts_votes_at(now)
+
+
+@dataclass(frozen=True)
+class Tally:
+    counts: dict[str, int]  # by option, in the question's order
+    voters: int
+
+    @property
+    def total_choices(self) -> int:
+        return sum(self.counts.values())
+
+    def percent(self, option: str) -> float:
+        """Share of the voters who chose ``option`` (for anyOf the shares add up to more than 100)."""
+        return round(100.0 * self.counts.get(option, 0) / self.voters, 1) if self.voters else 0.0
+
+
+@dataclass(frozen=True)
+class Ballot:
+    question: Question
+    voter: str
+    choice: str
+    ballot_id: str | None
+    source: str  # 'remote' (the inbox) or 'local' (the pages)
+    now: float
+
+
+@dataclass(frozen=True)
+class BallotOutcome:
+    counted: bool
+    reason: str | None = None
+
+
+class VoteRefused(Exception):
+    """A local vote that cannot be cast as sent (no choice, several on a oneOf); the message says why."""
+
+
+# --- SQL: poll_questions -----------------------------------------------------------------
+
+def _row_to_question(row) -> Question:
+    return Question(row["id"], row["chapter"], row["survey_id"], row["position"], row["kind"],
+                    tuple(jsonio.loads(row["options"])), row["end_time"], row["closed_at"], bool(row["hide_results"]),
+                    bool(row["dirty"]), row["last_update_at"])
+
+
+async def insert_question(conn: aiosqlite.Connection, *, question_id: str, chapter: str, kind: str,
+                          options: list[str], end_time: float, hide_results: bool, now: float,
+                          survey_id: str | None = None, position: int = 0) -> None:
+    await conn.execute(
+        "INSERT INTO poll_questions (id, chapter, survey_id, position, kind, options, end_time, hide_results,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (question_id, chapter, survey_id, position, kind, jsonio.dumps_str(list(options)), end_time,
+         int(hide_results), now),
+    )
+
+
+async def get_question(conn: aiosqlite.Connection, question_id: str) -> Question | None:
+    row = await fetch_one(conn, "SELECT * FROM poll_questions WHERE id = ?", (question_id,))
+    return _row_to_question(row) if row else None
+
+
+async def dirty_questions(conn: aiosqlite.Connection) -> list[Question]:
+    rows = await fetch_all(conn, "SELECT * FROM poll_questions WHERE dirty = 1 ORDER BY created_at")
+    return [_row_to_question(row) for row in rows]
+
+
+async def questions_due_to_close(conn: aiosqlite.Connection, now: float) -> list[Question]:
+    rows = await fetch_all(
+        conn, "SELECT * FROM poll_questions WHERE closed_at IS NULL AND end_time <= ? ORDER BY end_time", (now,))
+    return [_row_to_question(row) for row in rows]
+
+
+async def mark_dirty(conn: aiosqlite.Connection, question_id: str) -> None:
+    await conn.execute("UPDATE poll_questions SET dirty = 1 WHERE id = ?", (question_id,))
+
+
+async def mark_update_sent(conn: aiosqlite.Connection, question_id: str, now: float, *,
+                           still_dirty: bool = False) -> None:
+    await conn.execute("UPDATE poll_questions SET dirty = ?, last_update_at = ? WHERE id = ?",
+                       (int(still_dirty), now, question_id))
+
+
+async def mark_closed(conn: aiosqlite.Connection, question_id: str, closed_at: float) -> None:
+    await conn.execute("UPDATE poll_questions SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
+                       (closed_at, question_id))
+
+
+# --- SQL: poll_surveys ---------------------------------------------------------------------
+
+async def insert_survey(conn: aiosqlite.Connection, *, survey_id: str, chapter: str, title: str, introduction: str,
+                        end_time: float, hide_results: bool, now: float) -> None:
+    await conn.execute(
+        "INSERT INTO poll_surveys (id, chapter, title, introduction, end_time, hide_results, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (survey_id, chapter, title, introduction, end_time, int(hide_results), now),
+    )
+
+
+async def get_survey(conn: aiosqlite.Connection, survey_id: str):
+    return await fetch_one(conn, "SELECT * FROM poll_surveys WHERE id = ?", (survey_id,))
+
+
+async def survey_questions(conn: aiosqlite.Connection, survey_id: str) -> list[Question]:
+    rows = await fetch_all(conn, "SELECT * FROM poll_questions WHERE survey_id = ? ORDER BY position", (survey_id,))
+    return [_row_to_question(row) for row in rows]
+
+
+# --- SQL: poll_ballots ---------------------------------------------------------------------
+
+async def insert_ballot(conn: aiosqlite.Connection, ballot: Ballot, outcome: BallotOutcome) -> None:
+    await conn.execute(
+        "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (ballot.question.id, ballot.voter, ballot.choice, int(ballot.question.single), ballot.ballot_id,
+         ballot.source, int(outcome.counted), outcome.reason, ballot.now),
+    )
+
+
+async def has_counted_ballot(conn: aiosqlite.Connection, question_id: str, voter: str,
+                             choice: str | None = None) -> bool:
+    if choice is None:
+        sql, params = "SELECT 1 FROM poll_ballots WHERE question_id = ? AND voter = ? AND counted = 1", (question_id, voter)
+    else:
+        sql = "SELECT 1 FROM poll_ballots WHERE question_id = ? AND voter = ? AND choice = ? AND counted = 1"
+        params = (question_id, voter, choice)
+    return bool(await fetch_value(conn, sql + " LIMIT 1", params))
+
+
+async def counted_choices_of(conn: aiosqlite.Connection, question_id: str, voter: str) -> list[str]:
+    rows = await fetch_all(conn, "SELECT choice FROM poll_ballots WHERE question_id = ? AND voter = ? AND counted = 1",
+                           (question_id, voter))
+    return [row["choice"] for row in rows]
+
+
+async def remote_voters(conn: aiosqlite.Connection, question_id: str) -> list[str]:
+    rows = await fetch_all(
+        conn, "SELECT DISTINCT voter FROM poll_ballots WHERE question_id = ? AND counted = 1 AND source = 'remote'"
+              " ORDER BY voter", (question_id,))
+    return [row["voter"] for row in rows]
+
+
+async def ballots_of(conn: aiosqlite.Connection, question_id: str) -> list[aiosqlite.Row]:
+    return await fetch_all(conn, "SELECT * FROM poll_ballots WHERE question_id = ? ORDER BY seq", (question_id,))
+
+
+async def tally(conn: aiosqlite.Connection, question: Question) -> Tally:
+    rows = await fetch_all(
+        conn, "SELECT choice, COUNT(*) AS n FROM poll_ballots WHERE question_id = ? AND counted = 1 GROUP BY choice",
+        (question.id,))
+    found = {row["choice"]: row["n"] for row in rows}
+    voters = await fetch_value(
+        conn, "SELECT COUNT(DISTINCT voter) FROM poll_ballots WHERE question_id = ? AND counted = 1", (question.id,))
+    return Tally({option: found.get(option, 0) for option in question.options}, voters or 0)
+
+
+# --- counting ------------------------------------------------------------------------------
+
+BallotCheck = Callable[[aiosqlite.Connection, Ballot], Awaitable[str | None]]
+
+MEMBERSHIP_REASONS = {None: "non-member", "requested": "membership not yet accepted", "left": "member has left",
+                      "removed": "removed member"}
+
+
+async def _check_open(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
+    return None if ballot.question.accepts_votes_at(ballot.now) else "after close"
+
+
+async def _check_option(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
+    return None if ballot.choice in ballot.question.options else "unknown option"
+
+
+async def _check_member(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
+    chapter = ballot.question.chapter
+    if await members.is_active_member(conn, chapter, ballot.voter):
+        return None
+    member = await members.get_member(conn, chapter, ballot.voter)
+    return MEMBERSHIP_REASONS.get(member["state"] if member else None, "not an active member")
+
+
+async def _check_not_repeated(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
+    question = ballot.question
+    if question.single:
+        return "repeated: already voted" if await has_counted_ballot(conn, question.id, ballot.voter) else None
+    return ("repeated: option already chosen"
+            if await has_counted_ballot(conn, question.id, ballot.voter, ballot.choice) else None)
+
+
+# In order: the first reason found is the one recorded.
+BALLOT_CHECKS: tuple[BallotCheck, ...] = (_check_open, _check_option, _check_member, _check_not_repeated)
+
+
+async def count_ballot(conn: aiosqlite.Connection, ballot: Ballot) -> BallotOutcome:
+    """Record ``ballot`` (inside the caller's transaction); count it if every check passes."""
+    outcome = BallotOutcome(counted=True)
+    for check in BALLOT_CHECKS:
+        reason = await check(conn, ballot)
+        if reason is not None:
+            outcome = BallotOutcome(counted=False, reason=reason)
+            break
+    await insert_ballot(conn, ballot, outcome)
+    if outcome.counted:
+        log.info("ballot counted: %s chose %r on %s", ballot.voter, ballot.choice, ballot.question.id)
+        await mark_dirty(conn, ballot.question.id)
+        await refresh_served(conn, ballot.question.id, ballot.now)
+    else:
+        log.info("ballot not counted (%s): %s chose %r on %s (ballot %s)", outcome.reason, ballot.voter,
+                 ballot.choice, ballot.question.id, ballot.ballot_id)
+    return outcome
+
+
+async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str) -> BallotOutcome:
+    """Record a ballot refused before counting (a malformed remote ballot), with the reason."""
+    outcome = BallotOutcome(counted=False, reason=reason)
+    await insert_ballot(conn, ballot, outcome)
+    log.info("ballot not counted (%s): %s chose %r on %s (ballot %s)", reason, ballot.voter, ballot.choice,
+             ballot.question.id, ballot.ballot_id)
+    return outcome
+
+
+async def cast_local_vote(conn: aiosqlite.Connection, question: Question, voter_actor_id: str, choices: list[str],
+                          now: float) -> list[BallotOutcome]:
+    """A local member's vote from the pages: one ballot per choice, through :func:`count_ballot`."""
+    unique = list(dict.fromkeys(choices))
+    if not unique:
+        raise VoteRefused("choose an option")
+    if question.single and len(unique) > 1:
+        raise VoteRefused("this question takes one choice")
+    return [await count_ballot(conn, Ballot(question, voter_actor_id, choice, None, "local", now))
+            for choice in unique]
+
+
+# --- the served Question -------------------------------------------------------------------
+
+def served_question(document: dict, question: Question, counts: Tally, now: float) -> dict:
+    """The Question as served: options with ``replies.totalItems``, ``votersCount``, ``closed``."""
+    visible = question.results_visible_at(now)
+    options = [{"type": "Note", "name": name,
+                "replies": {"type": "Collection", "totalItems": counts.counts.get(name, 0) if visible else 0}}
+               for name in question.options]
+    served = {**document, question.kind: options, "votersCount": counts.voters if visible else 0,
+              "endTime": iso(from_epoch(question.end_time))}
+    if question.closed_at is not None:
+        served["closed"] = iso(from_epoch(question.closed_at))
+    return served
+
+
+async def refresh_served(conn: aiosqlite.Connection, question_id: str, now: float) -> dict | None:
+    """Rebuild the stored Question from the ballots; the new document, or None if it was deleted."""
+    question = await get_question(conn, question_id)
+    stored = await objects.get(conn, question_id)
+    if question is None or stored is None or stored.deleted is not None:
+        return None
+    document = served_question(stored.data, question, await tally(conn, question), now)
+    await objects.replace_data(conn, question_id, document, updated=now)
+    return document

@@ -1,0 +1,134 @@
+"""The poll worker: coalesced ``Update(Question)`` with the counts, and closing polls on time.
+
+Each cycle (every ``[polls] update_interval_seconds`` in production; ``run_single_cycle()``
+in tests, with an injectable clock):
+
+1. closes every open question whose ``endTime`` has passed: ``closed`` is set (to the
+   ``endTime``), hidden results become visible, and the question is marked dirty;
+2. sends ONE ``Update(Question)`` per dirty question, carrying the current served document,
+   to the question's audience (its followers, and whoever else it is addressed to) and to
+   the inbox of every remote voter with a counted ballot. Voters' inboxes are resolved
+   through the remote-actor cache before the transaction; the Update is then recorded with
+   its delivery rows (:func:`outbox.publish.record`) and the dirty flag cleared in one
+   transaction, with the counts read in that same transaction. A voter whose ballot arrived
+   while the inboxes were being resolved keeps the question dirty for the next cycle.
+
+While results are hidden and the poll is open there is nothing to show: the dirty flag is
+cleared without sending. The loop sleeps a whole interval after each cycle, so however
+many votes arrive, a question sends at most one Update per interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+import logging
+
+from federation.actors import RemoteActors
+from federation.client import FetchError
+from node.core import objects
+from node.polls import model as polls
+from node.core.background import WorkerLoop
+from node.core.clock import iso, to_epoch
+from node.core.appkeys import (CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, POLL_WORKER, REGISTRY, REMOTE_ACTORS,
+                               RUN_WORKERS, URLS)
+from node.core.db import Database
+from node.core.urls import Urls
+from outbox import addressing
+from node.core import publish
+
+log = logging.getLogger("chapterhouse.polls")
+
+
+class PollWorker:
+    def __init__(self, *, db: Database, urls: Urls, remote_actors: RemoteActors, clock, on_deliveries_queued,
+                 interval_seconds: float = 60.0, audiences=None) -> None:
+        self.db = db
+        self.audiences = audiences  # the registry's: who a members-only poll's updates go to
+        self.urls = urls
+        self.remote_actors = remote_actors
+        self.clock = clock
+        self.on_deliveries_queued = on_deliveries_queued
+        self.loop = WorkerLoop("polls", self._loop_cycle, idle_seconds=interval_seconds)
+
+    async def _loop_cycle(self) -> int:
+        await self.run_single_cycle()
+        return 0  # always sleep a whole interval: that is what coalesces the updates
+
+    async def run_single_cycle(self) -> int:
+        """Close what is due, then send one Update per dirty question; the number of Updates sent."""
+        now = to_epoch(self.clock.now())
+        for question in await polls.questions_due_to_close(self.db.reader, now):
+            await self._close(question, now)
+        sent = 0
+        for question in await polls.dirty_questions(self.db.reader):
+            sent += await self._send_update(question)
+        if sent:
+            self.on_deliveries_queued()
+        return sent
+
+    async def _close(self, question: polls.Question, now: float) -> None:
+        async with self.db.transaction() as conn:
+            await polls.mark_closed(conn, question.id, question.end_time)
+            await polls.mark_dirty(conn, question.id)
+            await polls.refresh_served(conn, question.id, now)
+        log.info("poll %s closed", question.id)
+
+    async def _voter_inboxes(self, voters: list[str]) -> list[str]:
+        inboxes: dict[str, None] = {}
+        for voter in voters:
+            try:
+                actor = await self.remote_actors.get_actor(voter)
+            except FetchError as error:
+                log.info("voter %s of a poll is unreachable, no Update for them: %s", voter, error.reason)
+                continue
+            if actor.delivery_inbox:
+                inboxes.setdefault(actor.delivery_inbox, None)
+        return list(inboxes)
+
+    async def _send_update(self, question: polls.Question) -> int:
+        now = to_epoch(self.clock.now())
+        stored = await objects.get(self.db.reader, question.id)
+        if stored is None or stored.deleted is not None or not question.results_visible_at(now):
+            async with self.db.transaction() as conn:
+                await polls.mark_update_sent(conn, question.id, now)
+            return 0
+        voters = await polls.remote_voters(self.db.reader, question.id)
+        voter_inboxes = await self._voter_inboxes(voters)
+        audience = {k: v for k, v in stored.data.items() if k in ("to", "cc")}
+        recipients = await addressing.resolve(audience, db=self.db, urls=self.urls, username=question.chapter,
+                                              remote_actors=self.remote_actors, audiences=self.audiences)
+        async with self.db.transaction() as conn:
+            document = await polls.refresh_served(conn, question.id, now)
+            if document is None:
+                return 0
+            update = {
+                "@context": document.get("@context"), "id": self.urls.new_activity_id(), "type": "Update",
+                "actor": self.urls.actor(question.chapter), "published": iso(self.clock.now()), **audience,
+                "object": {k: v for k, v in document.items() if k != "@context"},
+            }
+            await publish.record(conn, urls=self.urls, username=question.chapter, activity=update,
+                                 inboxes=recipients.inboxes + voter_inboxes, now=now)
+            newcomers = set(await polls.remote_voters(conn, question.id)) - set(voters)
+            if newcomers:
+                await polls.mark_update_sent(conn, question.id, now, still_dirty=True)
+            else:
+                await polls.mark_update_sent(conn, question.id, now)
+        log.info("poll %s: Update sent to %d inboxes (%d voters)", question.id,
+                 len(set(recipients.inboxes + voter_inboxes)), len(voters))
+        return 1
+
+
+async def poll_worker_context(app: web.Application) -> AsyncIterator[None]:
+    """The application's poll worker (``cleanup_ctx``), after the delivery worker it wakes."""
+    poll_worker = PollWorker(db=app[DATABASE], urls=app[URLS], remote_actors=app[REMOTE_ACTORS], clock=app[CLOCK],
+                             on_deliveries_queued=app[DELIVERY_WORKER].wake,
+                             interval_seconds=app[CONFIG].polls.update_interval_seconds,
+                             audiences=app[REGISTRY].audiences)
+    app[POLL_WORKER] = poll_worker
+    if app[RUN_WORKERS]:
+        poll_worker.loop.start()
+    yield
+    await poll_worker.loop.stop()

@@ -1,0 +1,11 @@
+"""The web shell: the application factory and what belongs to the node as a whole.
+
+``app.make_app(config, features=...)`` makes the registry (the pipelines' handlers and
+composers, then each room's ``register``), opens resources in ``cleanup_ctx`` order (the
+database with every room's migrations, keys, blocks, the one ``ClientSession``, the inbox
+and delivery workers, the intake, then each room's own background work), and adds routes:
+``discovery`` (WebFinger, host-meta, NodeInfo), ``activitypub`` (actors, their collections,
+every published object with content negotiation), ``pages`` (the profile, an object's page,
+admin sign-in), ``metrics`` (Prometheus and the admin's queue view), and each room's
+``setup``. Only the CLI and the tests import this package.
+"""

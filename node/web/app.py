@@ -1,0 +1,181 @@
+"""``make_app(config)``: the node as an aiohttp application.
+
+Resources are opened and closed by ``cleanup_ctx`` in dependency order: the database (and
+migrations) with the local keys; the admin's blocks and the inbox rate limits; the one
+``ClientSession`` with its federation client and the remote-actor cache; the inbox and
+delivery workers and the poll worker; then the inbox intake (group commit of received
+activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
+lets tests step the workers one cycle at a time (``run_single_cycle``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from aiohttp import web
+
+from federation.actors import RemoteActors
+from federation.client import FederationClient, make_session
+from inbox import handlers as inbox_handlers
+from inbox import views as inbox_views
+from inbox.intake import InboxIntake
+from inbox.ratelimit import InboxLimits
+from inbox.worker import InboxWorker
+from node import content, membership, moderation, polls
+from node.core import rendering
+from node.core import schema as core_schema
+from node.core.actors import local_usernames, signer_for
+from node.core.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE,
+                               INBOX_LIMITS, INBOX_WORKER, KEYRING, REGISTRY, REMOTE_ACTORS, RUN_WORKERS, URLS)
+from node.core.clock import Clock
+from node.core.config import Config
+from node.core.db import Database, fetch_value
+from node.core.errors import error_middleware
+from node.core.keys import load_or_create_keys
+from node.core.migrations import Migration
+from node.core.registry import Registry
+from node.core.remote_actors import RemoteActorStore
+from node.core.urls import INSTANCE_USERNAME, Urls
+from node.moderation.blocks import BlockList
+from node.web import activitypub, discovery, metrics, pages
+from outbox import compose as outbox_compose
+from outbox import views as outbox_views
+from outbox.delivery import DeliveryWorker
+
+WEB_TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Feature(Protocol):
+    """A room of the house: it fills the registry, then adds its routes and background work."""
+
+    def register(self, registry: Registry) -> None: ...
+
+    def setup(self, app: web.Application) -> None: ...
+
+
+# Rooms every node has: the pages need membership's sessions, the inbox the moderation's blocks.
+REQUIRED_FEATURES: tuple[Feature, ...] = (membership, moderation)
+# The rooms a node runs beyond those, in the order they register (a later one may extend an
+# earlier one's tables); a test may run fewer.
+DEFAULT_FEATURES: tuple[Feature, ...] = (polls, content)
+
+
+def build_registry(features: Sequence[Feature] = DEFAULT_FEATURES) -> Registry:
+    """The pipelines' own handlers and composers, then each room's, in one new registry."""
+    registry = Registry()
+    registry.feature("core", migrations=core_schema.MIGRATIONS)
+    registry.feature("web", templates=WEB_TEMPLATES)
+    inbox_handlers.register(registry)
+    outbox_compose.register(registry)
+    for feature in (*REQUIRED_FEATURES, *features):
+        feature.register(registry)
+    return registry
+
+
+def all_migrations() -> list[Migration]:
+    """Every migration of a node with the default features (for tools and tests that open a database)."""
+    return build_registry().migrations
+
+
+log = logging.getLogger("chapterhouse")
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    db = Database(app[CONFIG].storage.database, migrations=app[REGISTRY].migrations)
+    await db.open()
+    app[DATABASE] = db
+    app[KEYRING] = await load_or_create_keys(db, local_usernames(app[CONFIG]), app[CLOCK].now())
+    yield
+    await db.close()
+
+
+async def _moderation(app: web.Application) -> AsyncIterator[None]:
+    """The admin's blocks (in memory for every request's check) and the inbox rate limits."""
+    blocklist = BlockList()
+    await blocklist.load(app[DATABASE])
+    app[BLOCKLIST] = blocklist
+    app[INBOX_LIMITS] = InboxLimits.from_config(app[CONFIG].federation)
+    yield
+
+
+def _blocked_reason(blocklist: BlockList):
+    def refuse(url: str) -> str | None:
+        return "the admin of this node blocked that host or actor" if blocklist.url_blocked(url) else None
+
+    return refuse
+
+
+async def _federation(app: web.Application) -> AsyncIterator[None]:
+    fed = app[CONFIG].federation
+    session = make_session(allow_private=fed.allow_private_addresses, allowed_networks=fed.networks,
+                           user_agent=fed.user_agent, concurrency=fed.delivery_concurrency)
+    client = FederationClient(session, clock=app[CLOCK], allow_private=fed.allow_private_addresses,
+                              allowed_networks=fed.networks, max_fetch_bytes=fed.max_fetch_bytes,
+                              fetch_timeout=fed.fetch_timeout_seconds, delivery_timeout=fed.delivery_timeout_seconds,
+                              refuse=_blocked_reason(app[BLOCKLIST]))
+    app[FEDERATION_CLIENT] = client
+    instance_signer = signer_for(app[URLS], app[KEYRING][INSTANCE_USERNAME])
+    app[REMOTE_ACTORS] = RemoteActors(RemoteActorStore(app[DATABASE]), client, instance_signer, app[CLOCK])
+    yield
+    await session.close()
+
+
+def _workers(start: bool):
+    async def workers(app: web.Application) -> AsyncIterator[None]:
+        delivery = DeliveryWorker(db=app[DATABASE], client=app[FEDERATION_CLIENT], keyring=app[KEYRING],
+                                  urls=app[URLS], clock=app[CLOCK],
+                                  concurrency=app[CONFIG].federation.delivery_concurrency)
+        await delivery.load_paused_hosts()
+        inbox = InboxWorker(db=app[DATABASE], config=app[CONFIG], urls=app[URLS], remote_actors=app[REMOTE_ACTORS],
+                            clock=app[CLOCK], registry=app[REGISTRY], on_deliveries_queued=delivery.wake)
+        app[DELIVERY_WORKER], app[INBOX_WORKER] = delivery, inbox
+        await delivery.release_leases()  # this process is the only writer: any lease left is a dead one's
+        await inbox.release_leases()
+        if start:
+            delivery.loop.start()
+            inbox.loop.start()
+        yield
+        await inbox.loop.stop()
+        await delivery.loop.stop()
+
+    return workers
+
+
+async def _intake(app: web.Application) -> AsyncIterator[None]:
+    intake = InboxIntake(app[DATABASE], on_committed=app[INBOX_WORKER].wake, parsed=app[INBOX_WORKER].parsed)
+    app[INBOX_INTAKE] = intake
+    intake.start()
+    yield
+    await intake.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    await fetch_value(request.app[DATABASE].reader, "SELECT 1")
+    return web.json_response({"status": "ok"})
+
+
+def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool = True,
+             features: Sequence[Feature] = DEFAULT_FEATURES) -> web.Application:
+    """The node as an application; ``features`` lets a test run only the rooms it needs."""
+    app = web.Application(middlewares=[metrics.metrics_middleware, error_middleware],
+                          client_max_size=config.federation.max_body_bytes)
+    app[CONFIG] = config
+    app[CLOCK] = clock or Clock()
+    app[URLS] = Urls(config.node.base_url)
+    app[REGISTRY] = build_registry(features)
+    app[RUN_WORKERS] = start_workers
+    app.cleanup_ctx.extend([_database, _moderation, _federation, _workers(start_workers), _intake])
+    rendering.setup(app)
+    discovery.add_routes(app)
+    activitypub.add_routes(app)
+    inbox_views.add_routes(app)
+    outbox_views.add_routes(app)
+    pages.add_routes(app)
+    for feature in (*REQUIRED_FEATURES, *features):
+        feature.setup(app)  # routes, and background work opened after the pipelines
+    metrics.add_routes(app)
+    app.router.add_get("/healthz", healthz)
+    return app

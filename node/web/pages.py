@@ -1,0 +1,86 @@
+"""The public pages: a chapter's profile with its recent public posts, and one post.
+
+Mastodon links to the profile from the actor's ``url``; a browser asking for an object id
+gets its page. Admin sign-in with the admin token lives here too (``/login/admin``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from aiohttp import web
+
+from node.core import objects
+from node.core.appkeys import CONFIG, DATABASE, REGISTRY
+from node.core.errors import ApiError
+from node.membership.sessions import check_csrf, safe_next, sign_in, sign_out, viewer
+from node.core.rendering import render
+
+
+async def profile(request: web.Request) -> web.Response:
+    config, db = request.app[CONFIG], request.app[DATABASE]
+    if request.match_info["username"] != config.node.name:
+        raise ApiError(404, f"no chapter named {request.match_info['username']} here")
+    posts = []
+    for activity in await objects.page_outbox(db.reader, config.node.name, offset=0, limit=20):
+        if activity.type == "Create" and isinstance(activity.data.get("object"), dict):
+            stored = await objects.get(db.reader, activity.data["object"].get("id", ""))
+            if stored and stored.deleted is None and stored.visibility == "public":
+                posts.append(stored.data)
+    extra: dict = {}
+    for add in request.app[REGISTRY].profile_context:  # news, minutes, events (``profile_parts``)
+        extra.update(await add(request))
+    return await render(request, "profile.html", {"posts": posts, **extra})
+
+
+async def object_page(request: web.Request, stored: objects.StoredObject) -> web.Response:
+    """An object's page: its own page when a feature has one (a poll), else the features' parts on a generic one.
+
+    Features add template context (``registry.object_page_context``: the thread and its counts, the
+    minutes' structure, an event's answers), and may name templates to include (``post_template``,
+    ``page_parts``).
+    """
+    registry = request.app[REGISTRY]
+    own_page = registry.object_page_paths.get(stored.type)
+    if own_page is not None:
+        raise web.HTTPFound(own_page(stored.id))
+    extra: dict = {}
+    for add in registry.object_page_context:
+        extra.update(await add(request, stored))
+    return await render(request, "object.html", {"post": stored.data, **extra})
+
+
+async def admin_login_form(request: web.Request) -> web.Response:
+    return await render(request, "login_admin.html", {"error": None, "next": safe_next(request.query.get("next"))})
+
+
+async def admin_login(request: web.Request) -> web.Response:
+    form = await request.post()
+    token = form.get("token", "")
+    expected = request.app[CONFIG].admin.token
+    if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
+        return await render(request, "login_admin.html", {"error": "That is not the admin token.",
+                                                          "next": safe_next(form.get("next"))}, status=403)
+    response = web.HTTPSeeOther(safe_next(form.get("next")))
+    current = await viewer(request)
+    await sign_in(request, response, username=current.username if current else None, is_admin=True)
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    form = await request.post()
+    check_csrf(await viewer(request), form)
+    response = web.HTTPSeeOther("/")
+    await sign_out(request, response)
+    raise response
+
+
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPFound(f"/@{request.app[CONFIG].node.name}")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/", home)
+    app.router.add_get("/@{username}", profile)
+    app.router.add_get("/login/admin", admin_login_form)
+    app.router.add_post("/login/admin", admin_login)
+    app.router.add_post("/logout", logout)

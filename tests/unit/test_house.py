@@ -1,0 +1,96 @@
+"""The house's rules, checked: one registry per application, rooms that register themselves,
+migrations gathered from every room, and no function longer than a screen."""
+
+from __future__ import annotations
+
+import ast
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from node import content, polls
+from node.core.migrations import Migration, in_order, migrate
+from node.web.app import all_migrations, build_registry, make_app
+from tests.support.nodes import node_config
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("federation", "node", "inbox", "outbox")
+MAX_FUNCTION_LINES = 60
+
+
+def _functions(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+
+
+def test_no_function_is_longer_than_sixty_lines():
+    too_long = [
+        f"{path.relative_to(ROOT)}:{function.lineno} {function.name} ({function.end_lineno - function.lineno + 1} lines)"
+        for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
+        for function in _functions(path) if function.end_lineno - function.lineno + 1 > MAX_FUNCTION_LINES
+    ]
+    assert not too_long, "split these functions:\n" + "\n".join(too_long)
+
+
+def test_every_package_and_room_says_its_design_in_its_docstring():
+    silent = []
+    for init in sorted(path for package in PACKAGES for path in (ROOT / package).rglob("__init__.py")):
+        docstring = ast.get_docstring(ast.parse(init.read_text())) or ""
+        if len(docstring.split()) < 20:
+            silent.append(str(init.relative_to(ROOT)))
+    assert not silent, f"these packages need a docstring saying their flow: {silent}"
+
+
+def test_two_applications_never_share_a_registry(tmp_path):
+    first = make_app(node_config(tmp_path, "london"), start_workers=False)
+    second = make_app(node_config(tmp_path, "paris"), start_workers=False)
+    from node.core.appkeys import REGISTRY
+
+    async def hook(ctx, activity):  # pragma: no cover - never runs
+        return None
+
+    first[REGISTRY].after("Create", hook)
+    assert first[REGISTRY] is not second[REGISTRY]
+    assert hook not in second[REGISTRY].after_handled.get("Create", [])
+    assert first[REGISTRY].inbound["Follow"] == second[REGISTRY].inbound["Follow"]
+
+
+def test_an_application_runs_only_the_rooms_it_is_given():
+    full = build_registry()
+    bare = build_registry(features=())
+    assert {"Question", "Survey", "Minutes", "Event"} <= set(full.object_composers)
+    assert set(bare.object_composers) == {"Note", "Article"}  # the outbox's own
+    assert "Question" not in bare.reply_handlers and "Like" not in bare.inbound
+    assert {"Join", "Leave", "Flag"} <= set(bare.inbound)  # membership and moderation are always there
+    assert build_registry(features=(polls,)).reply_handlers.keys() == {"Question"}
+    assert "Question" not in build_registry(features=(content,)).reply_handlers
+
+
+def test_a_room_registered_twice_is_refused():
+    registry = build_registry(features=())
+    with pytest.raises(ValueError, match="registered twice"):
+        polls.register(registry)
+        polls.register(registry)
+
+
+def test_migrations_of_every_room_apply_in_order_to_the_same_schema(tmp_path):
+    numbers = [number for number, _parts in in_order(all_migrations())]
+    assert numbers == sorted(set(numbers)) == list(range(1, len(numbers) + 1))
+    rooms = {m.sql.split("-- ", 1)[1].split("/")[1] for m in all_migrations()}
+    assert {"core", "membership", "polls", "content", "moderation"} <= rooms
+
+
+async def test_a_database_gets_every_rooms_tables_and_later_migrations_only_once(tmp_path):
+    import aiosqlite
+
+    path = tmp_path / "house.sqlite3"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        assert await migrate(conn, all_migrations()) == 7
+        later = Migration(8, "a later room", "CREATE TABLE later (id INTEGER PRIMARY KEY)")
+        assert await migrate(conn, [*all_migrations(), later]) == 8
+        assert await migrate(conn, [*all_migrations(), later]) == 8  # applied once
+    tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"objects", "inbox_items", "deliveries", "members", "accounts", "sessions", "poll_questions",
+            "interactions", "minutes", "blocks", "reports", "remote_actors", "later"} <= tables

@@ -29,10 +29,11 @@ from federation.client import FetchError
 from node.core import inbox_items as inbox_store
 from node.membership import accounts
 from node.membership import members
-from node.core.clock import iso, to_epoch
+from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from node.core.urls import INSTANCE_USERNAME
 from node.core.registry import Registry
+from node.core import vocabulary
 from node.core.vocabulary import context
 from outbox.compose import Composed, OutboxContext
 
@@ -79,9 +80,8 @@ def _role(activity: dict) -> str | None:
 
 
 def _activity(ctx: OutboxContext, kind: str, member_id: str, **extra) -> dict:
-    return {"@context": context(), "id": ctx.urls.new_activity_id(), "type": kind, "actor": ctx.actor_id,
-            "object": member_id, "target": ctx.urls.members(ctx.username), **extra,
-            "published": iso(ctx.now), "to": [member_id]}
+    return vocabulary.activity(kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, context_value=context(),
+                               object=member_id, target=ctx.urls.members(ctx.username), **extra, to=[member_id])
 
 
 async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -> MembershipChange:
@@ -138,9 +138,8 @@ async def compose_join_answer(ctx: OutboxContext, activity: dict, kind: str) -> 
     if existing is None or existing["state"] != "requested":
         raise ApiError(404, f"{join_id} is not a pending membership request",
                        hint="pending requests are listed at /admin/members")
-    answer = {"@context": context(), "id": ctx.urls.new_activity_id(), "type": kind, "actor": ctx.actor_id,
-              "object": {k: v for k, v in join.items() if k != "@context"}, "published": iso(ctx.now),
-              "to": [requester]}
+    answer = vocabulary.activity(kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, context_value=context(),
+                                 object=join, to=[requester])
 
     async def decide(conn: aiosqlite.Connection) -> None:
         if kind == "Accept":

@@ -17,11 +17,11 @@ from federation.client import FetchError
 from node.moderation import blocks
 from node.core import objects
 from node.moderation import reports
-from node.core.clock import iso, to_epoch
+from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from federation.activitystreams import id_of
 from node.core.registry import Registry
-from node.core.vocabulary import AS_CONTEXT
+from node.core import vocabulary
 from outbox.compose import Composed, OutboxContext
 
 MAX_REASON = 1000
@@ -38,8 +38,7 @@ def _actor_to_block(ctx: OutboxContext, activity: dict) -> str:
 
 async def compose_block(ctx: OutboxContext, activity: dict) -> Composed:
     target = _actor_to_block(ctx, activity)
-    block = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Block", "actor": ctx.actor_id,
-             "object": target, "published": iso(ctx.now)}  # no addressing: never delivered
+    block = vocabulary.activity("Block", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=target)  # never delivered
 
     async def save(conn: aiosqlite.Connection) -> None:
         await blocks.insert_block(conn, kind="actor", value=target, reason="Block from the outbox",
@@ -51,8 +50,7 @@ async def compose_block(ctx: OutboxContext, activity: dict) -> Composed:
 
 async def undo_block(ctx: OutboxContext, original: objects.StoredObject) -> Composed:
     target = original.data["object"]
-    undo = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Undo", "actor": ctx.actor_id,
-            "object": {k: v for k, v in original.data.items() if k != "@context"}, "published": iso(ctx.now)}
+    undo = vocabulary.activity("Undo", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=original.data)
 
     async def save(conn: aiosqlite.Connection) -> None:
         await blocks.delete_block(conn, kind="actor", value=target)
@@ -76,8 +74,8 @@ async def compose_flag(ctx: OutboxContext, activity: dict) -> Composed:
             continue
     if reported is None:
         raise ApiError(422, "none of the flagged ids is a reachable actor", hint="name the reported actor first")
-    flag = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Flag", "actor": ctx.actor_id,
-            "object": flagged, "content": reason, "to": [reported.id], "published": iso(ctx.now)}
+    flag = vocabulary.activity("Flag", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=flagged, content=reason,
+                               to=[reported.id])
 
     async def save(conn: aiosqlite.Connection) -> None:
         await reports.insert_report(conn, activity_id=flag["id"], direction="sent", reporter=ctx.actor_id,

@@ -13,6 +13,7 @@
 - ``discovery``: WebFinger, host-meta, NodeInfo 2.0/2.1. ``activitypub``: actors,
   collections and objects with content negotiation and optional authorized fetch.
   ``pages``: the public HTML. ``errors``: JSON refusals. ``auth``: the admin token.
+  ``serving``: the runner whose connections answer aiohttp's own parser refusals in JSON.
 - ``members``: who belongs to the chapter, in which role; ``accounts``: local member
   accounts (Person actors with a scrypt-hashed password); ``pages_members``: joining,
   password sign-in, the admin's member list, one's own account.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from node.appkeys import BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REMOTE_ACTORS, URLS
+from node.appkeys import BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, POLL_WORKER, REMOTE_ACTORS, URLS
 from node.clock import to_epoch
 from node.errors import ApiError
 from outbox import addressing, publish
@@ -66,4 +66,6 @@ async def apply(app: web.Application, username: str, composed: Composed, *, now)
     for hook in composed.after_commit:
         await hook()
     app[DELIVERY_WORKER].wake()
+    if POLL_WORKER in app:
+        app[POLL_WORKER].wake()  # a new question may close before the poll worker's next wake-up
     return Published(composed.activity, composed.new_object, len(set(inboxes)), recipients.unreachable)

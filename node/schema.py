@@ -318,6 +318,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX reports_by_time ON reports (created_at);
         """,
     ),
+    (
+        8,
+        "blind addressing",
+        """
+        -- node/objects.py: bto / bcc of what a local actor published, kept apart from the
+        -- served JSON (shown to the owner only, ActivityPub 6.1); JSON, or NULL when none
+        ALTER TABLE objects ADD COLUMN blind TEXT;
+        """,
+    ),
 ]
 
 

@@ -90,17 +90,28 @@ def _public_part(addressing: dict) -> dict:
 
 
 def _sanitised(obj: dict) -> dict:
+    """The editable fields given (HTML sanitised); a ``null`` one counts as not given."""
     clean = {}
     for name in ("content", "name", "summary"):
-        if name in obj:
+        if obj.get(name) is not None:
             if not isinstance(obj[name], str):
-                raise _bad(f"object.{name} must be a string")
+                raise _bad(f"object.{name} must be a string (or null to leave it out)")
             clean[name] = clean_html(obj[name]) if name != "name" else obj[name]
-    if "sensitive" in obj:
+    if obj.get("sensitive") is not None:
         if not isinstance(obj["sensitive"], bool):
-            raise _bad("object.sensitive must be true or false")
+            raise _bad("object.sensitive must be true or false (or null to leave it out)")
         clean["sensitive"] = obj["sensitive"]
     return clean
+
+
+def _removed(changes: dict) -> set[str]:
+    """The editable fields a partial Update sets to ``null``: removed (ActivityPub 6.3.1)."""
+    return {name for name in EDITABLE_FIELDS if name in changes and changes[name] is None}
+
+
+def known_type(value, known) -> str | None:
+    """Of an ActivityStreams ``type`` (one string, or a list of them), the first one in ``known``."""
+    return next((t for t in as_list(value) if isinstance(t, str) and t in known), None)
 
 
 async def _own_object(ctx: OutboxContext, activity: dict) -> objects.StoredObject:
@@ -127,10 +138,10 @@ def create_of(ctx: OutboxContext, new_object: dict, addressing: dict) -> dict:
 
 
 async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
-    """A Note or Article: sanitised HTML, ids and dates assigned, addressed."""
+    """A Note or Article: sanitised HTML, ids and dates assigned, addressed. Every property is
+    optional (ActivityStreams): a bare Note with only its addressing is a Note; several types
+    are kept as given."""
     body = _sanitised(obj)
-    if not body.get("content") and not body.get("name"):
-        raise _bad("the object needs content (or, for an Article, a name)")
     addressing = _addressing(ctx, activity, obj)
     object_id = ctx.urls.new_object_id()
     new_object = {
@@ -164,8 +175,8 @@ def kind_of(stored: objects.StoredObject) -> str:
 
 async def compose_create(ctx: OutboxContext, activity: dict) -> Composed:
     obj = activity.get("object")
-    kind = obj.get("type") if isinstance(obj, dict) else None
-    composer = OBJECT_COMPOSERS.get(kind) if isinstance(kind, str) else None
+    kind = known_type(obj.get("type"), OBJECT_COMPOSERS) if isinstance(obj, dict) else None
+    composer = OBJECT_COMPOSERS.get(kind) if kind is not None else None
     if composer is None:
         raise _bad(f"Create needs an object of type {' or '.join(OBJECT_COMPOSERS)}")
     return await composer(ctx, activity, obj)
@@ -183,15 +194,14 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
     changes = activity.get("object")
     if not isinstance(changes, dict):
         raise _bad("Update needs the object with the fields to change", hint=f"editable: {', '.join(EDITABLE_FIELDS)}")
-    if "type" in changes and changes["type"] != stored.type:
+    if "type" in changes and objects.primary_type(changes) != stored.type:
         raise _bad(f"an object's type cannot change ({stored.type} stays {stored.type})")
     guard = UPDATE_GUARDS.get(stored.type)
     if guard is not None:
         guard(stored.data, changes)
-    body = _sanitised(changes)
-    if not body:
-        raise _bad("nothing to change", hint=f"editable: {', '.join(EDITABLE_FIELDS)}")
-    updated_object = {**stored.data, **body, "updated": iso(ctx.now)}
+    body, removed = _sanitised(changes), _removed(changes)  # an Update that changes nothing is still an Update
+    kept = {k: v for k, v in stored.data.items() if k not in removed}
+    updated_object = {**kept, **body, "updated": iso(ctx.now)}
     update = {
         "@context": stored.data.get("@context", AS_CONTEXT), "id": ctx.urls.new_activity_id(), "type": "Update",
         "actor": ctx.actor_id,
@@ -376,7 +386,7 @@ COMPOSERS: dict[str, Callable[[OutboxContext, dict], Awaitable[Composed]]] = {
 
 def as_activity(body: dict) -> dict:
     """A bare object becomes the object of a Create (ActivityPub 6.2.1)."""
-    if body.get("type") in OBJECT_COMPOSERS:
+    if known_type(body.get("type"), COMPOSERS) is None and known_type(body.get("type"), OBJECT_COMPOSERS):
         wrapper = {"type": "Create", "object": body}
         for name in ADDRESS_FIELDS:
             if name in body:

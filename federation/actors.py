@@ -130,7 +130,10 @@ class RemoteActors:
         return RemoteKey(row["key_id"], row["actor_id"], row["public_pem"]) if row else None
 
     async def _fetch_key(self, key_id: str) -> RemoteKey:
-        url = urldefrag(key_id).url
+        try:
+            url = urldefrag(key_id).url
+        except ValueError as error:
+            raise FetchError(f"key {key_id!r} is not a URL ({error})") from None
         document = await self.client.get_json(url, signer=self.signer)
         if isinstance(document.get("publicKeyPem"), str):  # a standalone key document
             owner = document.get("owner") or document.get("controller")

@@ -59,13 +59,56 @@ def address_allowed(address: str, *, allow_private: bool, allowed_networks: tupl
     return any(ip in network for network in allowed_networks if network.version == ip.version)
 
 
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _name_problem(host: str) -> str | None:
+    """Why ``host`` is not a DNS name a connection could use (empty or long labels, bad IDNA)."""
+    name = host[:-1] if host.endswith(".") else host
+    try:
+        ascii_name = name.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        return f"{host!r} is not a valid host name ({error})"
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253 or any(not 1 <= len(label) <= 63 for label in labels):
+        return f"{host!r} is not a valid host name (labels are 1 to 63 characters, names at most 253)"
+    return None
+
+
+def host_problem(url: str) -> str | None:
+    """Why the host part of ``url`` cannot be connected to, or None: user info, a bad port,
+    percent-encoding, an unbracketed IPv6 address, an empty or overlong label, invalid IDNA."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as error:
+        return f"{url!r} is not a valid URL ({error})"
+    if not host:
+        return f"{url!r} has no host"
+    if "@" in parts.netloc:
+        return f"{url!r} carries user info; an address names only a host and a port"
+    if port == 0:
+        return f"{url!r} names port 0; ports are 1 to 65535"
+    if "%" in host:
+        return f"{url!r} has a percent-encoded host (or an IPv6 zone)"
+    if ":" in host and not parts.netloc.startswith("["):
+        return f"{url!r} has an IPv6 address without brackets"
+    return None if _is_ip_literal(host) else _name_problem(host)
+
+
 def check_url(url: str, *, allow_private: bool, allowed_networks: tuple[Network, ...] = ()) -> None:
-    """Refuse non-http(s) URLs and literal IP hosts that are not allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    """Refuse non-http(s) URLs, hosts that cannot be connected to, and literal IP hosts that are not allowed."""
+    if not url.lower().startswith(("http://", "https://")):
         raise BlockedAddress(f"{url!r} is not an http(s) URL")
-    if not parts.hostname:
-        raise BlockedAddress(f"{url!r} has no host")
+    problem = host_problem(url)
+    if problem is not None:
+        raise BlockedAddress(problem)
+    parts = urlsplit(url)
     if allow_private:
         return
     try:

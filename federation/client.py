@@ -6,7 +6,7 @@ that worked is remembered per host. Each request is bounded: a total timeout, a 
 body read (checked against Content-Length first and again while reading), at most
 ``MAX_REDIRECTS`` redirects, each hop checked by :func:`federation.addresses.check_url`.
 Errors come back as :class:`FetchError` or as a :class:`PostResult`, never as a bare
-exception from aiohttp.
+exception from aiohttp (nor a ValueError from a URL that cannot be encoded or resolved).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ class FederationClient:
                     if content_type not in _JSON_TYPES:
                         raise FetchError(f"GET {current} answered {content_type or 'no content type'}, not JSON")
                     body = await self._read_capped(response, current)
-            except (aiohttp.ClientError, asyncio.TimeoutError, BlockedAddress, OSError) as error:
+            except (aiohttp.ClientError, asyncio.TimeoutError, BlockedAddress, OSError, ValueError) as error:
                 raise FetchError(f"GET {current} failed: {_describe(error)}") from None
             try:
                 document = jsonio.loads(body)
@@ -173,7 +173,7 @@ class FederationClient:
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
                 error = None if 200 <= response.status < 300 else f"{response.status}: {excerpt[:200]}"
                 return PostResult(status=response.status, error=error, retry_after=retry_after)
-        except (aiohttp.ClientError, asyncio.TimeoutError, BlockedAddress, OSError) as error:
+        except (aiohttp.ClientError, asyncio.TimeoutError, BlockedAddress, OSError, ValueError) as error:
             return PostResult(status=None, error=f"POST {inbox} failed: {_describe(error)}")
 
     def _check(self, url: str) -> str | None:
@@ -197,6 +197,7 @@ class FederationClient:
 
 
 def _describe(error: BaseException) -> str:
+    """What went wrong, in words; a ValueError (a URL yarl or IDNA cannot encode) included."""
     if isinstance(error, asyncio.TimeoutError):
         return "timed out"
     if isinstance(error, aiohttp.ClientConnectorError) and isinstance(error.os_error, BlockedAddress):

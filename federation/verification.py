@@ -2,8 +2,10 @@
 
 Parse the claim (which checks the covered components, freshness and the body digest), get
 the key (cache first), verify; if that fails, refetch the key once (the actor may have
-rotated it) and verify again. Returns who signed, or raises :class:`SignatureError` that
-says why. Knows nothing of web routes: it takes the method, target, headers and body.
+rotated it) and verify again. A keyId that could never be fetched (not UTF-8, or a host no
+connection could use: :func:`federation.addresses.host_problem`) is refused as an
+unavailable key, before the cache or the network. Returns who signed, or raises
+:class:`SignatureError` that says why. Knows nothing of web routes: it takes the method, target, headers and body.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from federation.actors import RemoteActors, RemoteKey
+from federation.addresses import host_problem
 from federation.client import FetchError
 from federation.signatures import SignatureClaim, SignatureError, load_public_key, read_signature_claim, verify_claim
 
@@ -29,6 +32,9 @@ class VerifiedSigner:
 async def verify_request(remote_actors: RemoteActors, *, method: str, target: str, headers: Mapping[str, str],
                          body: bytes | None, now) -> VerifiedSigner:
     claim = read_signature_claim(method, target, headers, body, now=now)
+    problem = key_id_problem(claim.key_id)
+    if problem is not None:
+        raise KeyUnavailable(f"could not get the signing key {claim.key_id!r}: {problem}", key_id=claim.key_id)
     try:
         key = await remote_actors.get_key(claim.key_id)
     except FetchError as error:
@@ -50,11 +56,23 @@ async def verify_with_cached_key(remote_actors: RemoteActors, *, method: str, ta
                                  headers: Mapping[str, str], body: bytes | None, now) -> VerifiedSigner | None:
     """Verify with a stored key only, never fetching: None when no key is stored."""
     claim = read_signature_claim(method, target, headers, body, now=now)
+    if key_id_problem(claim.key_id) is not None:
+        return None
     key = await remote_actors.cached_key(claim.key_id)
     if key is None:
         return None
     verify_claim(claim, load_public_key(key.public_pem))
     return VerifiedSigner(key.key_id, key.owner)
+
+
+def key_id_problem(key_id: str) -> str | None:
+    """Why a keyId can be neither stored nor fetched (text that is not UTF-8, a host no
+    connection could use), or None; such a key is as unavailable as one whose server is down."""
+    try:
+        key_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the keyId is not UTF-8 text"
+    return host_problem(key_id)
 
 
 def _matches(claim: SignatureClaim, key: RemoteKey) -> bool:

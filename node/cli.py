@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
-
-from aiohttp import web
 
 from node.core import logs
 from node.core.config import ConfigError, load_config
@@ -14,13 +13,13 @@ from node.core.config import ConfigError, load_config
 
 def _serve(args: argparse.Namespace) -> int:
     from node.web.app import make_app
+    from node.web.server import serve
 
     config = load_config(args.config)
     app = make_app(config)
     print(f"chapterhouse: {config.node.display_name} (@{config.node.name}@{config.node.host}) "
           f"on http://{config.node.listen}, database {config.storage.database}", flush=True)
-    web.run_app(app, host=config.node.listen_host, port=config.node.listen_port, print=None,
-                access_log_format='%a "%r" %s %b %Tfs')
+    asyncio.run(serve(app, config.node.listen_host, config.node.listen_port, access_log_format='%a "%r" %s %b %Tfs'))
     return 0
 
 

@@ -89,17 +89,28 @@ _public_part = served_addressing
 
 
 def _sanitised(obj: dict) -> dict:
+    """The editable fields given (HTML sanitised); a ``null`` one counts as not given."""
     clean = {}
     for name in ("content", "name", "summary"):
-        if name in obj:
+        if obj.get(name) is not None:
             if not isinstance(obj[name], str):
-                raise _bad(f"object.{name} must be a string")
+                raise _bad(f"object.{name} must be a string (or null to leave it out)")
             clean[name] = clean_html(obj[name]) if name != "name" else obj[name]
-    if "sensitive" in obj:
+    if obj.get("sensitive") is not None:
         if not isinstance(obj["sensitive"], bool):
-            raise _bad("object.sensitive must be true or false")
+            raise _bad("object.sensitive must be true or false (or null to leave it out)")
         clean["sensitive"] = obj["sensitive"]
     return clean
+
+
+def _removed(changes: dict) -> set[str]:
+    """The editable fields a partial Update sets to ``null``: removed (ActivityPub 6.3.1)."""
+    return {name for name in EDITABLE_FIELDS if name in changes and changes[name] is None}
+
+
+def known_type(value, known) -> str | None:
+    """Of an ActivityStreams ``type`` (one string, or a list of them), the first one in ``known``."""
+    return next((t for t in as_list(value) if isinstance(t, str) and t in known), None)
 
 
 async def _own_object(ctx: OutboxContext, activity: dict) -> objects.StoredObject:
@@ -126,10 +137,10 @@ def create_of(ctx: OutboxContext, new_object: dict, addressing: dict) -> dict:
 
 
 async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
-    """A Note or Article: sanitised HTML, ids and dates assigned, addressed."""
+    """A Note or Article: sanitised HTML, ids and dates assigned, addressed. Every property is
+    optional (ActivityStreams): a bare Note with only its addressing is a Note; several types
+    are kept as given."""
     body = _sanitised(obj)
-    if not body.get("content") and not body.get("name"):
-        raise _bad("the object needs content (or, for an Article, a name)")
     addressing = _addressing(ctx, activity, obj)
     object_id = ctx.urls.new_object_id()
     new_object = {
@@ -157,8 +168,8 @@ def kind_of(stored: objects.StoredObject) -> str:
 
 async def compose_create(ctx: OutboxContext, activity: dict) -> Composed:
     obj = activity.get("object")
-    kind = obj.get("type") if isinstance(obj, dict) else None
-    composer = ctx.registry.object_composers.get(kind) if isinstance(kind, str) else None
+    kind = known_type(obj.get("type"), ctx.registry.object_composers) if isinstance(obj, dict) else None
+    composer = ctx.registry.object_composers.get(kind) if kind is not None else None
     if composer is None:
         raise _bad(f"Create needs an object of type {' or '.join(ctx.registry.object_composers)}")
     return await composer(ctx, activity, obj)
@@ -176,15 +187,14 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
     changes = activity.get("object")
     if not isinstance(changes, dict):
         raise _bad("Update needs the object with the fields to change", hint=f"editable: {', '.join(EDITABLE_FIELDS)}")
-    if "type" in changes and changes["type"] != stored.type:
+    if "type" in changes and objects.primary_type(changes) != stored.type:
         raise _bad(f"an object's type cannot change ({stored.type} stays {stored.type})")
     guard = ctx.registry.update_guards.get(stored.type)
     if guard is not None:
         guard(stored.data, changes)
-    body = _sanitised(changes)
-    if not body:
-        raise _bad("nothing to change", hint=f"editable: {', '.join(EDITABLE_FIELDS)}")
-    updated_object = {**stored.data, **body, "updated": iso(ctx.now)}
+    body, removed = _sanitised(changes), _removed(changes)  # an Update that changes nothing is still an Update
+    kept = {k: v for k, v in stored.data.items() if k not in removed}
+    updated_object = {**kept, **body, "updated": iso(ctx.now)}
     update = {
         "@context": stored.data.get("@context", AS_CONTEXT), "id": ctx.urls.new_activity_id(), "type": "Update",
         "actor": ctx.actor_id,
@@ -352,7 +362,8 @@ def register(registry: Registry) -> None:
 
 def as_activity(registry: Registry, body: dict) -> dict:
     """A bare object becomes the object of a Create (ActivityPub 6.2.1)."""
-    if body.get("type") in registry.object_composers:
+    if known_type(body.get("type"), registry.composers) is None and known_type(body.get("type"),
+                                                                                registry.object_composers):
         wrapper = {"type": "Create", "object": body}
         for name in ADDRESS_FIELDS:
             if name in body:

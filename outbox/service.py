@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from node.core import publish
 from node.core.appkeys import BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REGISTRY, REMOTE_ACTORS, URLS
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from outbox import addressing
-from node.core import publish
-from outbox.compose import Composed, OutboxContext, as_activity
+from outbox.compose import Composed, OutboxContext, as_activity, known_type
 
 
 @dataclass
@@ -38,17 +38,17 @@ class Published:
 async def submit(app: web.Application, username: str, body: dict) -> Published:
     """Publish ``body`` (an activity, or a bare object to wrap in a Create) as ``username``."""
     registry = app[REGISTRY]
-    if not isinstance(body.get("type"), str):
-        raise ApiError(400, "the activity's type must be one string", hint=f"one of {', '.join(registry.composers)}")
     activity = as_activity(registry, body)
-    composer = registry.composers.get(activity["type"])
-    if composer is None:
+    kind = known_type(activity.get("type"), registry.composers)  # of several types, the first one known here
+    if kind is None:
         raise ApiError(400, f"cannot publish a {activity.get('type')!r}",
                        hint=f"supported: {', '.join(registry.composers)}, or a bare object")
     now = app[CLOCK].now()
     ctx = OutboxContext(config=app[CONFIG], urls=app[URLS], db=app[DATABASE], remote_actors=app[REMOTE_ACTORS],
                         username=username, now=now, registry=registry, blocklist=app[BLOCKLIST])
-    composed = await composer(ctx, activity)
+    composed = await registry.composers[kind](ctx, {**activity, "type": kind})
+    if isinstance(activity["type"], list) and composed.activity.get("type") == kind:
+        composed.activity["type"] = activity["type"]  # the other types kept as given
     return await apply(app, username, composed, now=now)
 
 
@@ -57,15 +57,18 @@ async def apply(app: web.Application, username: str, composed: Composed, *, now)
     db, urls = app[DATABASE], app[URLS]
     recipients = await addressing.resolve(composed.activity, db=db, urls=urls, username=username,
                                           remote_actors=app[REMOTE_ACTORS], audiences=app[REGISTRY].audiences)
-    # bto and bcc were for finding recipients only: never stored, served or delivered (AP 6.1)
+    # bto and bcc find recipients; they are kept apart for the owner, never served to others or delivered (AP 6.1)
+    blind = {k: v for k, v in composed.activity.items() if k in ("bto", "bcc") and v}
     composed.activity = {k: v for k, v in composed.activity.items() if k not in ("bto", "bcc")}
     inboxes = recipients.inboxes + composed.direct_inboxes
     async with db.transaction() as conn:
         for change in composed.changes:
             await change(conn)
         await publish.record(conn, urls=urls, username=username, activity=composed.activity, inboxes=inboxes,
-                             now=to_epoch(now), new_object=composed.new_object)
+                             now=to_epoch(now), new_object=composed.new_object, blind=blind or None)
     for hook in composed.after_commit:
         await hook()
     app[DELIVERY_WORKER].wake()
+    for hook in app[REGISTRY].after_published:  # e.g. the poll worker: a new question may close sooner
+        hook(app, composed.activity)
     return Published(composed.activity, composed.new_object, len(set(inboxes)), recipients.unreachable)

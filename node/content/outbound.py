@@ -52,9 +52,7 @@ def _changes_of(activity: dict, editable: tuple[str, ...]) -> dict:
     unknown = sorted(set(changes) - set(editable) - set(IGNORED_ON_UPDATE))
     if unknown:
         raise ApiError(400, f"cannot change {', '.join(unknown)}", hint=f"editable: {', '.join(editable)}")
-    if not set(changes) & set(editable):
-        raise ApiError(400, "nothing to change", hint=f"editable: {', '.join(editable)}")
-    return changes
+    return changes  # none at all is an Update that changes nothing: accepted, as any other
 
 
 # --- news and blog posts --------------------------------------------------------------------
@@ -126,9 +124,7 @@ async def _stored_minutes(ctx: OutboxContext, stored: objects.StoredObject):
 async def update_minutes(ctx: OutboxContext, activity: dict, stored: objects.StoredObject) -> Composed:
     changes = _changes_of(activity, minutes.EDITABLE)
     found, article, note = await _stored_minutes(ctx, stored)
-    record = _minutes_or_400(minutes.changed, found.record, changes)
-    if record == found.record:
-        raise ApiError(400, "nothing to change: the minutes already say that")
+    record = _minutes_or_400(minutes.changed, found.record, changes)  # the same record again is still an Update
     await _check_votes(ctx, record)
     updated = iso(ctx.now)
     addressing = _public_part(_addressing(ctx, article.data))

@@ -10,6 +10,16 @@ from node.core.appkeys import CONFIG
 from node.core.errors import ApiError
 
 
+def is_admin(request: web.Request) -> bool:
+    """Whether the request carries the admin's bearer token (the node's owner); False without a
+    bearer token, and a wrong one is refused as :func:`require_admin` refuses it."""
+    scheme, _, _ = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    require_admin(request)
+    return True
+
+
 def require_admin(request: web.Request) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -1,7 +1,14 @@
-"""Time as a dependency: workers and verifiers ask a Clock, so tests can move time."""
+"""Time as a dependency: workers and verifiers ask a Clock, so tests can move time.
+
+A worker that must act at a moment (a poll closing at its ``endTime``) waits through its
+clock too (:meth:`Clock.wait`), so that under a :class:`FrozenClock` it wakes when a test
+moves time, not when real seconds pass.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime, timedelta, timezone
 
 
@@ -11,18 +18,37 @@ class Clock:
     def now(self) -> datetime:
         return datetime.now(timezone.utc)
 
+    async def wait(self, event: asyncio.Event, seconds: float) -> None:
+        """Until ``event`` is set or ``seconds`` of this clock pass; callers check the time again
+        after, since a clock may also return early."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(event.wait(), max(seconds, 0.0))
+
 
 class FrozenClock(Clock):
     """A clock that moves only when told to; for tests."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime.now(timezone.utc)
+        self._waiting: set[asyncio.Event] = set()
 
     def now(self) -> datetime:
         return self._now
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
+        for event in self._waiting:  # every waiter looks at the new time
+            event.set()
+
+    async def wait(self, event: asyncio.Event, seconds: float) -> None:
+        """Until ``event`` is set or the clock is moved (by any amount: the caller re-plans)."""
+        if seconds <= 0:
+            return
+        self._waiting.add(event)
+        try:
+            await event.wait()
+        finally:
+            self._waiting.discard(event)
 
 
 def iso(moment: datetime) -> str:

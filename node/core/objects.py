@@ -1,6 +1,7 @@
 """What local actors publish: objects and activities, each served at its id.
 
-Rows keep the JSON exactly as served. A deleted object keeps its row as a Tombstone (its id
+Rows keep the JSON exactly as served to others; ``bto`` / ``bcc`` are kept apart (``blind``)
+and shown only to the owner (ActivityPub 6.1). A deleted object keeps its row as a Tombstone (its id
 is never reused and is answered with 410). ``visibility`` is derived from the addressing
 when the row is written, so collections can filter without parsing JSON.
 """
@@ -41,22 +42,37 @@ class StoredObject:
     visibility: str
     data: dict
     deleted: float | None
+    blind: dict | None = None  # {"bto": [...], "bcc": [...]}: for the owner's eyes only
+
+    def addressed_to(self) -> set[str]:
+        """Every actor or collection id the object names in its addressing, blind ones included."""
+        values = [self.data.get(name) for name in ("to", "cc", "audience")]
+        values += [(self.blind or {}).get(name) for name in ("bto", "bcc")]
+        return {x for value in values for x in as_list(value) if isinstance(x, str)}
+
+
+def primary_type(document: dict) -> str:
+    """The type a document is handled as: its one type, or of several (ActivityStreams allows a
+    list) the first ActivityStreams term (no ``:``, as extension types are IRIs), else the first."""
+    types = [t for t in as_list(document.get("type")) if isinstance(t, str)]
+    return next((t for t in types if ":" not in t), types[0] if types else "")
 
 
 def _row_to_object(row) -> StoredObject:
+    blind = jsonio.loads(row["blind"]) if row["blind"] else None
     return StoredObject(row["seq"], row["id"], row["kind"], row["type"], row["author"], row["visibility"],
-                        jsonio.loads(row["data"]), row["deleted"])
+                        jsonio.loads(row["data"]), row["deleted"], blind)
 
 
 async def insert(conn: aiosqlite.Connection, *, document: dict, kind: str, author: str, visibility: str,
-                 published: float) -> None:
+                 published: float, blind: dict | None = None) -> None:
     object_id = document.get("object")
     object_id = object_id.get("id") if isinstance(object_id, dict) else object_id
     await conn.execute(
-        "INSERT INTO objects (id, kind, type, author, object_id, visibility, data, published)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (document["id"], kind, document["type"], author, object_id if isinstance(object_id, str) else None,
-         visibility, jsonio.dumps_str(document), published),
+        "INSERT INTO objects (id, kind, type, author, object_id, visibility, data, published, blind)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (document["id"], kind, primary_type(document), author, object_id if isinstance(object_id, str) else None,
+         visibility, jsonio.dumps_str(document), published, jsonio.dumps_str(blind) if blind else None),
     )
 
 
@@ -64,7 +80,7 @@ async def replace_data(conn: aiosqlite.Connection, object_id: str, document: dic
                        deleted: float | None = None) -> None:
     await conn.execute(
         "UPDATE objects SET data = ?, type = ?, updated = ?, deleted = COALESCE(?, deleted) WHERE id = ?",
-        (jsonio.dumps_str(document), document["type"], updated, deleted, object_id),
+        (jsonio.dumps_str(document), primary_type(document), updated, deleted, object_id),
     )
 
 

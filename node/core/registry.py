@@ -30,6 +30,8 @@ Outbox (``outbox.compose``, run by ``outbox.service``):
   ``answer_composers``   Accept / Reject of something other than a Follow (a Join), tried in
                          order; the first that recognises the answered activity composes it
   ``audiences``          a local collection's name -> the inboxes it addresses (members)
+  ``after_published``    ``hook(app, activity)`` after a local activity is committed (the poll
+                         worker wakes for a new question's end time)
 
 Read side and pages:
   ``local_actors``       lookups of local actors beyond the chapter and the instance actor
@@ -76,6 +78,7 @@ class Registry:
     collection_composers: dict[str, Hook] = field(default_factory=dict)
     answer_composers: list[Hook] = field(default_factory=list)
     audiences: dict[str, Hook] = field(default_factory=dict)
+    after_published: list[Callable[[Any, dict], None]] = field(default_factory=list)
     # read side and pages
     local_actors: list[Hook] = field(default_factory=list)
     served_additions: dict[str, Hook] = field(default_factory=dict)

@@ -130,4 +130,13 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        8,
+        "blind addressing",
+        """
+        -- node/core/objects.py: bto / bcc of what a local actor published, kept apart from the
+        -- served JSON (shown to the owner only, ActivityPub 6.1); JSON, or NULL when none
+        ALTER TABLE objects ADD COLUMN blind TEXT;
+        """,
+    ),
 ]

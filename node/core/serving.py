@@ -72,7 +72,9 @@ def collection_document(collection_id: str, total: int, page: int | None, items:
         return {"@context": context, "id": collection_id, "type": "OrderedCollection", "totalItems": total,
                 "first": f"{collection_id}?page=1", "last": f"{collection_id}?page={max(1, -(-total // PAGE_SIZE))}"}
     document = {"@context": context, "id": f"{collection_id}?page={page}", "type": "OrderedCollectionPage",
-                "partOf": collection_id, "totalItems": total, ordered_key: items}
+                "partOf": collection_id, "totalItems": total}
+    if items:  # an empty array is left out, as in JSON-LD's compacted form
+        document[ordered_key] = items
     if page * PAGE_SIZE < total:
         document["next"] = f"{collection_id}?page={page + 1}"
     if page > 1:

@@ -25,6 +25,7 @@ def register(registry: Registry) -> None:
     inbound.register(registry)
     outbound.register(registry)
     pages.register(registry)
+    registry.after_published.append(worker.wake_for_new_questions)
 
 
 def setup(app: web.Application) -> None:

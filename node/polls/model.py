@@ -133,6 +133,11 @@ async def questions_due_to_close(conn: aiosqlite.Connection, now: float) -> list
     return [_row_to_question(row) for row in rows]
 
 
+async def next_end_time(conn: aiosqlite.Connection) -> float | None:
+    """When the next open question closes (None when every question is closed)."""
+    return await fetch_value(conn, "SELECT MIN(end_time) FROM poll_questions WHERE closed_at IS NULL")
+
+
 async def mark_dirty(conn: aiosqlite.Connection, question_id: str) -> None:
     await conn.execute("UPDATE poll_questions SET dirty = 1 WHERE id = ?", (question_id,))
 

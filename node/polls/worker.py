@@ -1,25 +1,32 @@
 """The poll worker: coalesced ``Update(Question)`` with the counts, and closing polls on time.
 
-Each cycle (every ``[polls] update_interval_seconds`` in production; ``run_single_cycle()``
-in tests, with an injectable clock):
+Two schedules, one loop (:class:`PollLoop`; tests step ``run_single_cycle()``, which does
+both now, with an injectable clock):
 
-1. closes every open question whose ``endTime`` has passed: ``closed`` is set (to the
-   ``endTime``), hidden results become visible, and the question is marked dirty;
-2. sends ONE ``Update(Question)`` per dirty question, carrying the current served document,
-   to the question's audience (its followers, and whoever else it is addressed to) and to
-   the inbox of every remote voter with a counted ballot. Voters' inboxes are resolved
+1. at each question's ``endTime`` (``close_due``): ``closed`` is set (to the ``endTime``),
+   hidden results become visible, and the closing ``Update(Question)`` goes out at once, as
+   Mastodon closes a poll at its end time. The loop sleeps until the next open question's
+   ``endTime`` (read from the database, so after a restart too), and is woken when something
+   is published (a new question may close sooner); it waits through the clock
+   (``Clock.wait``), so a test's frozen clock wakes it when moved;
+2. every ``[polls] update_interval_seconds`` (``send_counts``): ONE ``Update(Question)`` per
+   dirty question, carrying the current served document, to the question's audience (its
+   followers, and whoever else it is addressed to) and to the inbox of every remote voter
+   with a counted ballot. Voters' inboxes are resolved
    through the remote-actor cache before the transaction; the Update is then recorded with
    its delivery rows (:func:`outbox.publish.record`) and the dirty flag cleared in one
    transaction, with the counts read in that same transaction. A voter whose ballot arrived
    while the inboxes were being resolved keeps the question dirty for the next cycle.
 
 While results are hidden and the poll is open there is nothing to show: the dirty flag is
-cleared without sending. The loop sleeps a whole interval after each cycle, so however
-many votes arrive, a question sends at most one Update per interval.
+cleared without sending. Counts go out a whole interval apart, so however many votes
+arrive, a question sends at most one counts Update per interval (and one at its close).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -30,7 +37,6 @@ from federation.actors import RemoteActors
 from federation.client import FetchError
 from node.core import objects
 from node.polls import model as polls
-from node.core.background import WorkerLoop
 from node.core.clock import iso, to_epoch
 from node.core.appkeys import (CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, POLL_WORKER, REGISTRY, REMOTE_ACTORS,
                                RUN_WORKERS, URLS)
@@ -51,23 +57,40 @@ class PollWorker:
         self.remote_actors = remote_actors
         self.clock = clock
         self.on_deliveries_queued = on_deliveries_queued
-        self.loop = WorkerLoop("polls", self._loop_cycle, idle_seconds=interval_seconds)
+        self.loop = PollLoop(self, interval_seconds)
 
-    async def _loop_cycle(self) -> int:
-        await self.run_single_cycle()
-        return 0  # always sleep a whole interval: that is what coalesces the updates
+    def wake(self) -> None:
+        """Something was published: a new question may close before the loop's next wake-up."""
+        self.loop.wake()
 
     async def run_single_cycle(self) -> int:
         """Close what is due, then send one Update per dirty question; the number of Updates sent."""
+        return await self.close_due() + await self.send_counts()
+
+    async def close_due(self) -> int:
+        """Close every open question whose ``endTime`` has passed, each with its closing Update."""
         now = to_epoch(self.clock.now())
+        sent = 0
         for question in await polls.questions_due_to_close(self.db.reader, now):
             await self._close(question, now)
+            closed = await polls.get_question(self.db.reader, question.id)
+            sent += await self._send_update(closed) if closed is not None else 0
+        if sent:
+            self.on_deliveries_queued()
+        return sent
+
+    async def send_counts(self) -> int:
+        """One Update per dirty question (the coalesced counts); the number sent."""
         sent = 0
         for question in await polls.dirty_questions(self.db.reader):
             sent += await self._send_update(question)
         if sent:
             self.on_deliveries_queued()
         return sent
+
+    async def seconds_to_next_close(self) -> float | None:
+        end_time = await polls.next_end_time(self.db.reader)
+        return None if end_time is None else end_time - to_epoch(self.clock.now())
 
     async def _close(self, question: polls.Question, now: float) -> None:
         async with self.db.transaction() as conn:
@@ -121,6 +144,62 @@ class PollWorker:
         return 1
 
 
+class PollLoop:
+    """Runs a :class:`PollWorker`: closes at each ``endTime``, sends counts every interval.
+
+    A failed pass is logged and tried again a second later; it never ends the loop.
+    """
+
+    def __init__(self, worker: PollWorker, interval_seconds: float) -> None:
+        self.worker = worker
+        self.interval = interval_seconds
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="polls")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        next_counts = to_epoch(self.worker.clock.now())  # counts at start, then every interval
+        while True:
+            self._wakeup.clear()
+            try:
+                next_counts = await self._pass(next_counts)
+                delay = await self._delay(next_counts)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("polls: a pass failed; trying again shortly")
+                delay = 1.0
+            await self.worker.clock.wait(self._wakeup, delay)
+
+    async def _pass(self, next_counts: float) -> float:
+        """Close what is due; send the counts if their time has come. When counts go next."""
+        await self.worker.close_due()
+        if to_epoch(self.worker.clock.now()) >= next_counts:
+            await self.worker.send_counts()
+            return to_epoch(self.worker.clock.now()) + self.interval
+        return next_counts
+
+    async def _delay(self, next_counts: float) -> float:
+        """Seconds until the next close or counts, whichever is first (never a busy loop)."""
+        delay = next_counts - to_epoch(self.worker.clock.now())
+        to_close = await self.worker.seconds_to_next_close()
+        if to_close is not None:
+            delay = min(delay, to_close)
+        return max(delay, 0.01)
+
+
 async def poll_worker_context(app: web.Application) -> AsyncIterator[None]:
     """The application's poll worker (``cleanup_ctx``), after the delivery worker it wakes."""
     poll_worker = PollWorker(db=app[DATABASE], urls=app[URLS], remote_actors=app[REMOTE_ACTORS], clock=app[CLOCK],
@@ -132,3 +211,9 @@ async def poll_worker_context(app: web.Application) -> AsyncIterator[None]:
         poll_worker.loop.start()
     yield
     await poll_worker.loop.stop()
+
+
+def wake_for_new_questions(app: web.Application, activity: dict) -> None:
+    """A question just published may close before the poll worker's next wake-up."""
+    if POLL_WORKER in app:
+        app[POLL_WORKER].wake()

@@ -4,7 +4,10 @@ Content negotiation: ``application/activity+json`` or ``application/ld+json`` (w
 profile) get JSON, a browser asking for ``text/html`` gets the page, anything else gets
 JSON. Collections (the chapter's ``members`` too) are ``OrderedCollection`` with a true
 ``totalItems`` and pages of ``PAGE_SIZE``; member accounts are ``Person`` actors here too.
-Deleted objects answer 410 with their Tombstone. Objects that are not public are served only
+Deleted objects answer 410 with their Tombstone. The owner (the admin's bearer token) reads
+every activity and object the node published, with its ``bto`` / ``bcc``, which nobody else
+sees. Empty arrays are left out of what is served (as in JSON-LD's compacted form): an empty
+collection page has no ``orderedItems``. Objects that are not public are served only
 to a signed GET from an actor they are addressed to (or, for followers-only posts, from an
 accepted follower; for members-only posts, from an active member); with ``authorized_fetch``
 every actor and object needs a signed GET (the instance actor excepted, so that others can
@@ -22,6 +25,7 @@ from node.core import objects
 from node.web import pages
 from node.core.actors import chapter_document, instance_document, person_document
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, URLS
+from node.core.auth import is_admin
 from node.core.clock import from_epoch
 from node.core.errors import ApiError
 from node.content.views import served_document
@@ -111,7 +115,9 @@ async def featured_collection(request: web.Request) -> web.Response:
     db, urls = request.app[DATABASE], request.app[URLS]
     items = await objects.featured_objects(db.reader, username)
     document = {"@context": "https://www.w3.org/ns/activitystreams", "id": urls.featured(username),
-                "type": "OrderedCollection", "totalItems": len(items), "orderedItems": items}
+                "type": "OrderedCollection", "totalItems": len(items)}
+    if items:
+        document["orderedItems"] = items
     return ap_response(request, document)
 
 
@@ -137,10 +143,7 @@ async def _may_see(request: web.Request, stored: objects.StoredObject) -> bool:
     signer = await signer_of(request)
     if signer is None:
         return False
-    addressed = set()
-    for field in ("to", "cc", "bto", "bcc", "audience"):
-        addressed.update(x for x in objects.as_list(stored.data.get(field)) if isinstance(x, str))
-    if signer.actor_id in addressed:
+    if signer.actor_id in stored.addressed_to():
         return True
     if stored.visibility == "followers":
         follower = await follows.get_follower(request.app[DATABASE].reader, stored.author, signer.actor_id)
@@ -158,12 +161,16 @@ async def published_object(request: web.Request) -> web.StreamResponse:
         raise ApiError(404, f"nothing was published at {object_id}")
     if stored.deleted is not None:
         return ap_response(request, stored.data, status=410)
-    if not await _may_see(request, stored):
+    owner = is_admin(request)
+    if not owner and not await _may_see(request, stored):
         raise ApiError(404, f"nothing was published at {object_id}",
                        hint="objects that are not public are served only to signed requests from their audience")
     if wants_html(request):
         return await pages.object_page(request, stored)
-    return ap_response(request, await served_document(request.app, stored))
+    document = await served_document(request.app, stored)
+    if owner and stored.blind:
+        document = {**document, **stored.blind}  # the owner alone sees whom it was sent to blind
+    return ap_response(request, document)
 
 
 def add_routes(app: web.Application) -> None:

@@ -64,7 +64,7 @@ async def test_chapter_follows_a_bovine_actor_and_verifies_its_accept(make_node,
 
     async def accepted():  # bovine's Accept passed our verifier and was processed
         _, collection = await get_json(f"{london.actor_id}/following?page=1")
-        return collection["orderedItems"] == [alice.actor_id]
+        return collection.get("orderedItems", []) == [alice.actor_id]
 
     await eventually(accepted)
     assert any(a["type"] == "Accept" and a["actor"] == alice.actor_id for a in await read_inbox(london))

@@ -104,8 +104,8 @@ async def read_whole_inbox(node) -> tuple[int, list[dict]]:
     while True:
         status, body = await get_json(f"{node.inbox}?page={page}", headers=auth)
         assert status == 200, body
-        assert len(body["orderedItems"]) <= 20
-        items.extend(body["orderedItems"])
+        assert len(body.get("orderedItems", [])) <= 20
+        items.extend(body.get("orderedItems", []))
         if "next" not in body:
             return collection["totalItems"], items
         page += 1

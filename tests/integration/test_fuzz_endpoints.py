@@ -198,3 +198,83 @@ def test_page_forms_never_fail(fuzz_node):
         _assert_clean(status, kind, answer, concrete)
 
     post()
+
+
+# --- hostile keyId hosts (issue 10): the same 401 as an unreachable key, never a 5xx --------------
+
+HOSTILE_HOSTS = [
+    "a..example",                                 # an empty label
+    ".example",                                   # an empty first label
+    "a" * 64 + ".example",                        # a label over 63 characters
+    ("b" * 63 + ".") * 5 + "example",             # a name over 253 characters
+    "xn--zz-.example",                            # invalid IDNA (a broken punycode label)
+    "xn--a.example",
+    "exa\u00admple.\u00e4\u00df",                   # IDNA maps the soft hyphen away (headers are Latin-1)
+    "\u00ad.example",                             # ... leaving an empty label
+    "::1",                                        # a bare IPv6 address without brackets
+    "[::1",                                       # an unclosed bracket
+    "[fe80::1%25eth0]",                           # an IPv6 zone
+    "ex%61mple.test",                             # a percent-encoded host
+    "%00.example",
+    "user:pass@127.0.0.1",                        # user info
+    "@example.test",
+    "127.0.0.1:99999",                            # ports out of range
+    "127.0.0.1:-1",
+    "127.0.0.1:0",
+    "127.0.0.1:http",
+    "",                                           # no host at all
+]
+
+
+def _hostile_key_ids(hosts) -> list[str]:
+    return [f"http://{host}/users/alice#main-key" for host in hosts]
+
+
+def _assert_key_refused(status: int, kind: str, answer: bytes, key_id: str) -> None:
+    assert status == 401, f"keyId {key_id!r} answered {status}: {answer[:300]!r}"
+    assert kind.startswith("application/json"), kind
+    reason = json.loads(answer)["error"]
+    assert "signing key" in reason or "keyId" in reason, reason
+
+
+@pytest.mark.parametrize("key_id", _hostile_key_ids(HOSTILE_HOSTS))
+def test_a_hostile_key_id_host_is_a_401_like_an_unreachable_key(fuzz_node, key_id):
+    alice = fuzz_node.actors[0] if fuzz_node.actors else fuzz_node.remote_actor("alice")
+    inbox = fuzz_node.node.inbox
+    body = json.dumps({"id": alice.new_id(), "type": "Follow", "actor": alice.id, "object": fuzz_node.node.actor_id}).encode()
+    status, kind, answer = fuzz_node.request("POST", "/users/london/inbox", body,
+                                             alice.signed_headers(inbox, body, key_id=key_id))
+    _assert_key_refused(status, kind, answer, key_id)
+
+
+hostile_labels = st.one_of(
+    st.just(""), st.text(alphabet="abz-", min_size=64, max_size=80), st.just("xn--"), st.just("xn--zz-"),
+    st.text(alphabet=st.characters(min_codepoint=0xA0, max_codepoint=0xFF), min_size=1, max_size=8),
+    st.text(alphabet="%0123456789abcdef", min_size=1, max_size=9), st.just("a"), st.just("example"),
+)
+hostile_hosts = st.one_of(
+    st.lists(hostile_labels, min_size=1, max_size=5).map(".".join),
+    st.sampled_from(HOSTILE_HOSTS),
+    st.tuples(st.sampled_from(["127.0.0.1", "example.test", "[::1]", "::1"]),
+              st.integers(min_value=-10, max_value=10 ** 6)).map(lambda hp: f"{hp[0]}:{hp[1]}"),
+    st.tuples(st.text(alphabet="ab:%@", max_size=6), st.sampled_from(["127.0.0.1", "example.test"]))
+      .map(lambda uh: f"{uh[0]}@{uh[1]}"),
+)
+
+
+def test_hostile_key_id_hosts_never_fail(fuzz_node):
+    alice = fuzz_node.remote_actor("alice")
+    inbox = fuzz_node.node.inbox
+
+    @FUZZ
+    @given(host=hostile_hosts)
+    def post(host):
+        key_id = f"http://{host}/users/alice#main-key"
+        body = json.dumps({"id": alice.new_id(), "type": "Follow", "actor": alice.id,
+                           "object": fuzz_node.node.actor_id}).encode()
+        status, kind, answer = fuzz_node.request("POST", "/users/london/inbox", body,
+                                                 alice.signed_headers(inbox, body, key_id=key_id))
+        assert status < 500, f"keyId {key_id!r} answered {status}: {answer[:300]!r}"
+        _assert_key_refused(status, kind, answer, key_id)
+
+    post()

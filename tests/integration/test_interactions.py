@@ -45,7 +45,7 @@ async def _served(object_id: str) -> dict:
 async def _thread(object_id: str) -> list[dict]:
     status, page = await get_json(f"{object_id}/replies?page=1")
     assert status == 200, page
-    return page["orderedItems"]
+    return page.get("orderedItems", [])
 
 
 async def test_replies_from_two_implementations_make_the_thread(make_node, remote_actor, bovine_peer):

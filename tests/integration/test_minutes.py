@@ -145,11 +145,11 @@ async def test_minutes_need_a_meeting_date_and_a_local_vote_must_be_a_question(m
     assert status == 422 and "Question" in body["error"], body
 
 
-async def test_an_update_with_unknown_or_no_fields_is_refused(make_node):
+async def test_an_update_with_unknown_fields_is_refused_and_one_that_changes_nothing_accepted(make_node):
     london = await make_node("london", start_workers=False)
     _, result, _ = await publish(london, MINUTES)
     status, body, _ = await publish(london, {"type": "Update", "object": {"id": result["object"], "colour": "red"}})
     assert status == 400 and "colour" in body["error"]
     status, body, _ = await publish(london, {"type": "Update", "object": {"id": result["object"],
                                                                           "name": MINUTES["name"]}})
-    assert status == 400 and "nothing to change" in body["error"]
+    assert status == 201 and body["type"] == "Update", body  # issue 10: an Update that changes nothing is no error

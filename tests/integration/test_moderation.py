@@ -23,7 +23,7 @@ async def _follow(node, actor) -> None:
 
 async def _followers(node) -> list[str]:
     _, page = await get_json(f"{node.actor_id}/followers?page=1")
-    return page["orderedItems"]
+    return page.get("orderedItems", [])
 
 
 async def test_a_blocked_domain_is_refused_dropped_and_not_delivered_to(make_node, remote_actor):

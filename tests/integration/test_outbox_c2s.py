@@ -46,7 +46,7 @@ async def outbox_items(node) -> list[dict]:
     while url:
         status, page = await get_json(url)
         assert status == 200, page
-        items.extend(page["orderedItems"])
+        items.extend(page.get("orderedItems", []))  # an empty page leaves it out
         url = page.get("next")
     return items
 
@@ -229,7 +229,7 @@ async def test_manual_approval_accept_and_reject(make_node, remote_actor, tmp_pa
 
     async def follower_ids() -> list[str]:
         _, page = await get_json(f"{london.actor_id}/followers?page=1")
-        return page["orderedItems"]
+        return page.get("orderedItems", [])
 
     # alice asks; the request waits for the admin.
     follow = alice.activity("Follow", london.actor_id)
@@ -292,7 +292,7 @@ async def test_featured_add_and_remove(london):
     status, result, _ = await publish(london, {"type": "Remove", "object": note_id, "target": featured})
     assert status == 201, result
     _, collection = await get_json(featured)
-    assert collection["totalItems"] == 0 and collection["orderedItems"] == []
+    assert collection["totalItems"] == 0 and "orderedItems" not in collection  # no empty arrays (issue 10)
 
 
 async def test_outbox_collection_counts_truly_and_pages_by_twenty(london):
@@ -327,3 +327,98 @@ async def test_admin_token_is_not_needed_to_read_but_is_to_read_the_inbox(london
     assert status == 401 and body["error"]
     status, body = await get_json(london.inbox, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert status == 200
+
+
+# --- what ActivityStreams allows a generic C2S client to send (issue 10) ---------------------
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.mark.parametrize("note", [
+    {"type": "Note", "to": [PUBLIC]},
+    {"type": "Note", "name": "Just a title"},
+    {"type": "Note", "summary": "A warning, and nothing else", "cc": [PUBLIC]},
+    {"type": "Article"},
+])
+async def test_a_note_without_content_is_published(london, note):
+    status, result, location = await publish(london, note)
+    assert status == 201, result
+    status, served = await get_json(result["object"])
+    assert status == 200 and served["type"] == note["type"] and "content" not in served
+    for name in ("name", "summary"):
+        assert served.get(name) == note.get(name)
+    assert (await get_json(location))[1]["object"]["id"] == result["object"]
+
+
+async def test_several_types_act_on_the_first_known_and_keep_the_rest(london):
+    activity = {"type": ["Create", "http://example.org/ns#Special"],
+                "object": {"type": ["Note", "x:Extra"], "content": "<p>Typed twice</p>"}}
+    status, result, location = await publish(london, activity)
+    assert status == 201, result
+    _, create = await get_json(location)
+    assert create["type"] == ["Create", "http://example.org/ns#Special"]
+    _, note = await get_json(result["object"])
+    assert note["type"] == ["Note", "x:Extra"] and note["content"] == "<p>Typed twice</p>"
+    assert note["id"] in [item["object"]["id"] for item in await outbox_items(london)]
+
+    status, result, _ = await publish(london, {"type": ["x:Extra", "Note"], "content": "<p>A bare one</p>"})
+    assert status == 201, result
+    _, bare = await get_json(result["object"])
+    assert bare["type"] == ["x:Extra", "Note"]
+    status, answer, _ = await publish(london, {"type": ["x:Unknown", "y:Other"], "content": "<p>?</p>"})
+    assert status == 400 and "cannot publish" in answer["error"], answer
+
+
+async def test_a_partial_update_with_null_removes_the_property(london):
+    note_id = await create_note(london, summary="Spoilers", name="A title")
+    status, result, _ = await publish(london, {"type": "Update", "object": {"id": note_id, "summary": None}})
+    assert status == 201, result
+    _, note = await get_json(note_id)
+    assert "summary" not in note and note["name"] == "A title" and note["content"] == "<p>A note</p>"
+
+
+async def test_an_update_that_changes_nothing_is_answered_as_any_update(london):
+    note_id = await create_note(london)
+    status, result, location = await publish(london, {"type": "Update", "object": {"id": note_id}})
+    assert status == 201 and result["type"] == "Update", result
+    _, update = await get_json(location)
+    assert update["type"] == "Update" and update["object"]["id"] == note_id
+    _, note = await get_json(note_id)
+    assert note["content"] == "<p>A note</p>"
+
+
+def _empty_arrays(document, path="") -> list[str]:
+    if isinstance(document, dict):
+        return [p for key, value in document.items() for p in _empty_arrays(value, f"{path}.{key}")]
+    if isinstance(document, list):
+        return [path] if not document else [p for i, v in enumerate(document) for p in _empty_arrays(v, f"{path}[{i}]")]
+    return []
+
+
+async def test_the_owner_reads_everything_published_with_bto_and_bcc(london, remote_actor):
+    alice, bob = await remote_actor("alice"), await remote_actor("bob")
+    followers = f"{london.actor_id}/followers"
+    for addressing in ({"to": [alice.id]}, {"to": [followers]}, {"bto": [alice.id], "bcc": [bob.id]},
+                       {"to": [PUBLIC], "bcc": [bob.id]}):
+        status, result, location = await publish(london, {"type": "Note", "content": "<p>For a few</p>", **addressing})
+        assert status == 201, result
+        for url in (location, result["object"]):
+            status, document = await get_json(url, headers=ADMIN)
+            assert status == 200, (addressing, document)
+            for blind in ("bto", "bcc"):
+                assert document.get(blind) == addressing.get(blind), (addressing, document)
+            status, anonymous = await get_json(url)
+            if PUBLIC in addressing.get("to", []):
+                assert status == 200 and "bcc" not in anonymous and bob.id not in json.dumps(anonymous)
+            else:
+                assert status == 404, anonymous
+    status, refused = await get_json(location, headers={"Authorization": "Bearer wrong"})
+    assert status == 403 and "token" in refused["error"]
+
+
+@pytest.mark.parametrize("path", ["outbox?page=1", "followers?page=1", "following?page=1", "members?page=1",
+                                  "featured", "inbox?page=1"])
+async def test_empty_collections_serve_no_empty_arrays(london, path):
+    status, document = await get_json(f"{london.actor_id}/{path}", headers=ADMIN)
+    assert status == 200 and document["totalItems"] == 0, document
+    assert _empty_arrays(document) == [], document

@@ -13,7 +13,8 @@ import pytest
 from federation.jsonld import undefined_terms
 from node.polls import model as polls
 from node.core.clock import FrozenClock
-from tests.support.c2s import get_json, publish
+from tests.support.c2s import eventually, get_json, publish
+from tests.support.nodes import node_config, start_node
 from tests.support.polls import admin_adds_member, closes_in, mastodon_vote, open_poll, run_poll_worker, takahe_vote
 
 
@@ -220,3 +221,82 @@ async def test_unknown_poll_pages_are_404_json(make_node):
     node = await make_node("london", start_workers=False)
     status, body = await get_json(f"{node.base_url}/polls/nope/results", accept="application/json")
     assert status == 404 and "error" in body
+
+
+# --- closing at endTime (issue 10): the real poll worker, the default interval, a frozen clock ---
+
+async def _closed_question(question_id: str) -> dict | None:
+    status, question = await get_json(question_id)
+    return question if status == 200 and "closed" in question else None
+
+
+async def _updates_of(actor, question_id: str) -> list[dict]:
+    return [r.activity["object"] for r in actor.received
+            if r.activity["type"] == "Update" and r.activity["object"].get("id") == question_id]
+
+
+async def test_a_poll_closes_at_its_end_time_not_at_the_next_counts_interval(make_node, remote_actor):
+    clock = FrozenClock()
+    node = await make_node("london", clock=clock)  # the real workers, [polls] update_interval_seconds = 60
+    assert node.config.polls.update_interval_seconds == 60
+    alice, fran = await remote_actor("alice"), await remote_actor("fran")
+    status, _ = await fran.post(node.inbox, fran.activity("Follow", node.actor_id))
+    assert status == 202
+    await admin_adds_member(node, alice.id)
+    question_id = (await open_poll(node, "oneOf", ["yes", "no"], minutes=0.5))["object"]
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "yes", 1))
+    await eventually(lambda: _counted(node, question_id))
+    clock.advance(seconds=10)
+    assert await _closed_question(question_id) is None
+
+    clock.advance(seconds=21)  # past endTime; the next counts are due 60 s after the start
+    question = await eventually(lambda: _closed_question(question_id))
+    assert question["closed"] == question["endTime"] and question["votersCount"] == 1
+    await eventually(lambda: _updates_of(fran, question_id))
+    updates = await _updates_of(fran, question_id)
+    assert len(updates) == 1 and updates[0]["closed"] == question["endTime"]  # the close, with the counts
+    assert [o["replies"]["totalItems"] for o in updates[0]["oneOf"]] == [1, 0]
+
+
+async def test_a_poll_closes_at_its_end_time_after_a_restart(tmp_path):
+    clock = FrozenClock()
+    config = node_config(tmp_path, "london")
+    first = await start_node(config, clock=clock)
+    try:
+        question_id = (await open_poll(first, "anyOf", ["bread", "wine"], minutes=2))["object"]
+    finally:
+        await first.stop()
+    second = await start_node(config, clock=clock)
+    try:
+        clock.advance(seconds=30)
+        assert await _closed_question(question_id) is None
+        clock.advance(minutes=2)
+        question = await eventually(lambda: _closed_question(question_id))
+        assert question["closed"] == question["endTime"]
+    finally:
+        await second.stop()
+
+
+async def test_counts_stay_coalesced_by_the_interval(make_node, remote_actor):
+    clock = FrozenClock()
+    node = await make_node("london", clock=clock)
+    alice, bob, fran = await remote_actor("alice"), await remote_actor("bob"), await remote_actor("fran")
+    status, _ = await fran.post(node.inbox, fran.activity("Follow", node.actor_id))
+    assert status == 202
+    for member in (alice, bob):
+        await admin_adds_member(node, member.id)
+    question_id = (await open_poll(node, "oneOf", ["yes", "no"], minutes=30))["object"]
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "yes", 1))
+    await eventually(lambda: _counted(node, question_id, 1))
+    clock.advance(seconds=20)
+    await _vote(node, bob, mastodon_vote(bob.id, question_id, node.actor_id, "no", 1))
+    await eventually(lambda: _counted(node, question_id, 2))
+    clock.advance(seconds=41)  # the interval has passed: one Update with both votes
+    await eventually(lambda: _updates_of(fran, question_id))
+    updates = await _updates_of(fran, question_id)
+    assert len(updates) == 1 and updates[0]["votersCount"] == 2 and "closed" not in updates[0]
+
+
+async def _counted(node, question_id: str, count: int = 1) -> bool:
+    ballots = await polls.ballots_of(node.db.reader, question_id)
+    return sum(1 for row in ballots if row["counted"]) >= count

@@ -20,7 +20,7 @@ async def test_chapter_follows_chapter_and_hears_post_edit_delete(make_node):
 
     async def follower_listed():
         _, page = await get_json(f"{london.actor_id}/followers?page=1")
-        return bristol.actor_id in page["orderedItems"]
+        return bristol.actor_id in page.get("orderedItems", [])
 
     await eventually(follower_listed)
 

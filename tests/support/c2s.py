@@ -28,7 +28,7 @@ async def get_json(url: str, *, accept: str = AS_JSON, headers: dict | None = No
 async def read_inbox(node: RunningNode, *, page: int = 1) -> list[dict]:
     status, body = await get_json(f"{node.inbox}?page={page}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert status == 200, body
-    return body["orderedItems"]
+    return body.get("orderedItems", [])  # an empty page has none (issue 10)
 
 
 async def eventually(check, *, timeout: float = 10.0, interval: float = 0.05):

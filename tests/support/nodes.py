@@ -12,6 +12,7 @@ from node.web.app import DEFAULT_FEATURES, make_app
 from node.core.appkeys import DATABASE, DELIVERY_WORKER, INBOX_WORKER
 from node.core.clock import Clock
 from node.core.config import AdminConfig, Config, FederationConfig, NodeConfig, StorageConfig
+from node.web.server import NodeRunner
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
@@ -37,7 +38,7 @@ def node_config(tmp_path: Path, name: str = "london", *, port: int | None = None
 class RunningNode:
     config: Config
     app: web.Application
-    runner: web.AppRunner
+    runner: NodeRunner
 
     @property
     def base_url(self) -> str:
@@ -81,7 +82,7 @@ class RunningNode:
 async def start_node(config: Config, *, clock: Clock | None = None, start_workers: bool = True,
                      features=DEFAULT_FEATURES) -> RunningNode:
     app = make_app(config, clock=clock, start_workers=start_workers, features=features)
-    runner = web.AppRunner(app, access_log=None)
+    runner = NodeRunner(app, access_log=None)  # as `chapterhouse serve` runs it: aiohttp's refusals in JSON
     await runner.setup()
     try:
         await web.TCPSite(runner, config.node.listen_host, config.node.listen_port).start()

@@ -52,7 +52,8 @@ async def signer_of(request: web.Request) -> VerifiedSigner | None:
         return None
     try:
         return await verify_request(request.app[REMOTE_ACTORS], method=request.method, target=request.raw_path,
-                                    headers=request.headers, body=None, now=request.app[CLOCK].now())
+                                    headers=request.headers, body=None, now=request.app[CLOCK].now(),
+                                    expected_host=request.app[URLS].host)
     except SignatureError as error:
         raise ApiError(401, f"signature refused: {error}", hint="sign GETs with a key your actor publishes") from None
 

@@ -3,7 +3,9 @@
 A key id is fetched at its URL (without fragment). Mastodon-style servers answer with the
 actor, whose ``publicKey`` has the key; others (GoToSocial) answer with the key document,
 whose ``owner`` is then fetched to check that it really lists the key. Either way the key's
-owner must live on the key's host, and the actor's ``id`` must be the URL asked for.
+owner must live on the key's host, and the actor's ``id`` must be the URL asked for. Keys an
+actor lists with an id on another host (or another ``owner``) are dropped, wherever the actor
+document came from (:func:`keys_of_actor`).
 ``refresh=True`` refetches (key rotation: a signature that fails with the cached key is
 tried once more with a fresh one).
 """
@@ -64,13 +66,28 @@ def actor_from_document(document: dict) -> RemoteActor:
 
 
 def keys_of_actor(document: dict) -> list[RemoteKey]:
+    """The keys an actor document lists that really are its own.
+
+    A key belongs to the actor only if its id is on the actor's host and its ``owner`` (when
+    given) is the actor: otherwise one host could claim another host's key ids, and sign as
+    them (charging the other host's rate limits, resuming its paused deliveries).
+    """
+    actor_id = document.get("id")
+    if not isinstance(actor_id, str):
+        return []
     entries = document.get("publicKey")
     entries = entries if isinstance(entries, list) else [entries]
     keys = []
     for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("publicKeyPem"), str):
-            keys.append(RemoteKey(entry["id"], document.get("id"), entry["publicKeyPem"]))
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("publicKeyPem"), str) \
+                and _key_is_the_actors(entry, actor_id):
+            keys.append(RemoteKey(entry["id"], actor_id, entry["publicKeyPem"]))
     return keys
+
+
+def _key_is_the_actors(entry: dict, actor_id: str) -> bool:
+    owner = entry.get("owner", actor_id)
+    return owner == actor_id and urlsplit(entry["id"]).netloc.lower() == urlsplit(actor_id).netloc.lower()
 
 
 # --- SQL: remote_actors, remote_keys -------------------------------------------------------

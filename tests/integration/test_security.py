@@ -13,6 +13,7 @@ import json
 import aiohttp
 
 from node import polls
+from node.db import fetch_all
 from tests.support.c2s import get_json
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll
 
@@ -62,3 +63,26 @@ async def test_a_vote_on_another_host_with_a_garbage_proof_is_refused(make_node,
     assert await polls.ballots_of(node.db.reader, question_id) == []
     _, question = await get_json(question_id)
     assert question["votersCount"] == 0
+
+
+# --- 3. one host cannot claim another host's key ids -------------------------------------------------
+
+async def test_an_actor_cannot_list_a_key_id_on_another_host(make_node, remote_actor):
+    london = await make_node("london", start_workers=False)
+    eve, victor = await remote_actor("eve"), await remote_actor("victor")
+    honest = eve.document()
+    claimed = {"id": victor.key_id, "owner": eve.id, "publicKeyPem": honest["publicKey"]["publicKeyPem"]}
+    eve.document = lambda: {**honest, "publicKey": [honest["publicKey"], claimed]}
+
+    assert (await eve.post(london.inbox, eve.activity("Follow", london.actor_id)))[0] == 202  # eve's actor is fetched
+    stored = await fetch_all(london.db.reader, "SELECT key_id, actor_id FROM remote_keys")
+    assert [(row["key_id"], row["actor_id"]) for row in stored] == [(eve.key_id, eve.id)]
+
+    like = eve.activity("Like", london.actor_id)
+    body = json.dumps(like).encode()
+    status, answer = await eve.post(london.inbox, body, headers=eve.signed_headers(london.inbox, body,
+                                                                                    key_id=victor.key_id))
+    refused(status, answer, 401, "signature")
+    keys = {row["key_id"]: row["actor_id"] for row in await fetch_all(london.db.reader,
+                                                                      "SELECT key_id, actor_id FROM remote_keys")}
+    assert keys.get(victor.key_id) in (None, victor.id)  # victor's key id belongs to victor alone

@@ -5,7 +5,8 @@ profile) get JSON, a browser asking for ``text/html`` gets the page, anything el
 JSON. Collections (the chapter's ``members`` too) are ``OrderedCollection`` with a true
 ``totalItems`` and pages of ``PAGE_SIZE``; member accounts are ``Person`` actors here too.
 Deleted objects answer 410 with their Tombstone. Objects that are not public are served only
-to a signed GET from an actor they are addressed to (or, for followers-only posts, from an
+(at their own URL and in every collection, ``featured`` too) to a signed GET from an actor
+they are addressed to (or, for followers-only posts, from an
 accepted follower; for members-only posts, from an active member); with ``authorized_fetch``
 every actor and object needs a signed GET (the instance actor excepted, so that others can
 verify our own signed fetches).
@@ -20,7 +21,7 @@ from federation.signatures import SignatureError
 from federation.verification import VerifiedSigner, verify_request
 from node import accounts, follows, members, objects, pages
 from node.actors import chapter_document, instance_document, person_document
-from node.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REMOTE_ACTORS, URLS
+from node.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REMOTE_ACTORS, SIGNER, URLS
 from node.clock import from_epoch
 from node.errors import ApiError
 from node.object_views import served_document
@@ -46,7 +47,13 @@ def ap_response(request: web.Request, document: dict, *, status: int = 200) -> w
 
 
 async def signer_of(request: web.Request) -> VerifiedSigner | None:
-    """Who signed this GET, None when unsigned; a bad signature is a 401."""
+    """Who signed this GET, None when unsigned; a bad signature is a 401 (verified once per request)."""
+    if SIGNER not in request:
+        request[SIGNER] = await _verified_signer(request)
+    return request[SIGNER]
+
+
+async def _verified_signer(request: web.Request) -> VerifiedSigner | None:
     if "Signature" not in request.headers and "Signature-Input" not in request.headers \
             and not request.headers.get("Authorization", "").startswith("Signature"):
         return None
@@ -170,7 +177,8 @@ async def featured_collection(request: web.Request) -> web.Response:
     username = await _username(request)
     await require_signed_if_authorized_fetch(request)
     db, urls = request.app[DATABASE], request.app[URLS]
-    items = await objects.featured_objects(db.reader, username)
+    items = [stored.data for stored in await objects.featured_stored(db.reader, username)
+             if await _may_see(request, stored)]  # each pin served only to whom may see the object itself
     document = {"@context": "https://www.w3.org/ns/activitystreams", "id": urls.featured(username),
                 "type": "OrderedCollection", "totalItems": len(items), "orderedItems": items}
     return ap_response(request, document)

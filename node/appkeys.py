@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from federation.actors import RemoteActors
     from federation.client import FederationClient
+    from federation.verification import VerifiedSigner
     from inbox.intake import InboxIntake
     from inbox.worker import InboxWorker
     from node.clock import Clock
@@ -46,3 +47,4 @@ REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tall
 
 # Per-request storage
 VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")
+SIGNER: web.RequestKey["VerifiedSigner | None"] = web.RequestKey("signer")  # who signed a GET, verified once

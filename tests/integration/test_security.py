@@ -9,15 +9,18 @@ needs them, and step them by hand.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import aiohttp
 
 from node import polls
 from node.db import fetch_all
-from tests.support.c2s import get_json
+from federation.signatures import sign_request
+from tests.support.c2s import get_json, publish
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+AS_JSON = "application/activity+json"
 
 
 def refused(status: int, body: dict, expected: int, *words: str) -> None:
@@ -25,6 +28,14 @@ def refused(status: int, body: dict, expected: int, *words: str) -> None:
     assert isinstance(body.get("error"), str) and body["error"], body
     for word in words:
         assert word.lower() in body["error"].lower(), body
+
+
+async def signed_get(url: str, actor) -> tuple[int, dict]:
+    headers = sign_request("GET", url, None, key_id=actor.key_id, private_key=actor.key,
+                           now=datetime.now(timezone.utc), headers={"Accept": AS_JSON})
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, headers=headers, allow_redirects=False) as response:
+            return response.status, await response.json(content_type=None)
 
 
 # --- 8. signatures are bound to this node's host -------------------------------------------------
@@ -86,3 +97,33 @@ async def test_an_actor_cannot_list_a_key_id_on_another_host(make_node, remote_a
     keys = {row["key_id"]: row["actor_id"] for row in await fetch_all(london.db.reader,
                                                                       "SELECT key_id, actor_id FROM remote_keys")}
     assert keys.get(victor.key_id) in (None, victor.id)  # victor's key id belongs to victor alone
+
+
+# --- 2. pinning does not leak members-only posts -------------------------------------------------------
+
+async def test_a_pinned_members_only_note_is_served_to_members_alone(make_node, remote_actor):
+    london = await make_node("london", start_workers=False)
+    alice, bob = await remote_actor("alice"), await remote_actor("bob")
+    assert (await bob.post(london.inbox, bob.activity("Follow", london.actor_id)))[0] == 202  # a follower only
+    await admin_adds_member(london, alice.id)
+    await london.settle()
+    members = f"{london.actor_id}/members"
+    status, created, _ = await publish(london, {"type": "Note", "content": "<p>Members only</p>", "to": [members]})
+    assert status == 201, created
+    featured = f"{london.actor_id}/featured"
+    status, pin, _ = await publish(london, {"type": "Add", "object": created["object"], "target": featured})
+    assert status == 201, pin
+    await london.settle()
+
+    for reader in (None, bob):  # anyone, and a follower who is no member
+        status, collection = await get_json(featured) if reader is None else await signed_get(featured, reader)
+        assert status == 200 and collection["orderedItems"] == [] and collection["totalItems"] == 0, collection
+    status, collection = await signed_get(featured, alice)
+    assert [item["id"] for item in collection["orderedItems"]] == [created["object"]]
+
+    [add] = [r.activity for r in alice.received if r.activity["type"] == "Add" and r.activity["target"] == featured]
+    assert PUBLIC not in add.get("to", []) + add.get("cc", []) and add["to"] == [members], add
+    assert not [r for r in bob.received if r.activity["type"] == "Add"]
+    assert (await get_json(pin["id"]))[0] == 404  # the Add itself is as private as its object
+    _, outbox = await get_json(f"{london.outbox}?page=1")
+    assert pin["id"] not in [item["id"] for item in outbox["orderedItems"]]

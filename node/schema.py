@@ -318,6 +318,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX reports_by_time ON reports (created_at);
         """,
     ),
+    (
+        9,
+        "admin sessions tied to the admin token",
+        """
+        -- node/sessions.py: which [admin] token an admin session was opened with (a keyed hash of
+        -- it); after a rotation the old sessions no longer act as the admin
+        ALTER TABLE sessions ADD COLUMN admin_token_tag TEXT;
+        """,
+    ),
 ]
 
 

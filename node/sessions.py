@@ -4,6 +4,10 @@ The cookie holds a random token; the database keeps only its SHA-256, so a copy 
 database does not let anyone sign in. Cookies are ``HttpOnly`` and ``SameSite=Lax``, and
 ``Secure`` when ``base_url`` is https. Every form that changes something carries the
 session's CSRF token, checked in constant time by :func:`check_csrf`.
+
+An admin session keeps a tag of the ``[admin] token`` it was opened with (a SHA-256 of it
+under a fixed label, never the token). It acts as the admin only while the configured token
+still has that tag: rotating the token ends every admin session made with the old one.
 """
 
 from __future__ import annotations
@@ -38,12 +42,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def admin_token_tag(admin_token: str) -> str:
+    """What an admin session remembers of the admin token it was opened with."""
+    return hashlib.sha256(b"chapterhouse admin session\0" + admin_token.encode()).hexdigest()
+
+
 async def insert_session(conn: aiosqlite.Connection, *, token_hash: str, username: str | None, is_admin: bool,
-                         csrf_token: str, now: float) -> None:
+                         csrf_token: str, now: float, admin_tag: str | None = None) -> None:
     await conn.execute(
-        "INSERT INTO sessions (token_hash, username, is_admin, csrf_token, created_at, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (token_hash, username, int(is_admin), csrf_token, now, now + LIFETIME_SECONDS),
+        "INSERT INTO sessions (token_hash, username, is_admin, csrf_token, created_at, expires_at, admin_token_tag)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (token_hash, username, int(is_admin), csrf_token, now, now + LIFETIME_SECONDS, admin_tag if is_admin else None),
     )
 
 
@@ -65,7 +74,7 @@ async def sign_in(request: web.Request, response: web.StreamResponse, *, usernam
     now = to_epoch(request.app[CLOCK].now())
     async with request.app[DATABASE].transaction() as conn:
         await insert_session(conn, token_hash=_hash(token), username=username, is_admin=is_admin, csrf_token=csrf,
-                             now=now)
+                             now=now, admin_tag=admin_token_tag(request.app[CONFIG].admin.token))
     secure = request.app[CONFIG].node.base_url.startswith("https://")
     response.set_cookie(COOKIE, token, max_age=LIFETIME_SECONDS, httponly=True, samesite="Lax", secure=secure, path="/")
 
@@ -87,9 +96,15 @@ async def viewer(request: web.Request) -> Viewer | None:
     if token and len(token) < 200:
         row = await select_session(request.app[DATABASE].reader, _hash(token), to_epoch(request.app[CLOCK].now()))
         if row is not None:
-            found = Viewer(username=row["username"], is_admin=bool(row["is_admin"]), csrf_token=row["csrf_token"])
+            is_admin = bool(row["is_admin"]) and _made_with_current_token(request, row["admin_token_tag"])
+            found = Viewer(username=row["username"], is_admin=is_admin, csrf_token=row["csrf_token"])
     request[VIEWER] = found
     return found
+
+
+def _made_with_current_token(request: web.Request, tag: str | None) -> bool:
+    current = admin_token_tag(request.app[CONFIG].admin.token)
+    return isinstance(tag, str) and hmac.compare_digest(tag, current)
 
 
 def check_csrf(found: Viewer | None, form) -> None:

@@ -9,14 +9,17 @@ needs them, and step them by hand.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import aiohttp
 
 from node import polls
+from node.config import AdminConfig
 from node.db import fetch_all
 from federation.signatures import sign_request
 from tests.support.c2s import get_json, publish
+from tests.support.nodes import ADMIN_TOKEN, node_config
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -127,3 +130,44 @@ async def test_a_pinned_members_only_note_is_served_to_members_alone(make_node, 
     assert (await get_json(pin["id"]))[0] == 404  # the Add itself is as private as its object
     _, outbox = await get_json(f"{london.outbox}?page=1")
     assert pin["id"] not in [item["id"] for item in outbox["orderedItems"]]
+
+
+# --- 4. admin sessions end when the admin token rotates ------------------------------------------------
+
+def browser_like_session() -> aiohttp.ClientSession:
+    """Keeps cookies, even from a loopback IP address (as a browser does)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+def form_token(page: str) -> str:
+    """The CSRF token of the (first) form in a page, "" when it has none."""
+    marker = 'name="csrf_token" value="'
+    return page.split(marker, 1)[1].split('"', 1)[0] if marker in page else ""
+
+
+async def admin_sign_in(session: aiohttp.ClientSession, node, token: str) -> int:
+    async with session.get(f"{node.base_url}/login/admin") as response:
+        csrf = form_token(await response.text())
+    async with session.post(f"{node.base_url}/login/admin", data={"token": token, "csrf_token": csrf},
+                            allow_redirects=False) as response:
+        return response.status
+
+
+async def test_an_admin_session_ends_when_the_admin_token_rotates(make_node, tmp_path):
+    config = node_config(tmp_path, "london")
+    london = await make_node(config=config, start_workers=False)
+    async with browser_like_session() as admin:
+        assert await admin_sign_in(admin, london, ADMIN_TOKEN) == 303
+        async with admin.get(f"{london.base_url}/admin/members", allow_redirects=False) as response:
+            assert response.status == 200
+        await london.stop()
+        rotated = replace(config, admin=AdminConfig(token="a-brand-new-admin-token-42"))
+        london = await make_node(config=rotated, start_workers=False)
+        async with admin.get(f"{london.base_url}/admin/members", allow_redirects=False) as response:
+            assert response.status == 403 and "admin" in (await response.json())["error"]
+        async with admin.get(f"{london.base_url}/polls/new", allow_redirects=False) as response:
+            assert response.status in (303, 403)
+        assert await admin_sign_in(admin, london, ADMIN_TOKEN) == 403  # the old token opens nothing new
+        assert await admin_sign_in(admin, london, "a-brand-new-admin-token-42") == 303
+        async with admin.get(f"{london.base_url}/admin/members", allow_redirects=False) as response:
+            assert response.status == 200

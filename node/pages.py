@@ -8,21 +8,34 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from node import objects
 from node.appkeys import CONFIG, DATABASE
 from node.errors import ApiError
-from node.sessions import check_csrf, sign_in, sign_out, viewer
-from node.web import render
+from node.sessions import check_csrf, check_form_token, sign_in, sign_out, viewer
+from node.web import render, render_form
+
+
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
 
 
 def _safe_next(value: str | None) -> str:
-    """Only same-site paths: never redirect a signed-in person elsewhere."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+    r"""Only same-site paths: never redirect a signed-in person elsewhere.
+
+    The value is read as a browser reads a URL (leading and trailing controls and spaces
+    dropped, tabs and newlines removed anywhere, backslashes taken as slashes), so that
+    ``/\t/host/path`` or ``/\\host`` cannot become ``//host/path``; what is left must be a path.
+    """
+    if not isinstance(value, str):
+        return "/"
+    path = value.strip(_C0_AND_SPACE).replace("\t", "").replace("\n", "").replace("\r", "").replace("\\", "/")
+    if not path.startswith("/") or path.startswith("//") or any(ch < " " or ch == "\x7f" for ch in path):
+        return "/"
+    parts = urlsplit(path)
+    return path if not parts.scheme and not parts.netloc else "/"
 
 
 async def profile(request: web.Request) -> web.Response:
@@ -63,16 +76,17 @@ async def object_page(request: web.Request, stored: objects.StoredObject) -> web
 
 
 async def admin_login_form(request: web.Request) -> web.Response:
-    return await render(request, "login_admin.html", {"error": None, "next": _safe_next(request.query.get("next"))})
+    return await render_form(request, "login_admin.html", {"error": None, "next": _safe_next(request.query.get("next"))})
 
 
 async def admin_login(request: web.Request) -> web.Response:
     form = await request.post()
+    check_form_token(request, form)
     token = form.get("token", "")
     expected = request.app[CONFIG].admin.token
     if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
-        return await render(request, "login_admin.html", {"error": "That is not the admin token.",
-                                                          "next": _safe_next(form.get("next"))}, status=403)
+        return await render_form(request, "login_admin.html", {"error": "That is not the admin token.",
+                                                               "next": _safe_next(form.get("next"))}, status=403)
     response = web.HTTPSeeOther(_safe_next(form.get("next")))
     current = await viewer(request)
     await sign_in(request, response, username=current.username if current else None, is_admin=True)

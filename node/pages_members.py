@@ -11,7 +11,9 @@
 - ``/@{chapter}/members``: public; the member count and the newest members.
 - ``/account``: the signed-in member's status and role, and a Leave button.
 
-Every form that changes something carries the session's CSRF token (403 without it). A
+Every form that changes something carries the session's CSRF token (403 without it); the
+forms shown before signing in (join, sign-in) carry the form cookie's token
+(:func:`node.sessions.check_form_token`). A
 refused form shows the reason on the page with the 4xx status; passwords are never logged
 nor sent back into a page.
 """
@@ -29,8 +31,8 @@ from node.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.clock import from_epoch, iso, to_epoch
 from node.errors import ApiError
 from node.pages import _safe_next
-from node.sessions import check_csrf, require_role, require_viewer, sign_in, viewer
-from node.web import render
+from node.sessions import check_csrf, check_form_token, require_role, require_viewer, sign_in, viewer
+from node.web import render, render_form
 from outbox.service import submit
 
 LIST_LIMIT = 100
@@ -67,34 +69,37 @@ async def _people(request: web.Request, rows) -> list[dict]:
 # --- joining and signing in -------------------------------------------------------------------
 
 async def join_form(request: web.Request) -> web.Response:
-    return await render(request, "join.html", {"error": None, "form": {}})
+    return await render_form(request, "join.html", {"error": None, "form": {}})
 
 
 async def join(request: web.Request) -> web.Response:
     form = await request.post()
+    check_form_token(request, form)
     fields = {name: form.get(name, "") for name in ("username", "display_name")}
     try:
         account = await accounts.sign_up(request.app, username=form.get("username"),
                                          display_name=form.get("display_name"), password=form.get("password"))
     except ApiError as error:
-        return await render(request, "join.html", {"error": error.error, "form": fields}, status=error.status)
+        return await render_form(request, "join.html", {"error": error.error, "form": fields}, status=error.status)
     return await render(request, "join_done.html", {"account": account}, status=201)
 
 
 async def login_form(request: web.Request) -> web.Response:
     wanted = request.query.get("next")
-    return await render(request, "login.html", {"error": None, "username": "", "next": _safe_next(wanted or "/account"),
-                                                "admin_next": _safe_next(wanted or "/admin/members")})
+    return await render_form(request, "login.html", {"error": None, "username": "",
+                                                     "next": _safe_next(wanted or "/account"),
+                                                     "admin_next": _safe_next(wanted or "/admin/members")})
 
 
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
+    check_form_token(request, form)
     account = await accounts.authenticate(request.app, form.get("username"), form.get("password"))
     next_path = _safe_next(form.get("next") or "/account")
     if account is None:
         username = form.get("username") if isinstance(form.get("username"), str) else ""
-        return await render(request, "login.html", {"error": "Wrong username or password.", "username": username,
-                                                    "next": next_path, "admin_next": next_path}, status=403)
+        return await render_form(request, "login.html", {"error": "Wrong username or password.", "username": username,
+                                                         "next": next_path, "admin_next": next_path}, status=403)
     response = web.HTTPSeeOther(next_path)
     current = await viewer(request)
     await sign_in(request, response, username=account.username, is_admin=bool(current and current.is_admin))

@@ -5,6 +5,11 @@ database does not let anyone sign in. Cookies are ``HttpOnly`` and ``SameSite=La
 ``Secure`` when ``base_url`` is https. Every form that changes something carries the
 session's CSRF token, checked in constant time by :func:`check_csrf`.
 
+The forms used before there is a session (``/login``, ``/login/admin``, ``/join``) carry a
+token too: a random value in a ``SameSite=Strict`` cookie, repeated in the form, compared in
+constant time by :func:`check_form_token` (a double-submit cookie: another site can neither
+read it nor send it), so no other site can sign someone in, or up, behind their back.
+
 An admin session keeps a tag of the ``[admin] token`` it was opened with (a SHA-256 of it
 under a fixed label, never the token). It acts as the admin only while the configured token
 still has that tag: rotating the token ends every admin session made with the old one.
@@ -26,6 +31,7 @@ from node.db import fetch_one
 from node.errors import ApiError
 
 COOKIE = "chapterhouse_session"
+FORM_COOKIE = "chapterhouse_form"  # the CSRF token of the forms shown before signing in
 LIFETIME_SECONDS = 14 * 24 * 3600
 
 
@@ -110,6 +116,27 @@ def _made_with_current_token(request: web.Request, tag: str | None) -> bool:
 def check_csrf(found: Viewer | None, form) -> None:
     sent = form.get("csrf_token", "") if form is not None else ""
     if found is None or not isinstance(sent, str) or not hmac.compare_digest(sent, found.csrf_token):
+        raise ApiError(403, "the form's CSRF token is missing or stale", hint="reload the page and submit again")
+
+
+def form_token(request: web.Request) -> str:
+    """The CSRF token for a sign-in or join form: the browser's, or a new one."""
+    token = request.cookies.get(FORM_COOKIE, "")
+    if 20 <= len(token) <= 100 and token.isascii() and token.replace("-", "").replace("_", "").isalnum():
+        return token
+    return secrets.token_urlsafe(24)
+
+
+def set_form_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    secure = request.app[CONFIG].node.base_url.startswith("https://")
+    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="Strict", secure=secure, path="/")
+
+
+def check_form_token(request: web.Request, form) -> None:
+    """The form's token must be the one in the browser's form cookie (403 otherwise)."""
+    sent = form.get("csrf_token", "") if form is not None else ""
+    cookie = request.cookies.get(FORM_COOKIE, "")
+    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), cookie.encode()):
         raise ApiError(403, "the form's CSRF token is missing or stale", hint="reload the page and submit again")
 
 

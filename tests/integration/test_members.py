@@ -17,14 +17,10 @@ from federation.signatures import sign_request
 from node import members
 from node.db import fetch_all
 from tests.support.c2s import get_json, publish
+from tests.support.forms import browser_like_session, post_form
 from tests.support.nodes import ADMIN_TOKEN, node_config
 
 AS_JSON = "application/activity+json"
-
-
-def browser_like_session() -> aiohttp.ClientSession:
-    """Keeps cookies, even from a loopback IP address (as a browser does)."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
 def members_url(node) -> str:
@@ -48,10 +44,10 @@ async def member_row(node, actor_id: str):
 
 
 async def sign_up(node, username: str, password: str = "correct horse battery", display_name: str = "") -> int:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{node.base_url}/join", data={
-                "username": username, "display_name": display_name or username.title(), "password": password}) as r:
-            return r.status
+    async with browser_like_session() as session:
+        status, _, _ = await post_form(session, node, "/join", {
+            "username": username, "display_name": display_name or username.title(), "password": password})
+        return status
 
 
 async def test_admin_adds_changes_and_removes_a_remote_member(make_node, remote_actor):
@@ -361,13 +357,12 @@ async def test_member_pages_need_the_right_role_and_a_csrf_token(make_node):
             assert response.status == 303 and response.headers["Location"] == "/login?next=/admin/members"
 
     async with browser_like_session() as member:
-        async with member.post(f"{london.base_url}/login", data={"username": "jo_smith", "password": "wrong password!"},
-                               allow_redirects=False) as response:
-            assert response.status == 403 and "Wrong username or password." in await response.text()
-        async with member.post(f"{london.base_url}/login", data={"username": "jo_smith",
-                                                                 "password": "correct horse battery"},
-                               allow_redirects=False) as response:
-            assert response.status == 303 and response.headers["Location"] == "/account"
+        status, text, _ = await post_form(member, london, "/login", {"username": "jo_smith",
+                                                                     "password": "wrong password!"})
+        assert status == 403 and "Wrong username or password." in text
+        status, _, headers = await post_form(member, london, "/login", {
+            "username": "jo_smith", "password": "correct horse battery"}, allow_redirects=False)
+        assert status == 303 and headers["Location"] == "/account"
         async with member.get(f"{london.base_url}/admin/members") as response:
             assert response.status == 403 and "admin" in (await response.json())["error"]
         async with member.post(f"{london.base_url}/account/leave", data={}) as response:
@@ -375,9 +370,8 @@ async def test_member_pages_need_the_right_role_and_a_csrf_token(make_node):
         assert await members.is_active_member(london.db.reader, "london", f"{london.base_url}/users/jo_smith")
 
     async with browser_like_session() as admin:
-        async with admin.post(f"{london.base_url}/login/admin", data={"token": ADMIN_TOKEN},
-                              allow_redirects=False) as response:
-            assert response.status == 303
+        status, _, _ = await post_form(admin, london, "/login/admin", {"token": ADMIN_TOKEN}, allow_redirects=False)
+        assert status == 303
         async with admin.get(f"{london.base_url}/admin/members") as response:
             assert response.status == 200 and "jo_smith" in await response.text()
         async with admin.post(f"{london.base_url}/admin/members",
@@ -396,9 +390,9 @@ async def test_a_member_with_the_admin_role_manages_members(make_node, remote_ac
     await london.settle()
 
     async with browser_like_session() as jo:
-        async with jo.post(f"{london.base_url}/login", data={"username": "jo_smith",
-                                                             "password": "correct horse battery"}) as response:
-            assert response.status == 200
+        status, _, _ = await post_form(jo, london, "/login", {"username": "jo_smith",
+                                                              "password": "correct horse battery"})
+        assert status == 200
         async with jo.get(f"{london.base_url}/admin/members") as response:
             page = await response.text()
             assert response.status == 200 and alice.id in page

@@ -19,6 +19,7 @@ from node.config import AdminConfig
 from node.db import fetch_all
 from federation.signatures import sign_request
 from tests.support.c2s import get_json, publish
+from tests.support.forms import browser_like_session, form_token, post_form
 from tests.support.nodes import ADMIN_TOKEN, node_config
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll
 
@@ -134,23 +135,9 @@ async def test_a_pinned_members_only_note_is_served_to_members_alone(make_node, 
 
 # --- 4. admin sessions end when the admin token rotates ------------------------------------------------
 
-def browser_like_session() -> aiohttp.ClientSession:
-    """Keeps cookies, even from a loopback IP address (as a browser does)."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-
-def form_token(page: str) -> str:
-    """The CSRF token of the (first) form in a page, "" when it has none."""
-    marker = 'name="csrf_token" value="'
-    return page.split(marker, 1)[1].split('"', 1)[0] if marker in page else ""
-
-
 async def admin_sign_in(session: aiohttp.ClientSession, node, token: str) -> int:
-    async with session.get(f"{node.base_url}/login/admin") as response:
-        csrf = form_token(await response.text())
-    async with session.post(f"{node.base_url}/login/admin", data={"token": token, "csrf_token": csrf},
-                            allow_redirects=False) as response:
-        return response.status
+    status, text, _ = await post_form(session, node, "/login/admin", {"token": token}, allow_redirects=False)
+    return status
 
 
 async def test_an_admin_session_ends_when_the_admin_token_rotates(make_node, tmp_path):
@@ -171,3 +158,45 @@ async def test_an_admin_session_ends_when_the_admin_token_rotates(make_node, tmp
         assert await admin_sign_in(admin, london, "a-brand-new-admin-token-42") == 303
         async with admin.get(f"{london.base_url}/admin/members", allow_redirects=False) as response:
             assert response.status == 200
+
+
+# --- 5. sign-in and join forms need their CSRF token; next stays on this site --------------------------
+
+SIGN_IN_FORMS = [("/login", {"username": "jo_smith", "password": "correct horse battery"}),
+                 ("/login/admin", {"token": ADMIN_TOKEN}),
+                 ("/join", {"username": "sam_lee", "password": "correct horse battery"})]
+
+
+async def test_sign_in_and_join_refuse_a_post_without_the_forms_token(make_node):
+    london = await make_node("london", start_workers=False)
+    async with browser_like_session() as browser:
+        assert (await post_form(browser, london, "/join", SIGN_IN_FORMS[2][1] | {"username": "jo_smith"}))[0] == 201
+    for path, data in SIGN_IN_FORMS:
+        async with browser_like_session() as victim:  # another site posts the form in the victim's browser
+            async with victim.post(f"{london.base_url}{path}", data=data, allow_redirects=False) as response:
+                refused(response.status, await response.json(), 403, "CSRF")
+            async with victim.get(f"{london.base_url}{path}") as response:
+                token = form_token(await response.text(), path)
+            assert token
+            async with browser_like_session() as other:  # a token, but not the one of this browser's cookie
+                async with other.post(f"{london.base_url}{path}", data={**data, "csrf_token": token},
+                                      allow_redirects=False) as response:
+                    refused(response.status, await response.json(), 403, "CSRF")
+                assert not [c for c in other.cookie_jar if c.key == "chapterhouse_session"]
+    assert [row["username"] for row in await fetch_all(london.db.reader, "SELECT username FROM accounts")] == ["jo_smith"]
+
+
+OFF_SITE = ["/\t/evil.example/path", "/\\evil.example/path", "\\/evil.example", " //evil.example/",
+            "\t//evil.example", "/\n/evil.example", "//evil.example", "https://evil.example/",
+            "/\r\n/evil.example", "\x00//evil.example", "javascript:alert(1)"]
+
+
+async def test_next_never_leads_off_the_site(make_node):
+    london = await make_node("london", start_workers=False)
+    for wanted in OFF_SITE + ["/admin/members?page=2"]:
+        async with browser_like_session() as admin:
+            status, _, headers = await post_form(admin, london, "/login/admin", {"token": ADMIN_TOKEN, "next": wanted},
+                                                 allow_redirects=False)
+            assert status == 303, wanted
+            expected = "/admin/members?page=2" if wanted.startswith("/admin") else "/"
+            assert headers["Location"] == expected, (wanted, headers["Location"])

@@ -41,6 +41,12 @@ class TokenBuckets:
             return None
         return (1 - bucket.tokens) / self.rate
 
+    def give_back(self, key: str) -> None:
+        """Return a token taken for a request that turned out to cost nothing (a right password)."""
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(float(self.burst), bucket.tokens + 1)
+
 
 @dataclass
 class InboxLimits:

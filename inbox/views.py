@@ -39,7 +39,7 @@ from federation.verification import KeyUnavailable, VerifiedSigner, verify_reque
 from inbox import store
 from inbox.intake import IntakeRow
 from node.activitypub import PAGE_SIZE, ap_response, collection_document, page_number
-from node.accounts import local_account_username
+from node.accounts import federated_account_username
 from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, INBOX_INTAKE, INBOX_LIMITS,
                           REMOTE_ACTORS, URLS)
 from node.auth import require_admin
@@ -61,7 +61,7 @@ async def _recipient(request: web.Request) -> str:
     username = request.match_info.get("username")
     if username is None:
         return SHARED
-    if username not in (request.app[CONFIG].node.name, INSTANCE_USERNAME) and not await local_account_username(
+    if username not in (request.app[CONFIG].node.name, INSTANCE_USERNAME) and not await federated_account_username(
             request.app[DATABASE].reader, request.app[URLS], request.app[URLS].actor(username)):
         raise ApiError(404, f"no actor named {username} here")
     return username

@@ -78,7 +78,7 @@ async def _username(request: web.Request, *, accounts_too: bool = True) -> str:
     username = request.match_info.get("username", INSTANCE_USERNAME)
     if username in (request.app[CONFIG].node.name, INSTANCE_USERNAME):
         return username
-    if accounts_too and await accounts.local_account_username(
+    if accounts_too and await accounts.federated_account_username(
             request.app[DATABASE].reader, request.app[URLS], request.app[URLS].actor(username)):
         return username
     raise ApiError(404, f"no actor named {username} here", hint=f"this node's chapter is {request.app[CONFIG].node.name}")

@@ -26,7 +26,7 @@ from node import activitypub, admin_api, content, discovery, metrics, pages, pag
 from node import web as web_pages
 from node.actors import local_usernames, signer_for
 from node.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE,
-                          INBOX_LIMITS, INBOX_WORKER, KEYRING, POLL_WORKER, REMOTE_ACTORS, URLS)
+                          INBOX_LIMITS, INBOX_WORKER, KEYRING, POLL_WORKER, REMOTE_ACTORS, SIGN_IN_LIMITS, URLS)
 from node.blocks import BlockList
 from node.clock import Clock
 from node.config import Config
@@ -34,6 +34,7 @@ from node.db import Database, fetch_value
 from node.errors import error_middleware
 from node.keys import load_or_create_keys
 from node.poll_worker import PollWorker
+from node.throttle import SignInLimits
 from node.urls import INSTANCE_USERNAME, Urls
 from outbox import moderation as outbox_moderation
 from outbox import polls as outbox_polls
@@ -53,11 +54,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _moderation(app: web.Application) -> AsyncIterator[None]:
-    """The admin's blocks (in memory for every request's check) and the inbox rate limits."""
+    """The admin's blocks (in memory for every request's check), the inbox rate limits and the
+    sign-in and sign-up throttles."""
     blocklist = BlockList()
     await blocklist.load(app[DATABASE])
     app[BLOCKLIST] = blocklist
     app[INBOX_LIMITS] = InboxLimits.from_config(app[CONFIG].federation)
+    app[SIGN_IN_LIMITS] = SignInLimits.from_config(app[CONFIG].accounts)
     yield
 
 

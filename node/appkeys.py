@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.keys import KeyRing
     from node.poll_worker import PollWorker
     from node.sessions import Viewer
+    from node.throttle import SignInLimits
     from node.urls import Urls
     from outbox.delivery import DeliveryWorker
 
@@ -43,6 +44,7 @@ DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
 POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
 BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
+SIGN_IN_LIMITS: web.AppKey["SignInLimits"] = web.AppKey("sign_in_limits")
 REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tally")  # (route kind, status) -> count
 
 # Per-request storage

@@ -81,6 +81,18 @@ class FederationConfig:
 
 
 @dataclass(frozen=True)
+class AccountsConfig:
+    """Throttles on password sign-in (``/login``, ``/login/admin``) and sign-up (``/join``)."""
+
+    login_per_account_per_minute: float = 1.0  # sign-in attempts on one account (the admin's too); past it 429
+    login_per_account_burst: int = 10
+    login_per_address_per_minute: float = 6.0  # sign-in attempts from one IP address
+    login_per_address_burst: int = 30
+    signups_per_address_per_minute: float = 0.1  # new accounts from one IP address (6 an hour)
+    signups_per_address_burst: int = 5
+
+
+@dataclass(frozen=True)
 class PollsConfig:
     update_interval_seconds: float = 60.0  # how often dirty polls send one coalesced Update(Question)
 
@@ -92,6 +104,7 @@ class Config:
     admin: AdminConfig
     federation: FederationConfig = FederationConfig()
     polls: PollsConfig = PollsConfig()
+    accounts: AccountsConfig = AccountsConfig()
 
     def with_federation(self, **changes: Any) -> "Config":
         return replace(self, federation=replace(self.federation, **changes))
@@ -133,7 +146,8 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
         federation_raw["allowed_networks"] = tuple(networks)
     federation = FederationConfig(**federation_raw)
     polls = PollsConfig(**_section(raw, "polls", PollsConfig, required=False))
-    config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls)
+    accounts = AccountsConfig(**_section(raw, "accounts", AccountsConfig, required=False))
+    config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls, accounts=accounts)
     validate(config)
     return config
 
@@ -168,6 +182,9 @@ def validate(config: Config) -> None:
                 "inbox_per_host_burst", "inbox_per_actor_per_minute", "inbox_per_actor_burst", "max_recipients"):
         if getattr(config.federation, key) < 1:
             raise ConfigError(f"[federation] {key} must be positive")
+    for f in fields(AccountsConfig):
+        if getattr(config.accounts, f.name) <= 0:
+            raise ConfigError(f"[accounts] {f.name} must be positive")
     if config.polls.update_interval_seconds <= 0:
         raise ConfigError("[polls] update_interval_seconds must be positive")
 

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from node import objects
-from node.appkeys import CONFIG, DATABASE
+from node.appkeys import CONFIG, DATABASE, SIGN_IN_LIMITS
 from node.errors import ApiError
 from node.sessions import check_csrf, check_form_token, sign_in, sign_out, viewer
+from node.throttle import ADMIN_ACCOUNT
 from node.web import render, render_form
 
 
@@ -84,9 +85,17 @@ async def admin_login(request: web.Request) -> web.Response:
     check_form_token(request, form)
     token = form.get("token", "")
     expected = request.app[CONFIG].admin.token
+    wait = request.app[SIGN_IN_LIMITS].sign_in_wait(request, ADMIN_ACCOUNT)
+    if wait is not None:
+        response = await render_form(request, "login_admin.html", {
+            "error": f"Too many sign-in attempts. Try again in {wait} seconds.", "next": _safe_next(form.get("next"))},
+            status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
         return await render_form(request, "login_admin.html", {"error": "That is not the admin token.",
                                                                "next": _safe_next(form.get("next"))}, status=403)
+    request.app[SIGN_IN_LIMITS].sign_in_succeeded(request, ADMIN_ACCOUNT)
     response = web.HTTPSeeOther(_safe_next(form.get("next")))
     current = await viewer(request)
     await sign_in(request, response, username=current.username if current else None, is_admin=True)

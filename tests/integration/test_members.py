@@ -289,6 +289,10 @@ async def test_local_accounts_are_person_actors_found_by_webfinger(make_node, re
 
     assert await sign_up(london, "jo_smith", display_name="Jo Smith") == 201
     jo = f"{london.base_url}/users/jo_smith"
+    row = await member_row(london, jo)
+    assert row["state"] == "requested" and row["is_local"] == 1
+    status, result, _ = await publish(london, {"type": "Add", "object": jo, "target": members_url(london)})
+    assert status == 201 and result["deliveries"] == 0, result  # a local member needs no delivery
     status, finger = await get_json(f"{london.base_url}/.well-known/webfinger?resource=acct:jo_smith@{host}",
                                     accept="application/jrd+json")
     assert status == 200 and finger["subject"] == f"acct:jo_smith@{host}"
@@ -310,10 +314,6 @@ async def test_local_accounts_are_person_actors_found_by_webfinger(make_node, re
     status, outbox = await get_json(person["outbox"])
     assert status == 200 and outbox["totalItems"] == 0
 
-    row = await member_row(london, jo)
-    assert row["state"] == "requested" and row["is_local"] == 1
-    status, result, _ = await publish(london, {"type": "Add", "object": jo, "target": members_url(london)})
-    assert status == 201 and result["deliveries"] == 0, result  # a local member needs no delivery
     _, page = await get_json(f"{members_url(london)}?page=1")
     assert page["orderedItems"] == [jo]
 

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 import aiohttp
 
 from node import polls
-from node.config import AdminConfig
+from node.config import AccountsConfig, AdminConfig
 from node.db import fetch_all
 from federation.signatures import sign_request
 from tests.support.c2s import get_json, publish
@@ -200,3 +200,81 @@ async def test_next_never_leads_off_the_site(make_node):
             assert status == 303, wanted
             expected = "/admin/members?page=2" if wanted.startswith("/admin") else "/"
             assert headers["Location"] == expected, (wanted, headers["Location"])
+
+
+# --- 6. sign-in and sign-up are throttled; weak passwords refused; waiting accounts unseen ------------
+
+async def test_guessing_a_password_closes_the_account_for_a_while(make_node):
+    london = await make_node("london", start_workers=False)
+    async with browser_like_session() as browser:
+        assert (await post_form(browser, london, "/join", {"username": "jo_smith",
+                                                           "password": "correct horse battery"}))[0] == 201
+    async with browser_like_session() as guesser:
+        statuses = [(await post_form(guesser, london, "/login", {"username": "jo_smith",
+                                                                  "password": f"guess number {n}"}))[0]
+                    for n in range(12)]
+        assert statuses[:10] == [403] * 10 and statuses[10:] == [429, 429]
+        status, page, headers = await post_form(guesser, london, "/login", {"username": "jo_smith",
+                                                                            "password": "correct horse battery"},
+                                                allow_redirects=False)
+        assert status == 429 and int(headers["Retry-After"]) > 0 and "Too many sign-in attempts" in page
+        statuses = [(await post_form(guesser, london, "/login/admin", {"token": f"guess-{n}-0123456789"}))[0]
+                    for n in range(10)]
+        status, _, headers = await post_form(guesser, london, "/login/admin", {"token": ADMIN_TOKEN},
+                                             allow_redirects=False)
+        assert status == 429 and "Retry-After" in headers  # the address is closed too, the admin's form included
+        assert not [c for c in guesser.cookie_jar if c.key == "chapterhouse_session"]
+
+
+async def test_the_admin_token_cannot_be_guessed_from_many_addresses_either(make_node, tmp_path):
+    config = node_config(tmp_path, "london")
+    london = await make_node(config=replace(config, accounts=AccountsConfig(login_per_address_burst=1000)),
+                             start_workers=False)
+    async with browser_like_session() as guesser:
+        statuses = {(await post_form(guesser, london, "/login/admin", {"token": f"guess-{n}-0123456789"}))[0]
+                    for n in range(10)}
+        assert statuses == {403}
+        status, _, _ = await post_form(guesser, london, "/login/admin", {"token": ADMIN_TOKEN}, allow_redirects=False)
+        assert status == 429
+
+
+WEAK = ["aaaaaaaaaa", "1234567890", "qwertyuiop", "Password123", "abababab12", "sam_lee_123", "9876543210!"]
+
+
+async def test_sign_ups_are_throttled_and_weak_passwords_refused(make_node):
+    london = await make_node("london", start_workers=False)
+    async with browser_like_session() as browser:
+        for password in WEAK:
+            status, page, _ = await post_form(browser, london, "/join", {"username": "sam_lee", "password": password})
+            assert status == 400 and "password" in page, password
+        statuses = [(await post_form(browser, london, "/join", {"username": f"sam_{n}", "display_name":
+                                                                "IOPS London (official account)",
+                                                                "password": "correct horse battery"}))[0]
+                    for n in range(7)]
+        assert statuses == [201] * 5 + [429] * 2
+    assert len(await fetch_all(london.db.reader, "SELECT username FROM accounts")) == 5
+
+
+async def test_a_waiting_sign_up_is_invisible_to_the_federation_until_approved(make_node, remote_actor):
+    london = await make_node("london", start_workers=False)
+    alice = await remote_actor("alice")
+    host = london.config.node.host
+    async with browser_like_session() as browser:
+        assert (await post_form(browser, london, "/join", {"username": "sam_lee", "display_name":
+                                                           "IOPS London (official account)",
+                                                           "password": "correct horse battery"}))[0] == 201
+    sam = f"{london.base_url}/users/sam_lee"
+    finger = f"{london.base_url}/.well-known/webfinger?resource=acct:sam_lee@{host}"
+    note = {"id": alice.new_id("notes"), "type": "Note", "attributedTo": alice.id, "content": "hi", "to": [sam]}
+    assert (await get_json(finger))[0] == 404
+    assert (await get_json(f"{london.base_url}/.well-known/webfinger?resource={sam}"))[0] == 404
+    assert (await get_json(sam))[0] == 404
+    assert (await get_json(f"{sam}/outbox"))[0] == 404
+    assert (await alice.post(f"{sam}/inbox", alice.activity("Create", note, to=[sam])))[0] == 404
+
+    status, result, _ = await publish(london, {"type": "Add", "object": sam, "target": f"{london.actor_id}/members"})
+    assert status == 201, result
+    assert (await get_json(finger))[0] == 200
+    status, person = await get_json(sam)
+    assert status == 200 and person["id"] == sam
+    assert (await alice.post(f"{sam}/inbox", alice.activity("Create", note, to=[sam])))[0] == 202

@@ -7,7 +7,8 @@ owner must live on the key's host, and the actor's ``id`` must be the URL asked 
 actor lists with an id on another host (or another ``owner``) are dropped, wherever the actor
 document came from (:func:`keys_of_actor`).
 ``refresh=True`` refetches (key rotation: a signature that fails with the cached key is
-tried once more with a fresh one).
+tried once more with a fresh one). Every key fetch passes the :class:`KeyFetchGate` first
+(bounded per host and in total, a fetch budget per host, failures remembered for a while).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import aiosqlite
 
 from federation import jsonio
 from federation.client import FederationClient, FetchError, Signer
+from federation.fetchgate import KeyFetchGate
 from node.clock import to_epoch
 from node.db import Database, fetch_one
 
@@ -132,11 +134,13 @@ async def delete_actor(conn: aiosqlite.Connection, actor_id: str) -> None:
 # --- the cache ---------------------------------------------------------------------------------
 
 class RemoteActors:
-    def __init__(self, db: Database, client: FederationClient, signer: Signer, clock) -> None:
+    def __init__(self, db: Database, client: FederationClient, signer: Signer, clock,
+                 gate: KeyFetchGate | None = None) -> None:
         self.db = db
         self.client = client
         self.signer = signer
         self.clock = clock
+        self.gate = gate  # bounds on key fetches (federation.fetchgate); None: unbounded
         self._keys: dict[str, RemoteKey] = {}
         self._actors: dict[str, tuple[float, RemoteActor]] = {}
 
@@ -160,6 +164,11 @@ class RemoteActors:
         return RemoteKey(row["key_id"], row["actor_id"], row["public_pem"]) if row else None
 
     async def _fetch_key(self, key_id: str) -> RemoteKey:
+        if self.gate is None:
+            return await self._fetch_key_now(key_id)
+        return await self.gate.fetch(key_id, lambda: self._fetch_key_now(key_id))
+
+    async def _fetch_key_now(self, key_id: str) -> RemoteKey:
         url = urldefrag(key_id).url
         document = await self.client.get_json(url, signer=self.signer)
         if isinstance(document.get("publicKeyPem"), str):  # a standalone key document

@@ -2,7 +2,7 @@
 
 - ``config``: TOML into frozen dataclasses; unknown keys and bad values are refused with
   the key named. ``app.make_app(config)`` builds the aiohttp application; resources open
-  and close in ``cleanup_ctx`` (database, keys, the one ClientSession, workers).
+  and close in ``cleanup_ctx`` (database, keys, the ClientSessions for deliveries and fetches, workers).
 - ``appkeys``: every typed ``web.AppKey`` in one place.
 - ``db`` and ``schema``: one SQLite file in WAL mode, one serialised writer (``transaction``),
   one reader; numbered migrations. Each table's SQL lives as small functions beside the

@@ -1,8 +1,10 @@
 """``make_app(config)``: the node as an aiohttp application.
 
 Resources are opened and closed by ``cleanup_ctx`` in dependency order: the database (and
-migrations) with the local keys; the admin's blocks and the inbox rate limits; the one
-``ClientSession`` with its federation client and the remote-actor cache; the inbox and
+migrations) with the local keys; the admin's blocks and the inbox rate limits; a
+``ClientSession`` for deliveries and one for fetches (two connection pools, so neither starves
+the other) with their federation client and the remote-actor cache (its key fetches bounded
+by :class:`federation.fetchgate.KeyFetchGate`); the inbox and
 delivery workers and the poll worker; then the inbox intake (group commit of received
 activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
 lets tests step the workers one cycle at a time (``run_single_cycle``).
@@ -17,6 +19,7 @@ from aiohttp import web
 
 from federation.actors import RemoteActors
 from federation.client import FederationClient, make_session
+from federation.fetchgate import KeyFetchGate
 from inbox import views as inbox_views
 from inbox import votes
 from inbox.intake import InboxIntake
@@ -75,15 +78,19 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     fed = app[CONFIG].federation
     session = make_session(allow_private=fed.allow_private_addresses, allowed_networks=fed.networks,
                            user_agent=fed.user_agent, concurrency=fed.delivery_concurrency)
+    fetch_session = make_session(allow_private=fed.allow_private_addresses, allowed_networks=fed.networks,
+                                 user_agent=fed.user_agent, concurrency=fed.key_fetches_total)
     client = FederationClient(session, clock=app[CLOCK], allow_private=fed.allow_private_addresses,
                               allowed_networks=fed.networks, max_fetch_bytes=fed.max_fetch_bytes,
                               fetch_timeout=fed.fetch_timeout_seconds, delivery_timeout=fed.delivery_timeout_seconds,
-                              refuse=_blocked_reason(app[BLOCKLIST]))
+                              refuse=_blocked_reason(app[BLOCKLIST]), fetch_session=fetch_session)
     app[FEDERATION_CLIENT] = client
     instance_signer = signer_for(app[URLS], app[KEYRING][INSTANCE_USERNAME])
-    app[REMOTE_ACTORS] = RemoteActors(app[DATABASE], client, instance_signer, app[CLOCK])
+    app[REMOTE_ACTORS] = RemoteActors(app[DATABASE], client, instance_signer, app[CLOCK],
+                                      gate=KeyFetchGate.from_config(fed))
     yield
     await session.close()
+    await fetch_session.close()
 
 
 def _workers(start: bool):

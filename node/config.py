@@ -72,6 +72,11 @@ class FederationConfig:
     inbox_per_actor_burst: int = 120
     max_recipients: int = 1000  # addresses (to, cc, bto, bcc, audience) an incoming activity may carry
     allowed_networks: tuple[str, ...] = ()  # private networks reachable even without allow_private_addresses
+    key_fetches_per_host: int = 2  # signing-key fetches in flight to one host; more are refused at once
+    key_fetches_total: int = 16  # and in total
+    key_fetch_per_host_per_minute: float = 60.0  # key fetches one host's senders may cause (then refused)
+    key_fetch_per_host_burst: int = 30
+    key_fetch_failure_seconds: float = 120.0  # a key that could not be fetched is not tried again for this long
 
     @property
     def networks(self):
@@ -179,12 +184,16 @@ def validate(config: Config) -> None:
     except ValueError as error:
         raise ConfigError(f"[federation] allowed_networks: {error}") from None
     for key in ("max_body_bytes", "max_fetch_bytes", "delivery_concurrency", "inbox_per_host_per_minute",
-                "inbox_per_host_burst", "inbox_per_actor_per_minute", "inbox_per_actor_burst", "max_recipients"):
+                "inbox_per_host_burst", "inbox_per_actor_per_minute", "inbox_per_actor_burst", "max_recipients",
+                "key_fetches_per_host", "key_fetches_total", "key_fetch_per_host_per_minute",
+                "key_fetch_per_host_burst"):
         if getattr(config.federation, key) < 1:
             raise ConfigError(f"[federation] {key} must be positive")
     for f in fields(AccountsConfig):
         if getattr(config.accounts, f.name) <= 0:
             raise ConfigError(f"[accounts] {f.name} must be positive")
+    if config.federation.key_fetch_failure_seconds < 0:
+        raise ConfigError("[federation] key_fetch_failure_seconds must be 0 or more")
     if config.polls.update_interval_seconds <= 0:
         raise ConfigError("[polls] update_interval_seconds must be positive")
 

@@ -8,6 +8,7 @@ needs them, and step them by hand.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -18,10 +19,12 @@ from node import polls
 from node.config import AccountsConfig, AdminConfig
 from node.db import fetch_all
 from federation.signatures import sign_request
-from tests.support.c2s import get_json, publish
+from tests.support.c2s import eventually, get_json, publish
 from tests.support.forms import browser_like_session, form_token, post_form
 from tests.support.nodes import ADMIN_TOKEN, node_config
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll
+from tests.support.raw_peer import RawPeer
+from tests.support.remote_actor import new_rsa_key
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_JSON = "application/activity+json"
@@ -278,3 +281,50 @@ async def test_a_waiting_sign_up_is_invisible_to_the_federation_until_approved(m
     status, person = await get_json(sam)
     assert status == 200 and person["id"] == sam
     assert (await alice.post(f"{sam}/inbox", alice.activity("Create", note, to=[sam])))[0] == 202
+
+
+# --- 1. a key-fetch tarpit cannot keep honest senders out ----------------------------------------------
+
+TARPIT_POSTS = 40  # bounded: each is one request to the node and at most one GET to the tarpit
+
+
+async def _post_signed_by_tarpit_key(node, tarpit: RawPeer, index: int, key) -> tuple[int, dict]:
+    actor_id = f"{tarpit.base}/users/t{index}"
+    activity = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{tarpit.base}/activities/{index}",
+                "type": "Follow", "actor": actor_id, "object": node.actor_id}
+    body = json.dumps(activity).encode()
+    headers = sign_request("POST", node.inbox, body, key_id=f"{actor_id}#main-key", private_key=key,
+                           now=datetime.now(timezone.utc), headers={"Content-Type": AS_JSON})
+    async with aiohttp.ClientSession() as session:
+        async with session.post(node.inbox, data=body, headers=headers) as response:
+            return response.status, await response.json(content_type=None)
+
+
+async def test_a_key_fetch_tarpit_does_not_keep_an_honest_follow_out(make_node, remote_actor):
+    # a small delivery pool (16 connections), as the 64 of the default config were for 150 posts
+    london = await make_node("london", start_workers=False, delivery_concurrency=4, fetch_timeout_seconds=3)
+    alice = await remote_actor("alice")
+    tarpit = await RawPeer(behaviour="silent").start()  # holds every GET open until the client gives up
+    try:
+        key = new_rsa_key()
+        posts = [asyncio.ensure_future(_post_signed_by_tarpit_key(london, tarpit, n, key))
+                 for n in range(TARPIT_POSTS)]
+        # until the tarpit holds 16 GETs (all the connections of a pool of 16), or every other post was refused
+        await eventually(lambda: _true(len(tarpit.requests) + sum(post.done() for post in posts) >= 16))
+        status, body = await alice.post(london.inbox, alice.activity("Follow", london.actor_id))
+        assert status == 202, body  # the stranger's honest Follow is not kept waiting for a connection
+        answers = await asyncio.gather(*posts)
+        for status, body in answers:
+            refused(status, body, 401, "signing key")
+        assert len(tarpit.requests) <= 2  # [federation] key_fetches_per_host: at most 2 GETs held open
+
+        before, fetched = len(tarpit.requests), int(tarpit.requests[0].path.split("/t")[-1])
+        status, body = await _post_signed_by_tarpit_key(london, tarpit, fetched, key)
+        refused(status, body, 401, "recent failure")  # remembered: no new GET to the tarpit
+        assert len(tarpit.requests) == before
+    finally:
+        await tarpit.stop()
+
+
+async def _true(value):
+    return bool(value)

@@ -24,6 +24,8 @@
   (Event fields, members' answers), ``interactions`` (replies, likes, boosts);
   ``object_views`` (an object as served, with live counts), ``object_collections``
   (``replies`` / ``likes`` / ``shares``), ``pages_content`` (their pages and the answer form).
+- ``serving``: the HTTP server's bounds (connections, slow headers and bodies);
+  ``throttle`` and ``passwords``: sign-in and sign-up throttles, guessable passwords refused.
 - ``background``, ``retry``, ``clock``: worker loops, the retry policy as a pure
   function, and an injectable clock.
 """

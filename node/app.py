@@ -37,6 +37,7 @@ from node.db import Database, fetch_value
 from node.errors import error_middleware
 from node.keys import load_or_create_keys
 from node.poll_worker import PollWorker
+from node.serving import body_deadline_middleware
 from node.throttle import SignInLimits
 from node.urls import INSTANCE_USERNAME, Urls
 from outbox import moderation as outbox_moderation
@@ -143,7 +144,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool = True) -> web.Application:
-    app = web.Application(middlewares=[metrics.metrics_middleware, error_middleware],
+    app = web.Application(middlewares=[metrics.metrics_middleware, error_middleware, body_deadline_middleware],
                           client_max_size=config.federation.max_body_bytes)
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()

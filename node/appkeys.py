@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.blocks import BlockList
     from node.keys import KeyRing
     from node.poll_worker import PollWorker
+    from node.serving import ConnectionGuard
     from node.sessions import Viewer
     from node.throttle import SignInLimits
     from node.urls import Urls
@@ -45,6 +46,7 @@ POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
 BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
 SIGN_IN_LIMITS: web.AppKey["SignInLimits"] = web.AppKey("sign_in_limits")
+CONNECTION_GUARD: web.AppKey["ConnectionGuard"] = web.AppKey("connection_guard")  # set by node.serving.GuardedRunner
 REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tally")  # (route kind, status) -> count
 
 # Per-request storage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from pathlib import Path
 
@@ -14,13 +15,17 @@ from node.config import ConfigError, load_config
 
 def _serve(args: argparse.Namespace) -> int:
     from node.app import make_app
+    from node.serving import serve
 
     config = load_config(args.config)
     app = make_app(config)
     print(f"chapterhouse: {config.node.display_name} (@{config.node.name}@{config.node.host}) "
           f"on http://{config.node.listen}, database {config.storage.database}", flush=True)
-    web.run_app(app, host=config.node.listen_host, port=config.node.listen_port, print=None,
-                access_log_format='%a "%r" %s %b %Tfs')
+    try:
+        asyncio.run(serve(app, host=config.node.listen_host, port=config.node.listen_port,
+                          access_log_format='%a "%r" %s %b %Tfs'))
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
     return 0
 
 

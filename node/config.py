@@ -98,6 +98,15 @@ class AccountsConfig:
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    """The HTTP server's bounds on connections (node/serving.py)."""
+
+    max_connections: int = 512  # open connections at once; past it the longest idle one is closed
+    header_timeout_seconds: float = 15.0  # to send a request's headers (from connecting, or the last answer)
+    body_timeout_seconds: float = 30.0  # to send a request's body; past it 408
+
+
+@dataclass(frozen=True)
 class PollsConfig:
     update_interval_seconds: float = 60.0  # how often dirty polls send one coalesced Update(Question)
 
@@ -110,6 +119,7 @@ class Config:
     federation: FederationConfig = FederationConfig()
     polls: PollsConfig = PollsConfig()
     accounts: AccountsConfig = AccountsConfig()
+    server: ServerConfig = ServerConfig()
 
     def with_federation(self, **changes: Any) -> "Config":
         return replace(self, federation=replace(self.federation, **changes))
@@ -152,7 +162,9 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
     federation = FederationConfig(**federation_raw)
     polls = PollsConfig(**_section(raw, "polls", PollsConfig, required=False))
     accounts = AccountsConfig(**_section(raw, "accounts", AccountsConfig, required=False))
-    config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls, accounts=accounts)
+    server = ServerConfig(**_section(raw, "server", ServerConfig, required=False))
+    config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls, accounts=accounts,
+                    server=server)
     validate(config)
     return config
 
@@ -194,6 +206,9 @@ def validate(config: Config) -> None:
             raise ConfigError(f"[accounts] {f.name} must be positive")
     if config.federation.key_fetch_failure_seconds < 0:
         raise ConfigError("[federation] key_fetch_failure_seconds must be 0 or more")
+    for f in fields(ServerConfig):
+        if getattr(config.server, f.name) <= 0:
+            raise ConfigError(f"[server] {f.name} must be positive")
     if config.polls.update_interval_seconds <= 0:
         raise ConfigError("[polls] update_interval_seconds must be positive")
 

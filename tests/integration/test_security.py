@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import aiohttp
 
 from node import polls
-from node.config import AccountsConfig, AdminConfig
+from node.config import AccountsConfig, AdminConfig, ServerConfig
 from node.db import fetch_all
 from federation.signatures import sign_request
 from tests.support.c2s import eventually, get_json, publish
@@ -328,3 +328,58 @@ async def test_a_key_fetch_tarpit_does_not_keep_an_honest_follow_out(make_node, 
 
 async def _true(value):
     return bool(value)
+
+
+# --- 7. slow headers and slow bodies do not hold connections ---------------------------------------------
+
+STILL_OPEN = b"(the server kept the connection open)"
+SLOW_CLIENTS = 6  # bounded: a handful of loopback connections, each trickling at most 40 bytes
+
+
+async def _trickle(port: int, head: bytes, body: bytes = b"", *, every: float = 0.2) -> bytes:
+    """Send ``head`` at once, then ``body`` a byte at a time; what the server answered before closing."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head)
+        await writer.drain()
+        for byte in body:
+            if reader.at_eof() or len(reader._buffer):  # noqa: SLF001 (the server spoke or hung up: stop)
+                break
+            writer.write(bytes([byte]))
+            await writer.drain()
+            await asyncio.sleep(every)
+    except (ConnectionError, OSError):
+        pass  # the server hung up while we were still sending
+    try:
+        return await asyncio.wait_for(reader.read(), timeout=5)
+    except asyncio.TimeoutError:  # (a TimeoutError is an OSError: this goes first)
+        return STILL_OPEN
+    except (ConnectionError, OSError):
+        return b""
+    finally:
+        writer.close()
+
+
+async def test_slow_headers_and_slow_bodies_are_cut_off(make_node, tmp_path):
+    config = node_config(tmp_path, "london")
+    bounds = ServerConfig(max_connections=8, header_timeout_seconds=1, body_timeout_seconds=1)
+    london = await make_node(config=replace(config, server=bounds), start_workers=False)
+    port = london.config.node.listen_port
+    slow_headers = b"GET /users/london HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 40  # 8 s at 0.2 s a byte
+    answers = await asyncio.gather(*[_trickle(port, b"", slow_headers) for _ in range(SLOW_CLIENTS)])
+    assert answers == [b""] * SLOW_CLIENTS  # each closed without an answer, long before its headers were done
+
+    head = (f"POST /users/london/inbox HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/activity+json\r\nContent-Length: 40\r\n\r\n").encode()
+    answer = await _trickle(port, head, b"{" + b" " * 39)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"longer than 1 s" in answer
+
+    idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(bounds.max_connections)]
+    try:
+        status, actor = await get_json(london.actor_id)  # a ninth connection: the longest idle one makes room
+        assert status == 200 and actor["id"] == london.actor_id
+        assert london.runner.guard.open_connections <= bounds.max_connections
+    finally:
+        for _, writer in idle:
+            writer.close()

@@ -12,6 +12,7 @@ from node.app import make_app
 from node.appkeys import DATABASE, DELIVERY_WORKER, INBOX_WORKER
 from node.clock import Clock
 from node.config import AdminConfig, Config, FederationConfig, NodeConfig, StorageConfig
+from node.serving import GuardedRunner
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
@@ -80,7 +81,7 @@ class RunningNode:
 
 async def start_node(config: Config, *, clock: Clock | None = None, start_workers: bool = True) -> RunningNode:
     app = make_app(config, clock=clock, start_workers=start_workers)
-    runner = web.AppRunner(app, access_log=None)
+    runner = GuardedRunner(app, access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, config.node.listen_host, config.node.listen_port).start()

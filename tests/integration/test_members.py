@@ -406,3 +406,29 @@ async def test_a_member_with_the_admin_role_manages_members(make_node, remote_ac
     assert await members.is_active_member(london.db.reader, "london", alice.id)
     await london.settle()
     assert received_of(alice, "Add")[0]["object"] == alice.id  # approved from the page, federated like C2S
+
+
+async def test_followers_only_posts_reach_followers_alone_addressed_as_their_create(make_node, remote_actor):
+    london = await make_node("london", start_workers=False)
+    alice, bob = await remote_actor("alice"), await remote_actor("bob")
+    assert (await bob.post(london.inbox, bob.activity("Follow", london.actor_id)))[0] == 202  # a follower only
+    await london.settle()
+    status, _, _ = await publish(london, {"type": "Add", "object": alice.id, "target": members_url(london)})
+    assert status == 201  # a member who does not follow
+    await london.settle()
+
+    followers = f"{london.actor_id}/followers"
+    status, result, _ = await publish(london, {"type": "Note", "content": "<p>For followers</p>", "to": [followers]})
+    assert status == 201, result
+    await london.settle()
+    assert received_of(alice, "Create") == []
+    [create] = received_of(bob, "Create")
+    note = create["object"]
+    assert create["to"] == [followers] and note["to"] == create["to"]  # the Note is addressed as its Create
+    assert note.get("cc", []) == create.get("cc", [])
+    public = "https://www.w3.org/ns/activitystreams#Public"
+    assert public not in create.get("to", []) + create.get("cc", []) + note.get("to", []) + note.get("cc", [])
+
+    assert (await signed_get(result["object"], bob))[0] == 200
+    assert (await signed_get(result["object"], alice))[0] == 404  # a member, but no follower
+    assert (await get_json(result["object"]))[0] == 404

@@ -22,7 +22,6 @@ line; the tests start theirs with :class:`GuardedRunner` too.
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -30,7 +29,6 @@ from aiohttp import web
 from node.appkeys import CONFIG, CONNECTION_GUARD
 from node.errors import ApiError, json_error
 
-log = logging.getLogger("chapterhouse.http")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 

@@ -13,7 +13,8 @@ Modules, each with one job:
   "double knock", size caps, timeouts, checked redirects.
 - ``addresses``: where the node may connect (no private, loopback or link-local addresses
   unless the config allows them), checked at DNS resolution so rebinding cannot slip past.
-- ``actors``: the remote actor and key cache (memory and database).
+- ``actors``: the remote actor and key cache (memory and database); ``fetchgate``: bounds on
+  key fetches (per host and in total, a budget per host, failures remembered a while).
 - ``multikey``, ``proofs``: FEP-521a Ed25519 Multikeys and FEP-8b32 object proofs
   (``eddsa-jcs-2022``), for signed objects that are relayed and still checked.
 - ``jsonld``: JSON-LD with an offline document loader over bundled contexts; it never

@@ -3,9 +3,12 @@
 A key id is fetched at its URL (without fragment). Mastodon-style servers answer with the
 actor, whose ``publicKey`` has the key; others (GoToSocial) answer with the key document,
 whose ``owner`` is then fetched to check that it really lists the key. Either way the key's
-owner must live on the key's host, and the actor's ``id`` must be the URL asked for.
+owner must live on the key's host, and the actor's ``id`` must be the URL asked for. Keys an
+actor lists with an id on another host (or another ``owner``) are dropped, wherever the actor
+document came from (:func:`keys_of_actor`).
 ``refresh=True`` refetches (key rotation: a signature that fails with the cached key is
-tried once more with a fresh one).
+tried once more with a fresh one). Every key fetch passes the :class:`KeyFetchGate` first
+(bounded per host and in total, a fetch budget per host, failures remembered for a while).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from federation import jsonio
 from federation.client import FederationClient, FetchError, Signer
+from federation.fetchgate import KeyFetchGate
 
 ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
 CACHE_SECONDS = 24 * 3600
@@ -63,13 +67,28 @@ def actor_from_document(document: dict) -> RemoteActor:
 
 
 def keys_of_actor(document: dict) -> list[RemoteKey]:
+    """The keys an actor document lists that really are its own.
+
+    A key belongs to the actor only if its id is on the actor's host and its ``owner`` (when
+    given) is the actor: otherwise one host could claim another host's key ids, and sign as
+    them (charging the other host's rate limits, resuming its paused deliveries).
+    """
+    actor_id = document.get("id")
+    if not isinstance(actor_id, str):
+        return []
     entries = document.get("publicKey")
     entries = entries if isinstance(entries, list) else [entries]
     keys = []
     for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("publicKeyPem"), str):
-            keys.append(RemoteKey(entry["id"], document.get("id"), entry["publicKeyPem"]))
+        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("publicKeyPem"), str) \
+                and _key_is_the_actors(entry, actor_id):
+            keys.append(RemoteKey(entry["id"], actor_id, entry["publicKeyPem"]))
     return keys
+
+
+def _key_is_the_actors(entry: dict, actor_id: str) -> bool:
+    owner = entry.get("owner", actor_id)
+    return owner == actor_id and urlsplit(entry["id"]).netloc.lower() == urlsplit(actor_id).netloc.lower()
 
 
 # --- where they are kept -------------------------------------------------------------------
@@ -102,11 +121,13 @@ class ActorStore(Protocol):
 # --- the cache ---------------------------------------------------------------------------------
 
 class RemoteActors:
-    def __init__(self, store: ActorStore, client: FederationClient, signer: Signer, clock) -> None:
+    def __init__(self, store: ActorStore, client: FederationClient, signer: Signer, clock,
+                 gate: KeyFetchGate | None = None) -> None:
         self.store = store
         self.client = client
         self.signer = signer
         self.clock = clock
+        self.gate = gate  # bounds on key fetches (federation.fetchgate); None: unbounded
         self._keys: dict[str, RemoteKey] = {}
         self._actors: dict[str, tuple[float, RemoteActor]] = {}
 
@@ -130,6 +151,11 @@ class RemoteActors:
         return RemoteKey(row["key_id"], row["actor_id"], row["public_pem"]) if row else None
 
     async def _fetch_key(self, key_id: str) -> RemoteKey:
+        if self.gate is None:
+            return await self._fetch_key_now(key_id)
+        return await self.gate.fetch(key_id, lambda: self._fetch_key_now(key_id))
+
+    async def _fetch_key_now(self, key_id: str) -> RemoteKey:
         try:
             url = urldefrag(key_id).url
         except ValueError as error:

@@ -1,7 +1,7 @@
 """The node's one outbound HTTP client: signed, bounded, and careful where it connects.
 
-Every fetch is a signed GET (servers in secure mode refuse unsigned ones); every delivery
-is a signed POST, draft-cavage first and, on 401, RFC 9421 (the "double knock"); the scheme
+Every fetch is a signed GET (servers in secure mode refuse unsigned ones), on a connection
+pool of its own; every delivery is a signed POST, draft-cavage first and, on 401, RFC 9421 (the "double knock"); the scheme
 that worked is remembered per host. Each request is bounded: a total timeout, a cap on the
 body read (checked against Content-Length first and again while reading), at most
 ``MAX_REDIRECTS`` redirects, each hop checked by :func:`federation.addresses.check_url`.
@@ -64,6 +64,7 @@ class PostResult:
 
 def make_session(*, allow_private: bool, user_agent: str, concurrency: int,
                  allowed_networks: tuple = ()) -> aiohttp.ClientSession:
+    """A session with its own connection pool (the node makes one for deliveries, one for fetches)."""
     connector = aiohttp.TCPConnector(
         resolver=GuardedResolver(allow_private=allow_private, allowed_networks=allowed_networks),
         limit=max(concurrency * 2, 16), ttl_dns_cache=300,
@@ -95,8 +96,10 @@ class FederationClient:
         fetch_timeout: float,
         delivery_timeout: float,
         refuse: Callable[[str], str | None] | None = None,
+        fetch_session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self.session = session
+        self.session = session  # deliveries (POST)
+        self.fetch_session = fetch_session or session  # fetches (GET): their own pool, so neither starves the other
         self.refuse = refuse  # says why a URL must not be contacted (the admin's blocks), or None
         self.clock = clock
         self.allow_private = allow_private
@@ -118,7 +121,7 @@ class FederationClient:
                 headers = sign_request("GET", current, None, key_id=signer.key_id, private_key=signer.private_key,
                                        now=self.clock.now(), headers=headers)
             try:
-                async with self.session.get(current, headers=headers, allow_redirects=False,
+                async with self.fetch_session.get(current, headers=headers, allow_redirects=False,
                                             timeout=self.fetch_timeout) as response:
                     if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                         current = urljoin(current, response.headers["Location"])

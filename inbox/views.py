@@ -124,11 +124,26 @@ def _check_limits(request: web.Request, activity: dict, envelope: Envelope) -> N
     limit = request.app[CONFIG].federation.max_recipients
     if (count := _count_recipients(activity)) > limit:
         raise ApiError(400, f"the activity has {count} recipients; this node accepts at most {limit}")
+    if "proof" not in activity:  # with a proof, checked once the proof verifies (_check_object_host)
+        _refuse_object_off_host(activity, envelope)
+
+
+def _refuse_object_off_host(activity: dict, envelope: Envelope) -> None:
     created = activity.get("object")
     if envelope.kind in ("Create", "Update") and isinstance(created, dict) and isinstance(created.get("id"), str) \
-            and origin_of(created["id"]).netloc != envelope.actor_host and "proof" not in activity:
+            and origin_of(created["id"]).netloc != envelope.actor_host:
         raise ApiError(400, f"the object {created['id']} is not on its actor's host",
                        hint="an actor may only create or update objects on its own server")
+
+
+async def _check_object_host(request: web.Request, activity: dict, envelope: Envelope, proof_ok: bool | None) -> None:
+    """An object on another host than its actor passes only with a proof that verifies."""
+    if "proof" not in activity:
+        return  # already checked before the signature
+    if proof_ok is None:
+        proof_ok = await _proof_allows(request, envelope.actor_id, activity)
+    if not proof_ok:
+        _refuse_object_off_host(activity, envelope)
 
 
 def _check_rate(request: web.Request, signer: VerifiedSigner, key_hostname: str) -> None:
@@ -150,7 +165,8 @@ async def _verified_signer(request: web.Request, body: bytes, kind: str, actor_i
                            activity: dict) -> VerifiedSigner | None:
     """Who signed; None means "acknowledge and drop" (a gone actor we never knew)."""
     remote_actors, now = request.app[REMOTE_ACTORS], request.app[CLOCK].now()
-    params = dict(method=request.method, target=request.raw_path, headers=request.headers, body=body, now=now)
+    params = dict(method=request.method, target=request.raw_path, headers=request.headers, body=body, now=now,
+                  expected_host=request.app[URLS].host)
     try:
         return await verify_request(remote_actors, **params)
     except KeyUnavailable as error:
@@ -194,9 +210,11 @@ async def post_inbox(request: web.Request) -> web.Response:
         return web.json_response({"status": "ignored", "reason": "Delete of an actor this node never knew"}, status=202)
     key_parts = origin_of(signer.key_id)
     _check_rate(request, signer, key_parts.hostname)
-    if signer.actor_id != actor_id and not await _proof_allows(request, actor_id, activity):
+    proof_ok = None
+    if signer.actor_id != actor_id and not (proof_ok := await _proof_allows(request, actor_id, activity)):
         raise ApiError(401, f"signed by {signer.actor_id}, but the activity's actor is {actor_id}",
                        hint="an actor may only send its own activities (or carry its FEP-8b32 proof)")
+    await _check_object_host(request, activity, envelope, proof_ok)
     if envelope.activity_host != envelope.actor_host:
         raise ApiError(400, f"the activity id {activity_id} is not on its actor's host")
     now = to_epoch(request.app[CLOCK].now())

@@ -318,7 +318,7 @@ async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
     stored = await _own_object(ctx, activity)
     pin = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": kind, "actor": ctx.actor_id,
            "object": stored.id, "target": ctx.urls.featured(ctx.username), "published": iso(ctx.now),
-           "to": [PUBLIC], "cc": [ctx.urls.followers(ctx.username)]}
+           **_public_part(_addressing(ctx, stored.data))}  # never a wider audience than the object's
 
     async def save(conn: aiosqlite.Connection) -> None:
         if kind == "Add":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -15,6 +16,37 @@ from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtur
 from node.web.app import DEFAULT_FEATURES
 from tests.support.nodes import node_config, start_node
 from tests.support.remote_actor import RemoteActor
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "expect_logged_errors: the test makes the node log errors on purpose")
+
+
+class _ErrorRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_logged_errors(request):
+    """A node in this process that logs an error (an inbox handler crash that the worker retries, a
+    500, a worker cycle that failed) fails the test, even when the effect a test checks came out
+    right; a test that provokes such errors on purpose says so with ``expect_logged_errors``."""
+    handler = _ErrorRecords()
+    logger = logging.getLogger("chapterhouse")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+    if handler.records and request.node.get_closest_marker("expect_logged_errors") is None:
+        lines = [f"{r.name}: {r.getMessage()}" + (f" ({r.exc_info[1]!r})" if r.exc_info else "")
+                 for r in handler.records[:5]]
+        pytest.fail("the node logged errors:\n" + "\n".join(lines), pytrace=False)
 
 
 @pytest.fixture

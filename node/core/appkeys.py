@@ -16,18 +16,21 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from federation.actors import RemoteActors
     from federation.client import FederationClient
+    from federation.verification import VerifiedSigner
     from inbox.intake import InboxIntake
     from inbox.worker import InboxWorker
     from node.core.clock import Clock
     from node.core.config import Config
     from node.core.db import Database
     from inbox.ratelimit import InboxLimits
-    from node.moderation.blocks import BlockList
     from node.core.keys import KeyRing
     from node.core.registry import Registry
-    from node.polls.worker import PollWorker
-    from node.membership.sessions import Viewer
     from node.core.urls import Urls
+    from node.membership.sessions import Viewer
+    from node.membership.throttle import SignInLimits
+    from node.moderation.blocks import BlockList
+    from node.polls.worker import PollWorker
+    from node.web.guard import ConnectionGuard
     from outbox.delivery import DeliveryWorker
 
 CONFIG: web.AppKey["Config"] = web.AppKey("config")
@@ -45,7 +48,10 @@ DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
 POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
 BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
+SIGN_IN_LIMITS: web.AppKey["SignInLimits"] = web.AppKey("sign_in_limits")
+CONNECTION_GUARD: web.AppKey["ConnectionGuard"] = web.AppKey("connection_guard")  # set by node.serving.GuardedRunner
 REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tally")  # (route kind, status) -> count
 
 # Per-request storage
 VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")
+SIGNER: web.RequestKey["VerifiedSigner | None"] = web.RequestKey("signer")  # who signed a GET, verified once

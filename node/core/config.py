@@ -72,12 +72,38 @@ class FederationConfig:
     inbox_per_actor_burst: int = 120
     max_recipients: int = 1000  # addresses (to, cc, bto, bcc, audience) an incoming activity may carry
     allowed_networks: tuple[str, ...] = ()  # private networks reachable even without allow_private_addresses
+    key_fetches_per_host: int = 2  # signing-key fetches in flight to one host; more are refused at once
+    key_fetches_total: int = 16  # and in total
+    key_fetch_per_host_per_minute: float = 60.0  # key fetches one host's senders may cause (then refused)
+    key_fetch_per_host_burst: int = 30
+    key_fetch_failure_seconds: float = 120.0  # a key that could not be fetched is not tried again for this long
 
     @property
     def networks(self):
         from federation.addresses import parse_networks
 
         return parse_networks(self.allowed_networks)
+
+
+@dataclass(frozen=True)
+class AccountsConfig:
+    """Throttles on password sign-in (``/login``, ``/login/admin``) and sign-up (``/join``)."""
+
+    login_per_account_per_minute: float = 1.0  # sign-in attempts on one account (the admin's too); past it 429
+    login_per_account_burst: int = 10
+    login_per_address_per_minute: float = 6.0  # sign-in attempts from one IP address
+    login_per_address_burst: int = 30
+    signups_per_address_per_minute: float = 0.1  # new accounts from one IP address (6 an hour)
+    signups_per_address_burst: int = 5
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The HTTP server's bounds on connections (node/serving.py)."""
+
+    max_connections: int = 512  # open connections at once; past it the longest idle one is closed
+    header_timeout_seconds: float = 15.0  # to send a request's headers (from connecting, or the last answer)
+    body_timeout_seconds: float = 30.0  # to send a request's body; past it 408
 
 
 @dataclass(frozen=True)
@@ -92,6 +118,8 @@ class Config:
     admin: AdminConfig
     federation: FederationConfig = FederationConfig()
     polls: PollsConfig = PollsConfig()
+    accounts: AccountsConfig = AccountsConfig()
+    server: ServerConfig = ServerConfig()
 
     def with_federation(self, **changes: Any) -> "Config":
         return replace(self, federation=replace(self.federation, **changes))
@@ -133,7 +161,10 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
         federation_raw["allowed_networks"] = tuple(networks)
     federation = FederationConfig(**federation_raw)
     polls = PollsConfig(**_section(raw, "polls", PollsConfig, required=False))
-    config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls)
+    accounts = AccountsConfig(**_section(raw, "accounts", AccountsConfig, required=False))
+    server = ServerConfig(**_section(raw, "server", ServerConfig, required=False))
+    config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls, accounts=accounts,
+                    server=server)
     validate(config)
     return config
 
@@ -165,9 +196,19 @@ def validate(config: Config) -> None:
     except ValueError as error:
         raise ConfigError(f"[federation] allowed_networks: {error}") from None
     for key in ("max_body_bytes", "max_fetch_bytes", "delivery_concurrency", "inbox_per_host_per_minute",
-                "inbox_per_host_burst", "inbox_per_actor_per_minute", "inbox_per_actor_burst", "max_recipients"):
+                "inbox_per_host_burst", "inbox_per_actor_per_minute", "inbox_per_actor_burst", "max_recipients",
+                "key_fetches_per_host", "key_fetches_total", "key_fetch_per_host_per_minute",
+                "key_fetch_per_host_burst"):
         if getattr(config.federation, key) < 1:
             raise ConfigError(f"[federation] {key} must be positive")
+    for f in fields(AccountsConfig):
+        if getattr(config.accounts, f.name) <= 0:
+            raise ConfigError(f"[accounts] {f.name} must be positive")
+    if config.federation.key_fetch_failure_seconds < 0:
+        raise ConfigError("[federation] key_fetch_failure_seconds must be 0 or more")
+    for f in fields(ServerConfig):
+        if getattr(config.server, f.name) <= 0:
+            raise ConfigError(f"[server] {f.name} must be positive")
     if config.polls.update_interval_seconds <= 0:
         raise ConfigError("[polls] update_interval_seconds must be positive")
 

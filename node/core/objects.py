@@ -128,11 +128,12 @@ async def unfeature(conn: aiosqlite.Connection, username: str, object_id: str) -
     await conn.execute("DELETE FROM featured WHERE username = ? AND object_id = ?", (username, object_id))
 
 
-async def featured_objects(conn: aiosqlite.Connection, username: str) -> list[dict]:
+async def featured_stored(conn: aiosqlite.Connection, username: str) -> list[StoredObject]:
+    """The pinned objects as stored (with their visibility), newest pin first."""
     rows = await fetch_all(
         conn,
-        "SELECT o.data FROM featured f JOIN objects o ON o.id = f.object_id"
+        "SELECT o.* FROM featured f JOIN objects o ON o.id = f.object_id"
         " WHERE f.username = ? AND o.deleted IS NULL ORDER BY f.added_at DESC",
         (username,),
     )
-    return [jsonio.loads(r["data"]) for r in rows]
+    return [_row_to_object(r) for r in rows]

@@ -14,7 +14,7 @@ from aiohttp import web
 from federation import jsonio
 from federation.signatures import SignatureError
 from federation.verification import VerifiedSigner, verify_request
-from node.core.appkeys import CLOCK, CONFIG, REMOTE_ACTORS
+from node.core.appkeys import CLOCK, CONFIG, REMOTE_ACTORS, SIGNER, URLS
 from node.core.errors import ApiError
 
 PAGE_SIZE = 20
@@ -36,13 +36,20 @@ def ap_response(request: web.Request, document: dict, *, status: int = 200) -> w
 
 
 async def signer_of(request: web.Request) -> VerifiedSigner | None:
-    """Who signed this GET, None when unsigned; a bad signature is a 401."""
+    """Who signed this GET, None when unsigned; a bad signature is a 401 (verified once per request)."""
+    if SIGNER not in request:
+        request[SIGNER] = await _verified_signer(request)
+    return request[SIGNER]
+
+
+async def _verified_signer(request: web.Request) -> VerifiedSigner | None:
     if "Signature" not in request.headers and "Signature-Input" not in request.headers \
             and not request.headers.get("Authorization", "").startswith("Signature"):
         return None
     try:
         return await verify_request(request.app[REMOTE_ACTORS], method=request.method, target=request.raw_path,
-                                    headers=request.headers, body=None, now=request.app[CLOCK].now())
+                                    headers=request.headers, body=None, now=request.app[CLOCK].now(),
+                                    expected_host=request.app[URLS].host)
     except SignatureError as error:
         raise ApiError(401, f"signature refused: {error}", hint="sign GETs with a key your actor publishes") from None
 

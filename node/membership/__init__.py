@@ -31,7 +31,8 @@ async def _viewer_context(request: web.Request) -> dict:
 
 
 async def _is_account(reader, urls: Urls, username: str) -> bool:
-    return await accounts.account_exists(reader, username)
+    """A member's account is an actor of this node once approved (a waiting sign-up is unseen)."""
+    return await accounts.federated_account_username(reader, urls, urls.actor(username)) is not None
 
 
 def register(registry: Registry) -> None:

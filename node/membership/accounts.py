@@ -5,7 +5,9 @@ never the chapter's own name), a display name and a password. It is an ActivityP
 ``Person`` at ``/users/{username}`` with its own RSA and Ed25519 keys (made when the
 account is), found by WebFinger as ``acct:username@host``. Signing up files a
 ``requested`` membership that an admin approves; until then the account can sign in and
-see that it waits.
+see that it waits, but is invisible to the federation (no WebFinger, no actor document, no
+inbox: :func:`federated_account_username`), so a wave of sign-ups publishes nothing. A
+password must not be a common or easily guessed one (:mod:`node.passwords`).
 
 Passwords are hashed with scrypt (n=2**14, r=8, p=1, a 16-byte random salt) into a
 self-describing string ``scrypt$n=16384,r=8,p=1$<salt>$<hash>`` (base64), checked with
@@ -22,18 +24,19 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosqlite
 from aiohttp import web
 
 from node.core import keys
-from node.membership import members
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.db import fetch_all, fetch_one, fetch_value
 from node.core.errors import ApiError
 from node.core.urls import Urls
+from node.membership import members, passwords
 
 USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
 MIN_PASSWORD_LENGTH = 10
@@ -152,6 +155,12 @@ async def local_account_username(conn: aiosqlite.Connection, urls: Urls, actor_i
     return username if username is not None and await account_exists(conn, username) else None
 
 
+async def federated_account_username(conn: aiosqlite.Connection, urls: Urls, actor_id: str) -> str | None:
+    """The username of a local account the federation may see: one an admin has approved."""
+    username = await local_account_username(conn, urls, actor_id)
+    return username if username is not None and await members.was_ever_approved(conn, actor_id) else None
+
+
 def check_new_account(chapter: str, username, display_name, password) -> tuple[str, str, str]:
     """The cleaned sign-up fields, or a 400 that says which one is wrong and why."""
     if not isinstance(username, str) or not USERNAME.match(username.strip()):
@@ -168,17 +177,26 @@ def check_new_account(chapter: str, username, display_name, password) -> tuple[s
         raise ApiError(400, f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ApiError(400, f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+    weak = passwords.weakness(password, username=username, chapter=chapter)
+    if weak is not None:
+        raise ApiError(400, weak, hint="choose a longer password, for example a few unrelated words")
     return username, display_name, password
 
 
 # --- what pages do with accounts ---------------------------------------------------------------
 
-async def sign_up(app: web.Application, *, username, display_name, password) -> Account:
-    """Create an account (keys and all) with a ``requested`` membership; 409 if the name is taken."""
+async def sign_up(app: web.Application, *, username, display_name, password,
+                  admit: Callable[[], None] | None = None) -> Account:
+    """Create an account (keys and all) with a ``requested`` membership; 409 if the name is taken.
+
+    ``admit`` runs once the form is valid, before any costly work, and may refuse (a throttle).
+    """
     config, db, urls = app[CONFIG], app[DATABASE], app[URLS]
     username, display_name, password = check_new_account(config.node.name, username, display_name, password)
     if await account_exists(db.reader, username):
         raise ApiError(409, f"the username {username} is taken", hint="choose another username")
+    if admit is not None:
+        admit()
     password_hash = await asyncio.to_thread(hash_password, password)
     pems = await asyncio.to_thread(keys.generate_key_pems)
     now = to_epoch(app[CLOCK].now())

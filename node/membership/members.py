@@ -45,6 +45,12 @@ async def is_active_member(conn: aiosqlite.Connection, chapter: str, actor_id: s
         conn, "SELECT 1 FROM members WHERE chapter = ? AND actor_id = ? AND state = 'active'", (chapter, actor_id)))
 
 
+async def was_ever_approved(conn: aiosqlite.Connection, actor_id: str) -> bool:
+    """Whether this actor was ever admitted as a member (it has a ``joined_at``), in any state now."""
+    return bool(await fetch_value(
+        conn, "SELECT 1 FROM members WHERE actor_id = ? AND joined_at IS NOT NULL LIMIT 1", (actor_id,)))
+
+
 async def role_of(conn: aiosqlite.Connection, chapter: str, actor_id: str) -> str | None:
     """The role of an active member, None for anyone else."""
     return await fetch_value(

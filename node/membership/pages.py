@@ -3,7 +3,8 @@
 - ``/join``: sign-up (username, display name, password) -> a local account with a
   ``requested`` membership; the page says it awaits an admin's approval.
 - ``/login``: a member account signs in with its password (``/login/admin`` is for the
-  admin token).
+  admin token). Sign-in and sign-up are throttled (:mod:`node.throttle`): past the limit the
+  form answers 429 with ``Retry-After``, whatever the password.
 - ``/admin/members`` (the admin, or a member with the role admin): pending requests with
   Approve / Refuse, active members with a role select and Remove. Every change is
   published through :func:`outbox.service.submit`, exactly as the client-to-server outbox
@@ -11,7 +12,9 @@
 - ``/@{chapter}/members``: public; the member count and the newest members.
 - ``/account``: the signed-in member's status and role, and a Leave button.
 
-Every form that changes something carries the session's CSRF token (403 without it). A
+Every form that changes something carries the session's CSRF token (403 without it); the
+forms shown before signing in (join, sign-in) carry the form cookie's token
+(:func:`node.sessions.check_form_token`). A
 refused form shows the reason on the page with the 4xx status; passwords are never logged
 nor sent back into a page.
 """
@@ -23,13 +26,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from federation import jsonio
-from node.membership import accounts
-from node.membership import members
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, REMOTE_ACTORS, URLS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, REMOTE_ACTORS, SIGN_IN_LIMITS, URLS
 from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
-from node.membership.sessions import safe_next, check_csrf, require_role, require_viewer, sign_in, viewer
 from node.core.rendering import render
+from node.membership import accounts, members
+from node.membership.sessions import (check_csrf, check_form_token, render_form, require_role, require_viewer,
+                                      safe_next, sign_in, viewer)
 from outbox.service import submit
 
 LIST_LIMIT = 100
@@ -66,34 +69,59 @@ async def _people(request: web.Request, rows) -> list[dict]:
 # --- joining and signing in -------------------------------------------------------------------
 
 async def join_form(request: web.Request) -> web.Response:
-    return await render(request, "join.html", {"error": None, "form": {}})
+    return await render_form(request, "join.html", {"error": None, "form": {}})
 
 
 async def join(request: web.Request) -> web.Response:
     form = await request.post()
+    check_form_token(request, form)
     fields = {name: form.get(name, "") for name in ("username", "display_name")}
     try:
         account = await accounts.sign_up(request.app, username=form.get("username"),
-                                         display_name=form.get("display_name"), password=form.get("password"))
+                                         display_name=form.get("display_name"), password=form.get("password"),
+                                         admit=lambda: _admit_sign_up(request))
     except ApiError as error:
-        return await render(request, "join.html", {"error": error.error, "form": fields}, status=error.status)
+        response = await render_form(request, "join.html", {"error": error.error, "form": fields}, status=error.status)
+        response.headers.update(error.headers)
+        return response
     return await render(request, "join_done.html", {"account": account}, status=201)
+
+
+def _admit_sign_up(request: web.Request) -> None:
+    wait = request.app[SIGN_IN_LIMITS].sign_up_wait(request)
+    if wait is not None:
+        raise ApiError(429, f"Too many new accounts from this address. Try again in {wait} seconds.",
+                       headers={"Retry-After": str(wait)})
+
+
+def _too_many_attempts(wait: int) -> ApiError:
+    return ApiError(429, f"Too many sign-in attempts. Try again in {wait} seconds.", headers={"Retry-After": str(wait)})
 
 
 async def login_form(request: web.Request) -> web.Response:
     wanted = request.query.get("next")
-    return await render(request, "login.html", {"error": None, "username": "", "next": safe_next(wanted or "/account"),
-                                                "admin_next": safe_next(wanted or "/admin/members")})
+    return await render_form(request, "login.html", {"error": None, "username": "",
+                                                     "next": safe_next(wanted or "/account"),
+                                                     "admin_next": safe_next(wanted or "/admin/members")})
 
 
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
-    account = await accounts.authenticate(request.app, form.get("username"), form.get("password"))
+    check_form_token(request, form)
     next_path = safe_next(form.get("next") or "/account")
+    username = form.get("username") if isinstance(form.get("username"), str) else ""
+    context = {"username": username, "next": next_path, "admin_next": next_path}
+    wait = request.app[SIGN_IN_LIMITS].sign_in_wait(request, username.strip()[:64])
+    if wait is not None:
+        error = _too_many_attempts(wait)
+        response = await render_form(request, "login.html", {**context, "error": error.error}, status=429)
+        response.headers.update(error.headers)
+        return response
+    account = await accounts.authenticate(request.app, form.get("username"), form.get("password"))
     if account is None:
-        username = form.get("username") if isinstance(form.get("username"), str) else ""
-        return await render(request, "login.html", {"error": "Wrong username or password.", "username": username,
-                                                    "next": next_path, "admin_next": next_path}, status=403)
+        return await render_form(request, "login.html", {**context, "error": "Wrong username or password."},
+                                 status=403)
+    request.app[SIGN_IN_LIMITS].sign_in_succeeded(request, username.strip()[:64])
     response = web.HTTPSeeOther(next_path)
     current = await viewer(request)
     await sign_in(request, response, username=account.username, is_admin=bool(current and current.is_admin))

@@ -58,4 +58,13 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        9,
+        "admin sessions tied to the admin token",
+        """
+        -- node/membership/sessions.py: which [admin] token an admin session was opened with (a
+        -- keyed hash of it); after a rotation the old sessions no longer act as the admin
+        ALTER TABLE sessions ADD COLUMN admin_token_tag TEXT;
+        """,
+    ),
 ]

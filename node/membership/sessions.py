@@ -4,6 +4,15 @@ The cookie holds a random token; the database keeps only its SHA-256, so a copy 
 database does not let anyone sign in. Cookies are ``HttpOnly`` and ``SameSite=Lax``, and
 ``Secure`` when ``base_url`` is https. Every form that changes something carries the
 session's CSRF token, checked in constant time by :func:`check_csrf`.
+
+The forms used before there is a session (``/login``, ``/login/admin``, ``/join``) carry a
+token too: a random value in a ``SameSite=Strict`` cookie, repeated in the form, compared in
+constant time by :func:`check_form_token` (a double-submit cookie: another site can neither
+read it nor send it), so no other site can sign someone in, or up, behind their back.
+
+An admin session keeps a tag of the ``[admin] token`` it was opened with (a SHA-256 of it
+under a fixed label, never the token). It acts as the admin only while the configured token
+still has that tag: rotating the token ends every admin session made with the old one.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import aiosqlite
 from aiohttp import web
@@ -20,8 +30,10 @@ from node.core.appkeys import CLOCK, CONFIG, DATABASE, VIEWER
 from node.core.clock import to_epoch
 from node.core.db import fetch_one
 from node.core.errors import ApiError
+from node.core.rendering import render
 
 COOKIE = "chapterhouse_session"
+FORM_COOKIE = "chapterhouse_form"  # the CSRF token of the forms shown before signing in
 LIFETIME_SECONDS = 14 * 24 * 3600
 
 
@@ -38,12 +50,17 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def admin_token_tag(admin_token: str) -> str:
+    """What an admin session remembers of the admin token it was opened with."""
+    return hashlib.sha256(b"chapterhouse admin session\0" + admin_token.encode()).hexdigest()
+
+
 async def insert_session(conn: aiosqlite.Connection, *, token_hash: str, username: str | None, is_admin: bool,
-                         csrf_token: str, now: float) -> None:
+                         csrf_token: str, now: float, admin_tag: str | None = None) -> None:
     await conn.execute(
-        "INSERT INTO sessions (token_hash, username, is_admin, csrf_token, created_at, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (token_hash, username, int(is_admin), csrf_token, now, now + LIFETIME_SECONDS),
+        "INSERT INTO sessions (token_hash, username, is_admin, csrf_token, created_at, expires_at, admin_token_tag)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (token_hash, username, int(is_admin), csrf_token, now, now + LIFETIME_SECONDS, admin_tag if is_admin else None),
     )
 
 
@@ -65,7 +82,7 @@ async def sign_in(request: web.Request, response: web.StreamResponse, *, usernam
     now = to_epoch(request.app[CLOCK].now())
     async with request.app[DATABASE].transaction() as conn:
         await insert_session(conn, token_hash=_hash(token), username=username, is_admin=is_admin, csrf_token=csrf,
-                             now=now)
+                             now=now, admin_tag=admin_token_tag(request.app[CONFIG].admin.token))
     secure = request.app[CONFIG].node.base_url.startswith("https://")
     response.set_cookie(COOKIE, token, max_age=LIFETIME_SECONDS, httponly=True, samesite="Lax", secure=secure, path="/")
 
@@ -87,14 +104,41 @@ async def viewer(request: web.Request) -> Viewer | None:
     if token and len(token) < 200:
         row = await select_session(request.app[DATABASE].reader, _hash(token), to_epoch(request.app[CLOCK].now()))
         if row is not None:
-            found = Viewer(username=row["username"], is_admin=bool(row["is_admin"]), csrf_token=row["csrf_token"])
+            is_admin = bool(row["is_admin"]) and _made_with_current_token(request, row["admin_token_tag"])
+            found = Viewer(username=row["username"], is_admin=is_admin, csrf_token=row["csrf_token"])
     request[VIEWER] = found
     return found
+
+
+def _made_with_current_token(request: web.Request, tag: str | None) -> bool:
+    current = admin_token_tag(request.app[CONFIG].admin.token)
+    return isinstance(tag, str) and hmac.compare_digest(tag, current)
 
 
 def check_csrf(found: Viewer | None, form) -> None:
     sent = form.get("csrf_token", "") if form is not None else ""
     if found is None or not isinstance(sent, str) or not hmac.compare_digest(sent, found.csrf_token):
+        raise ApiError(403, "the form's CSRF token is missing or stale", hint="reload the page and submit again")
+
+
+def form_token(request: web.Request) -> str:
+    """The CSRF token for a sign-in or join form: the browser's, or a new one."""
+    token = request.cookies.get(FORM_COOKIE, "")
+    if 20 <= len(token) <= 100 and token.isascii() and token.replace("-", "").replace("_", "").isalnum():
+        return token
+    return secrets.token_urlsafe(24)
+
+
+def set_form_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    secure = request.app[CONFIG].node.base_url.startswith("https://")
+    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="Strict", secure=secure, path="/")
+
+
+def check_form_token(request: web.Request, form) -> None:
+    """The form's token must be the one in the browser's form cookie (403 otherwise)."""
+    sent = form.get("csrf_token", "") if form is not None else ""
+    cookie = request.cookies.get(FORM_COOKIE, "")
+    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), cookie.encode()):
         raise ApiError(403, "the form's CSRF token is missing or stale", hint="reload the page and submit again")
 
 
@@ -150,8 +194,29 @@ async def require_admin_session(request: web.Request) -> Viewer:
     return found
 
 
+_C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
+
+
 def safe_next(value: str | None) -> str:
-    """Only same-site paths: never redirect a signed-in person elsewhere."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/"
+    r"""Only same-site paths: never redirect a signed-in person elsewhere.
+
+    The value is read as a browser reads a URL (leading and trailing controls and spaces
+    dropped, tabs and newlines removed anywhere, backslashes taken as slashes), so that
+    ``/\t/host/path`` or ``/\\host`` cannot become ``//host/path``; what is left must be a path.
+    """
+    if not isinstance(value, str):
+        return "/"
+    path = value.strip(_C0_AND_SPACE).replace("\t", "").replace("\n", "").replace("\r", "").replace("\\", "/")
+    if not path.startswith("/") or path.startswith("//") or any(ch < " " or ch == "\x7f" for ch in path):
+        return "/"
+    parts = urlsplit(path)
+    return path if not parts.scheme and not parts.netloc else "/"
+
+
+async def render_form(request: web.Request, template: str, context: dict | None = None, *,
+                      status: int = 200) -> web.Response:
+    """A page with a sign-in or join form, its CSRF token in the form and in the cookie."""
+    token = form_token(request)
+    response = await render(request, template, {**(context or {}), "form_token": token}, status=status)
+    set_form_cookie(request, response, token)
+    return response

@@ -8,7 +8,8 @@ Deleted objects answer 410 with their Tombstone. The owner (the admin's bearer t
 every activity and object the node published, with its ``bto`` / ``bcc``, which nobody else
 sees. Empty arrays are left out of what is served (as in JSON-LD's compacted form): an empty
 collection page has no ``orderedItems``. Objects that are not public are served only
-to a signed GET from an actor they are addressed to (or, for followers-only posts, from an
+(at their own URL and in every collection, ``featured`` too) to a signed GET from an actor
+they are addressed to (or, for followers-only posts, from an
 accepted follower; for members-only posts, from an active member); with ``authorized_fetch``
 every actor and object needs a signed GET (the instance actor excepted, so that others can
 verify our own signed fetches).
@@ -39,7 +40,7 @@ async def _username(request: web.Request, *, accounts_too: bool = True) -> str:
     username = request.match_info.get("username", INSTANCE_USERNAME)
     if username in (request.app[CONFIG].node.name, INSTANCE_USERNAME):
         return username
-    if accounts_too and await accounts.local_account_username(
+    if accounts_too and await accounts.federated_account_username(
             request.app[DATABASE].reader, request.app[URLS], request.app[URLS].actor(username)):
         return username
     raise ApiError(404, f"no actor named {username} here", hint=f"this node's chapter is {request.app[CONFIG].node.name}")
@@ -113,7 +114,8 @@ async def featured_collection(request: web.Request) -> web.Response:
     username = await _username(request)
     await require_signed_if_authorized_fetch(request)
     db, urls = request.app[DATABASE], request.app[URLS]
-    items = await objects.featured_objects(db.reader, username)
+    items = [stored.data for stored in await objects.featured_stored(db.reader, username)
+             if await _may_see(request, stored)]  # each pin served only to whom may see the object itself
     document = {"@context": "https://www.w3.org/ns/activitystreams", "id": urls.featured(username),
                 "type": "OrderedCollection", "totalItems": len(items)}
     if items:

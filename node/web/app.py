@@ -1,8 +1,10 @@
 """``make_app(config)``: the node as an aiohttp application.
 
 Resources are opened and closed by ``cleanup_ctx`` in dependency order: the database (and
-migrations) with the local keys; the admin's blocks and the inbox rate limits; the one
-``ClientSession`` with its federation client and the remote-actor cache; the inbox and
+migrations) with the local keys; the admin's blocks and the inbox rate limits; a
+``ClientSession`` for deliveries and one for fetches (two connection pools, so neither starves
+the other) with their federation client and the remote-actor cache (its key fetches bounded
+by :class:`federation.fetchgate.KeyFetchGate`); the inbox and
 delivery workers and the poll worker; then the inbox intake (group commit of received
 activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
 lets tests step the workers one cycle at a time (``run_single_cycle``).
@@ -20,6 +22,7 @@ from aiohttp import web
 from federation.actors import RemoteActors
 from federation.client import FederationClient, make_session
 from inbox import handlers as inbox_handlers
+from federation.fetchgate import KeyFetchGate
 from inbox import views as inbox_views
 from inbox.intake import InboxIntake
 from inbox.ratelimit import InboxLimits
@@ -29,7 +32,8 @@ from node.core import rendering
 from node.core import schema as core_schema
 from node.core.actors import local_usernames, signer_for
 from node.core.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE,
-                               INBOX_LIMITS, INBOX_WORKER, KEYRING, REGISTRY, REMOTE_ACTORS, RUN_WORKERS, URLS)
+                               INBOX_LIMITS, INBOX_WORKER, KEYRING, REGISTRY, REMOTE_ACTORS, RUN_WORKERS,
+                               SIGN_IN_LIMITS, URLS)
 from node.core.clock import Clock
 from node.core.config import Config
 from node.core.db import Database, fetch_value
@@ -39,8 +43,10 @@ from node.core.migrations import Migration
 from node.core.registry import Registry
 from node.core.remote_actors import RemoteActorStore
 from node.core.urls import INSTANCE_USERNAME, Urls
+from node.membership.throttle import SignInLimits
 from node.moderation.blocks import BlockList
 from node.web import activitypub, discovery, metrics, pages
+from node.web.guard import body_deadline_middleware
 from outbox import compose as outbox_compose
 from outbox import views as outbox_views
 from outbox.delivery import DeliveryWorker
@@ -93,11 +99,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _moderation(app: web.Application) -> AsyncIterator[None]:
-    """The admin's blocks (in memory for every request's check) and the inbox rate limits."""
+    """The admin's blocks (in memory for every request's check), the inbox rate limits and the
+    sign-in and sign-up throttles."""
     blocklist = BlockList()
     await blocklist.load(app[DATABASE])
     app[BLOCKLIST] = blocklist
     app[INBOX_LIMITS] = InboxLimits.from_config(app[CONFIG].federation)
+    app[SIGN_IN_LIMITS] = SignInLimits.from_config(app[CONFIG].accounts)
     yield
 
 
@@ -112,15 +120,19 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     fed = app[CONFIG].federation
     session = make_session(allow_private=fed.allow_private_addresses, allowed_networks=fed.networks,
                            user_agent=fed.user_agent, concurrency=fed.delivery_concurrency)
+    fetch_session = make_session(allow_private=fed.allow_private_addresses, allowed_networks=fed.networks,
+                                 user_agent=fed.user_agent, concurrency=fed.key_fetches_total)
     client = FederationClient(session, clock=app[CLOCK], allow_private=fed.allow_private_addresses,
                               allowed_networks=fed.networks, max_fetch_bytes=fed.max_fetch_bytes,
                               fetch_timeout=fed.fetch_timeout_seconds, delivery_timeout=fed.delivery_timeout_seconds,
-                              refuse=_blocked_reason(app[BLOCKLIST]))
+                              refuse=_blocked_reason(app[BLOCKLIST]), fetch_session=fetch_session)
     app[FEDERATION_CLIENT] = client
     instance_signer = signer_for(app[URLS], app[KEYRING][INSTANCE_USERNAME])
-    app[REMOTE_ACTORS] = RemoteActors(RemoteActorStore(app[DATABASE]), client, instance_signer, app[CLOCK])
+    app[REMOTE_ACTORS] = RemoteActors(RemoteActorStore(app[DATABASE]), client, instance_signer, app[CLOCK],
+                                      gate=KeyFetchGate.from_config(fed))
     yield
     await session.close()
+    await fetch_session.close()
 
 
 def _workers(start: bool):
@@ -160,7 +172,7 @@ async def healthz(request: web.Request) -> web.Response:
 def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool = True,
              features: Sequence[Feature] = DEFAULT_FEATURES) -> web.Application:
     """The node as an application; ``features`` lets a test run only the rooms it needs."""
-    app = web.Application(middlewares=[metrics.metrics_middleware, error_middleware],
+    app = web.Application(middlewares=[metrics.metrics_middleware, error_middleware, body_deadline_middleware],
                           client_max_size=config.federation.max_body_bytes)
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()

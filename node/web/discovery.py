@@ -32,13 +32,13 @@ async def _username_for_resource(request: web.Request, resource: str) -> str:
             raise ApiError(404, f"{resource} is not an account on this node", hint=f"accounts here end in @{urls.host}")
         if user in usernames:
             return usernames[user]
-        if await accounts.local_account_username(request.app[DATABASE].reader, urls, urls.actor(user)):
+        if await accounts.federated_account_username(request.app[DATABASE].reader, urls, urls.actor(user)):
             return user  # a local member account
     else:
         for username in usernames.values():
             if resource in (urls.actor(username), urls.profile(username)):
                 return username
-        if await accounts.local_account_username(request.app[DATABASE].reader, urls, resource):
+        if await accounts.federated_account_username(request.app[DATABASE].reader, urls, resource):
             return accounts.username_of_actor(urls, resource)
     raise ApiError(404, f"no account {resource} here", hint=f"try acct:{config.node.name}@{urls.host}")
 

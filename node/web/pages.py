@@ -10,10 +10,11 @@ import hmac
 from aiohttp import web
 
 from node.core import objects
-from node.core.appkeys import CONFIG, DATABASE, REGISTRY
+from node.core.appkeys import CONFIG, DATABASE, REGISTRY, SIGN_IN_LIMITS
 from node.core.errors import ApiError
-from node.membership.sessions import check_csrf, safe_next, sign_in, sign_out, viewer
 from node.core.rendering import render
+from node.membership.sessions import check_csrf, check_form_token, render_form, safe_next, sign_in, sign_out, viewer
+from node.membership.throttle import ADMIN_ACCOUNT
 
 
 async def profile(request: web.Request) -> web.Response:
@@ -50,16 +51,25 @@ async def object_page(request: web.Request, stored: objects.StoredObject) -> web
 
 
 async def admin_login_form(request: web.Request) -> web.Response:
-    return await render(request, "login_admin.html", {"error": None, "next": safe_next(request.query.get("next"))})
+    return await render_form(request, "login_admin.html", {"error": None, "next": safe_next(request.query.get("next"))})
 
 
 async def admin_login(request: web.Request) -> web.Response:
     form = await request.post()
+    check_form_token(request, form)
     token = form.get("token", "")
     expected = request.app[CONFIG].admin.token
+    wait = request.app[SIGN_IN_LIMITS].sign_in_wait(request, ADMIN_ACCOUNT)
+    if wait is not None:
+        response = await render_form(request, "login_admin.html", {
+            "error": f"Too many sign-in attempts. Try again in {wait} seconds.", "next": safe_next(form.get("next"))},
+            status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
-        return await render(request, "login_admin.html", {"error": "That is not the admin token.",
-                                                          "next": safe_next(form.get("next"))}, status=403)
+        return await render_form(request, "login_admin.html", {"error": "That is not the admin token.",
+                                                               "next": safe_next(form.get("next"))}, status=403)
+    request.app[SIGN_IN_LIMITS].sign_in_succeeded(request, ADMIN_ACCOUNT)
     response = web.HTTPSeeOther(safe_next(form.get("next")))
     current = await viewer(request)
     await sign_in(request, response, username=current.username if current else None, is_admin=True)

@@ -11,7 +11,7 @@ Every response of a connection passes through ``RequestHandler.finish_response``
 :class:`JsonRequestHandler` re-renders there any 4xx or 5xx whose body is text/plain (only
 aiohttp makes those; the node's own refusals are JSON and its pages HTML) as
 ``{"error", "hint"}``, keeping the status and the closing of the connection.
-:class:`NodeRunner` is ``web.AppRunner`` with that handler. ``web.run_app`` always builds a
+:class:`NodeRunner` is the guarded runner (:mod:`node.web.guard`) with that handler. ``web.run_app`` always builds a
 plain ``AppRunner``, so :func:`serve` does its job for ``chapterhouse serve``; the tests'
 nodes run under :class:`NodeRunner` too.
 """
@@ -24,6 +24,7 @@ import signal
 from aiohttp import web
 
 from node.core.errors import json_error
+from node.web.guard import GuardedRunner
 
 _HINTS = {
     400: ("the request could not be read as HTTP/1.1: send a valid request line, a Host header, at most 128 "
@@ -66,8 +67,9 @@ class JsonServer(web.Server):
         return JsonRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
-class NodeRunner(web.AppRunner):
-    """``web.AppRunner`` whose connections answer aiohttp's own refusals in JSON."""
+class NodeRunner(GuardedRunner):
+    """The node's runner: connections bounded in number and slowness (:class:`node.web.guard.GuardedRunner`),
+    answering aiohttp's own refusals in JSON."""
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()

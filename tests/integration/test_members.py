@@ -17,14 +17,10 @@ from federation.signatures import sign_request
 from node.membership import members
 from node.core.db import fetch_all
 from tests.support.c2s import get_json, publish
+from tests.support.forms import browser_like_session, post_form
 from tests.support.nodes import ADMIN_TOKEN, node_config
 
 AS_JSON = "application/activity+json"
-
-
-def browser_like_session() -> aiohttp.ClientSession:
-    """Keeps cookies, even from a loopback IP address (as a browser does)."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
 def members_url(node) -> str:
@@ -48,10 +44,10 @@ async def member_row(node, actor_id: str):
 
 
 async def sign_up(node, username: str, password: str = "correct horse battery", display_name: str = "") -> int:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{node.base_url}/join", data={
-                "username": username, "display_name": display_name or username.title(), "password": password}) as r:
-            return r.status
+    async with browser_like_session() as session:
+        status, _, _ = await post_form(session, node, "/join", {
+            "username": username, "display_name": display_name or username.title(), "password": password})
+        return status
 
 
 async def test_admin_adds_changes_and_removes_a_remote_member(make_node, remote_actor):
@@ -293,6 +289,10 @@ async def test_local_accounts_are_person_actors_found_by_webfinger(make_node, re
 
     assert await sign_up(london, "jo_smith", display_name="Jo Smith") == 201
     jo = f"{london.base_url}/users/jo_smith"
+    row = await member_row(london, jo)
+    assert row["state"] == "requested" and row["is_local"] == 1
+    status, result, _ = await publish(london, {"type": "Add", "object": jo, "target": members_url(london)})
+    assert status == 201 and result["deliveries"] == 0, result  # a local member needs no delivery
     status, finger = await get_json(f"{london.base_url}/.well-known/webfinger?resource=acct:jo_smith@{host}",
                                     accept="application/jrd+json")
     assert status == 200 and finger["subject"] == f"acct:jo_smith@{host}"
@@ -314,10 +314,6 @@ async def test_local_accounts_are_person_actors_found_by_webfinger(make_node, re
     status, outbox = await get_json(person["outbox"])
     assert status == 200 and outbox["totalItems"] == 0
 
-    row = await member_row(london, jo)
-    assert row["state"] == "requested" and row["is_local"] == 1
-    status, result, _ = await publish(london, {"type": "Add", "object": jo, "target": members_url(london)})
-    assert status == 201 and result["deliveries"] == 0, result  # a local member needs no delivery
     _, page = await get_json(f"{members_url(london)}?page=1")
     assert page["orderedItems"] == [jo]
 
@@ -361,13 +357,12 @@ async def test_member_pages_need_the_right_role_and_a_csrf_token(make_node):
             assert response.status == 303 and response.headers["Location"] == "/login?next=/admin/members"
 
     async with browser_like_session() as member:
-        async with member.post(f"{london.base_url}/login", data={"username": "jo_smith", "password": "wrong password!"},
-                               allow_redirects=False) as response:
-            assert response.status == 403 and "Wrong username or password." in await response.text()
-        async with member.post(f"{london.base_url}/login", data={"username": "jo_smith",
-                                                                 "password": "correct horse battery"},
-                               allow_redirects=False) as response:
-            assert response.status == 303 and response.headers["Location"] == "/account"
+        status, text, _ = await post_form(member, london, "/login", {"username": "jo_smith",
+                                                                     "password": "wrong password!"})
+        assert status == 403 and "Wrong username or password." in text
+        status, _, headers = await post_form(member, london, "/login", {
+            "username": "jo_smith", "password": "correct horse battery"}, allow_redirects=False)
+        assert status == 303 and headers["Location"] == "/account"
         async with member.get(f"{london.base_url}/admin/members") as response:
             assert response.status == 403 and "admin" in (await response.json())["error"]
         async with member.post(f"{london.base_url}/account/leave", data={}) as response:
@@ -375,9 +370,8 @@ async def test_member_pages_need_the_right_role_and_a_csrf_token(make_node):
         assert await members.is_active_member(london.db.reader, "london", f"{london.base_url}/users/jo_smith")
 
     async with browser_like_session() as admin:
-        async with admin.post(f"{london.base_url}/login/admin", data={"token": ADMIN_TOKEN},
-                              allow_redirects=False) as response:
-            assert response.status == 303
+        status, _, _ = await post_form(admin, london, "/login/admin", {"token": ADMIN_TOKEN}, allow_redirects=False)
+        assert status == 303
         async with admin.get(f"{london.base_url}/admin/members") as response:
             assert response.status == 200 and "jo_smith" in await response.text()
         async with admin.post(f"{london.base_url}/admin/members",
@@ -396,9 +390,9 @@ async def test_a_member_with_the_admin_role_manages_members(make_node, remote_ac
     await london.settle()
 
     async with browser_like_session() as jo:
-        async with jo.post(f"{london.base_url}/login", data={"username": "jo_smith",
-                                                             "password": "correct horse battery"}) as response:
-            assert response.status == 200
+        status, _, _ = await post_form(jo, london, "/login", {"username": "jo_smith",
+                                                              "password": "correct horse battery"})
+        assert status == 200
         async with jo.get(f"{london.base_url}/admin/members") as response:
             page = await response.text()
             assert response.status == 200 and alice.id in page
@@ -412,3 +406,29 @@ async def test_a_member_with_the_admin_role_manages_members(make_node, remote_ac
     assert await members.is_active_member(london.db.reader, "london", alice.id)
     await london.settle()
     assert received_of(alice, "Add")[0]["object"] == alice.id  # approved from the page, federated like C2S
+
+
+async def test_followers_only_posts_reach_followers_alone_addressed_as_their_create(make_node, remote_actor):
+    london = await make_node("london", start_workers=False)
+    alice, bob = await remote_actor("alice"), await remote_actor("bob")
+    assert (await bob.post(london.inbox, bob.activity("Follow", london.actor_id)))[0] == 202  # a follower only
+    await london.settle()
+    status, _, _ = await publish(london, {"type": "Add", "object": alice.id, "target": members_url(london)})
+    assert status == 201  # a member who does not follow
+    await london.settle()
+
+    followers = f"{london.actor_id}/followers"
+    status, result, _ = await publish(london, {"type": "Note", "content": "<p>For followers</p>", "to": [followers]})
+    assert status == 201, result
+    await london.settle()
+    assert received_of(alice, "Create") == []
+    [create] = received_of(bob, "Create")
+    note = create["object"]
+    assert create["to"] == [followers] and note["to"] == create["to"]  # the Note is addressed as its Create
+    assert note.get("cc", []) == create.get("cc", [])
+    public = "https://www.w3.org/ns/activitystreams#Public"
+    assert public not in create.get("to", []) + create.get("cc", []) + note.get("to", []) + note.get("cc", [])
+
+    assert (await signed_get(result["object"], bob))[0] == 200
+    assert (await signed_get(result["object"], alice))[0] == 404  # a member, but no follower
+    assert (await get_json(result["object"]))[0] == 404

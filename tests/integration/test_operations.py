@@ -5,6 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from tests.support.c2s import get_json, publish
+from tests.support.forms import browser_like_session, post_form
 from tests.support.nodes import ADMIN_TOKEN
 
 
@@ -69,17 +70,17 @@ async def test_no_secret_reaches_the_log(tmp_path):
     await node.start()
     try:
         assert (await publish(node, {"type": "Note", "content": "hello"}))[0] == 201
-        async with aiohttp.ClientSession() as session:
-            await session.post(f"{node.base_url}/login/admin", data={"token": ADMIN_TOKEN, "next": "/"})
-            await session.post(f"{node.base_url}/login/admin", data={"token": "wrong-" + ADMIN_TOKEN})
+        async with browser_like_session() as session:
+            await post_form(session, node, "/login/admin", {"token": ADMIN_TOKEN, "next": "/"})
+            await post_form(session, node, "/login/admin", {"token": "wrong-" + ADMIN_TOKEN})
             await session.get(f"{node.base_url}/metrics", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
             await session.get(f"{node.base_url}/metrics", headers={"Authorization": "Bearer wrong-token-123"})
             join = await session.get(f"{node.base_url}/join")
             if join.status == 200:  # local accounts: the password goes through sign-up and sign-in
-                await session.post(f"{node.base_url}/join", data={"username": "amira", "display_name": "Amira",
-                                                                   "password": password})
-                await session.post(f"{node.base_url}/login", data={"username": "amira", "password": password})
-                await session.post(f"{node.base_url}/login", data={"username": "amira", "password": password + "x"})
+                assert (await post_form(session, node, "/join", {"username": "amira", "display_name": "Amira",
+                                                                 "password": password}))[0] == 201
+                await post_form(session, node, "/login", {"username": "amira", "password": password})
+                await post_form(session, node, "/login", {"username": "amira", "password": password + "x"})
     finally:
         node.kill()
     log = node.log_path.read_text()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from node.core import logs
 
 
+@pytest.mark.expect_logged_errors  # it logs an error to see how the line looks
 def test_json_lines_carry_time_level_logger_message_and_error(capsys):
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level

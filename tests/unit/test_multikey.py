@@ -17,6 +17,8 @@ from federation.multikey import (
     multikey_document,
 )
 
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
 # W3C vc-di-eddsa v1.0 (Recommendation), Appendix B.3 key pair.
 SPEC_PUBLIC = "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
 SPEC_SECRET = "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq"
@@ -86,12 +88,23 @@ def test_non_string_is_refused():
         multibase_to_ed25519_public(None)  # type: ignore[arg-type]
 
 
-@given(st.text(max_size=60))
+@given(st.one_of(st.text(max_size=60), st.builds(lambda tail: "z6Mk" + tail, st.text(alphabet=BASE58, max_size=44))))
 def test_arbitrary_text_is_a_key_or_a_value_error(text):
+    """Either a ValueError, or the one key that this exact text encodes (it encodes back the same)."""
     try:
-        multibase_to_ed25519_public(text)
-    except ValueError:
-        pass
+        key = multibase_to_ed25519_public(text)
+    except ValueError as error:
+        assert str(error)
+        return
+    assert ed25519_public_to_multibase(key) == text
+
+
+def test_text_that_is_not_a_key_is_refused():
+    good = ed25519_public_to_multibase(spec_private_key().public_key())
+    for text in ("", "z", "f" + good[1:], good[:-1], good + "1", "z" + base58btc_encode(b"\xed\x01" + b"\0" * 31),
+                 "z" + base58btc_encode(b"\xec\x01" + b"\0" * 32), "z0OIl"):
+        with pytest.raises(ValueError):
+            multibase_to_ed25519_public(text)
 
 
 def test_multikey_document_shape():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.ratelimit import TokenBuckets
+from federation.tokenbuckets import TokenBuckets
 
 
 def test_burst_then_refusal_with_the_wait_then_refill():

@@ -31,6 +31,7 @@ from node.core.objects import PUBLIC, as_list
 from node.core.registry import Registry
 from node.core.sanitize import clean_html
 from node.core.urls import Urls
+from node.core import vocabulary
 from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, served_addressing
 
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
@@ -129,11 +130,9 @@ async def _own_object(ctx: OutboxContext, activity: dict) -> objects.StoredObjec
 
 def create_of(ctx: OutboxContext, new_object: dict, addressing: dict) -> dict:
     """The Create activity for a newly composed object (embedded without its @context)."""
-    return {
-        "@context": new_object.get("@context", AS_CONTEXT), "id": ctx.urls.new_activity_id(), "type": "Create",
-        "actor": ctx.actor_id, "published": new_object["published"], **addressing,
-        "object": {k: v for k, v in new_object.items() if k != "@context"},
-    }
+    return vocabulary.activity("Create", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=new_object,
+                               context_value=new_object.get("@context", AS_CONTEXT),
+                               published=new_object["published"], **addressing)
 
 
 async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
@@ -195,12 +194,9 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
     body, removed = _sanitised(changes), _removed(changes)  # an Update that changes nothing is still an Update
     kept = {k: v for k, v in stored.data.items() if k not in removed}
     updated_object = {**kept, **body, "updated": iso(ctx.now)}
-    update = {
-        "@context": stored.data.get("@context", AS_CONTEXT), "id": ctx.urls.new_activity_id(), "type": "Update",
-        "actor": ctx.actor_id,
-        "published": iso(ctx.now), **_public_part(_addressing(ctx, stored.data)),
-        "object": {k: v for k, v in updated_object.items() if k != "@context"},
-    }
+    update = vocabulary.activity("Update", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=updated_object,
+                                 context_value=stored.data.get("@context", AS_CONTEXT),
+                                 **_public_part(_addressing(ctx, stored.data)))
 
     async def save(conn: aiosqlite.Connection) -> None:
         await objects.replace_data(conn, stored.id, updated_object, updated=to_epoch(ctx.now))
@@ -214,11 +210,9 @@ async def compose_delete(ctx: OutboxContext, activity: dict) -> Composed:
         return await ctx.registry.delete_composers[kind_of(stored)](ctx, activity, stored)
     tombstone = {"@context": AS_CONTEXT, "id": stored.id, "type": "Tombstone", "formerType": stored.type,
                  "published": stored.data.get("published"), "deleted": iso(ctx.now)}
-    delete = {
-        "@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Delete", "actor": ctx.actor_id,
-        "published": iso(ctx.now), **_public_part(_addressing(ctx, stored.data)),
-        "object": {"id": stored.id, "type": "Tombstone", "formerType": stored.type},
-    }
+    delete = vocabulary.activity("Delete", ctx.urls, actor=ctx.actor_id, now=ctx.now,
+                                 object={"id": stored.id, "type": "Tombstone", "formerType": stored.type},
+                                 **_public_part(_addressing(ctx, stored.data)))
 
     async def save(conn: aiosqlite.Connection) -> None:
         await objects.replace_data(conn, stored.id, tombstone, updated=to_epoch(ctx.now), deleted=to_epoch(ctx.now))
@@ -236,8 +230,7 @@ async def compose_follow(ctx: OutboxContext, activity: dict) -> Composed:
     except FetchError as error:
         raise ApiError(422, f"could not fetch the actor {target}: {error.reason}",
                        hint="check the address; the actor's server must be reachable") from None
-    follow = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Follow", "actor": ctx.actor_id,
-              "object": remote.id, "to": [remote.id], "published": iso(ctx.now)}
+    follow = vocabulary.activity("Follow", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=remote.id, to=[remote.id])
 
     async def save(conn: aiosqlite.Connection) -> None:
         await follows.insert_following(conn, username=ctx.username, target_id=remote.id, follow_id=follow["id"],
@@ -250,9 +243,8 @@ async def _undo_follow(ctx: OutboxContext, original: objects.StoredObject) -> Co
     following = await follows.following_by_follow_id(ctx.db.reader, original.id)
     if following is None:
         raise ApiError(404, f"{original.id} is no longer a current Follow of this actor")
-    undo = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": "Undo", "actor": ctx.actor_id,
-            "object": {k: v for k, v in original.data.items() if k != "@context"},
-            "to": [following["target_id"]], "published": iso(ctx.now)}
+    undo = vocabulary.activity("Undo", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=original.data,
+                               to=[following["target_id"]])
 
     async def save(conn: aiosqlite.Connection) -> None:
         await follows.remove_following(conn, original.id)
@@ -284,9 +276,8 @@ async def _answer_follow(ctx: OutboxContext, activity: dict, kind: str) -> Compo
     received = await inbox_items.get_by_activity_id(ctx.db.reader, follow_id)
     original = jsonio.loads(received["body"]) if received else {"id": follow_id, "type": "Follow",
                                                                  "actor": follower["follower_id"], "object": ctx.actor_id}
-    answer = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": kind, "actor": ctx.actor_id,
-              "object": {k: v for k, v in original.items() if k != "@context"},
-              "to": [follower["follower_id"]], "published": iso(ctx.now)}
+    answer = vocabulary.answer(kind, ctx.urls, actor=ctx.actor_id, answered=original, to=follower["follower_id"],
+                               now=ctx.now)
 
     async def save(conn: aiosqlite.Connection) -> None:
         if kind == "Accept":
@@ -316,9 +307,9 @@ async def compose_reject(ctx: OutboxContext, activity: dict) -> Composed:
 
 async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
     stored = await _own_object(ctx, activity)
-    pin = {"@context": AS_CONTEXT, "id": ctx.urls.new_activity_id(), "type": kind, "actor": ctx.actor_id,
-           "object": stored.id, "target": ctx.urls.featured(ctx.username), "published": iso(ctx.now),
-           **_public_part(_addressing(ctx, stored.data))}  # never a wider audience than the object's
+    pin = vocabulary.activity(kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, object=stored.id,
+                              target=ctx.urls.featured(ctx.username),
+                              **_public_part(_addressing(ctx, stored.data)))  # never a wider audience than the object's
 
     async def save(conn: aiosqlite.Connection) -> None:
         if kind == "Add":

@@ -24,6 +24,7 @@ from node.core import objects
 from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
 from node.content.posts import POST_KINDS
+from node.core import vocabulary
 from node.core.vocabulary import context
 from node.core.registry import Registry
 from outbox.compose import (Composed, OutboxContext, _addressing, _public_part, _sanitised, compose_post, create_of)
@@ -36,8 +37,8 @@ def _without_context(document: dict) -> dict:
 
 
 def _activity(ctx: OutboxContext, kind: str, obj: dict, addressing: dict) -> dict:
-    return {"@context": context(), "id": ctx.urls.new_activity_id(), "type": kind, "actor": ctx.actor_id,
-            "published": iso(ctx.now), **addressing, "object": obj}
+    return vocabulary.activity(kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, object=obj, context_value=context(),
+                               **addressing)
 
 
 def _tombstone(stored: objects.StoredObject, deleted: str) -> dict:

@@ -90,7 +90,7 @@ def activity(kind: str, urls: Urls, *, actor: str, now: datetime, object: Any = 
     if object is not None:
         built["object"] = embedded(object) if isinstance(object, dict) else object
     built.update(fields)
-    built["published"] = iso(now)
+    built.setdefault("published", iso(now))
     return built
 
 

@@ -35,9 +35,9 @@ import logging
 
 from federation.actors import RemoteActors
 from federation.client import FetchError
-from node.core import objects
+from node.core import objects, vocabulary
 from node.polls import model as polls
-from node.core.clock import iso, to_epoch
+from node.core.clock import to_epoch
 from node.core.appkeys import (CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, POLL_WORKER, REGISTRY, REMOTE_ACTORS,
                                RUN_WORKERS, URLS)
 from node.core.db import Database
@@ -127,11 +127,9 @@ class PollWorker:
             document = await polls.refresh_served(conn, question.id, now)
             if document is None:
                 return 0
-            update = {
-                "@context": document.get("@context"), "id": self.urls.new_activity_id(), "type": "Update",
-                "actor": self.urls.actor(question.chapter), "published": iso(self.clock.now()), **audience,
-                "object": {k: v for k, v in document.items() if k != "@context"},
-            }
+            update = vocabulary.activity("Update", self.urls, actor=self.urls.actor(question.chapter),
+                                         now=self.clock.now(), object=document,
+                                         context_value=document.get("@context"), **audience)
             await publish.record(conn, urls=self.urls, username=question.chapter, activity=update,
                                  inboxes=recipients.inboxes + voter_inboxes, now=now)
             newcomers = set(await polls.remote_voters(conn, question.id)) - set(voters)

@@ -57,7 +57,9 @@ def actor_from_document(document: dict) -> RemoteActor:
     actor_id = document.get("id")
     if not isinstance(actor_id, str):
         raise FetchError("actor document has no id")
-    endpoints = document.get("endpoints") if isinstance(document.get("endpoints"), dict) else {}
+    endpoints = document.get("endpoints")
+    if not isinstance(endpoints, dict):
+        endpoints = {}
     return RemoteActor(
         id=actor_id,
         inbox=id_of(document.get("inbox")),

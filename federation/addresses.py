@@ -108,18 +108,18 @@ def check_url(url: str, *, allow_private: bool, allowed_networks: tuple[Network,
     problem = host_problem(url)
     if problem is not None:
         raise BlockedAddress(problem)
-    parts = urlsplit(url)
+    hostname = urlsplit(url).hostname or ""  # host_problem refused a URL without one
     if allow_private:
         return
     try:
-        allowed = address_allowed(parts.hostname, allow_private=False, allowed_networks=allowed_networks)
+        allowed = address_allowed(hostname, allow_private=False, allowed_networks=allowed_networks)
     except ValueError:
-        if parts.hostname.lower() in ("localhost",) or parts.hostname.lower().endswith(".localhost"):
+        if hostname.lower() in ("localhost",) or hostname.lower().endswith(".localhost"):
             if not allowed_networks:
-                raise BlockedAddress(f"{parts.hostname} is a loopback name; {_HINT}") from None
+                raise BlockedAddress(f"{hostname} is a loopback name; {_HINT}") from None
         return  # a name: the resolver checks what it resolves to
     if not allowed:
-        raise BlockedAddress(f"{parts.hostname} is not a public address; {_HINT}")
+        raise BlockedAddress(f"{hostname} is not a public address; {_HINT}")
 
 
 class GuardedResolver(AbstractResolver):

@@ -22,7 +22,7 @@ import aiohttp
 
 from federation import jsonio
 from federation.addresses import BlockedAddress, GuardedResolver, check_url
-from federation.signatures import sign_request
+from federation.signatures import Scheme, sign_request
 
 ACTIVITY_JSON = "application/activity+json"
 LD_JSON_AS = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
@@ -107,7 +107,7 @@ class FederationClient:
         self.max_fetch_bytes = max_fetch_bytes
         self.fetch_timeout = aiohttp.ClientTimeout(total=fetch_timeout)
         self.delivery_timeout = aiohttp.ClientTimeout(total=delivery_timeout)
-        self._scheme_by_host: dict[str, str] = {}
+        self._scheme_by_host: dict[str, Scheme] = {}
 
     async def get_json(self, url: str, *, signer: Signer | None, accept: str = ACCEPT_AP) -> dict:
         """Signed GET of a JSON document; its ``id`` (if any) must be on the host that served it."""
@@ -152,8 +152,8 @@ class FederationClient:
         if check:
             return PostResult(status=None, error=check, permanent=True)
         host = urlsplit(inbox).netloc
-        first = self._scheme_by_host.get(host, "cavage")
-        schemes = [first] + [s for s in ("cavage", "rfc9421") if s != first]
+        first: Scheme = self._scheme_by_host.get(host, "cavage")
+        schemes: list[Scheme] = [first, "rfc9421" if first == "cavage" else "cavage"]
         result = PostResult(status=None, error="not attempted")
         for scheme in schemes:
             result = await self._post_once(inbox, body, signer, scheme)
@@ -163,7 +163,7 @@ class FederationClient:
                 return result
         return result
 
-    async def _post_once(self, inbox: str, body: bytes, signer: Signer, scheme: str) -> PostResult:
+    async def _post_once(self, inbox: str, body: bytes, signer: Signer, scheme: Scheme) -> PostResult:
         # RSA signing is the costliest step of a delivery, and cryptography releases the GIL while
         # it signs: done in a thread, it runs beside the event loop (on another core) instead of in it.
         headers = await asyncio.to_thread(sign_request, "POST", inbox, body, key_id=signer.key_id,

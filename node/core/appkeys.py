@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.moderation.blocks import BlockList
     from node.core.keys import KeyRing
     from node.core.registry import Registry
+    from node.branches.reporter import Reporter
     from node.polls.worker import PollWorker
     from node.membership.sessions import Viewer
     from node.core.urls import Urls
@@ -43,6 +44,7 @@ INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
 INBOX_INTAKE: web.AppKey["InboxIntake"] = web.AppKey("inbox_intake")
 DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
 POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
+BRANCH_REPORTER: web.AppKey["Reporter"] = web.AppKey("branch_reporter")  # signed reports to the parent
 BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
 REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tally")  # (route kind, status) -> count

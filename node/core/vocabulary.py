@@ -137,7 +137,7 @@ def refusal(urls: Urls, *, actor: str, answered: dict, to: str, reason: str, now
                     content=reason)
 
 
-def branch_report(*, actor: str, facts: dict, published: datetime) -> dict:
+def branch_report(*, actor: str, facts: dict, published: str) -> dict:
     """A node's statement of its facts (``BranchReport``), to be signed with its Ed25519 key.
 
     ``facts``: level, name, location (a place name), founded, memberCount, and where it hangs:
@@ -151,14 +151,15 @@ def branch_report(*, actor: str, facts: dict, published: datetime) -> dict:
             report[name] = facts[name]
     if facts.get("location"):
         report["location"] = place(facts["location"])
-    report["published"] = iso(published)
+    report["published"] = published  # the caller's precision (milliseconds: reports of one second still order)
     return report
 
 
 def report_delivery(urls: Urls, *, actor: str, report: dict, target: str, to: str, now: datetime) -> dict:
     """``Add`` of a signed report (ours, or one from our subtree, unchanged) to the parent's children."""
-    return activity("Add", urls, actor=actor, now=now, object=report, context_value=context(), target=target,
-                    to=[to])
+    add = activity("Add", urls, actor=actor, now=now, context_value=context(), target=target, to=[to])
+    add["object"] = report  # unchanged, its own @context included: the proof covers it
+    return add
 
 
 def subtree_removal(urls: Urls, *, actor: str, removed: str, target: str, to: str, now: datetime) -> dict:

@@ -116,12 +116,12 @@ async def drop_child(conn: aiosqlite.Connection, local: Local, link: Link) -> No
 
 async def tell_parent_removed(conn: aiosqlite.Connection, local: Local, removed: str) -> None:
     parent = await links.linked_parent(conn)
-    if parent is not None and parent.collection:
+    if parent is not None:  # "removed from my subtree": the target is our own children collection
         removal = vocabulary.subtree_removal(
             local.urls,
             actor=local.actor_id,
             removed=removed,
-            target=parent.collection,
+            target=local.urls.children(local.chapter),
             to=parent.peer_id,
             now=local.now,
         )

@@ -7,10 +7,12 @@ name, location, founded, memberCount: active members from ``node.membership``) a
 the same second still order.
 
 Checking a received report is split as the inbox splits work: :func:`check_proof` runs before
-the transaction (it fetches the origin's actor for its Multikey: a key that fails is fetched
-once more, for a rotation); :func:`refusal` runs inside it, against what is stored (the
-sender must be a linked child, the origin that child or a node whose claimed parents lead to
-it, the report newer than the one kept). The ``branch_reports`` table keeps the newest report
+the transaction (it fetches the origin's actor for its Multikey, and the report's claimed
+``parent`` must be the one the origin's actor shows, so no node can be slipped into a subtree
+by a report alone; an actor that fails is fetched once more, for a rotation or a new link);
+``inbound`` checks the rest inside the transaction, against what is stored (the sender must
+be a linked child, the origin that child or a node whose claimed parents lead to it, the
+report newer than the one kept). The ``branch_reports`` table keeps the newest report
 of every node in the subtree as received (its proof intact), with the direct child it came
 through: unlinking a child drops exactly its branch.
 """
@@ -95,18 +97,28 @@ def _shape_error(report: dict) -> str | None:
     return None
 
 
-async def _origin_key(remote_actors: RemoteActors, origin: str, method: str, *, refresh: bool):
-    actor = await remote_actors.get_actor(origin, refresh=refresh)
+def _against(actor: dict, report: dict, origin: str, method: str, now: datetime) -> str | None:
+    """What is wrong with ``report`` as seen against its origin's actor document, or None."""
     try:
-        return find_multikey(actor.data, method)
-    except ValueError:
-        return None
+        key = find_multikey(actor, method)
+    except ValueError as error:
+        return f"{origin} publishes a malformed Multikey {method}: {error}"
+    if key is None:
+        return f"{origin} publishes no Multikey {method}"
+    try:
+        verify_proof(report, key, now=now)
+    except ProofError as error:
+        return f"the report's proof does not verify with {method}: {error}"
+    claimed, shown = id_of(report.get("parent")), id_of(actor.get("parent"))
+    if claimed != shown:
+        return f"the report of {origin} names {claimed} as its parent, but its actor shows {shown}"
+    return None
 
 
 async def check_proof(remote_actors: RemoteActors, report: dict, now: datetime) -> ReportCheck:
-    """Verify the report's proof against its origin's published Multikey; FetchError if unreachable."""
+    """Verify the report's proof against its origin's published Multikey, and its claimed parent
+    against the parent the origin's actor shows; FetchError if the origin is unreachable."""
     origin = id_of(report.get("attributedTo"))
-    check = ReportCheck(origin, id_of(report.get("parent")), parse_time(report.get("published")), None)
     error = _shape_error(report)
     if error is None:
         try:
@@ -115,29 +127,23 @@ async def check_proof(remote_actors: RemoteActors, report: dict, now: datetime) 
             error = f"the report's proof: {failure}"
         else:
             error = await _verify(remote_actors, report, origin, method, now)
-    return ReportCheck(check.origin, check.parent, check.published, error)
+    return ReportCheck(origin, id_of(report.get("parent")), parse_time(report.get("published")), error)
 
 
 async def _verify(remote_actors: RemoteActors, report: dict, origin: str, method: str, now: datetime) -> str | None:
     if method.split("#")[0] != origin:
         return f"the report of {origin} is signed with {method}, a key of another actor"
-    reason = "not checked"
-    for refresh in (False, True):  # a key that fails may have been rotated: fetch the actor once more
+    reason = None
+    for refresh in (False, True):  # a cached actor may predate a key rotation or a link: fetch it once more
         try:
-            key = await _origin_key(remote_actors, origin, method, refresh=refresh)
+            actor = await remote_actors.get_actor(origin, refresh=refresh)
         except FetchError as error:
             if error.gone:
                 return f"the origin {origin} is gone: {error.reason}"
             raise
-        if key is None:
-            reason = f"{origin} publishes no Multikey {method}"
-            continue
-        try:
-            verify_proof(report, key, now=now)
-        except ProofError as error:
-            reason = f"the report's proof does not verify with {method}: {error}"
-            continue
-        return None
+        reason = _against(actor.data, report, origin, method, now)
+        if reason is None:
+            return None
     return reason
 
 

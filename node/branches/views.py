@@ -4,7 +4,8 @@
   ``OrderedCollection`` with a true ``totalItems`` (paged like the followers).
 - ``GET /users/{name}/tree``: :func:`node.branches.tree.subtree` as JSON.
 - ``GET /admin/children`` (admin token): link requests and children by state (pending,
-  linked, refused, unlinked), each with its Join's id, and this node's own parent.
+  linked, refused, unlinked), each with its Join's id, and this node's own parent (the
+  current one, or the last asked or had, with its state and reason).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ async def admin_children(request: web.Request) -> web.Response:
     listing = {
         state: [link.as_json() for link in await links.children_in_state(reader, state)] for state in links.STATES
     }
-    parent = await links.current_parent(reader)
+    parent = await links.latest_parent(reader)
     listing["parent"] = parent.as_json() if parent is not None else None
     return web.json_response(listing)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 
@@ -17,14 +17,30 @@ from tests.support.c2s import eventually, get_json, publish
 from tests.support.nodes import ADMIN_TOKEN, RunningNode, node_config
 
 
-def tree_config(tmp_path, name: str, level: str, *, location: str = "", founded: str = "",
-                accept_children_from: tuple[str, ...] = (), allow_skipping_levels: bool = True,
-                report_interval_seconds: float = 0.3):
+def tree_config(
+    tmp_path,
+    name: str,
+    level: str,
+    *,
+    location: str = "",
+    founded: str = "",
+    accept_children_from: tuple[str, ...] = (),
+    allow_skipping_levels: bool = True,
+    report_interval_seconds: float = 0.3,
+):
     config = node_config(tmp_path, name)
-    node = replace(config.node, level=level, location=location or name.title(), founded=founded or "2020-01-01",
-                   display_name=f"IOPS {name.title()}")
-    tree = TreeConfig(accept_children_from=accept_children_from, allow_skipping_levels=allow_skipping_levels,
-                      report_interval_seconds=report_interval_seconds)
+    node = replace(
+        config.node,
+        level=level,
+        location=location or name.title(),
+        founded=founded or "2020-01-01",
+        display_name=f"IOPS {name.title()}",
+    )
+    tree = TreeConfig(
+        accept_children_from=accept_children_from,
+        allow_skipping_levels=allow_skipping_levels,
+        report_interval_seconds=report_interval_seconds,
+    )
     return replace(config, node=node, tree=tree)
 
 
@@ -67,18 +83,18 @@ async def children_ids(node) -> list[str]:
     return body["orderedItems"]
 
 
-async def wait_linked(child, parent, *, timeout: float = 15.0) -> None:
+async def wait_linked(child, parent, *, within: float = 15.0) -> None:
     async def both_show_it():
         return (await actor(child)).get("parent") == parent.actor_id and child.actor_id in await children_ids(parent)
 
-    await eventually(both_show_it, timeout=timeout)
+    await eventually(both_show_it, timeout=within)
 
 
-async def wait_unlinked(child, parent, *, timeout: float = 15.0) -> None:
+async def wait_unlinked(child, parent, *, within: float = 15.0) -> None:
     async def neither_shows_it():
         return "parent" not in await actor(child) and child.actor_id not in await children_ids(parent)
 
-    await eventually(neither_shows_it, timeout=timeout)
+    await eventually(neither_shows_it, timeout=within)
 
 
 def ids_in(tree: dict) -> set[str]:
@@ -104,7 +120,14 @@ async def post_signed_as(node: RunningNode, url: str, activity: dict) -> tuple[i
     """POST an activity to ``url`` signed with ``node``'s chapter key (a forged or replayed message)."""
     keys = node.app[KEYRING][node.config.node.name]
     body = json.dumps(activity).encode()
-    headers = sign_request("POST", url, body, key_id=f"{node.actor_id}#main-key", private_key=keys.rsa_private,
-                           now=datetime.now(timezone.utc), headers={"Content-Type": "application/activity+json"})
+    headers = sign_request(
+        "POST",
+        url,
+        body,
+        key_id=f"{node.actor_id}#main-key",
+        private_key=keys.rsa_private,
+        now=datetime.now(UTC),
+        headers={"Content-Type": "application/activity+json"},
+    )
     async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
         return response.status, await response.json(content_type=None)

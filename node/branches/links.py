@@ -124,8 +124,9 @@ async def current_parent(conn: aiosqlite.Connection) -> Link | None:
 async def latest_parent(conn: aiosqlite.Connection) -> Link | None:
     """Our parent, or the last one we asked or had (refused, unlinked): for the admin's list."""
     current = await current_parent(conn)
-    return current or _link(await fetch_one(
-        conn, "SELECT * FROM branch_links WHERE role = 'parent' ORDER BY changed_at DESC LIMIT 1"))
+    return current or _link(
+        await fetch_one(conn, "SELECT * FROM branch_links WHERE role = 'parent' ORDER BY changed_at DESC LIMIT 1")
+    )
 
 
 async def linked_parent(conn: aiosqlite.Connection) -> Link | None:

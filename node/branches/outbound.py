@@ -37,10 +37,6 @@ from outbox.compose import Composed, OutboxContext
 log = logging.getLogger("chapterhouse.branches")
 
 
-def _inboxes(inbox: str | None) -> list[str]:
-    return [inbox] if inbox else []
-
-
 def local(ctx: OutboxContext) -> Local:
     return Local(ctx.urls, ctx.username, ctx.now)
 
@@ -111,7 +107,7 @@ async def compose_join(ctx: OutboxContext, activity: dict) -> Composed:
             now=to_epoch(ctx.now),
         )
 
-    return Composed(activity=join, changes=[save], direct_inboxes=_inboxes(parent.delivery_inbox))
+    return Composed(activity=join, changes=[save])
 
 
 async def compose_leave(ctx: OutboxContext, activity: dict) -> Composed:
@@ -130,7 +126,7 @@ async def compose_leave(ctx: OutboxContext, activity: dict) -> Composed:
     async def save(conn: aiosqlite.Connection) -> None:
         await linking.drop_parent(conn, local(ctx), parent)
 
-    return Composed(activity=leave, changes=[save], direct_inboxes=_inboxes(parent.delivery_inbox))
+    return Composed(activity=leave, changes=[save])
 
 
 async def compose_children_change(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
@@ -152,7 +148,7 @@ async def compose_children_change(ctx: OutboxContext, activity: dict, kind: str)
     async def save(conn: aiosqlite.Connection) -> None:
         await linking.drop_child(conn, local(ctx), child)
 
-    return Composed(activity=remove, changes=[save], direct_inboxes=_inboxes(child.delivery_inbox))
+    return Composed(activity=remove, changes=[save])
 
 
 async def _received_join(ctx: OutboxContext, link: Link) -> dict:
@@ -207,7 +203,7 @@ async def compose_link_answer(ctx: OutboxContext, activity: dict, kind: str) -> 
         await links.set_state(conn, link.peer_id, "child", "linked", to_epoch(ctx.now))
         await linking.record_follows(conn, local(ctx), link)
 
-    return Composed(activity=accept, changes=[save], direct_inboxes=_inboxes(link.delivery_inbox))
+    return Composed(activity=accept, changes=[save])
 
 
 def _compose_reject(ctx: OutboxContext, activity: dict, link: Link, join: dict) -> Composed:
@@ -223,7 +219,7 @@ def _compose_reject(ctx: OutboxContext, activity: dict, link: Link, join: dict) 
         await links.set_state(conn, link.peer_id, "child", "refused", to_epoch(ctx.now), reason=reason)
         log.warning("branch tree: link request %s from %s refused by the admin: %s", link.join_id, link.peer_id, reason)
 
-    return Composed(activity=reject, changes=[save], direct_inboxes=_inboxes(link.delivery_inbox))
+    return Composed(activity=reject, changes=[save])
 
 
 def register(registry: Registry) -> None:

@@ -174,7 +174,8 @@ def relay_announce(urls: Urls, *, actor: str, relayed: str | dict, key: str, fol
     boosts it, fetching it from its origin) or of the activity itself (FEP-1b12 followers, and
     the parent), with ``audience`` the origin chapter. Its id derives from ``key`` (the post's or
     the relayed activity's id), so relaying twice is one row."""
-    built = activity("Announce", urls, actor=actor, now=now, object=relayed, context_value=context(), to=[PUBLIC],
+    terms = AS_CONTEXT if isinstance(relayed, str) else context()  # an embedded activity may use our terms
+    built = activity("Announce", urls, actor=actor, now=now, object=relayed, context_value=terms, to=[PUBLIC],
                      cc=[followers], audience=audience)
     built["id"] = urls.relayed_activity_id("Announce", key)
     return built

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+
 from federation.activitystreams import PUBLIC, id_of
 from tests.support.c2s import eventually, publish
 from tests.support.tree import (
@@ -198,6 +200,17 @@ async def test_seven_nodes_link_report_relay_and_unlink(make_node, tmp_path, rem
         "2021-03-14",
         2,
     )
+
+    # the top's home page: the newest chapters with place and founding date, the tree with member counts
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{world.base_url}/@world", headers={"Accept": "text/html"}) as response,
+    ):
+        page = await response.text()
+    assert response.status == 200 and "Newest chapters" in page
+    newest = [page.index(f"IOPS {name}") for name in ("Lima", "Paris", "London", "Boston")]  # by founding date
+    assert newest == sorted(newest) and "IOPS Lima</a>, Lima (founded 2023-04-04)" in page
+    assert "IOPS Europe</a> (region, Brussels): 2 members" in page
 
     # relaying: a follower of the international gets each public post of the subtree once
     ann = await remote_actor("ann")

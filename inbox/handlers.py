@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from federation.activitystreams import id_of
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiosqlite
 
 from federation.actors import RemoteActor, RemoteActors, actor_from_document
-from inbox.relay import relay
+from inbox.relay import Relay, relay
 from node.core import follows, objects, publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.config import Config
@@ -49,6 +50,7 @@ class InboxContext:
     registry: Registry
     sender: RemoteActor | None = None
     queued_deliveries: bool = False
+    prepared: dict[str, Any] = field(default_factory=dict)  # what the registry's preparers fetched
 
     @property
     def chapter(self) -> str:
@@ -60,6 +62,22 @@ class InboxContext:
 
 
 HandlerFn = Callable[[InboxContext, dict], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    """What a preparer (``registry.preparers``) may use: the network, and reads outside any transaction."""
+
+    config: Config
+    urls: Urls
+    remote_actors: RemoteActors
+    reader: aiosqlite.Connection
+    now: object  # datetime
+    sender: RemoteActor | None = None
+
+    @property
+    def chapter_id(self) -> str:
+        return self.urls.actor(self.config.node.name)
 
 
 @dataclass(frozen=True)
@@ -240,7 +258,8 @@ async def run_handler(ctx: InboxContext, handler: Handler, activity: dict) -> No
     """The handler, then the registry's "after handled" hooks and relay rules, in ``ctx.conn``'s transaction.
 
     Hooks are registered by activity type (``"*"``: every type). A relay rule returns the
-    activity this node publishes to its own followers in turn, or None; :func:`inbox.relay.relay`
+    activity this node publishes to its own followers in turn (or a list of
+    :class:`inbox.relay.Relay`, each with its own inboxes), or None; :func:`inbox.relay.relay`
     records it once, by its id, so a redelivered or retried item never relays twice.
     """
     await handler.apply(ctx, activity)
@@ -249,5 +268,8 @@ async def run_handler(ctx: InboxContext, handler: Handler, activity: dict) -> No
         await hook(ctx, activity)
     for rule in registry.relay_rules:
         relayed = await rule(ctx, activity)
-        if relayed is not None:
-            await relay(ctx, relayed)
+        for each in relayed if isinstance(relayed, list) else [relayed] if relayed is not None else []:
+            if isinstance(each, Relay):
+                await relay(ctx, each.activity, each.inboxes)
+            else:
+                await relay(ctx, each)

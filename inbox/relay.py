@@ -11,6 +11,7 @@ and is not published twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from node.core import follows, objects, publish
@@ -20,11 +21,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from inbox.handlers import InboxContext
 
 
-async def relay(ctx: InboxContext, activity: dict) -> bool:
-    """Publish ``activity`` to the chapter's followers once; False when it was already relayed."""
+@dataclass(frozen=True)
+class Relay:
+    """What a relay rule publishes: an activity, and the inboxes it goes to (None: every follower's)."""
+
+    activity: dict
+    inboxes: list[str] | None = None
+
+
+async def relay(ctx: InboxContext, activity: dict, inboxes: list[str] | None = None) -> bool:
+    """Publish ``activity`` to ``inboxes`` (the chapter's followers by default) once; False when it
+    was already relayed."""
     if await objects.get(ctx.conn, activity["id"]) is not None:
         return False
-    inboxes = await follows.follower_inboxes(ctx.conn, ctx.chapter)
+    if inboxes is None:
+        inboxes = await follows.follower_inboxes(ctx.conn, ctx.chapter)
     await publish.record(ctx.conn, urls=ctx.urls, username=ctx.chapter, activity=activity, inboxes=inboxes,
                          now=to_epoch(ctx.now))
     ctx.queued_deliveries = ctx.queued_deliveries or bool(inboxes)

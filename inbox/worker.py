@@ -1,7 +1,7 @@
 """The inbox worker: claims stored activities under a lease and processes each one.
 
 For each claimed item: parse it, look up its handler, fetch what the handler needs from the
-network (outside any transaction). Then the claimed batch's handlers run in ONE transaction,
+network (outside any transaction: its sender, and what the registry's ``preparers`` fetch). Then the claimed batch's handlers run in ONE transaction,
 each with a timeout, and the items that succeeded are marked done in that same transaction:
 an item is either fully processed or not at all (a handler that fails is rolled back alone,
 see :meth:`InboxWorker._apply`, and the others still commit), and a busy inbox pays one
@@ -20,7 +20,7 @@ from federation import jsonio
 from federation.actors import RemoteActor, RemoteActors
 from federation.client import FetchError
 from node.core import inbox_items as store
-from inbox.handlers import Handler, InboxContext, PermanentError, handler_for, run_handler
+from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext, handler_for, run_handler
 from node.core.background import WorkerLoop
 from node.core.clock import to_epoch
 from node.core.config import Config
@@ -64,6 +64,7 @@ class _Ready:
     activity: dict
     handler: Handler
     sender: RemoteActor | None
+    prepared: dict
 
 
 class InboxWorker:
@@ -109,10 +110,23 @@ class InboxWorker:
             activity = self.parsed.take(row["activity_id"], row["body"]) or jsonio.loads(row["body"])
             handler = handler_for(self.registry, row["type"])
             sender = await self.remote_actors.get_actor(row["actor_id"]) if handler.needs_sender else None
+            prepared = await self._run_preparers(row["type"], activity, sender)
         except Exception as error:
             await self._failed(row, error)
             return None
-        return _Ready(row, activity, handler, sender)
+        return _Ready(row, activity, handler, sender, prepared)
+
+    async def _run_preparers(self, kind: str, activity: dict, sender: RemoteActor | None) -> dict:
+        """The registry's preparers for this type: network work done before the transaction."""
+        hooks = (*self.registry.preparers.get(kind, ()), *self.registry.preparers.get("*", ()))
+        if not hooks:
+            return {}
+        pctx = PrepareContext(config=self.config, urls=self.urls, remote_actors=self.remote_actors,
+                              reader=self.db.reader, now=self.clock.now(), sender=sender)
+        prepared: dict = {}
+        for hook in hooks:
+            prepared.update(await hook(pctx, activity) or {})
+        return prepared
 
     async def _apply(self, items: list[_Ready]) -> None:
         """Every handler in one transaction; done items are marked in the same commit.
@@ -139,7 +153,7 @@ class InboxWorker:
             for item in items:
                 ctx = InboxContext(conn=conn, config=self.config, urls=self.urls, remote_actors=self.remote_actors,
                                    now=self.clock.now(), recipient=item.row["recipient"], registry=self.registry,
-                                   sender=item.sender)
+                                   sender=item.sender, prepared=item.prepared)
                 if isolate:
                     await conn.execute("SAVEPOINT inbox_item")
                 try:

@@ -7,9 +7,9 @@ node/membership/  members, accounts, sessions; Join / Leave; the members collect
 node/polls/       polls and surveys, ballots from Mastodon and the pages, the poll worker
 node/content/     news, blogs, minutes, events; replies, likes, boosts
 node/moderation/  blocks and reports
-node/branches/    the branch tree (to come)       node/decisions/  proportional decisions (to come)
+node/branches/    the branch tree: links, signed reports, relaying    node/decisions/  (to come)
 node/web/         the app factory, discovery, the ActivityPub read side, pages, metrics
-node/cli.py       ``chapterhouse serve | backup | restore``
+node/cli.py       ``chapterhouse serve | backup | restore | link | unlink``
 ```
 
 Layers point one way (``lint-imports`` checks it in ``make test``): ``federation`` <-

@@ -1,4 +1,5 @@
-"""The ``chapterhouse`` command: ``serve`` a node, ``backup`` and ``restore`` its database."""
+"""The ``chapterhouse`` command: ``serve`` a node, ``backup`` and ``restore`` its database, ``link`` and
+``unlink`` it in the branch tree (client-to-server POSTs to the running node's own outbox)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,22 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _link(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from node.branches.cli import link
+
+    return asyncio.run(link(load_config(args.config), args.parent))
+
+
+def _unlink(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from node.branches.cli import unlink
+
+    return asyncio.run(unlink(load_config(args.config)))
+
+
 def main(argv: list[str] | None = None) -> int:
     from node.core.backup import BackupError
 
@@ -58,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     restore = commands.add_parser("restore", help="put a backup in place of the database (node stopped)")
     restore.add_argument("backup", type=Path, help="a file written by `chapterhouse backup`")
     restore.set_defaults(run=_restore)
-    for command in (serve, backup, restore):
+    link = commands.add_parser("link", help="ask another node to be this node's parent in the branch tree")
+    link.add_argument("parent", help="the parent's handle, @name@host (WebFinger), or its actor id")
+    link.set_defaults(run=_link)
+    unlink = commands.add_parser("unlink", help="leave this node's parent in the branch tree")
+    unlink.set_defaults(run=_unlink)
+    for command in (serve, backup, restore, link, unlink):
         command.add_argument("--config", type=Path, default=Path("config.toml"), help="path to the TOML config")
 
     args = parser.parse_args(argv)

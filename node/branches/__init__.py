@@ -1,8 +1,70 @@
-"""The branch tree (to come): chapters, regions, nations and the international, linked by their admins.
+"""The branch tree: chapters, regions, nations and the international, linked by their admins.
 
-Its home in the house, and the hooks it will use: a child's ``Join`` of a parent's Group
-actor is a link request (``registry.inbound`` / ``registry.answer_composers``); signed
-``BranchReport``s travel up (FEP-8b32 proofs, ``federation.proofs``); a linked child's public
-posts are relayed to this node's followers once by a ``registry.relay_rules`` entry, recorded
-in the same transaction as the received post (``inbox.relay``). Nothing is registered yet.
+**Linking** is a signed handshake. The child's admin POSTs ``Join`` of the parent's Group
+actor to the chapter's outbox (``outbound``: refused there with the reason when a rule says
+no); at the parent a Join from a node (a Group with a ``level``) is a link request
+(``inbound``: a Person's Join stays a membership request), refused at once with a ``Reject``
+whose ``content`` says why when it breaks a rule (``rules``: a higher level above, no cycle,
+one parent), accepted at once from ``[tree] accept_children_from``, else listed at
+``GET /admin/children`` and in the inbox for the admin's ``Accept`` / ``Reject`` of the Join's
+id (the rules are checked again at the Accept, with a fresh walk up the parent's ancestors
+through actor documents: ``ancestry``). Linked, both sides record both follows in the same
+transaction (``linking``: the parent follows the child and the child the parent, without a
+second Follow exchange, and the link's end removes exactly those), the parent's actor shows
+``children`` (``views``) and the child's ``parent`` (``registry.actor_additions``). ``Leave``
+of the parent (from the child) or ``Remove`` of a child from the children collection (from
+the parent) unlinks both sides at once.
+
+**Reports** (``reports``, ``reporter``): every node sends its parent a ``BranchReport`` of its
+facts (level, name, place, founding date, active members, parent) with a FEP-8b32 proof from
+its Ed25519 key, on linking and when the facts change, at most once per
+``report_interval_seconds``. A parent checks the proof against the origin's Multikey before
+the inbox's transaction (a ``registry.preparers`` entry), keeps the newest report per node of
+its subtree, and forwards each unchanged to its own parent, so the top holds every node's own
+signed statement (``tree``: ``GET <actor>/tree``; the top's profile page, ``pages``). When a
+branch is unlinked, its reports are dropped at every level above (a ``Remove`` told upward).
+
+**Relaying** (``relaying``, a ``registry.relay_rules`` entry): a public post of a linked child,
+or one a linked child relays from its subtree, is announced once to this node's followers
+(with ``audience`` = the origin chapter), keyed by the post's id in the same transaction as
+the received activity; followers on FEP-1b12 software (``software``: their host's NodeInfo,
+fetched once when they follow) and the parent get the activity itself.
+
+Tables (``schema``, migration 10): ``branch_links``, ``branch_reports``,
+``branch_report_sent``, ``peer_software``.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from node.branches import inbound, links, outbound, pages, relaying, reporter, schema, software, views
+from node.core.appkeys import CONFIG, DATABASE, URLS
+from node.core.registry import Registry
+
+
+async def actor_part(app: web.Application) -> dict:
+    """The chapter actor's place in the tree: its children collection, and its parent while linked."""
+    part: dict = {"children": app[URLS].children(app[CONFIG].node.name)}
+    parent = await links.linked_parent(app[DATABASE].reader)
+    if parent is not None:
+        part["parent"] = parent.peer_id
+    return part
+
+
+def register(registry: Registry) -> None:
+    registry.feature("branches", templates=Path(__file__).parent / "templates", migrations=schema.MIGRATIONS)
+    inbound.register(registry)
+    outbound.register(registry)
+    pages.register(registry)
+    registry.relay_rules.append(relaying.relay_subtree)
+    registry.before("Follow", software.learn)
+    registry.after("Follow", software.remember)
+    registry.actor_additions.append(actor_part)
+
+
+def setup(app: web.Application) -> None:
+    views.add_routes(app)
+    app.cleanup_ctx.append(reporter.reporter_context)

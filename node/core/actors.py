@@ -14,7 +14,7 @@ from node.core.clock import iso
 from node.core.config import Config
 from node.core.keys import ActorKeys, KeyRing
 from node.core.urls import INSTANCE_USERNAME, Urls
-from node.core.vocabulary import context
+from node.core.vocabulary import context, place
 
 ACTOR_CONTEXT = context(
     "https://w3id.org/security/v1",
@@ -80,8 +80,19 @@ def chapter_document(config: Config, urls: Urls, keyring: KeyRing, *, published)
         "indexable": True,
         "published": iso(published),
         "level": config.node.level,
+        **_facts_part(config),
         **_keys_part(urls, keyring[name]),
     }
+
+
+def _facts_part(config: Config) -> dict:
+    """Where the branch is and since when (``[node] location`` and ``founded``), when configured."""
+    facts: dict = {}
+    if config.node.location:
+        facts["location"] = place(config.node.location)
+    if config.node.founded:
+        facts["founded"] = config.node.founded
+    return facts
 
 
 def person_document(urls: Urls, *, username: str, display_name: str, rsa_public_pem: str, ed25519_public,

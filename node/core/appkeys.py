@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from inbox.ratelimit import InboxLimits
     from node.core.keys import KeyRing
     from node.core.registry import Registry
+    from node.branches.reporter import Reporter
     from node.core.urls import Urls
     from node.membership.sessions import Viewer
     from node.membership.throttle import SignInLimits
@@ -46,6 +47,7 @@ INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
 INBOX_INTAKE: web.AppKey["InboxIntake"] = web.AppKey("inbox_intake")
 DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
 POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
+BRANCH_REPORTER: web.AppKey["Reporter"] = web.AppKey("branch_reporter")  # signed reports to the parent
 BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
 SIGN_IN_LIMITS: web.AppKey["SignInLimits"] = web.AppKey("sign_in_limits")

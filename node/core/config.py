@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +32,8 @@ class NodeConfig:
     summary: str = ""
     manually_approves_followers: bool = False
     follow_requests_membership: bool = False
+    location: str = ""  # a place name, shown on the actor as a ``Place`` (the branch tree's facts)
+    founded: str = ""  # an ISO date (YYYY-MM-DD), when the branch was founded
 
     @property
     def host(self) -> str:
@@ -112,6 +115,15 @@ class PollsConfig:
 
 
 @dataclass(frozen=True)
+class TreeConfig:
+    """The branch tree (node/branches): who may become a child automatically, and how often to report."""
+
+    accept_children_from: tuple[str, ...] = ()  # host[:port] whose link requests are accepted without the admin
+    allow_skipping_levels: bool = True  # false: a parent must be exactly one level up
+    report_interval_seconds: float = 60.0  # signed reports to the parent go out at most this often
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig
     storage: StorageConfig
@@ -120,6 +132,7 @@ class Config:
     polls: PollsConfig = PollsConfig()
     accounts: AccountsConfig = AccountsConfig()
     server: ServerConfig = ServerConfig()
+    tree: TreeConfig = TreeConfig()
 
     def with_federation(self, **changes: Any) -> "Config":
         return replace(self, federation=replace(self.federation, **changes))
@@ -163,10 +176,20 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
     polls = PollsConfig(**_section(raw, "polls", PollsConfig, required=False))
     accounts = AccountsConfig(**_section(raw, "accounts", AccountsConfig, required=False))
     server = ServerConfig(**_section(raw, "server", ServerConfig, required=False))
+    tree = _tree(_section(raw, "tree", TreeConfig, required=False))
     config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls, accounts=accounts,
-                    server=server)
+                    server=server, tree=tree)
     validate(config)
     return config
+
+
+def _tree(table: dict) -> TreeConfig:
+    if "accept_children_from" in table:
+        hosts = table["accept_children_from"]
+        if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+            raise ConfigError('[tree] accept_children_from must be a list of hosts, like ["region.example", "127.0.0.1:8081"]')
+        table["accept_children_from"] = tuple(h.lower() for h in hosts)
+    return TreeConfig(**table)
 
 
 def _require(table: dict, name: str, keys: tuple[str, ...]) -> dict:
@@ -211,6 +234,18 @@ def validate(config: Config) -> None:
             raise ConfigError(f"[server] {f.name} must be positive")
     if config.polls.update_interval_seconds <= 0:
         raise ConfigError("[polls] update_interval_seconds must be positive")
+    if config.tree.report_interval_seconds <= 0:
+        raise ConfigError("[tree] report_interval_seconds must be positive")
+    _validate_founded(config.node.founded)
+
+
+def _validate_founded(founded: str) -> None:
+    if not founded:
+        return
+    try:
+        date.fromisoformat(founded)
+    except ValueError:
+        raise ConfigError(f"[node] founded must be a date like 2021-03-14, not {founded!r}") from None
 
 
 def load_config(path: Path | str) -> Config:

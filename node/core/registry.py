@@ -6,6 +6,10 @@ apps in one process (the tests) never share a handler, and a reader finds what r
 reading the ``register`` functions. The pipelines look their dispatch up here:
 
 Inbox (``inbox.handlers``, run by ``inbox.worker`` inside one transaction per item):
+  ``preparers``         by activity type ("*": all): what to fetch from the network BEFORE the
+                        transaction (handlers never touch the network); each returns a dict merged
+                        into ``ctx.prepared`` (e.g. a report's origin actor and its verified proof,
+                        a follower's server software from its NodeInfo)
   ``inbound``           activity type -> handler (Follow, Undo, Create, Join, Flag, Like, ...)
   ``undo_handlers``     type of the undone activity -> what reverses it
   ``answer_handlers``   type of the LOCAL object an Accept / Reject / TentativeAccept answers
@@ -16,8 +20,9 @@ Inbox (``inbox.handlers``, run by ``inbox.worker`` inside one transaction per it
                         transaction (e.g. count a ballot toward a proposal, file a follower
                         as a membership request)
   ``relay_rules``       "what to relay": given a handled activity, the activity this node
-                        publishes to its own followers in turn (an Announce), recorded in
-                        the same transaction so a retry never doubles it
+                        publishes to its own followers in turn (an Announce), or a list of
+                        ``inbox.relay.Relay`` (an activity and the inboxes it goes to), recorded
+                        in the same transaction so a retry never doubles it
 
 Outbox (``outbox.compose``, run by ``outbox.service``):
   ``composers``          activity type -> composer (Create, Update, ..., Block, Flag)
@@ -34,6 +39,8 @@ Outbox (``outbox.compose``, run by ``outbox.service``):
                          worker wakes for a new question's end time)
 
 Read side and pages:
+  ``actor_additions``    what rooms add to the chapter's actor document (the branch tree's
+                         ``children`` and ``parent``): ``await add(app)`` -> dict
   ``local_actors``       lookups of local actors beyond the chapter and the instance actor
                          (members' Person accounts)
   ``served_additions``   what an object as served gains, by type (an Event's answer counts)
@@ -60,6 +67,7 @@ Hook = Callable[..., Awaitable[Any]]
 class Registry:
     features: list[str] = field(default_factory=list)
     # inbox
+    preparers: dict[str, list[Hook]] = field(default_factory=dict)  # by activity type; "*": all
     inbound: dict[str, Any] = field(default_factory=dict)
     undo_handlers: dict[str, Hook] = field(default_factory=dict)
     answer_handlers: dict[str, Hook] = field(default_factory=dict)
@@ -80,6 +88,7 @@ class Registry:
     audiences: dict[str, Hook] = field(default_factory=dict)
     after_published: list[Callable[[Any, dict], None]] = field(default_factory=list)
     # read side and pages
+    actor_additions: list[Hook] = field(default_factory=list)
     local_actors: list[Hook] = field(default_factory=list)
     served_additions: dict[str, Hook] = field(default_factory=dict)
     page_context: list[Hook] = field(default_factory=list)
@@ -92,6 +101,10 @@ class Registry:
     def after(self, kind: str, hook: Hook) -> None:
         """Run ``hook(ctx, activity)`` after every handled activity of ``kind`` ("*": any)."""
         self.after_handled.setdefault(kind, []).append(hook)
+
+    def before(self, kind: str, hook: Hook) -> None:
+        """Run ``hook(pctx, activity)`` before the transaction of every activity of ``kind`` ("*": any)."""
+        self.preparers.setdefault(kind, []).append(hook)
 
     def feature(self, name: str, *, templates: Path | None = None, migrations: Iterable[Migration] = ()) -> None:
         """Note a feature as registered, with its templates folder and its migrations."""

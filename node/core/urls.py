@@ -34,6 +34,14 @@ class Urls:
     def members(self, username: str) -> str:
         return f"{self.actor(username)}/members"
 
+    def children(self, username: str) -> str:
+        """The branch tree: the node's linked children (node/branches)."""
+        return f"{self.actor(username)}/children"
+
+    def tree(self, username: str) -> str:
+        """The branch tree: the node's subtree with every signed report (node/branches)."""
+        return f"{self.actor(username)}/tree"
+
     def featured(self, username: str) -> str:
         return f"{self.actor(username)}/featured"
 

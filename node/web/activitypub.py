@@ -25,7 +25,7 @@ from node.membership import members
 from node.core import objects
 from node.web import pages
 from node.core.actors import chapter_document, instance_document, person_document
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, URLS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REGISTRY, URLS
 from node.core.auth import is_admin
 from node.core.clock import from_epoch
 from node.core.errors import ApiError
@@ -63,8 +63,12 @@ async def actor(request: web.Request) -> web.StreamResponse:
     published = await _actor_published(request, username)
     if is_account:
         return ap_response(request, await _person(request, username, published))
-    render = instance_document if username == INSTANCE_USERNAME else chapter_document
-    return ap_response(request, render(config, urls, keyring, published=published))
+    if username == INSTANCE_USERNAME:
+        return ap_response(request, instance_document(config, urls, keyring, published=published))
+    document = chapter_document(config, urls, keyring, published=published)
+    for add in request.app[REGISTRY].actor_additions:  # the rooms' parts (the branch tree's children, parent)
+        document.update(await add(request.app))
+    return ap_response(request, document)
 
 
 async def _person(request: web.Request, username: str, published) -> dict:

@@ -4,8 +4,8 @@ Resources are opened and closed by ``cleanup_ctx`` in dependency order: the data
 migrations) with the local keys; the admin's blocks and the inbox rate limits; a
 ``ClientSession`` for deliveries and one for fetches (two connection pools, so neither starves
 the other) with their federation client and the remote-actor cache (its key fetches bounded
-by :class:`federation.fetchgate.KeyFetchGate`); the inbox and
-delivery workers and the poll worker; then the inbox intake (group commit of received
+by :class:`federation.fetchgate.KeyFetchGate`); the inbox and delivery workers; then each
+room's own background work (the poll worker, the branch tree's reporter) and the inbox intake (group commit of received
 activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
 lets tests step the workers one cycle at a time (``run_single_cycle``).
 """
@@ -27,7 +27,7 @@ from inbox import views as inbox_views
 from inbox.intake import InboxIntake
 from inbox.ratelimit import InboxLimits
 from inbox.worker import InboxWorker
-from node import content, membership, moderation, polls
+from node import branches, content, membership, moderation, polls
 from node.core import rendering
 from node.core import schema as core_schema
 from node.core.actors import local_usernames, signer_for
@@ -66,7 +66,7 @@ class Feature(Protocol):
 REQUIRED_FEATURES: tuple[Feature, ...] = (membership, moderation)
 # The rooms a node runs beyond those, in the order they register (a later one may extend an
 # earlier one's tables); a test may run fewer.
-DEFAULT_FEATURES: tuple[Feature, ...] = (polls, content)
+DEFAULT_FEATURES: tuple[Feature, ...] = (polls, content, branches)
 
 
 def build_registry(features: Sequence[Feature] = DEFAULT_FEATURES) -> Registry:

@@ -27,9 +27,11 @@ async def profile(request: web.Request) -> web.Response:
             stored = await objects.get(db.reader, activity.data["object"].get("id", ""))
             if stored and stored.deleted is None and stored.visibility == "public":
                 posts.append(stored.data)
-    extra: dict = {}
-    for add in request.app[REGISTRY].profile_context:  # news, minutes, events (``profile_parts``)
-        extra.update(await add(request))
+    extra: dict = {"profile_parts": []}
+    for add in request.app[REGISTRY].profile_context:  # news, minutes, events, the tree (``profile_parts``)
+        part = await add(request)
+        extra.update({key: value for key, value in part.items() if key != "profile_parts"})
+        extra["profile_parts"] += part.get("profile_parts", [])
     return await render(request, "profile.html", {"posts": posts, **extra})
 
 

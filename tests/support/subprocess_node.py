@@ -52,8 +52,10 @@ def _dump_toml(raw: dict) -> str:
 
 
 class SubprocessNode:
-    def __init__(self, directory: Path, name: str = "london", *, port: int | None = None) -> None:
+    def __init__(self, directory: Path, name: str = "london", *, port: int | None = None,
+                 overrides: dict[str, dict] | None = None) -> None:
         self.name = name
+        self.overrides = overrides or {}  # {table: {key: value}} written over config.example.toml's
         self.port = port or free_port()
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
@@ -96,6 +98,8 @@ class SubprocessNode:
         raw["storage"]["database"] = str(self.database)
         raw["admin"]["token"] = ADMIN_TOKEN
         raw.setdefault("federation", {})["allow_private_addresses"] = True
+        for table, values in self.overrides.items():
+            raw.setdefault(table, {}).update(values)
         self.config_path.write_text(_dump_toml(raw), encoding="utf-8")
 
     @property

@@ -1,0 +1,65 @@
+"""Link requests at the parent: who is a node of the tree, and which rules a request breaks.
+
+A ``Join`` of the chapter whose actor is a node's Group actor (it shows a ``level``) is a link
+request; a Person's Join stays a membership request. Before the inbox's transaction,
+:func:`prepare` fetches the requester's actor afresh (its ``parent`` now, not a cached one)
+and walks this node's ancestors up through their actor documents; inside it, :func:`refusal`
+applies the rules (``node.branches.rules``) to what was fetched. The admin's Accept
+(``outbound``) applies the same rules again, with a fresh walk: what held when the request
+came may not hold now.
+"""
+
+from __future__ import annotations
+
+from federation.activitystreams import id_of, origin_of
+from federation.actors import RemoteActor, RemoteActors
+from inbox.handlers import PrepareContext
+from node.branches import ancestry, links, rules
+from node.core.config import Config
+
+NODE_TYPES = ("Group", "Organization")
+
+
+def is_node(actor: RemoteActor | None) -> bool:
+    """A node of the tree: a Group (or Organization) actor with a ``level``."""
+    if actor is None or not isinstance(actor.data.get("level"), str):
+        return False
+    kind = actor.data.get("type")
+    return bool(set(kind if isinstance(kind, list) else [kind]) & set(NODE_TYPES))
+
+
+def host_of(actor_id: str) -> str:
+    return origin_of(actor_id).netloc.lower()
+
+
+async def our_ancestors(remote_actors: RemoteActors, reader, local_id: str) -> list[str]:
+    parent = await links.current_parent(reader)
+    return await ancestry.ancestors(remote_actors, parent.peer_id if parent else None, local=local_id)
+
+
+async def prepare(pctx: PrepareContext, activity: dict) -> dict:
+    """Before the transaction of a Join: for a link request, the requester afresh and our ancestors."""
+    if not is_node(pctx.sender) or id_of(activity.get("object")) != pctx.chapter_id:
+        return {}
+    requester = await pctx.remote_actors.get_actor(pctx.sender.id, refresh=True)
+    return {"requester": requester, "ancestors": await our_ancestors(pctx.remote_actors, pctx.reader, pctx.chapter_id)}
+
+
+def refusal(config: Config, local_id: str, requester: RemoteActor, ancestors: list[str]) -> str | None:
+    """Why this node refuses ``requester`` as a child, or None."""
+    current = id_of(requester.data.get("parent"))
+    return (
+        rules.cycle_refusal(requester.id, local_id, ancestors)
+        or rules.level_refusal(
+            requester.data.get("level"), config.node.level, allow_skipping=config.tree.allow_skipping_levels
+        )
+        or (
+            f"{requester.id} is linked below {current}; a node has at most one parent"
+            if current not in (None, local_id)
+            else None
+        )
+    )
+
+
+def accepted_automatically(config: Config, requester_id: str) -> bool:
+    return host_of(requester_id) in config.tree.accept_children_from

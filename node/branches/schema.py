@@ -1,0 +1,63 @@
+"""The branch tree's tables (applied in order by ``node.core.migrations``).
+
+A migration is never edited once released: add a new one, numbered after every other room's.
+"""
+
+from __future__ import annotations
+
+from node.core.migrations import Migration
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        10,
+        "branches",
+        """
+        -- node/branches/links.py: this node's links in the tree, as parent of a child or child of a parent
+        CREATE TABLE branch_links (
+            peer_id      TEXT NOT NULL,
+            role         TEXT NOT NULL CHECK (role IN ('child', 'parent')),
+            state        TEXT NOT NULL CHECK (state IN ('pending', 'linked', 'refused', 'unlinked')),
+            join_id      TEXT NOT NULL,
+            level        TEXT,
+            reason       TEXT,
+            inbox        TEXT,
+            shared_inbox TEXT,
+            collection   TEXT,
+            requested_at REAL NOT NULL,
+            linked_at    REAL,
+            changed_at   REAL NOT NULL,
+            PRIMARY KEY (peer_id, role)
+        );
+        CREATE INDEX branch_links_by_join ON branch_links (join_id);
+        CREATE INDEX branch_links_by_state ON branch_links (role, state, linked_at);
+        CREATE UNIQUE INDEX branch_links_one_parent ON branch_links (role)
+            WHERE role = 'parent' AND state IN ('pending', 'linked');
+
+        -- node/branches/reports.py: the newest signed report of every node in the subtree, as received
+        CREATE TABLE branch_reports (
+            origin_id   TEXT PRIMARY KEY,
+            via_child   TEXT NOT NULL,
+            parent_id   TEXT,
+            published   REAL NOT NULL,
+            report      TEXT NOT NULL,
+            received_at REAL NOT NULL
+        );
+        CREATE INDEX branch_reports_by_parent ON branch_reports (parent_id);
+        CREATE INDEX branch_reports_by_child ON branch_reports (via_child);
+
+        -- node/branches/reporter.py: what this node last reported to its parent, and when
+        CREATE TABLE branch_report_sent (
+            parent_id   TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            sent_at     REAL NOT NULL
+        );
+
+        -- node/branches/software.py: the server software of followers' hosts (NodeInfo), for FEP-1b12
+        CREATE TABLE peer_software (
+            host       TEXT PRIMARY KEY,
+            software   TEXT,
+            fetched_at REAL NOT NULL
+        );
+        """,
+    ),
+]

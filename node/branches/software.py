@@ -1,0 +1,87 @@
+"""Which server software a follower's host runs (its NodeInfo), for FEP-1b12 relaying.
+
+Lemmy, Mbin, Friendica and PieFed expect a Group to relay its members' activities as
+``Announce`` of the activity itself (FEP-1b12); Mastodon and most others want ``Announce``
+of the post's id. When a remote actor follows the chapter, :func:`learn` (a preparer for
+``Follow``: before the inbox's transaction) fetches its host's NodeInfo once (again after
+``REFRESH_SECONDS``), and :func:`remember` (an after-handled hook, in the transaction) keeps
+the software's name per host in ``peer_software``. A host whose NodeInfo cannot be had is
+kept as unknown and treated as Mastodon-like.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import aiosqlite
+
+from federation.activitystreams import id_of, origin_of
+from federation.client import FetchError
+from inbox.handlers import InboxContext, PrepareContext
+from node.core.clock import to_epoch
+from node.core.db import fetch_all, fetch_one
+
+log = logging.getLogger("chapterhouse.branches")
+FEP_1B12_SOFTWARE = ("lemmy", "mbin", "friendica", "piefed")
+REFRESH_SECONDS = 7 * 24 * 3600
+NODEINFO_RELS = ("http://nodeinfo.diaspora.software/ns/schema/2.1", "http://nodeinfo.diaspora.software/ns/schema/2.0")
+
+
+async def known(conn: aiosqlite.Connection, host: str):
+    return await fetch_one(conn, "SELECT software, fetched_at FROM peer_software WHERE host = ?", (host,))
+
+
+async def store(conn: aiosqlite.Connection, host: str, software: str | None, now: float) -> None:
+    await conn.execute(
+        "INSERT INTO peer_software (host, software, fetched_at) VALUES (?, ?, ?) ON CONFLICT (host) DO UPDATE SET"
+        " software = excluded.software, fetched_at = excluded.fetched_at",
+        (host, software, now),
+    )
+
+
+async def fep_1b12_hosts(conn: aiosqlite.Connection) -> set[str]:
+    rows = await fetch_all(conn, "SELECT host, software FROM peer_software WHERE software IS NOT NULL")
+    return {row["host"] for row in rows if row["software"] in FEP_1B12_SOFTWARE}
+
+
+def inbox_host(inbox: str) -> str:
+    return urlsplit(inbox).netloc.lower()
+
+
+async def _nodeinfo_software(pctx: PrepareContext, origin: str) -> str | None:
+    client = pctx.remote_actors.client
+    index = await client.get_json(f"{origin}/.well-known/nodeinfo", signer=None, accept="application/json")
+    entries = index.get("links") if isinstance(index.get("links"), list) else []
+    hrefs = {entry.get("rel"): entry.get("href") for entry in entries if isinstance(entry, dict)}
+    href = next((hrefs[rel] for rel in NODEINFO_RELS if isinstance(hrefs.get(rel), str)), None)
+    if href is None or origin_of(href).netloc.lower() != origin_of(origin).netloc.lower():
+        return None
+    document = await client.get_json(href, signer=None, accept="application/json")
+    software = document.get("software") if isinstance(document.get("software"), dict) else {}
+    name = software.get("name")
+    return name.lower()[:64] if isinstance(name, str) else None
+
+
+async def learn(pctx: PrepareContext, activity: dict) -> dict:
+    """Before the transaction of a Follow of the chapter: the follower's host software, if not known."""
+    actor = id_of(activity.get("actor"))
+    if actor is None or id_of(activity.get("object")) != pctx.chapter_id:
+        return {}
+    parts = origin_of(actor)
+    host = parts.netloc.lower()
+    row = await known(pctx.reader, host)
+    if row is not None and to_epoch(pctx.now) - row["fetched_at"] < REFRESH_SECONDS:
+        return {}
+    try:
+        software = await _nodeinfo_software(pctx, f"{parts.scheme}://{parts.netloc}")
+    except FetchError as error:
+        log.info("NodeInfo of %s could not be had (%s): treated as Mastodon-like", host, error.reason)
+        software = None
+    return {"software": (host, software)}
+
+
+async def remember(ctx: InboxContext, activity: dict) -> None:
+    learned = ctx.prepared.get("software")
+    if learned is not None:
+        await store(ctx.conn, learned[0], learned[1], to_epoch(ctx.now))

@@ -1,0 +1,69 @@
+"""The tree's routes: the children collection, the subtree as JSON, and the admin's list.
+
+- ``GET /users/{name}/children``: the linked children's actor ids, newest first, as an
+  ``OrderedCollection`` with a true ``totalItems`` (paged like the followers).
+- ``GET /users/{name}/tree``: :func:`node.branches.tree.subtree` as JSON.
+- ``GET /admin/children`` (admin token): link requests and children by state (pending,
+  linked, refused, unlinked), each with its Join's id, and this node's own parent (the
+  current one, or the last asked or had, with its state and reason).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from federation import jsonio
+from node.branches import links, tree
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, URLS
+from node.core.auth import require_admin
+from node.core.errors import ApiError
+from node.core.serving import (
+    PAGE_SIZE,
+    ap_response,
+    collection_document,
+    page_number,
+    require_signed_if_authorized_fetch,
+)
+
+
+def _chapter(request: web.Request) -> str:
+    name = request.app[CONFIG].node.name
+    if request.match_info["username"] != name:
+        raise ApiError(404, f"no chapter named {request.match_info['username']} here", hint=f"this node's is {name}")
+    return name
+
+
+async def children_collection(request: web.Request) -> web.Response:
+    name = _chapter(request)
+    await require_signed_if_authorized_fetch(request)
+    reader, page = request.app[DATABASE].reader, page_number(request)
+    total = await links.count_linked_children(reader)
+    items = (
+        [] if page is None else await links.page_linked_children(reader, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    )
+    return ap_response(request, collection_document(request.app[URLS].children(name), total, page, items))
+
+
+async def subtree(request: web.Request) -> web.Response:
+    _chapter(request)
+    await require_signed_if_authorized_fetch(request)
+    app = request.app
+    document = await tree.subtree(app[DATABASE].reader, app[CONFIG], app[URLS], app[KEYRING], app[CLOCK].now())
+    return web.Response(body=jsonio.dumps(document), content_type="application/json")
+
+
+async def admin_children(request: web.Request) -> web.Response:
+    require_admin(request)
+    reader = request.app[DATABASE].reader
+    listing = {
+        state: [link.as_json() for link in await links.children_in_state(reader, state)] for state in links.STATES
+    }
+    parent = await links.latest_parent(reader)
+    listing["parent"] = parent.as_json() if parent is not None else None
+    return web.json_response(listing)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/users/{username}/children", children_collection)
+    app.router.add_get("/users/{username}/tree", subtree)
+    app.router.add_get("/admin/children", admin_children)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.content import collections, inbound, outbound, pages, schema
+from node.content import archive, collections, inbound, outbound, pages, schema
 from node.core.registry import Registry
 
 
@@ -30,4 +30,5 @@ def register(registry: Registry) -> None:
 
 def setup(app: web.Application) -> None:
     collections.add_routes(app)
+    archive.add_routes(app)
     pages.add_routes(app)

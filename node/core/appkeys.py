@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.core.clock import Clock
     from node.core.config import Config
     from node.core.db import Database
+    from node.core.i18n import Language, Languages
     from inbox.ratelimit import InboxLimits
     from node.moderation.blocks import BlockList
     from node.core.keys import KeyRing
@@ -45,7 +46,9 @@ DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
 POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
 BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
+LANGUAGES: web.AppKey["Languages"] = web.AppKey("languages")  # the compiled catalogs (node.core.i18n)
 REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tally")  # (route kind, status) -> count
 
 # Per-request storage
 VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")
+LANGUAGE: web.RequestKey["Language"] = web.RequestKey("language")  # the reader's, negotiated once

@@ -40,7 +40,7 @@ from node.core.registry import Registry
 from node.core.remote_actors import RemoteActorStore
 from node.core.urls import INSTANCE_USERNAME, Urls
 from node.moderation.blocks import BlockList
-from node.web import activitypub, discovery, metrics, pages
+from node.web import activitypub, discovery, metrics, pages, site
 from outbox import compose as outbox_compose
 from outbox import views as outbox_views
 from outbox.delivery import DeliveryWorker
@@ -174,6 +174,7 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     inbox_views.add_routes(app)
     outbox_views.add_routes(app)
     pages.add_routes(app)
+    site.add_routes(app)
     for feature in (*REQUIRED_FEATURES, *features):
         feature.setup(app)  # routes, and background work opened after the pipelines
     metrics.add_routes(app)

@@ -31,7 +31,7 @@ from node.core.objects import PUBLIC, as_list
 from node.core.registry import Registry
 from node.core.sanitize import clean_html
 from node.core.urls import Urls
-from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, served_addressing
+from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, served_addressing, with_language
 
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
 
@@ -132,10 +132,10 @@ async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Compose
         raise _bad("the object needs content (or, for an Article, a name)")
     addressing = _addressing(ctx, activity, obj)
     object_id = ctx.urls.new_object_id()
-    new_object = {
+    new_object = with_language({
         "@context": AS_CONTEXT, "id": object_id, "type": obj["type"], "attributedTo": ctx.actor_id,
         **body, "published": iso(ctx.now), "url": object_id, **_public_part(addressing),
-    }
+    }, ctx.config.node.language)
     for optional in ("inReplyTo",):
         if isinstance(obj.get(optional), str):
             new_object[optional] = obj[optional]
@@ -184,7 +184,7 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
     body = _sanitised(changes)
     if not body:
         raise _bad("nothing to change", hint=f"editable: {', '.join(EDITABLE_FIELDS)}")
-    updated_object = {**stored.data, **body, "updated": iso(ctx.now)}
+    updated_object = with_language({**stored.data, **body, "updated": iso(ctx.now)}, ctx.config.node.language)
     update = {
         "@context": stored.data.get("@context", AS_CONTEXT), "id": ctx.urls.new_activity_id(), "type": "Update",
         "actor": ctx.actor_id,

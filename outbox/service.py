@@ -1,6 +1,7 @@
 """Publishing as a service: what the outbox POST does, callable from pages and workers too.
 
-``submit`` composes an activity with the composer for its type, resolves its recipients
+``submit`` composes an activity with the composer for its type (``compose``: pages use it to add their own
+changes to the same transaction), resolves its recipients
 (network, before any transaction), then applies the composer's changes, records the
 activity and queues its deliveries in one transaction, and wakes the delivery worker.
 """
@@ -8,6 +9,7 @@ activity and queues its deliveries in one transaction, and wakes the delivery wo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 
@@ -37,6 +39,12 @@ class Published:
 
 async def submit(app: web.Application, username: str, body: dict) -> Published:
     """Publish ``body`` (an activity, or a bare object to wrap in a Create) as ``username``."""
+    composed, now = await compose(app, username, body)
+    return await apply(app, username, composed, now=now)
+
+
+async def compose(app: web.Application, username: str, body: dict) -> tuple[Composed, datetime]:
+    """What ``submit`` would publish, not yet applied: a caller may add its own changes to the same transaction."""
     registry = app[REGISTRY]
     if not isinstance(body.get("type"), str):
         raise ApiError(400, "the activity's type must be one string", hint=f"one of {', '.join(registry.composers)}")
@@ -48,8 +56,7 @@ async def submit(app: web.Application, username: str, body: dict) -> Published:
     now = app[CLOCK].now()
     ctx = OutboxContext(config=app[CONFIG], urls=app[URLS], db=app[DATABASE], remote_actors=app[REMOTE_ACTORS],
                         username=username, now=now, registry=registry, blocklist=app[BLOCKLIST])
-    composed = await composer(ctx, activity)
-    return await apply(app, username, composed, now=now)
+    return await composer(ctx, activity), now
 
 
 async def apply(app: web.Application, username: str, composed: Composed, *, now) -> Published:

@@ -23,7 +23,7 @@ from node.core.registry import Registry
 from node.content import interactions
 from node.content import minutes
 from node.core import objects
-from node.content import listing
+from node.content import listing, participation
 from node.core.i18n import N_
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
@@ -65,7 +65,8 @@ async def object_page_context(request: web.Request, stored: objects.StoredObject
     specific = POST_TEMPLATES.get(kind) or POST_TEMPLATES.get(stored.type)
     context = await specific(request, stored) if specific else {}
     reader = request.app[DATABASE].reader
-    return {**context, "page_parts": ["thread.html"], "counts": await interactions.counts(reader, stored.id),
+    return {**context, **await participation.page_context(request, stored), "page_parts": ["thread.html"],
+            "counts": await interactions.counts(reader, stored.id),
             "thread": await interactions.page_thread(reader, stored.id, limit=200)}
 
 
@@ -97,6 +98,8 @@ def register(registry: Registry) -> None:
     """The content's parts of an object's page, of the home page, and the site's navigation."""
     registry.object_page_context.append(object_page_context)
     registry.home_parts.append(listing.home_parts)
+    registry.compose_links.extend([(10, "/write/news", N_("News")), (20, "/write/blog", N_("A blog post")),
+                                   (30, "/write/minutes", N_("Minutes")), (40, "/write/event", N_("An event"))])
     registry.nav_links.extend([(10, "/news", N_("News")), (20, "/blog", N_("Blogs")), (30, "/minutes", N_("Minutes")),
                                (40, "/events", N_("Events"))])
 

@@ -40,7 +40,7 @@ from node.core.registry import Registry
 from node.core.remote_actors import RemoteActorStore
 from node.core.urls import INSTANCE_USERNAME, Urls
 from node.moderation.blocks import BlockList
-from node.web import activitypub, discovery, metrics, pages, site
+from node.web import activitypub, admin, discovery, metrics, pages, settings, site
 from outbox import compose as outbox_compose
 from outbox import views as outbox_views
 from outbox.delivery import DeliveryWorker
@@ -67,7 +67,9 @@ def build_registry(features: Sequence[Feature] = DEFAULT_FEATURES) -> Registry:
     """The pipelines' own handlers and composers, then each room's, in one new registry."""
     registry = Registry()
     registry.feature("core", migrations=core_schema.MIGRATIONS)
-    registry.feature("web", templates=WEB_TEMPLATES)
+    registry.feature("web", templates=WEB_TEMPLATES, migrations=settings.MIGRATIONS)
+    admin.register_sections(registry)
+    registry.profile_context.append(settings.home_context)
     inbox_handlers.register(registry)
     outbox_compose.register(registry)
     for feature in (*REQUIRED_FEATURES, *features):
@@ -175,6 +177,7 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     outbox_views.add_routes(app)
     pages.add_routes(app)
     site.add_routes(app)
+    admin.add_routes(app)
     for feature in (*REQUIRED_FEATURES, *features):
         feature.setup(app)  # routes, and background work opened after the pipelines
     metrics.add_routes(app)

@@ -87,10 +87,10 @@ async def test_a_database_gets_every_rooms_tables_and_later_migrations_only_once
 
     path = tmp_path / "house.sqlite3"
     async with aiosqlite.connect(path, isolation_level=None) as conn:
-        assert await migrate(conn, all_migrations()) == 7
-        later = Migration(8, "a later room", "CREATE TABLE later (id INTEGER PRIMARY KEY)")
-        assert await migrate(conn, [*all_migrations(), later]) == 8
-        assert await migrate(conn, [*all_migrations(), later]) == 8  # applied once
+        assert await migrate(conn, all_migrations()) == 8
+        later = Migration(9, "a later room", "CREATE TABLE later (id INTEGER PRIMARY KEY)")
+        assert await migrate(conn, [*all_migrations(), later]) == 9
+        assert await migrate(conn, [*all_migrations(), later]) == 9  # applied once
     tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"objects", "inbox_items", "deliveries", "members", "accounts", "sessions", "poll_questions",
-            "interactions", "minutes", "blocks", "reports", "remote_actors", "later"} <= tables
+            "interactions", "minutes", "endorsements", "blocks", "reports", "remote_actors", "later"} <= tables

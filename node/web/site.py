@@ -33,7 +33,7 @@ async def choose_language(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     if request.app[LANGUAGES].get(code) is None:
         raise ApiError(404, N_("this node has no pages in {code}", code=code),
-                       hint=N_("languages: {codes}", codes=", ".join(l.code for l in request.app[LANGUAGES])))
+                       hint=N_("languages: {codes}", codes=", ".join(known.code for known in request.app[LANGUAGES])))
     response = web.HTTPSeeOther(safe_next(request.query.get("next")))
     secure = request.app[CONFIG].node.base_url.startswith("https://")
     response.set_cookie(COOKIE, code, max_age=ONE_YEAR, samesite="Lax", secure=secure, path="/", httponly=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import gettext
 from dataclasses import dataclass
-from datetime import date, datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -57,7 +57,7 @@ class Message(str):
         return text.format(**self.params) if self.params else text
 
 
-def N_(msgid: str, **params: object) -> Message:  # noqa: N802 (the gettext convention Babel extracts)
+def N_(msgid: str, **params: object) -> Message:
     """Mark ``msgid`` for the catalogs; ``{name}`` placeholders are filled from ``params``."""
     return Message(msgid, **params)
 
@@ -158,20 +158,20 @@ def load_languages(default: str) -> Languages:
 # --- formatting for the reader ---------------------------------------------------------------
 
 def zone(name: str) -> tzinfo:
-    return timezone.utc if name == "UTC" else ZoneInfo(name)
+    return UTC if name == "UTC" else ZoneInfo(name)
 
 
 def _moment(value) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     if isinstance(value, str) and value:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return None
 
 

@@ -1,4 +1,5 @@
-"""Server-rendered pages: Jinja2 templates (autoescaped) from each room's ``templates`` folder, in the reader's language.
+"""Server-rendered pages: Jinja2 templates (autoescaped) from each room's ``templates`` folder, in the reader's
+language.
 
 :func:`setup` makes one Jinja2 environment per application over the folders the features
 registered (``registry.template_dirs``, first registered first), with Jinja's i18n extension
@@ -97,7 +98,8 @@ async def page_base(request: web.Request) -> dict:
     return base
 
 
-async def render(request: web.Request, template: str, context: dict | None = None, *, status: int = 200) -> web.Response:
+async def render(request: web.Request, template: str, context: dict | None = None, *,
+                 status: int = 200) -> web.Response:
     base = await page_base(request)
     response = aiohttp_jinja2.render_template(template, request, {**base, **(context or {})}, status=status)
     return secured(response, request)

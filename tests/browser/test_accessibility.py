@@ -36,7 +36,8 @@ async def _content(node) -> list[str]:
         {"type": "Event", "name": "Book fair", "startTime": closes_in(node, days=20), "location": "Town hall"},
         {"type": "Question", "content": "<p>Picnic or pub?</p>", "oneOf": ["Picnic", "Pub"],
          "endTime": closes_in(node, days=3)},
-        {"type": "Survey", "name": "Members' survey", "content": "<p>Once a year.</p>", "endTime": closes_in(node, days=3),
+        {"type": "Survey", "name": "Members' survey", "content": "<p>Once a year.</p>",
+         "endTime": closes_in(node, days=3),
          "orderedItems": [{"type": "Question", "content": "<p>Dues?</p>", "oneOf": ["Up", "Same"]}]})]
     note, minutes, event, poll, survey = (result["object"] for _, result, _ in made)
     poll_page, survey_page = f"/polls/{poll.rsplit('/', 1)[1]}", f"/surveys/{survey.rsplit('/', 1)[1]}"

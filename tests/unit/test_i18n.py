@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
-from node.core.i18n import Formatter, N_, load_languages
+from node.core.i18n import N_, Formatter, load_languages
 
 
 def test_accept_language_picks_chinese_for_every_chinese_region_and_falls_back_to_the_default():
@@ -35,7 +35,7 @@ def test_catalogs_translate_templates_strings_plurals_and_python_messages():
 
 
 def test_dates_and_numbers_are_formatted_for_the_reader():
-    english, chinese = Formatter("en", timezone.utc), Formatter("zh_Hans", timezone.utc)
+    english, chinese = Formatter("en", UTC), Formatter("zh_Hans", UTC)
     assert english.date("2026-11-20") == "November 20, 2026"
     assert chinese.date("2026-11-20") == "2026年11月20日"
     assert english.datetime("2026-12-05T10:00:00Z").replace("\u202f", " ") == "Dec 5, 2026, 10:00 AM"

@@ -92,7 +92,7 @@ async def page_base(request: web.Request) -> dict:
     base = {"chapter": config.node, "urls": request.app[URLS], "viewer": None,
             "handle": f"@{config.node.name}@{request.app[URLS].host}", "language": language_of(request),
             "languages": list(request.app[LANGUAGES]), "fmt": formatter(request),
-            "here": quote(request.path_qs, safe="/?=&"), "nav_links": sorted(registry.nav_links)}
+            "here": quote(request.path_qs, safe="/"), "nav_links": sorted(registry.nav_links)}
     for add in registry.page_context:
         base.update(await add(request))
     return base

@@ -98,7 +98,6 @@ def test_unknown_tables_and_keys_are_refused_by_name(tmp_path):
 def test_the_page_keys_are_checked(tmp_path):
     for key, value, says in (("colour", "red", "#rrggbb"), ("language", "fr", "language"),
                              ("timezone", "Mars/Olympus", "IANA"), ("logo_url", "ftp://x", "logo_url")):
-        path = config_file(tmp_path)
-        path.write_text(path.read_text().replace("[node]\n", f'[node]\n{key} = "{value}"\n'))
+        path = config_file(tmp_path, **{key: value})
         with pytest.raises(ConfigError, match=says):
             load_config(path)

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test lint bench setup clean chromium
+.PHONY: run test lint bench setup clean chromium messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +16,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-$(CONFIG):
-	cp config.example.toml $(CONFIG)
-	@echo "wrote $(CONFIG) from config.example.toml; edit it for a real node"
+# A first config: the example's, with a new random admin token (never overwrites one).
+$(CONFIG): | setup
+	$(BIN)/chapterhouse init --config $(CONFIG)
 
 run: setup $(CONFIG)
 	$(BIN)/chapterhouse serve --config $(CONFIG)
+
+# The catalogs: extract every page string (Python N_(), templates' {% trans %} and _()) and
+# update each language's .po (then translate the new entries). The .po files are compiled in
+# memory when a node starts: there is no .mo to build.
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o node/locale/messages.pot .
+	$(BIN)/pybabel update -i node/locale/messages.pot -d node/locale --no-fuzzy-matching --ignore-obsolete
 
 # The browser tests drive Debian's chromium (never a downloaded browser).
 chromium:

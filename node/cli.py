@@ -1,26 +1,68 @@
-"""The ``chapterhouse`` command: ``serve`` a node, ``backup`` and ``restore`` its database, ``link`` and
-``unlink`` it in the branch tree (client-to-server POSTs to the running node's own outbox)."""
+"""The ``chapterhouse`` command: ``init`` a config, ``serve`` a node, ``backup`` and ``restore`` its database,
+``link`` and ``unlink`` it in the branch tree (client-to-server POSTs to the running node's own outbox).
+
+``init`` writes a config from ``config.example.toml`` with a new random admin token and says
+where. ``serve`` checks first (:mod:`node.core.preflight`) and ends with one line saying what
+to do when the node cannot start (a port in use, an unwritable data folder, a read-only
+database, the example token off loopback), and warns when ``base_url`` and ``listen`` disagree.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
+import sqlite3
 import sys
 from pathlib import Path
 
 from node.core import logs
-from node.core.config import ConfigError, load_config
+from node.core.config import EXAMPLE_TOKEN, ConfigError, load_config
+from node.core.db import DatabaseInUse
+
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def _init(args: argparse.Namespace) -> int:
+    """A new config from the example, with a random admin token; never overwrites one."""
+    target: Path = args.config
+    if target.exists():
+        print(f"chapterhouse: {target} exists already; edit it, or remove it to start again", file=sys.stderr)
+        return 2
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    token = secrets.token_urlsafe(32)
+    text = text.replace(f'token = "{EXAMPLE_TOKEN}"', f'token = "{token}"', 1)
+    target.write_text(text, encoding="utf-8")
+    target.chmod(0o600)
+    print(f"chapterhouse: wrote {target} with a new random admin token ([admin] token in that file; "
+          "the admin signs in with it at /login/admin). Edit [node] there before others follow the chapter.")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from node.core.preflight import explain, problems, warnings
     from node.web.app import make_app
     from node.web.server import serve
 
     config = load_config(args.config)
+    found = problems(config)
+    if found:
+        print(f"chapterhouse: {found[0]}", file=sys.stderr)
+        return 2
+    for warning in warnings(config):
+        print(f"chapterhouse: warning: {warning}", file=sys.stderr)
     app = make_app(config)
     print(f"chapterhouse: {config.node.display_name} (@{config.node.name}@{config.node.host}) "
           f"on http://{config.node.listen}, database {config.storage.database}", flush=True)
-    asyncio.run(serve(app, config.node.listen_host, config.node.listen_port, access_log_format='%a "%r" %s %b %Tfs'))
+    print(f"chapterhouse: open {config.node.base_url}/ ; the admin signs in at {config.node.base_url}/login/admin "
+          f"with [admin] token from {args.config}", flush=True)
+    try:
+        asyncio.run(serve(app, config.node.listen_host, config.node.listen_port,
+                          access_log_format='%a "%r" %s %b %Tfs'))
+    except (OSError, sqlite3.Error, DatabaseInUse) as error:
+        print(f"chapterhouse: {explain(error, config)}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -67,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-format", default="text", choices=["text", "json"], help="json: one object per line")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    init = commands.add_parser("init", help="write a new config with a random admin token")
+    init.set_defaults(run=_init)
     serve = commands.add_parser("serve", help="run a node")
     serve.set_defaults(run=_serve)
     backup = commands.add_parser("backup", help="write a consistent copy of the database (safe while it runs)")
@@ -80,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     link.set_defaults(run=_link)
     unlink = commands.add_parser("unlink", help="leave this node's parent in the branch tree")
     unlink.set_defaults(run=_unlink)
-    for command in (serve, backup, restore, link, unlink):
+    for command in (init, serve, backup, restore, link, unlink):
         command.add_argument("--config", type=Path, default=Path("config.toml"), help="path to the TOML config")
 
     args = parser.parse_args(argv)

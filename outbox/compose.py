@@ -32,7 +32,7 @@ from node.core.registry import Registry
 from node.core.sanitize import clean_html
 from node.core.urls import Urls
 from node.core import vocabulary
-from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, served_addressing
+from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, served_addressing, with_language
 
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
 
@@ -142,10 +142,10 @@ async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Compose
     body = _sanitised(obj)
     addressing = _addressing(ctx, activity, obj)
     object_id = ctx.urls.new_object_id()
-    new_object = {
+    new_object = with_language({
         "@context": AS_CONTEXT, "id": object_id, "type": obj["type"], "attributedTo": ctx.actor_id,
         **body, "published": iso(ctx.now), "url": object_id, **_public_part(addressing),
-    }
+    }, ctx.config.node.language)
     for optional in ("inReplyTo",):
         if isinstance(obj.get(optional), str):
             new_object[optional] = obj[optional]
@@ -193,7 +193,7 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
         guard(stored.data, changes)
     body, removed = _sanitised(changes), _removed(changes)  # an Update that changes nothing is still an Update
     kept = {k: v for k, v in stored.data.items() if k not in removed}
-    updated_object = {**kept, **body, "updated": iso(ctx.now)}
+    updated_object = with_language({**kept, **body, "updated": iso(ctx.now)}, ctx.config.node.language)
     update = vocabulary.activity("Update", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=updated_object,
                                  context_value=stored.data.get("@context", AS_CONTEXT),
                                  **_public_part(_addressing(ctx, stored.data)))

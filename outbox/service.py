@@ -1,6 +1,7 @@
 """Publishing as a service: what the outbox POST does, callable from pages and workers too.
 
-``submit`` composes an activity with the composer for its type, resolves its recipients
+``submit`` composes an activity with the composer for its type (``compose``: pages use it to add their own
+changes to the same transaction), resolves its recipients
 (network, before any transaction), then applies the composer's changes, records the
 activity and queues its deliveries in one transaction, and wakes the delivery worker.
 """
@@ -8,6 +9,7 @@ activity and queues its deliveries in one transaction, and wakes the delivery wo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from aiohttp import web
 
@@ -37,6 +39,12 @@ class Published:
 
 async def submit(app: web.Application, username: str, body: dict) -> Published:
     """Publish ``body`` (an activity, or a bare object to wrap in a Create) as ``username``."""
+    composed, now = await compose(app, username, body)
+    return await apply(app, username, composed, now=now)
+
+
+async def compose(app: web.Application, username: str, body: dict) -> tuple[Composed, datetime]:
+    """What ``submit`` would publish, not yet applied: a caller may add its own changes to the same transaction."""
     registry = app[REGISTRY]
     activity = as_activity(registry, body)
     kind = known_type(activity.get("type"), registry.composers)  # of several types, the first one known here
@@ -49,7 +57,7 @@ async def submit(app: web.Application, username: str, body: dict) -> Published:
     composed = await registry.composers[kind](ctx, {**activity, "type": kind})
     if isinstance(activity["type"], list) and composed.activity.get("type") == kind:
         composed.activity["type"] = activity["type"]  # the other types kept as given
-    return await apply(app, username, composed, now=now)
+    return composed, now
 
 
 async def apply(app: web.Application, username: str, composed: Composed, *, now) -> Published:

@@ -9,6 +9,10 @@ their ``replies`` / ``likes`` / ``shares`` collections (``collections``); pages 
 thread, the minutes' structure and the event's answers (``pages``).
 
 - ``posts``, ``minutes``, ``events``, ``interactions``: each kind's structure and SQL.
+- The website: ``listing`` (the home page's sections), ``archive`` (paged archives, the Atom
+  feed), ``writing`` and ``forms`` (secretaries publish news, minutes and events, members their
+  blog posts under their own Person, boosted by the chapter; edit and delete), and
+  ``participation`` (members reply and sign from the page: "N signatories").
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.content import collections, inbound, outbound, pages, schema
+from node.content import archive, collections, inbound, outbound, pages, participation, schema, writing
 from node.core.registry import Registry
 
 
@@ -30,4 +34,7 @@ def register(registry: Registry) -> None:
 
 def setup(app: web.Application) -> None:
     collections.add_routes(app)
+    archive.add_routes(app)
+    writing.add_routes(app)
+    participation.add_routes(app)
     pages.add_routes(app)

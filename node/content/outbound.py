@@ -25,7 +25,7 @@ from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
 from node.content.posts import POST_KINDS
 from node.core import vocabulary
-from node.core.vocabulary import context
+from node.core.vocabulary import context, with_language
 from node.core.registry import Registry
 from outbox.compose import (Composed, OutboxContext, _addressing, _public_part, _sanitised, compose_post, create_of)
 
@@ -97,10 +97,12 @@ async def compose_minutes(ctx: OutboxContext, activity: dict, obj: dict) -> Comp
     addressing = _addressing(ctx, activity, obj)
     public = _public_part(addressing)
     article_id, note_id, published = ctx.urls.new_object_id(), ctx.urls.new_object_id(), iso(ctx.now)
-    article = minutes.article_document(record, article_id=article_id, actor_id=ctx.actor_id, published=published,
-                                       addressing=public)
-    note = minutes.announcement_document(record, note_id=note_id, article_id=article_id, actor_id=ctx.actor_id,
-                                         published=published, addressing=public)
+    language = ctx.config.node.language
+    article = with_language(minutes.article_document(record, article_id=article_id, actor_id=ctx.actor_id,
+                                                     published=published, addressing=public), language)
+    note = with_language(minutes.announcement_document(record, note_id=note_id, article_id=article_id,
+                                                       actor_id=ctx.actor_id, published=published,
+                                                       addressing=public), language)
     create = create_of(ctx, note, addressing)
     visibility = objects.visibility_of(create, ctx.urls.followers(ctx.username), ctx.urls.members(ctx.username))
 
@@ -129,10 +131,13 @@ async def update_minutes(ctx: OutboxContext, activity: dict, stored: objects.Sto
     await _check_votes(ctx, record)
     updated = iso(ctx.now)
     addressing = _public_part(_addressing(ctx, article.data))
-    new_article = minutes.article_document(record, article_id=article.id, actor_id=ctx.actor_id,
-                                           published=article.data["published"], addressing=addressing, updated=updated)
-    new_note = minutes.announcement_document(record, note_id=note.id, article_id=article.id, actor_id=ctx.actor_id,
-                                             published=note.data["published"], addressing=addressing, updated=updated)
+    language = ctx.config.node.language
+    new_article = with_language(minutes.article_document(
+        record, article_id=article.id, actor_id=ctx.actor_id, published=article.data["published"],
+        addressing=addressing, updated=updated), language)
+    new_note = with_language(minutes.announcement_document(
+        record, note_id=note.id, article_id=article.id, actor_id=ctx.actor_id, published=note.data["published"],
+        addressing=addressing, updated=updated), language)
 
     async def save(conn: aiosqlite.Connection) -> None:
         await objects.replace_data(conn, article.id, new_article, updated=to_epoch(ctx.now))
@@ -176,8 +181,9 @@ async def compose_event(ctx: OutboxContext, activity: dict, obj: dict) -> Compos
     body = _sanitised({k: obj[k] for k in ("content", "summary", "sensitive") if k in obj})
     addressing = _addressing(ctx, activity, obj)
     event_id = ctx.urls.new_object_id()
-    event = {"@context": context(), "id": event_id, "type": "Event", "attributedTo": ctx.actor_id, **fields, **body,
-             "published": iso(ctx.now), "url": event_id, **_public_part(addressing)}
+    event = with_language({"@context": context(), "id": event_id, "type": "Event", "attributedTo": ctx.actor_id,
+                           **fields, **body, "published": iso(ctx.now), "url": event_id, **_public_part(addressing)},
+                          ctx.config.node.language)
     return Composed(activity=create_of(ctx, event, addressing), new_object=event)
 
 
@@ -189,7 +195,8 @@ async def update_event(ctx: OutboxContext, activity: dict, stored: objects.Store
     fields = _event_fields_or_400({**current, **{k: v for k, v in changes.items() if k in EVENT_FIELDS}})
     body = _sanitised({k: changes[k] for k in ("content", "summary", "sensitive") if k in changes})
     kept = {k: v for k, v in stored.data.items() if k not in ("endTime", "location")}
-    updated_event = {**kept, **fields, **body, "@context": context(), "updated": iso(ctx.now)}
+    updated_event = with_language({**kept, **fields, **body, "@context": context(), "updated": iso(ctx.now)},
+                                  ctx.config.node.language)
     addressing = _public_part(_addressing(ctx, stored.data))
 
     async def save(conn: aiosqlite.Connection) -> None:

@@ -8,7 +8,8 @@
 - ``POST /objects/{uuid}/answer`` (CSRF-checked): a signed-in local member's answer to an
   Event, recorded by the same :func:`node.events.record_answer` as a remote member's
   ``Accept`` / ``Reject`` / ``TentativeAccept``.
-- The profile lists the latest public news, blog posts, minutes and events.
+- The home page's sections of content come from :mod:`node.content.listing`; the archive pages
+  and the Atom feed from :mod:`node.content.archive`.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ from node.core.registry import Registry
 from node.content import interactions
 from node.content import minutes
 from node.core import objects
-from node.content import posts
+from node.content import listing, participation
+from node.core.i18n import N_
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from node.content.views import CONTENT_TYPES
 from node.membership.sessions import active_member_actor, check_csrf, require_viewer
 
-ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "not_going": "Not going"}
-PROFILE_SECTIONS = (("news", "News"), ("blog", "Blog"), ("minutes", "Minutes"), ("events", "Events"))
+ANSWER_LABELS = {"going": N_("Going"), "maybe": N_("Maybe"), "not_going": N_("Not going")}
 
 
 async def _minutes_context(request: web.Request, stored: objects.StoredObject) -> dict:
@@ -64,14 +65,9 @@ async def object_page_context(request: web.Request, stored: objects.StoredObject
     specific = POST_TEMPLATES.get(kind) or POST_TEMPLATES.get(stored.type)
     context = await specific(request, stored) if specific else {}
     reader = request.app[DATABASE].reader
-    return {**context, "page_parts": ["thread.html"], "counts": await interactions.counts(reader, stored.id),
+    return {**context, **await participation.page_context(request, stored), "page_parts": ["thread.html"],
+            "counts": await interactions.counts(reader, stored.id),
             "thread": await interactions.page_thread(reader, stored.id, limit=200)}
-
-
-async def profile_context(request: web.Request) -> dict:
-    reader, chapter = request.app[DATABASE].reader, request.app[CONFIG].node.name
-    sections = [(name, title, await posts.recent_public(reader, chapter, name)) for name, title in PROFILE_SECTIONS]
-    return {"profile_parts": ["profile_content.html"], "sections": [s for s in sections if s[2]]}
 
 
 async def answer_event(request: web.Request) -> web.Response:
@@ -99,9 +95,13 @@ async def answer_event(request: web.Request) -> web.Response:
 
 
 def register(registry: Registry) -> None:
-    """The content's parts of an object's page and of the profile."""
+    """The content's parts of an object's page, of the home page, and the site's navigation."""
     registry.object_page_context.append(object_page_context)
-    registry.profile_context.append(profile_context)
+    registry.home_parts.append(listing.home_parts)
+    registry.compose_links.extend([(10, "/write/news", N_("News")), (20, "/write/blog", N_("A blog post")),
+                                   (30, "/write/minutes", N_("Minutes")), (40, "/write/event", N_("An event"))])
+    registry.nav_links.extend([(10, "/news", N_("News")), (20, "/blog", N_("Blogs")), (30, "/minutes", N_("Minutes")),
+                               (40, "/events", N_("Events"))])
 
 
 def add_routes(app: web.Application) -> None:

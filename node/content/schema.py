@@ -66,4 +66,17 @@ MIGRATIONS: list[Migration] = [
         CREATE UNIQUE INDEX interactions_one_reaction ON interactions (kind, object_id, actor_id) WHERE kind != 'reply';
         """,
     ),
+    Migration(
+        11,
+        "content: endorsements",
+        """
+        -- node/content/participation.py: members' signatures (endorsements) of blog posts and proposals
+        CREATE TABLE endorsements (
+            object_id TEXT NOT NULL,
+            actor_id  TEXT NOT NULL,
+            signed_at REAL NOT NULL,
+            PRIMARY KEY (object_id, actor_id)
+        );
+        """,
+    ),
 ]

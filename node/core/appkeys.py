@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.core.clock import Clock
     from node.core.config import Config
     from node.core.db import Database
+    from node.core.i18n import Language, Languages
     from inbox.ratelimit import InboxLimits
     from node.core.keys import KeyRing
     from node.core.registry import Registry
@@ -52,8 +53,10 @@ BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
 SIGN_IN_LIMITS: web.AppKey["SignInLimits"] = web.AppKey("sign_in_limits")
 CONNECTION_GUARD: web.AppKey["ConnectionGuard"] = web.AppKey("connection_guard")  # set by node.serving.GuardedRunner
+LANGUAGES: web.AppKey["Languages"] = web.AppKey("languages")  # the compiled catalogs (node.core.i18n)
 REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tally")  # (route kind, status) -> count
 
 # Per-request storage
 VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")
 SIGNER: web.RequestKey["VerifiedSigner | None"] = web.RequestKey("signer")  # who signed a GET, verified once
+LANGUAGE: web.RequestKey["Language"] = web.RequestKey("language")  # the reader's, negotiated once

@@ -1,7 +1,7 @@
 """The node's configuration: a TOML file read once into frozen dataclasses.
 
-Unknown keys are refused (a typo should not silently fall back to a default), and every
-error names the key and says what to write instead.
+Unknown tables and keys are refused (a typo should not silently fall back to a default), and
+every error names the key and says what to write instead.
 """
 
 from __future__ import annotations
@@ -13,9 +13,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from node.core.i18n import available_languages
 
 LEVELS = ("chapter", "region", "nation", "international")
 _USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+EXAMPLE_TOKEN = "change-me"  # config.example.toml's: a node off loopback refuses to start with it
+TABLES = ("node", "storage", "admin", "federation", "polls", "accounts", "server", "tree")
 
 
 class ConfigError(Exception):
@@ -34,6 +40,10 @@ class NodeConfig:
     follow_requests_membership: bool = False
     location: str = ""  # a place name, shown on the actor as a ``Place`` (the branch tree's facts)
     founded: str = ""  # an ISO date (YYYY-MM-DD), when the branch was founded
+    language: str = "en"  # what the chapter publishes in (contentMap) and the pages' default
+    timezone: str = "UTC"  # an IANA zone: dates and times on the pages are shown in it
+    logo_url: str = ""  # an https: (or data:) image shown beside the name on every page
+    colour: str = "#9b1c31"  # the pages' accent colour, #rrggbb
 
     @property
     def host(self) -> str:
@@ -161,6 +171,10 @@ def _section(raw: dict, name: str, cls: type, *, required: bool = True) -> dict:
 
 def parse_config(raw: dict, *, relative_to: Path) -> Config:
     """Build a Config from parsed TOML; paths are resolved against ``relative_to``."""
+    unknown_tables = sorted(set(raw) - set(TABLES))
+    if unknown_tables:
+        raise ConfigError(f"unknown table(s) {', '.join(f'[{t}]' for t in unknown_tables)}; "
+                          f"known tables: {', '.join(f'[{t}]' for t in TABLES)}")
     node = NodeConfig(**_require(_section(raw, "node", NodeConfig), "node", ("base_url", "listen", "name", "display_name")))
     storage_raw = _require(_section(raw, "storage", StorageConfig), "storage", ("database",))
     database = Path(storage_raw["database"])
@@ -212,6 +226,7 @@ def validate(config: Config) -> None:
     host, sep, port = config.node.listen.rpartition(":")
     if not sep or not host or not (port.isascii() and port.isdigit()):
         raise ConfigError(f"[node] listen must be host:port, like 127.0.0.1:8080, not {config.node.listen!r}")
+    _validate_pages(config.node)
     if len(config.admin.token) < 8:
         raise ConfigError("[admin] token must be at least 8 characters; use a long random string")
     try:
@@ -246,6 +261,24 @@ def _validate_founded(founded: str) -> None:
         date.fromisoformat(founded)
     except ValueError:
         raise ConfigError(f"[node] founded must be a date like 2021-03-14, not {founded!r}") from None
+
+
+def _validate_pages(node: NodeConfig) -> None:
+    """The keys that shape the pages: the language, the time zone, the logo and the colour."""
+    if node.language not in available_languages():
+        raise ConfigError(f"[node] language must be one of {', '.join(available_languages())}, not {node.language!r}")
+    try:
+        ZoneInfo(node.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[node] timezone must be an IANA time zone like Europe/London, not {node.timezone!r}") from None
+    if node.logo_url and not node.logo_url.startswith(("https://", "data:image/", "/")):
+        raise ConfigError(f"[node] logo_url must be an https: URL (or a data:image/ URL), not {node.logo_url!r}")
+    if not _COLOUR.match(node.colour):
+        raise ConfigError(f"[node] colour must be #rrggbb, like #9b1c31, not {node.colour!r}")
+
+
+def uses_example_token(config: Config) -> bool:
+    return config.admin.token == EXAMPLE_TOKEN
 
 
 def load_config(path: Path | str) -> Config:

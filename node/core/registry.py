@@ -46,7 +46,17 @@ Read side and pages:
   ``served_additions``   what an object as served gains, by type (an Event's answer counts)
   ``page_context``       context every page gets (the signed-in viewer)
   ``object_page_paths`` / ``object_page_context`` / ``profile_context``: what features add
-                         to the pages of the shell
+                         to the pages of the shell (``profile_context``: plain context for the
+                         home page's header, e.g. the tree room's place and founding date)
+  ``nav_links``          (order, path, label msgid) of the site's main navigation
+  ``home_parts``         the home page's sections: ``hook(request, shown) -> [Part]``; ``shown``
+                         holds the ids already on the page and each part adds its own, so no
+                         item is shown twice (latest news, blogs, minutes, events, polls,
+                         newest members; the tree room adds "newest chapters below us" here)
+  ``admin_sections``     the admin dashboard's panels: ``hook(request) -> [Part]`` (follow
+                         requests, members and roles, blocks and reports, delivery health;
+                         the tree room adds its children and parent links here)
+  ``compose_links``      (order, path, label msgid) of what secretaries and admins can publish
   ``template_dirs``      each room's templates
   ``migrations``         each room's schema migrations (``node.core.migrations`` applies them)
 """
@@ -61,6 +71,19 @@ from typing import Any
 from node.core.migrations import Migration
 
 Hook = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A section of a page made of rooms' parts (home page, admin dashboard): a template and its context.
+
+    Parts are shown in ``order`` (lower first); ``wide`` parts span the page's full width.
+    """
+
+    order: int
+    template: str
+    context: dict = field(default_factory=dict)
+    wide: bool = False
 
 
 @dataclass
@@ -95,6 +118,10 @@ class Registry:
     object_page_paths: dict[str, Callable[[str], str]] = field(default_factory=dict)
     object_page_context: list[Hook] = field(default_factory=list)
     profile_context: list[Hook] = field(default_factory=list)
+    nav_links: list[tuple[int, str, str]] = field(default_factory=list)
+    home_parts: list[Hook] = field(default_factory=list)
+    admin_sections: list[Hook] = field(default_factory=list)
+    compose_links: list[tuple[int, str, str]] = field(default_factory=list)
     template_dirs: list[Path] = field(default_factory=list)
     migrations: list[Migration] = field(default_factory=list)
 

@@ -76,6 +76,20 @@ TERMS: dict[str, object] = {
 }
 
 
+def with_language(document: dict, language: str) -> dict:
+    """``document`` with ``contentMap`` (and ``summaryMap``) in the node's language, so Mastodon shows it right.
+
+    ``language`` is the config's Babel code ("zh_Hans"); the map's key is its BCP 47 tag ("zh-Hans").
+    """
+    tag = language.replace("_", "-")
+    for field, mapped in (("content", "contentMap"), ("summary", "summaryMap")):
+        if isinstance(document.get(field), str) and document[field]:
+            document[mapped] = {tag: document[field]}
+        else:
+            document.pop(mapped, None)
+    return document
+
+
 def context(*extra: str | dict) -> list:
     """The AS2 context, any extra context URLs or term maps, then our terms."""
     return [AS_CONTEXT, *extra, dict(TERMS)]

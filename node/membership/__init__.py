@@ -13,6 +13,7 @@ CSRF token for forms). The members collection addresses members-only posts (the 
 - ``sessions``: signed-in people, roles on the pages, the CSRF check, safe ``next`` paths.
 - ``inbound`` / ``outbound``: Join, Leave; Add / Remove on the members collection, Accept /
   Reject of a Join. ``pages``: joining, sign-in, the admin's member list, one's own account.
+- ``parts``: the newest members on the home page; requests awaiting approval on the admin dashboard.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from node.core.i18n import N_
 from node.core.registry import Registry
 from node.core.urls import Urls
-from node.membership import accounts, inbound, members, outbound, pages, schema, sessions
+from node.membership import accounts, inbound, members, outbound, pages, parts, schema, sessions
 
 
 async def _viewer_context(request: web.Request) -> dict:
@@ -42,6 +44,9 @@ def register(registry: Registry) -> None:
     registry.audiences["members"] = members.member_inboxes
     registry.local_actors.append(_is_account)
     registry.page_context.append(_viewer_context)
+    registry.home_parts.append(parts.home_parts)
+    registry.admin_sections.append(parts.admin_sections)
+    registry.nav_links.append((60, "/members", N_("Members")))
 
 
 def setup(app: web.Application) -> None:

@@ -35,6 +35,7 @@ from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.db import fetch_all, fetch_one, fetch_value
 from node.core.errors import ApiError
+from node.core.i18n import N_
 from node.core.urls import Urls
 from node.membership import members, passwords
 
@@ -164,22 +165,22 @@ async def federated_account_username(conn: aiosqlite.Connection, urls: Urls, act
 def check_new_account(chapter: str, username, display_name, password) -> tuple[str, str, str]:
     """The cleaned sign-up fields, or a 400 that says which one is wrong and why."""
     if not isinstance(username, str) or not USERNAME.match(username.strip()):
-        raise ApiError(400, "the username must be 1-64 of a-z, 0-9 and _", hint="for example jo_smith")
+        raise ApiError(400, N_("the username must be 1-64 of a-z, 0-9 and _"), hint=N_("for example jo_smith"))
     username = username.strip()
     if username == chapter:
-        raise ApiError(400, f"{username} is the chapter's own name", hint="choose another username")
+        raise ApiError(400, N_("{username} is the chapter's own name", username=username), hint=N_("choose another username"))
     if not isinstance(display_name, str) or not display_name.strip():
         display_name = username
     display_name = display_name.strip()
     if len(display_name) > MAX_DISPLAY_NAME_LENGTH:
-        raise ApiError(400, f"the display name is longer than {MAX_DISPLAY_NAME_LENGTH} characters")
+        raise ApiError(400, N_("the display name is longer than {n} characters", n=MAX_DISPLAY_NAME_LENGTH))
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise ApiError(400, f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise ApiError(400, N_("the password must have at least {n} characters", n=MIN_PASSWORD_LENGTH))
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ApiError(400, f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+        raise ApiError(400, N_("the password must have at most {n} characters", n=MAX_PASSWORD_LENGTH))
     weak = passwords.weakness(password, username=username, chapter=chapter)
     if weak is not None:
-        raise ApiError(400, weak, hint="choose a longer password, for example a few unrelated words")
+        raise ApiError(400, weak, hint=N_("choose a longer password, for example a few unrelated words"))
     return username, display_name, password
 
 
@@ -194,7 +195,7 @@ async def sign_up(app: web.Application, *, username, display_name, password,
     config, db, urls = app[CONFIG], app[DATABASE], app[URLS]
     username, display_name, password = check_new_account(config.node.name, username, display_name, password)
     if await account_exists(db.reader, username):
-        raise ApiError(409, f"the username {username} is taken", hint="choose another username")
+        raise ApiError(409, N_("the username {username} is taken", username=username), hint=N_("choose another username"))
     if admit is not None:
         admit()
     password_hash = await asyncio.to_thread(hash_password, password)
@@ -203,7 +204,7 @@ async def sign_up(app: web.Application, *, username, display_name, password,
     async with db.transaction() as conn:
         if not await insert_account(conn, username=username, display_name=display_name, password_hash=password_hash,
                                     now=now):
-            raise ApiError(409, f"the username {username} is taken", hint="choose another username")
+            raise ApiError(409, N_("the username {username} is taken", username=username), hint=N_("choose another username"))
         await keys.create_actor_keys(conn, username, pems, now)
         await members.request_membership(conn, chapter=config.node.name, actor_id=urls.actor(username), now=now,
                                          is_local=True)

@@ -29,6 +29,7 @@ from federation import jsonio
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, REMOTE_ACTORS, SIGN_IN_LIMITS, URLS
 from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
+from node.core.i18n import N_
 from node.core.rendering import render
 from node.membership import accounts, members
 from node.membership.sessions import (check_csrf, check_form_token, render_form, require_role, require_viewer,
@@ -38,9 +39,10 @@ from outbox.service import submit
 LIST_LIMIT = 100
 NEWEST_LIMIT = 20
 ADMIN_ACTIONS = ("approve", "refuse", "role", "remove")
+ROLE_NAMES = {"admin": N_("admin"), "secretary": N_("secretary"), "member": N_("member")}
 
 
-async def _people(request: web.Request, rows) -> list[dict]:
+async def people(request: web.Request, rows) -> list[dict]:
     """Member rows as what a page shows: a name, a handle, the dates."""
     urls, reader = request.app[URLS], request.app[DATABASE].reader
     local = {row["actor_id"]: accounts.username_of_actor(urls, row["actor_id"]) for row in rows if row["is_local"]}
@@ -90,12 +92,13 @@ async def join(request: web.Request) -> web.Response:
 def _admit_sign_up(request: web.Request) -> None:
     wait = request.app[SIGN_IN_LIMITS].sign_up_wait(request)
     if wait is not None:
-        raise ApiError(429, f"Too many new accounts from this address. Try again in {wait} seconds.",
+        raise ApiError(429, N_("Too many new accounts from this address. Try again in {wait} seconds.", wait=wait),
                        headers={"Retry-After": str(wait)})
 
 
 def _too_many_attempts(wait: int) -> ApiError:
-    return ApiError(429, f"Too many sign-in attempts. Try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+    return ApiError(429, N_("Too many sign-in attempts. Try again in {wait} seconds.", wait=wait),
+                    headers={"Retry-After": str(wait)})
 
 
 async def login_form(request: web.Request) -> web.Response:
@@ -119,7 +122,7 @@ async def login(request: web.Request) -> web.Response:
         return response
     account = await accounts.authenticate(request.app, form.get("username"), form.get("password"))
     if account is None:
-        return await render_form(request, "login.html", {**context, "error": "Wrong username or password."},
+        return await render_form(request, "login.html", {**context, "error": N_("Wrong username or password.")},
                                  status=403)
     request.app[SIGN_IN_LIMITS].sign_in_succeeded(request, username.strip()[:64])
     response = web.HTTPSeeOther(next_path)
@@ -135,9 +138,9 @@ async def _admin_page(request: web.Request, *, error: str | None = None, status:
     pending = await members.page_in_state(reader, chapter, state="requested", limit=LIST_LIMIT)
     active = await members.page_in_state(reader, chapter, state="active", limit=LIST_LIMIT)
     return await render(request, "admin_members.html", {
-        "pending": await _people(request, pending), "active": await _people(request, active),
+        "pending": await people(request, pending), "active": await people(request, active),
         "active_total": await members.count_in_state(reader, chapter, "active"), "roles": members.ROLES,
-        "limit": LIST_LIMIT, "error": error}, status=status)
+        "limit": LIST_LIMIT, "error": error, "role_names": ROLE_NAMES}, status=status)
 
 
 async def admin_members(request: web.Request) -> web.Response:
@@ -152,7 +155,7 @@ def _admin_activity(request: web.Request, action: str, actor_id: str, role) -> d
         return {"type": "Add", **change}
     if action == "role":
         if role not in members.ROLES:
-            raise ApiError(400, f"role must be one of {', '.join(members.ROLES)}")
+            raise ApiError(400, N_("role must be one of {roles}", roles=", ".join(members.ROLES)))
         return {"type": "Add", **change, "role": role}
     return {"type": "Remove", **change}  # refuse (a request) or remove (a member)
 
@@ -164,37 +167,37 @@ async def admin_members_change(request: web.Request) -> web.Response:
     action, actor_id = form.get("action"), form.get("actor")
     try:
         if action not in ADMIN_ACTIONS:
-            raise ApiError(400, f"action must be one of {', '.join(ADMIN_ACTIONS)}")
+            raise ApiError(400, N_("action must be one of {actions}", actions=", ".join(ADMIN_ACTIONS)))
         if not isinstance(actor_id, str) or not actor_id:
-            raise ApiError(400, "the form names no member")
+            raise ApiError(400, N_("the form names no member"))
         await submit(request.app, request.app[CONFIG].node.name,
                      _admin_activity(request, action, actor_id, form.get("role")))
     except ApiError as error:
         return await _admin_page(request, error=error.error, status=error.status)
-    raise web.HTTPSeeOther("/admin/members")
+    raise web.HTTPSeeOther(safe_next(form.get("next") if isinstance(form.get("next"), str) else "/admin/members"))
 
 
 # --- public list and one's own account ----------------------------------------------------------
 
 async def public_members(request: web.Request) -> web.Response:
     chapter, reader = request.app[CONFIG].node.name, request.app[DATABASE].reader
-    if request.match_info["username"] != chapter:
-        raise ApiError(404, f"no chapter named {request.match_info['username']} here")
+    if request.match_info.get("username", chapter) != chapter:
+        raise ApiError(404, N_("no chapter named {name} here", name=request.match_info["username"]))
     newest = await members.page_in_state(reader, chapter, state="active", limit=NEWEST_LIMIT)
     return await render(request, "members.html", {
-        "total": await members.count_in_state(reader, chapter, "active"), "newest": await _people(request, newest)})
+        "total": await members.count_in_state(reader, chapter, "active"), "newest": await people(request, newest)})
 
 
 async def account_page(request: web.Request) -> web.Response:
     found = await require_viewer(request)
     if found.username is None:
-        raise ApiError(403, "this page is for member accounts", hint="sign in with your password at /login")
+        raise ApiError(403, N_("this page is for member accounts"), hint=N_("sign in with your password at /login"))
     reader, urls = request.app[DATABASE].reader, request.app[URLS]
     account = await accounts.get_account(reader, found.username)
     if account is None:
         raise ApiError(404, "this account no longer exists")
     membership = await members.get_member(reader, request.app[CONFIG].node.name, urls.actor(account.username))
-    return await render(request, "account.html", {"account": account, "membership": membership,
+    return await render(request, "account.html", {"account": account, "membership": membership, "role_names": ROLE_NAMES,
                                                   "member_handle": f"@{account.username}@{urls.host}"})
 
 
@@ -208,7 +211,7 @@ async def account_leave(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as conn:
         left = await members.leave(conn, request.app[CONFIG].node.name, request.app[URLS].actor(found.username), now)
     if not left:
-        raise ApiError(409, "you are not a member, nor waiting to be one")
+        raise ApiError(409, N_("you are not a member, nor waiting to be one"))
     raise web.HTTPSeeOther("/account")
 
 
@@ -220,5 +223,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/admin/members", admin_members)
     app.router.add_post("/admin/members", admin_members_change)
     app.router.add_get("/@{username}/members", public_members)
+    app.router.add_get("/members", public_members)
     app.router.add_get("/account", account_page)
     app.router.add_post("/account/leave", account_leave)

@@ -10,6 +10,8 @@ This is no strength meter: it only keeps out what is guessed in the first few th
 
 from __future__ import annotations
 
+from node.core.i18n import N_
+
 MIN_DISTINCT_CHARACTERS = 5
 
 COMMON = frozenset("""
@@ -35,14 +37,14 @@ def weakness(password: str, *, username: str = "", chapter: str = "") -> str | N
     """Why ``password`` is too easy to guess, or None if it is not."""
     lowered = password.lower()
     if lowered in COMMON:
-        return "this password is on the lists of common passwords that guessers try first"
+        return N_("this password is on the lists of common passwords that guessers try first")
     if len(set(lowered)) < MIN_DISTINCT_CHARACTERS:
-        return f"the password needs at least {MIN_DISTINCT_CHARACTERS} different characters"
+        return N_("the password needs at least {n} different characters", n=MIN_DISTINCT_CHARACTERS)
     if _mostly_a_run(lowered):
-        return "the password is mostly a run of the alphabet, the digits or the keyboard"
+        return N_("the password is mostly a run of the alphabet, the digits or the keyboard")
     for name in (username.lower(), chapter.lower()):
         if len(name) >= 3 and name in lowered and len(lowered) - len(name) < 6:
-            return "the password is mostly the username or the chapter's name"
+            return N_("the password is mostly the username or the chapter's name")
     return None
 
 

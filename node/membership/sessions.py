@@ -31,6 +31,7 @@ from node.core.clock import to_epoch
 from node.core.db import fetch_one
 from node.core.errors import ApiError
 from node.core.rendering import render
+from node.core.i18n import N_
 
 COOKIE = "chapterhouse_session"
 FORM_COOKIE = "chapterhouse_form"  # the CSRF token of the forms shown before signing in
@@ -118,7 +119,7 @@ def _made_with_current_token(request: web.Request, tag: str | None) -> bool:
 def check_csrf(found: Viewer | None, form) -> None:
     sent = form.get("csrf_token", "") if form is not None else ""
     if found is None or not isinstance(sent, str) or not hmac.compare_digest(sent, found.csrf_token):
-        raise ApiError(403, "the form's CSRF token is missing or stale", hint="reload the page and submit again")
+        raise ApiError(403, N_("the form's CSRF token is missing or stale"), hint=N_("reload the page and submit again"))
 
 
 def form_token(request: web.Request) -> str:
@@ -183,14 +184,15 @@ async def require_role(request: web.Request, roles: tuple[str, ...]) -> Viewer:
     found = await require_viewer(request)
     role = await viewer_role(request)
     if role not in roles:
-        raise ApiError(403, f"this needs the role {' or '.join(roles)}", hint="ask the chapter's admin")
+        raise ApiError(403, N_("this needs the role {roles}", roles=" or ".join(roles)), hint=N_("ask the chapter's admin"))
     return found
 
 
 async def require_admin_session(request: web.Request) -> Viewer:
     found = await require_viewer(request)
     if not found.is_admin:
-        raise ApiError(403, "this page is for the chapter's admin", hint="sign in with the admin token at /login/admin")
+        raise ApiError(403, N_("this page is for the chapter's admin"),
+                       hint=N_("sign in with the admin token at /login/admin"))
     return found
 
 

@@ -7,7 +7,8 @@ to a poll's author); members vote from Mastodon (``inbound``: a ``Create(Note)``
 shapes) or on the poll's page (``pages``); :func:`node.polls.model.count_ballot` counts
 both by the same rules (active members, first ballot, before close; refused ballots kept
 with their reason); the ``worker`` sends coalesced ``Update(Question)``s with the counts and
-closes each poll at its end; ``results`` builds the results documents.
+closes each poll at its end; ``results`` builds the results documents; ``listing`` puts open
+polls (with their vote buttons) and closed ones (with result bars) on the home page and ``/polls``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from node.core.i18n import N_
 from node.core.registry import Registry
-from node.polls import inbound, outbound, pages, schema, worker
+from node.polls import inbound, listing, outbound, pages, schema, worker
 
 
 def register(registry: Registry) -> None:
@@ -26,8 +28,12 @@ def register(registry: Registry) -> None:
     outbound.register(registry)
     pages.register(registry)
     registry.after_published.append(worker.wake_for_new_questions)
+    registry.home_parts.append(listing.home_parts)
+    registry.nav_links.append((50, "/polls", N_("Polls")))
+    registry.compose_links.extend([(50, "/polls/new", N_("A poll")), (60, "/surveys/new", N_("A survey"))])
 
 
 def setup(app: web.Application) -> None:
     pages.add_routes(app)
+    listing.add_routes(app)
     app.cleanup_ctx.append(worker.poll_worker_context)

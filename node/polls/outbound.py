@@ -31,7 +31,7 @@ from node.polls import model as polls
 from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
 from node.core.sanitize import clean_html
-from node.core.vocabulary import context
+from node.core.vocabulary import context, with_language
 from outbox import addressing
 from node.core import publish
 from node.core.registry import Registry
@@ -115,7 +115,7 @@ def question_document(ctx: OutboxContext, spec: QuestionSpec, *, question_id: st
     }
     if spec.hide_results:
         document["hideResults"] = True
-    return document
+    return with_language(document, ctx.config.node.language)
 
 
 def _question_row(ctx: OutboxContext, spec: QuestionSpec, question_id: str, end_time: datetime, *,

@@ -17,7 +17,7 @@ public or unlisted are shown only to active members and the admin.
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import datetime
 
 from aiohttp import web
 
@@ -28,6 +28,7 @@ from node.polls import model as polls
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
+from node.core.i18n import N_, zone
 from node.membership.members import PUBLISHER_ROLES
 from node.membership.sessions import active_member_actor, check_csrf, require_role, viewer, viewer_role
 from node.core.rendering import render
@@ -80,7 +81,7 @@ async def _survey(request: web.Request):
     return survey, stored
 
 
-async def _ballot_form(request: web.Request, question: polls.Question) -> dict:
+async def ballot_form(request: web.Request, question: polls.Question) -> dict:
     """What the vote form of one question needs: whether to show it, and the viewer's choices so far."""
     voter = await active_member_actor(request)
     chosen = await polls.counted_choices_of(request.app[DATABASE].reader, question.id, voter) if voter else []
@@ -97,7 +98,7 @@ def _refused(outcomes: list[polls.BallotOutcome]) -> None:
     if outcomes and not any(outcome.counted for outcome in outcomes):
         reason = outcomes[0].reason or "not counted"
         status = REFUSAL_STATUS.get(reason, 403 if reason in polls.MEMBERSHIP_REASONS.values() else 409)
-        raise ApiError(status, f"your vote was not counted: {reason}")
+        raise ApiError(status, N_("your vote was not counted: {reason}", reason=reason))
 
 
 # --- a poll --------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ async def poll_page(request: web.Request) -> web.Response:
     question, stored = await _question(request)
     results = await poll_results.question_results(request.app[DATABASE].reader, question, _now(request))
     return await render(request, "poll.html", {
-        "question": question, "poll": stored.data, "results": results, **await _ballot_form(request, question),
+        "question": question, "poll": stored.data, "results": results, **await ballot_form(request, question),
         "poll_path": page_path(question.id, "polls"), "results_path": page_path(question.id, "polls") + "/results"})
 
 
@@ -116,7 +117,7 @@ async def _ballot_post(request: web.Request):
     found = await viewer(request)
     check_csrf(found, form)
     if found.username is None:
-        raise ApiError(403, "only members vote; the admin session has no member account")
+        raise ApiError(403, N_("only members vote; the admin session has no member account"))
     return form, request.app[URLS].actor(found.username)
 
 
@@ -151,7 +152,7 @@ async def survey_page(request: web.Request) -> web.Response:
     for question in await polls.survey_questions(db.reader, survey["id"]):
         document = await objects.get(db.reader, question.id)
         items.append({"question": question, "content": document.data.get("content", "") if document else "",
-                      **await _ballot_form(request, question)})
+                      **await ballot_form(request, question)})
     return await render(request, "survey.html", {
         "survey": stored.data, "items": items, "can_answer": any(item["can_vote"] for item in items),
         "open": now < survey["end_time"], "survey_path": page_path(survey["id"], "surveys"),
@@ -173,7 +174,7 @@ async def survey_answer(request: web.Request) -> web.Response:
             except polls.VoteRefused as error:
                 raise ApiError(400, f"question {question.position + 1}: {error}") from None
     if not outcomes:
-        raise ApiError(400, "no question was answered")
+        raise ApiError(400, N_("no question was answered"))
     _refused(outcomes)
     raise web.HTTPSeeOther(page_path(survey["id"], "surveys") + "/results")
 
@@ -194,13 +195,13 @@ def _text(form, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _end_time(form, name: str = "closes") -> str:
-    """A datetime-local field (read as UTC) to an ISO endTime; the composer checks it is in the future."""
+def _end_time(request: web.Request, form, name: str = "closes") -> str:
+    """A datetime-local field (read in the node's time zone) to an ISO endTime; the composer checks it is in the future."""
     raw = _text(form, name)
     try:
-        moment = datetime.fromisoformat(raw).replace(tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(raw).replace(tzinfo=zone(request.app[CONFIG].node.timezone))
     except (TypeError, ValueError):
-        raise ApiError(400, f"{name} must be a date and time, like 2030-05-01T18:00") from None
+        raise ApiError(400, N_("{name} must be a date and time, like 2030-05-01T18:00", name=name)) from None
     return iso(moment)
 
 
@@ -226,8 +227,8 @@ async def new_poll(request: web.Request) -> web.Response:
     check_csrf(await viewer(request), form)
     body = _question_body(form)
     if body is None:
-        raise ApiError(400, "the poll needs its question and options")
-    body.update(endTime=_end_time(form), hideResults=form.get("hide_results") == "on")
+        raise ApiError(400, N_("the poll needs its question and options"))
+    body.update(endTime=_end_time(request, form), hideResults=form.get("hide_results") == "on")
     published = await service.submit(request.app, request.app[CONFIG].node.name, body)
     raise web.HTTPSeeOther(page_path(published.new_object["id"], "polls"))
 
@@ -246,7 +247,7 @@ async def new_survey(request: web.Request) -> web.Response:
     introduction = _text(form, "introduction")
     body = {"type": "Survey", "name": _text(form, "title"),
             "content": "".join(f"<p>{html.escape(p)}</p>" for p in introduction.split("\n\n") if p.strip()),
-            "endTime": _end_time(form), "hideResults": form.get("hide_results") == "on", "orderedItems": questions}
+            "endTime": _end_time(request, form), "hideResults": form.get("hide_results") == "on", "orderedItems": questions}
     published = await service.submit(request.app, request.app[CONFIG].node.name, body)
     raise web.HTTPSeeOther(page_path(published.new_object["id"], "surveys"))
 

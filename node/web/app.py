@@ -45,7 +45,7 @@ from node.core.remote_actors import RemoteActorStore
 from node.core.urls import INSTANCE_USERNAME, Urls
 from node.membership.throttle import SignInLimits
 from node.moderation.blocks import BlockList
-from node.web import activitypub, discovery, metrics, pages
+from node.web import activitypub, admin, discovery, metrics, pages, settings, site
 from node.web.guard import body_deadline_middleware
 from outbox import compose as outbox_compose
 from outbox import views as outbox_views
@@ -73,7 +73,9 @@ def build_registry(features: Sequence[Feature] = DEFAULT_FEATURES) -> Registry:
     """The pipelines' own handlers and composers, then each room's, in one new registry."""
     registry = Registry()
     registry.feature("core", migrations=core_schema.MIGRATIONS)
-    registry.feature("web", templates=WEB_TEMPLATES)
+    registry.feature("web", templates=WEB_TEMPLATES, migrations=settings.MIGRATIONS)
+    admin.register_sections(registry)
+    registry.profile_context.append(settings.home_context)
     inbox_handlers.register(registry)
     outbox_compose.register(registry)
     for feature in (*REQUIRED_FEATURES, *features):
@@ -186,6 +188,8 @@ def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool 
     inbox_views.add_routes(app)
     outbox_views.add_routes(app)
     pages.add_routes(app)
+    site.add_routes(app)
+    admin.add_routes(app)
     for feature in (*REQUIRED_FEATURES, *features):
         feature.setup(app)  # routes, and background work opened after the pipelines
     metrics.add_routes(app)

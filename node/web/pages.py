@@ -1,38 +1,46 @@
-"""The public pages: a chapter's profile with its recent public posts, and one post.
+"""The public pages of the shell: the chapter's home page, and one post.
 
-Mastodon links to the profile from the actor's ``url``; a browser asking for an object id
-gets its page. Admin sign-in with the admin token lives here too (``/login/admin``).
+The home page (``/``, and ``/@{chapter}``, where Mastodon links from the actor's ``url``) says
+who the chapter is (its summary, and what ``profile_context`` hooks add, such as the tree
+room's place and founding date), how to join and how to follow (the handle with a copy
+button), then the rooms' sections (``registry.home_parts``: latest news, blogs, minutes,
+upcoming events, open and closed polls, newest members), each given the ids already shown
+so that no item appears twice. A browser asking for an object id gets its page. Admin
+sign-in with the admin token lives here too (``/login/admin``).
 """
 
 from __future__ import annotations
 
 import hmac
+
 from aiohttp import web
 
 from node.core import objects
-from node.core.appkeys import CONFIG, DATABASE, REGISTRY, SIGN_IN_LIMITS
+from node.core.appkeys import CONFIG, REGISTRY, SIGN_IN_LIMITS
 from node.core.errors import ApiError
+from node.core.i18n import N_
+from node.core.registry import Part
 from node.core.rendering import render
 from node.membership.sessions import check_csrf, check_form_token, render_form, safe_next, sign_in, sign_out, viewer
 from node.membership.throttle import ADMIN_ACCOUNT
 
 
+async def home(request: web.Request) -> web.Response:
+    registry = request.app[REGISTRY]
+    shown: set[str] = set()
+    parts: list[Part] = []
+    for add_parts in registry.home_parts:
+        parts.extend(await add_parts(request, shown))
+    extra: dict = {}
+    for add in registry.profile_context:  # e.g. the tree room's place and founding date
+        extra.update(await add(request))
+    return await render(request, "home.html", {"parts": sorted(parts, key=lambda part: part.order), **extra})
+
+
 async def profile(request: web.Request) -> web.Response:
-    config, db = request.app[CONFIG], request.app[DATABASE]
-    if request.match_info["username"] != config.node.name:
-        raise ApiError(404, f"no chapter named {request.match_info['username']} here")
-    posts = []
-    for activity in await objects.page_outbox(db.reader, config.node.name, offset=0, limit=20):
-        if activity.type == "Create" and isinstance(activity.data.get("object"), dict):
-            stored = await objects.get(db.reader, activity.data["object"].get("id", ""))
-            if stored and stored.deleted is None and stored.visibility == "public":
-                posts.append(stored.data)
-    extra: dict = {"profile_parts": []}
-    for add in request.app[REGISTRY].profile_context:  # news, minutes, events, the tree (``profile_parts``)
-        part = await add(request)
-        extra.update({key: value for key, value in part.items() if key != "profile_parts"})
-        extra["profile_parts"] += part.get("profile_parts", [])
-    return await render(request, "profile.html", {"posts": posts, **extra})
+    if request.match_info["username"] != request.app[CONFIG].node.name:
+        raise ApiError(404, N_("no chapter named {name} here", name=request.match_info["username"]))
+    return await home(request)
 
 
 async def object_page(request: web.Request, stored: objects.StoredObject) -> web.Response:
@@ -69,7 +77,7 @@ async def admin_login(request: web.Request) -> web.Response:
         response.headers["Retry-After"] = str(wait)
         return response
     if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
-        return await render_form(request, "login_admin.html", {"error": "That is not the admin token.",
+        return await render_form(request, "login_admin.html", {"error": N_("That is not the admin token."),
                                                                "next": safe_next(form.get("next"))}, status=403)
     request.app[SIGN_IN_LIMITS].sign_in_succeeded(request, ADMIN_ACCOUNT)
     response = web.HTTPSeeOther(safe_next(form.get("next")))
@@ -84,10 +92,6 @@ async def logout(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther("/")
     await sign_out(request, response)
     raise response
-
-
-async def home(request: web.Request) -> web.Response:
-    raise web.HTTPFound(f"/@{request.app[CONFIG].node.name}")
 
 
 def add_routes(app: web.Application) -> None:

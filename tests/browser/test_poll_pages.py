@@ -47,11 +47,11 @@ async def test_a_local_member_votes_and_the_results_page_shows_percentages(make_
     await page.get_by_role("button", name="Vote").click()
 
     assert page.url.endswith("/results")
-    rows = {await row.locator("td").nth(0).inner_text(): (await row.locator("td").nth(1).inner_text(),
-                                                        await row.locator("td").nth(2).inner_text())
-            for row in await page.locator("table.results tbody tr").all()}
-    assert rows == {"Tuesday": ("1", "50.0%"), "Thursday": ("1", "50.0%"), "Saturday": ("0", "0.0%")}
-    assert "2 voters" in await page.locator("p.meta").inner_text()
+    rows = {await row.get_attribute("data-option"): (await row.locator("[data-count]").get_attribute("data-count"),
+                                                     await row.locator("[data-percent]").inner_text())
+            for row in await page.locator("ul.results li").all()}
+    assert rows == {"Tuesday": ("1", "50%"), "Thursday": ("1", "50%"), "Saturday": ("0", "0%")}
+    assert "2 voters" in await page.locator(".voters").inner_text()
 
     await page.goto(question_id)  # voted once: no second form
     assert await page.locator("form[aria-label=Vote]").count() == 0
@@ -71,7 +71,7 @@ async def test_non_members_see_the_poll_but_no_vote_form(make_node, page):
 
     await sign_in_as(node, page, "visitor", member=False)  # an account that is not a member
     await page.goto(f"{node.base_url}/polls/{uuid}")
-    assert "signed in as visitor" in await page.locator("nav").inner_text()
+    assert "visitor" in await page.locator(".account").inner_text()
     assert await page.locator("form[aria-label=Vote]").count() == 0
     assert await page.locator("input[type=checkbox]").count() == 0
 
@@ -103,10 +103,10 @@ async def test_a_secretary_opens_a_survey_and_a_member_answers_it_in_one_form(ma
         await member_page.get_by_label("No").check()
         await member_page.get_by_role("button", name="Send my answers").click()
         assert member_page.url == survey_url + "/results"
-        tables = member_page.locator("table.results")
+        tables = member_page.locator("ul.results")
         assert await tables.count() == 2
-        assert "100.0%" in await tables.nth(0).locator("tr", has_text="General").inner_text()
-        assert "100.0%" in await tables.nth(1).locator("tr", has_text="No").inner_text()
+        assert "100%" in await tables.nth(0).locator("li[data-option=General]").inner_text()
+        assert "100%" in await tables.nth(1).locator("li[data-option=No]").inner_text()
     finally:
         await member_context.close()
 

@@ -83,7 +83,7 @@ async def test_a_room_hooks_after_handling_and_relays_each_post_once(make_node, 
 async def test_a_node_without_the_polls_room_keeps_a_ballot_as_a_plain_activity(make_node, remote_actor):
     node = await make_node("london", start_workers=False, features=())
     alice = await remote_actor("alice")
-    status, body = await get_json(f"{node.base_url}/polls/new", accept="text/html")
+    status, body = await get_json(f"{node.base_url}/polls/new", accept="application/json")
     assert status == 404, body
     vote = alice.activity("Create", {"id": alice.new_id("notes"), "type": "Note", "name": "yes",
                                      "inReplyTo": f"{node.base_url}/objects/unknown", "to": [node.actor_id]})

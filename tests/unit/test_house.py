@@ -94,5 +94,6 @@ async def test_a_database_gets_every_rooms_tables_and_later_migrations_only_once
         assert await migrate(conn, [*all_migrations(), later]) == latest + 1  # applied once
     tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"objects", "inbox_items", "deliveries", "members", "accounts", "sessions", "poll_questions",
-            "interactions", "minutes", "blocks", "reports", "remote_actors", "branch_links", "branch_reports",
+            "interactions", "minutes", "endorsements", "blocks", "reports", "remote_actors", "branch_links",
+            "branch_reports", "site_settings",
             "later"} <= tables

@@ -1,0 +1,214 @@
+"""Languages: the gettext catalogs (Babel), the reader's language, and formatting for it.
+
+Catalogs live in ``node/locale/<code>/LC_MESSAGES/messages.po`` (``en`` and ``zh_Hans``;
+English is also the language of the source strings). They are committed as ``.po`` and
+compiled in memory when an application starts (:func:`load_languages`), so a fresh clone
+needs no build step and a stale ``.mo`` can never be served.
+
+- Templates mark strings with ``{% trans %}`` / ``_()`` (Jinja's i18n extension, newstyle:
+  ``_("%(n)s members", n=3)``); Python marks what a page may show with :func:`N_`, which
+  returns a :class:`Message`: an English ``str`` (JSON answers and logs stay English) that
+  remembers its msgid and parameters, so a page shows it translated (the ``tr`` filter).
+- The reader's language (:meth:`Languages.negotiate`): the switcher's cookie if it names a
+  language we have, else the best match of ``Accept-Language`` (by language subtag, so
+  ``zh-CN``, ``zh-SG`` and ``zh`` all get Simplified Chinese), else the node's ``[node] language``.
+- Dates, times, numbers and percentages are formatted with Babel for that language, in the
+  node's time zone (:class:`Formatter`).
+
+Adding a language: ``make messages`` (extracts the strings and updates every catalog), then
+``.venv/bin/pybabel init -i node/locale/messages.pot -d node/locale -l fr``, translate
+``node/locale/fr/LC_MESSAGES/messages.po``, and run ``tests/unit/test_catalogs.py``.
+"""
+
+from __future__ import annotations
+
+import gettext
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, dates, numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+COOKIE = "chapterhouse_lang"
+
+
+class Message(str):
+    """An English message that remembers its msgid and parameters, so a page can show it translated."""
+
+    msgid: str
+    params: dict
+
+    def __new__(cls, msgid: str, **params: object) -> Message:
+        self = super().__new__(cls, msgid.format(**params) if params else msgid)
+        self.msgid, self.params = msgid, params
+        return self
+
+    def translated(self, translations: gettext.NullTranslations) -> str:
+        text = translations.gettext(self.msgid)
+        return text.format(**self.params) if self.params else text
+
+
+def N_(msgid: str, **params: object) -> Message:
+    """Mark ``msgid`` for the catalogs; ``{name}`` placeholders are filled from ``params``."""
+    return Message(msgid, **params)
+
+
+@cache
+def available_languages() -> tuple[str, ...]:
+    """The languages the node has catalogs for (English always)."""
+    found = {path.parent.parent.name for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    return tuple(sorted(found | {SOURCE_LANGUAGE}))
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # Babel's identifier: "en", "zh_Hans"
+    translations: gettext.NullTranslations
+
+    @property
+    def tag(self) -> str:
+        """BCP 47, for ``<html lang>``, ``hreflang`` and ``contentMap``: "zh-Hans"."""
+        return self.code.replace("_", "-")
+
+    @property
+    def name(self) -> str:
+        """The language's name in itself: "English", "中文 (简体)"."""
+        return Locale.parse(self.code).get_display_name(self.code) or self.code
+
+    def gettext(self, message: str) -> str:
+        if isinstance(message, Message):
+            return message.translated(self.translations)
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.translations.ngettext(singular, plural, n)
+
+
+def compile_catalog(po_path: Path, code: str) -> Translations:
+    """A ``.po`` file compiled in memory (fuzzy entries left out, as ``msgfmt`` does)."""
+    with po_path.open("rb") as source:
+        catalog = read_po(source, locale=code, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(fp=compiled, domain=DOMAIN)
+
+
+def _accepted(header: str) -> list[str]:
+    """The tags of an ``Accept-Language`` header, most wanted first (q=0 dropped)."""
+    weighted = []
+    for position, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            weighted.append((-quality, position, tag.strip().lower()))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+class Languages:
+    """The node's languages, loaded once per application."""
+
+    def __init__(self, languages: dict[str, Language], default: str) -> None:
+        self.by_code = languages
+        self.default = languages[default]
+
+    def get(self, code: str | None) -> Language | None:
+        return self.by_code.get(code) if code else None
+
+    def negotiate(self, cookie: str | None, accept_language: str | None) -> Language:
+        chosen = self.get(cookie)
+        if chosen is not None:
+            return chosen
+        by_tag = {language.tag.lower(): language for language in self.by_code.values()}
+        by_primary = {language.tag.split("-")[0].lower(): language for language in self.by_code.values()}
+        for tag in _accepted(accept_language or ""):
+            found = by_tag.get(tag) or by_primary.get(tag.split("-")[0])
+            if found is not None:
+                return found
+        return self.default
+
+    def __iter__(self):
+        return iter(self.by_code.values())
+
+
+def load_languages(default: str) -> Languages:
+    """Every catalog in ``node/locale`` compiled, English without one falling back to the source strings."""
+    languages = {}
+    for code in available_languages():
+        po_path = LOCALE_DIR / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+        translations = compile_catalog(po_path, code) if po_path.exists() else gettext.NullTranslations()
+        languages[code] = Language(code, translations)
+    return Languages(languages, default)
+
+
+# --- formatting for the reader ---------------------------------------------------------------
+
+def zone(name: str) -> tzinfo:
+    return UTC if name == "UTC" else ZoneInfo(name)
+
+
+def _moment(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """Dates, times and numbers in one reader's language, in the node's time zone."""
+
+    code: str
+    tz: tzinfo
+
+    def datetime(self, value) -> str:
+        moment = _moment(value)
+        if moment is None:
+            return str(value or "")
+        local = moment.astimezone(self.tz)
+        pattern = str(dates.get_datetime_format("medium", locale=self.code))
+        return pattern.replace("{1}", dates.format_date(local.date(), "medium", locale=self.code)).replace(
+            "{0}", dates.format_time(local, "short", locale=self.code))
+
+    def date(self, value) -> str:
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return dates.format_date(date.fromisoformat(value), "long", locale=self.code)
+            except ValueError:
+                return value
+        moment = _moment(value)
+        if moment is None:
+            return str(value or "")
+        return dates.format_date(moment.astimezone(self.tz).date(), "long", locale=self.code)
+
+    def time(self, value) -> str:
+        moment = _moment(value)
+        return dates.format_time(moment.astimezone(self.tz), "short", locale=self.code) if moment else ""
+
+    def number(self, value) -> str:
+        return numbers.format_decimal(value or 0, locale=self.code)
+
+    def percent(self, value) -> str:
+        """``value`` in percent (42.5 -> "42.5%")."""
+        return numbers.format_percent((value or 0) / 100, "#,##0.#%", locale=self.code)

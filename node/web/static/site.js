@@ -1,0 +1,16 @@
+// Chapterhouse: the site's only script, and a progressive one. Pages work without it.
+// A "copy" button (hidden until this script shows it) copies its data-copy text, e.g. the chapter's handle.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  if (!navigator.clipboard) return;
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var label = button.textContent;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(button.dataset.copy).then(function () {
+        button.textContent = button.dataset.copied || label;
+        setTimeout(function () { button.textContent = label; }, 2000);
+      });
+    });
+  });
+});

@@ -16,7 +16,7 @@ import json
 import math
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from benchmarks._support import RESULTS
 from benchmarks.report import Figure, format_table, machine_summary
@@ -60,15 +60,29 @@ def main() -> int:
     print(f"machine: {machine}")
     print(format_table(figures))
     missed = [f for f in figures if f.meets_target is False]
-    print(f"\n{len(figures)} figures in {total:.0f} s; targets: "
-          f"{sum(1 for f in figures if f.meets_target)} met, {len(missed)} MISSED")
+    print(
+        f"\n{len(figures)} figures in {total:.0f} s; targets: "
+        f"{sum(1 for f in figures if f.meets_target)} met, {len(missed)} MISSED"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / ("latest-quick.json" if quick else "latest.json")
-    out.write_text(json.dumps(_clean({
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine, "quick": quick,
-        "seconds": {**seconds, "total": round(total, 1)}, "figures": [f.as_json() for f in figures],
-        "details": details,
-    }), indent=2, ensure_ascii=False) + "\n")
+    out.write_text(
+        json.dumps(
+            _clean(
+                {
+                    "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "machine": machine,
+                    "quick": quick,
+                    "seconds": {**seconds, "total": round(total, 1)},
+                    "figures": [f.as_json() for f in figures],
+                    "details": details,
+                }
+            ),
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     print(f"wrote {out.relative_to(RESULTS.parents[1])}")
     return 0
 

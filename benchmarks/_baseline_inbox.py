@@ -35,7 +35,9 @@ def make_app(path: str) -> web.Application:
         db = await aiosqlite.connect(path)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("CREATE TABLE IF NOT EXISTS items (seq INTEGER PRIMARY KEY, activity_id TEXT UNIQUE, body TEXT)")
+        await db.execute(
+            "CREATE TABLE IF NOT EXISTS items (seq INTEGER PRIMARY KEY, activity_id TEXT UNIQUE, body TEXT)"
+        )
         await db.commit()
         app[DB] = db
         yield

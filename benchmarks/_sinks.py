@@ -15,7 +15,7 @@ Every POST is answered 202 at once, as a busy inbox would.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -38,8 +38,9 @@ class Sinks:
         self.counts[port] = self.counts.get(port, 0) + 1
         if port in self.sample and self.public_key is not None:
             try:
-                claim = read_signature_claim(request.method, request.path_qs, request.headers, body,
-                                             now=datetime.now(timezone.utc))
+                claim = read_signature_claim(
+                    request.method, request.path_qs, request.headers, body, now=datetime.now(UTC)
+                )
                 verify_claim(claim, self.public_key)
                 self.verified += 1
             except SignatureError as error:
@@ -61,8 +62,15 @@ class Sinks:
         return web.json_response({"ok": True})
 
     async def get_counts(self, request: web.Request) -> web.Response:
-        return web.json_response({"hosts": sum(1 for n in self.counts.values() if n), "total": sum(self.counts.values()),
-                                  "verified": self.verified, "failed": len(self.failed), "reasons": self.failed[:5]})
+        return web.json_response(
+            {
+                "hosts": sum(1 for n in self.counts.values() if n),
+                "total": sum(self.counts.values()),
+                "verified": self.verified,
+                "failed": len(self.failed),
+                "reasons": self.failed[:5],
+            }
+        )
 
 
 async def serve(hosts: int, control_port: int) -> None:

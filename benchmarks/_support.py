@@ -17,7 +17,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -50,8 +50,14 @@ class ServerProcess:
         self.name = name
         self.log = log
         self._log = log.open("w")
-        self.process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        cwd=str(cwd), env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+        self.process = subprocess.Popen(
+            cmd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=str(cwd),
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
 
     @property
     def pid(self) -> int:
@@ -161,13 +167,15 @@ async def post_all(requests: list[Request], *, connections: int = 64, time_limit
                 async with session.post(request.url, data=request.body, headers=request.headers) as response:
                     await response.read()
                     status: int | str = response.status
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            except (TimeoutError, aiohttp.ClientError, OSError) as error:
                 status = type(error).__name__
             result.latencies.append(time.perf_counter() - began)
             result.statuses[status] = result.statuses.get(status, 0) + 1
             result.sent += 1
 
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, skip_auto_headers=("User-Agent",)
+    ) as session:
         result.started_at = time.monotonic()
         began = time.perf_counter()
         await asyncio.gather(*(worker(session) for _ in range(connections)))
@@ -183,8 +191,9 @@ def _generate_pem(_: int) -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def remote_private_pems(count: int) -> list[str]:
@@ -194,8 +203,10 @@ def remote_private_pems(count: int) -> list[str]:
     marker = "-----END PRIVATE KEY-----\n"
     pems = [chunk + marker for chunk in path.read_text().split(marker) if chunk.strip()] if path.exists() else []
     if len(pems) < count:
-        print(f"  generating {count - len(pems)} RSA-2048 keys for the remote actors (cached for later runs)...",
-              flush=True)
+        print(
+            f"  generating {count - len(pems)} RSA-2048 keys for the remote actors (cached for later runs)...",
+            flush=True,
+        )
         with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
             pems += list(pool.map(_generate_pem, range(count - len(pems)), chunksize=16))
         path.write_text("".join(pems))
@@ -207,8 +218,11 @@ def public_pem_of(private_pem: str) -> str:
 
     # Our own freshly generated keys: skipping the RSA consistency check saves ~50 ms per key.
     key = serialization.load_pem_private_key(private_pem.encode(), None, unsafe_skip_rsa_key_validation=True)
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 _SIGNING_KEYS: list = []
@@ -217,25 +231,35 @@ _SIGNING_KEYS: list = []
 def _load_signing_keys(pems: list[str]) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    _SIGNING_KEYS[:] = [serialization.load_pem_private_key(p.encode(), None, unsafe_skip_rsa_key_validation=True)
-                        for p in pems]
+    _SIGNING_KEYS[:] = [
+        serialization.load_pem_private_key(p.encode(), None, unsafe_skip_rsa_key_validation=True) for p in pems
+    ]
 
 
 def _sign_chunk(jobs: list[tuple[str, int, str, bytes]]) -> list[dict[str, str]]:
     """Sign (url, key index, key id, body) jobs as Mastodon does: cavage rsa-sha256 with a Digest."""
     from federation.signatures import sign_request
 
-    now = datetime.now(timezone.utc)
-    return [sign_request("POST", url, body, key_id=key_id, private_key=_SIGNING_KEYS[index], now=now,
-                         headers={"Content-Type": "application/activity+json"})
-            for url, index, key_id, body in jobs]
+    now = datetime.now(UTC)
+    return [
+        sign_request(
+            "POST",
+            url,
+            body,
+            key_id=key_id,
+            private_key=_SIGNING_KEYS[index],
+            now=now,
+            headers={"Content-Type": "application/activity+json"},
+        )
+        for url, index, key_id, body in jobs
+    ]
 
 
 def sign_all(pems: list[str], jobs: list[tuple[str, int, str, bytes]]) -> list[dict[str, str]]:
     """Sign many requests on every core (the cost is the sender's, not the server's); Date is now."""
     cores = os.cpu_count() or 2
     size = max(1, -(-len(jobs) // (cores * 4)))
-    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     with ProcessPoolExecutor(max_workers=cores, initializer=_load_signing_keys, initargs=(pems,)) as pool:
         return [headers for chunk in pool.map(_sign_chunk, chunks) for headers in chunk]
 
@@ -259,10 +283,17 @@ class RemoteActorSet:
 
     def document(self, i: int) -> dict:
         actor = self.actor_id(i)
-        return {"@context": [AS, "https://w3id.org/security/v1"], "id": actor, "type": "Person",
-                "preferredUsername": f"u{i}", "inbox": f"{actor}/inbox", "outbox": f"{actor}/outbox",
-                "followers": f"{actor}/followers", "endpoints": {"sharedInbox": f"{self.origin}/inbox"},
-                "publicKey": {"id": self.key_id(i), "owner": actor, "publicKeyPem": self.public_pems[i]}}
+        return {
+            "@context": [AS, "https://w3id.org/security/v1"],
+            "id": actor,
+            "type": "Person",
+            "preferredUsername": f"u{i}",
+            "inbox": f"{actor}/inbox",
+            "outbox": f"{actor}/outbox",
+            "followers": f"{actor}/followers",
+            "endpoints": {"sharedInbox": f"{self.origin}/inbox"},
+            "publicKey": {"id": self.key_id(i), "owner": actor, "publicKeyPem": self.public_pems[i]},
+        }
 
 
 def make_actor_set(count: int, origin: str) -> RemoteActorSet:
@@ -276,17 +307,31 @@ def create_note(actors: RemoteActorSet, i: int, serial: str) -> bytes:
 
     actor = actors.actor_id(i)
     note_id = f"{actor}/statuses/{serial}"
-    published = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    published = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     activity = {
         "@context": [AS, {"sensitive": "as:sensitive"}],
-        "id": f"{note_id}/activity", "type": "Create", "actor": actor, "published": published,
-        "to": [PUBLIC], "cc": [f"{actor}/followers"],
-        "object": {"id": note_id, "type": "Note", "attributedTo": actor, "published": published,
-                   "to": [PUBLIC], "cc": [f"{actor}/followers"], "sensitive": False, "summary": None,
-                   "url": f"{actors.origin}/@u{i}/{serial}", "inReplyTo": None,
-                   "content": f"<p>Benchmark note {serial} from u{i}: the chapter meets on Thursday.</p>",
-                   "contentMap": {"en": f"<p>Benchmark note {serial} from u{i}: the chapter meets on Thursday.</p>"},
-                   "attachment": [], "tag": []},
+        "id": f"{note_id}/activity",
+        "type": "Create",
+        "actor": actor,
+        "published": published,
+        "to": [PUBLIC],
+        "cc": [f"{actor}/followers"],
+        "object": {
+            "id": note_id,
+            "type": "Note",
+            "attributedTo": actor,
+            "published": published,
+            "to": [PUBLIC],
+            "cc": [f"{actor}/followers"],
+            "sensitive": False,
+            "summary": None,
+            "url": f"{actors.origin}/@u{i}/{serial}",
+            "inReplyTo": None,
+            "content": f"<p>Benchmark note {serial} from u{i}: the chapter meets on Thursday.</p>",
+            "contentMap": {"en": f"<p>Benchmark note {serial} from u{i}: the chapter meets on Thursday.</p>"},
+            "attachment": [],
+            "tag": [],
+        },
     }
     return orjson.dumps(activity)
 
@@ -294,7 +339,7 @@ def create_note(actors: RemoteActorSet, i: int, serial: str) -> bytes:
 # --- the node as a separate process ----------------------------------------------------------
 
 NODE_NAME = "bench"
-ADMIN_TOKEN = "bench-admin-token-0123456789"
+ADMIN_TOKEN = "bench-admin-token-0123456789"  # noqa: S105 (a loopback bench node)
 
 
 @dataclass(frozen=True)
@@ -318,13 +363,28 @@ def node_setup(directory: Path, **federation) -> NodeSetup:
     database = directory / "node.sqlite3"
     # The load comes from 1,000 actors behind one loopback address: the per-host inbox limit
     # would rightly throttle that, so the bench lifts the limits (it measures speed, not policy).
-    options = {"allow_private_addresses": True, "inbox_per_host_per_minute": 10_000_000,
-               "inbox_per_host_burst": 1_000_000, "inbox_per_actor_per_minute": 10_000_000,
-               "inbox_per_actor_burst": 1_000_000, **federation}
+    options = {
+        "allow_private_addresses": True,
+        "inbox_per_host_per_minute": 10_000_000,
+        "inbox_per_host_burst": 1_000_000,
+        "inbox_per_actor_per_minute": 10_000_000,
+        "inbox_per_actor_burst": 1_000_000,
+        **federation,
+    }
     lines = [
-        "[node]", f'base_url = "http://{LOOPBACK}:{port}"', f'listen = "{LOOPBACK}:{port}"', f'name = "{NODE_NAME}"',
-        'display_name = "Benchmark chapter"', "", "[storage]", f'database = "{database}"', "",
-        "[admin]", f'token = "{ADMIN_TOKEN}"', "", "[federation]",
+        "[node]",
+        f'base_url = "http://{LOOPBACK}:{port}"',
+        f'listen = "{LOOPBACK}:{port}"',
+        f'name = "{NODE_NAME}"',
+        'display_name = "Benchmark chapter"',
+        "",
+        "[storage]",
+        f'database = "{database}"',
+        "",
+        "[admin]",
+        f'token = "{ADMIN_TOKEN}"',
+        "",
+        "[federation]",
         *(f"{k} = {str(v).lower() if isinstance(v, bool) else v}" for k, v in options.items()),
     ]
     config = directory / "node.toml"
@@ -344,8 +404,11 @@ async def migrate_database(path: Path) -> None:
 
 async def start_node(setup: NodeSetup, log_dir: Path) -> ServerProcess:
     """``chapterhouse serve`` as production runs it, logging warnings only (no access log lines)."""
-    node = ServerProcess("chapterhouse", python_cmd("-m", "node.cli", "--log-level", "WARNING", "serve",
-                                                    "--config", str(setup.config)), log=log_dir / "node.log")
+    node = ServerProcess(
+        "chapterhouse",
+        python_cmd("-m", "node.cli", "--log-level", "WARNING", "serve", "--config", str(setup.config)),
+        log=log_dir / "node.log",
+    )
     try:
         await node.wait_ready(f"{setup.base_url}/healthz")
     except BaseException:

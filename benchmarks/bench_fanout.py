@@ -29,8 +29,22 @@ import aiohttp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from benchmarks._support import (ADMIN_TOKEN, AS, LOOPBACK, NODE_NAME, PUBLIC, Request, ServerProcess, free_port,
-                                 migrate_database, node_setup, post_all, python_cmd, start_node, workdir)
+from benchmarks._support import (
+    ADMIN_TOKEN,
+    AS,
+    LOOPBACK,
+    NODE_NAME,
+    PUBLIC,
+    Request,
+    ServerProcess,
+    free_port,
+    migrate_database,
+    node_setup,
+    post_all,
+    python_cmd,
+    start_node,
+    workdir,
+)
 from benchmarks.report import Figure, run_standalone
 
 CONCURRENCY = 64
@@ -46,12 +60,17 @@ def seed_followers(database: Path, ports: list[int], per_host: int) -> int:
         origin = f"http://{LOOPBACK}:{port}"
         for k in range(per_host):
             actor = f"{origin}/users/f{k}"
-            rows.append((NODE_NAME, actor, f"{origin}/follows/{k}", f"{actor}/inbox", f"{origin}/inbox", "accepted", now))
+            rows.append(
+                (NODE_NAME, actor, f"{origin}/follows/{k}", f"{actor}/inbox", f"{origin}/inbox", "accepted", now)
+            )
     conn = sqlite3.connect(database)
     try:
         with conn:
-            conn.executemany("INSERT INTO followers (username, follower_id, follow_id, inbox, shared_inbox, state,"
-                             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.executemany(
+                "INSERT INTO followers (username, follower_id, follow_id, inbox, shared_inbox, state,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
     finally:
         conn.close()
     return len(rows)
@@ -59,8 +78,11 @@ def seed_followers(database: Path, ports: list[int], per_host: int) -> int:
 
 async def start_sinks(hosts: int, directory: Path) -> tuple[ServerProcess, str, list[int]]:
     control_port = free_port()
-    sinks = ServerProcess("sinks", python_cmd("-m", "benchmarks._sinks", "--hosts", str(hosts),
-                                              "--control-port", str(control_port)), log=directory / "sinks.log")
+    sinks = ServerProcess(
+        "sinks",
+        python_cmd("-m", "benchmarks._sinks", "--hosts", str(hosts), "--control-port", str(control_port)),
+        log=directory / "sinks.log",
+    )
     control = f"http://{LOOPBACK}:{control_port}"
     try:
         await sinks.wait_ready(f"{control}/ports", timeout=120)
@@ -103,12 +125,20 @@ async def run_node(control: str, ports: list[int], per_host: int, *, prefill=Non
             async with session.get(setup.actor_id, headers={"Accept": "application/activity+json"}) as response:
                 public_pem = (await response.json(content_type=None))["publicKey"]["publicKeyPem"]
         await _control("POST", f"{control}/reset", {"public_pem": public_pem, "sample": ports[:SAMPLE_HOSTS]})
-        note = {"@context": AS, "type": "Note", "content": "<p>The chapter meets on Thursday at seven.</p>",
-                "to": [PUBLIC], "cc": [f"{setup.actor_id}/followers"]}
+        note = {
+            "@context": AS,
+            "type": "Note",
+            "content": "<p>The chapter meets on Thursday at seven.</p>",
+            "to": [PUBLIC],
+            "cc": [f"{setup.actor_id}/followers"],
+        }
         started = time.monotonic()
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"{setup.actor_id}/outbox", json=note, headers={
-                    "Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/activity+json"}) as response:
+            async with session.post(
+                f"{setup.actor_id}/outbox",
+                json=note,
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/activity+json"},
+            ) as response:
                 published = await response.json(content_type=None)
                 if response.status != 201:
                     raise RuntimeError(f"publishing answered {response.status}: {published}")
@@ -117,11 +147,20 @@ async def run_node(control: str, ports: list[int], per_host: int, *, prefill=Non
     finally:
         node.stop()
     if counts["failed"] or counts["verified"] < SAMPLE_HOSTS:
-        print(f"  fan-out: sampled signatures: {counts['verified']} verified, {counts['failed']} failed "
-              f"{counts['reasons']}", flush=True)
-    return {"seconds": seconds, "deliveries": published.get("deliveries"), "followers": followers,
-            "posts_received": counts["total"], "sample_verified": counts["verified"],
-            "sample_failed": counts["failed"], "rss": rss}
+        print(
+            f"  fan-out: sampled signatures: {counts['verified']} verified, {counts['failed']} failed "
+            f"{counts['reasons']}",
+            flush=True,
+        )
+    return {
+        "seconds": seconds,
+        "deliveries": published.get("deliveries"),
+        "followers": followers,
+        "posts_received": counts["total"],
+        "sample_verified": counts["verified"],
+        "sample_failed": counts["failed"],
+        "rss": rss,
+    }
 
 
 async def run_baseline(control: str, ports: list[int], body: bytes) -> dict:
@@ -130,11 +169,17 @@ async def run_baseline(control: str, ports: list[int], body: bytes) -> dict:
     pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
     began = time.perf_counter()
     for port in ports:
-        key.sign(b"(request-target): post /inbox\nhost: 127.0.0.1:%d\ndate: Thu, 01 Jan 2026 00:00:00 GMT\n"
-                 b"digest: SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" % port, pkcs1, sha256)
+        key.sign(
+            b"(request-target): post /inbox\nhost: 127.0.0.1:%d\ndate: Thu, 01 Jan 2026 00:00:00 GMT\n"
+            b"digest: SHA-256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" % port,
+            pkcs1,
+            sha256,
+        )
     signing = time.perf_counter() - began
-    requests = [Request(f"http://{LOOPBACK}:{port}/inbox", body, {"Content-Type": "application/activity+json"})
-                for port in ports]
+    requests = [
+        Request(f"http://{LOOPBACK}:{port}/inbox", body, {"Content-Type": "application/activity+json"})
+        for port in ports
+    ]
     result = await post_all(requests, connections=CONCURRENCY, time_limit=120)
     counts = await _control("GET", f"{control}/counts")
     if counts["hosts"] < len(ports):
@@ -149,21 +194,40 @@ async def measure(quick: bool) -> list[Figure]:
     sinks, control, ports = await start_sinks(hosts, directory)
     try:
         node = await run_node(control, ports, per_host)
-        body = (b'{"@context":"https://www.w3.org/ns/activitystreams","type":"Create","actor":"http://127.0.0.1/u",'
-                b'"object":{"type":"Note","content":"<p>The chapter meets on Thursday at seven.</p>"}}')
+        body = (
+            b'{"@context":"https://www.w3.org/ns/activitystreams","type":"Create","actor":"http://127.0.0.1/u",'
+            b'"object":{"type":"Note","content":"<p>The chapter meets on Thursday at seven.</p>"}}'
+        )
         base = await run_baseline(control, ports, body)
     finally:
         sinks.stop()
     DETAILS.update(hosts=hosts, followers=node["followers"], chapterhouse=node, baseline=base)
-    print(f"  fan-out: {node['followers']:,} followers, {node['deliveries']:,} deliveries, "
-          f"{node['posts_received']:,} POSTs received; sampled signatures verified: "
-          f"{node['sample_verified']} of {SAMPLE_HOSTS} hosts, {node['sample_failed']} failed", flush=True)
+    print(
+        f"  fan-out: {node['followers']:,} followers, {node['deliveries']:,} deliveries, "
+        f"{node['posts_received']:,} POSTs received; sampled signatures verified: "
+        f"{node['sample_verified']} of {SAMPLE_HOSTS} hosts, {node['sample_failed']} failed",
+        flush=True,
+    )
     label = f"1,000 RSA-2048 signs + 1,000 unsigned POSTs ({CONCURRENCY} conc.)".replace("1,000", f"{hosts:,}")
     return [
-        Figure("fan-out", f"seconds until all {hosts:,} hosts have it", node["seconds"], "s", label,
-               base["seconds"], higher_is_better=False),
-        Figure("fan-out", "deliveries per second", hosts / node["seconds"], "deliveries/s", label,
-               hosts / base["seconds"], target=0.5),
+        Figure(
+            "fan-out",
+            f"seconds until all {hosts:,} hosts have it",
+            node["seconds"],
+            "s",
+            label,
+            base["seconds"],
+            higher_is_better=False,
+        ),
+        Figure(
+            "fan-out",
+            "deliveries per second",
+            hosts / node["seconds"],
+            "deliveries/s",
+            label,
+            hosts / base["seconds"],
+            target=0.5,
+        ),
     ]
 
 

@@ -35,8 +35,8 @@ from pathlib import Path
 from benchmarks import bench_fanout, bench_inbox
 from benchmarks._support import LOOPBACK, free_port, make_actor_set, migrate_database, workdir
 from benchmarks.report import Figure, run_standalone
-from node.core import inbox_items as inbox_store
 from node.core import deliveries as outbox_store
+from node.core import inbox_items as inbox_store
 
 DETAILS: dict = {}
 ROUNDS = 4
@@ -94,8 +94,10 @@ def fill(database: Path, rows: int) -> float:
 def query_plans(database: Path) -> dict[str, list[str]]:
     conn = sqlite3.connect(database)
     try:
-        return {name: [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
-                for name, (sql, params) in _PLANS.items()}
+        return {
+            name: [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            for name, (sql, params) in _PLANS.items()
+        }
     finally:
         conn.close()
 
@@ -103,8 +105,12 @@ def query_plans(database: Path) -> dict[str, list[str]]:
 def full_scans(plans: dict[str, list[str]]) -> list[str]:
     """Plan lines that read a whole table (SCAN without an index). Scanning ``json_each`` reads
     the statement's own parameter (the batch of rows being inserted), not a table."""
-    return [f"{name}: {line}" for name, lines in plans.items() for line in lines
-            if line.startswith("SCAN ") and " USING " not in line and not line.startswith("SCAN json_each VIRTUAL TABLE")]
+    return [
+        f"{name}: {line}"
+        for name, lines in plans.items()
+        for line in lines
+        if line.startswith("SCAN ") and " USING " not in line and not line.startswith("SCAN json_each VIRTUAL TABLE")
+    ]
 
 
 async def time_operations(database: Path, k: int) -> dict[str, list[float]]:
@@ -114,23 +120,43 @@ async def time_operations(database: Path, k: int) -> dict[str, list[float]]:
 
     db = Database(database, migrations=all_migrations())
     await db.open()
-    timings: dict[str, list[float]] = {"insert inbox item": [], "claim next due delivery": [],
-                                       "claim next due inbox item": []}
+    timings: dict[str, list[float]] = {
+        "insert inbox item": [],
+        "claim next due delivery": [],
+        "claim next due inbox item": [],
+    }
     run = uuid.uuid4().hex[:8]
     try:
         for i in range(k):
             now = time.time() - 1
             began = time.perf_counter()
-            await db.write_statement(*inbox_store.insert_batch_statement(  # as the inbox intake stores a batch of one
-                [(f"https://remote.example/new/{run}/{i}", "shared", "https://remote.example/users/u1", "Create",
-                  '{"type":"Create"}', now)]))
+            await db.write_statement(
+                *inbox_store.insert_batch_statement(  # as the inbox intake stores a batch of one
+                    [
+                        (
+                            f"https://remote.example/new/{run}/{i}",
+                            "shared",
+                            "https://remote.example/users/u1",
+                            "Create",
+                            '{"type":"Create"}',
+                            now,
+                        )
+                    ]
+                )
+            )
             timings["insert inbox item"].append(time.perf_counter() - began)
         async with db.transaction() as conn:
-            await outbox_store.enqueue(conn, activity_id=f"http://127.0.0.1:1/new/{run}",
-                                       inboxes=[f"https://n{i}.example/inbox" for i in range(k)], signer="bench",
-                                       now=time.time() - 1)
-        for name, claim in (("claim next due delivery", outbox_store.claim_due),
-                            ("claim next due inbox item", inbox_store.claim_due)):
+            await outbox_store.enqueue(
+                conn,
+                activity_id=f"http://127.0.0.1:1/new/{run}",
+                inboxes=[f"https://n{i}.example/inbox" for i in range(k)],
+                signer="bench",
+                now=time.time() - 1,
+            )
+        for name, claim in (
+            ("claim next due delivery", outbox_store.claim_due),
+            ("claim next due inbox item", inbox_store.claim_due),
+        ):
             for _ in range(k):
                 began = time.perf_counter()
                 async with db.transaction() as conn:
@@ -166,16 +192,21 @@ async def measure(quick: bool) -> list[Figure]:
         for size, path in paths.items():
             for name, values in (await time_operations(path, k // ROUNDS)).items():
                 samples[size].setdefault(name, []).extend(values)
-    timings = {size: {name: statistics.median(values) * 1e6 for name, values in by_name.items()}
-               for size, by_name in samples.items()}
+    timings = {
+        size: {name: statistics.median(values) * 1e6 for name, values in by_name.items()}
+        for size, by_name in samples.items()
+    }
 
     largest = sizes[-1]
     print(f"  growth: EXPLAIN QUERY PLAN with {largest:,} rows:", flush=True)
     for name, lines in plans[largest].items():
         print(f"    {name}:", flush=True)
         if not lines:
-            print("      (no plan rows: INSERT ... VALUES scans nothing; the UNIQUE (activity_id) index finds a"
-                  " conflict)", flush=True)
+            print(
+                "      (no plan rows: INSERT ... VALUES scans nothing; the UNIQUE (activity_id) index finds a"
+                " conflict)",
+                flush=True,
+            )
         for line in lines:
             print(f"      {line}", flush=True)
     scans = full_scans(plans[largest])
@@ -185,13 +216,22 @@ async def measure(quick: bool) -> list[Figure]:
     figures = []
     for size in sizes:
         for name in timings[size]:
-            figures.append(Figure("growth", f"{name}, {size:,} rows stored", timings[size][name], "µs",
-                                  "same on an empty table", timings[0][name], higher_is_better=False, target=0.8))
+            figures.append(
+                Figure(
+                    "growth",
+                    f"{name}, {size:,} rows stored",
+                    timings[size][name],
+                    "µs",
+                    "same on an empty table",
+                    timings[0][name],
+                    higher_is_better=False,
+                    target=0.8,
+                )
+            )
 
     e2e = await end_to_end(databases[largest], largest, quick)
     figures += e2e
-    DETAILS.update(sizes=sizes, operations_per_size=k, median_us=timings, query_plans=plans[largest],
-                   full_scans=scans)
+    DETAILS.update(sizes=sizes, operations_per_size=k, median_us=timings, query_plans=plans[largest], full_scans=scans)
     shutil.rmtree(directory, ignore_errors=True)
     return figures
 
@@ -199,6 +239,7 @@ async def measure(quick: bool) -> list[Figure]:
 def _copy_into(template: Path):
     def prefill(database: Path) -> None:
         shutil.copyfile(template, database)
+
     return prefill
 
 
@@ -224,16 +265,41 @@ async def end_to_end(template: Path, size: int, quick: bool) -> list[Figure]:
         fan_full = await bench_fanout.run_node(control, ports, 10, prefill=_copy_into(template))
     finally:
         sinks.stop()
-    DETAILS["end_to_end"] = {"inbox_empty": empty, "inbox_full": full, "fanout_empty": fan_empty,
-                             "fanout_full": fan_full}
+    DETAILS["end_to_end"] = {
+        "inbox_empty": empty,
+        "inbox_full": full,
+        "fanout_empty": fan_empty,
+        "fanout_full": fan_full,
+    }
     label = f"{size:,} rows stored"
     return [
-        Figure("growth", f"inbox accepted, {label} (N={n:,})", full["accepted"], "req/s", "same, empty tables",
-               empty["accepted"], target=0.8),
-        Figure("growth", f"inbox processed, {label}", full["processed"], "req/s", "same, empty tables",
-               empty["processed"], target=0.8),
-        Figure("growth", f"fan-out deliveries/s, {label}", hosts / fan_full["seconds"], "deliveries/s",
-               "same, empty tables", hosts / fan_empty["seconds"], target=0.8),
+        Figure(
+            "growth",
+            f"inbox accepted, {label} (N={n:,})",
+            full["accepted"],
+            "req/s",
+            "same, empty tables",
+            empty["accepted"],
+            target=0.8,
+        ),
+        Figure(
+            "growth",
+            f"inbox processed, {label}",
+            full["processed"],
+            "req/s",
+            "same, empty tables",
+            empty["processed"],
+            target=0.8,
+        ),
+        Figure(
+            "growth",
+            f"fan-out deliveries/s, {label}",
+            hosts / fan_full["seconds"],
+            "deliveries/s",
+            "same, empty tables",
+            hosts / fan_empty["seconds"],
+            target=0.8,
+        ),
     ]
 
 

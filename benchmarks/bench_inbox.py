@@ -37,9 +37,22 @@ from pathlib import Path
 from aiohttp import web
 
 from benchmarks import bovine_herd
-from benchmarks._support import (LOOPBACK, RemoteActorSet, Request, ServerProcess, create_note, free_port,
-                                 make_actor_set, migrate_database, node_setup, post_all, python_cmd, sign_all,
-                                 start_node, workdir)
+from benchmarks._support import (
+    LOOPBACK,
+    RemoteActorSet,
+    Request,
+    ServerProcess,
+    create_note,
+    free_port,
+    make_actor_set,
+    migrate_database,
+    node_setup,
+    post_all,
+    python_cmd,
+    sign_all,
+    start_node,
+    workdir,
+)
 from benchmarks.report import Figure, run_standalone
 
 CONNECTIONS = 64
@@ -74,22 +87,27 @@ async def seed_remote_actors(database: Path, actors: RemoteActorSet, count: int)
         async with db.transaction() as conn:
             for i in range(count):
                 document = actors.document(i)
-                await upsert_actor(conn, RemoteActor(document["id"], document["inbox"],
-                                                     document["endpoints"]["sharedInbox"], document), now)
+                await upsert_actor(
+                    conn,
+                    RemoteActor(document["id"], document["inbox"], document["endpoints"]["sharedInbox"], document),
+                    now,
+                )
                 await upsert_key(conn, RemoteKey(actors.key_id(i), actors.actor_id(i), actors.public_pems[i]), now)
     finally:
         await db.close()
 
 
-async def wait_all_done(database: Path, expected: int, started_at: float, *, after_seq: int = 0,
-                        time_limit: float) -> float:
+async def wait_all_done(
+    database: Path, expected: int, started_at: float, *, after_seq: int = 0, time_limit: float
+) -> float:
     """Seconds from ``started_at`` until ``expected`` inbox items past ``after_seq`` are done (polled read-only)."""
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
     try:
         deadline = time.monotonic() + time_limit
         while True:
-            done = conn.execute("SELECT COUNT(*) FROM inbox_items WHERE seq > ? AND state = 'done'",
-                                (after_seq,)).fetchone()[0]
+            done = conn.execute(
+                "SELECT COUNT(*) FROM inbox_items WHERE seq > ? AND state = 'done'", (after_seq,)
+            ).fetchone()[0]
             if done >= expected:
                 return time.monotonic() - started_at
             if time.monotonic() > deadline:
@@ -101,9 +119,10 @@ async def wait_all_done(database: Path, expected: int, started_at: float, *, aft
 
 def signed_requests(actors: RemoteActorSet, count: int, url: str, serials: list[str]) -> list[Request]:
     bodies = [create_note(actors, j % count, serial) for j, serial in enumerate(serials)]
-    headers = sign_all(actors.private_pems[:count],
-                       [(url, j % count, actors.key_id(j % count), body) for j, body in enumerate(bodies)])
-    return [Request(url, body, h) for body, h in zip(bodies, headers)]
+    headers = sign_all(
+        actors.private_pems[:count], [(url, j % count, actors.key_id(j % count), body) for j, body in enumerate(bodies)]
+    )
+    return [Request(url, body, h) for body, h in zip(bodies, headers, strict=True)]
 
 
 def _check(result, what: str) -> None:
@@ -129,15 +148,21 @@ async def run_node(actors: RemoteActorSet, count: int, n: int, run: str, *, pref
         result = await post_all(requests, connections=CONNECTIONS, time_limit=120)
         cpu = node.cpu_seconds() - cpu_before
         _check(result, "chapterhouse")
-        processed_after = await wait_all_done(setup.database, result.count(202), result.started_at, after_seq=before,
-                                              time_limit=120)
+        processed_after = await wait_all_done(
+            setup.database, result.count(202), result.started_at, after_seq=before, time_limit=120
+        )
         rss = node.peak_rss_mb()
     finally:
         node.stop()
-    stats = {"accepted": result.rate(202), "processed": result.count(202) / processed_after,
-             "p50": result.percentile_ms(50), "p99": result.percentile_ms(99), "rss": rss,
-             "cpu_per_request_us": cpu / max(1, result.sent) * 1e6,
-             "statuses": {str(k): v for k, v in result.statuses.items()}}
+    stats = {
+        "accepted": result.rate(202),
+        "processed": result.count(202) / processed_after,
+        "p50": result.percentile_ms(50),
+        "p99": result.percentile_ms(99),
+        "rss": rss,
+        "cpu_per_request_us": cpu / max(1, result.sent) * 1e6,
+        "statuses": {str(k): v for k, v in result.statuses.items()},
+    }
     return stats, requests
 
 
@@ -152,9 +177,13 @@ def _last_seq(database: Path) -> int:
 async def run_baseline(requests: list[Request]) -> dict:
     directory = workdir("inbox-baseline")
     port = free_port()
-    server = ServerProcess("baseline", python_cmd("-m", "benchmarks._baseline_inbox", "--port", str(port),
-                                                  "--db", str(directory / "baseline.sqlite3")),
-                           log=directory / "baseline.log")
+    server = ServerProcess(
+        "baseline",
+        python_cmd(
+            "-m", "benchmarks._baseline_inbox", "--port", str(port), "--db", str(directory / "baseline.sqlite3")
+        ),
+        log=directory / "baseline.log",
+    )
     try:
         await server.wait_ready(f"http://{LOOPBACK}:{port}/healthz")
         moved = [Request(f"http://{LOOPBACK}:{port}/inbox", r.body, r.headers) for r in requests]
@@ -165,8 +194,13 @@ async def run_baseline(requests: list[Request]) -> dict:
         rss = server.peak_rss_mb()
     finally:
         server.stop()
-    return {"accepted": result.rate(202), "p50": result.percentile_ms(50), "p99": result.percentile_ms(99), "rss": rss,
-            "cpu_per_request_us": cpu / max(1, result.sent) * 1e6}
+    return {
+        "accepted": result.rate(202),
+        "p50": result.percentile_ms(50),
+        "p99": result.percentile_ms(99),
+        "rss": rss,
+        "cpu_per_request_us": cpu / max(1, result.sent) * 1e6,
+    }
 
 
 async def _key_server(actors: RemoteActorSet, port: int) -> web.AppRunner:
@@ -186,9 +220,13 @@ async def run_bovine(actors: RemoteActorSet, count: int, n: int, run: str, key_p
     directory = workdir("inbox-bovine")
     python = bovine_herd.ensure_venv(directory / "venv.log")
     port = free_port()
-    server = ServerProcess("bovine-herd", [str(python), str(bovine_herd.SERVER), "--port", str(port),
-                                           "--db", str(directory / "bovine.sqlite3")],
-                           log=directory / "bovine.log", cwd=directory, env={"PYTHONPATH": "", "VIRTUAL_ENV": ""})
+    server = ServerProcess(
+        "bovine-herd",
+        [str(python), str(bovine_herd.SERVER), "--port", str(port), "--db", str(directory / "bovine.sqlite3")],
+        log=directory / "bovine.log",
+        cwd=directory,
+        env={"PYTHONPATH": "", "VIRTUAL_ENV": ""},
+    )
     keys = await _key_server(actors, key_port)
     try:
         # Its application actor (which signs its key fetches) is created on the first GET of it;
@@ -200,11 +238,16 @@ async def run_bovine(actors: RemoteActorSet, count: int, n: int, run: str, key_p
         warm = signed_requests(actors, count, inbox, [f"{run}-warm-{i}" for i in range(count)])
         warm_result = await post_all(warm, connections=16, time_limit=BOVINE_WARM_UP_LIMIT)
         if warm_result.count(202) == 0:
-            raise bovine_herd.Unavailable(f"warm-up (one request per actor) got {warm_result.statuses}:\n{server.tail()}")
+            raise bovine_herd.Unavailable(
+                f"warm-up (one request per actor) got {warm_result.statuses}:\n{server.tail()}"
+            )
         if warm_result.count(202) < count:
-            print(f"  bovine-herd: warm-up reached {warm_result.count(202)} of {count} actors in "
-                  f"{BOVINE_WARM_UP_LIMIT:.0f} s ({warm_result.statuses}); the others' keys are fetched during the "
-                  "timed run", flush=True)
+            print(
+                f"  bovine-herd: warm-up reached {warm_result.count(202)} of {count} actors in "
+                f"{BOVINE_WARM_UP_LIMIT:.0f} s ({warm_result.statuses}); the others' keys are fetched during the "
+                "timed run",
+                flush=True,
+            )
         requests = signed_requests(actors, count, inbox, [f"{run}-b{j}" for j in range(n)])
         result = await post_all(requests, connections=CONNECTIONS, time_limit=BOVINE_TIME_LIMIT)
         ok = sum(v for s, v in result.statuses.items() if isinstance(s, int) and 200 <= s < 300)
@@ -214,9 +257,16 @@ async def run_bovine(actors: RemoteActorSet, count: int, n: int, run: str, key_p
     finally:
         await keys.cleanup()
         server.stop()
-    return {"actors": count, "accepted": ok / result.elapsed, "p50": result.percentile_ms(50), "p99": result.percentile_ms(99),
-            "rss": rss, "sent": result.sent, "statuses": {str(k): v for k, v in result.statuses.items()},
-            "warm_up_statuses": {str(k): v for k, v in warm_result.statuses.items()}}
+    return {
+        "actors": count,
+        "accepted": ok / result.elapsed,
+        "p50": result.percentile_ms(50),
+        "p99": result.percentile_ms(99),
+        "rss": rss,
+        "sent": result.sent,
+        "statuses": {str(k): v for k, v in result.statuses.items()},
+        "warm_up_statuses": {str(k): v for k, v in warm_result.statuses.items()},
+    }
 
 
 async def measure(quick: bool) -> list[Figure]:
@@ -232,8 +282,11 @@ async def measure(quick: bool) -> list[Figure]:
     for round_ in range(1 if quick else ROUNDS):
         began = time.perf_counter()
         node, requests = await run_node(actors, count, n, f"{run}-{round_}")
-        print(f"  inbox: chapterhouse {node['accepted']:,.0f} accepted/s, {node['processed']:,.0f} processed/s "
-              f"({time.perf_counter() - began:.0f} s with signing)", flush=True)
+        print(
+            f"  inbox: chapterhouse {node['accepted']:,.0f} accepted/s, {node['processed']:,.0f} processed/s "
+            f"({time.perf_counter() - began:.0f} s with signing)",
+            flush=True,
+        )
         base = await run_baseline(requests)
         print(f"  inbox: baseline {base['accepted']:,.0f} accepted/s", flush=True)
         nodes.append(node)
@@ -244,39 +297,91 @@ async def measure(quick: bool) -> list[Figure]:
         began = time.perf_counter()
         bovine = await run_bovine(actors, min(count, BOVINE_ACTORS), min(n, BOVINE_REQUESTS), run, key_port)
         bovine_error = None
-        print(f"  inbox: bovine-herd {bovine['accepted']:,.0f} accepted/s over {bovine['sent']:,} requests "
-              f"{bovine['statuses']} ({time.perf_counter() - began:.0f} s with warm-up)", flush=True)
+        print(
+            f"  inbox: bovine-herd {bovine['accepted']:,.0f} accepted/s over {bovine['sent']:,} requests "
+            f"{bovine['statuses']} ({time.perf_counter() - began:.0f} s with warm-up)",
+            flush=True,
+        )
     except (bovine_herd.Unavailable, RuntimeError, OSError) as error:
         bovine, bovine_error = None, str(error)
         print(f"  bovine-herd unavailable: {error}", flush=True)
-    DETAILS.update(requests=n, remote_actors=count, connections=CONNECTIONS, chapterhouse=node, baseline=base,
-                   rounds={"chapterhouse": nodes, "baseline": bases},
-                   bovine_herd=bovine, bovine_herd_error=bovine_error)
+    DETAILS.update(
+        requests=n,
+        remote_actors=count,
+        connections=CONNECTIONS,
+        chapterhouse=node,
+        baseline=base,
+        rounds={"chapterhouse": nodes, "baseline": bases},
+        bovine_herd=bovine,
+        bovine_herd_error=bovine_error,
+    )
 
     figures = [
-        Figure("inbox", f"accepted (202 after commit), N={n:,}", node["accepted"], "req/s", BASELINE,
-               base["accepted"], target=0.5),
-        Figure("inbox", "processed (worker done)", node["processed"], "req/s", BASELINE + " (accepted)",
-               base["accepted"], target=0.3),
+        Figure(
+            "inbox",
+            f"accepted (202 after commit), N={n:,}",
+            node["accepted"],
+            "req/s",
+            BASELINE,
+            base["accepted"],
+            target=0.5,
+        ),
+        Figure(
+            "inbox",
+            "processed (worker done)",
+            node["processed"],
+            "req/s",
+            BASELINE + " (accepted)",
+            base["accepted"],
+            target=0.3,
+        ),
         Figure("inbox", "p50 latency", node["p50"], "ms", BASELINE, base["p50"], higher_is_better=False),
         Figure("inbox", "p99 latency", node["p99"], "ms", BASELINE, base["p99"], higher_is_better=False),
-        Figure("inbox", "peak memory of the node (VmHWM)", node["rss"], "MiB", BASELINE + " process",
-               base["rss"], higher_is_better=False),
-        Figure("inbox", "CPU per request (server process, all threads)", node["cpu_per_request_us"], "µs", BASELINE,
-               base["cpu_per_request_us"], higher_is_better=False),
+        Figure(
+            "inbox",
+            "peak memory of the node (VmHWM)",
+            node["rss"],
+            "MiB",
+            BASELINE + " process",
+            base["rss"],
+            higher_is_better=False,
+        ),
+        Figure(
+            "inbox",
+            "CPU per request (server process, all threads)",
+            node["cpu_per_request_us"],
+            "µs",
+            BASELINE,
+            base["cpu_per_request_us"],
+            higher_is_better=False,
+        ),
     ]
     if bovine is not None:
         figures += [
-            Figure("inbox", "Chapterhouse accepted vs bovine-herd", node["accepted"], "req/s",
-                   f"bovine-herd 0.5.19 (2xx, {bovine['actors']} actors)", bovine["accepted"]),
-            Figure("inbox", f"bovine-herd 0.5.19 accepted (2xx, {bovine['actors']} actors)", bovine["accepted"], "req/s", BASELINE,
-                   base["accepted"]),
-            Figure("inbox", "bovine-herd p99 latency", bovine["p99"], "ms", BASELINE, base["p99"],
-                   higher_is_better=False),
+            Figure(
+                "inbox",
+                "Chapterhouse accepted vs bovine-herd",
+                node["accepted"],
+                "req/s",
+                f"bovine-herd 0.5.19 (2xx, {bovine['actors']} actors)",
+                bovine["accepted"],
+            ),
+            Figure(
+                "inbox",
+                f"bovine-herd 0.5.19 accepted (2xx, {bovine['actors']} actors)",
+                bovine["accepted"],
+                "req/s",
+                BASELINE,
+                base["accepted"],
+            ),
+            Figure(
+                "inbox", "bovine-herd p99 latency", bovine["p99"], "ms", BASELINE, base["p99"], higher_is_better=False
+            ),
         ]
     else:
-        figures.append(Figure("inbox", "bovine-herd: unavailable (see README)", math.nan, "req/s", BASELINE,
-                              base["accepted"]))
+        figures.append(
+            Figure("inbox", "bovine-herd: unavailable (see README)", math.nan, "req/s", BASELINE, base["accepted"])
+        )
     return figures
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpsig
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from benchmarks.report import Figure, run_standalone
 from federation.signatures import load_public_key, read_signature_claim, sign_request, verify_claim
 
-NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 KEY_ID = "https://remote.example/users/alice#main-key"
 URL = "https://chapter.example/inbox"
 BODY = (
@@ -47,7 +47,9 @@ def _rate(fn: Callable[[], object], seconds: float) -> float:
         batch = min(batch * 2, 512)
 
 
-def _interleaved(baseline: Callable[[], object], ours: Callable[[], object], seconds: float, rounds: int) -> tuple[float, float]:
+def _interleaved(
+    baseline: Callable[[], object], ours: Callable[[], object], seconds: float, rounds: int
+) -> tuple[float, float]:
     """Best rate of each over ``rounds`` alternating runs, so drift on a shared machine hits both alike."""
     best_base = best_ours = 0.0
     for _ in range(rounds):
@@ -59,16 +61,29 @@ def _interleaved(baseline: Callable[[], object], ours: Callable[[], object], sec
 async def measure(quick: bool) -> list[Figure]:
     seconds = 0.5 if quick else 5.0
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-    headers = sign_request("POST", URL, BODY, key_id=KEY_ID, private_key=key, now=NOW,
-                           headers={"Content-Type": "application/activity+json"})
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    headers = sign_request(
+        "POST",
+        URL,
+        BODY,
+        key_id=KEY_ID,
+        private_key=key,
+        now=NOW,
+        headers={"Content-Type": "application/activity+json"},
+    )
 
     def baseline_verify() -> None:
         verifier = httpsig.HeaderVerifier(
-            headers, public_pem, required_headers=["(request-target)", "host", "date", "digest"],
-            method="POST", path="/inbox", sign_header="signature",
+            headers,
+            public_pem,
+            required_headers=["(request-target)", "host", "date", "digest"],
+            method="POST",
+            path="/inbox",
+            sign_header="signature",
         )
         if not verifier.verify():
             raise AssertionError("httpsig failed to verify")
@@ -90,10 +105,22 @@ async def measure(quick: bool) -> list[Figure]:
     verify_base, verify_ours = _interleaved(baseline_verify, our_verify, seconds, rounds)
     sign_base, sign_ours = _interleaved(raw_sign, our_sign, seconds, rounds)
     return [
-        Figure("signatures", "verify signed POST (RSA-2048, cavage)", verify_ours, "verifications/s",
-               "httpsig.HeaderVerifier", verify_base),
-        Figure("signatures", "sign_request POST (RSA-2048, cavage)", sign_ours, "signatures/s",
-               "raw cryptography RSA-2048 sign", sign_base),
+        Figure(
+            "signatures",
+            "verify signed POST (RSA-2048, cavage)",
+            verify_ours,
+            "verifications/s",
+            "httpsig.HeaderVerifier",
+            verify_base,
+        ),
+        Figure(
+            "signatures",
+            "sign_request POST (RSA-2048, cavage)",
+            sign_ours,
+            "signatures/s",
+            "raw cryptography RSA-2048 sign",
+            sign_base,
+        ),
     ]
 
 

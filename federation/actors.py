@@ -14,7 +14,6 @@ tried once more with a fresh one). Every key fetch passes the :class:`KeyFetchGa
 from __future__ import annotations
 
 import time
-from federation.activitystreams import id_of
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import urldefrag, urlsplit
 
 from federation import jsonio
+from federation.activitystreams import id_of
 from federation.client import FederationClient, FetchError, Signer
 from federation.fetchgate import KeyFetchGate
 
@@ -46,7 +46,6 @@ class RemoteKey:
     key_id: str
     owner: str
     public_pem: str
-
 
 
 def actor_from_document(document: dict) -> RemoteActor:
@@ -82,8 +81,12 @@ def keys_of_actor(document: dict) -> list[RemoteKey]:
     entries = entries if isinstance(entries, list) else [entries]
     keys = []
     for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and isinstance(entry.get("publicKeyPem"), str) \
-                and _key_is_the_actors(entry, actor_id):
+        if (
+            isinstance(entry, dict)
+            and isinstance(entry.get("id"), str)
+            and isinstance(entry.get("publicKeyPem"), str)
+            and _key_is_the_actors(entry, actor_id)
+        ):
             keys.append(RemoteKey(entry["id"], actor_id, entry["publicKeyPem"]))
     return keys
 
@@ -94,6 +97,7 @@ def _key_is_the_actors(entry: dict, actor_id: str) -> bool:
 
 
 # --- where they are kept -------------------------------------------------------------------
+
 
 class ActorStore(Protocol):
     """Where remote actors and their keys are kept; ``node.core.remote_actors`` keeps them in SQL.
@@ -122,9 +126,11 @@ class ActorStore(Protocol):
 
 # --- the cache ---------------------------------------------------------------------------------
 
+
 class RemoteActors:
-    def __init__(self, store: ActorStore, client: FederationClient, signer: Signer, clock,
-                 gate: KeyFetchGate | None = None) -> None:
+    def __init__(
+        self, store: ActorStore, client: FederationClient, signer: Signer, clock, gate: KeyFetchGate | None = None
+    ) -> None:
         self.store = store
         self.client = client
         self.signer = signer

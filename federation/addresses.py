@@ -21,8 +21,10 @@ class BlockedAddress(Exception):
     """The node refuses to connect there; the message says why and which setting allows it."""
 
 
-_HINT = ("set [federation] allow_private_addresses = true only for tests and local demos, "
-         "or list a private network in allowed_networks")
+_HINT = (
+    "set [federation] allow_private_addresses = true only for tests and local demos, "
+    "or list a private network in allowed_networks"
+)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -114,9 +116,9 @@ def check_url(url: str, *, allow_private: bool, allowed_networks: tuple[Network,
     try:
         allowed = address_allowed(hostname, allow_private=False, allowed_networks=allowed_networks)
     except ValueError:
-        if hostname.lower() in ("localhost",) or hostname.lower().endswith(".localhost"):
-            if not allowed_networks:
-                raise BlockedAddress(f"{hostname} is a loopback name; {_HINT}") from None
+        loopback_name = hostname.lower() == "localhost" or hostname.lower().endswith(".localhost")
+        if loopback_name and not allowed_networks:
+            raise BlockedAddress(f"{hostname} is a loopback name; {_HINT}") from None
         return  # a name: the resolver checks what it resolves to
     if not allowed:
         raise BlockedAddress(f"{hostname} is not a public address; {_HINT}")
@@ -129,17 +131,21 @@ class GuardedResolver(AbstractResolver):
     connection see the same answer. ``inner`` is the resolver asked (tests pass their own).
     """
 
-    def __init__(self, *, allow_private: bool, allowed_networks: tuple[Network, ...] = (),
-                 inner: AbstractResolver | None = None) -> None:
+    def __init__(
+        self, *, allow_private: bool, allowed_networks: tuple[Network, ...] = (), inner: AbstractResolver | None = None
+    ) -> None:
         self._inner = inner or ThreadedResolver()
         self._allow_private = allow_private
         self._allowed_networks = allowed_networks
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
         for result in results:
-            if not address_allowed(result["host"], allow_private=self._allow_private,
-                                   allowed_networks=self._allowed_networks):
+            if not address_allowed(
+                result["host"], allow_private=self._allow_private, allowed_networks=self._allowed_networks
+            ):
                 raise BlockedAddress(f"{host} resolves to {result['host']}, which is not public; {_HINT}")
         return results
 

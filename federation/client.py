@@ -62,12 +62,14 @@ class PostResult:
         return self.status is not None and 200 <= self.status < 300
 
 
-def make_session(*, allow_private: bool, user_agent: str, concurrency: int,
-                 allowed_networks: tuple = ()) -> aiohttp.ClientSession:
+def make_session(
+    *, allow_private: bool, user_agent: str, concurrency: int, allowed_networks: tuple = ()
+) -> aiohttp.ClientSession:
     """A session with its own connection pool (the node makes one for deliveries, one for fetches)."""
     connector = aiohttp.TCPConnector(
         resolver=GuardedResolver(allow_private=allow_private, allowed_networks=allowed_networks),
-        limit=max(concurrency * 2, 16), ttl_dns_cache=300,
+        limit=max(concurrency * 2, 16),
+        ttl_dns_cache=300,
     )
     return aiohttp.ClientSession(connector=connector, headers={"User-Agent": user_agent}, auto_decompress=True)
 
@@ -118,11 +120,19 @@ class FederationClient:
                 raise FetchError(check)
             headers = {"Accept": accept}
             if signer is not None:
-                headers = sign_request("GET", current, None, key_id=signer.key_id, private_key=signer.private_key,
-                                       now=self.clock.now(), headers=headers)
+                headers = sign_request(
+                    "GET",
+                    current,
+                    None,
+                    key_id=signer.key_id,
+                    private_key=signer.private_key,
+                    now=self.clock.now(),
+                    headers=headers,
+                )
             try:
-                async with self.fetch_session.get(current, headers=headers, allow_redirects=False,
-                                            timeout=self.fetch_timeout) as response:
+                async with self.fetch_session.get(
+                    current, headers=headers, allow_redirects=False, timeout=self.fetch_timeout
+                ) as response:
                     if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                         current = urljoin(current, response.headers["Location"])
                         continue
@@ -132,7 +142,7 @@ class FederationClient:
                     if content_type not in _JSON_TYPES:
                         raise FetchError(f"GET {current} answered {content_type or 'no content type'}, not JSON")
                     body = await self._read_capped(response, current)
-            except (aiohttp.ClientError, asyncio.TimeoutError, BlockedAddress, OSError, ValueError) as error:
+            except (TimeoutError, aiohttp.ClientError, BlockedAddress, OSError, ValueError) as error:
                 raise FetchError(f"GET {current} failed: {_describe(error)}") from None
             try:
                 document = jsonio.loads(body)
@@ -166,17 +176,26 @@ class FederationClient:
     async def _post_once(self, inbox: str, body: bytes, signer: Signer, scheme: Scheme) -> PostResult:
         # RSA signing is the costliest step of a delivery, and cryptography releases the GIL while
         # it signs: done in a thread, it runs beside the event loop (on another core) instead of in it.
-        headers = await asyncio.to_thread(sign_request, "POST", inbox, body, key_id=signer.key_id,
-                                          private_key=signer.private_key, scheme=scheme, now=self.clock.now(),
-                                          headers={"Content-Type": LD_JSON_AS, "Accept": ACCEPT_AP})
+        headers = await asyncio.to_thread(
+            sign_request,
+            "POST",
+            inbox,
+            body,
+            key_id=signer.key_id,
+            private_key=signer.private_key,
+            scheme=scheme,
+            now=self.clock.now(),
+            headers={"Content-Type": LD_JSON_AS, "Accept": ACCEPT_AP},
+        )
         try:
-            async with self.session.post(inbox, data=body, headers=headers, allow_redirects=False,
-                                         timeout=self.delivery_timeout) as response:
+            async with self.session.post(
+                inbox, data=body, headers=headers, allow_redirects=False, timeout=self.delivery_timeout
+            ) as response:
                 excerpt = (await response.content.read(512)).decode("utf-8", "replace")
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock.now())
                 error = None if 200 <= response.status < 300 else f"{response.status}: {excerpt[:200]}"
                 return PostResult(status=response.status, error=error, retry_after=retry_after)
-        except (aiohttp.ClientError, asyncio.TimeoutError, BlockedAddress, OSError, ValueError) as error:
+        except (TimeoutError, aiohttp.ClientError, BlockedAddress, OSError, ValueError) as error:
             return PostResult(status=None, error=f"POST {inbox} failed: {_describe(error)}")
 
     def _check(self, url: str) -> str | None:

@@ -73,8 +73,7 @@ def check_digest(value: str, body: bytes) -> None:
         computed = _HASHES[name](body).digest()
         if given_raw != computed:
             raise DigestError(
-                f"Digest header does not match the body: computed {name.upper()}={_b64(computed)}, "
-                f"given {given[:100]}"
+                f"Digest header does not match the body: computed {name.upper()}={_b64(computed)}, given {given[:100]}"
             )
 
 

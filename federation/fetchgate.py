@@ -34,8 +34,9 @@ MAX_REMEMBERED_FAILURES = 10_000
 
 
 class KeyFetchGate:
-    def __init__(self, *, per_host: int, total: int, per_host_per_minute: float, per_host_burst: int,
-                 failure_seconds: float) -> None:
+    def __init__(
+        self, *, per_host: int, total: int, per_host_per_minute: float, per_host_burst: int, failure_seconds: float
+    ) -> None:
         self.per_host = per_host
         self.total = total
         self.failure_seconds = failure_seconds
@@ -45,11 +46,14 @@ class KeyFetchGate:
         self._by_host: Counter[str] = Counter()
 
     @classmethod
-    def from_config(cls, federation) -> "KeyFetchGate":
-        return cls(per_host=federation.key_fetches_per_host, total=federation.key_fetches_total,
-                   per_host_per_minute=federation.key_fetch_per_host_per_minute,
-                   per_host_burst=federation.key_fetch_per_host_burst,
-                   failure_seconds=federation.key_fetch_failure_seconds)
+    def from_config(cls, federation) -> KeyFetchGate:
+        return cls(
+            per_host=federation.key_fetches_per_host,
+            total=federation.key_fetches_total,
+            per_host_per_minute=federation.key_fetch_per_host_per_minute,
+            per_host_burst=federation.key_fetch_per_host_burst,
+            failure_seconds=federation.key_fetch_failure_seconds,
+        )
 
     async def fetch(self, url: str, fetch: Callable[[], Awaitable[T]]) -> T:
         """``fetch()`` for ``url`` if the bounds allow, else a FetchError saying which bound said no."""
@@ -72,8 +76,9 @@ class KeyFetchGate:
         if until <= time.monotonic():
             del self._failures[url]
             return
-        raise FetchError(f"{reason} (a recent failure, not retried for {math.ceil(until - time.monotonic())} s)",
-                         status=status)
+        raise FetchError(
+            f"{reason} (a recent failure, not retried for {math.ceil(until - time.monotonic())} s)", status=status
+        )
 
     def _admit(self, url: str, host: str) -> None:
         wait = self._budget.take(host, time.monotonic())

@@ -44,7 +44,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import jcs
@@ -99,7 +99,7 @@ def add_proof(
         "cryptosuite": CRYPTOSUITE,
         "verificationMethod": verification_method,
         "proofPurpose": proof_purpose,
-        "created": created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if "@context" in unsecured:
         proof["@context"] = copy.deepcopy(unsecured["@context"])
@@ -133,9 +133,9 @@ def verify_proof(
     if proof["proofPurpose"] != proof_purpose:
         raise ProofError(f"proofPurpose is {proof['proofPurpose']!r}, expected {proof_purpose!r}")
     if "expires" in proof:
-        moment = now or datetime.now(timezone.utc)
+        moment = now or datetime.now(UTC)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         if _parse_datetime(proof["expires"]) <= moment:
             raise ProofError(f"proof expired at {proof['expires']}")
 
@@ -215,7 +215,7 @@ def _parse_datetime(value: Any, field: str = "expires") -> datetime:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ProofError(f"proof {field} is not a valid date and time: {value!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _as_list(context: Any) -> list[Any]:

@@ -32,13 +32,13 @@ __all__ = [
     "ComponentError",
     "InnerList",
     "Item",
+    "ParsedSignature",
     "StructuredFieldError",
     "Token",
     "build_signature_base",
     "format_signature_fields",
     "parse_dictionary",
     "parse_signature_fields",
-    "ParsedSignature",
     "serialize_inner_list",
     "signature_params_line",
     "wire_bytes",
@@ -87,7 +87,7 @@ _B64_CHARS = set(string.ascii_letters + string.digits + "+/=")
 
 
 class _Parser:
-    __slots__ = ("s", "i")
+    __slots__ = ("i", "s")
 
     def __init__(self, text: str) -> None:
         self.s = text

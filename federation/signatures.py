@@ -40,14 +40,14 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from multidict import CIMultiDict, CIMultiDictProxy
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from federation import httpsig, rfc9421
@@ -130,7 +130,9 @@ def load_private_key(pem: str) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(pem.strip().encode("ascii"), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm, UnicodeError, AttributeError) as e:
-        raise SignatureError(f"the private key is not a valid unencrypted PEM private key ({type(e).__name__})") from None
+        raise SignatureError(
+            f"the private key is not a valid unencrypted PEM private key ({type(e).__name__})"
+        ) from None
     if not isinstance(key, (rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
         raise SignatureError(f"unsupported private key type {type(key).__name__}: only RSA and Ed25519 are supported")
     return key
@@ -144,6 +146,7 @@ def load_private_key(pem: str) -> rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey:
 def _header_getter(headers: Mapping[str, str]) -> Callable[[str], str | None]:
     """Case-insensitive lookup; repeated fields are combined with ", " (works for multidicts too)."""
     if isinstance(headers, (CIMultiDict, CIMultiDictProxy)):  # aiohttp's: already case-insensitive
+
         def get(name: str) -> str | None:
             values = headers.getall(name, None)
             if values is None:
@@ -160,7 +163,7 @@ def _header_getter(headers: Mapping[str, str]) -> Callable[[str], str | None]:
 
 
 def _timestamp(dt: datetime) -> float:
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
 def _check_fresh(ts: float, now_ts: float, max_skew: timedelta, what: str, key_id: str) -> None:
@@ -184,7 +187,9 @@ def _check_expires(expires: float, now_ts: float, max_skew: timedelta, key_id: s
 
 
 _IMF_FIXDATE = re.compile(r"[A-Z][a-z]{2}, ([0-9]{2}) ([A-Z][a-z]{2}) ([0-9]{4}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT")
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)
+}
 
 
 def _parse_date(value: str, key_id: str) -> float:
@@ -200,7 +205,7 @@ def _http_date_timestamp(value: str) -> float | None:
     if m is not None and m.group(2) in _MONTHS:
         day, _, year, hh, mm, ss = m.groups()
         try:
-            return datetime(int(year), _MONTHS[m.group(2)], int(day), int(hh), int(mm), int(ss), tzinfo=timezone.utc).timestamp()
+            return datetime(int(year), _MONTHS[m.group(2)], int(day), int(hh), int(mm), int(ss), tzinfo=UTC).timestamp()
         except ValueError:
             pass  # e.g. 31 Feb: let the lenient parser decide
     try:
@@ -222,11 +227,17 @@ def _check_body_digests(covered: tuple[str, ...], get: Callable[[str], str | Non
 
 
 def _from_ts(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 def _read_cavage(
-    value: str, method: str, target: str, get: Callable[[str], str | None], body: bytes, now_ts: float, max_skew: timedelta
+    value: str,
+    method: str,
+    target: str,
+    get: Callable[[str], str | None],
+    body: bytes,
+    now_ts: float,
+    max_skew: timedelta,
 ) -> SignatureClaim:
     params = httpsig.parse_signature_header(value)
     key_id = params.get("keyid", "")
@@ -236,9 +247,7 @@ def _read_cavage(
         raise SignatureError("the Signature header has no signature value", key_id=key_id)
     algorithm = params.get("algorithm", "").lower()
     if algorithm not in _CAVAGE_ALGORITHMS:
-        raise SignatureError(
-            f"unsupported signature algorithm {algorithm!r}: use rsa-sha256 or hs2019", key_id=key_id
-        )
+        raise SignatureError(f"unsupported signature algorithm {algorithm!r}: use rsa-sha256 or hs2019", key_id=key_id)
     covered = tuple(params.get("headers", "date").lower().split())
     if "(request-target)" not in covered:
         raise SignatureError("the signature must cover (request-target)", key_id=key_id)
@@ -249,7 +258,9 @@ def _read_cavage(
     if method in BODY_METHODS and "digest" not in covered and "content-digest" not in covered:
         raise SignatureError(f"a {method} signature must cover the Digest header", key_id=key_id)
     if algorithm == "rsa-sha256" and ("(created)" in covered or "(expires)" in covered):
-        raise SignatureError("(created) and (expires) cannot be signed with algorithm rsa-sha256: use hs2019", key_id=key_id)
+        raise SignatureError(
+            "(created) and (expires) cannot be signed with algorithm rsa-sha256: use hs2019", key_id=key_id
+        )
 
     created_ts: float | None = None
     for pname in ("created", "expires"):
@@ -296,7 +307,13 @@ def _int_param(params: dict, name: str, key_id: str) -> int | None:
 
 
 def _read_rfc9421(
-    sig_input: str, method: str, target: str, get: Callable[[str], str | None], body: bytes, now_ts: float, max_skew: timedelta
+    sig_input: str,
+    method: str,
+    target: str,
+    get: Callable[[str], str | None],
+    body: bytes,
+    now_ts: float,
+    max_skew: timedelta,
 ) -> SignatureClaim:
     sig_value = get("signature")
     if sig_value is None:
@@ -379,7 +396,9 @@ def read_signature_claim(
             if auth is not None and auth[:10].lower() == "signature ":
                 value = auth[10:]
         if value is None:
-            raise SignatureError("the request is not signed: no Signature, Signature-Input or Authorization: Signature header")
+            raise SignatureError(
+                "the request is not signed: no Signature, Signature-Input or Authorization: Signature header"
+            )
         return _read_cavage(value, method, target, get, body, now_ts, max_skew)
     except (httpsig.CavageError, rfc9421.StructuredFieldError, rfc9421.ComponentError) as e:
         raise SignatureError(str(e)) from None
@@ -472,7 +491,7 @@ def sign_request(
     target = u.raw_path_qs or "/"
     out = {k: v for k, v in (headers or {}).items() if k.lower() not in _SET_BY_SIGNER}
     out["Host"] = host
-    out["Date"] = format_datetime(now.astimezone(timezone.utc) if now.tzinfo else now.replace(tzinfo=timezone.utc), usegmt=True)
+    out["Date"] = format_datetime(now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC), usegmt=True)
 
     if scheme == "cavage":
         return _sign_cavage(out, method, target, host, body, key_id, private_key)
@@ -481,8 +500,15 @@ def sign_request(
     raise ValueError(f"unknown signature scheme {scheme!r}: use 'cavage' or 'rfc9421'")
 
 
-def _sign_cavage(out: dict[str, str], method: str, target: str, host: str, body: bytes | None, key_id: str,
-                 private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey) -> dict[str, str]:
+def _sign_cavage(
+    out: dict[str, str],
+    method: str,
+    target: str,
+    host: str,
+    body: bytes | None,
+    key_id: str,
+    private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey,
+) -> dict[str, str]:
     covered = ["(request-target)", "host", "date"]
     values = {"host": host, "date": out["Date"]}
     if body is not None:
@@ -491,14 +517,23 @@ def _sign_cavage(out: dict[str, str], method: str, target: str, host: str, body:
     text = httpsig.signing_strings(covered, method=method, target=target, params={}, header=values.get)[0]
     signature = _sign_bytes(private_key, rfc9421.wire_bytes(text))
     algorithm = "rsa-sha256" if isinstance(private_key, rsa.RSAPrivateKey) else "hs2019"
-    out["Signature"] = httpsig.format_signature_header(key_id, algorithm, covered,
-                                                       base64.b64encode(signature).decode("ascii"))
+    out["Signature"] = httpsig.format_signature_header(
+        key_id, algorithm, covered, base64.b64encode(signature).decode("ascii")
+    )
     return out
 
 
-def _sign_rfc9421(out: dict[str, str], method: str, url_scheme: str, target: str, host: str, body: bytes | None,
-                  key_id: str, private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey,
-                  now: datetime) -> dict[str, str]:
+def _sign_rfc9421(
+    out: dict[str, str],
+    method: str,
+    url_scheme: str,
+    target: str,
+    host: str,
+    body: bytes | None,
+    key_id: str,
+    private_key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey,
+    now: datetime,
+) -> dict[str, str]:
     components = ["@method", "@target-uri"]
     values = {}
     if body is not None:

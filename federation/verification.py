@@ -35,7 +35,7 @@ def _authority(value: str) -> str:
     """host[:port] lowercased, without the default port of http or https."""
     value = value.strip().lower()
     for default in (":80", ":443"):
-        if value.endswith(default) and "]" not in value[-len(default):]:
+        if value.endswith(default) and "]" not in value[-len(default) :]:
             return value[: -len(default)]
     return value
 
@@ -46,12 +46,22 @@ def check_signed_host(headers: Mapping[str, str], expected_host: str | None) -> 
         return
     signed = headers.get("Host") or headers.get("host") or ""
     if _authority(signed) != _authority(expected_host):
-        raise SignatureError(f"the request was signed for the host {signed or '(none)'!r}, not this node's"
-                             f" {expected_host}; sign requests for the server they are sent to")
+        raise SignatureError(
+            f"the request was signed for the host {signed or '(none)'!r}, not this node's"
+            f" {expected_host}; sign requests for the server they are sent to"
+        )
 
 
-async def verify_request(remote_actors: RemoteActors, *, method: str, target: str, headers: Mapping[str, str],
-                         body: bytes | None, now, expected_host: str | None = None) -> VerifiedSigner:
+async def verify_request(
+    remote_actors: RemoteActors,
+    *,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    now,
+    expected_host: str | None = None,
+) -> VerifiedSigner:
     claim = read_signature_claim(method, target, headers, body, now=now)
     check_signed_host(headers, expected_host)
     problem = key_id_problem(claim.key_id)
@@ -60,7 +70,9 @@ async def verify_request(remote_actors: RemoteActors, *, method: str, target: st
     try:
         key = await remote_actors.get_key(claim.key_id)
     except FetchError as error:
-        raise KeyUnavailable(f"could not get the signing key {claim.key_id}: {error.reason}", key_id=claim.key_id) from None
+        raise KeyUnavailable(
+            f"could not get the signing key {claim.key_id}: {error.reason}", key_id=claim.key_id
+        ) from None
     if _matches(claim, key):
         return VerifiedSigner(key.key_id, key.owner)
     try:
@@ -74,9 +86,16 @@ async def verify_request(remote_actors: RemoteActors, *, method: str, target: st
     return VerifiedSigner(fresh.key_id, fresh.owner)
 
 
-async def verify_with_cached_key(remote_actors: RemoteActors, *, method: str, target: str,
-                                 headers: Mapping[str, str], body: bytes | None, now,
-                                 expected_host: str | None = None) -> VerifiedSigner | None:
+async def verify_with_cached_key(
+    remote_actors: RemoteActors,
+    *,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    now,
+    expected_host: str | None = None,
+) -> VerifiedSigner | None:
     """Verify with a stored key only, never fetching: None when no key is stored."""
     claim = read_signature_claim(method, target, headers, body, now=now)
     check_signed_host(headers, expected_host)

@@ -19,13 +19,13 @@ reason); any other exception is retried.
 
 from __future__ import annotations
 
-from federation.activitystreams import id_of
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
+from federation.activitystreams import id_of
 from federation.actors import RemoteActor, RemoteActors, actor_from_document
 from inbox.relay import Relay, relay
 from node.core import follows, objects, publish, vocabulary
@@ -86,10 +86,10 @@ class Handler:
     needs_sender: bool = False
 
 
-
 async def _send(ctx: InboxContext, activity: dict, inbox: str) -> None:
-    await publish.record(ctx.conn, urls=ctx.urls, username=ctx.chapter, activity=activity, inboxes=[inbox],
-                         now=to_epoch(ctx.now))
+    await publish.record(
+        ctx.conn, urls=ctx.urls, username=ctx.chapter, activity=activity, inboxes=[inbox], now=to_epoch(ctx.now)
+    )
     ctx.queued_deliveries = True
 
 
@@ -99,10 +99,17 @@ async def handle_follow(ctx: InboxContext, activity: dict) -> None:
     if follower is None or follower.inbox is None:
         raise PermanentError("the follower has no inbox to answer to")
     if target == ctx.urls.actor(INSTANCE_USERNAME):
-        reject = vocabulary.answer("Reject", ctx.urls, actor=ctx.urls.actor(INSTANCE_USERNAME), answered=activity,
-                                   to=follower.id, now=ctx.now)
-        await publish.record(ctx.conn, urls=ctx.urls, username=INSTANCE_USERNAME, activity=reject,
-                             inboxes=[follower.inbox], now=to_epoch(ctx.now))
+        reject = vocabulary.answer(
+            "Reject", ctx.urls, actor=ctx.urls.actor(INSTANCE_USERNAME), answered=activity, to=follower.id, now=ctx.now
+        )
+        await publish.record(
+            ctx.conn,
+            urls=ctx.urls,
+            username=INSTANCE_USERNAME,
+            activity=reject,
+            inboxes=[follower.inbox],
+            now=to_epoch(ctx.now),
+        )
         ctx.queued_deliveries = True
         return
     if target != ctx.chapter_id:
@@ -110,9 +117,16 @@ async def handle_follow(ctx: InboxContext, activity: dict) -> None:
     manual = ctx.config.node.manually_approves_followers
     existing = await follows.get_follower(ctx.conn, ctx.chapter, follower.id)
     already = existing is not None and existing["state"] == "accepted"
-    await follows.upsert_follower(ctx.conn, username=ctx.chapter, follower_id=follower.id, follow_id=activity["id"],
-                                  inbox=follower.inbox, shared_inbox=follower.shared_inbox,
-                                  state="pending" if manual and not already else "accepted", now=to_epoch(ctx.now))
+    await follows.upsert_follower(
+        ctx.conn,
+        username=ctx.chapter,
+        follower_id=follower.id,
+        follow_id=activity["id"],
+        inbox=follower.inbox,
+        shared_inbox=follower.shared_inbox,
+        state="pending" if manual and not already else "accepted",
+        now=to_epoch(ctx.now),
+    )
     if manual and not already:
         return  # waits for the admin's Accept or Reject in the outbox
     accept = vocabulary.answer("Accept", ctx.urls, actor=ctx.chapter_id, answered=activity, to=follower.id, now=ctx.now)
@@ -168,7 +182,6 @@ AnswerHandler = Callable[[InboxContext, dict, "objects.StoredObject | None"], Aw
 
 async def _follow_answer(ctx: InboxContext, activity: dict, target) -> None:
     await answer_to_our_follow(ctx, activity, accepted=activity["type"] == "Accept")
-
 
 
 async def handle_answer(ctx: InboxContext, activity: dict) -> None:
@@ -236,16 +249,18 @@ DEFAULT_HANDLER = Handler(keep_only)
 
 def register(registry: Registry) -> None:
     """The pipeline's own handlers: the follow graph and the dispatchers features extend."""
-    registry.inbound.update({
-        "Follow": Handler(handle_follow, needs_sender=True),
-        "Undo": Handler(handle_undo),
-        "Accept": Handler(handle_answer),
-        "Reject": Handler(handle_answer),
-        "TentativeAccept": Handler(handle_answer),
-        "Create": Handler(handle_create),
-        "Delete": Handler(handle_delete),
-        "Update": Handler(handle_update),
-    })
+    registry.inbound.update(
+        {
+            "Follow": Handler(handle_follow, needs_sender=True),
+            "Undo": Handler(handle_undo),
+            "Accept": Handler(handle_answer),
+            "Reject": Handler(handle_answer),
+            "TentativeAccept": Handler(handle_answer),
+            "Create": Handler(handle_create),
+            "Delete": Handler(handle_delete),
+            "Update": Handler(handle_update),
+        }
+    )
     registry.undo_handlers["Follow"] = undo_follow
     registry.answer_handlers["Follow"] = _follow_answer
 

@@ -52,8 +52,14 @@ class IntakeRow:
 
 
 class InboxIntake:
-    def __init__(self, db: Database, *, on_committed: Callable[[], None] = lambda: None,
-                 parsed: ParsedActivities | None = None, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        on_committed: Callable[[], None] = lambda: None,
+        parsed: ParsedActivities | None = None,
+        max_batch: int = 256,
+    ) -> None:
         self.db = db
         self.parsed = parsed
         self.on_committed = on_committed

@@ -20,11 +20,14 @@ class InboxLimits:
     per_actor: TokenBuckets
 
     @classmethod
-    def from_config(cls, federation) -> "InboxLimits":
+    def from_config(cls, federation) -> InboxLimits:
         return cls(
-            per_host=TokenBuckets(per_minute=federation.inbox_per_host_per_minute, burst=federation.inbox_per_host_burst),
-            per_actor=TokenBuckets(per_minute=federation.inbox_per_actor_per_minute,
-                                   burst=federation.inbox_per_actor_burst),
+            per_host=TokenBuckets(
+                per_minute=federation.inbox_per_host_per_minute, burst=federation.inbox_per_host_burst
+            ),
+            per_actor=TokenBuckets(
+                per_minute=federation.inbox_per_actor_per_minute, burst=federation.inbox_per_actor_burst
+            ),
         )
 
     def check(self, *, host: str, actor_id: str, now: float) -> float | None:

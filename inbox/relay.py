@@ -36,7 +36,8 @@ async def relay(ctx: InboxContext, activity: dict, inboxes: list[str] | None = N
         return False
     if inboxes is None:
         inboxes = await follows.follower_inboxes(ctx.conn, ctx.chapter)
-    await publish.record(ctx.conn, urls=ctx.urls, username=ctx.chapter, activity=activity, inboxes=inboxes,
-                         now=to_epoch(ctx.now))
+    await publish.record(
+        ctx.conn, urls=ctx.urls, username=ctx.chapter, activity=activity, inboxes=inboxes, now=to_epoch(ctx.now)
+    )
     ctx.queued_deliveries = ctx.queued_deliveries or bool(inboxes)
     return True

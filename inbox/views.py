@@ -36,14 +36,24 @@ from federation.multikey import find_multikey
 from federation.proofs import ProofError, proof_verification_method, verify_proof
 from federation.signatures import SignatureError
 from federation.verification import KeyUnavailable, VerifiedSigner, verify_request, verify_with_cached_key
-from node.core import inbox_items as store
 from inbox.intake import IntakeRow
-from node.core.serving import PAGE_SIZE, ap_response, collection_document, page_number, read_json_object
-from node.core.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, INBOX_INTAKE, INBOX_LIMITS, REGISTRY,
-                              REMOTE_ACTORS, URLS)
+from node.core import inbox_items as store
+from node.core.appkeys import (
+    BLOCKLIST,
+    CLOCK,
+    CONFIG,
+    DATABASE,
+    DELIVERY_WORKER,
+    INBOX_INTAKE,
+    INBOX_LIMITS,
+    REGISTRY,
+    REMOTE_ACTORS,
+    URLS,
+)
 from node.core.auth import require_admin
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
+from node.core.serving import PAGE_SIZE, ap_response, collection_document, page_number, read_json_object
 from node.core.urls import INSTANCE_USERNAME
 
 log = logging.getLogger("chapterhouse.inbox")
@@ -59,7 +69,9 @@ async def _recipient(request: web.Request) -> str:
     username = request.match_info.get("username")
     if username is None:
         return SHARED
-    if username not in (request.app[CONFIG].node.name, INSTANCE_USERNAME) and not await _is_local_actor(request, username):
+    if username not in (request.app[CONFIG].node.name, INSTANCE_USERNAME) and not await _is_local_actor(
+        request, username
+    ):
         raise ApiError(404, f"no actor named {username} here")
     return username
 
@@ -70,7 +82,6 @@ async def _is_local_actor(request: web.Request, username: str) -> bool:
         if await lookup(request.app[DATABASE].reader, request.app[URLS], username):
             return True
     return False
-
 
 
 @dataclass(frozen=True)
@@ -88,15 +99,20 @@ class Envelope:
 def _check_shape(activity: dict) -> Envelope:
     activity_id, kind, actor_id = activity.get("id"), activity.get("type"), id_of(activity.get("actor"))
     if not isinstance(activity_id, str) or len(activity_id) > 2048:
-        raise ApiError(400, "the activity needs an http(s) id of at most 2048 characters",
-                       hint="transient activities without an id are not accepted")
+        raise ApiError(
+            400,
+            "the activity needs an http(s) id of at most 2048 characters",
+            hint="transient activities without an id are not accepted",
+        )
     if not isinstance(kind, str) or not kind:
         raise ApiError(400, "the activity needs a type (a string)")
     if actor_id is None or len(actor_id) > 2048:
         raise ApiError(400, "the activity needs an actor (an http(s) id of at most 2048 characters)")
     activity_parts, actor_parts = origin_of(activity_id), origin_of(actor_id)
     if activity_parts.scheme not in ("http", "https") or not activity_parts.netloc:
-        raise ApiError(400, "the activity needs an http(s) id", hint="transient activities without an id are not accepted")
+        raise ApiError(
+            400, "the activity needs an http(s) id", hint="transient activities without an id are not accepted"
+        )
     if actor_parts.scheme not in ("http", "https") or not actor_parts.hostname:
         raise ApiError(400, "the activity needs an actor (an http(s) id)")
     return Envelope(activity_id, kind, actor_id, activity_parts.netloc, actor_parts.netloc, actor_parts.hostname)
@@ -130,10 +146,17 @@ def _check_limits(request: web.Request, activity: dict, envelope: Envelope) -> N
 
 def _refuse_object_off_host(activity: dict, envelope: Envelope) -> None:
     created = activity.get("object")
-    if envelope.kind in ("Create", "Update") and isinstance(created, dict) and isinstance(created.get("id"), str) \
-            and origin_of(created["id"]).netloc != envelope.actor_host:
-        raise ApiError(400, f"the object {created['id']} is not on its actor's host",
-                       hint="an actor may only create or update objects on its own server")
+    if (
+        envelope.kind in ("Create", "Update")
+        and isinstance(created, dict)
+        and isinstance(created.get("id"), str)
+        and origin_of(created["id"]).netloc != envelope.actor_host
+    ):
+        raise ApiError(
+            400,
+            f"the object {created['id']} is not on its actor's host",
+            hint="an actor may only create or update objects on its own server",
+        )
 
 
 async def _check_object_host(request: web.Request, activity: dict, envelope: Envelope, proof_ok: bool | None) -> None:
@@ -153,20 +176,30 @@ def _check_rate(request: web.Request, signer: VerifiedSigner, key_hostname: str)
     wait = request.app[INBOX_LIMITS].check(host=host, actor_id=signer.actor_id, now=time.monotonic())
     if wait is not None:
         seconds = max(1, math.ceil(wait))
-        raise ApiError(429, f"too many requests from {host} or {signer.actor_id}; try again in {seconds} s",
-                       headers={"Retry-After": str(seconds)})
+        raise ApiError(
+            429,
+            f"too many requests from {host} or {signer.actor_id}; try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 def _is_self_delete(kind: str, actor_id: str, activity: dict) -> bool:
     return kind == "Delete" and id_of(activity.get("object")) == actor_id
 
 
-async def _verified_signer(request: web.Request, body: bytes, kind: str, actor_id: str,
-                           activity: dict) -> VerifiedSigner | None:
+async def _verified_signer(
+    request: web.Request, body: bytes, kind: str, actor_id: str, activity: dict
+) -> VerifiedSigner | None:
     """Who signed; None means "acknowledge and drop" (a gone actor we never knew)."""
     remote_actors, now = request.app[REMOTE_ACTORS], request.app[CLOCK].now()
-    params = dict(method=request.method, target=request.raw_path, headers=request.headers, body=body, now=now,
-                  expected_host=request.app[URLS].host)
+    params = {
+        "method": request.method,
+        "target": request.raw_path,
+        "headers": request.headers,
+        "body": body,
+        "now": now,
+        "expected_host": request.app[URLS].host,
+    }
     try:
         return await verify_request(remote_actors, **params)
     except KeyUnavailable as error:
@@ -174,8 +207,11 @@ async def _verified_signer(request: web.Request, body: bytes, kind: str, actor_i
             return await verify_with_cached_key(remote_actors, **params)
         raise ApiError(401, f"signature refused: {error}", hint="the key must be fetchable at its id") from None
     except SignatureError as error:
-        raise ApiError(401, f"signature refused: {error}",
-                       hint="sign with draft-cavage (rsa-sha256/hs2019) or RFC 9421, covering the digest") from None
+        raise ApiError(
+            401,
+            f"signature refused: {error}",
+            hint="sign with draft-cavage (rsa-sha256/hs2019) or RFC 9421, covering the digest",
+        ) from None
 
 
 async def _proof_allows(request: web.Request, actor_id: str, activity: dict) -> bool:
@@ -212,13 +248,18 @@ async def post_inbox(request: web.Request) -> web.Response:
     _check_rate(request, signer, key_parts.hostname)
     proof_ok = None
     if signer.actor_id != actor_id and not (proof_ok := await _proof_allows(request, actor_id, activity)):
-        raise ApiError(401, f"signed by {signer.actor_id}, but the activity's actor is {actor_id}",
-                       hint="an actor may only send its own activities (or carry its FEP-8b32 proof)")
+        raise ApiError(
+            401,
+            f"signed by {signer.actor_id}, but the activity's actor is {actor_id}",
+            hint="an actor may only send its own activities (or carry its FEP-8b32 proof)",
+        )
     await _check_object_host(request, activity, envelope, proof_ok)
     if envelope.activity_host != envelope.actor_host:
         raise ApiError(400, f"the activity id {activity_id} is not on its actor's host")
     now = to_epoch(request.app[CLOCK].now())
-    await request.app[INBOX_INTAKE].submit(IntakeRow(activity_id, recipient, actor_id, kind, body.decode("utf-8"), now, activity))
+    await request.app[INBOX_INTAKE].submit(
+        IntakeRow(activity_id, recipient, actor_id, kind, body.decode("utf-8"), now, activity)
+    )
     await request.app[DELIVERY_WORKER].host_is_back(key_parts.netloc)
     return web.Response(body=ACCEPTED, status=202, content_type="application/json")
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from federation import jsonio
 from federation.actors import RemoteActor, RemoteActors
 from federation.client import FetchError
-from node.core import inbox_items as store
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext, handler_for, run_handler
+from node.core import inbox_items as store
 from node.core.background import WorkerLoop
 from node.core.clock import to_epoch
 from node.core.config import Config
@@ -68,9 +68,21 @@ class _Ready:
 
 
 class InboxWorker:
-    def __init__(self, *, db: Database, config: Config, urls: Urls, remote_actors: RemoteActors, clock,
-                 registry: Registry, on_deliveries_queued, batch: int = 64, lease_seconds: float = 120, handler_timeout: float = 30,
-                 policy: RetryPolicy = INBOX) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        config: Config,
+        urls: Urls,
+        remote_actors: RemoteActors,
+        clock,
+        registry: Registry,
+        on_deliveries_queued,
+        batch: int = 64,
+        lease_seconds: float = 120,
+        handler_timeout: float = 30,
+        policy: RetryPolicy = INBOX,
+    ) -> None:
         self.db = db
         self.config = config
         self.urls = urls
@@ -121,8 +133,14 @@ class InboxWorker:
         hooks = (*self.registry.preparers.get(kind, ()), *self.registry.preparers.get("*", ()))
         if not hooks:
             return {}
-        pctx = PrepareContext(config=self.config, urls=self.urls, remote_actors=self.remote_actors,
-                              reader=self.db.reader, now=self.clock.now(), sender=sender)
+        pctx = PrepareContext(
+            config=self.config,
+            urls=self.urls,
+            remote_actors=self.remote_actors,
+            reader=self.db.reader,
+            now=self.clock.now(),
+            sender=sender,
+        )
         prepared: dict = {}
         for hook in hooks:
             prepared.update(await hook(pctx, activity) or {})
@@ -151,9 +169,17 @@ class InboxWorker:
         queued = False
         async with self.db.transaction() as conn:
             for item in items:
-                ctx = InboxContext(conn=conn, config=self.config, urls=self.urls, remote_actors=self.remote_actors,
-                                   now=self.clock.now(), recipient=item.row["recipient"], registry=self.registry,
-                                   sender=item.sender, prepared=item.prepared)
+                ctx = InboxContext(
+                    conn=conn,
+                    config=self.config,
+                    urls=self.urls,
+                    remote_actors=self.remote_actors,
+                    now=self.clock.now(),
+                    recipient=item.row["recipient"],
+                    registry=self.registry,
+                    sender=item.sender,
+                    prepared=item.prepared,
+                )
                 if isolate:
                     await conn.execute("SAVEPOINT inbox_item")
                 try:

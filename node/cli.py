@@ -20,7 +20,6 @@ from node.core import logs
 from node.core.config import EXAMPLE_TOKEN, ConfigError, load_config
 from node.core.db import DatabaseInUse
 
-
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
 
 
@@ -35,8 +34,10 @@ def _init(args: argparse.Namespace) -> int:
     text = text.replace(f'token = "{EXAMPLE_TOKEN}"', f'token = "{token}"', 1)
     target.write_text(text, encoding="utf-8")
     target.chmod(0o600)
-    print(f"chapterhouse: wrote {target} with a new random admin token ([admin] token in that file; "
-          "the admin signs in with it at /login/admin). Edit [node] there before others follow the chapter.")
+    print(
+        f"chapterhouse: wrote {target} with a new random admin token ([admin] token in that file; "
+        "the admin signs in with it at /login/admin). Edit [node] there before others follow the chapter."
+    )
     return 0
 
 
@@ -53,13 +54,20 @@ def _serve(args: argparse.Namespace) -> int:
     for warning in warnings(config):
         print(f"chapterhouse: warning: {warning}", file=sys.stderr)
     app = make_app(config)
-    print(f"chapterhouse: {config.node.display_name} (@{config.node.name}@{config.node.host}) "
-          f"on http://{config.node.listen}, database {config.storage.database}", flush=True)
-    print(f"chapterhouse: open {config.node.base_url}/ ; the admin signs in at {config.node.base_url}/login/admin "
-          f"with [admin] token from {args.config}", flush=True)
+    print(
+        f"chapterhouse: {config.node.display_name} (@{config.node.name}@{config.node.host}) "
+        f"on http://{config.node.listen}, database {config.storage.database}",
+        flush=True,
+    )
+    print(
+        f"chapterhouse: open {config.node.base_url}/ ; the admin signs in at {config.node.base_url}/login/admin "
+        f"with [admin] token from {args.config}",
+        flush=True,
+    )
     try:
-        asyncio.run(serve(app, config.node.listen_host, config.node.listen_port,
-                          access_log_format='%a "%r" %s %b %Tfs'))
+        asyncio.run(
+            serve(app, config.node.listen_host, config.node.listen_port, access_log_format='%a "%r" %s %b %Tfs')
+        )
     except (OSError, sqlite3.Error, DatabaseInUse) as error:
         print(f"chapterhouse: {explain(error, config)}", file=sys.stderr)
         return 2

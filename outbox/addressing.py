@@ -20,7 +20,6 @@ from node.core import follows
 from node.core.db import Database
 from node.core.objects import PUBLIC_ALIASES, as_list
 from node.core.urls import Urls
-
 from node.core.vocabulary import DELIVERY_FIELDS
 
 # A local collection's name in Urls -> (reader, username) -> the inboxes it stands for.
@@ -45,8 +44,15 @@ def addressed(activity: dict) -> list[str]:
     return list(seen)
 
 
-async def resolve(activity: dict, *, db: Database, urls: Urls, username: str, remote_actors: RemoteActors,
-                  audiences: Mapping[str, Audience] | None = None) -> Recipients:
+async def resolve(
+    activity: dict,
+    *,
+    db: Database,
+    urls: Urls,
+    username: str,
+    remote_actors: RemoteActors,
+    audiences: Mapping[str, Audience] | None = None,
+) -> Recipients:
     result = Recipients()
     inboxes: dict[str, None] = {}
     for address in addressed(activity)[:MAX_RECIPIENTS]:

@@ -12,17 +12,17 @@ it in one transaction. A bare object is wrapped in a Create first.
 
 from __future__ import annotations
 
-from federation.activitystreams import id_of
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
+from federation import jsonio
+from federation.activitystreams import id_of
 from federation.actors import RemoteActors
 from federation.client import FetchError
-from federation import jsonio
-from node.core import follows, inbox_items, objects
+from node.core import follows, inbox_items, objects, vocabulary
 from node.core.clock import iso, to_epoch
 from node.core.config import Config
 from node.core.db import Database
@@ -31,7 +31,6 @@ from node.core.objects import PUBLIC, as_list
 from node.core.registry import Registry
 from node.core.sanitize import clean_html
 from node.core.urls import Urls
-from node.core import vocabulary
 from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, served_addressing, with_language
 
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
@@ -66,7 +65,6 @@ class OutboxContext:
 
 def _bad(message: str, hint: str | None = None) -> ApiError:
     return ApiError(400, message, hint=hint)
-
 
 
 def _addressing(ctx: OutboxContext, *sources: dict) -> dict:
@@ -130,9 +128,16 @@ async def _own_object(ctx: OutboxContext, activity: dict) -> objects.StoredObjec
 
 def create_of(ctx: OutboxContext, new_object: dict, addressing: dict) -> dict:
     """The Create activity for a newly composed object (embedded without its @context)."""
-    return vocabulary.activity("Create", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=new_object,
-                               context_value=new_object.get("@context", AS_CONTEXT),
-                               published=new_object["published"], **addressing)
+    return vocabulary.activity(
+        "Create",
+        ctx.urls,
+        actor=ctx.actor_id,
+        now=ctx.now,
+        object=new_object,
+        context_value=new_object.get("@context", AS_CONTEXT),
+        published=new_object["published"],
+        **addressing,
+    )
 
 
 async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
@@ -142,10 +147,19 @@ async def compose_post(ctx: OutboxContext, activity: dict, obj: dict) -> Compose
     body = _sanitised(obj)
     addressing = _addressing(ctx, activity, obj)
     object_id = ctx.urls.new_object_id()
-    new_object = with_language({
-        "@context": AS_CONTEXT, "id": object_id, "type": obj["type"], "attributedTo": ctx.actor_id,
-        **body, "published": iso(ctx.now), "url": object_id, **_public_part(addressing),
-    }, ctx.config.node.language)
+    new_object = with_language(
+        {
+            "@context": AS_CONTEXT,
+            "id": object_id,
+            "type": obj["type"],
+            "attributedTo": ctx.actor_id,
+            **body,
+            "published": iso(ctx.now),
+            "url": object_id,
+            **_public_part(addressing),
+        },
+        ctx.config.node.language,
+    )
     for optional in ("inReplyTo",):
         if isinstance(obj.get(optional), str):
             new_object[optional] = obj[optional]
@@ -194,9 +208,15 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
     body, removed = _sanitised(changes), _removed(changes)  # an Update that changes nothing is still an Update
     kept = {k: v for k, v in stored.data.items() if k not in removed}
     updated_object = with_language({**kept, **body, "updated": iso(ctx.now)}, ctx.config.node.language)
-    update = vocabulary.activity("Update", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=updated_object,
-                                 context_value=stored.data.get("@context", AS_CONTEXT),
-                                 **_public_part(_addressing(ctx, stored.data)))
+    update = vocabulary.activity(
+        "Update",
+        ctx.urls,
+        actor=ctx.actor_id,
+        now=ctx.now,
+        object=updated_object,
+        context_value=stored.data.get("@context", AS_CONTEXT),
+        **_public_part(_addressing(ctx, stored.data)),
+    )
 
     async def save(conn: aiosqlite.Connection) -> None:
         await objects.replace_data(conn, stored.id, updated_object, updated=to_epoch(ctx.now))
@@ -208,11 +228,22 @@ async def compose_delete(ctx: OutboxContext, activity: dict) -> Composed:
     stored = await _own_object(ctx, activity)
     if kind_of(stored) in ctx.registry.delete_composers:
         return await ctx.registry.delete_composers[kind_of(stored)](ctx, activity, stored)
-    tombstone = {"@context": AS_CONTEXT, "id": stored.id, "type": "Tombstone", "formerType": stored.type,
-                 "published": stored.data.get("published"), "deleted": iso(ctx.now)}
-    delete = vocabulary.activity("Delete", ctx.urls, actor=ctx.actor_id, now=ctx.now,
-                                 object={"id": stored.id, "type": "Tombstone", "formerType": stored.type},
-                                 **_public_part(_addressing(ctx, stored.data)))
+    tombstone = {
+        "@context": AS_CONTEXT,
+        "id": stored.id,
+        "type": "Tombstone",
+        "formerType": stored.type,
+        "published": stored.data.get("published"),
+        "deleted": iso(ctx.now),
+    }
+    delete = vocabulary.activity(
+        "Delete",
+        ctx.urls,
+        actor=ctx.actor_id,
+        now=ctx.now,
+        object={"id": stored.id, "type": "Tombstone", "formerType": stored.type},
+        **_public_part(_addressing(ctx, stored.data)),
+    )
 
     async def save(conn: aiosqlite.Connection) -> None:
         await objects.replace_data(conn, stored.id, tombstone, updated=to_epoch(ctx.now), deleted=to_epoch(ctx.now))
@@ -228,13 +259,17 @@ async def compose_follow(ctx: OutboxContext, activity: dict) -> Composed:
     try:
         remote = await ctx.remote_actors.get_actor(target)
     except FetchError as error:
-        raise ApiError(422, f"could not fetch the actor {target}: {error.reason}",
-                       hint="check the address; the actor's server must be reachable") from None
+        raise ApiError(
+            422,
+            f"could not fetch the actor {target}: {error.reason}",
+            hint="check the address; the actor's server must be reachable",
+        ) from None
     follow = vocabulary.activity("Follow", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=remote.id, to=[remote.id])
 
     async def save(conn: aiosqlite.Connection) -> None:
-        await follows.insert_following(conn, username=ctx.username, target_id=remote.id, follow_id=follow["id"],
-                                       now=to_epoch(ctx.now))
+        await follows.insert_following(
+            conn, username=ctx.username, target_id=remote.id, follow_id=follow["id"], now=to_epoch(ctx.now)
+        )
 
     return Composed(activity=follow, changes=[save])
 
@@ -243,8 +278,9 @@ async def _undo_follow(ctx: OutboxContext, original: objects.StoredObject) -> Co
     following = await follows.following_by_follow_id(ctx.db.reader, original.id)
     if following is None:
         raise ApiError(404, f"{original.id} is no longer a current Follow of this actor")
-    undo = vocabulary.activity("Undo", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=original.data,
-                               to=[following["target_id"]])
+    undo = vocabulary.activity(
+        "Undo", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=original.data, to=[following["target_id"]]
+    )
 
     async def save(conn: aiosqlite.Connection) -> None:
         await follows.remove_following(conn, original.id)
@@ -261,8 +297,9 @@ async def compose_undo(ctx: OutboxContext, activity: dict) -> Composed:
         raise ApiError(404, f"{original_id} is not an activity of this actor")
     composer = ctx.registry.undo_composers.get(original.type)
     if composer is None:
-        raise _bad(f"a {original.type} cannot be undone here",
-                   hint=f"these can: {', '.join(ctx.registry.undo_composers)}")
+        raise _bad(
+            f"a {original.type} cannot be undone here", hint=f"these can: {', '.join(ctx.registry.undo_composers)}"
+        )
     return await composer(ctx, original)
 
 
@@ -274,10 +311,14 @@ async def _answer_follow(ctx: OutboxContext, activity: dict, kind: str) -> Compo
     if follower is None or follower["state"] != "pending":
         raise ApiError(404, f"{follow_id} is not a pending follow request", hint="pending requests are in the inbox")
     received = await inbox_items.get_by_activity_id(ctx.db.reader, follow_id)
-    original = jsonio.loads(received["body"]) if received else {"id": follow_id, "type": "Follow",
-                                                                 "actor": follower["follower_id"], "object": ctx.actor_id}
-    answer = vocabulary.answer(kind, ctx.urls, actor=ctx.actor_id, answered=original, to=follower["follower_id"],
-                               now=ctx.now)
+    original = (
+        jsonio.loads(received["body"])
+        if received
+        else {"id": follow_id, "type": "Follow", "actor": follower["follower_id"], "object": ctx.actor_id}
+    )
+    answer = vocabulary.answer(
+        kind, ctx.urls, actor=ctx.actor_id, answered=original, to=follower["follower_id"], now=ctx.now
+    )
 
     async def save(conn: aiosqlite.Connection) -> None:
         if kind == "Accept":
@@ -307,9 +348,15 @@ async def compose_reject(ctx: OutboxContext, activity: dict) -> Composed:
 
 async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
     stored = await _own_object(ctx, activity)
-    pin = vocabulary.activity(kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, object=stored.id,
-                              target=ctx.urls.featured(ctx.username),
-                              **_public_part(_addressing(ctx, stored.data)))  # never a wider audience than the object's
+    pin = vocabulary.activity(
+        kind,
+        ctx.urls,
+        actor=ctx.actor_id,
+        now=ctx.now,
+        object=stored.id,
+        target=ctx.urls.featured(ctx.username),
+        **_public_part(_addressing(ctx, stored.data)),
+    )  # never a wider audience than the object's
 
     async def save(conn: aiosqlite.Connection) -> None:
         if kind == "Add":
@@ -327,8 +374,7 @@ async def _add_or_remove(ctx: OutboxContext, activity: dict, kind: str) -> Compo
         if target == getattr(ctx.urls, collection)(ctx.username):
             return await composer(ctx, activity, kind)
     targets = [getattr(ctx.urls, collection)(ctx.username) for collection in collections]
-    raise _bad(f"{kind} is supported with target = the {' or '.join(collections)} collection",
-               hint=", ".join(targets))
+    raise _bad(f"{kind} is supported with target = the {' or '.join(collections)} collection", hint=", ".join(targets))
 
 
 async def compose_add(ctx: OutboxContext, activity: dict) -> Composed:
@@ -341,11 +387,19 @@ async def compose_remove(ctx: OutboxContext, activity: dict) -> Composed:
 
 def register(registry: Registry) -> None:
     """The outbox's own composers; features add theirs to the same tables."""
-    registry.composers.update({
-        "Create": compose_create, "Update": compose_update, "Delete": compose_delete, "Follow": compose_follow,
-        "Undo": compose_undo, "Accept": compose_accept, "Reject": compose_reject, "Add": compose_add,
-        "Remove": compose_remove,
-    })
+    registry.composers.update(
+        {
+            "Create": compose_create,
+            "Update": compose_update,
+            "Delete": compose_delete,
+            "Follow": compose_follow,
+            "Undo": compose_undo,
+            "Accept": compose_accept,
+            "Reject": compose_reject,
+            "Add": compose_add,
+            "Remove": compose_remove,
+        }
+    )
     registry.object_composers.update({"Note": compose_post, "Article": compose_post})
     registry.undo_composers["Follow"] = _undo_follow
     registry.collection_composers["featured"] = _pin
@@ -353,8 +407,9 @@ def register(registry: Registry) -> None:
 
 def as_activity(registry: Registry, body: dict) -> dict:
     """A bare object becomes the object of a Create (ActivityPub 6.2.1)."""
-    if known_type(body.get("type"), registry.composers) is None and known_type(body.get("type"),
-                                                                                registry.object_composers):
+    if known_type(body.get("type"), registry.composers) is None and known_type(
+        body.get("type"), registry.object_composers
+    ):
         wrapper = {"type": "Create", "object": body}
         for name in ADDRESS_FIELDS:
             if name in body:

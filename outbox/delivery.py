@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from federation import jsonio
 from federation.client import FederationClient, PostResult
+from node.core import deliveries as store
 from node.core import objects
 from node.core.actors import signer_for
 from node.core.background import WorkerLoop
@@ -28,7 +29,6 @@ from node.core.db import Database
 from node.core.keys import KeyRing
 from node.core.retry import DELIVERY, HOST_BACKOFF, RetryPolicy
 from node.core.urls import Urls
-from node.core import deliveries as store
 
 log = logging.getLogger("chapterhouse.delivery")
 
@@ -62,9 +62,21 @@ class Outcome:
 
 
 class DeliveryWorker:
-    def __init__(self, *, db: Database, client: FederationClient, keyring: KeyRing, urls: Urls, clock,
-                 concurrency: int, batch: int = 500, lease_seconds: float = 300, policy: RetryPolicy = DELIVERY,
-                 rng: random.Random | None = None, host_budget_seconds: float = 30) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        client: FederationClient,
+        keyring: KeyRing,
+        urls: Urls,
+        clock,
+        concurrency: int,
+        batch: int = 500,
+        lease_seconds: float = 300,
+        policy: RetryPolicy = DELIVERY,
+        rng: random.Random | None = None,
+        host_budget_seconds: float = 30,
+    ) -> None:
         self.db = db
         self.host_budget_seconds = host_budget_seconds
         self.client = client
@@ -131,10 +143,11 @@ class DeliveryWorker:
             for index, row in enumerate(rows):
                 outcome = await self._deliver_one(row, bodies.get(row["activity_id"]))
                 outcomes.append(outcome)
-                rest = rows[index + 1:]
+                rest = rows[index + 1 :]
                 if outcome.pause_host:  # failing: leave its other rows for after the pause
-                    outcomes.extend(Outcome(r["seq"], r["host"], "retry", None, "host paused", outcome.retry_at)
-                                    for r in rest)
+                    outcomes.extend(
+                        Outcome(r["seq"], r["host"], "retry", None, "host paused", outcome.retry_at) for r in rest
+                    )
                     break
                 if rest and asyncio.get_running_loop().time() - started > self.host_budget_seconds:
                     # slow but working: give the rest back so one host cannot hold the cycle
@@ -178,8 +191,9 @@ class DeliveryWorker:
                     await store.mark_dead(conn, outcome.seq, status=outcome.status, error=outcome.error or "", now=now)
                     log.warning("delivery %s dead: %s", outcome.seq, outcome.error)
                 else:
-                    await store.mark_retry(conn, outcome.seq, at=outcome.retry_at or now, status=outcome.status,
-                                           error=outcome.error or "")
+                    await store.mark_retry(
+                        conn, outcome.seq, at=outcome.retry_at or now, status=outcome.status, error=outcome.error or ""
+                    )
                 if outcome.pause_host:
                     paused[outcome.host] = outcome
             for host, outcome in paused.items():

@@ -49,11 +49,22 @@ async def compose(app: web.Application, username: str, body: dict) -> tuple[Comp
     activity = as_activity(registry, body)
     kind = known_type(activity.get("type"), registry.composers)  # of several types, the first one known here
     if kind is None:
-        raise ApiError(400, f"cannot publish a {activity.get('type')!r}",
-                       hint=f"supported: {', '.join(registry.composers)}, or a bare object")
+        raise ApiError(
+            400,
+            f"cannot publish a {activity.get('type')!r}",
+            hint=f"supported: {', '.join(registry.composers)}, or a bare object",
+        )
     now = app[CLOCK].now()
-    ctx = OutboxContext(config=app[CONFIG], urls=app[URLS], db=app[DATABASE], remote_actors=app[REMOTE_ACTORS],
-                        username=username, now=now, registry=registry, blocklist=app[BLOCKLIST])
+    ctx = OutboxContext(
+        config=app[CONFIG],
+        urls=app[URLS],
+        db=app[DATABASE],
+        remote_actors=app[REMOTE_ACTORS],
+        username=username,
+        now=now,
+        registry=registry,
+        blocklist=app[BLOCKLIST],
+    )
     composed = await registry.composers[kind](ctx, {**activity, "type": kind})
     if isinstance(activity["type"], list) and composed.activity.get("type") == kind:
         composed.activity["type"] = activity["type"]  # the other types kept as given
@@ -63,8 +74,14 @@ async def compose(app: web.Application, username: str, body: dict) -> tuple[Comp
 async def apply(app: web.Application, username: str, composed: Composed, *, now) -> Published:
     """Resolve recipients, then commit the changes, the activity and its deliveries together."""
     db, urls = app[DATABASE], app[URLS]
-    recipients = await addressing.resolve(composed.activity, db=db, urls=urls, username=username,
-                                          remote_actors=app[REMOTE_ACTORS], audiences=app[REGISTRY].audiences)
+    recipients = await addressing.resolve(
+        composed.activity,
+        db=db,
+        urls=urls,
+        username=username,
+        remote_actors=app[REMOTE_ACTORS],
+        audiences=app[REGISTRY].audiences,
+    )
     # bto and bcc find recipients; they are kept apart for the owner, never served to others or delivered (AP 6.1)
     blind = {k: v for k, v in composed.activity.items() if k in ("bto", "bcc") and v}
     composed.activity = {k: v for k, v in composed.activity.items() if k not in ("bto", "bcc")}
@@ -72,8 +89,16 @@ async def apply(app: web.Application, username: str, composed: Composed, *, now)
     async with db.transaction() as conn:
         for change in composed.changes:
             await change(conn)
-        await publish.record(conn, urls=urls, username=username, activity=composed.activity, inboxes=inboxes,
-                             now=to_epoch(now), new_object=composed.new_object, blind=blind or None)
+        await publish.record(
+            conn,
+            urls=urls,
+            username=username,
+            activity=composed.activity,
+            inboxes=inboxes,
+            now=to_epoch(now),
+            new_object=composed.new_object,
+            blind=blind or None,
+        )
     for hook in composed.after_commit:
         await hook()
     app[DELIVERY_WORKER].wake()

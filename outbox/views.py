@@ -18,7 +18,9 @@ async def post_outbox(request: web.Request) -> web.Response:
     config, urls = request.app[CONFIG], request.app[URLS]
     username = request.match_info["username"]
     if username != config.node.name:
-        raise ApiError(404, f"no actor named {username} publishes here", hint=f"post to {urls.outbox(config.node.name)}")
+        raise ApiError(
+            404, f"no actor named {username} publishes here", hint=f"post to {urls.outbox(config.node.name)}"
+        )
     _, body = await read_json_object(request, accepted_types=C2S_CONTENT_TYPES)
     published = await service.submit(request.app, username, body)
     return web.json_response(published.as_json(), status=201, headers={"Location": published.activity["id"]})

@@ -8,14 +8,14 @@ import logging
 import pytest
 from hypothesis import HealthCheck, settings
 
+from node.web.app import DEFAULT_FEATURES
+from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtures)
+from tests.support.nodes import node_config, start_node
+from tests.support.remote_actor import RemoteActor
+
 # Timing never decides a test: no per-example deadline (CI has 2 busy cores).
 settings.register_profile("chapterhouse", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("chapterhouse")
-
-from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtures)
-from node.web.app import DEFAULT_FEATURES
-from tests.support.nodes import node_config, start_node
-from tests.support.remote_actor import RemoteActor
 
 
 def pytest_configure(config):
@@ -44,8 +44,9 @@ def fail_on_logged_errors(request):
     finally:
         logger.removeHandler(handler)
     if handler.records and request.node.get_closest_marker("expect_logged_errors") is None:
-        lines = [f"{r.name}: {r.getMessage()}" + (f" ({r.exc_info[1]!r})" if r.exc_info else "")
-                 for r in handler.records[:5]]
+        lines = [
+            f"{r.name}: {r.getMessage()}" + (f" ({r.exc_info[1]!r})" if r.exc_info else "") for r in handler.records[:5]
+        ]
         pytest.fail("the node logged errors:\n" + "\n".join(lines), pytrace=False)
 
 
@@ -54,12 +55,23 @@ async def make_node(tmp_path):
     """Start Chapterhouse nodes: ``await make_node("london", start_workers=False, **federation)``."""
     started = []
 
-    async def factory(name: str = "london", *, clock=None, start_workers: bool = True, config=None,
-                      features=DEFAULT_FEATURES, **federation):
+    async def factory(
+        name: str = "london",
+        *,
+        clock=None,
+        start_workers: bool = True,
+        config=None,
+        features=DEFAULT_FEATURES,
+        **federation,
+    ):
         for attempt in range(5):
             try:
-                node = await start_node(config or node_config(tmp_path, name, **federation), clock=clock,
-                                        start_workers=start_workers, features=features)
+                node = await start_node(
+                    config or node_config(tmp_path, name, **federation),
+                    clock=clock,
+                    start_workers=start_workers,
+                    features=features,
+                )
                 break
             except OSError as error:  # the free port was taken meanwhile: a fresh one (and database)
                 if error.errno != errno.EADDRINUSE or config is not None or attempt == 4:

@@ -26,15 +26,22 @@ async def _paged(request: web.Request, section: str, page: int) -> dict:
     reader, chapter = request.app[DATABASE].reader, request.app[CONFIG].node.name
     total = await listing.count(reader, section, chapter=chapter, now=listing.now_iso(request))
     found = await listing.items(request, section, offset=(page - 1) * listing.PAGE_SIZE, limit=listing.PAGE_SIZE)
-    return {"section": section, "title": listing.TITLES[section], "items": found, "total": total,
-            "page": page, "has_next": page * listing.PAGE_SIZE < total}
+    return {
+        "section": section,
+        "title": listing.TITLES[section],
+        "items": found,
+        "total": total,
+        "page": page,
+        "has_next": page * listing.PAGE_SIZE < total,
+    }
 
 
 def archive(section: str, title):
     async def view(request: web.Request) -> web.Response:
         page = page_of(request)
-        return await render(request, "archive.html", {"title": title, "lists": [await _paged(request, section, page)],
-                                                      "page": page})
+        return await render(
+            request, "archive.html", {"title": title, "lists": [await _paged(request, section, page)], "page": page}
+        )
 
     return view
 
@@ -76,8 +83,14 @@ async def feed(request: web.Request) -> web.Response:
     _text(root, "subtitle", config.node.summary)
     ET.SubElement(root, f"{{{ATOM}}}link", {"rel": "self", "href": f"{urls.base}/feed.atom"})
     ET.SubElement(root, f"{{{ATOM}}}link", {"rel": "alternate", "type": "text/html", "href": f"{urls.base}/"})
-    _text(root, "updated", max((e.document.get("updated") or e.document.get("published", "") for e in entries),
-                               default="1970-01-01T00:00:00Z"))
+    _text(
+        root,
+        "updated",
+        max(
+            (e.document.get("updated") or e.document.get("published", "") for e in entries),
+            default="1970-01-01T00:00:00Z",
+        ),
+    )
     for item in entries:
         _entry(root, item)
     body = ET.tostring(root, encoding="utf-8", xml_declaration=True)

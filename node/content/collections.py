@@ -12,9 +12,15 @@ from aiohttp import web
 
 from node.content import interactions
 from node.core import objects
-from node.core.serving import PAGE_SIZE, ap_response, collection_document, page_number, require_signed_if_authorized_fetch
 from node.core.appkeys import DATABASE, URLS
 from node.core.errors import ApiError
+from node.core.serving import (
+    PAGE_SIZE,
+    ap_response,
+    collection_document,
+    page_number,
+    require_signed_if_authorized_fetch,
+)
 
 
 async def _visible_object(request: web.Request) -> objects.StoredObject:
@@ -22,8 +28,9 @@ async def _visible_object(request: web.Request) -> objects.StoredObject:
     object_id = f"{request.app[URLS].base}/objects/{request.match_info['uuid']}"
     stored = await objects.get(request.app[DATABASE].reader, object_id)
     if stored is None or stored.kind != "object" or stored.visibility not in ("public", "unlisted"):
-        raise ApiError(404, f"no public object {object_id} here",
-                       hint="collections are served for public and unlisted objects")
+        raise ApiError(
+            404, f"no public object {object_id} here", hint="collections are served for public and unlisted objects"
+        )
     if stored.deleted is not None:
         raise ApiError(410, f"{object_id} was deleted")
     return stored
@@ -34,8 +41,11 @@ async def replies_collection(request: web.Request) -> web.Response:
     db = request.app[DATABASE]
     page = page_number(request)
     total = (await interactions.counts(db.reader, stored.id)).replies
-    items = [] if page is None else await interactions.page_thread(
-        db.reader, stored.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    items = (
+        []
+        if page is None
+        else await interactions.page_thread(db.reader, stored.id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    )
     return ap_response(request, collection_document(f"{stored.id}/replies", total, page, items))
 
 
@@ -43,8 +53,15 @@ def _reactions_collection(name: str, count_of):
     async def view(request: web.Request) -> web.Response:
         stored = await _visible_object(request)
         totals = await interactions.counts(request.app[DATABASE].reader, stored.id)
-        return ap_response(request, {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{stored.id}/{name}",
-                                     "type": "Collection", "totalItems": count_of(totals)})
+        return ap_response(
+            request,
+            {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": f"{stored.id}/{name}",
+                "type": "Collection",
+                "totalItems": count_of(totals),
+            },
+        )
 
     return view
 

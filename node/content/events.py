@@ -69,7 +69,9 @@ def parse_place(value) -> dict:
     if isinstance(address, str) and address.strip():
         place["address"] = {"type": "PostalAddress", "streetAddress": address.strip()}
     elif isinstance(address, dict):
-        fields = {k: address[k].strip() for k in ADDRESS_FIELDS if isinstance(address.get(k), str) and address[k].strip()}
+        fields = {
+            k: address[k].strip() for k in ADDRESS_FIELDS if isinstance(address.get(k), str) and address[k].strip()
+        }
         if not fields:
             raise EventError(f"location.address needs one of {', '.join(ADDRESS_FIELDS)}")
         place["address"] = {"type": "PostalAddress", **fields}
@@ -104,14 +106,15 @@ def event_fields(obj: dict) -> dict:
 
 
 def with_counts(document: dict, counts: AnswerCounts) -> dict:
-    return {**document, "participantCount": counts.going, "notGoingCount": counts.not_going,
-            "maybeCount": counts.maybe}
+    return {**document, "participantCount": counts.going, "notGoingCount": counts.not_going, "maybeCount": counts.maybe}
 
 
 # --- answers ------------------------------------------------------------------------------
 
-async def record_answer(conn: aiosqlite.Connection, *, event_id: str, actor_id: str, answer: str,
-                        activity_id: str | None, now: float) -> None:
+
+async def record_answer(
+    conn: aiosqlite.Connection, *, event_id: str, actor_id: str, answer: str, activity_id: str | None, now: float
+) -> None:
     """An actor's answer; it replaces their earlier one unless that one is newer."""
     if answer not in ANSWERS:
         raise EventError(f"an answer is one of {', '.join(ANSWERS)}")
@@ -125,8 +128,9 @@ async def record_answer(conn: aiosqlite.Connection, *, event_id: str, actor_id: 
 
 
 async def answer_of(conn: aiosqlite.Connection, event_id: str, actor_id: str) -> str | None:
-    rows = await fetch_all(conn, "SELECT answer FROM event_answers WHERE event_id = ? AND actor_id = ?",
-                           (event_id, actor_id))
+    rows = await fetch_all(
+        conn, "SELECT answer FROM event_answers WHERE event_id = ? AND actor_id = ?", (event_id, actor_id)
+    )
     return rows[0]["answer"] if rows else None
 
 

@@ -40,8 +40,11 @@ def _lines(form, name: str) -> list[str]:
 
 def paragraphs(text: str) -> str:
     """Plain text as HTML paragraphs, line breaks kept, everything escaped."""
-    return "".join(f"<p>{html.escape(part.strip()).replace(chr(10), '<br>')}</p>"
-                   for part in _PARAGRAPHS.split(text.strip()) if part.strip())
+    return "".join(
+        f"<p>{html.escape(part.strip()).replace(chr(10), '<br>')}</p>"
+        for part in _PARAGRAPHS.split(text.strip())
+        if part.strip()
+    )
 
 
 def plain(markup: str) -> str:
@@ -89,8 +92,14 @@ def _post(kind: str, form) -> dict:
 
 
 def _minutes(form) -> dict:
-    body = {"type": "Minutes", "name": _text(form, "title"), "meetingDate": _text(form, "meeting_date"),
-            "attendees": _lines(form, "attendees"), "agenda": _lines(form, "agenda"), "decisions": _decisions(form)}
+    body = {
+        "type": "Minutes",
+        "name": _text(form, "title"),
+        "meetingDate": _text(form, "meeting_date"),
+        "attendees": _lines(form, "attendees"),
+        "agenda": _lines(form, "agenda"),
+        "decisions": _decisions(form),
+    }
     if _text(form, "place"):
         body["location"] = {"type": "Place", "name": _text(form, "place")}
     if _text(form, "content"):
@@ -133,11 +142,20 @@ def changes_of(kind: str, form, tz: tzinfo) -> dict:
 def values_of(kind: str, document: dict, record, tz: tzinfo) -> dict:
     """A published object as its edit form's values (``record``: the minutes' structure)."""
     if kind == "minutes" and record is not None:
-        return {"title": record.title, "meeting_date": record.meeting_date,
-                "place": (record.location or {}).get("name", ""), "attendees": "\n".join(record.attendees),
-                "agenda": "\n".join(record.agenda), "content": plain(record.notes or ""),
-                "decisions": "\n".join(d.text + (f" | {d.vote}" if d.vote else "") for d in record.decisions)}
+        return {
+            "title": record.title,
+            "meeting_date": record.meeting_date,
+            "place": (record.location or {}).get("name", ""),
+            "attendees": "\n".join(record.attendees),
+            "agenda": "\n".join(record.agenda),
+            "content": plain(record.notes or ""),
+            "decisions": "\n".join(d.text + (f" | {d.vote}" if d.vote else "") for d in record.decisions),
+        }
     location = document.get("location") if isinstance(document.get("location"), dict) else {}
-    return {"title": document.get("name") or "", "content": plain(document.get("content") or ""),
-            "starts": _local(document.get("startTime"), tz), "ends": _local(document.get("endTime"), tz),
-            "place": location.get("name", "")}
+    return {
+        "title": document.get("name") or "",
+        "content": plain(document.get("content") or ""),
+        "starts": _local(document.get("startTime"), tz),
+        "ends": _local(document.get("endTime"), tz),
+        "place": location.get("name", ""),
+    }

@@ -24,11 +24,10 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from inbox.handlers import Handler, InboxContext, PermanentError, id_of
-from node.core.registry import Registry
-from node.content import events
-from node.content import interactions
+from node.content import events, interactions
 from node.core import objects
 from node.core.clock import iso, to_epoch
+from node.core.registry import Registry
 from node.core.sanitize import clean_html
 
 REPLY_TYPES = ("Note", "Article", "Page")
@@ -41,8 +40,10 @@ def _host(url: str) -> str:
 
 def _same_host_as_actor(what: str, object_id, actor_id: str) -> None:
     if not isinstance(object_id, str) or _host(object_id) != _host(actor_id) or not _host(object_id):
-        raise PermanentError(f"{what} {object_id!r} is not on its actor's host ({_host(actor_id)}):"
-                             " an object's host must equal its actor's host")
+        raise PermanentError(
+            f"{what} {object_id!r} is not on its actor's host ({_host(actor_id)}):"
+            " an object's host must equal its actor's host"
+        )
 
 
 def _published(value, fallback: float) -> float:
@@ -55,9 +56,14 @@ def _published(value, fallback: float) -> float:
 
 def _kept_reply(created: dict, actor_id: str, parent_id: str, now) -> dict:
     """What the thread keeps of a reply: its identity, addressing and sanitised HTML."""
-    reply = {"id": created["id"], "type": created["type"], "attributedTo": actor_id, "inReplyTo": parent_id,
-             "content": clean_html(created["content"]) if isinstance(created.get("content"), str) else "",
-             "published": created["published"] if isinstance(created.get("published"), str) else iso(now)}
+    reply = {
+        "id": created["id"],
+        "type": created["type"],
+        "attributedTo": actor_id,
+        "inReplyTo": parent_id,
+        "content": clean_html(created["content"]) if isinstance(created.get("content"), str) else "",
+        "published": created["published"] if isinstance(created.get("published"), str) else iso(now),
+    }
     for name in ("name", "summary", "url", "updated"):
         if isinstance(created.get(name), str):
             reply[name] = clean_html(created[name]) if name == "summary" else created[name]
@@ -83,9 +89,15 @@ async def keep_reply(ctx: InboxContext, activity: dict, created: dict, parent: o
     reply = _kept_reply(created, actor_id, parent.id, ctx.now)
     # followers-only and direct replies are kept but not shown: the author's followers are not ours to know
     visibility = objects.visibility_of(reply, followers_url="")
-    await interactions.insert_reply(ctx.conn, reply=reply, object_id=parent.id, actor_id=actor_id,
-                                    visibility=visibility, published=_published(reply["published"], to_epoch(ctx.now)),
-                                    now=to_epoch(ctx.now))
+    await interactions.insert_reply(
+        ctx.conn,
+        reply=reply,
+        object_id=parent.id,
+        actor_id=actor_id,
+        visibility=visibility,
+        published=_published(reply["published"], to_epoch(ctx.now)),
+        now=to_epoch(ctx.now),
+    )
 
 
 async def refresh_reply(ctx: InboxContext, updated: dict, actor_id: str) -> None:
@@ -94,8 +106,9 @@ async def refresh_reply(ctx: InboxContext, updated: dict, actor_id: str) -> None
         return
     _check_author(updated, actor_id)
     reply = {**_kept_reply({**kept, **updated}, actor_id, kept["inReplyTo"], ctx.now), "updated": iso(ctx.now)}
-    await interactions.update_reply(ctx.conn, reply_id=updated["id"], actor_id=actor_id, reply=reply,
-                                    now=to_epoch(ctx.now))
+    await interactions.update_reply(
+        ctx.conn, reply_id=updated["id"], actor_id=actor_id, reply=reply, now=to_epoch(ctx.now)
+    )
 
 
 async def forget_deleted(ctx: InboxContext, object_id: str, actor_id: str) -> None:
@@ -122,28 +135,46 @@ async def count_reaction(ctx: InboxContext, activity: dict) -> None:
         return
     actor_id = id_of(activity["actor"])
     _same_host_as_actor(f"the {activity['type']}", activity.get("id"), actor_id)
-    await interactions.add_reaction(ctx.conn, kind=REACTIONS[activity["type"]], activity_id=activity["id"],
-                                    object_id=target.id, actor_id=actor_id, now=to_epoch(ctx.now))
+    await interactions.add_reaction(
+        ctx.conn,
+        kind=REACTIONS[activity["type"]],
+        activity_id=activity["id"],
+        object_id=target.id,
+        actor_id=actor_id,
+        now=to_epoch(ctx.now),
+    )
 
 
 async def undo_reaction(ctx: InboxContext, undone: dict, actor_id: str) -> None:
-    await interactions.remove_reaction(ctx.conn, kind=REACTIONS[undone["type"]], actor_id=actor_id,
-                                       activity_id=id_of(undone), object_id=id_of(undone.get("object")))
+    await interactions.remove_reaction(
+        ctx.conn,
+        kind=REACTIONS[undone["type"]],
+        actor_id=actor_id,
+        activity_id=id_of(undone),
+        object_id=id_of(undone.get("object")),
+    )
 
 
 async def answer_event(ctx: InboxContext, activity: dict, event: objects.StoredObject | None) -> None:
     if event is None or event.deleted is not None:
         await answer_deleted(ctx, activity, event)
-    await events.record_answer(ctx.conn, event_id=event.id, actor_id=id_of(activity["actor"]),
-                               answer=events.ANSWERS_BY_ACTIVITY[activity["type"]], activity_id=activity.get("id"),
-                               now=to_epoch(ctx.now))
+    await events.record_answer(
+        ctx.conn,
+        event_id=event.id,
+        actor_id=id_of(activity["actor"]),
+        answer=events.ANSWERS_BY_ACTIVITY[activity["type"]],
+        activity_id=activity.get("id"),
+        now=to_epoch(ctx.now),
+    )
 
 
 async def answer_deleted(ctx: InboxContext, activity: dict, target: objects.StoredObject | None) -> None:
     """An answer to something that was deleted (a deleted Event is a Tombstone): never recorded."""
     former = target.data.get("formerType", "object") if target is not None else "object"
-    raise PermanentError(f"{activity['type']} of {id_of(activity.get('object'))}, a {former} that was deleted:"
-                         " answers are no longer recorded")
+    raise PermanentError(
+        f"{activity['type']} of {id_of(activity.get('object'))}, a {former} that was deleted:"
+        " answers are no longer recorded"
+    )
 
 
 def register(registry: Registry) -> None:

@@ -19,6 +19,7 @@ import aiosqlite
 from federation import jsonio
 from node.core.db import fetch_all, fetch_value
 
+
 @dataclass(frozen=True)
 class Counts:
     replies: int
@@ -26,8 +27,16 @@ class Counts:
     shares: int
 
 
-async def insert_reply(conn: aiosqlite.Connection, *, reply: dict, object_id: str, actor_id: str, visibility: str,
-                       published: float, now: float) -> bool:
+async def insert_reply(
+    conn: aiosqlite.Connection,
+    *,
+    reply: dict,
+    object_id: str,
+    actor_id: str,
+    visibility: str,
+    published: float,
+    now: float,
+) -> bool:
     """Keep a reply (once: a repeated Create of the same Note changes nothing); True if new."""
     cursor = await conn.execute(
         "INSERT INTO interactions (id, kind, object_id, actor_id, visibility, data, published, received_at)"
@@ -37,8 +46,7 @@ async def insert_reply(conn: aiosqlite.Connection, *, reply: dict, object_id: st
     return cursor.rowcount == 1
 
 
-async def update_reply(conn: aiosqlite.Connection, *, reply_id: str, actor_id: str, reply: dict,
-                       now: float) -> bool:
+async def update_reply(conn: aiosqlite.Connection, *, reply_id: str, actor_id: str, reply: dict, now: float) -> bool:
     """Replace a kept reply's Note, only when ``actor_id`` wrote it; True if it was ours to change."""
     cursor = await conn.execute(
         "UPDATE interactions SET data = ?, updated = ? WHERE id = ? AND kind = 'reply' AND actor_id = ?",
@@ -64,8 +72,9 @@ async def delete_everything_of(conn: aiosqlite.Connection, actor_id: str) -> int
     return cursor.rowcount
 
 
-async def add_reaction(conn: aiosqlite.Connection, *, kind: str, activity_id: str, object_id: str, actor_id: str,
-                       now: float) -> bool:
+async def add_reaction(
+    conn: aiosqlite.Connection, *, kind: str, activity_id: str, object_id: str, actor_id: str, now: float
+) -> bool:
     """A like or boost; a second one by the same actor of the same object changes nothing."""
     cursor = await conn.execute(
         "INSERT INTO interactions (id, kind, object_id, actor_id, visibility, published, received_at)"
@@ -75,8 +84,9 @@ async def add_reaction(conn: aiosqlite.Connection, *, kind: str, activity_id: st
     return cursor.rowcount == 1
 
 
-async def remove_reaction(conn: aiosqlite.Connection, *, kind: str, actor_id: str, activity_id: str | None,
-                          object_id: str | None) -> int:
+async def remove_reaction(
+    conn: aiosqlite.Connection, *, kind: str, actor_id: str, activity_id: str | None, object_id: str | None
+) -> int:
     """Undo of a like or boost: by its activity id, or by what it reacted to (ids differ between servers)."""
     cursor = await conn.execute(
         "DELETE FROM interactions WHERE kind = ? AND actor_id = ? AND (id = ? OR object_id = ?)",
@@ -110,8 +120,12 @@ async def page_thread(conn: aiosqlite.Connection, object_id: str, *, offset: int
 def collections_of(object_id: str, totals: Counts) -> dict:
     """The ``replies``, ``likes`` and ``shares`` properties of a served object, with live totals."""
     return {
-        "replies": {"id": f"{object_id}/replies", "type": "OrderedCollection", "totalItems": totals.replies,
-                    "first": f"{object_id}/replies?page=1"},
+        "replies": {
+            "id": f"{object_id}/replies",
+            "type": "OrderedCollection",
+            "totalItems": totals.replies,
+            "first": f"{object_id}/replies?page=1",
+        },
         "likes": {"id": f"{object_id}/likes", "type": "Collection", "totalItems": totals.likes},
         "shares": {"id": f"{object_id}/shares", "type": "Collection", "totalItems": totals.shares},
     }

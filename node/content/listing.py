@@ -29,22 +29,44 @@ EXCERPT_CHARACTERS = 220
 
 # section -> (SQL condition over public objects, order); "upcoming" and "past" take the time as a parameter
 QUERIES: dict[str, tuple[str, str]] = {
-    "news": ("author = :chapter AND type IN ('Note', 'Article') AND COALESCE(json_extract(data, '$.postKind'), 'news')"
-             " = 'news' AND json_extract(data, '$.inReplyTo') IS NULL", "seq DESC"),
-    "blog": ("type IN ('Note', 'Article') AND json_extract(data, '$.postKind') = 'blog'"
-             " AND json_extract(data, '$.inReplyTo') IS NULL", "seq DESC"),
-    "minutes": ("author = :chapter AND type = 'Article' AND json_extract(data, '$.postKind') = 'minutes'",
-                "json_extract(data, '$.meetingDate') DESC, seq DESC"),
-    "upcoming": ("author = :chapter AND type = 'Event' AND COALESCE(json_extract(data, '$.endTime'),"
-                 " json_extract(data, '$.startTime')) >= :now", "json_extract(data, '$.startTime') ASC, seq"),
-    "past": ("author = :chapter AND type = 'Event' AND COALESCE(json_extract(data, '$.endTime'),"
-             " json_extract(data, '$.startTime')) < :now", "json_extract(data, '$.startTime') DESC, seq DESC"),
-    "feed": ("author = :chapter AND type IN ('Note', 'Article', 'Event') AND json_extract(data, '$.inReplyTo') IS NULL"
-             " AND NOT (type = 'Note' AND json_extract(data, '$.postKind') = 'minutes')", "seq DESC"),
+    "news": (
+        "author = :chapter AND type IN ('Note', 'Article') AND COALESCE(json_extract(data, '$.postKind'), 'news')"
+        " = 'news' AND json_extract(data, '$.inReplyTo') IS NULL",
+        "seq DESC",
+    ),
+    "blog": (
+        "type IN ('Note', 'Article') AND json_extract(data, '$.postKind') = 'blog'"
+        " AND json_extract(data, '$.inReplyTo') IS NULL",
+        "seq DESC",
+    ),
+    "minutes": (
+        "author = :chapter AND type = 'Article' AND json_extract(data, '$.postKind') = 'minutes'",
+        "json_extract(data, '$.meetingDate') DESC, seq DESC",
+    ),
+    "upcoming": (
+        "author = :chapter AND type = 'Event' AND COALESCE(json_extract(data, '$.endTime'),"
+        " json_extract(data, '$.startTime')) >= :now",
+        "json_extract(data, '$.startTime') ASC, seq",
+    ),
+    "past": (
+        "author = :chapter AND type = 'Event' AND COALESCE(json_extract(data, '$.endTime'),"
+        " json_extract(data, '$.startTime')) < :now",
+        "json_extract(data, '$.startTime') DESC, seq DESC",
+    ),
+    "feed": (
+        "author = :chapter AND type IN ('Note', 'Article', 'Event') AND json_extract(data, '$.inReplyTo') IS NULL"
+        " AND NOT (type = 'Note' AND json_extract(data, '$.postKind') = 'minutes')",
+        "seq DESC",
+    ),
 }
 
-TITLES = {"news": N_("Latest news"), "blog": N_("Blogs"), "minutes": N_("Minutes"),
-          "upcoming": N_("Upcoming events"), "past": N_("Past events")}
+TITLES = {
+    "news": N_("Latest news"),
+    "blog": N_("Blogs"),
+    "minutes": N_("Minutes"),
+    "upcoming": N_("Upcoming events"),
+    "past": N_("Past events"),
+}
 ARCHIVES = {"news": "/news", "blog": "/blog", "minutes": "/minutes", "upcoming": "/events", "past": "/events"}
 
 
@@ -67,14 +89,22 @@ def _where(section: str) -> tuple[str, str]:
 
 async def count(conn: aiosqlite.Connection, section: str, *, chapter: str, now: str) -> int:
     where, _ = _where(section)
-    sql = f"SELECT COUNT(*) FROM objects WHERE {where}"  # noqa: S608 (conditions are constants of this module)
+    sql = f"SELECT COUNT(*) FROM objects WHERE {where}"
     return await fetch_value(conn, sql, {"chapter": chapter, "now": now})
 
 
-async def documents(conn: aiosqlite.Connection, section: str, *, chapter: str, now: str, offset: int, limit: int,
-                    skip: set[str] | frozenset[str] = frozenset()) -> list[dict]:
+async def documents(
+    conn: aiosqlite.Connection,
+    section: str,
+    *,
+    chapter: str,
+    now: str,
+    offset: int,
+    limit: int,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> list[dict]:
     where, order = _where(section)
-    sql = f"SELECT id, data FROM objects WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset"  # noqa: S608
+    sql = f"SELECT id, data FROM objects WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset"
     rows = await fetch_all(conn, sql, {"chapter": chapter, "now": now, "limit": limit + len(skip), "offset": offset})
     return [jsonio.loads(row["data"]) for row in rows if row["id"] not in skip][:limit]
 
@@ -97,19 +127,43 @@ async def author_names(request: web.Request, actor_ids: set[str]) -> dict[str, s
     usernames = {actor_id: accounts.username_of_actor(urls, actor_id) for actor_id in actor_ids}
     names = await accounts.display_names(request.app[DATABASE].reader, [u for u in usernames.values() if u])
     chapter_id = urls.actor(config.node.name)
-    return {actor_id: config.node.display_name if actor_id == chapter_id else names.get(username or "", actor_id)
-            for actor_id, username in usernames.items()}
+    return {
+        actor_id: config.node.display_name if actor_id == chapter_id else names.get(username or "", actor_id)
+        for actor_id, username in usernames.items()
+    }
 
 
-async def items(request: web.Request, section: str, *, offset: int = 0, limit: int = HOME_LIMIT,
-                skip: set[str] | frozenset[str] = frozenset()) -> list[Item]:
-    found = await documents(request.app[DATABASE].reader, section, chapter=request.app[CONFIG].node.name,
-                            now=now_iso(request), offset=offset, limit=limit, skip=skip)
+async def items(
+    request: web.Request,
+    section: str,
+    *,
+    offset: int = 0,
+    limit: int = HOME_LIMIT,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> list[Item]:
+    found = await documents(
+        request.app[DATABASE].reader,
+        section,
+        chapter=request.app[CONFIG].node.name,
+        now=now_iso(request),
+        offset=offset,
+        limit=limit,
+        skip=skip,
+    )
     names = await author_names(request, {d.get("attributedTo", "") for d in found})
-    return [Item(id=d["id"], type=d["type"], title=_title(d), excerpt=_excerpt(d),
-                 date=d.get("meetingDate") or d.get("startTime") or d.get("published", ""),
-                 author=names.get(d.get("attributedTo", ""), ""), author_id=d.get("attributedTo", ""), document=d)
-            for d in found]
+    return [
+        Item(
+            id=d["id"],
+            type=d["type"],
+            title=_title(d),
+            excerpt=_excerpt(d),
+            date=d.get("meetingDate") or d.get("startTime") or d.get("published", ""),
+            author=names.get(d.get("attributedTo", ""), ""),
+            author_id=d.get("attributedTo", ""),
+            document=d,
+        )
+        for d in found
+    ]
 
 
 def now_iso(request: web.Request) -> str:
@@ -119,10 +173,20 @@ def now_iso(request: web.Request) -> str:
 async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
     """Latest news (wide), blogs with their authors, the latest minutes, upcoming events."""
     parts = []
-    for order, section, wide in ((10, "news", True), (20, "blog", False), (30, "minutes", False),
-                                 (40, "upcoming", False)):
+    for order, section, wide in (
+        (10, "news", True),
+        (20, "blog", False),
+        (30, "minutes", False),
+        (40, "upcoming", False),
+    ):
         found = await items(request, section, skip=shown)
         shown.update(item.id for item in found)
-        parts.append(Part(order, "home_list.html", {"section": section, "title": TITLES[section], "items": found,
-                                                    "archive": ARCHIVES[section]}, wide=wide))
+        parts.append(
+            Part(
+                order,
+                "home_list.html",
+                {"section": section, "title": TITLES[section], "items": found, "archive": ARCHIVES[section]},
+                wide=wide,
+            )
+        )
     return parts

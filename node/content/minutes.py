@@ -25,8 +25,8 @@ from datetime import date
 import aiosqlite
 
 from federation import jsonio
-from node.core.db import fetch_all, fetch_one
 from node.content.events import EventError, parse_place, place_text
+from node.core.db import fetch_all, fetch_one
 from node.core.sanitize import clean_html
 from node.core.vocabulary import context
 
@@ -58,6 +58,7 @@ class Minutes:
 
 # --- reading what was posted ----------------------------------------------------------------
 
+
 def _text(value, what: str) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
         raise MinutesError(f"{what} must be a non-empty string of at most {MAX_TEXT} characters")
@@ -80,7 +81,7 @@ def _decision(value) -> Decision:
     if isinstance(value, str):
         return Decision(_text(value, "a decision"))
     if not isinstance(value, dict):
-        raise MinutesError("each decision is a string or {\"text\": ..., \"vote\": <the Question's id>}")
+        raise MinutesError('each decision is a string or {"text": ..., "vote": <the Question\'s id>}')
     text = value.get("text", value.get("name"))
     vote = value.get("vote")
     return Decision(_text(text, "a decision's text"), None if vote is None else _url(vote, "a decision's vote"))
@@ -159,6 +160,7 @@ def changed(current: Minutes, changes: dict) -> Minutes:
 
 # --- the documents ------------------------------------------------------------------------
 
+
 def _person(attendee: str) -> str:
     if attendee.startswith(("https://", "http://")):
         return f'<a href="{html.escape(attendee)}">{html.escape(attendee)}</a>'
@@ -167,13 +169,19 @@ def _person(attendee: str) -> str:
 
 def render_html(record: Minutes) -> str:
     """The readable full text of the minutes, made from the structure (Mastodon's allow-list)."""
-    parts = [f"<p><strong>Meeting of {html.escape(record.meeting_date)}</strong>"
-             + (f", {html.escape(place_text(record.location))}" if record.location else "") + "</p>"]
+    parts = [
+        f"<p><strong>Meeting of {html.escape(record.meeting_date)}</strong>"
+        + (f", {html.escape(place_text(record.location))}" if record.location else "")
+        + "</p>"
+    ]
     if record.attendees:
         parts.append("<p><strong>Attendees:</strong> " + ", ".join(_person(a) for a in record.attendees) + "</p>")
     if record.agenda:
-        parts.append("<p><strong>Agenda</strong></p><ol>"
-                     + "".join(f"<li>{html.escape(item)}</li>" for item in record.agenda) + "</ol>")
+        parts.append(
+            "<p><strong>Agenda</strong></p><ol>"
+            + "".join(f"<li>{html.escape(item)}</li>" for item in record.agenda)
+            + "</ol>"
+        )
     if record.decisions:
         items = []
         for decision in record.decisions:
@@ -187,20 +195,33 @@ def render_html(record: Minutes) -> str:
 
 def summary_text(record: Minutes) -> str:
     where = f" at {place_text(record.location)}" if record.location else ""
-    return (f"Meeting of {record.meeting_date}{where}: {len(record.attendees)} attendees, "
-            f"{len(record.decisions)} decision{'s' if len(record.decisions) != 1 else ''}.")
+    return (
+        f"Meeting of {record.meeting_date}{where}: {len(record.attendees)} attendees, "
+        f"{len(record.decisions)} decision{'s' if len(record.decisions) != 1 else ''}."
+    )
 
 
-def article_document(record: Minutes, *, article_id: str, actor_id: str, published: str, addressing: dict,
-                     updated: str | None = None) -> dict:
+def article_document(
+    record: Minutes, *, article_id: str, actor_id: str, published: str, addressing: dict, updated: str | None = None
+) -> dict:
     document = {
-        "@context": context(), "id": article_id, "type": "Article", "postKind": POST_KIND,
-        "attributedTo": actor_id, "name": record.title, "summary": html.escape(summary_text(record)),
-        "content": render_html(record), "meetingDate": record.meeting_date,
-        "attendees": list(record.attendees), "agenda": list(record.agenda),
-        "decisions": [{"type": "Decision", "name": d.text, **({"vote": d.vote} if d.vote else {})}
-                      for d in record.decisions],
-        "published": published, "url": article_id, **addressing,
+        "@context": context(),
+        "id": article_id,
+        "type": "Article",
+        "postKind": POST_KIND,
+        "attributedTo": actor_id,
+        "name": record.title,
+        "summary": html.escape(summary_text(record)),
+        "content": render_html(record),
+        "meetingDate": record.meeting_date,
+        "attendees": list(record.attendees),
+        "agenda": list(record.agenda),
+        "decisions": [
+            {"type": "Decision", "name": d.text, **({"vote": d.vote} if d.vote else {})} for d in record.decisions
+        ],
+        "published": published,
+        "url": article_id,
+        **addressing,
     }
     if record.location:
         document["location"] = record.location
@@ -209,15 +230,32 @@ def article_document(record: Minutes, *, article_id: str, actor_id: str, publish
     return document
 
 
-def announcement_document(record: Minutes, *, note_id: str, article_id: str, actor_id: str, published: str,
-                          addressing: dict, updated: str | None = None) -> dict:
+def announcement_document(
+    record: Minutes,
+    *,
+    note_id: str,
+    article_id: str,
+    actor_id: str,
+    published: str,
+    addressing: dict,
+    updated: str | None = None,
+) -> dict:
     """The Note that tells followers about the minutes and links to their full text."""
-    content = (f"<p><strong>Minutes: {html.escape(record.title)}</strong></p>"
-               f"<p>{html.escape(summary_text(record))}</p>"
-               f'<p><a href="{html.escape(article_id)}">Read the full minutes</a></p>')
+    content = (
+        f"<p><strong>Minutes: {html.escape(record.title)}</strong></p>"
+        f"<p>{html.escape(summary_text(record))}</p>"
+        f'<p><a href="{html.escape(article_id)}">Read the full minutes</a></p>'
+    )
     document = {
-        "@context": context(), "id": note_id, "type": "Note", "postKind": POST_KIND, "attributedTo": actor_id,
-        "content": clean_html(content), "published": published, "url": article_id, **addressing,
+        "@context": context(),
+        "id": note_id,
+        "type": "Note",
+        "postKind": POST_KIND,
+        "attributedTo": actor_id,
+        "content": clean_html(content),
+        "published": published,
+        "url": article_id,
+        **addressing,
     }
     if updated:
         document["updated"] = updated
@@ -225,6 +263,7 @@ def announcement_document(record: Minutes, *, note_id: str, article_id: str, act
 
 
 # --- the store ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StoredMinutes:
@@ -234,14 +273,24 @@ class StoredMinutes:
     record: Minutes
 
 
-async def insert(conn: aiosqlite.Connection, *, article_id: str, note_id: str, author: str, record: Minutes,
-                 now: float) -> None:
+async def insert(
+    conn: aiosqlite.Connection, *, article_id: str, note_id: str, author: str, record: Minutes, now: float
+) -> None:
     await conn.execute(
         "INSERT INTO minutes (article_id, note_id, author, title, meeting_date, location, attendees, agenda, notes,"
         " published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (article_id, note_id, author, record.title, record.meeting_date,
-         jsonio.dumps_str(record.location) if record.location else None, jsonio.dumps_str(list(record.attendees)),
-         jsonio.dumps_str(list(record.agenda)), record.notes, now),
+        (
+            article_id,
+            note_id,
+            author,
+            record.title,
+            record.meeting_date,
+            jsonio.dumps_str(record.location) if record.location else None,
+            jsonio.dumps_str(list(record.attendees)),
+            jsonio.dumps_str(list(record.agenda)),
+            record.notes,
+            now,
+        ),
     )
     await _insert_decisions(conn, article_id, record.decisions)
 
@@ -257,9 +306,16 @@ async def replace_record(conn: aiosqlite.Connection, article_id: str, record: Mi
     await conn.execute(
         "UPDATE minutes SET title = ?, meeting_date = ?, location = ?, attendees = ?, agenda = ?, notes = ?,"
         " updated = ? WHERE article_id = ?",
-        (record.title, record.meeting_date, jsonio.dumps_str(record.location) if record.location else None,
-         jsonio.dumps_str(list(record.attendees)), jsonio.dumps_str(list(record.agenda)), record.notes, now,
-         article_id),
+        (
+            record.title,
+            record.meeting_date,
+            jsonio.dumps_str(record.location) if record.location else None,
+            jsonio.dumps_str(list(record.attendees)),
+            jsonio.dumps_str(list(record.agenda)),
+            record.notes,
+            now,
+            article_id,
+        ),
     )
     await conn.execute("DELETE FROM minutes_decisions WHERE article_id = ?", (article_id,))
     await _insert_decisions(conn, article_id, record.decisions)
@@ -276,13 +332,17 @@ async def get(conn: aiosqlite.Connection, object_id: str) -> StoredMinutes | Non
     row = await fetch_one(conn, "SELECT * FROM minutes WHERE article_id = ? OR note_id = ?", (object_id, object_id))
     if row is None:
         return None
-    decisions = await fetch_all(conn, "SELECT text, vote FROM minutes_decisions WHERE article_id = ? ORDER BY position",
-                                (row["article_id"],))
+    decisions = await fetch_all(
+        conn, "SELECT text, vote FROM minutes_decisions WHERE article_id = ? ORDER BY position", (row["article_id"],)
+    )
     record = Minutes(
-        title=row["title"], meeting_date=row["meeting_date"],
+        title=row["title"],
+        meeting_date=row["meeting_date"],
         location=jsonio.loads(row["location"]) if row["location"] else None,
-        attendees=tuple(jsonio.loads(row["attendees"])), agenda=tuple(jsonio.loads(row["agenda"])),
-        decisions=tuple(Decision(d["text"], d["vote"]) for d in decisions), notes=row["notes"],
+        attendees=tuple(jsonio.loads(row["attendees"])),
+        agenda=tuple(jsonio.loads(row["agenda"])),
+        decisions=tuple(Decision(d["text"], d["vote"]) for d in decisions),
+        notes=row["notes"],
     )
     return StoredMinutes(row["article_id"], row["note_id"], row["author"], record)
 

@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import aiosqlite
 
-from node.content import events
-from node.content import minutes
-from node.core import objects
+from node.content import events, minutes
+from node.content.posts import POST_KINDS
+from node.core import objects, vocabulary
 from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
-from node.content.posts import POST_KINDS
-from node.core import vocabulary
-from node.core.vocabulary import context, with_language
 from node.core.registry import Registry
-from outbox.compose import (Composed, OutboxContext, _addressing, _public_part, _sanitised, compose_post, create_of)
+from node.core.vocabulary import context, with_language
+from outbox.compose import Composed, OutboxContext, _addressing, _public_part, _sanitised, compose_post, create_of
 
 IGNORED_ON_UPDATE = ("@context", "id", "type", "published", "updated", "attributedTo", "url", "to", "cc")
 
@@ -37,19 +35,28 @@ def _without_context(document: dict) -> dict:
 
 
 def _activity(ctx: OutboxContext, kind: str, obj: dict, addressing: dict) -> dict:
-    return vocabulary.activity(kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, object=obj, context_value=context(),
-                               **addressing)
+    return vocabulary.activity(
+        kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, object=obj, context_value=context(), **addressing
+    )
 
 
 def _tombstone(stored: objects.StoredObject, deleted: str) -> dict:
-    return {"@context": "https://www.w3.org/ns/activitystreams", "id": stored.id, "type": "Tombstone",
-            "formerType": stored.type, "published": stored.data.get("published"), "deleted": deleted}
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": stored.id,
+        "type": "Tombstone",
+        "formerType": stored.type,
+        "published": stored.data.get("published"),
+        "deleted": deleted,
+    }
 
 
 def _changes_of(activity: dict, editable: tuple[str, ...]) -> dict:
     changes = activity.get("object")
     if not isinstance(changes, dict):
-        raise ApiError(400, "Update needs the object with the fields to change", hint=f"editable: {', '.join(editable)}")
+        raise ApiError(
+            400, "Update needs the object with the fields to change", hint=f"editable: {', '.join(editable)}"
+        )
     unknown = sorted(set(changes) - set(editable) - set(IGNORED_ON_UPDATE))
     if unknown:
         raise ApiError(400, f"cannot change {', '.join(unknown)}", hint=f"editable: {', '.join(editable)}")
@@ -57,6 +64,7 @@ def _changes_of(activity: dict, editable: tuple[str, ...]) -> dict:
 
 
 # --- news and blog posts --------------------------------------------------------------------
+
 
 async def compose_kind_of_post(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
     """A Note or Article, optionally with ``postKind`` news or blog (kept on the published object)."""
@@ -74,6 +82,7 @@ async def compose_kind_of_post(ctx: OutboxContext, activity: dict, obj: dict) ->
 
 # --- minutes --------------------------------------------------------------------------------
 
+
 def _minutes_or_400(read, *args) -> minutes.Minutes:
     try:
         return read(*args)
@@ -87,8 +96,11 @@ async def _check_votes(ctx: OutboxContext, record: minutes.Minutes) -> None:
         if decision.vote and ctx.urls.is_local(decision.vote):
             stored = await objects.get(ctx.db.reader, decision.vote)
             if stored is None or stored.type != "Question":
-                raise ApiError(422, f"the vote {decision.vote} is not a Question published here",
-                               hint="link each decision to the id of the poll that took it")
+                raise ApiError(
+                    422,
+                    f"the vote {decision.vote} is not a Question published here",
+                    hint="link each decision to the id of the poll that took it",
+                )
 
 
 async def compose_minutes(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
@@ -98,19 +110,33 @@ async def compose_minutes(ctx: OutboxContext, activity: dict, obj: dict) -> Comp
     public = _public_part(addressing)
     article_id, note_id, published = ctx.urls.new_object_id(), ctx.urls.new_object_id(), iso(ctx.now)
     language = ctx.config.node.language
-    article = with_language(minutes.article_document(record, article_id=article_id, actor_id=ctx.actor_id,
-                                                     published=published, addressing=public), language)
-    note = with_language(minutes.announcement_document(record, note_id=note_id, article_id=article_id,
-                                                       actor_id=ctx.actor_id, published=published,
-                                                       addressing=public), language)
+    article = with_language(
+        minutes.article_document(
+            record, article_id=article_id, actor_id=ctx.actor_id, published=published, addressing=public
+        ),
+        language,
+    )
+    note = with_language(
+        minutes.announcement_document(
+            record,
+            note_id=note_id,
+            article_id=article_id,
+            actor_id=ctx.actor_id,
+            published=published,
+            addressing=public,
+        ),
+        language,
+    )
     create = create_of(ctx, note, addressing)
     visibility = objects.visibility_of(create, ctx.urls.followers(ctx.username), ctx.urls.members(ctx.username))
 
     async def save(conn: aiosqlite.Connection) -> None:
-        await objects.insert(conn, document=note, kind="object", author=ctx.username, visibility=visibility,
-                             published=to_epoch(ctx.now))
-        await minutes.insert(conn, article_id=article_id, note_id=note_id, author=ctx.username, record=record,
-                             now=to_epoch(ctx.now))
+        await objects.insert(
+            conn, document=note, kind="object", author=ctx.username, visibility=visibility, published=to_epoch(ctx.now)
+        )
+        await minutes.insert(
+            conn, article_id=article_id, note_id=note_id, author=ctx.username, record=record, now=to_epoch(ctx.now)
+        )
 
     return Composed(activity=create, new_object=article, changes=[save])
 
@@ -132,12 +158,29 @@ async def update_minutes(ctx: OutboxContext, activity: dict, stored: objects.Sto
     updated = iso(ctx.now)
     addressing = _public_part(_addressing(ctx, article.data))
     language = ctx.config.node.language
-    new_article = with_language(minutes.article_document(
-        record, article_id=article.id, actor_id=ctx.actor_id, published=article.data["published"],
-        addressing=addressing, updated=updated), language)
-    new_note = with_language(minutes.announcement_document(
-        record, note_id=note.id, article_id=article.id, actor_id=ctx.actor_id, published=note.data["published"],
-        addressing=addressing, updated=updated), language)
+    new_article = with_language(
+        minutes.article_document(
+            record,
+            article_id=article.id,
+            actor_id=ctx.actor_id,
+            published=article.data["published"],
+            addressing=addressing,
+            updated=updated,
+        ),
+        language,
+    )
+    new_note = with_language(
+        minutes.announcement_document(
+            record,
+            note_id=note.id,
+            article_id=article.id,
+            actor_id=ctx.actor_id,
+            published=note.data["published"],
+            addressing=addressing,
+            updated=updated,
+        ),
+        language,
+    )
 
     async def save(conn: aiosqlite.Connection) -> None:
         await objects.replace_data(conn, article.id, new_article, updated=to_epoch(ctx.now))
@@ -155,8 +198,9 @@ async def delete_minutes(ctx: OutboxContext, activity: dict, stored: objects.Sto
 
     async def save(conn: aiosqlite.Connection) -> None:
         for gone in (article, note):
-            await objects.replace_data(conn, gone.id, _tombstone(gone, deleted), updated=to_epoch(ctx.now),
-                                       deleted=to_epoch(ctx.now))
+            await objects.replace_data(
+                conn, gone.id, _tombstone(gone, deleted), updated=to_epoch(ctx.now), deleted=to_epoch(ctx.now)
+            )
             await objects.unfeature(conn, ctx.username, gone.id)
         await minutes.delete(conn, found.article_id)
 
@@ -173,7 +217,9 @@ def _event_fields_or_400(obj: dict) -> dict:
     try:
         return events.event_fields(obj)
     except events.EventError as error:
-        raise ApiError(400, str(error), hint="an Event needs name and startTime; endTime after it; location a Place") from None
+        raise ApiError(
+            400, str(error), hint="an Event needs name and startTime; endTime after it; location a Place"
+        ) from None
 
 
 async def compose_event(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
@@ -181,9 +227,20 @@ async def compose_event(ctx: OutboxContext, activity: dict, obj: dict) -> Compos
     body = _sanitised({k: obj[k] for k in ("content", "summary", "sensitive") if k in obj})
     addressing = _addressing(ctx, activity, obj)
     event_id = ctx.urls.new_object_id()
-    event = with_language({"@context": context(), "id": event_id, "type": "Event", "attributedTo": ctx.actor_id,
-                           **fields, **body, "published": iso(ctx.now), "url": event_id, **_public_part(addressing)},
-                          ctx.config.node.language)
+    event = with_language(
+        {
+            "@context": context(),
+            "id": event_id,
+            "type": "Event",
+            "attributedTo": ctx.actor_id,
+            **fields,
+            **body,
+            "published": iso(ctx.now),
+            "url": event_id,
+            **_public_part(addressing),
+        },
+        ctx.config.node.language,
+    )
     return Composed(activity=create_of(ctx, event, addressing), new_object=event)
 
 
@@ -195,8 +252,9 @@ async def update_event(ctx: OutboxContext, activity: dict, stored: objects.Store
     fields = _event_fields_or_400({**current, **{k: v for k, v in changes.items() if k in EVENT_FIELDS}})
     body = _sanitised({k: changes[k] for k in ("content", "summary", "sensitive") if k in changes})
     kept = {k: v for k, v in stored.data.items() if k not in ("endTime", "location")}
-    updated_event = with_language({**kept, **fields, **body, "@context": context(), "updated": iso(ctx.now)},
-                                  ctx.config.node.language)
+    updated_event = with_language(
+        {**kept, **fields, **body, "@context": context(), "updated": iso(ctx.now)}, ctx.config.node.language
+    )
     addressing = _public_part(_addressing(ctx, stored.data))
 
     async def save(conn: aiosqlite.Connection) -> None:
@@ -207,7 +265,13 @@ async def update_event(ctx: OutboxContext, activity: dict, stored: objects.Store
 
 def register(registry: Registry) -> None:
     """The content composers, in the application's registry."""
-    registry.object_composers.update({"Note": compose_kind_of_post, "Article": compose_kind_of_post,
-                                      "Minutes": compose_minutes, "Event": compose_event})
+    registry.object_composers.update(
+        {
+            "Note": compose_kind_of_post,
+            "Article": compose_kind_of_post,
+            "Minutes": compose_minutes,
+            "Event": compose_event,
+        }
+    )
     registry.update_composers.update({minutes.POST_KIND: update_minutes, "Event": update_event})
     registry.delete_composers.update({minutes.POST_KIND: delete_minutes})

@@ -18,17 +18,14 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from node.content import events
-from node.core.registry import Registry
-from node.content import interactions
-from node.content import minutes
+from node.content import events, interactions, listing, minutes, participation
+from node.content.views import CONTENT_TYPES
 from node.core import objects
-from node.content import listing, participation
-from node.core.i18n import N_
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
-from node.content.views import CONTENT_TYPES
+from node.core.i18n import N_
+from node.core.registry import Registry
 from node.membership.sessions import active_member_actor, check_csrf, require_viewer
 
 ANSWER_LABELS = {"going": N_("Going"), "maybe": N_("Maybe"), "not_going": N_("Not going")}
@@ -44,11 +41,14 @@ async def _minutes_context(request: web.Request, stored: objects.StoredObject) -
 async def _event_context(request: web.Request, stored: objects.StoredObject) -> dict:
     db, chapter = request.app[DATABASE], request.app[CONFIG].node.name
     member = await active_member_actor(request)
-    return {"post_template": "event.html", "answer_labels": ANSWER_LABELS,
-            "where": events.place_text(stored.data.get("location")),
-            "event_counts": await events.count_answers(db.reader, chapter, stored.id),
-            "answering_member": member,
-            "my_answer": await events.answer_of(db.reader, stored.id, member) if member else None}
+    return {
+        "post_template": "event.html",
+        "answer_labels": ANSWER_LABELS,
+        "where": events.place_text(stored.data.get("location")),
+        "event_counts": await events.count_answers(db.reader, chapter, stored.id),
+        "answering_member": member,
+        "my_answer": await events.answer_of(db.reader, stored.id, member) if member else None,
+    }
 
 
 # How an object's page shows it, by its kind (``postKind``, else its type): extra template context.
@@ -65,9 +65,13 @@ async def object_page_context(request: web.Request, stored: objects.StoredObject
     specific = POST_TEMPLATES.get(kind) or POST_TEMPLATES.get(stored.type)
     context = await specific(request, stored) if specific else {}
     reader = request.app[DATABASE].reader
-    return {**context, **await participation.page_context(request, stored), "page_parts": ["thread.html"],
-            "counts": await interactions.counts(reader, stored.id),
-            "thread": await interactions.page_thread(reader, stored.id, limit=200)}
+    return {
+        **context,
+        **await participation.page_context(request, stored),
+        "page_parts": ["thread.html"],
+        "counts": await interactions.counts(reader, stored.id),
+        "thread": await interactions.page_thread(reader, stored.id, limit=200),
+    }
 
 
 async def answer_event(request: web.Request) -> web.Response:
@@ -86,11 +90,20 @@ async def answer_event(request: web.Request) -> web.Response:
         raise ApiError(410, f"the event {event_id} was deleted")
     member = await active_member_actor(request)
     if member is None:
-        raise ApiError(403, "only active members of the chapter answer here",
-                       hint="members on other servers answer with Accept or Reject of the Event")
+        raise ApiError(
+            403,
+            "only active members of the chapter answer here",
+            hint="members on other servers answer with Accept or Reject of the Event",
+        )
     async with db.transaction() as conn:
-        await events.record_answer(conn, event_id=event_id, actor_id=member, answer=answer, activity_id=None,
-                                   now=to_epoch(request.app[CLOCK].now()))
+        await events.record_answer(
+            conn,
+            event_id=event_id,
+            actor_id=member,
+            answer=answer,
+            activity_id=None,
+            now=to_epoch(request.app[CLOCK].now()),
+        )
     raise web.HTTPSeeOther(event_id)
 
 
@@ -98,10 +111,22 @@ def register(registry: Registry) -> None:
     """The content's parts of an object's page, of the home page, and the site's navigation."""
     registry.object_page_context.append(object_page_context)
     registry.home_parts.append(listing.home_parts)
-    registry.compose_links.extend([(10, "/write/news", N_("News")), (20, "/write/blog", N_("A blog post")),
-                                   (30, "/write/minutes", N_("Minutes")), (40, "/write/event", N_("An event"))])
-    registry.nav_links.extend([(10, "/news", N_("News")), (20, "/blog", N_("Blogs")), (30, "/minutes", N_("Minutes")),
-                               (40, "/events", N_("Events"))])
+    registry.compose_links.extend(
+        [
+            (10, "/write/news", N_("News")),
+            (20, "/write/blog", N_("A blog post")),
+            (30, "/write/minutes", N_("Minutes")),
+            (40, "/write/event", N_("An event")),
+        ]
+    )
+    registry.nav_links.extend(
+        [
+            (10, "/news", N_("News")),
+            (20, "/blog", N_("Blogs")),
+            (30, "/minutes", N_("Minutes")),
+            (40, "/events", N_("Events")),
+        ]
+    )
 
 
 def add_routes(app: web.Application) -> None:

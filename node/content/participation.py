@@ -32,9 +32,12 @@ SIGNABLE_KINDS = ("blog", "proposal")
 
 # --- the endorsements table ------------------------------------------------------------------
 
+
 async def sign(conn: aiosqlite.Connection, object_id: str, actor_id: str, now: float) -> None:
-    await conn.execute("INSERT INTO endorsements (object_id, actor_id, signed_at) VALUES (?, ?, ?)"
-                       " ON CONFLICT DO NOTHING", (object_id, actor_id, now))
+    await conn.execute(
+        "INSERT INTO endorsements (object_id, actor_id, signed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (object_id, actor_id, now),
+    )
 
 
 async def unsign(conn: aiosqlite.Connection, object_id: str, actor_id: str) -> None:
@@ -46,17 +49,25 @@ async def signatories(conn: aiosqlite.Connection, object_id: str) -> int:
 
 
 async def has_signed(conn: aiosqlite.Connection, object_id: str, actor_id: str) -> bool:
-    return bool(await fetch_value(conn, "SELECT 1 FROM endorsements WHERE object_id = ? AND actor_id = ?",
-                                  (object_id, actor_id)))
+    return bool(
+        await fetch_value(
+            conn, "SELECT 1 FROM endorsements WHERE object_id = ? AND actor_id = ?", (object_id, actor_id)
+        )
+    )
 
 
 # --- the handlers ----------------------------------------------------------------------------
 
+
 async def _public_object(request: web.Request) -> objects.StoredObject:
     object_id = f"{request.app[URLS].base}/objects/{request.match_info['uuid']}"
     stored = await objects.get(request.app[DATABASE].reader, object_id)
-    if stored is None or stored.kind != "object" or stored.deleted is not None \
-            or stored.visibility not in ("public", "unlisted"):
+    if (
+        stored is None
+        or stored.kind != "object"
+        or stored.deleted is not None
+        or stored.visibility not in ("public", "unlisted")
+    ):
         raise ApiError(404, N_("no post at {id}", id=object_id))
     return stored
 
@@ -67,8 +78,9 @@ async def _member(request: web.Request) -> tuple[str, str]:
     check_csrf(found, await request.post())
     member = await active_member_actor(request)
     if member is None or found.username is None:
-        raise ApiError(403, N_("only active members of the chapter do this here"),
-                       hint=N_("sign in with your member account"))
+        raise ApiError(
+            403, N_("only active members of the chapter do this here"), hint=N_("sign in with your member account")
+        )
     return found.username, member
 
 
@@ -83,9 +95,15 @@ async def reply(request: web.Request) -> web.Response:
     note = composed.new_object
 
     async def keep_in_thread(conn: aiosqlite.Connection) -> None:
-        await interactions.insert_reply(conn, reply={k: v for k, v in note.items() if k != "@context"},
-                                        object_id=stored.id, actor_id=member, visibility="public",
-                                        published=to_epoch(now), now=to_epoch(now))
+        await interactions.insert_reply(
+            conn,
+            reply={k: v for k, v in note.items() if k != "@context"},
+            object_id=stored.id,
+            actor_id=member,
+            visibility="public",
+            published=to_epoch(now),
+            now=to_epoch(now),
+        )
 
     composed.changes.append(keep_in_thread)
     await service.apply(request.app, username, composed, now=now)
@@ -111,16 +129,24 @@ async def page_context(request: web.Request, stored: objects.StoredObject) -> di
     reader, found = request.app[DATABASE].reader, await viewer(request)
     member = await active_member_actor(request)
     thread = await interactions.page_thread(reader, stored.id, limit=200)
-    names = await listing.author_names(request, {stored.data.get("attributedTo", "")} |
-                                       {r.get("attributedTo", "") for r in thread})
+    names = await listing.author_names(
+        request, {stored.data.get("attributedTo", "")} | {r.get("attributedTo", "") for r in thread}
+    )
     signable = stored.data.get("postKind") in SIGNABLE_KINDS
     own = found is not None and found.username is not None and stored.author == found.username
     may_edit = own or (stored.author == request.app[CONFIG].node.name and await viewer_role(request) in PUBLISHER_ROLES)
-    context = {"author_name": names.get(stored.data.get("attributedTo", ""), ""), "reply_authors": names,
-               "can_reply": member is not None, "can_edit": may_edit and stored.type in ("Note", "Article", "Event")}
+    context = {
+        "author_name": names.get(stored.data.get("attributedTo", ""), ""),
+        "reply_authors": names,
+        "can_reply": member is not None,
+        "can_edit": may_edit and stored.type in ("Note", "Article", "Event"),
+    }
     if signable:
-        context.update(signatories=await signatories(reader, stored.id), can_sign=member is not None,
-                       signed=member is not None and await has_signed(reader, stored.id, member))
+        context.update(
+            signatories=await signatories(reader, stored.id),
+            can_sign=member is not None,
+            signed=member is not None and await has_signed(reader, stored.id, member),
+        )
     return context
 
 

@@ -17,11 +17,16 @@ POST_KINDS = ("news", "blog")
 
 # Per section of the profile: the SQL condition that picks its public objects, and their order.
 SECTIONS: dict[str, tuple[str, str]] = {
-    "news": ("type IN ('Note', 'Article') AND COALESCE(json_extract(data, '$.postKind'), 'news') = 'news'"
-             " AND json_extract(data, '$.inReplyTo') IS NULL", "seq DESC"),
+    "news": (
+        "type IN ('Note', 'Article') AND COALESCE(json_extract(data, '$.postKind'), 'news') = 'news'"
+        " AND json_extract(data, '$.inReplyTo') IS NULL",
+        "seq DESC",
+    ),
     "blog": ("type IN ('Note', 'Article') AND json_extract(data, '$.postKind') = 'blog'", "seq DESC"),
-    "minutes": ("type = 'Article' AND json_extract(data, '$.postKind') = 'minutes'",
-                "json_extract(data, '$.meetingDate') DESC, seq DESC"),
+    "minutes": (
+        "type = 'Article' AND json_extract(data, '$.postKind') = 'minutes'",
+        "json_extract(data, '$.meetingDate') DESC, seq DESC",
+    ),
     "events": ("type = 'Event'", "json_extract(data, '$.startTime') DESC, seq DESC"),
 }
 

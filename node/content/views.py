@@ -12,8 +12,7 @@ from collections.abc import Awaitable, Callable
 import aiosqlite
 from aiohttp import web
 
-from node.content import events
-from node.content import interactions
+from node.content import events, interactions
 from node.core import objects
 from node.core.appkeys import CONFIG, DATABASE
 from node.core.vocabulary import context
@@ -37,8 +36,11 @@ async def served_document(app: web.Application, stored: objects.StoredObject) ->
         return stored.data
     conn = app[DATABASE].reader
     # served with today's @context, which defines every term our content uses (likes, shares, ...)
-    document = {**stored.data, "@context": context(),
-                **interactions.collections_of(stored.id, await interactions.counts(conn, stored.id))}
+    document = {
+        **stored.data,
+        "@context": context(),
+        **interactions.collections_of(stored.id, await interactions.counts(conn, stored.id)),
+    }
     addition = ADDITIONS.get(stored.type)
     if addition is not None:
         document = await addition(conn, app[CONFIG].node.name, stored, document)

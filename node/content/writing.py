@@ -32,8 +32,12 @@ from node.membership.sessions import active_member_actor, check_csrf, require_vi
 from outbox import service
 from outbox.compose import Composed, kind_of
 
-TITLES = {"news": N_("Write news"), "blog": N_("Write a blog post"), "minutes": N_("Publish minutes"),
-          "event": N_("Announce an event")}
+TITLES = {
+    "news": N_("Write news"),
+    "blog": N_("Write a blog post"),
+    "minutes": N_("Publish minutes"),
+    "event": N_("Announce an event"),
+}
 
 
 async def writer(request: web.Request, kind: str) -> tuple[str, bool]:
@@ -47,8 +51,9 @@ async def writer(request: web.Request, kind: str) -> tuple[str, bool]:
         return chapter, False
     if kind == "blog":
         raise ApiError(403, N_("only members write blog posts here"), hint=N_("sign in with your member account"))
-    raise ApiError(403, N_("only the chapter's secretaries and admins publish this"),
-                   hint=N_("ask the chapter's admin"))
+    raise ApiError(
+        403, N_("only the chapter's secretaries and admins publish this"), hint=N_("ask the chapter's admin")
+    )
 
 
 async def write_index(request: web.Request) -> web.Response:
@@ -67,11 +72,15 @@ def _kind(request: web.Request) -> str:
     return kind
 
 
-async def _form_page(request: web.Request, kind: str, values: dict, *, action: str, error=None,
-                     status: int = 200, editing: bool = False) -> web.Response:
-    return await render(request, "write.html", {"kind": kind, "title": TITLES[kind], "values": values,
-                                                "action": action, "error": error, "editing": editing},
-                        status=status)
+async def _form_page(
+    request: web.Request, kind: str, values: dict, *, action: str, error=None, status: int = 200, editing: bool = False
+) -> web.Response:
+    return await render(
+        request,
+        "write.html",
+        {"kind": kind, "title": TITLES[kind], "values": values, "action": action, "error": error, "editing": editing},
+        status=status,
+    )
 
 
 async def write_form(request: web.Request) -> web.Response:
@@ -84,12 +93,19 @@ async def _boost(request: web.Request, object_id: str, *, undo: bool = False) ->
     """The chapter's Announce of a member's post to its followers (or its Undo)."""
     app, urls, chapter = request.app, request.app[URLS], request.app[CONFIG].node.name
     now = app[CLOCK].now()
-    boost = announce(urls, actor=urls.actor(chapter), object_id=object_id, followers=urls.followers(chapter), now=now,
-                     id=urls.relayed_activity_id("Announce", object_id))
+    boost = announce(
+        urls,
+        actor=urls.actor(chapter),
+        object_id=object_id,
+        followers=urls.followers(chapter),
+        now=now,
+        id=urls.relayed_activity_id("Announce", object_id),
+    )
     if undo:
         embedded = {k: v for k, v in boost.items() if k != "@context"}
-        boost = activity("Undo", urls, actor=urls.actor(chapter), now=now, object=embedded, to=boost["to"],
-                         cc=boost["cc"])
+        boost = activity(
+            "Undo", urls, actor=urls.actor(chapter), now=now, object=embedded, to=boost["to"], cc=boost["cc"]
+        )
     await service.apply(app, chapter, Composed(activity=boost), now=now)
 
 
@@ -112,6 +128,7 @@ async def write(request: web.Request) -> web.Response:
 
 
 # --- editing and deleting ------------------------------------------------------------------
+
 
 def _content_kind(stored: objects.StoredObject) -> str:
     kind = kind_of(stored)
@@ -158,8 +175,9 @@ async def edit(request: web.Request) -> web.Response:
     except (forms.FormError, ApiError) as error:
         message = error.message if isinstance(error, forms.FormError) else error.error
         status = 400 if isinstance(error, forms.FormError) else error.status
-        return await _form_page(request, kind, dict(form), action=f"{stored.id}/edit", error=message, status=status,
-                                editing=True)
+        return await _form_page(
+            request, kind, dict(form), action=f"{stored.id}/edit", error=message, status=status, editing=True
+        )
     raise web.HTTPSeeOther(stored.id)
 
 

@@ -95,8 +95,9 @@ def _facts_part(config: Config) -> dict:
     return facts
 
 
-def person_document(urls: Urls, *, username: str, display_name: str, rsa_public_pem: str, ed25519_public,
-                    published) -> dict:
+def person_document(
+    urls: Urls, *, username: str, display_name: str, rsa_public_pem: str, ed25519_public, published
+) -> dict:
     """A local member account (node/accounts.py): a Person on the chapter's node."""
     return {
         "@context": ACTOR_CONTEXT,

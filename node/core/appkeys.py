@@ -18,15 +18,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from federation.client import FederationClient
     from federation.verification import VerifiedSigner
     from inbox.intake import InboxIntake
+    from inbox.ratelimit import InboxLimits
     from inbox.worker import InboxWorker
+    from node.branches.reporter import Reporter
     from node.core.clock import Clock
     from node.core.config import Config
     from node.core.db import Database
     from node.core.i18n import Language, Languages
-    from inbox.ratelimit import InboxLimits
     from node.core.keys import KeyRing
     from node.core.registry import Registry
-    from node.branches.reporter import Reporter
     from node.core.urls import Urls
     from node.membership.sessions import Viewer
     from node.membership.throttle import SignInLimits
@@ -35,28 +35,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.web.guard import ConnectionGuard
     from outbox.delivery import DeliveryWorker
 
-CONFIG: web.AppKey["Config"] = web.AppKey("config")
-CLOCK: web.AppKey["Clock"] = web.AppKey("clock")
-URLS: web.AppKey["Urls"] = web.AppKey("urls")
-REGISTRY: web.AppKey["Registry"] = web.AppKey("registry")  # what runs: handlers, composers, hooks
+CONFIG: web.AppKey[Config] = web.AppKey("config")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+URLS: web.AppKey[Urls] = web.AppKey("urls")
+REGISTRY: web.AppKey[Registry] = web.AppKey("registry")  # what runs: handlers, composers, hooks
 RUN_WORKERS: web.AppKey[bool] = web.AppKey("run_workers")  # False: tests step workers one cycle at a time
-DATABASE: web.AppKey["Database"] = web.AppKey("database")
-KEYRING: web.AppKey["KeyRing"] = web.AppKey("keyring")
-FEDERATION_CLIENT: web.AppKey["FederationClient"] = web.AppKey("federation_client")
-REMOTE_ACTORS: web.AppKey["RemoteActors"] = web.AppKey("remote_actors")
-INBOX_WORKER: web.AppKey["InboxWorker"] = web.AppKey("inbox_worker")
-INBOX_INTAKE: web.AppKey["InboxIntake"] = web.AppKey("inbox_intake")
-DELIVERY_WORKER: web.AppKey["DeliveryWorker"] = web.AppKey("delivery_worker")
-POLL_WORKER: web.AppKey["PollWorker"] = web.AppKey("poll_worker")
-BRANCH_REPORTER: web.AppKey["Reporter"] = web.AppKey("branch_reporter")  # signed reports to the parent
-BLOCKLIST: web.AppKey["BlockList"] = web.AppKey("blocklist")
-INBOX_LIMITS: web.AppKey["InboxLimits"] = web.AppKey("inbox_limits")
-SIGN_IN_LIMITS: web.AppKey["SignInLimits"] = web.AppKey("sign_in_limits")
-CONNECTION_GUARD: web.AppKey["ConnectionGuard"] = web.AppKey("connection_guard")  # set by node.serving.GuardedRunner
-LANGUAGES: web.AppKey["Languages"] = web.AppKey("languages")  # the compiled catalogs (node.core.i18n)
-REQUEST_TALLY: web.AppKey["Counter[tuple[str, str]]"] = web.AppKey("request_tally")  # (route kind, status) -> count
+DATABASE: web.AppKey[Database] = web.AppKey("database")
+KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
+FEDERATION_CLIENT: web.AppKey[FederationClient] = web.AppKey("federation_client")
+REMOTE_ACTORS: web.AppKey[RemoteActors] = web.AppKey("remote_actors")
+INBOX_WORKER: web.AppKey[InboxWorker] = web.AppKey("inbox_worker")
+INBOX_INTAKE: web.AppKey[InboxIntake] = web.AppKey("inbox_intake")
+DELIVERY_WORKER: web.AppKey[DeliveryWorker] = web.AppKey("delivery_worker")
+POLL_WORKER: web.AppKey[PollWorker] = web.AppKey("poll_worker")
+BRANCH_REPORTER: web.AppKey[Reporter] = web.AppKey("branch_reporter")  # signed reports to the parent
+BLOCKLIST: web.AppKey[BlockList] = web.AppKey("blocklist")
+INBOX_LIMITS: web.AppKey[InboxLimits] = web.AppKey("inbox_limits")
+SIGN_IN_LIMITS: web.AppKey[SignInLimits] = web.AppKey("sign_in_limits")
+CONNECTION_GUARD: web.AppKey[ConnectionGuard] = web.AppKey("connection_guard")  # set by node.serving.GuardedRunner
+LANGUAGES: web.AppKey[Languages] = web.AppKey("languages")  # the compiled catalogs (node.core.i18n)
+REQUEST_TALLY: web.AppKey[Counter[tuple[str, str]]] = web.AppKey("request_tally")  # (route kind, status) -> count
 
 # Per-request storage
-VIEWER: web.RequestKey["Viewer | None"] = web.RequestKey("viewer")
-SIGNER: web.RequestKey["VerifiedSigner | None"] = web.RequestKey("signer")  # who signed a GET, verified once
-LANGUAGE: web.RequestKey["Language"] = web.RequestKey("language")  # the reader's, negotiated once
+VIEWER: web.RequestKey[Viewer | None] = web.RequestKey("viewer")
+SIGNER: web.RequestKey[VerifiedSigner | None] = web.RequestKey("signer")  # who signed a GET, verified once
+LANGUAGE: web.RequestKey[Language] = web.RequestKey("language")  # the reader's, negotiated once

@@ -24,8 +24,12 @@ def require_admin(request: web.Request) -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "this needs the admin token", hint="send Authorization: Bearer <[admin] token>",
-                       headers={"WWW-Authenticate": 'Bearer realm="chapterhouse"'})
+        raise ApiError(
+            401,
+            "this needs the admin token",
+            hint="send Authorization: Bearer <[admin] token>",
+            headers={"WWW-Authenticate": 'Bearer realm="chapterhouse"'},
+        )
     expected = request.app[CONFIG].admin.token.encode()
     if not hmac.compare_digest(token.strip().encode(), expected):
         raise ApiError(403, "the admin token is wrong", hint="use the token from the node's config [admin] token")

@@ -18,8 +18,15 @@ log = logging.getLogger("chapterhouse.worker")
 
 
 class WorkerLoop:
-    def __init__(self, name: str, cycle: Callable[[], Awaitable[int]], *, idle_seconds: float = 1.0,
-                 full_batch: int = 0, gather_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        cycle: Callable[[], Awaitable[int]],
+        *,
+        idle_seconds: float = 1.0,
+        full_batch: int = 0,
+        gather_seconds: float = 0.0,
+    ) -> None:
         self.name = name
         self._cycle = cycle
         self._idle_seconds = idle_seconds

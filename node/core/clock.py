@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
     """The real clock (UTC, aware datetimes)."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Until ``event`` is set or ``seconds`` of this clock pass; callers check the time again
@@ -29,7 +29,7 @@ class FrozenClock(Clock):
     """A clock that moves only when told to; for tests."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime.now(timezone.utc)
+        self._now = start or datetime.now(UTC)
         self._waiting: set[asyncio.Event] = set()
 
     def now(self) -> datetime:
@@ -53,7 +53,7 @@ class FrozenClock(Clock):
 
 def iso(moment: datetime) -> str:
     """ActivityStreams xsd:dateTime, second precision, 'Z' suffix."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def to_epoch(moment: datetime) -> float:
@@ -61,4 +61,4 @@ def to_epoch(moment: datetime) -> float:
 
 
 def from_epoch(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, timezone.utc)
+    return datetime.fromtimestamp(seconds, UTC)

@@ -20,7 +20,7 @@ from node.core.i18n import available_languages
 LEVELS = ("chapter", "region", "nation", "international")
 _USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-EXAMPLE_TOKEN = "change-me"  # config.example.toml's: a node off loopback refuses to start with it
+EXAMPLE_TOKEN = "change-me"  # noqa: S105 - config.example.toml's: a node off loopback refuses to start with it
 TABLES = ("node", "storage", "admin", "federation", "polls", "accounts", "server", "tree")
 
 
@@ -144,7 +144,7 @@ class Config:
     server: ServerConfig = ServerConfig()
     tree: TreeConfig = TreeConfig()
 
-    def with_federation(self, **changes: Any) -> "Config":
+    def with_federation(self, **changes: Any) -> Config:
         return replace(self, federation=replace(self.federation, **changes))
 
 
@@ -173,9 +173,13 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
     """Build a Config from parsed TOML; paths are resolved against ``relative_to``."""
     unknown_tables = sorted(set(raw) - set(TABLES))
     if unknown_tables:
-        raise ConfigError(f"unknown table(s) {', '.join(f'[{t}]' for t in unknown_tables)}; "
-                          f"known tables: {', '.join(f'[{t}]' for t in TABLES)}")
-    node = NodeConfig(**_require(_section(raw, "node", NodeConfig), "node", ("base_url", "listen", "name", "display_name")))
+        raise ConfigError(
+            f"unknown table(s) {', '.join(f'[{t}]' for t in unknown_tables)}; "
+            f"known tables: {', '.join(f'[{t}]' for t in TABLES)}"
+        )
+    node = NodeConfig(
+        **_require(_section(raw, "node", NodeConfig), "node", ("base_url", "listen", "name", "display_name"))
+    )
     storage_raw = _require(_section(raw, "storage", StorageConfig), "storage", ("database",))
     database = Path(storage_raw["database"])
     storage = StorageConfig(database=database if database.is_absolute() else (relative_to / database).resolve())
@@ -191,8 +195,16 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
     accounts = AccountsConfig(**_section(raw, "accounts", AccountsConfig, required=False))
     server = ServerConfig(**_section(raw, "server", ServerConfig, required=False))
     tree = _tree(_section(raw, "tree", TreeConfig, required=False))
-    config = Config(node=node, storage=storage, admin=admin, federation=federation, polls=polls, accounts=accounts,
-                    server=server, tree=tree)
+    config = Config(
+        node=node,
+        storage=storage,
+        admin=admin,
+        federation=federation,
+        polls=polls,
+        accounts=accounts,
+        server=server,
+        tree=tree,
+    )
     validate(config)
     return config
 
@@ -201,7 +213,9 @@ def _tree(table: dict) -> TreeConfig:
     if "accept_children_from" in table:
         hosts = table["accept_children_from"]
         if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
-            raise ConfigError('[tree] accept_children_from must be a list of hosts, like ["region.example", "127.0.0.1:8081"]')
+            raise ConfigError(
+                '[tree] accept_children_from must be a list of hosts, like ["region.example", "127.0.0.1:8081"]'
+            )
         table["accept_children_from"] = tuple(h.lower() for h in hosts)
     return TreeConfig(**table)
 
@@ -230,13 +244,23 @@ def validate(config: Config) -> None:
     if len(config.admin.token) < 8:
         raise ConfigError("[admin] token must be at least 8 characters; use a long random string")
     try:
-        config.federation.networks
+        _ = config.federation.networks  # parsed here so that a bad network is a config error
     except ValueError as error:
         raise ConfigError(f"[federation] allowed_networks: {error}") from None
-    for key in ("max_body_bytes", "max_fetch_bytes", "delivery_concurrency", "inbox_per_host_per_minute",
-                "inbox_per_host_burst", "inbox_per_actor_per_minute", "inbox_per_actor_burst", "max_recipients",
-                "key_fetches_per_host", "key_fetches_total", "key_fetch_per_host_per_minute",
-                "key_fetch_per_host_burst"):
+    for key in (
+        "max_body_bytes",
+        "max_fetch_bytes",
+        "delivery_concurrency",
+        "inbox_per_host_per_minute",
+        "inbox_per_host_burst",
+        "inbox_per_actor_per_minute",
+        "inbox_per_actor_burst",
+        "max_recipients",
+        "key_fetches_per_host",
+        "key_fetches_total",
+        "key_fetch_per_host_per_minute",
+        "key_fetch_per_host_burst",
+    ):
         if getattr(config.federation, key) < 1:
             raise ConfigError(f"[federation] {key} must be positive")
     for f in fields(AccountsConfig):
@@ -270,7 +294,9 @@ def _validate_pages(node: NodeConfig) -> None:
     try:
         ZoneInfo(node.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"[node] timezone must be an IANA time zone like Europe/London, not {node.timezone!r}") from None
+        raise ConfigError(
+            f"[node] timezone must be an IANA time zone like Europe/London, not {node.timezone!r}"
+        ) from None
     if node.logo_url and not node.logo_url.startswith(("https://", "data:image/", "/")):
         raise ConfigError(f"[node] logo_url must be an https: URL (or a data:image/ URL), not {node.logo_url!r}")
     if not _COLOUR.match(node.colour):

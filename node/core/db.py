@@ -44,7 +44,7 @@ def hold_exclusive_lock(database: Path):
 
     The OS releases it when the process ends, even by ``kill -9``; ``restore`` takes it too.
     """
-    handle = open(lock_path(database), "a+")
+    handle = open(lock_path(database), "a+")  # noqa: SIM115 - held open for the process's life: the lock
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -124,6 +124,7 @@ class Database:
 
 # Statement and fetch run as ONE call on the connection's thread: no statement stays open
 # across an await, so coroutines sharing the reader never hold each other in an old snapshot.
+
 
 async def fetch_one(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
     rows = await conn.execute_fetchall(sql, params)

@@ -26,12 +26,14 @@ async def enqueue(conn: aiosqlite.Connection, *, activity_id: str, inboxes: list
 
 
 # Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
-CLAIM_DUE_SQL = ("UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
-                 " WHERE seq IN (SELECT d.seq FROM deliveries d"
-                 "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
-                 "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
-                 "               ORDER BY d.next_attempt_at LIMIT ?)"
-                 " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at")
+CLAIM_DUE_SQL = (
+    "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
+    " WHERE seq IN (SELECT d.seq FROM deliveries d"
+    "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
+    "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
+    "               ORDER BY d.next_attempt_at LIMIT ?)"
+    " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at"
+)
 
 
 async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: float, limit: int) -> list[aiosqlite.Row]:
@@ -91,6 +93,7 @@ async def deliveries_of(conn: aiosqlite.Connection, activity_id: str) -> list[ai
 
 # --- host backoff -----------------------------------------------------------------------------
 
+
 async def host_failures(conn: aiosqlite.Connection, host: str) -> int:
     return await fetch_value(conn, "SELECT failures FROM host_backoff WHERE host = ?", (host,)) or 0
 
@@ -117,4 +120,6 @@ async def clear_host_backoff(conn: aiosqlite.Connection, host: str, *, now: floa
 
 
 async def hosts_in_backoff(conn: aiosqlite.Connection, *, now: float) -> list[aiosqlite.Row]:
-    return await fetch_all(conn, "SELECT host, failures, retry_at, last_error FROM host_backoff WHERE retry_at > ?", (now,))
+    return await fetch_all(
+        conn, "SELECT host, failures, retry_at, last_error FROM host_backoff WHERE retry_at > ?", (now,)
+    )

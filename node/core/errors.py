@@ -61,12 +61,17 @@ def wants_html(request: web.Request) -> bool:
     return not any(0 <= accept.find(kind) < html_at for kind in JSON_TYPES)
 
 
-async def _refusal(request: web.Request, status: int, error: str, hint: str | None, headers: dict,
-                   incident: str | None = None) -> web.Response:
+async def _refusal(
+    request: web.Request, status: int, error: str, hint: str | None, headers: dict, incident: str | None = None
+) -> web.Response:
     if wants_html(request):
         try:
-            response = await render(request, "error.html", {"status": status, "reason": error, "hint": hint,
-                                                            "incident": incident}, status=status)
+            response = await render(
+                request,
+                "error.html",
+                {"status": status, "reason": error, "hint": hint, "incident": incident},
+                status=status,
+            )
         except Exception:  # the page itself failed (a broken database?): the JSON still says it
             log.exception("the error page for %s failed", status)
         else:
@@ -91,5 +96,11 @@ async def error_middleware(request: web.Request, handler):
     except Exception:
         incident = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s %s", incident, request.method, request.path)
-        return await _refusal(request, 500, N_("internal error {incident}", incident=incident),
-                              N_("This is a fault of the node; its log has the details."), {}, incident)
+        return await _refusal(
+            request,
+            500,
+            N_("internal error {incident}", incident=incident),
+            N_("This is a fault of the node; its log has the details."),
+            {},
+            incident,
+        )

@@ -7,8 +7,17 @@ import aiosqlite
 from node.core.db import fetch_all, fetch_one, fetch_value
 
 
-async def upsert_follower(conn: aiosqlite.Connection, *, username: str, follower_id: str, follow_id: str,
-                          inbox: str, shared_inbox: str | None, state: str, now: float) -> None:
+async def upsert_follower(
+    conn: aiosqlite.Connection,
+    *,
+    username: str,
+    follower_id: str,
+    follow_id: str,
+    inbox: str,
+    shared_inbox: str | None,
+    state: str,
+    now: float,
+) -> None:
     await conn.execute(
         "INSERT INTO followers (username, follower_id, follow_id, inbox, shared_inbox, state, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -20,7 +29,9 @@ async def upsert_follower(conn: aiosqlite.Connection, *, username: str, follower
 
 
 async def get_follower(conn: aiosqlite.Connection, username: str, follower_id: str):
-    return await fetch_one(conn, "SELECT * FROM followers WHERE username = ? AND follower_id = ?", (username, follower_id))
+    return await fetch_one(
+        conn, "SELECT * FROM followers WHERE username = ? AND follower_id = ?", (username, follower_id)
+    )
 
 
 async def follower_by_follow_id(conn: aiosqlite.Connection, username: str, follow_id: str):
@@ -28,7 +39,9 @@ async def follower_by_follow_id(conn: aiosqlite.Connection, username: str, follo
 
 
 async def set_follower_state(conn: aiosqlite.Connection, username: str, follower_id: str, state: str) -> None:
-    await conn.execute("UPDATE followers SET state = ? WHERE username = ? AND follower_id = ?", (state, username, follower_id))
+    await conn.execute(
+        "UPDATE followers SET state = ? WHERE username = ? AND follower_id = ?", (state, username, follower_id)
+    )
 
 
 async def remove_follower(conn: aiosqlite.Connection, username: str, follower_id: str) -> int:
@@ -44,7 +57,9 @@ async def remove_actor_everywhere(conn: aiosqlite.Connection, actor_id: str) -> 
 
 
 async def count_followers(conn: aiosqlite.Connection, username: str) -> int:
-    return await fetch_value(conn, "SELECT COUNT(*) FROM followers WHERE username = ? AND state = 'accepted'", (username,))
+    return await fetch_value(
+        conn, "SELECT COUNT(*) FROM followers WHERE username = ? AND state = 'accepted'", (username,)
+    )
 
 
 async def page_followers(conn: aiosqlite.Connection, username: str, *, offset: int, limit: int) -> list[str]:
@@ -67,7 +82,9 @@ async def follower_inboxes(conn: aiosqlite.Connection, username: str) -> list[st
     return [r["inbox"] for r in rows]
 
 
-async def insert_following(conn: aiosqlite.Connection, *, username: str, target_id: str, follow_id: str, now: float) -> None:
+async def insert_following(
+    conn: aiosqlite.Connection, *, username: str, target_id: str, follow_id: str, now: float
+) -> None:
     await conn.execute(
         "INSERT INTO following (username, target_id, follow_id, state, created_at) VALUES (?, ?, ?, 'pending', ?)"
         " ON CONFLICT (username, target_id) DO UPDATE SET follow_id = excluded.follow_id, state = 'pending'",
@@ -93,7 +110,9 @@ async def remove_following(conn: aiosqlite.Connection, follow_id: str) -> int:
 
 
 async def count_following(conn: aiosqlite.Connection, username: str) -> int:
-    return await fetch_value(conn, "SELECT COUNT(*) FROM following WHERE username = ? AND state = 'accepted'", (username,))
+    return await fetch_value(
+        conn, "SELECT COUNT(*) FROM following WHERE username = ? AND state = 'accepted'", (username,)
+    )
 
 
 async def page_following(conn: aiosqlite.Connection, username: str, *, offset: int, limit: int) -> list[str]:

@@ -157,6 +157,7 @@ def load_languages(default: str) -> Languages:
 
 # --- formatting for the reader ---------------------------------------------------------------
 
+
 def zone(name: str) -> tzinfo:
     return UTC if name == "UTC" else ZoneInfo(name)
 
@@ -189,7 +190,8 @@ class Formatter:
         local = moment.astimezone(self.tz)
         pattern = str(dates.get_datetime_format("medium", locale=self.code))
         return pattern.replace("{1}", dates.format_date(local.date(), "medium", locale=self.code)).replace(
-            "{0}", dates.format_time(local, "short", locale=self.code))
+            "{0}", dates.format_time(local, "short", locale=self.code)
+        )
 
     def date(self, value) -> str:
         if isinstance(value, str) and len(value) == 10:

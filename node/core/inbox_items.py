@@ -16,10 +16,12 @@ from federation import jsonio
 from node.core.db import fetch_all, fetch_value
 
 # Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
-CLAIM_DUE_SQL = ("UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"
-                 " WHERE seq IN (SELECT seq FROM inbox_items WHERE state = 'queued' AND next_attempt_at <= ?"
-                 "               ORDER BY next_attempt_at LIMIT ?)"
-                 " RETURNING seq, activity_id, recipient, actor_id, type, body, attempts, received_at")
+CLAIM_DUE_SQL = (
+    "UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"
+    " WHERE seq IN (SELECT seq FROM inbox_items WHERE state = 'queued' AND next_attempt_at <= ?"
+    "               ORDER BY next_attempt_at LIMIT ?)"
+    " RETURNING seq, activity_id, recipient, actor_id, type, body, attempts, received_at"
+)
 
 
 #: A whole batch in ONE statement: the rows travel as one JSON array, so SQLite inserts them all
@@ -30,7 +32,8 @@ CLAIM_DUE_SQL = ("UPDATE inbox_items SET next_attempt_at = ?, attempts = attempt
 INSERT_BATCH_SQL = (
     "INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, next_attempt_at)"
     " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 'queued', value ->> 5"
-    " FROM json_each(?) WHERE true ORDER BY key ON CONFLICT (activity_id) DO NOTHING")
+    " FROM json_each(?) WHERE true ORDER BY key ON CONFLICT (activity_id) DO NOTHING"
+)
 
 
 def insert_batch_statement(rows: list[tuple[str, str, str, str, str, float]]) -> tuple[str, tuple[str]]:
@@ -96,8 +99,9 @@ async def count_for_recipients(conn: aiosqlite.Connection, recipients: tuple[str
     return await fetch_value(conn, f"SELECT COUNT(*) FROM inbox_items WHERE recipient IN ({marks})", recipients)
 
 
-async def page_for_recipients(conn: aiosqlite.Connection, recipients: tuple[str, ...], *, offset: int,
-                              limit: int) -> list[aiosqlite.Row]:
+async def page_for_recipients(
+    conn: aiosqlite.Connection, recipients: tuple[str, ...], *, offset: int, limit: int
+) -> list[aiosqlite.Row]:
     marks = ",".join("?" * len(recipients))
     return await fetch_all(
         conn,

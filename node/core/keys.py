@@ -49,9 +49,11 @@ def _private_pem(key) -> str:
 
 
 def _public_pem(key) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 async def select_keys(conn: aiosqlite.Connection, username: str) -> dict[str, tuple[str, str]]:
@@ -64,7 +66,9 @@ async def first_key_created_at(conn: aiosqlite.Connection, username: str) -> flo
     return await fetch_value(conn, "SELECT MIN(created_at) FROM actor_keys WHERE username = ?", (username,))
 
 
-async def insert_key(conn: aiosqlite.Connection, username: str, kind: str, private_pem: str, public_pem: str, now: float) -> None:
+async def insert_key(
+    conn: aiosqlite.Connection, username: str, kind: str, private_pem: str, public_pem: str, now: float
+) -> None:
     await conn.execute(
         "INSERT INTO actor_keys (username, kind, private_pem, public_pem, created_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (username, kind) DO NOTHING",
@@ -84,8 +88,9 @@ def generate_key_pems() -> dict[str, tuple[str, str]]:
     return {kind: (_private_pem(key), _public_pem(key)) for kind, key in keys.items()}
 
 
-async def create_actor_keys(conn: aiosqlite.Connection, username: str, pems: dict[str, tuple[str, str]],
-                            now: float) -> None:
+async def create_actor_keys(
+    conn: aiosqlite.Connection, username: str, pems: dict[str, tuple[str, str]], now: float
+) -> None:
     """Store one new actor's keys (from :func:`generate_key_pems`) in the caller's transaction."""
     for kind, (private_pem, public_pem) in pems.items():
         await insert_key(conn, username, kind, private_pem, public_pem, now)

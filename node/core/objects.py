@@ -60,24 +60,51 @@ def primary_type(document: dict) -> str:
 
 def _row_to_object(row) -> StoredObject:
     blind = jsonio.loads(row["blind"]) if row["blind"] else None
-    return StoredObject(row["seq"], row["id"], row["kind"], row["type"], row["author"], row["visibility"],
-                        jsonio.loads(row["data"]), row["deleted"], blind)
+    return StoredObject(
+        row["seq"],
+        row["id"],
+        row["kind"],
+        row["type"],
+        row["author"],
+        row["visibility"],
+        jsonio.loads(row["data"]),
+        row["deleted"],
+        blind,
+    )
 
 
-async def insert(conn: aiosqlite.Connection, *, document: dict, kind: str, author: str, visibility: str,
-                 published: float, blind: dict | None = None) -> None:
+async def insert(
+    conn: aiosqlite.Connection,
+    *,
+    document: dict,
+    kind: str,
+    author: str,
+    visibility: str,
+    published: float,
+    blind: dict | None = None,
+) -> None:
     object_id = document.get("object")
     object_id = object_id.get("id") if isinstance(object_id, dict) else object_id
     await conn.execute(
         "INSERT INTO objects (id, kind, type, author, object_id, visibility, data, published, blind)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (document["id"], kind, primary_type(document), author, object_id if isinstance(object_id, str) else None,
-         visibility, jsonio.dumps_str(document), published, jsonio.dumps_str(blind) if blind else None),
+        (
+            document["id"],
+            kind,
+            primary_type(document),
+            author,
+            object_id if isinstance(object_id, str) else None,
+            visibility,
+            jsonio.dumps_str(document),
+            published,
+            jsonio.dumps_str(blind) if blind else None,
+        ),
     )
 
 
-async def replace_data(conn: aiosqlite.Connection, object_id: str, document: dict, *, updated: float,
-                       deleted: float | None = None) -> None:
+async def replace_data(
+    conn: aiosqlite.Connection, object_id: str, document: dict, *, updated: float, deleted: float | None = None
+) -> None:
     await conn.execute(
         "UPDATE objects SET data = ?, type = ?, updated = ?, deleted = COALESCE(?, deleted) WHERE id = ?",
         (jsonio.dumps_str(document), primary_type(document), updated, deleted, object_id),
@@ -116,6 +143,7 @@ async def last_published(conn: aiosqlite.Connection, author: str) -> float | Non
 
 
 # --- featured (pinned) ---------------------------------------------------------------------
+
 
 async def feature(conn: aiosqlite.Connection, username: str, object_id: str, now: float) -> None:
     await conn.execute(

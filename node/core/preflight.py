@@ -35,9 +35,11 @@ def is_loopback(host: str) -> bool:
 
 def _token_problem(config: Config) -> str | None:
     if uses_example_token(config) and not is_loopback(config.node.listen_host):
-        return ("[admin] token is still the example's 'change-me' and the node listens on "
-                f"{config.node.listen_host}, reachable from other machines: set a long random token in the config "
-                "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'), or listen on 127.0.0.1")
+        return (
+            "[admin] token is still the example's 'change-me' and the node listens on "
+            f"{config.node.listen_host}, reachable from other machines: set a long random token in the config "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))'), or listen on 127.0.0.1"
+        )
     return None
 
 
@@ -46,8 +48,10 @@ def _storage_problem(database: Path) -> str | None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        return (f"cannot make the data folder {folder} ({error.strerror or error}): make it writable for this user, "
-                "or point [storage] database somewhere writable")
+        return (
+            f"cannot make the data folder {folder} ({error.strerror or error}): make it writable for this user, "
+            "or point [storage] database somewhere writable"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"the data folder {folder} is not writable: give this user write access, or change [storage] database"
     if database.exists() and not os.access(database, os.W_OK):
@@ -78,11 +82,15 @@ def problems(config: Config) -> list[str]:
 def warnings(config: Config) -> list[str]:
     parts = urlsplit(config.node.base_url)
     if parts.scheme == "http" and is_loopback(parts.hostname or "") and parts.port != config.node.listen_port:
-        return [f"[node] base_url {config.node.base_url} names port {parts.port or 80} but the node listens on "
-                f"{config.node.listen}: ids and links will point where nothing answers; make them agree"]
+        return [
+            f"[node] base_url {config.node.base_url} names port {parts.port or 80} but the node listens on "
+            f"{config.node.listen}: ids and links will point where nothing answers; make them agree"
+        ]
     if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
-        return [f"[node] base_url {config.node.base_url} is plain http on a public name: Mastodon federates only "
-                "over https; put a TLS proxy in front and use https:// (see README, Running a real node)"]
+        return [
+            f"[node] base_url {config.node.base_url} is plain http on a public name: Mastodon federates only "
+            "over https; put a TLS proxy in front and use https:// (see README, Running a real node)"
+        ]
     return []
 
 
@@ -92,15 +100,19 @@ def explain(error: BaseException, config: Config) -> str:
     if isinstance(error, DatabaseInUse):
         return f"{error}"
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
-        return (f"{listen} is already in use (another node or program): stop it, or change the port in "
-                "[node] listen (and base_url) in the config")
+        return (
+            f"{listen} is already in use (another node or program): stop it, or change the port in "
+            "[node] listen (and base_url) in the config"
+        )
     if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM):
         return f"not allowed to listen on {listen} ({error.strerror}): use a port above 1023 in [node] listen"
     if isinstance(error, OSError) and error.errno == errno.EADDRNOTAVAIL:
         return f"{config.node.listen_host} is not an address of this machine: fix [node] listen"
     if isinstance(error, sqlite3.OperationalError) and "readonly" in str(error):
-        return (f"the database {config.storage.database} is read-only: give this user write access to it and "
-                "its folder, or restore a writable copy")
+        return (
+            f"the database {config.storage.database} is read-only: give this user write access to it and "
+            "its folder, or restore a writable copy"
+        )
     if isinstance(error, sqlite3.Error):
         return f"the database {config.storage.database} cannot be used ({error}): check the file and its folder"
     return f"cannot start: {error}"

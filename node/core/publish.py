@@ -9,20 +9,31 @@ from __future__ import annotations
 
 import aiosqlite
 
+from node.core import deliveries as store
 from node.core import objects
 from node.core.urls import Urls
-from node.core import deliveries as store
 
 
-async def record(conn: aiosqlite.Connection, *, urls: Urls, username: str, activity: dict, inboxes: list[str],
-                 now: float, new_object: dict | None = None, blind: dict | None = None) -> None:
+async def record(
+    conn: aiosqlite.Connection,
+    *,
+    urls: Urls,
+    username: str,
+    activity: dict,
+    inboxes: list[str],
+    now: float,
+    new_object: dict | None = None,
+    blind: dict | None = None,
+) -> None:
     """``blind``: the bto / bcc the activity was addressed with, kept for the owner beside both rows."""
     visibility = objects.visibility_of(activity, urls.followers(username), urls.members(username))
     if new_object is not None:
-        await objects.insert(conn, document=new_object, kind="object", author=username, visibility=visibility,
-                             published=now, blind=blind)
-    await objects.insert(conn, document=activity, kind="activity", author=username, visibility=visibility,
-                         published=now, blind=blind)
+        await objects.insert(
+            conn, document=new_object, kind="object", author=username, visibility=visibility, published=now, blind=blind
+        )
+    await objects.insert(
+        conn, document=activity, kind="activity", author=username, visibility=visibility, published=now, blind=blind
+    )
     unique_inboxes = sorted({inbox for inbox in inboxes if not urls.is_local(inbox)})
     if unique_inboxes:
         await store.enqueue(conn, activity_id=activity["id"], inboxes=unique_inboxes, signer=username, now=now)

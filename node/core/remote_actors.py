@@ -30,8 +30,9 @@ class RemoteActorStore:
             yield conn
 
     async def select_actor(self, conn: aiosqlite.Connection, actor_id: str):
-        return await fetch_one(conn, "SELECT id, inbox, shared_inbox, data, fetched_at FROM remote_actors WHERE id = ?", (actor_id,))
-
+        return await fetch_one(
+            conn, "SELECT id, inbox, shared_inbox, data, fetched_at FROM remote_actors WHERE id = ?", (actor_id,)
+        )
 
     async def upsert_actor(self, conn: aiosqlite.Connection, actor: RemoteActor, fetched_at: float) -> None:
         await conn.execute(
@@ -41,10 +42,8 @@ class RemoteActorStore:
             (actor.id, actor.inbox, actor.shared_inbox, jsonio.dumps_str(actor.data), fetched_at),
         )
 
-
     async def select_key(self, conn: aiosqlite.Connection, key_id: str):
         return await fetch_one(conn, "SELECT key_id, actor_id, public_pem FROM remote_keys WHERE key_id = ?", (key_id,))
-
 
     async def upsert_key(self, conn: aiosqlite.Connection, key: RemoteKey, fetched_at: float) -> None:
         await conn.execute(
@@ -54,12 +53,10 @@ class RemoteActorStore:
             (key.key_id, key.owner, key.public_pem, fetched_at),
         )
 
-
     async def delete_keys_except(self, conn: aiosqlite.Connection, actor_id: str, keep: list[str]) -> None:
         marks = ",".join("?" * len(keep))
         where = f" AND key_id NOT IN ({marks})" if keep else ""
         await conn.execute(f"DELETE FROM remote_keys WHERE actor_id = ?{where}", (actor_id, *keep))
-
 
     async def delete_actor(self, conn: aiosqlite.Connection, actor_id: str) -> None:
         await conn.execute("DELETE FROM remote_keys WHERE actor_id = ?", (actor_id,))

@@ -28,8 +28,10 @@ from node.core.appkeys import CONFIG, LANGUAGE, LANGUAGES, REGISTRY, URLS
 from node.core.i18n import COOKIE, Formatter, Language, load_languages, zone
 from node.core.sanitize import clean_html
 
-CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' https: data:; "
-       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' https: data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 
 @jinja2.pass_context
@@ -59,8 +61,10 @@ def setup(app: web.Application) -> None:
     config = app[CONFIG]
     app[LANGUAGES] = load_languages(config.node.language)
     environment = aiohttp_jinja2.setup(
-        app, loader=jinja2.FileSystemLoader([str(path) for path in app[REGISTRY].template_dirs]),
-        autoescape=jinja2.select_autoescape(default=True), extensions=["jinja2.ext.i18n"],
+        app,
+        loader=jinja2.FileSystemLoader([str(path) for path in app[REGISTRY].template_dirs]),
+        autoescape=jinja2.select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
     )
     environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     environment.filters["safe_html"] = lambda html: jinja2.utils.markupsafe.Markup(clean_html(html or ""))
@@ -72,8 +76,9 @@ def setup(app: web.Application) -> None:
 def language_of(request: web.Request) -> Language:
     """The reader's language (the switcher's cookie, else Accept-Language), chosen once per request."""
     if LANGUAGE not in request:
-        request[LANGUAGE] = request.app[LANGUAGES].negotiate(request.cookies.get(COOKIE),
-                                                             request.headers.get("Accept-Language"))
+        request[LANGUAGE] = request.app[LANGUAGES].negotiate(
+            request.cookies.get(COOKIE), request.headers.get("Accept-Language")
+        )
     return request[LANGUAGE]
 
 
@@ -89,17 +94,25 @@ def formatter(request: web.Request) -> Formatter:
 async def page_base(request: web.Request) -> dict:
     """What every page's template gets, before the page's own context."""
     config, registry = request.app[CONFIG], request.app[REGISTRY]
-    base = {"chapter": config.node, "urls": request.app[URLS], "viewer": None,
-            "handle": f"@{config.node.name}@{request.app[URLS].host}", "language": language_of(request),
-            "languages": list(request.app[LANGUAGES]), "fmt": formatter(request),
-            "here": quote(request.path_qs, safe="/"), "nav_links": sorted(registry.nav_links)}
+    base = {
+        "chapter": config.node,
+        "urls": request.app[URLS],
+        "viewer": None,
+        "handle": f"@{config.node.name}@{request.app[URLS].host}",
+        "language": language_of(request),
+        "languages": list(request.app[LANGUAGES]),
+        "fmt": formatter(request),
+        "here": quote(request.path_qs, safe="/"),
+        "nav_links": sorted(registry.nav_links),
+    }
     for add in registry.page_context:
         base.update(await add(request))
     return base
 
 
-async def render(request: web.Request, template: str, context: dict | None = None, *,
-                 status: int = 200) -> web.Response:
+async def render(
+    request: web.Request, template: str, context: dict | None = None, *, status: int = 200
+) -> web.Response:
     base = await page_base(request)
     response = aiohttp_jinja2.render_template(template, request, {**base, **(context or {})}, status=status)
     return secured(response, request)

@@ -31,8 +31,11 @@ def wants_html(request: web.Request) -> bool:
 def ap_response(request: web.Request, document: dict, *, status: int = 200) -> web.Response:
     accept = request.headers.get("Accept", "")
     content_type = AS_PROFILE if LD_JSON in accept and ACTIVITY_JSON not in accept else ACTIVITY_JSON
-    return web.Response(body=jsonio.dumps(document), status=status, headers={
-        "Content-Type": content_type, "Vary": "Accept, Signature, Signature-Input"})
+    return web.Response(
+        body=jsonio.dumps(document),
+        status=status,
+        headers={"Content-Type": content_type, "Vary": "Accept, Signature, Signature-Input"},
+    )
 
 
 async def signer_of(request: web.Request) -> VerifiedSigner | None:
@@ -43,13 +46,22 @@ async def signer_of(request: web.Request) -> VerifiedSigner | None:
 
 
 async def _verified_signer(request: web.Request) -> VerifiedSigner | None:
-    if "Signature" not in request.headers and "Signature-Input" not in request.headers \
-            and not request.headers.get("Authorization", "").startswith("Signature"):
+    if (
+        "Signature" not in request.headers
+        and "Signature-Input" not in request.headers
+        and not request.headers.get("Authorization", "").startswith("Signature")
+    ):
         return None
     try:
-        return await verify_request(request.app[REMOTE_ACTORS], method=request.method, target=request.raw_path,
-                                    headers=request.headers, body=None, now=request.app[CLOCK].now(),
-                                    expected_host=request.app[URLS].host)
+        return await verify_request(
+            request.app[REMOTE_ACTORS],
+            method=request.method,
+            target=request.raw_path,
+            headers=request.headers,
+            body=None,
+            now=request.app[CLOCK].now(),
+            expected_host=request.app[URLS].host,
+        )
     except SignatureError as error:
         raise ApiError(401, f"signature refused: {error}", hint="sign GETs with a key your actor publishes") from None
 
@@ -57,8 +69,11 @@ async def _verified_signer(request: web.Request) -> VerifiedSigner | None:
 async def require_signed_if_authorized_fetch(request: web.Request) -> VerifiedSigner | None:
     signer = await signer_of(request)
     if signer is None and request.app[CONFIG].federation.authorized_fetch:
-        raise ApiError(401, "this node requires signed GET requests (authorized fetch)",
-                       hint="sign the request with draft-cavage or RFC 9421 HTTP signatures")
+        raise ApiError(
+            401,
+            "this node requires signed GET requests (authorized fetch)",
+            hint="sign the request with draft-cavage or RFC 9421 HTTP signatures",
+        )
     return signer
 
 
@@ -73,13 +88,26 @@ def page_number(request: web.Request) -> int | None:
     return int(raw)
 
 
-def collection_document(collection_id: str, total: int, page: int | None, items: list, *, ordered_key: str = "orderedItems") -> dict:
+def collection_document(
+    collection_id: str, total: int, page: int | None, items: list, *, ordered_key: str = "orderedItems"
+) -> dict:
     context = "https://www.w3.org/ns/activitystreams"
     if page is None:
-        return {"@context": context, "id": collection_id, "type": "OrderedCollection", "totalItems": total,
-                "first": f"{collection_id}?page=1", "last": f"{collection_id}?page={max(1, -(-total // PAGE_SIZE))}"}
-    document = {"@context": context, "id": f"{collection_id}?page={page}", "type": "OrderedCollectionPage",
-                "partOf": collection_id, "totalItems": total}
+        return {
+            "@context": context,
+            "id": collection_id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": f"{collection_id}?page=1",
+            "last": f"{collection_id}?page={max(1, -(-total // PAGE_SIZE))}",
+        }
+    document = {
+        "@context": context,
+        "id": f"{collection_id}?page={page}",
+        "type": "OrderedCollectionPage",
+        "partOf": collection_id,
+        "totalItems": total,
+    }
     if items:  # an empty array is left out, as in JSON-LD's compacted form
         document[ordered_key] = items
     if page * PAGE_SIZE < total:
@@ -92,8 +120,11 @@ def collection_document(collection_id: str, total: int, page: int | None, items:
 async def read_json_object(request: web.Request, *, accepted_types: tuple[str, ...]) -> tuple[bytes, dict]:
     """The request body as a JSON object; 415, 413 or 400 with the reason otherwise."""
     if request.content_type not in accepted_types:
-        raise ApiError(415, f"content type {request.content_type or 'none'} is not accepted here",
-                       hint=f"send {' or '.join(accepted_types)}")
+        raise ApiError(
+            415,
+            f"content type {request.content_type or 'none'} is not accepted here",
+            hint=f"send {' or '.join(accepted_types)}",
+        )
     limit = request.app[CONFIG].federation.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"the body is {request.content_length} bytes; this node accepts at most {limit}")

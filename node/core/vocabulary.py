@@ -105,8 +105,16 @@ def served_addressing(addressing: dict) -> dict:
     return {key: value for key, value in addressing.items() if key in SERVED_ADDRESS_FIELDS}
 
 
-def activity(kind: str, urls: Urls, *, actor: str, now: datetime, object: Any = None,  # noqa: A002
-             context_value: Any = AS_CONTEXT, **fields: Any) -> dict:
+def activity(
+    kind: str,
+    urls: Urls,
+    *,
+    actor: str,
+    now: datetime,
+    object: Any = None,
+    context_value: Any = AS_CONTEXT,
+    **fields: Any,
+) -> dict:
     """An activity of ``kind`` by ``actor`` with a new id; an embedded object loses its @context."""
     built: dict = {"@context": context_value, "id": urls.new_activity_id(), "type": kind, "actor": actor}
     if object is not None:
@@ -147,8 +155,9 @@ def unlink(kind: str, urls: Urls, *, actor: str, peer: str, now: datetime, targe
 
 def refusal(urls: Urls, *, actor: str, answered: dict, to: str, reason: str, now: datetime) -> dict:
     """A ``Reject`` of a received activity (a link request) whose ``content`` says why."""
-    return activity("Reject", urls, actor=actor, now=now, object=answered, context_value=context(), to=[to],
-                    content=reason)
+    return activity(
+        "Reject", urls, actor=actor, now=now, object=answered, context_value=context(), to=[to], content=reason
+    )
 
 
 def branch_report(*, actor: str, facts: dict, published: str) -> dict:
@@ -158,8 +167,11 @@ def branch_report(*, actor: str, facts: dict, published: str) -> dict:
     parent, linked (when it was linked there). It has no id of its own: the newest per
     ``attributedTo`` is what counts, and it travels inside an ``Add`` to the parent's children.
     """
-    report: dict[str, Any] = {"@context": context("https://w3id.org/security/data-integrity/v2"),
-                              "type": "BranchReport", "attributedTo": actor}
+    report: dict[str, Any] = {
+        "@context": context("https://w3id.org/security/data-integrity/v2"),
+        "type": "BranchReport",
+        "attributedTo": actor,
+    }
     for name in ("level", "name", "founded", "memberCount", "parent", "linked"):
         if facts.get(name) not in (None, ""):
             report[name] = facts[name]
@@ -178,18 +190,29 @@ def report_delivery(urls: Urls, *, actor: str, report: dict, target: str, to: st
 
 def subtree_removal(urls: Urls, *, actor: str, removed: str, target: str, to: str, now: datetime) -> dict:
     """``Remove`` of a node from our children, told to our parent so it drops that branch's reports."""
-    return activity("Remove", urls, actor=actor, now=now, object=removed, context_value=context(), target=target,
-                    to=[to])
+    return activity(
+        "Remove", urls, actor=actor, now=now, object=removed, context_value=context(), target=target, to=[to]
+    )
 
 
-def relay_announce(urls: Urls, *, actor: str, relayed: str | dict, key: str, followers: str, audience: str,
-                   now: datetime) -> dict:
+def relay_announce(
+    urls: Urls, *, actor: str, relayed: str | dict, key: str, followers: str, audience: str, now: datetime
+) -> dict:
     """The one ``Announce`` a node relays a post from its subtree with: of the post's id (Mastodon
     boosts it, fetching it from its origin) or of the activity itself (FEP-1b12 followers, and
     the parent), with ``audience`` the origin chapter. Its id derives from ``key`` (the post's or
     the relayed activity's id), so relaying twice is one row."""
     terms = AS_CONTEXT if isinstance(relayed, str) else context()  # an embedded activity may use our terms
-    built = activity("Announce", urls, actor=actor, now=now, object=relayed, context_value=terms, to=[PUBLIC],
-                     cc=[followers], audience=audience)
+    built = activity(
+        "Announce",
+        urls,
+        actor=actor,
+        now=now,
+        object=relayed,
+        context_value=terms,
+        to=[PUBLIC],
+        cc=[followers],
+        audience=audience,
+    )
     built["id"] = urls.relayed_activity_id("Announce", key)
     return built

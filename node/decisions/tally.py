@@ -35,8 +35,11 @@ def commitment(proposal: str, chapter: str, receipt: str, question: str, choice:
 
 
 def leaf(proposal: str, chapter: str, receipt: str, question: str, choice: str) -> dict[str, str]:
-    return {"question": question, "choice": choice,
-            "commitment": commitment(proposal, chapter, receipt, question, choice)}
+    return {
+        "question": question,
+        "choice": choice,
+        "commitment": commitment(proposal, chapter, receipt, question, choice),
+    }
 
 
 def leaf_bytes(entry: Mapping[str, Any]) -> bytes:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -44,9 +45,9 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 MAX_DISPLAY_NAME_LENGTH = 100
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SALT_BYTES, HASH_BYTES = 16, 32
-_MAX_N = 2 ** 20  # a stored hash can ask for no more work than this
+_MAX_N = 2**20  # a stored hash can ask for no more work than this
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Account:
 
 
 # --- passwords -------------------------------------------------------------------------------
+
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
@@ -80,29 +82,26 @@ def password_matches(password: str, stored: str) -> bool:
         return False
     if scheme != "scrypt" or not (1 < n <= _MAX_N and 0 < r <= 32 and 0 < p <= 16) or not expected:
         return False
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
-                            maxmem=256 * 1024 * 1024)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=256 * 1024 * 1024)
     return hmac.compare_digest(digest, expected)
 
 
-_UNKNOWN_ACCOUNT_HASH = None  # made on first use: checking an unknown name costs as much as a real one
-
-
+@functools.cache
 def _decoy_hash() -> str:
-    global _UNKNOWN_ACCOUNT_HASH
-    if _UNKNOWN_ACCOUNT_HASH is None:
-        _UNKNOWN_ACCOUNT_HASH = hash_password(secrets.token_urlsafe(16))
-    return _UNKNOWN_ACCOUNT_HASH
+    """Made on first use: checking an unknown name costs as much as a real one."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 # --- the accounts table ----------------------------------------------------------------------
+
 
 def _account(row) -> Account | None:
     return None if row is None else Account(row["username"], row["display_name"], row["created_at"])
 
 
-async def insert_account(conn: aiosqlite.Connection, *, username: str, display_name: str, password_hash: str,
-                         now: float) -> bool:
+async def insert_account(
+    conn: aiosqlite.Connection, *, username: str, display_name: str, password_hash: str, now: float
+) -> bool:
     """Insert a new account; False if the username is taken."""
     cursor = await conn.execute(
         "INSERT INTO accounts (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)"
@@ -113,8 +112,9 @@ async def insert_account(conn: aiosqlite.Connection, *, username: str, display_n
 
 
 async def get_account(conn: aiosqlite.Connection, username: str) -> Account | None:
-    return _account(await fetch_one(
-        conn, "SELECT username, display_name, created_at FROM accounts WHERE username = ?", (username,)))
+    return _account(
+        await fetch_one(conn, "SELECT username, display_name, created_at FROM accounts WHERE username = ?", (username,))
+    )
 
 
 async def password_hash_of(conn: aiosqlite.Connection, username: str) -> str | None:
@@ -133,18 +133,20 @@ async def display_names(conn: aiosqlite.Connection, usernames: list[str]) -> dic
     if not usernames:
         return {}
     marks = ", ".join("?" for _ in usernames)
-    rows = await fetch_all(conn, f"SELECT username, display_name FROM accounts WHERE username IN ({marks})",
-                           tuple(usernames))
+    rows = await fetch_all(
+        conn, f"SELECT username, display_name FROM accounts WHERE username IN ({marks})", tuple(usernames)
+    )
     return {row["username"]: row["display_name"] for row in rows}
 
 
 # --- names and ids ---------------------------------------------------------------------------
 
+
 def username_of_actor(urls: Urls, actor_id: str) -> str | None:
     """The username in a local ``/users/{username}`` id, or None for any other id."""
     prefix = f"{urls.base}/users/"
     if isinstance(actor_id, str) and actor_id.startswith(prefix):
-        username = actor_id[len(prefix):]
+        username = actor_id[len(prefix) :]
         if USERNAME.match(username):
             return username
     return None
@@ -168,7 +170,9 @@ def check_new_account(chapter: str, username, display_name, password) -> tuple[s
         raise ApiError(400, N_("the username must be 1-64 of a-z, 0-9 and _"), hint=N_("for example jo_smith"))
     username = username.strip()
     if username == chapter:
-        raise ApiError(400, N_("{username} is the chapter's own name", username=username), hint=N_("choose another username"))
+        raise ApiError(
+            400, N_("{username} is the chapter's own name", username=username), hint=N_("choose another username")
+        )
     if not isinstance(display_name, str) or not display_name.strip():
         display_name = username
     display_name = display_name.strip()
@@ -186,8 +190,10 @@ def check_new_account(chapter: str, username, display_name, password) -> tuple[s
 
 # --- what pages do with accounts ---------------------------------------------------------------
 
-async def sign_up(app: web.Application, *, username, display_name, password,
-                  admit: Callable[[], None] | None = None) -> Account:
+
+async def sign_up(
+    app: web.Application, *, username, display_name, password, admit: Callable[[], None] | None = None
+) -> Account:
     """Create an account (keys and all) with a ``requested`` membership; 409 if the name is taken.
 
     ``admit`` runs once the form is valid, before any costly work, and may refuse (a throttle).
@@ -195,19 +201,25 @@ async def sign_up(app: web.Application, *, username, display_name, password,
     config, db, urls = app[CONFIG], app[DATABASE], app[URLS]
     username, display_name, password = check_new_account(config.node.name, username, display_name, password)
     if await account_exists(db.reader, username):
-        raise ApiError(409, N_("the username {username} is taken", username=username), hint=N_("choose another username"))
+        raise ApiError(
+            409, N_("the username {username} is taken", username=username), hint=N_("choose another username")
+        )
     if admit is not None:
         admit()
     password_hash = await asyncio.to_thread(hash_password, password)
     pems = await asyncio.to_thread(keys.generate_key_pems)
     now = to_epoch(app[CLOCK].now())
     async with db.transaction() as conn:
-        if not await insert_account(conn, username=username, display_name=display_name, password_hash=password_hash,
-                                    now=now):
-            raise ApiError(409, N_("the username {username} is taken", username=username), hint=N_("choose another username"))
+        if not await insert_account(
+            conn, username=username, display_name=display_name, password_hash=password_hash, now=now
+        ):
+            raise ApiError(
+                409, N_("the username {username} is taken", username=username), hint=N_("choose another username")
+            )
         await keys.create_actor_keys(conn, username, pems, now)
-        await members.request_membership(conn, chapter=config.node.name, actor_id=urls.actor(username), now=now,
-                                         is_local=True)
+        await members.request_membership(
+            conn, chapter=config.node.name, actor_id=urls.actor(username), now=now, is_local=True
+        )
     return Account(username, display_name, now)
 
 

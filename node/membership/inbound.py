@@ -19,19 +19,22 @@ sender's actor document is fetched before (``needs_sender``).
 from __future__ import annotations
 
 from federation.activitystreams import id_of
-
 from federation.actors import RemoteActor
-from node.membership import members
 from inbox.handlers import Handler, InboxContext
 from node.core.clock import to_epoch
 from node.core.registry import Registry
-
-
+from node.membership import members
 
 
 async def _request(ctx: InboxContext, actor: RemoteActor) -> None:
-    await members.request_membership(ctx.conn, chapter=ctx.chapter, actor_id=actor.id, now=to_epoch(ctx.now),
-                                     inbox=actor.inbox, shared_inbox=actor.shared_inbox)
+    await members.request_membership(
+        ctx.conn,
+        chapter=ctx.chapter,
+        actor_id=actor.id,
+        now=to_epoch(ctx.now),
+        inbox=actor.inbox,
+        shared_inbox=actor.shared_inbox,
+    )
 
 
 async def handle_join(ctx: InboxContext, activity: dict) -> None:
@@ -48,8 +51,11 @@ async def handle_leave(ctx: InboxContext, activity: dict) -> None:
 
 async def file_follow_as_request(ctx: InboxContext, activity: dict) -> None:
     """A Follow of the chapter, where the config says so, is also a request to become a member."""
-    if ctx.config.node.follow_requests_membership and ctx.sender is not None \
-            and id_of(activity.get("object")) == ctx.chapter_id:
+    if (
+        ctx.config.node.follow_requests_membership
+        and ctx.sender is not None
+        and id_of(activity.get("object")) == ctx.chapter_id
+    ):
         await _request(ctx, ctx.sender)
 
 

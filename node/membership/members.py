@@ -18,9 +18,18 @@ ROLES = ("admin", "secretary", "member")
 PUBLISHER_ROLES = ("admin", "secretary")
 
 
-async def upsert_member(conn: aiosqlite.Connection, *, chapter: str, actor_id: str, state: str, now: float,
-                        role: str | None = None, is_local: bool = False, inbox: str | None = None,
-                        shared_inbox: str | None = None) -> None:
+async def upsert_member(
+    conn: aiosqlite.Connection,
+    *,
+    chapter: str,
+    actor_id: str,
+    state: str,
+    now: float,
+    role: str | None = None,
+    is_local: bool = False,
+    inbox: str | None = None,
+    shared_inbox: str | None = None,
+) -> None:
     """Create or change a membership; ``joined_at`` is set the first time it becomes active."""
     await conn.execute(
         "INSERT INTO members (chapter, actor_id, role, state, is_local, inbox, shared_inbox, requested_at, joined_at,"
@@ -31,8 +40,19 @@ async def upsert_member(conn: aiosqlite.Connection, *, chapter: str, actor_id: s
         " joined_at = CASE WHEN excluded.state = 'active' AND members.state != 'active' THEN excluded.changed_at"
         "                  ELSE members.joined_at END,"
         " changed_at = excluded.changed_at",
-        (chapter, actor_id, role, state, int(is_local), inbox, shared_inbox,
-         now if state == "requested" else None, now if state == "active" else None, now, role),
+        (
+            chapter,
+            actor_id,
+            role,
+            state,
+            int(is_local),
+            inbox,
+            shared_inbox,
+            now if state == "requested" else None,
+            now if state == "active" else None,
+            now,
+            role,
+        ),
     )
 
 
@@ -41,20 +61,27 @@ async def get_member(conn: aiosqlite.Connection, chapter: str, actor_id: str):
 
 
 async def is_active_member(conn: aiosqlite.Connection, chapter: str, actor_id: str) -> bool:
-    return bool(await fetch_value(
-        conn, "SELECT 1 FROM members WHERE chapter = ? AND actor_id = ? AND state = 'active'", (chapter, actor_id)))
+    return bool(
+        await fetch_value(
+            conn, "SELECT 1 FROM members WHERE chapter = ? AND actor_id = ? AND state = 'active'", (chapter, actor_id)
+        )
+    )
 
 
 async def was_ever_approved(conn: aiosqlite.Connection, actor_id: str) -> bool:
     """Whether this actor was ever admitted as a member (it has a ``joined_at``), in any state now."""
-    return bool(await fetch_value(
-        conn, "SELECT 1 FROM members WHERE actor_id = ? AND joined_at IS NOT NULL LIMIT 1", (actor_id,)))
+    return bool(
+        await fetch_value(
+            conn, "SELECT 1 FROM members WHERE actor_id = ? AND joined_at IS NOT NULL LIMIT 1", (actor_id,)
+        )
+    )
 
 
 async def role_of(conn: aiosqlite.Connection, chapter: str, actor_id: str) -> str | None:
     """The role of an active member, None for anyone else."""
     return await fetch_value(
-        conn, "SELECT role FROM members WHERE chapter = ? AND actor_id = ? AND state = 'active'", (chapter, actor_id))
+        conn, "SELECT role FROM members WHERE chapter = ? AND actor_id = ? AND state = 'active'", (chapter, actor_id)
+    )
 
 
 async def set_state(conn: aiosqlite.Connection, chapter: str, actor_id: str, state: str, now: float) -> int:
@@ -69,7 +96,8 @@ async def set_state(conn: aiosqlite.Connection, chapter: str, actor_id: str, sta
 
 async def set_role(conn: aiosqlite.Connection, chapter: str, actor_id: str, role: str, now: float) -> int:
     cursor = await conn.execute(
-        "UPDATE members SET role = ?, changed_at = ? WHERE chapter = ? AND actor_id = ?", (role, now, chapter, actor_id))
+        "UPDATE members SET role = ?, changed_at = ? WHERE chapter = ? AND actor_id = ?", (role, now, chapter, actor_id)
+    )
     return cursor.rowcount
 
 
@@ -77,8 +105,9 @@ async def count_in_state(conn: aiosqlite.Connection, chapter: str, state: str = 
     return await fetch_value(conn, "SELECT COUNT(*) FROM members WHERE chapter = ? AND state = ?", (chapter, state))
 
 
-async def page_in_state(conn: aiosqlite.Connection, chapter: str, *, state: str = "active", offset: int = 0,
-                        limit: int = 20) -> list[aiosqlite.Row]:
+async def page_in_state(
+    conn: aiosqlite.Connection, chapter: str, *, state: str = "active", offset: int = 0, limit: int = 20
+) -> list[aiosqlite.Row]:
     """Newest first (by when they joined, or asked to)."""
     return await fetch_all(
         conn,
@@ -99,9 +128,16 @@ async def member_inboxes(conn: aiosqlite.Connection, chapter: str) -> list[str]:
     return [row["inbox"] for row in rows]
 
 
-async def request_membership(conn: aiosqlite.Connection, *, chapter: str, actor_id: str, now: float,
-                             is_local: bool = False, inbox: str | None = None,
-                             shared_inbox: str | None = None) -> bool:
+async def request_membership(
+    conn: aiosqlite.Connection,
+    *,
+    chapter: str,
+    actor_id: str,
+    now: float,
+    is_local: bool = False,
+    inbox: str | None = None,
+    shared_inbox: str | None = None,
+) -> bool:
     """File a request to join (a Join, a Follow where the config says so, a sign-up).
 
     An active member stays active (only its inboxes are refreshed); anyone else, new or
@@ -120,8 +156,10 @@ async def request_membership(conn: aiosqlite.Connection, *, chapter: str, actor_
         " state = CASE WHEN members.state = 'active' THEN 'active' ELSE 'requested' END",
         (chapter, actor_id, int(is_local), inbox, shared_inbox, now, now),
     )
-    return await fetch_value(conn, "SELECT state FROM members WHERE chapter = ? AND actor_id = ?",
-                             (chapter, actor_id)) == "requested"
+    return (
+        await fetch_value(conn, "SELECT state FROM members WHERE chapter = ? AND actor_id = ?", (chapter, actor_id))
+        == "requested"
+    )
 
 
 async def leave(conn: aiosqlite.Connection, chapter: str, actor_id: str, now: float) -> int:
@@ -143,8 +181,9 @@ async def leave_everywhere(conn: aiosqlite.Connection, actor_id: str, now: float
     return cursor.rowcount
 
 
-async def page_ids_in_state(conn: aiosqlite.Connection, chapter: str, *, state: str = "active", offset: int = 0,
-                            limit: int = 20) -> list[str]:
+async def page_ids_in_state(
+    conn: aiosqlite.Connection, chapter: str, *, state: str = "active", offset: int = 0, limit: int = 20
+) -> list[str]:
     """Actor ids, newest first: the items of the members collection."""
     rows = await page_in_state(conn, chapter, state=state, offset=offset, limit=limit)
     return [row["actor_id"] for row in rows]

@@ -18,25 +18,23 @@ the answer to a Join in the registry's outbox tables.
 
 from __future__ import annotations
 
-from federation.activitystreams import id_of
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiosqlite
 
 from federation import jsonio
+from federation.activitystreams import id_of
 from federation.client import FetchError
 from node.core import inbox_items as inbox_store
-from node.membership import accounts
-from node.membership import members
+from node.core import vocabulary
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
-from node.core.urls import INSTANCE_USERNAME
 from node.core.registry import Registry
-from node.core import vocabulary
+from node.core.urls import INSTANCE_USERNAME
 from node.core.vocabulary import context
+from node.membership import accounts, members
 from outbox.compose import Composed, OutboxContext
-
 
 Change = Callable[[aiosqlite.Connection], Awaitable[None]]
 
@@ -57,7 +55,6 @@ class Candidate:
     shared_inbox: str | None = None
 
 
-
 async def _candidate(ctx: OutboxContext, actor_id: str) -> Candidate:
     """A local account or a remote actor (fetched: its inboxes are kept with the membership)."""
     if ctx.urls.is_local(actor_id):
@@ -67,8 +64,11 @@ async def _candidate(ctx: OutboxContext, actor_id: str) -> Candidate:
     try:
         remote = await ctx.remote_actors.get_actor(actor_id)
     except FetchError as error:
-        raise ApiError(422, f"could not fetch the actor {actor_id}: {error.reason}",
-                       hint="check the address; the actor's server must be reachable") from None
+        raise ApiError(
+            422,
+            f"could not fetch the actor {actor_id}: {error.reason}",
+            hint="check the address; the actor's server must be reachable",
+        ) from None
     return Candidate(remote.id, is_local=False, inbox=remote.inbox, shared_inbox=remote.shared_inbox)
 
 
@@ -80,8 +80,17 @@ def _role(activity: dict) -> str | None:
 
 
 def _activity(ctx: OutboxContext, kind: str, member_id: str, **extra) -> dict:
-    return vocabulary.activity(kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, context_value=context(),
-                               object=member_id, target=ctx.urls.members(ctx.username), **extra, to=[member_id])
+    return vocabulary.activity(
+        kind,
+        ctx.urls,
+        actor=ctx.actor_id,
+        now=ctx.now,
+        context_value=context(),
+        object=member_id,
+        target=ctx.urls.members(ctx.username),
+        **extra,
+        to=[member_id],
+    )
 
 
 async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -> MembershipChange:
@@ -105,8 +114,11 @@ async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -
     role = _role(activity)
     if existing is not None and existing["state"] == "active":
         if role is None or role == existing["role"]:
-            raise ApiError(409, f"{member_id} is already a member, with the role {existing['role']}",
-                           hint="send a role to change it")
+            raise ApiError(
+                409,
+                f"{member_id} is already a member, with the role {existing['role']}",
+                hint="send a role to change it",
+            )
 
         async def change_role(conn: aiosqlite.Connection) -> None:
             await members.set_role(conn, chapter, member_id, role, now)
@@ -117,9 +129,17 @@ async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -
     role = role or "member"
 
     async def admit(conn: aiosqlite.Connection) -> None:
-        await members.upsert_member(conn, chapter=chapter, actor_id=candidate.actor_id, state="active", now=now,
-                                    role=role, is_local=candidate.is_local, inbox=candidate.inbox,
-                                    shared_inbox=candidate.shared_inbox)
+        await members.upsert_member(
+            conn,
+            chapter=chapter,
+            actor_id=candidate.actor_id,
+            state="active",
+            now=now,
+            role=role,
+            is_local=candidate.is_local,
+            inbox=candidate.inbox,
+            shared_inbox=candidate.shared_inbox,
+        )
 
     return MembershipChange(_activity(ctx, "Add", candidate.actor_id, role=role), admit)
 
@@ -136,15 +156,18 @@ async def compose_join_answer(ctx: OutboxContext, activity: dict, kind: str) -> 
         raise ApiError(400, f"{join_id} asks to join {id_of(join.get('object'))}, not this chapter")
     existing = await members.get_member(ctx.db.reader, chapter, requester)
     if existing is None or existing["state"] != "requested":
-        raise ApiError(404, f"{join_id} is not a pending membership request",
-                       hint="pending requests are listed at /admin/members")
-    answer = vocabulary.activity(kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, context_value=context(),
-                                 object=join, to=[requester])
+        raise ApiError(
+            404, f"{join_id} is not a pending membership request", hint="pending requests are listed at /admin/members"
+        )
+    answer = vocabulary.activity(
+        kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, context_value=context(), object=join, to=[requester]
+    )
 
     async def decide(conn: aiosqlite.Connection) -> None:
         if kind == "Accept":
-            await members.upsert_member(conn, chapter=chapter, actor_id=requester, state="active", now=now,
-                                        role="member")
+            await members.upsert_member(
+                conn, chapter=chapter, actor_id=requester, state="active", now=now, role="member"
+            )
         else:
             await members.set_state(conn, chapter, requester, "removed", now)
 

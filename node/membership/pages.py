@@ -32,8 +32,16 @@ from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.rendering import render
 from node.membership import accounts, members
-from node.membership.sessions import (check_csrf, check_form_token, render_form, require_role, require_viewer,
-                                      safe_next, sign_in, viewer)
+from node.membership.sessions import (
+    check_csrf,
+    check_form_token,
+    render_form,
+    require_role,
+    require_viewer,
+    safe_next,
+    sign_in,
+    viewer,
+)
 from outbox.service import submit
 
 LIST_LIMIT = 100
@@ -63,12 +71,22 @@ async def people(request: web.Request, rows) -> list[dict]:
                 if isinstance(preferred, str):
                     handle = f"@{preferred}@{urlsplit(actor_id).netloc}"
         since = row["joined_at"] or row["requested_at"] or row["changed_at"]
-        people.append({"actor_id": actor_id, "name": str(name), "handle": handle, "role": row["role"],
-                       "state": row["state"], "local": bool(row["is_local"]), "since": iso(from_epoch(since))})
+        people.append(
+            {
+                "actor_id": actor_id,
+                "name": str(name),
+                "handle": handle,
+                "role": row["role"],
+                "state": row["state"],
+                "local": bool(row["is_local"]),
+                "since": iso(from_epoch(since)),
+            }
+        )
     return people
 
 
 # --- joining and signing in -------------------------------------------------------------------
+
 
 async def join_form(request: web.Request) -> web.Response:
     return await render_form(request, "join.html", {"error": None, "form": {}})
@@ -79,9 +97,13 @@ async def join(request: web.Request) -> web.Response:
     check_form_token(request, form)
     fields = {name: form.get(name, "") for name in ("username", "display_name")}
     try:
-        account = await accounts.sign_up(request.app, username=form.get("username"),
-                                         display_name=form.get("display_name"), password=form.get("password"),
-                                         admit=lambda: _admit_sign_up(request))
+        account = await accounts.sign_up(
+            request.app,
+            username=form.get("username"),
+            display_name=form.get("display_name"),
+            password=form.get("password"),
+            admit=lambda: _admit_sign_up(request),
+        )
     except ApiError as error:
         response = await render_form(request, "join.html", {"error": error.error, "form": fields}, status=error.status)
         response.headers.update(error.headers)
@@ -92,20 +114,33 @@ async def join(request: web.Request) -> web.Response:
 def _admit_sign_up(request: web.Request) -> None:
     wait = request.app[SIGN_IN_LIMITS].sign_up_wait(request)
     if wait is not None:
-        raise ApiError(429, N_("Too many new accounts from this address. Try again in {wait} seconds.", wait=wait),
-                       headers={"Retry-After": str(wait)})
+        raise ApiError(
+            429,
+            N_("Too many new accounts from this address. Try again in {wait} seconds.", wait=wait),
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def _too_many_attempts(wait: int) -> ApiError:
-    return ApiError(429, N_("Too many sign-in attempts. Try again in {wait} seconds.", wait=wait),
-                    headers={"Retry-After": str(wait)})
+    return ApiError(
+        429,
+        N_("Too many sign-in attempts. Try again in {wait} seconds.", wait=wait),
+        headers={"Retry-After": str(wait)},
+    )
 
 
 async def login_form(request: web.Request) -> web.Response:
     wanted = request.query.get("next")
-    return await render_form(request, "login.html", {"error": None, "username": "",
-                                                     "next": safe_next(wanted or "/account"),
-                                                     "admin_next": safe_next(wanted or "/admin/members")})
+    return await render_form(
+        request,
+        "login.html",
+        {
+            "error": None,
+            "username": "",
+            "next": safe_next(wanted or "/account"),
+            "admin_next": safe_next(wanted or "/admin/members"),
+        },
+    )
 
 
 async def login(request: web.Request) -> web.Response:
@@ -122,8 +157,9 @@ async def login(request: web.Request) -> web.Response:
         return response
     account = await accounts.authenticate(request.app, form.get("username"), form.get("password"))
     if account is None:
-        return await render_form(request, "login.html", {**context, "error": N_("Wrong username or password.")},
-                                 status=403)
+        return await render_form(
+            request, "login.html", {**context, "error": N_("Wrong username or password.")}, status=403
+        )
     request.app[SIGN_IN_LIMITS].sign_in_succeeded(request, username.strip()[:64])
     response = web.HTTPSeeOther(next_path)
     current = await viewer(request)
@@ -133,14 +169,25 @@ async def login(request: web.Request) -> web.Response:
 
 # --- the admin's member list ------------------------------------------------------------------
 
+
 async def _admin_page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
     chapter, reader = request.app[CONFIG].node.name, request.app[DATABASE].reader
     pending = await members.page_in_state(reader, chapter, state="requested", limit=LIST_LIMIT)
     active = await members.page_in_state(reader, chapter, state="active", limit=LIST_LIMIT)
-    return await render(request, "admin_members.html", {
-        "pending": await people(request, pending), "active": await people(request, active),
-        "active_total": await members.count_in_state(reader, chapter, "active"), "roles": members.ROLES,
-        "limit": LIST_LIMIT, "error": error, "role_names": ROLE_NAMES}, status=status)
+    return await render(
+        request,
+        "admin_members.html",
+        {
+            "pending": await people(request, pending),
+            "active": await people(request, active),
+            "active_total": await members.count_in_state(reader, chapter, "active"),
+            "roles": members.ROLES,
+            "limit": LIST_LIMIT,
+            "error": error,
+            "role_names": ROLE_NAMES,
+        },
+        status=status,
+    )
 
 
 async def admin_members(request: web.Request) -> web.Response:
@@ -170,8 +217,9 @@ async def admin_members_change(request: web.Request) -> web.Response:
             raise ApiError(400, N_("action must be one of {actions}", actions=", ".join(ADMIN_ACTIONS)))
         if not isinstance(actor_id, str) or not actor_id:
             raise ApiError(400, N_("the form names no member"))
-        await submit(request.app, request.app[CONFIG].node.name,
-                     _admin_activity(request, action, actor_id, form.get("role")))
+        await submit(
+            request.app, request.app[CONFIG].node.name, _admin_activity(request, action, actor_id, form.get("role"))
+        )
     except ApiError as error:
         return await _admin_page(request, error=error.error, status=error.status)
     raise web.HTTPSeeOther(safe_next(form.get("next") if isinstance(form.get("next"), str) else "/admin/members"))
@@ -179,13 +227,17 @@ async def admin_members_change(request: web.Request) -> web.Response:
 
 # --- public list and one's own account ----------------------------------------------------------
 
+
 async def public_members(request: web.Request) -> web.Response:
     chapter, reader = request.app[CONFIG].node.name, request.app[DATABASE].reader
     if request.match_info.get("username", chapter) != chapter:
         raise ApiError(404, N_("no chapter named {name} here", name=request.match_info["username"]))
     newest = await members.page_in_state(reader, chapter, state="active", limit=NEWEST_LIMIT)
-    return await render(request, "members.html", {
-        "total": await members.count_in_state(reader, chapter, "active"), "newest": await people(request, newest)})
+    return await render(
+        request,
+        "members.html",
+        {"total": await members.count_in_state(reader, chapter, "active"), "newest": await people(request, newest)},
+    )
 
 
 async def account_page(request: web.Request) -> web.Response:
@@ -197,8 +249,16 @@ async def account_page(request: web.Request) -> web.Response:
     if account is None:
         raise ApiError(404, "this account no longer exists")
     membership = await members.get_member(reader, request.app[CONFIG].node.name, urls.actor(account.username))
-    return await render(request, "account.html", {"account": account, "membership": membership, "role_names": ROLE_NAMES,
-                                                  "member_handle": f"@{account.username}@{urls.host}"})
+    return await render(
+        request,
+        "account.html",
+        {
+            "account": account,
+            "membership": membership,
+            "role_names": ROLE_NAMES,
+            "member_handle": f"@{account.username}@{urls.host}",
+        },
+    )
 
 
 async def account_leave(request: web.Request) -> web.Response:

@@ -14,21 +14,118 @@ from node.core.i18n import N_
 
 MIN_DISTINCT_CHARACTERS = 5
 
-COMMON = frozenset("""
-1234567890 0123456789 0987654321 9876543210 1111111111 0000000000 1234512345 1122334455
-1234567890a a1234567890 12345678910 123456789a 1q2w3e4r5t 1q2w3e4r5t6y q1w2e3r4t5 zaq12wsxcde
-qwertyuiop qwertyuiop1 asdfghjkl1 asdfghjkl; zxcvbnm123 1qaz2wsx3edc qazwsxedcrfv qwerty1234 qwerty12345
-password12 password123 password1234 password01 passw0rd123 p@ssw0rd12 p@ssword123 mypassword
-mypassword1 password!! passwordpassword letmein123 letmeinplease welcome123 welcome1234 welcometo
-iloveyou12 iloveyou123 iloveyou!! sunshine12 sunshine123 princess12 princess123 football12
-football123 baseball12 baseball123 basketball superman12 superman123 batman1234 starwars12 starwars123
-dragon1234 monkey1234 shadow1234 master1234 michael123 jennifer12 jordan2323 liverpool1 liverpool12
-chelsea123 arsenal123 manchester london1234 london2024 london2025 london2026 changeme12 changeme123
-administrator admin12345 admin123456 administrator1 rootroot12 trustno1234 abc1234567 abcdefghij
-abcdefg123 abc123abc123 aaaaaaaaaa qwertyqwerty asdfasdfasdf zaq1zaq1zaq1 11111111111 123123123123
-123qweasdzxc computer12 internet12 whatever12 secret1234 secretpassword solidarity solidarity1
-participatory parecon123 socialism1 revolution revolution1 comrade123 unionpower workersunite
-""".split())
+COMMON = frozenset(
+    [
+        "1234567890",
+        "0123456789",
+        "0987654321",
+        "9876543210",
+        "1111111111",
+        "0000000000",
+        "1234512345",
+        "1122334455",
+        "1234567890a",
+        "a1234567890",
+        "12345678910",
+        "123456789a",
+        "1q2w3e4r5t",
+        "1q2w3e4r5t6y",
+        "q1w2e3r4t5",
+        "zaq12wsxcde",
+        "qwertyuiop",
+        "qwertyuiop1",
+        "asdfghjkl1",
+        "asdfghjkl;",
+        "zxcvbnm123",
+        "1qaz2wsx3edc",
+        "qazwsxedcrfv",
+        "qwerty1234",
+        "qwerty12345",
+        "password12",
+        "password123",
+        "password1234",
+        "password01",
+        "passw0rd123",
+        "p@ssw0rd12",
+        "p@ssword123",
+        "mypassword",
+        "mypassword1",
+        "password!!",
+        "passwordpassword",
+        "letmein123",
+        "letmeinplease",
+        "welcome123",
+        "welcome1234",
+        "welcometo",
+        "iloveyou12",
+        "iloveyou123",
+        "iloveyou!!",
+        "sunshine12",
+        "sunshine123",
+        "princess12",
+        "princess123",
+        "football12",
+        "football123",
+        "baseball12",
+        "baseball123",
+        "basketball",
+        "superman12",
+        "superman123",
+        "batman1234",
+        "starwars12",
+        "starwars123",
+        "dragon1234",
+        "monkey1234",
+        "shadow1234",
+        "master1234",
+        "michael123",
+        "jennifer12",
+        "jordan2323",
+        "liverpool1",
+        "liverpool12",
+        "chelsea123",
+        "arsenal123",
+        "manchester",
+        "london1234",
+        "london2024",
+        "london2025",
+        "london2026",
+        "changeme12",
+        "changeme123",
+        "administrator",
+        "admin12345",
+        "admin123456",
+        "administrator1",
+        "rootroot12",
+        "trustno1234",
+        "abc1234567",
+        "abcdefghij",
+        "abcdefg123",
+        "abc123abc123",
+        "aaaaaaaaaa",
+        "qwertyqwerty",
+        "asdfasdfasdf",
+        "zaq1zaq1zaq1",
+        "11111111111",
+        "123123123123",
+        "123qweasdzxc",
+        "computer12",
+        "internet12",
+        "whatever12",
+        "secret1234",
+        "secretpassword",
+        "solidarity",
+        "solidarity1",
+        "participatory",
+        "parecon123",
+        "socialism1",
+        "revolution",
+        "revolution1",
+        "comrade123",
+        "unionpower",
+        "workersunite",
+    ]
+)
 
 _RUNS = ("abcdefghijklmnopqrstuvwxyz", "01234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 
@@ -55,7 +152,7 @@ def _mostly_a_run(lowered: str) -> bool:
         for line in (row, row[::-1]):
             for start in range(len(lowered)):
                 length = 0
-                while start + length < len(lowered) and lowered[start:start + length + 1] in line:
+                while start + length < len(lowered) and lowered[start : start + length + 1] in line:
                     length += 1
                 longest = max(longest, length)
     return longest >= len(lowered) - 3

@@ -30,8 +30,8 @@ from node.core.appkeys import CLOCK, CONFIG, DATABASE, VIEWER
 from node.core.clock import to_epoch
 from node.core.db import fetch_one
 from node.core.errors import ApiError
-from node.core.rendering import render
 from node.core.i18n import N_
+from node.core.rendering import render
 
 COOKIE = "chapterhouse_session"
 FORM_COOKIE = "chapterhouse_form"  # the CSRF token of the forms shown before signing in
@@ -56,8 +56,16 @@ def admin_token_tag(admin_token: str) -> str:
     return hashlib.sha256(b"chapterhouse admin session\0" + admin_token.encode()).hexdigest()
 
 
-async def insert_session(conn: aiosqlite.Connection, *, token_hash: str, username: str | None, is_admin: bool,
-                         csrf_token: str, now: float, admin_tag: str | None = None) -> None:
+async def insert_session(
+    conn: aiosqlite.Connection,
+    *,
+    token_hash: str,
+    username: str | None,
+    is_admin: bool,
+    csrf_token: str,
+    now: float,
+    admin_tag: str | None = None,
+) -> None:
     await conn.execute(
         "INSERT INTO sessions (token_hash, username, is_admin, csrf_token, created_at, expires_at, admin_token_tag)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -82,8 +90,15 @@ async def sign_in(request: web.Request, response: web.StreamResponse, *, usernam
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     now = to_epoch(request.app[CLOCK].now())
     async with request.app[DATABASE].transaction() as conn:
-        await insert_session(conn, token_hash=_hash(token), username=username, is_admin=is_admin, csrf_token=csrf,
-                             now=now, admin_tag=admin_token_tag(request.app[CONFIG].admin.token))
+        await insert_session(
+            conn,
+            token_hash=_hash(token),
+            username=username,
+            is_admin=is_admin,
+            csrf_token=csrf,
+            now=now,
+            admin_tag=admin_token_tag(request.app[CONFIG].admin.token),
+        )
     secure = request.app[CONFIG].node.base_url.startswith("https://")
     response.set_cookie(COOKIE, token, max_age=LIFETIME_SECONDS, httponly=True, samesite="Lax", secure=secure, path="/")
 
@@ -119,7 +134,9 @@ def _made_with_current_token(request: web.Request, tag: str | None) -> bool:
 def check_csrf(found: Viewer | None, form) -> None:
     sent = form.get("csrf_token", "") if form is not None else ""
     if found is None or not isinstance(sent, str) or not hmac.compare_digest(sent, found.csrf_token):
-        raise ApiError(403, N_("the form's CSRF token is missing or stale"), hint=N_("reload the page and submit again"))
+        raise ApiError(
+            403, N_("the form's CSRF token is missing or stale"), hint=N_("reload the page and submit again")
+        )
 
 
 def form_token(request: web.Request) -> str:
@@ -184,15 +201,18 @@ async def require_role(request: web.Request, roles: tuple[str, ...]) -> Viewer:
     found = await require_viewer(request)
     role = await viewer_role(request)
     if role not in roles:
-        raise ApiError(403, N_("this needs the role {roles}", roles=" or ".join(roles)), hint=N_("ask the chapter's admin"))
+        raise ApiError(
+            403, N_("this needs the role {roles}", roles=" or ".join(roles)), hint=N_("ask the chapter's admin")
+        )
     return found
 
 
 async def require_admin_session(request: web.Request) -> Viewer:
     found = await require_viewer(request)
     if not found.is_admin:
-        raise ApiError(403, N_("this page is for the chapter's admin"),
-                       hint=N_("sign in with the admin token at /login/admin"))
+        raise ApiError(
+            403, N_("this page is for the chapter's admin"), hint=N_("sign in with the admin token at /login/admin")
+        )
     return found
 
 
@@ -215,8 +235,9 @@ def safe_next(value: str | None) -> str:
     return path if not parts.scheme and not parts.netloc else "/"
 
 
-async def render_form(request: web.Request, template: str, context: dict | None = None, *,
-                      status: int = 200) -> web.Response:
+async def render_form(
+    request: web.Request, template: str, context: dict | None = None, *, status: int = 200
+) -> web.Response:
     """A page with a sign-in or join form, its CSRF token in the form and in the cookie."""
     token = form_token(request)
     response = await render(request, template, {**(context or {}), "form_token": token}, status=status)

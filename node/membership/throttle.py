@@ -31,21 +31,27 @@ class SignInLimits:
     signups: TokenBuckets
 
     @classmethod
-    def from_config(cls, accounts) -> "SignInLimits":
+    def from_config(cls, accounts) -> SignInLimits:
         return cls(
-            per_account=TokenBuckets(per_minute=accounts.login_per_account_per_minute,
-                                     burst=accounts.login_per_account_burst),
-            per_address=TokenBuckets(per_minute=accounts.login_per_address_per_minute,
-                                     burst=accounts.login_per_address_burst),
-            signups=TokenBuckets(per_minute=accounts.signups_per_address_per_minute,
-                                 burst=accounts.signups_per_address_burst),
+            per_account=TokenBuckets(
+                per_minute=accounts.login_per_account_per_minute, burst=accounts.login_per_account_burst
+            ),
+            per_address=TokenBuckets(
+                per_minute=accounts.login_per_address_per_minute, burst=accounts.login_per_address_burst
+            ),
+            signups=TokenBuckets(
+                per_minute=accounts.signups_per_address_per_minute, burst=accounts.signups_per_address_burst
+            ),
         )
 
     def sign_in_wait(self, request: web.Request, account: str) -> int | None:
         """None if this attempt may be checked, else whole seconds to wait."""
         now = time.monotonic()
-        waits = [w for w in (self.per_account.take(account.lower(), now),
-                             self.per_address.take(_address(request), now)) if w is not None]
+        waits = [
+            w
+            for w in (self.per_account.take(account.lower(), now), self.per_address.take(_address(request), now))
+            if w is not None
+        ]
         return max(1, math.ceil(max(waits))) if waits else None
 
     def sign_in_succeeded(self, request: web.Request, account: str) -> None:

@@ -12,12 +12,11 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from federation import jsonio
-from node.moderation import blocks
-from node.moderation import reports
 from node.core.appkeys import BLOCKLIST, CLOCK, DATABASE
 from node.core.auth import require_admin
-from node.core.clock import iso, from_epoch, to_epoch
+from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
+from node.moderation import blocks, reports
 
 
 async def _json_body(request: web.Request) -> dict:
@@ -48,8 +47,19 @@ def _target(values) -> tuple[str, str]:
 async def list_blocks(request: web.Request) -> web.Response:
     require_admin(request)
     rows = await blocks.all_blocks(request.app[DATABASE].reader)
-    return web.json_response({"blocks": [{"kind": r["kind"], "value": r["value"], "reason": r["reason"],
-                                          "created": iso(from_epoch(r["created_at"]))} for r in rows]})
+    return web.json_response(
+        {
+            "blocks": [
+                {
+                    "kind": r["kind"],
+                    "value": r["value"],
+                    "reason": r["reason"],
+                    "created": iso(from_epoch(r["created_at"])),
+                }
+                for r in rows
+            ]
+        }
+    )
 
 
 async def add_block(request: web.Request) -> web.Response:

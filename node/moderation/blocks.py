@@ -55,6 +55,7 @@ def host_within(host: str | None, domain: str) -> bool:
 
 async def drop_relations(conn: aiosqlite.Connection, *, kind: str, value: str) -> None:
     """A blocked actor or domain follows no one here and is no member; no delivery stays queued."""
+
     def concerned(actor_id: str) -> bool:
         return actor_id == value if kind == "actor" else host_within(urlsplit(actor_id).netloc, value)
 
@@ -68,10 +69,15 @@ async def drop_relations(conn: aiosqlite.Connection, *, kind: str, value: str) -
     for actor_id in filter(concerned, members):
         await conn.execute("UPDATE members SET state = 'removed' WHERE actor_id = ?", (actor_id,))
     if kind == "domain":
-        hosts = [r["host"] for r in await fetch_all(conn, "SELECT DISTINCT host FROM deliveries WHERE state = 'queued'")]
+        hosts = [
+            r["host"] for r in await fetch_all(conn, "SELECT DISTINCT host FROM deliveries WHERE state = 'queued'")
+        ]
         for host in (h for h in hosts if host_within(h, value)):
-            await conn.execute("UPDATE deliveries SET state = 'dead', last_error = 'the host is blocked'"
-                               " WHERE state = 'queued' AND host = ?", (host,))
+            await conn.execute(
+                "UPDATE deliveries SET state = 'dead', last_error = 'the host is blocked'"
+                " WHERE state = 'queued' AND host = ?",
+                (host,),
+            )
 
 
 class BlockList:

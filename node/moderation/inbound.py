@@ -14,9 +14,15 @@ MAX_TARGETS = 50
 async def handle_flag(ctx: InboxContext, activity: dict) -> None:
     targets = [target for target in (id_of(item) for item in as_list(activity.get("object"))) if target]
     content = activity.get("content") if isinstance(activity.get("content"), str) else ""
-    await reports.insert_report(ctx.conn, activity_id=activity["id"], direction="received",
-                                reporter=id_of(activity["actor"]), targets=targets[:MAX_TARGETS], content=content,
-                                now=to_epoch(ctx.now))
+    await reports.insert_report(
+        ctx.conn,
+        activity_id=activity["id"],
+        direction="received",
+        reporter=id_of(activity["actor"]),
+        targets=targets[:MAX_TARGETS],
+        content=content,
+        now=to_epoch(ctx.now),
+    )
 
 
 def register(registry: Registry) -> None:

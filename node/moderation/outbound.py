@@ -13,15 +13,13 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
+from federation.activitystreams import id_of
 from federation.client import FetchError
-from node.moderation import blocks
-from node.core import objects
-from node.moderation import reports
+from node.core import objects, vocabulary
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
-from federation.activitystreams import id_of
 from node.core.registry import Registry
-from node.core import vocabulary
+from node.moderation import blocks, reports
 from outbox.compose import Composed, OutboxContext
 
 MAX_REASON = 1000
@@ -31,8 +29,11 @@ MAX_FLAGGED = 20
 def _actor_to_block(ctx: OutboxContext, activity: dict) -> str:
     target = id_of(activity.get("object"))
     if target is None or urlsplit(target).scheme not in ("http", "https") or ctx.urls.is_local(target):
-        raise ApiError(400, "Block needs the id of a remote actor as its object",
-                       hint="to block a whole domain, POST /admin/blocks {\"domain\": ...}")
+        raise ApiError(
+            400,
+            "Block needs the id of a remote actor as its object",
+            hint='to block a whole domain, POST /admin/blocks {"domain": ...}',
+        )
     return target
 
 
@@ -41,8 +42,9 @@ async def compose_block(ctx: OutboxContext, activity: dict) -> Composed:
     block = vocabulary.activity("Block", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=target)  # never delivered
 
     async def save(conn: aiosqlite.Connection) -> None:
-        await blocks.insert_block(conn, kind="actor", value=target, reason="Block from the outbox",
-                                  now=to_epoch(ctx.now))
+        await blocks.insert_block(
+            conn, kind="actor", value=target, reason="Block from the outbox", now=to_epoch(ctx.now)
+        )
         await blocks.drop_relations(conn, kind="actor", value=target)
 
     return Composed(activity=block, changes=[save], after_commit=[lambda: ctx.blocklist.load(ctx.db)])
@@ -74,12 +76,20 @@ async def compose_flag(ctx: OutboxContext, activity: dict) -> Composed:
             continue
     if reported is None:
         raise ApiError(422, "none of the flagged ids is a reachable actor", hint="name the reported actor first")
-    flag = vocabulary.activity("Flag", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=flagged, content=reason,
-                               to=[reported.id])
+    flag = vocabulary.activity(
+        "Flag", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=flagged, content=reason, to=[reported.id]
+    )
 
     async def save(conn: aiosqlite.Connection) -> None:
-        await reports.insert_report(conn, activity_id=flag["id"], direction="sent", reporter=ctx.actor_id,
-                                    targets=flagged, content=reason, now=to_epoch(ctx.now))
+        await reports.insert_report(
+            conn,
+            activity_id=flag["id"],
+            direction="sent",
+            reporter=ctx.actor_id,
+            targets=flagged,
+            content=reason,
+            now=to_epoch(ctx.now),
+        )
 
     return Composed(activity=flag, changes=[save])
 

@@ -23,10 +23,11 @@ REPORTS_SHOWN = 50
 
 async def admin_sections(request: web.Request) -> list[Part]:
     reader = request.app[DATABASE].reader
-    found = [{**dict(row), "targets": jsonio.loads(row["targets"])}
-             for row in await reports.all_reports(reader, limit=REPORTS_SHOWN)]
-    return [Part(30, "admin_moderation.html", {"blocks": await blocks.all_blocks(reader), "reports": found},
-                 wide=True)]
+    found = [
+        {**dict(row), "targets": jsonio.loads(row["targets"])}
+        for row in await reports.all_reports(reader, limit=REPORTS_SHOWN)
+    ]
+    return [Part(30, "admin_moderation.html", {"blocks": await blocks.all_blocks(reader), "reports": found}, wide=True)]
 
 
 async def moderate(request: web.Request) -> web.Response:

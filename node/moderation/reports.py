@@ -14,8 +14,16 @@ from node.core.clock import from_epoch, iso
 from node.core.db import fetch_all
 
 
-async def insert_report(conn: aiosqlite.Connection, *, activity_id: str, direction: str, reporter: str,
-                        targets: list[str], content: str, now: float) -> None:
+async def insert_report(
+    conn: aiosqlite.Connection,
+    *,
+    activity_id: str,
+    direction: str,
+    reporter: str,
+    targets: list[str],
+    content: str,
+    now: float,
+) -> None:
     await conn.execute(
         "INSERT INTO reports (activity_id, direction, reporter, targets, content, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activity_id) DO NOTHING",
@@ -28,6 +36,11 @@ async def all_reports(conn: aiosqlite.Connection, limit: int = 200) -> list[aios
 
 
 def as_json(row) -> dict:
-    return {"id": row["activity_id"], "direction": row["direction"], "reporter": row["reporter"],
-            "targets": jsonio.loads(row["targets"]), "content": row["content"],
-            "created": iso(from_epoch(row["created_at"]))}
+    return {
+        "id": row["activity_id"],
+        "direction": row["direction"],
+        "reporter": row["reporter"],
+        "targets": jsonio.loads(row["targets"]),
+        "content": row["content"],
+        "created": iso(from_epoch(row["created_at"])),
+    }

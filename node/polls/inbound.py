@@ -20,10 +20,10 @@ the pages.
 from __future__ import annotations
 
 from inbox.handlers import InboxContext, id_of
-from node.core.registry import Registry
 from node.core import objects
-from node.polls import model as polls
 from node.core.clock import to_epoch
+from node.core.registry import Registry
+from node.polls import model as polls
 
 
 def is_ballot(created: dict, question: polls.Question) -> bool:
@@ -41,8 +41,14 @@ async def handle_vote(ctx: InboxContext, activity: dict, created: dict, parent: 
             await comment_handler(ctx, activity, created, parent)
         return
     voter = id_of(activity.get("actor"))
-    ballot = polls.Ballot(question=question, voter=voter, choice=created["name"],
-                          ballot_id=id_of(created) or activity.get("id"), source="remote", now=to_epoch(ctx.now))
+    ballot = polls.Ballot(
+        question=question,
+        voter=voter,
+        choice=created["name"],
+        ballot_id=id_of(created) or activity.get("id"),
+        source="remote",
+        now=to_epoch(ctx.now),
+    )
     attributed = id_of(created.get("attributedTo"))
     if attributed is not None and attributed != voter:
         await polls.refuse_ballot(ctx.conn, ballot, f"the ballot is attributed to {attributed}, not its sender")

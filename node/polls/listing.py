@@ -37,17 +37,22 @@ SELECT o.id, o.type, o.data, s.end_time FROM poll_surveys s JOIN objects o ON o.
 """
 
 
-async def listed(conn: aiosqlite.Connection, chapter: str, *, is_open: bool, now: float, offset: int,
-                 limit: int) -> list[dict]:
+async def listed(
+    conn: aiosqlite.Connection, chapter: str, *, is_open: bool, now: float, offset: int, limit: int
+) -> list[dict]:
     order = "end_time ASC" if is_open else "end_time DESC"
-    rows = await fetch_all(conn, f"SELECT * FROM ({_LISTED}) ORDER BY {order}, id LIMIT :limit OFFSET :offset",  # noqa: S608 (constants)
-                           {"chapter": chapter, "open": int(is_open), "now": now, "limit": limit, "offset": offset})
+    rows = await fetch_all(
+        conn,
+        f"SELECT * FROM ({_LISTED}) ORDER BY {order}, id LIMIT :limit OFFSET :offset",
+        {"chapter": chapter, "open": int(is_open), "now": now, "limit": limit, "offset": offset},
+    )
     return [{**jsonio.loads(row["data"]), "_kind": row["type"]} for row in rows]
 
 
 async def count_listed(conn: aiosqlite.Connection, chapter: str, *, is_open: bool, now: float) -> int:
-    return await fetch_value(conn, f"SELECT COUNT(*) FROM ({_LISTED})",  # noqa: S608 (a constant)
-                             {"chapter": chapter, "open": int(is_open), "now": now})
+    return await fetch_value(
+        conn, f"SELECT COUNT(*) FROM ({_LISTED})", {"chapter": chapter, "open": int(is_open), "now": now}
+    )
 
 
 async def _card(request: web.Request, document: dict, now: float, ballot_form) -> dict:
@@ -56,19 +61,36 @@ async def _card(request: web.Request, document: dict, now: float, ballot_form) -
     if document["_kind"] == "Survey":
         survey = await polls.get_survey(reader, document["id"])
         questions = await polls.survey_questions(reader, document["id"])
-        return {"kind": "survey", "document": document, "path": page_path(document["id"], "surveys"),
-                "questions": len(questions), "closed": survey is None or now >= survey["end_time"]}
+        return {
+            "kind": "survey",
+            "document": document,
+            "path": page_path(document["id"], "surveys"),
+            "questions": len(questions),
+            "closed": survey is None or now >= survey["end_time"],
+        }
     question = await polls.get_question(reader, document["id"])
     results = await poll_results.question_results(reader, question, now)
-    return {"kind": "poll", "document": document, "question": question, "results": results,
-            "path": page_path(document["id"], "polls"), "closed": results["closed"],
-            **await ballot_form(request, question)}
+    return {
+        "kind": "poll",
+        "document": document,
+        "question": question,
+        "results": results,
+        "path": page_path(document["id"], "polls"),
+        "closed": results["closed"],
+        **await ballot_form(request, question),
+    }
 
 
 async def cards(request: web.Request, *, is_open: bool, offset: int, limit: int, shown: set[str]) -> list[dict]:
     now = to_epoch(request.app[CLOCK].now())
-    found = await listed(request.app[DATABASE].reader, request.app[CONFIG].node.name, is_open=is_open, now=now,
-                         offset=offset, limit=limit)
+    found = await listed(
+        request.app[DATABASE].reader,
+        request.app[CONFIG].node.name,
+        is_open=is_open,
+        now=now,
+        offset=offset,
+        limit=limit,
+    )
     made = [await _card(request, document, now, ballot_form) for document in found if document["id"] not in shown]
     shown.update(card["document"]["id"] for card in made)
     return made
@@ -77,8 +99,10 @@ async def cards(request: web.Request, *, is_open: bool, offset: int, limit: int,
 async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
     open_cards = await cards(request, is_open=True, offset=0, limit=HOME_OPEN, shown=shown)
     closed_cards = await cards(request, is_open=False, offset=0, limit=HOME_CLOSED, shown=shown)
-    return [Part(50, "home_polls.html", {"title": N_("Open polls and surveys"), "cards": open_cards, "open": True}),
-            Part(60, "home_polls.html", {"title": N_("Results"), "cards": closed_cards, "open": False})]
+    return [
+        Part(50, "home_polls.html", {"title": N_("Open polls and surveys"), "cards": open_cards, "open": True}),
+        Part(60, "home_polls.html", {"title": N_("Results"), "cards": closed_cards, "open": False}),
+    ]
 
 
 async def polls_archive(request: web.Request) -> web.Response:
@@ -89,9 +113,16 @@ async def polls_archive(request: web.Request) -> web.Response:
     shown: set[str] = set()
     open_cards = await cards(request, is_open=True, offset=0, limit=100, shown=shown) if page == 1 else []
     closed_cards = await cards(request, is_open=False, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, shown=shown)
-    return await render(request, "polls_archive.html", {
-        "open_cards": open_cards, "closed_cards": closed_cards, "page": page,
-        "has_next": page * PAGE_SIZE < closed_total})
+    return await render(
+        request,
+        "polls_archive.html",
+        {
+            "open_cards": open_cards,
+            "closed_cards": closed_cards,
+            "page": page,
+            "has_next": page * PAGE_SIZE < closed_total,
+        },
+    )
 
 
 def add_routes(app: web.Application) -> None:

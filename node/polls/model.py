@@ -29,10 +29,10 @@ from dataclasses import dataclass
 import aiosqlite
 
 from federation import jsonio
-from node.membership import members
 from node.core import objects
 from node.core.clock import from_epoch, iso
 from node.core.db import fetch_all, fetch_one, fetch_value
+from node.membership import members
 
 log = logging.getLogger("chapterhouse.polls")
 
@@ -100,20 +100,50 @@ class VoteRefused(Exception):
 
 # --- SQL: poll_questions -----------------------------------------------------------------
 
+
 def _row_to_question(row) -> Question:
-    return Question(row["id"], row["chapter"], row["survey_id"], row["position"], row["kind"],
-                    tuple(jsonio.loads(row["options"])), row["end_time"], row["closed_at"], bool(row["hide_results"]),
-                    bool(row["dirty"]), row["last_update_at"])
+    return Question(
+        row["id"],
+        row["chapter"],
+        row["survey_id"],
+        row["position"],
+        row["kind"],
+        tuple(jsonio.loads(row["options"])),
+        row["end_time"],
+        row["closed_at"],
+        bool(row["hide_results"]),
+        bool(row["dirty"]),
+        row["last_update_at"],
+    )
 
 
-async def insert_question(conn: aiosqlite.Connection, *, question_id: str, chapter: str, kind: str,
-                          options: list[str], end_time: float, hide_results: bool, now: float,
-                          survey_id: str | None = None, position: int = 0) -> None:
+async def insert_question(
+    conn: aiosqlite.Connection,
+    *,
+    question_id: str,
+    chapter: str,
+    kind: str,
+    options: list[str],
+    end_time: float,
+    hide_results: bool,
+    now: float,
+    survey_id: str | None = None,
+    position: int = 0,
+) -> None:
     await conn.execute(
         "INSERT INTO poll_questions (id, chapter, survey_id, position, kind, options, end_time, hide_results,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (question_id, chapter, survey_id, position, kind, jsonio.dumps_str(list(options)), end_time,
-         int(hide_results), now),
+        (
+            question_id,
+            chapter,
+            survey_id,
+            position,
+            kind,
+            jsonio.dumps_str(list(options)),
+            end_time,
+            int(hide_results),
+            now,
+        ),
     )
 
 
@@ -129,7 +159,8 @@ async def dirty_questions(conn: aiosqlite.Connection) -> list[Question]:
 
 async def questions_due_to_close(conn: aiosqlite.Connection, now: float) -> list[Question]:
     rows = await fetch_all(
-        conn, "SELECT * FROM poll_questions WHERE closed_at IS NULL AND end_time <= ? ORDER BY end_time", (now,))
+        conn, "SELECT * FROM poll_questions WHERE closed_at IS NULL AND end_time <= ? ORDER BY end_time", (now,)
+    )
     return [_row_to_question(row) for row in rows]
 
 
@@ -142,21 +173,34 @@ async def mark_dirty(conn: aiosqlite.Connection, question_id: str) -> None:
     await conn.execute("UPDATE poll_questions SET dirty = 1 WHERE id = ?", (question_id,))
 
 
-async def mark_update_sent(conn: aiosqlite.Connection, question_id: str, now: float, *,
-                           still_dirty: bool = False) -> None:
-    await conn.execute("UPDATE poll_questions SET dirty = ?, last_update_at = ? WHERE id = ?",
-                       (int(still_dirty), now, question_id))
+async def mark_update_sent(
+    conn: aiosqlite.Connection, question_id: str, now: float, *, still_dirty: bool = False
+) -> None:
+    await conn.execute(
+        "UPDATE poll_questions SET dirty = ?, last_update_at = ? WHERE id = ?", (int(still_dirty), now, question_id)
+    )
 
 
 async def mark_closed(conn: aiosqlite.Connection, question_id: str, closed_at: float) -> None:
-    await conn.execute("UPDATE poll_questions SET closed_at = ? WHERE id = ? AND closed_at IS NULL",
-                       (closed_at, question_id))
+    await conn.execute(
+        "UPDATE poll_questions SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (closed_at, question_id)
+    )
 
 
 # --- SQL: poll_surveys ---------------------------------------------------------------------
 
-async def insert_survey(conn: aiosqlite.Connection, *, survey_id: str, chapter: str, title: str, introduction: str,
-                        end_time: float, hide_results: bool, now: float) -> None:
+
+async def insert_survey(
+    conn: aiosqlite.Connection,
+    *,
+    survey_id: str,
+    chapter: str,
+    title: str,
+    introduction: str,
+    end_time: float,
+    hide_results: bool,
+    now: float,
+) -> None:
     await conn.execute(
         "INSERT INTO poll_surveys (id, chapter, title, introduction, end_time, hide_results, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -175,19 +219,33 @@ async def survey_questions(conn: aiosqlite.Connection, survey_id: str) -> list[Q
 
 # --- SQL: poll_ballots ---------------------------------------------------------------------
 
+
 async def insert_ballot(conn: aiosqlite.Connection, ballot: Ballot, outcome: BallotOutcome) -> None:
     await conn.execute(
         "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (ballot.question.id, ballot.voter, ballot.choice, int(ballot.question.single), ballot.ballot_id,
-         ballot.source, int(outcome.counted), outcome.reason, ballot.now),
+        (
+            ballot.question.id,
+            ballot.voter,
+            ballot.choice,
+            int(ballot.question.single),
+            ballot.ballot_id,
+            ballot.source,
+            int(outcome.counted),
+            outcome.reason,
+            ballot.now,
+        ),
     )
 
 
-async def has_counted_ballot(conn: aiosqlite.Connection, question_id: str, voter: str,
-                             choice: str | None = None) -> bool:
+async def has_counted_ballot(
+    conn: aiosqlite.Connection, question_id: str, voter: str, choice: str | None = None
+) -> bool:
     if choice is None:
-        sql, params = "SELECT 1 FROM poll_ballots WHERE question_id = ? AND voter = ? AND counted = 1", (question_id, voter)
+        sql, params = (
+            "SELECT 1 FROM poll_ballots WHERE question_id = ? AND voter = ? AND counted = 1",
+            (question_id, voter),
+        )
     else:
         sql = "SELECT 1 FROM poll_ballots WHERE question_id = ? AND voter = ? AND choice = ? AND counted = 1"
         params = (question_id, voter, choice)
@@ -195,15 +253,21 @@ async def has_counted_ballot(conn: aiosqlite.Connection, question_id: str, voter
 
 
 async def counted_choices_of(conn: aiosqlite.Connection, question_id: str, voter: str) -> list[str]:
-    rows = await fetch_all(conn, "SELECT choice FROM poll_ballots WHERE question_id = ? AND voter = ? AND counted = 1",
-                           (question_id, voter))
+    rows = await fetch_all(
+        conn,
+        "SELECT choice FROM poll_ballots WHERE question_id = ? AND voter = ? AND counted = 1",
+        (question_id, voter),
+    )
     return [row["choice"] for row in rows]
 
 
 async def remote_voters(conn: aiosqlite.Connection, question_id: str) -> list[str]:
     rows = await fetch_all(
-        conn, "SELECT DISTINCT voter FROM poll_ballots WHERE question_id = ? AND counted = 1 AND source = 'remote'"
-              " ORDER BY voter", (question_id,))
+        conn,
+        "SELECT DISTINCT voter FROM poll_ballots WHERE question_id = ? AND counted = 1 AND source = 'remote'"
+        " ORDER BY voter",
+        (question_id,),
+    )
     return [row["voter"] for row in rows]
 
 
@@ -213,11 +277,14 @@ async def ballots_of(conn: aiosqlite.Connection, question_id: str) -> list[aiosq
 
 async def tally(conn: aiosqlite.Connection, question: Question) -> Tally:
     rows = await fetch_all(
-        conn, "SELECT choice, COUNT(*) AS n FROM poll_ballots WHERE question_id = ? AND counted = 1 GROUP BY choice",
-        (question.id,))
+        conn,
+        "SELECT choice, COUNT(*) AS n FROM poll_ballots WHERE question_id = ? AND counted = 1 GROUP BY choice",
+        (question.id,),
+    )
     found = {row["choice"]: row["n"] for row in rows}
     voters = await fetch_value(
-        conn, "SELECT COUNT(DISTINCT voter) FROM poll_ballots WHERE question_id = ? AND counted = 1", (question.id,))
+        conn, "SELECT COUNT(DISTINCT voter) FROM poll_ballots WHERE question_id = ? AND counted = 1", (question.id,)
+    )
     return Tally({option: found.get(option, 0) for option in question.options}, voters or 0)
 
 
@@ -225,8 +292,12 @@ async def tally(conn: aiosqlite.Connection, question: Question) -> Tally:
 
 BallotCheck = Callable[[aiosqlite.Connection, Ballot], Awaitable[str | None]]
 
-MEMBERSHIP_REASONS = {None: "non-member", "requested": "membership not yet accepted", "left": "member has left",
-                      "removed": "removed member"}
+MEMBERSHIP_REASONS = {
+    None: "non-member",
+    "requested": "membership not yet accepted",
+    "left": "member has left",
+    "removed": "removed member",
+}
 
 
 async def _check_open(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
@@ -249,8 +320,11 @@ async def _check_not_repeated(conn: aiosqlite.Connection, ballot: Ballot) -> str
     question = ballot.question
     if question.single:
         return "repeated: already voted" if await has_counted_ballot(conn, question.id, ballot.voter) else None
-    return ("repeated: option already chosen"
-            if await has_counted_ballot(conn, question.id, ballot.voter, ballot.choice) else None)
+    return (
+        "repeated: option already chosen"
+        if await has_counted_ballot(conn, question.id, ballot.voter, ballot.choice)
+        else None
+    )
 
 
 # In order: the first reason found is the one recorded.
@@ -271,8 +345,14 @@ async def count_ballot(conn: aiosqlite.Connection, ballot: Ballot) -> BallotOutc
         await mark_dirty(conn, ballot.question.id)
         await refresh_served(conn, ballot.question.id, ballot.now)
     else:
-        log.info("ballot not counted (%s): %s chose %r on %s (ballot %s)", outcome.reason, ballot.voter,
-                 ballot.choice, ballot.question.id, ballot.ballot_id)
+        log.info(
+            "ballot not counted (%s): %s chose %r on %s (ballot %s)",
+            outcome.reason,
+            ballot.voter,
+            ballot.choice,
+            ballot.question.id,
+            ballot.ballot_id,
+        )
     return outcome
 
 
@@ -280,33 +360,49 @@ async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str)
     """Record a ballot refused before counting (a malformed remote ballot), with the reason."""
     outcome = BallotOutcome(counted=False, reason=reason)
     await insert_ballot(conn, ballot, outcome)
-    log.info("ballot not counted (%s): %s chose %r on %s (ballot %s)", reason, ballot.voter, ballot.choice,
-             ballot.question.id, ballot.ballot_id)
+    log.info(
+        "ballot not counted (%s): %s chose %r on %s (ballot %s)",
+        reason,
+        ballot.voter,
+        ballot.choice,
+        ballot.question.id,
+        ballot.ballot_id,
+    )
     return outcome
 
 
-async def cast_local_vote(conn: aiosqlite.Connection, question: Question, voter_actor_id: str, choices: list[str],
-                          now: float) -> list[BallotOutcome]:
+async def cast_local_vote(
+    conn: aiosqlite.Connection, question: Question, voter_actor_id: str, choices: list[str], now: float
+) -> list[BallotOutcome]:
     """A local member's vote from the pages: one ballot per choice, through :func:`count_ballot`."""
     unique = list(dict.fromkeys(choices))
     if not unique:
         raise VoteRefused("choose an option")
     if question.single and len(unique) > 1:
         raise VoteRefused("this question takes one choice")
-    return [await count_ballot(conn, Ballot(question, voter_actor_id, choice, None, "local", now))
-            for choice in unique]
+    return [await count_ballot(conn, Ballot(question, voter_actor_id, choice, None, "local", now)) for choice in unique]
 
 
 # --- the served Question -------------------------------------------------------------------
 
+
 def served_question(document: dict, question: Question, counts: Tally, now: float) -> dict:
     """The Question as served: options with ``replies.totalItems``, ``votersCount``, ``closed``."""
     visible = question.results_visible_at(now)
-    options = [{"type": "Note", "name": name,
-                "replies": {"type": "Collection", "totalItems": counts.counts.get(name, 0) if visible else 0}}
-               for name in question.options]
-    served = {**document, question.kind: options, "votersCount": counts.voters if visible else 0,
-              "endTime": iso(from_epoch(question.end_time))}
+    options = [
+        {
+            "type": "Note",
+            "name": name,
+            "replies": {"type": "Collection", "totalItems": counts.counts.get(name, 0) if visible else 0},
+        }
+        for name in question.options
+    ]
+    served = {
+        **document,
+        question.kind: options,
+        "votersCount": counts.voters if visible else 0,
+        "endTime": iso(from_epoch(question.end_time)),
+    }
     if question.closed_at is not None:
         served["closed"] = iso(from_epoch(question.closed_at))
     return served

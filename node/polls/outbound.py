@@ -23,20 +23,19 @@ when they do): ``registry.update_guards`` refuses an Update that tries, with 422
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiosqlite
 
-from node.polls import model as polls
+from node.core import publish
 from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
+from node.core.registry import Registry
 from node.core.sanitize import clean_html
 from node.core.vocabulary import context, with_language
+from node.polls import model as polls
 from outbox import addressing
-from node.core import publish
-from node.core.registry import Registry
-from outbox.compose import (Composed, OutboxContext, _addressing, _public_part,
-                            create_of)
+from outbox.compose import Composed, OutboxContext, _addressing, _public_part, create_of
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 20
@@ -65,7 +64,7 @@ def parse_end_time(value, now: datetime, where: str = "endTime") -> datetime:
     except ValueError:
         raise _bad(f"{where} {value!r} is not an ISO 8601 date and time", hint="like 2030-05-01T18:00:00Z") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     if moment <= now:
         raise _bad(f"{where} {value} is not in the future")
     return moment
@@ -103,27 +102,53 @@ def parse_question(obj: dict, where: str = "the Question") -> QuestionSpec:
     return QuestionSpec(clean_html(content), kinds[0], _option_names(obj[kinds[0]], kinds[0]), hide)
 
 
-def question_document(ctx: OutboxContext, spec: QuestionSpec, *, question_id: str, end_time: datetime,
-                      addressed: dict, thread: str) -> dict:
+def question_document(
+    ctx: OutboxContext, spec: QuestionSpec, *, question_id: str, end_time: datetime, addressed: dict, thread: str
+) -> dict:
     document = {
-        "@context": context(), "id": question_id, "type": "Question", "attributedTo": ctx.actor_id,
+        "@context": context(),
+        "id": question_id,
+        "type": "Question",
+        "attributedTo": ctx.actor_id,
         "content": spec.content,
-        spec.kind: [{"type": "Note", "name": name, "replies": {"type": "Collection", "totalItems": 0}}
-                    for name in spec.options],
-        "endTime": iso(end_time), "votersCount": 0, "context": thread, "published": iso(ctx.now),
-        "url": question_id, **_public_part(addressed),
+        spec.kind: [
+            {"type": "Note", "name": name, "replies": {"type": "Collection", "totalItems": 0}} for name in spec.options
+        ],
+        "endTime": iso(end_time),
+        "votersCount": 0,
+        "context": thread,
+        "published": iso(ctx.now),
+        "url": question_id,
+        **_public_part(addressed),
     }
     if spec.hide_results:
         document["hideResults"] = True
     return with_language(document, ctx.config.node.language)
 
 
-def _question_row(ctx: OutboxContext, spec: QuestionSpec, question_id: str, end_time: datetime, *,
-                  survey_id: str | None = None, position: int = 0):
+def _question_row(
+    ctx: OutboxContext,
+    spec: QuestionSpec,
+    question_id: str,
+    end_time: datetime,
+    *,
+    survey_id: str | None = None,
+    position: int = 0,
+):
     async def save(conn: aiosqlite.Connection) -> None:
-        await polls.insert_question(conn, question_id=question_id, chapter=ctx.username, kind=spec.kind,
-                                    options=spec.options, end_time=to_epoch(end_time), hide_results=spec.hide_results,
-                                    now=to_epoch(ctx.now), survey_id=survey_id, position=position)
+        await polls.insert_question(
+            conn,
+            question_id=question_id,
+            chapter=ctx.username,
+            kind=spec.kind,
+            options=spec.options,
+            end_time=to_epoch(end_time),
+            hide_results=spec.hide_results,
+            now=to_epoch(ctx.now),
+            survey_id=survey_id,
+            position=position,
+        )
+
     return save
 
 
@@ -132,10 +157,14 @@ async def compose_question(ctx: OutboxContext, activity: dict, obj: dict) -> Com
     end_time = parse_end_time(obj.get("endTime"), ctx.now)
     addressed = _addressing(ctx, activity, obj)
     question_id = ctx.urls.new_object_id()
-    document = question_document(ctx, spec, question_id=question_id, end_time=end_time, addressed=addressed,
-                                 thread=question_id)
-    return Composed(activity=create_of(ctx, document, addressed), new_object=document,
-                    changes=[_question_row(ctx, spec, question_id, end_time)])
+    document = question_document(
+        ctx, spec, question_id=question_id, end_time=end_time, addressed=addressed, thread=question_id
+    )
+    return Composed(
+        activity=create_of(ctx, document, addressed),
+        new_object=document,
+        changes=[_question_row(ctx, spec, question_id, end_time)],
+    )
 
 
 async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
@@ -164,39 +193,71 @@ async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Compo
     survey_id = ctx.urls.new_object_id()
     question_ids = [ctx.urls.new_object_id() for _ in specs]
     survey = {
-        "@context": context(), "id": survey_id, "type": "Survey", "attributedTo": ctx.actor_id,
-        "name": title.strip(), "content": clean_html(introduction), "endTime": iso(end_time),
-        "totalItems": len(specs), "orderedItems": question_ids, "published": iso(ctx.now), "url": survey_id,
+        "@context": context(),
+        "id": survey_id,
+        "type": "Survey",
+        "attributedTo": ctx.actor_id,
+        "name": title.strip(),
+        "content": clean_html(introduction),
+        "endTime": iso(end_time),
+        "totalItems": len(specs),
+        "orderedItems": question_ids,
+        "published": iso(ctx.now),
+        "url": survey_id,
         **_public_part(addressed),
     }
     if hide:
         survey["hideResults"] = True
     question_creates = []
-    for spec, question_id in zip(specs, question_ids):
-        document = question_document(ctx, spec, question_id=question_id, end_time=end_time, addressed=addressed,
-                                     thread=survey_id)
+    for spec, question_id in zip(specs, question_ids, strict=True):
+        document = question_document(
+            ctx, spec, question_id=question_id, end_time=end_time, addressed=addressed, thread=survey_id
+        )
         question_creates.append((create_of(ctx, document, addressed), document))
     create_survey = create_of(ctx, survey, addressed)
     # the questions go to the survey's audience: resolved now, before the transaction opens
-    recipients = await addressing.resolve(create_survey, db=ctx.db, urls=ctx.urls, username=ctx.username,
-                                          remote_actors=ctx.remote_actors, audiences=ctx.registry.audiences)
+    recipients = await addressing.resolve(
+        create_survey,
+        db=ctx.db,
+        urls=ctx.urls,
+        username=ctx.username,
+        remote_actors=ctx.remote_actors,
+        audiences=ctx.registry.audiences,
+    )
 
     async def save_survey(conn: aiosqlite.Connection) -> None:
-        await polls.insert_survey(conn, survey_id=survey_id, chapter=ctx.username, title=survey["name"],
-                                  introduction=survey["content"], end_time=to_epoch(end_time), hide_results=hide,
-                                  now=to_epoch(ctx.now))
+        await polls.insert_survey(
+            conn,
+            survey_id=survey_id,
+            chapter=ctx.username,
+            title=survey["name"],
+            introduction=survey["content"],
+            end_time=to_epoch(end_time),
+            hide_results=hide,
+            now=to_epoch(ctx.now),
+        )
 
     async def publish_questions(conn: aiosqlite.Connection) -> None:
         for create, document in question_creates:
-            await publish.record(conn, urls=ctx.urls, username=ctx.username, activity=create,
-                                 inboxes=recipients.inboxes, now=to_epoch(ctx.now), new_object=document)
+            await publish.record(
+                conn,
+                urls=ctx.urls,
+                username=ctx.username,
+                activity=create,
+                inboxes=recipients.inboxes,
+                now=to_epoch(ctx.now),
+                new_object=document,
+            )
 
-    rows = [_question_row(ctx, spec, question_id, end_time, survey_id=survey_id, position=position)
-            for position, (spec, question_id) in enumerate(zip(specs, question_ids))]
+    rows = [
+        _question_row(ctx, spec, question_id, end_time, survey_id=survey_id, position=position)
+        for position, (spec, question_id) in enumerate(zip(specs, question_ids, strict=True))
+    ]
     return Composed(activity=create_survey, new_object=survey, changes=[save_survey, *rows, publish_questions])
 
 
 # --- what an Update may not change ----------------------------------------------------------
+
 
 def _options_of(document: dict, kind: str) -> list | None:
     entries = document.get(kind)
@@ -209,11 +270,17 @@ def guard_question_update(stored: dict, changes: dict) -> None:
     kind = next(k for k in polls.KINDS if k in stored)
     for other in polls.KINDS:
         if other in changes and other != kind:
-            raise ApiError(422, f"a poll's kind never changes after publishing (it stays {kind})",
-                           hint="publish a new Question instead; Mastodon would reset every vote")
+            raise ApiError(
+                422,
+                f"a poll's kind never changes after publishing (it stays {kind})",
+                hint="publish a new Question instead; Mastodon would reset every vote",
+            )
     if kind in changes and _options_of(changes, kind) != _options_of(stored, kind):
-        raise ApiError(422, "a poll's options (their text and order) never change after publishing",
-                       hint="publish a new Question instead; Mastodon would reset every vote")
+        raise ApiError(
+            422,
+            "a poll's options (their text and order) never change after publishing",
+            hint="publish a new Question instead; Mastodon would reset every vote",
+        )
     if "endTime" in changes and changes["endTime"] != stored.get("endTime"):
         raise ApiError(422, "a poll's endTime never changes after publishing")
 

@@ -22,16 +22,16 @@ from datetime import datetime
 from aiohttp import web
 
 from node.core import objects
-from node.core.registry import Registry
-from node.polls import results as poll_results
-from node.polls import model as polls
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
 from node.core.i18n import N_, zone
+from node.core.registry import Registry
+from node.core.rendering import render
 from node.membership.members import PUBLISHER_ROLES
 from node.membership.sessions import active_member_actor, check_csrf, require_role, viewer, viewer_role
-from node.core.rendering import render
+from node.polls import model as polls
+from node.polls import results as poll_results
 from outbox import service
 
 SURVEY_FORM_QUESTIONS = 6
@@ -85,8 +85,10 @@ async def ballot_form(request: web.Request, question: polls.Question) -> dict:
     """What the vote form of one question needs: whether to show it, and the viewer's choices so far."""
     voter = await active_member_actor(request)
     chosen = await polls.counted_choices_of(request.app[DATABASE].reader, question.id, voter) if voter else []
-    return {"can_vote": voter is not None and question.accepts_votes_at(_now(request)) and not (
-        question.single and chosen), "chosen": chosen}
+    return {
+        "can_vote": voter is not None and question.accepts_votes_at(_now(request)) and not (question.single and chosen),
+        "chosen": chosen,
+    }
 
 
 def _choices(form, name: str) -> list[str]:
@@ -103,12 +105,22 @@ def _refused(outcomes: list[polls.BallotOutcome]) -> None:
 
 # --- a poll --------------------------------------------------------------------------------
 
+
 async def poll_page(request: web.Request) -> web.Response:
     question, stored = await _question(request)
     results = await poll_results.question_results(request.app[DATABASE].reader, question, _now(request))
-    return await render(request, "poll.html", {
-        "question": question, "poll": stored.data, "results": results, **await ballot_form(request, question),
-        "poll_path": page_path(question.id, "polls"), "results_path": page_path(question.id, "polls") + "/results"})
+    return await render(
+        request,
+        "poll.html",
+        {
+            "question": question,
+            "poll": stored.data,
+            "results": results,
+            **await ballot_form(request, question),
+            "poll_path": page_path(question.id, "polls"),
+            "results_path": page_path(question.id, "polls") + "/results",
+        },
+    )
 
 
 async def _ballot_post(request: web.Request):
@@ -139,11 +151,15 @@ async def poll_results_page(request: web.Request) -> web.Response:
     results = await poll_results.question_results(request.app[DATABASE].reader, question, _now(request))
     if not _wants_html(request):
         return web.json_response(results)
-    return await render(request, "poll_results.html", {"poll": stored.data, "results": results,
-                                                       "poll_path": page_path(question.id, "polls")})
+    return await render(
+        request,
+        "poll_results.html",
+        {"poll": stored.data, "results": results, "poll_path": page_path(question.id, "polls")},
+    )
 
 
 # --- a survey ------------------------------------------------------------------------------
+
 
 async def survey_page(request: web.Request) -> web.Response:
     survey, stored = await _survey(request)
@@ -151,12 +167,25 @@ async def survey_page(request: web.Request) -> web.Response:
     items = []
     for question in await polls.survey_questions(db.reader, survey["id"]):
         document = await objects.get(db.reader, question.id)
-        items.append({"question": question, "content": document.data.get("content", "") if document else "",
-                      **await ballot_form(request, question)})
-    return await render(request, "survey.html", {
-        "survey": stored.data, "items": items, "can_answer": any(item["can_vote"] for item in items),
-        "open": now < survey["end_time"], "survey_path": page_path(survey["id"], "surveys"),
-        "results_path": page_path(survey["id"], "surveys") + "/results"})
+        items.append(
+            {
+                "question": question,
+                "content": document.data.get("content", "") if document else "",
+                **await ballot_form(request, question),
+            }
+        )
+    return await render(
+        request,
+        "survey.html",
+        {
+            "survey": stored.data,
+            "items": items,
+            "can_answer": any(item["can_vote"] for item in items),
+            "open": now < survey["end_time"],
+            "survey_path": page_path(survey["id"], "surveys"),
+            "results_path": page_path(survey["id"], "surveys") + "/results",
+        },
+    )
 
 
 async def survey_answer(request: web.Request) -> web.Response:
@@ -184,11 +213,13 @@ async def survey_results_page(request: web.Request) -> web.Response:
     results = await poll_results.survey_results(request.app[DATABASE].reader, survey, _now(request))
     if not _wants_html(request):
         return web.json_response(results)
-    return await render(request, "survey_results.html", {"results": results,
-                                                         "survey_path": page_path(survey["id"], "surveys")})
+    return await render(
+        request, "survey_results.html", {"results": results, "survey_path": page_path(survey["id"], "surveys")}
+    )
 
 
 # --- opening polls and surveys (admin, secretary) ------------------------------------------
+
 
 def _text(form, name: str) -> str:
     value = form.get(name, "")
@@ -242,12 +273,18 @@ async def new_survey(request: web.Request) -> web.Response:
     await require_role(request, PUBLISHER_ROLES)
     form = await request.post()
     check_csrf(await viewer(request), form)
-    questions = [body for slot in range(1, SURVEY_FORM_QUESTIONS + 1)
-                 if (body := _question_body(form, f"q{slot}_")) is not None]
+    questions = [
+        body for slot in range(1, SURVEY_FORM_QUESTIONS + 1) if (body := _question_body(form, f"q{slot}_")) is not None
+    ]
     introduction = _text(form, "introduction")
-    body = {"type": "Survey", "name": _text(form, "title"),
-            "content": "".join(f"<p>{html.escape(p)}</p>" for p in introduction.split("\n\n") if p.strip()),
-            "endTime": _end_time(request, form), "hideResults": form.get("hide_results") == "on", "orderedItems": questions}
+    body = {
+        "type": "Survey",
+        "name": _text(form, "title"),
+        "content": "".join(f"<p>{html.escape(p)}</p>" for p in introduction.split("\n\n") if p.strip()),
+        "endTime": _end_time(request, form),
+        "hideResults": form.get("hide_results") == "on",
+        "orderedItems": questions,
+    }
     published = await service.submit(request.app, request.app[CONFIG].node.name, body)
     raise web.HTTPSeeOther(page_path(published.new_object["id"], "surveys"))
 

@@ -13,23 +13,32 @@ from __future__ import annotations
 import aiosqlite
 
 from node.core import objects
-from node.polls import model as polls
 from node.core.clock import from_epoch, iso
+from node.polls import model as polls
 
 
 async def question_results(conn: aiosqlite.Connection, question: polls.Question, now: float) -> dict:
     stored = await objects.get(conn, question.id)
     visible = question.results_visible_at(now)
     result = {
-        "id": question.id, "position": question.position, "kind": question.kind,
+        "id": question.id,
+        "position": question.position,
+        "kind": question.kind,
         "content": stored.data.get("content", "") if stored else "",
-        "endTime": iso(from_epoch(question.end_time)), "closed": not question.accepts_votes_at(now),
+        "endTime": iso(from_epoch(question.end_time)),
+        "closed": not question.accepts_votes_at(now),
         "hidden": not visible,
     }
     if visible:
         counts = await polls.tally(conn, question)
-        result.update(votersCount=counts.voters, totalChoices=counts.total_choices, options=[
-            {"name": name, "count": counts.counts[name], "percent": counts.percent(name)} for name in question.options])
+        result.update(
+            votersCount=counts.voters,
+            totalChoices=counts.total_choices,
+            options=[
+                {"name": name, "count": counts.counts[name], "percent": counts.percent(name)}
+                for name in question.options
+            ],
+        )
     else:
         result["options"] = [{"name": name} for name in question.options]
     return result
@@ -38,7 +47,10 @@ async def question_results(conn: aiosqlite.Connection, question: polls.Question,
 async def survey_results(conn: aiosqlite.Connection, survey, now: float) -> dict:
     questions = await polls.survey_questions(conn, survey["id"])
     return {
-        "id": survey["id"], "name": survey["title"], "content": survey["introduction"],
-        "endTime": iso(from_epoch(survey["end_time"])), "closed": now >= survey["end_time"],
+        "id": survey["id"],
+        "name": survey["title"],
+        "content": survey["introduction"],
+        "endTime": iso(from_epoch(survey["end_time"])),
+        "closed": now >= survey["end_time"],
         "questions": [await question_results(conn, question, now) for question in questions],
     }

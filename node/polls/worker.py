@@ -27,30 +27,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-import logging
-
 from federation.actors import RemoteActors
 from federation.client import FetchError
-from node.core import objects, vocabulary
-from node.polls import model as polls
+from node.core import objects, publish, vocabulary
+from node.core.appkeys import (
+    CLOCK,
+    CONFIG,
+    DATABASE,
+    DELIVERY_WORKER,
+    POLL_WORKER,
+    REGISTRY,
+    REMOTE_ACTORS,
+    RUN_WORKERS,
+    URLS,
+)
 from node.core.clock import to_epoch
-from node.core.appkeys import (CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, POLL_WORKER, REGISTRY, REMOTE_ACTORS,
-                               RUN_WORKERS, URLS)
 from node.core.db import Database
 from node.core.urls import Urls
+from node.polls import model as polls
 from outbox import addressing
-from node.core import publish
 
 log = logging.getLogger("chapterhouse.polls")
 
 
 class PollWorker:
-    def __init__(self, *, db: Database, urls: Urls, remote_actors: RemoteActors, clock, on_deliveries_queued,
-                 interval_seconds: float = 60.0, audiences=None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        urls: Urls,
+        remote_actors: RemoteActors,
+        clock,
+        on_deliveries_queued,
+        interval_seconds: float = 60.0,
+        audiences=None,
+    ) -> None:
         self.db = db
         self.audiences = audiences  # the registry's: who a members-only poll's updates go to
         self.urls = urls
@@ -121,24 +137,46 @@ class PollWorker:
         voters = await polls.remote_voters(self.db.reader, question.id)
         voter_inboxes = await self._voter_inboxes(voters)
         audience = {k: v for k, v in stored.data.items() if k in ("to", "cc")}
-        recipients = await addressing.resolve(audience, db=self.db, urls=self.urls, username=question.chapter,
-                                              remote_actors=self.remote_actors, audiences=self.audiences)
+        recipients = await addressing.resolve(
+            audience,
+            db=self.db,
+            urls=self.urls,
+            username=question.chapter,
+            remote_actors=self.remote_actors,
+            audiences=self.audiences,
+        )
         async with self.db.transaction() as conn:
             document = await polls.refresh_served(conn, question.id, now)
             if document is None:
                 return 0
-            update = vocabulary.activity("Update", self.urls, actor=self.urls.actor(question.chapter),
-                                         now=self.clock.now(), object=document,
-                                         context_value=document.get("@context"), **audience)
-            await publish.record(conn, urls=self.urls, username=question.chapter, activity=update,
-                                 inboxes=recipients.inboxes + voter_inboxes, now=now)
+            update = vocabulary.activity(
+                "Update",
+                self.urls,
+                actor=self.urls.actor(question.chapter),
+                now=self.clock.now(),
+                object=document,
+                context_value=document.get("@context"),
+                **audience,
+            )
+            await publish.record(
+                conn,
+                urls=self.urls,
+                username=question.chapter,
+                activity=update,
+                inboxes=recipients.inboxes + voter_inboxes,
+                now=now,
+            )
             newcomers = set(await polls.remote_voters(conn, question.id)) - set(voters)
             if newcomers:
                 await polls.mark_update_sent(conn, question.id, now, still_dirty=True)
             else:
                 await polls.mark_update_sent(conn, question.id, now)
-        log.info("poll %s: Update sent to %d inboxes (%d voters)", question.id,
-                 len(set(recipients.inboxes + voter_inboxes)), len(voters))
+        log.info(
+            "poll %s: Update sent to %d inboxes (%d voters)",
+            question.id,
+            len(set(recipients.inboxes + voter_inboxes)),
+            len(voters),
+        )
         return 1
 
 
@@ -200,10 +238,15 @@ class PollLoop:
 
 async def poll_worker_context(app: web.Application) -> AsyncIterator[None]:
     """The application's poll worker (``cleanup_ctx``), after the delivery worker it wakes."""
-    poll_worker = PollWorker(db=app[DATABASE], urls=app[URLS], remote_actors=app[REMOTE_ACTORS], clock=app[CLOCK],
-                             on_deliveries_queued=app[DELIVERY_WORKER].wake,
-                             interval_seconds=app[CONFIG].polls.update_interval_seconds,
-                             audiences=app[REGISTRY].audiences)
+    poll_worker = PollWorker(
+        db=app[DATABASE],
+        urls=app[URLS],
+        remote_actors=app[REMOTE_ACTORS],
+        clock=app[CLOCK],
+        on_deliveries_queued=app[DELIVERY_WORKER].wake,
+        interval_seconds=app[CONFIG].polls.update_interval_seconds,
+        audiences=app[REGISTRY].audiences,
+    )
     app[POLL_WORKER] = poll_worker
     if app[RUN_WORKERS]:
         poll_worker.loop.start()

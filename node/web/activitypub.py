@@ -19,21 +19,27 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.membership import accounts
-from node.core import follows
-from node.membership import members
-from node.core import objects
-from node.web import pages
+from node.content.views import served_document
+from node.core import follows, objects
 from node.core.actors import chapter_document, instance_document, person_document
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, REGISTRY, URLS
 from node.core.auth import is_admin
 from node.core.clock import from_epoch
 from node.core.errors import ApiError
-from node.content.views import served_document
 from node.core.keys import first_key_created_at, public_keys
-from node.core.serving import (PAGE_SIZE, ap_response, collection_document, page_number, signer_of,
-                               require_signed_if_authorized_fetch, wants_html)
+from node.core.serving import (
+    PAGE_SIZE,
+    ap_response,
+    collection_document,
+    page_number,
+    require_signed_if_authorized_fetch,
+    signer_of,
+    wants_html,
+)
 from node.core.urls import INSTANCE_USERNAME
+from node.membership import accounts, members
+from node.web import pages
+
 
 async def _username(request: web.Request, *, accounts_too: bool = True) -> str:
     """The local actor named in the path: the chapter, the instance actor, or a member account."""
@@ -41,9 +47,12 @@ async def _username(request: web.Request, *, accounts_too: bool = True) -> str:
     if username in (request.app[CONFIG].node.name, INSTANCE_USERNAME):
         return username
     if accounts_too and await accounts.federated_account_username(
-            request.app[DATABASE].reader, request.app[URLS], request.app[URLS].actor(username)):
+        request.app[DATABASE].reader, request.app[URLS], request.app[URLS].actor(username)
+    ):
         return username
-    raise ApiError(404, f"no actor named {username} here", hint=f"this node's chapter is {request.app[CONFIG].node.name}")
+    raise ApiError(
+        404, f"no actor named {username} here", hint=f"this node's chapter is {request.app[CONFIG].node.name}"
+    )
 
 
 async def _actor_published(request: web.Request, username: str):
@@ -76,8 +85,14 @@ async def _person(request: web.Request, username: str, published) -> dict:
     account, public = await accounts.get_account(reader, username), await public_keys(reader, username)
     if account is None or public is None:
         raise ApiError(404, f"no actor named {username} here")
-    return person_document(request.app[URLS], username=username, display_name=account.display_name,
-                           rsa_public_pem=public[0], ed25519_public=public[1], published=published)
+    return person_document(
+        request.app[URLS],
+        username=username,
+        display_name=account.display_name,
+        rsa_public_pem=public[0],
+        ed25519_public=public[1],
+        published=published,
+    )
 
 
 async def _actor_id_collection(request: web.Request, url_of, count, page_of) -> web.Response:
@@ -92,13 +107,15 @@ async def _actor_id_collection(request: web.Request, url_of, count, page_of) -> 
 
 
 async def followers_collection(request: web.Request) -> web.Response:
-    return await _actor_id_collection(request, request.app[URLS].followers, follows.count_followers,
-                                      follows.page_followers)
+    return await _actor_id_collection(
+        request, request.app[URLS].followers, follows.count_followers, follows.page_followers
+    )
 
 
 async def following_collection(request: web.Request) -> web.Response:
-    return await _actor_id_collection(request, request.app[URLS].following, follows.count_following,
-                                      follows.page_following)
+    return await _actor_id_collection(
+        request, request.app[URLS].following, follows.count_following, follows.page_following
+    )
 
 
 async def outbox_collection(request: web.Request) -> web.Response:
@@ -118,10 +135,15 @@ async def featured_collection(request: web.Request) -> web.Response:
     username = await _username(request)
     await require_signed_if_authorized_fetch(request)
     db, urls = request.app[DATABASE], request.app[URLS]
-    items = [stored.data for stored in await objects.featured_stored(db.reader, username)
-             if await _may_see(request, stored)]  # each pin served only to whom may see the object itself
-    document = {"@context": "https://www.w3.org/ns/activitystreams", "id": urls.featured(username),
-                "type": "OrderedCollection", "totalItems": len(items)}
+    items = [
+        stored.data for stored in await objects.featured_stored(db.reader, username) if await _may_see(request, stored)
+    ]  # each pin served only to whom may see the object itself
+    document = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": urls.featured(username),
+        "type": "OrderedCollection",
+        "totalItems": len(items),
+    }
     if items:
         document["orderedItems"] = items
     return ap_response(request, document)
@@ -136,8 +158,13 @@ async def members_collection(request: web.Request) -> web.Response:
     db, urls = request.app[DATABASE], request.app[URLS]
     page = page_number(request)
     total = await members.count_in_state(db.reader, username, "active")
-    items = [] if page is None else await members.page_ids_in_state(
-        db.reader, username, state="active", offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    items = (
+        []
+        if page is None
+        else await members.page_ids_in_state(
+            db.reader, username, state="active", offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    )
     return ap_response(request, collection_document(urls.members(username), total, page, items))
 
 
@@ -169,8 +196,11 @@ async def published_object(request: web.Request) -> web.StreamResponse:
         return ap_response(request, stored.data, status=410)
     owner = is_admin(request)
     if not owner and not await _may_see(request, stored):
-        raise ApiError(404, f"nothing was published at {object_id}",
-                       hint="objects that are not public are served only to signed requests from their audience")
+        raise ApiError(
+            404,
+            f"nothing was published at {object_id}",
+            hint="objects that are not public are served only to signed requests from their audience",
+        )
     if wants_html(request):
         return await pages.object_page(request, stored)
     document = await served_document(request.app, stored)

@@ -32,21 +32,36 @@ DEAD_SHOWN = 50
 
 
 async def _follow_requests(request: web.Request) -> list[Part]:
-    rows = await fetch_all(request.app[DATABASE].reader,
-                           "SELECT follower_id, follow_id, created_at FROM followers"
-                           " WHERE username = ? AND state = 'pending' ORDER BY created_at LIMIT 100",
-                           (request.app[CONFIG].node.name,))
+    rows = await fetch_all(
+        request.app[DATABASE].reader,
+        "SELECT follower_id, follow_id, created_at FROM followers"
+        " WHERE username = ? AND state = 'pending' ORDER BY created_at LIMIT 100",
+        (request.app[CONFIG].node.name,),
+    )
     return [Part(15, "admin_follows.html", {"requests": rows})]
 
 
 async def _delivery_health(request: web.Request) -> list[Part]:
     reader, now = request.app[DATABASE].reader, to_epoch(request.app[CLOCK].now())
-    dead = await fetch_all(reader, "SELECT seq, activity_id, inbox, host, attempts, last_status, last_error,"
-                                   " finished_at FROM deliveries WHERE state = 'dead' ORDER BY seq DESC LIMIT ?",
-                                   (DEAD_SHOWN,))
-    return [Part(40, "admin_deliveries.html", {
-        "queues": await deliveries.count_by_state(reader), "inbox": await inbox_items.count_by_state(reader),
-        "backoff": await deliveries.hosts_in_backoff(reader, now=now), "dead": dead}, wide=True)]
+    dead = await fetch_all(
+        reader,
+        "SELECT seq, activity_id, inbox, host, attempts, last_status, last_error,"
+        " finished_at FROM deliveries WHERE state = 'dead' ORDER BY seq DESC LIMIT ?",
+        (DEAD_SHOWN,),
+    )
+    return [
+        Part(
+            40,
+            "admin_deliveries.html",
+            {
+                "queues": await deliveries.count_by_state(reader),
+                "inbox": await inbox_items.count_by_state(reader),
+                "backoff": await deliveries.hosts_in_backoff(reader, now=now),
+                "dead": dead,
+            },
+            wide=True,
+        )
+    ]
 
 
 async def _about(request: web.Request) -> list[Part]:
@@ -76,8 +91,11 @@ async def retry_deliveries(request: web.Request) -> web.Response:
     every = seq == "all"
     chosen = int(seq) if isinstance(seq, str) and seq.isdigit() else -1
     async with request.app[DATABASE].transaction() as conn:
-        await conn.execute("UPDATE deliveries SET state = 'queued', next_attempt_at = ?, attempts = 0,"
-                           " finished_at = NULL WHERE state = 'dead' AND (? OR seq = ?)", (now, int(every), chosen))
+        await conn.execute(
+            "UPDATE deliveries SET state = 'queued', next_attempt_at = ?, attempts = 0,"
+            " finished_at = NULL WHERE state = 'dead' AND (? OR seq = ?)",
+            (now, int(every), chosen),
+        )
     request.app[DELIVERY_WORKER].wake()
     raise web.HTTPSeeOther("/admin#deliveries")
 

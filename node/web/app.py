@@ -21,8 +21,8 @@ from aiohttp import web
 
 from federation.actors import RemoteActors
 from federation.client import FederationClient, make_session
-from inbox import handlers as inbox_handlers
 from federation.fetchgate import KeyFetchGate
+from inbox import handlers as inbox_handlers
 from inbox import views as inbox_views
 from inbox.intake import InboxIntake
 from inbox.ratelimit import InboxLimits
@@ -31,9 +31,23 @@ from node import branches, content, membership, moderation, polls
 from node.core import rendering
 from node.core import schema as core_schema
 from node.core.actors import local_usernames, signer_for
-from node.core.appkeys import (BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, FEDERATION_CLIENT, INBOX_INTAKE,
-                               INBOX_LIMITS, INBOX_WORKER, KEYRING, REGISTRY, REMOTE_ACTORS, RUN_WORKERS,
-                               SIGN_IN_LIMITS, URLS)
+from node.core.appkeys import (
+    BLOCKLIST,
+    CLOCK,
+    CONFIG,
+    DATABASE,
+    DELIVERY_WORKER,
+    FEDERATION_CLIENT,
+    INBOX_INTAKE,
+    INBOX_LIMITS,
+    INBOX_WORKER,
+    KEYRING,
+    REGISTRY,
+    REMOTE_ACTORS,
+    RUN_WORKERS,
+    SIGN_IN_LIMITS,
+    URLS,
+)
 from node.core.clock import Clock
 from node.core.config import Config
 from node.core.db import Database, fetch_value
@@ -120,18 +134,34 @@ def _blocked_reason(blocklist: BlockList):
 
 async def _federation(app: web.Application) -> AsyncIterator[None]:
     fed = app[CONFIG].federation
-    session = make_session(allow_private=fed.allow_private_addresses, allowed_networks=fed.networks,
-                           user_agent=fed.user_agent, concurrency=fed.delivery_concurrency)
-    fetch_session = make_session(allow_private=fed.allow_private_addresses, allowed_networks=fed.networks,
-                                 user_agent=fed.user_agent, concurrency=fed.key_fetches_total)
-    client = FederationClient(session, clock=app[CLOCK], allow_private=fed.allow_private_addresses,
-                              allowed_networks=fed.networks, max_fetch_bytes=fed.max_fetch_bytes,
-                              fetch_timeout=fed.fetch_timeout_seconds, delivery_timeout=fed.delivery_timeout_seconds,
-                              refuse=_blocked_reason(app[BLOCKLIST]), fetch_session=fetch_session)
+    session = make_session(
+        allow_private=fed.allow_private_addresses,
+        allowed_networks=fed.networks,
+        user_agent=fed.user_agent,
+        concurrency=fed.delivery_concurrency,
+    )
+    fetch_session = make_session(
+        allow_private=fed.allow_private_addresses,
+        allowed_networks=fed.networks,
+        user_agent=fed.user_agent,
+        concurrency=fed.key_fetches_total,
+    )
+    client = FederationClient(
+        session,
+        clock=app[CLOCK],
+        allow_private=fed.allow_private_addresses,
+        allowed_networks=fed.networks,
+        max_fetch_bytes=fed.max_fetch_bytes,
+        fetch_timeout=fed.fetch_timeout_seconds,
+        delivery_timeout=fed.delivery_timeout_seconds,
+        refuse=_blocked_reason(app[BLOCKLIST]),
+        fetch_session=fetch_session,
+    )
     app[FEDERATION_CLIENT] = client
     instance_signer = signer_for(app[URLS], app[KEYRING][INSTANCE_USERNAME])
-    app[REMOTE_ACTORS] = RemoteActors(RemoteActorStore(app[DATABASE]), client, instance_signer, app[CLOCK],
-                                      gate=KeyFetchGate.from_config(fed))
+    app[REMOTE_ACTORS] = RemoteActors(
+        RemoteActorStore(app[DATABASE]), client, instance_signer, app[CLOCK], gate=KeyFetchGate.from_config(fed)
+    )
     yield
     await session.close()
     await fetch_session.close()
@@ -139,12 +169,24 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
 
 def _workers(start: bool):
     async def workers(app: web.Application) -> AsyncIterator[None]:
-        delivery = DeliveryWorker(db=app[DATABASE], client=app[FEDERATION_CLIENT], keyring=app[KEYRING],
-                                  urls=app[URLS], clock=app[CLOCK],
-                                  concurrency=app[CONFIG].federation.delivery_concurrency)
+        delivery = DeliveryWorker(
+            db=app[DATABASE],
+            client=app[FEDERATION_CLIENT],
+            keyring=app[KEYRING],
+            urls=app[URLS],
+            clock=app[CLOCK],
+            concurrency=app[CONFIG].federation.delivery_concurrency,
+        )
         await delivery.load_paused_hosts()
-        inbox = InboxWorker(db=app[DATABASE], config=app[CONFIG], urls=app[URLS], remote_actors=app[REMOTE_ACTORS],
-                            clock=app[CLOCK], registry=app[REGISTRY], on_deliveries_queued=delivery.wake)
+        inbox = InboxWorker(
+            db=app[DATABASE],
+            config=app[CONFIG],
+            urls=app[URLS],
+            remote_actors=app[REMOTE_ACTORS],
+            clock=app[CLOCK],
+            registry=app[REGISTRY],
+            on_deliveries_queued=delivery.wake,
+        )
         app[DELIVERY_WORKER], app[INBOX_WORKER] = delivery, inbox
         await delivery.release_leases()  # this process is the only writer: any lease left is a dead one's
         await inbox.release_leases()
@@ -171,11 +213,18 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def make_app(config: Config, *, clock: Clock | None = None, start_workers: bool = True,
-             features: Sequence[Feature] = DEFAULT_FEATURES) -> web.Application:
+def make_app(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    start_workers: bool = True,
+    features: Sequence[Feature] = DEFAULT_FEATURES,
+) -> web.Application:
     """The node as an application; ``features`` lets a test run only the rooms it needs."""
-    app = web.Application(middlewares=[metrics.metrics_middleware, error_middleware, body_deadline_middleware],
-                          client_max_size=config.federation.max_body_bytes)
+    app = web.Application(
+        middlewares=[metrics.metrics_middleware, error_middleware, body_deadline_middleware],
+        client_max_size=config.federation.max_body_bytes,
+    )
     app[CONFIG] = config
     app[CLOCK] = clock or Clock()
     app[URLS] = Urls(config.node.base_url)

@@ -7,14 +7,13 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from node.membership import accounts
-from node.membership import members
 from node.core import objects
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.db import fetch_value
 from node.core.errors import ApiError
 from node.core.urls import INSTANCE_USERNAME
+from node.membership import accounts, members
 
 NODEINFO_SCHEMAS = {
     "2.0": "http://nodeinfo.diaspora.software/ns/schema/2.0",
@@ -91,8 +90,11 @@ async def _usage(request: web.Request) -> dict:
         return 1 if last is not None and last >= to_epoch(now - timedelta(days=days)) else 0
 
     return {
-        "users": {"total": 1 + await accounts.count_accounts(db.reader), "activeMonth": active_within(30),
-                  "activeHalfyear": active_within(182)},
+        "users": {
+            "total": 1 + await accounts.count_accounts(db.reader),
+            "activeMonth": active_within(30),
+            "activeHalfyear": active_within(182),
+        },
         "localPosts": posts,
         "localComments": 0,
     }, followers
@@ -115,12 +117,17 @@ async def nodeinfo(request: web.Request) -> web.Response:
         "metadata": {
             "nodeName": config.node.display_name,
             "nodeDescription": config.node.summary,
-            "chapterhouse": {"level": config.node.level, "chapter": config.node.name, "followers": followers,
-                             "members": await members.count_in_state(request.app[DATABASE].reader, config.node.name)},
+            "chapterhouse": {
+                "level": config.node.level,
+                "chapter": config.node.name,
+                "followers": followers,
+                "members": await members.count_in_state(request.app[DATABASE].reader, config.node.name),
+            },
         },
     }
-    return web.json_response(body, content_type="application/json",
-                             headers={"Content-Profile": NODEINFO_SCHEMAS[version]})
+    return web.json_response(
+        body, content_type="application/json", headers={"Content-Profile": NODEINFO_SCHEMAS[version]}
+    )
 
 
 def add_routes(app: web.Application) -> None:

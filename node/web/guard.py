@@ -145,8 +145,9 @@ class GuardedRunner(web.AppRunner):
 
     def __init__(self, app: web.Application, **kwargs) -> None:
         server = app[CONFIG].server
-        self.guard = ConnectionGuard(max_connections=server.max_connections,
-                                     header_timeout=server.header_timeout_seconds)
+        self.guard = ConnectionGuard(
+            max_connections=server.max_connections, header_timeout=server.header_timeout_seconds
+        )
         app[CONNECTION_GUARD] = self.guard
         super().__init__(app, **kwargs)
         self._guarded_factory = None
@@ -171,9 +172,12 @@ async def body_deadline_middleware(request: web.Request, handler):
             timeout = request.app[CONFIG].server.body_timeout_seconds
             try:
                 await asyncio.wait_for(_read_body(request), timeout)
-            except asyncio.TimeoutError:
-                response = json_error(408, f"the request body took longer than {timeout:g} s to arrive",
-                                      "send the whole body at once; this node does not wait for slow uploads")
+            except TimeoutError:
+                response = json_error(
+                    408,
+                    f"the request body took longer than {timeout:g} s to arrive",
+                    "send the whole body at once; this node does not wait for slow uploads",
+                )
                 response.force_close()
                 return response
         return await handler(request)

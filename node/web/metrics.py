@@ -20,15 +20,25 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from node.core import deliveries as outbox_store
 from node.core import inbox_items as inbox_store
 from node.core.appkeys import CLOCK, DATABASE, DELIVERY_WORKER, REQUEST_TALLY
 from node.core.auth import require_admin
 from node.core.clock import to_epoch
-from node.core import deliveries as outbox_store
 
-ROUTE_KINDS = (("/inbox", "inbox"), ("/outbox", "outbox"), ("/.well-known/", "discovery"), ("/nodeinfo/", "discovery"),
-               ("/objects/", "objects"), ("/activities/", "objects"), ("/users/", "actors"), ("/actor", "actors"),
-               ("/admin/", "admin"), ("/metrics", "metrics"), ("/healthz", "health"))
+ROUTE_KINDS = (
+    ("/inbox", "inbox"),
+    ("/outbox", "outbox"),
+    ("/.well-known/", "discovery"),
+    ("/nodeinfo/", "discovery"),
+    ("/objects/", "objects"),
+    ("/activities/", "objects"),
+    ("/users/", "actors"),
+    ("/actor", "actors"),
+    ("/admin/", "admin"),
+    ("/metrics", "metrics"),
+    ("/healthz", "health"),
+)
 
 
 def route_kind(path: str) -> str:
@@ -52,16 +62,23 @@ async def metrics_middleware(request: web.Request, handler):
 
 class _Snapshot:
     def __init__(self, requests: Counter, outcomes: Counter, inbox: dict, deliveries: dict, backoff: int) -> None:
-        self.requests, self.outcomes, self.inbox, self.deliveries, self.backoff = \
-            requests, outcomes, inbox, deliveries, backoff
+        self.requests, self.outcomes, self.inbox, self.deliveries, self.backoff = (
+            requests,
+            outcomes,
+            inbox,
+            deliveries,
+            backoff,
+        )
 
     def collect(self):
-        requests = CounterMetricFamily("chapterhouse_http_requests", "HTTP requests answered",
-                                       labels=["route", "status"])
+        requests = CounterMetricFamily(
+            "chapterhouse_http_requests", "HTTP requests answered", labels=["route", "status"]
+        )
         for (route, status), count in sorted(self.requests.items()):
             requests.add_metric([route, status], count)
-        outcomes = CounterMetricFamily("chapterhouse_delivery_outcomes", "Delivery attempts by outcome",
-                                       labels=["outcome", "status"])
+        outcomes = CounterMetricFamily(
+            "chapterhouse_delivery_outcomes", "Delivery attempts by outcome", labels=["outcome", "status"]
+        )
         for (outcome, status), count in sorted(self.outcomes.items()):
             outcomes.add_metric([outcome, status], count)
         inbox = GaugeMetricFamily("chapterhouse_inbox_items", "Received activities by state", labels=["state"])
@@ -70,9 +87,13 @@ class _Snapshot:
         deliveries = GaugeMetricFamily("chapterhouse_deliveries", "Deliveries by state", labels=["state"])
         for state in ("queued", "done", "dead"):
             deliveries.add_metric([state], self.deliveries.get(state, 0))
-        yield from (requests, outcomes, inbox, deliveries,
-                    GaugeMetricFamily("chapterhouse_hosts_in_backoff", "Hosts whose deliveries are paused",
-                                      value=self.backoff))
+        yield from (
+            requests,
+            outcomes,
+            inbox,
+            deliveries,
+            GaugeMetricFamily("chapterhouse_hosts_in_backoff", "Hosts whose deliveries are paused", value=self.backoff),
+        )
 
 
 async def metrics_view(request: web.Request) -> web.Response:
@@ -80,11 +101,15 @@ async def metrics_view(request: web.Request) -> web.Response:
     app, db = request.app, request.app[DATABASE]
     now = to_epoch(app[CLOCK].now())
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Snapshot(
-        Counter(app[REQUEST_TALLY]), Counter(app[DELIVERY_WORKER].outcome_tally),
-        await inbox_store.count_by_state(db.reader), await outbox_store.count_by_state(db.reader),
-        len(await outbox_store.hosts_in_backoff(db.reader, now=now)),
-    ))
+    registry.register(
+        _Snapshot(
+            Counter(app[REQUEST_TALLY]),
+            Counter(app[DELIVERY_WORKER].outcome_tally),
+            await inbox_store.count_by_state(db.reader),
+            await outbox_store.count_by_state(db.reader),
+            len(await outbox_store.hosts_in_backoff(db.reader, now=now)),
+        )
+    )
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -71,14 +71,21 @@ async def admin_login(request: web.Request) -> web.Response:
     expected = request.app[CONFIG].admin.token
     wait = request.app[SIGN_IN_LIMITS].sign_in_wait(request, ADMIN_ACCOUNT)
     if wait is not None:
-        response = await render_form(request, "login_admin.html", {
-            "error": f"Too many sign-in attempts. Try again in {wait} seconds.", "next": safe_next(form.get("next"))},
-            status=429)
+        response = await render_form(
+            request,
+            "login_admin.html",
+            {"error": f"Too many sign-in attempts. Try again in {wait} seconds.", "next": safe_next(form.get("next"))},
+            status=429,
+        )
         response.headers["Retry-After"] = str(wait)
         return response
     if not isinstance(token, str) or not hmac.compare_digest(token.encode(), expected.encode()):
-        return await render_form(request, "login_admin.html", {"error": N_("That is not the admin token."),
-                                                               "next": safe_next(form.get("next"))}, status=403)
+        return await render_form(
+            request,
+            "login_admin.html",
+            {"error": N_("That is not the admin token."), "next": safe_next(form.get("next"))},
+            status=403,
+        )
     request.app[SIGN_IN_LIMITS].sign_in_succeeded(request, ADMIN_ACCOUNT)
     response = web.HTTPSeeOther(safe_next(form.get("next")))
     current = await viewer(request)

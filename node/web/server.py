@@ -27,8 +27,10 @@ from node.core.errors import json_error
 from node.web.guard import GuardedRunner
 
 _HINTS = {
-    400: ("the request could not be read as HTTP/1.1: send a valid request line, a Host header, at most 128 "
-          "headers of at most 8190 bytes each, and a valid Content-Length or chunked body"),
+    400: (
+        "the request could not be read as HTTP/1.1: send a valid request line, a Host header, at most 128 "
+        "headers of at most 8190 bytes each, and a valid Content-Length or chunked body"
+    ),
     417: "send no Expect header, or Expect: 100-continue",
 }
 _DEFAULT_HINT = "this node speaks HTTP/1.1; see the error for what it could not take"
@@ -39,7 +41,7 @@ def _reason_of(response: web.Response) -> str:
     text = " ".join(part.strip() for part in (response.text or "").splitlines() if part.strip())
     prefix = f"{response.status}:"
     if text.startswith(prefix):
-        text = text[len(prefix):].strip()
+        text = text[len(prefix) :].strip()
     return text or response.reason
 
 
@@ -73,8 +75,13 @@ class NodeRunner(GuardedRunner):
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
-        return JsonServer(server.request_handler, request_factory=server.request_factory,
-                          handler_cancellation=server.handler_cancellation, loop=server._loop, **server._kwargs)
+        return JsonServer(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=server._loop,
+            **server._kwargs,
+        )
 
 
 async def serve(app: web.Application, host: str, port: int, **runner_options) -> None:

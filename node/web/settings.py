@@ -13,14 +13,20 @@ from node.core.clock import to_epoch
 from node.core.db import fetch_value
 from node.core.migrations import Migration
 
-MIGRATIONS = [Migration(11, "web: site settings", """
+MIGRATIONS = [
+    Migration(
+        11,
+        "web: site settings",
+        """
     -- node/web/settings.py: what the admin edits on the pages (the chapter's summary)
     CREATE TABLE site_settings (
         key        TEXT PRIMARY KEY,
         value      TEXT NOT NULL,
         changed_at REAL NOT NULL
     );
-    """)]
+    """,
+    )
+]
 
 
 async def summary(request: web.Request) -> str:
@@ -30,9 +36,11 @@ async def summary(request: web.Request) -> str:
 
 async def set_summary(request: web.Request, text: str) -> None:
     async with request.app[DATABASE].transaction() as conn:
-        await conn.execute("INSERT INTO site_settings (key, value, changed_at) VALUES ('summary', ?, ?)"
-                           " ON CONFLICT (key) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at",
-                           (text, to_epoch(request.app[CLOCK].now())))
+        await conn.execute(
+            "INSERT INTO site_settings (key, value, changed_at) VALUES ('summary', ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at",
+            (text, to_epoch(request.app[CLOCK].now())),
+        )
 
 
 async def home_context(request: web.Request) -> dict:

@@ -25,15 +25,21 @@ ONE_YEAR = 365 * 24 * 3600
 
 async def theme(request: web.Request) -> web.Response:
     colour = request.app[CONFIG].node.colour  # checked as #rrggbb when the config was read
-    return web.Response(text=f":root {{ --accent: {colour}; }}\n", content_type="text/css",
-                        headers={"Cache-Control": "public, max-age=300"})
+    return web.Response(
+        text=f":root {{ --accent: {colour}; }}\n",
+        content_type="text/css",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
 
 
 async def choose_language(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     if request.app[LANGUAGES].get(code) is None:
-        raise ApiError(404, N_("this node has no pages in {code}", code=code),
-                       hint=N_("languages: {codes}", codes=", ".join(known.code for known in request.app[LANGUAGES])))
+        raise ApiError(
+            404,
+            N_("this node has no pages in {code}", code=code),
+            hint=N_("languages: {codes}", codes=", ".join(known.code for known in request.app[LANGUAGES])),
+        )
     response = web.HTTPSeeOther(safe_next(request.query.get("next")))
     secure = request.app[CONFIG].node.base_url.startswith("https://")
     response.set_cookie(COOKIE, code, max_age=ONE_YEAR, samesite="Lax", secure=secure, path="/", httponly=True)

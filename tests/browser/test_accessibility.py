@@ -20,25 +20,66 @@ from tests.support.polls import closes_in
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "axe"
 BLOCKING = ("serious", "critical")
-PUBLIC_PAGES = ["/", "/news", "/blog", "/minutes", "/events", "/polls", "/members", "/join", "/login", "/login/admin",
-                "/no-such-page"]
+PUBLIC_PAGES = [
+    "/",
+    "/news",
+    "/blog",
+    "/minutes",
+    "/events",
+    "/polls",
+    "/members",
+    "/join",
+    "/login",
+    "/login/admin",
+    "/no-such-page",
+]
 MEMBER_PAGES = ["/account", "/write", "/write/blog"]
-ADMIN_PAGES = ["/admin", "/admin/members", "/write/news", "/write/minutes", "/write/event", "/polls/new",
-               "/surveys/new"]
+ADMIN_PAGES = [
+    "/admin",
+    "/admin/members",
+    "/write/news",
+    "/write/minutes",
+    "/write/event",
+    "/polls/new",
+    "/surveys/new",
+]
 
 
 async def _content(node) -> list[str]:
     """One of each kind of page: a post, minutes, an event, a poll and its results, a survey."""
-    made = [await publish(node, body) for body in (
-        {"type": "Note", "postKind": "news", "name": "New office", "content": "<p>The chapter has a new office.</p>"},
-        {"type": "Minutes", "name": "General meeting", "meetingDate": "2026-11-20", "attendees": ["Ada"],
-         "agenda": ["Book fair"], "decisions": ["Hold it in spring"]},
-        {"type": "Event", "name": "Book fair", "startTime": closes_in(node, days=20), "location": "Town hall"},
-        {"type": "Question", "content": "<p>Picnic or pub?</p>", "oneOf": ["Picnic", "Pub"],
-         "endTime": closes_in(node, days=3)},
-        {"type": "Survey", "name": "Members' survey", "content": "<p>Once a year.</p>",
-         "endTime": closes_in(node, days=3),
-         "orderedItems": [{"type": "Question", "content": "<p>Dues?</p>", "oneOf": ["Up", "Same"]}]})]
+    made = [
+        await publish(node, body)
+        for body in (
+            {
+                "type": "Note",
+                "postKind": "news",
+                "name": "New office",
+                "content": "<p>The chapter has a new office.</p>",
+            },
+            {
+                "type": "Minutes",
+                "name": "General meeting",
+                "meetingDate": "2026-11-20",
+                "attendees": ["Ada"],
+                "agenda": ["Book fair"],
+                "decisions": ["Hold it in spring"],
+            },
+            {"type": "Event", "name": "Book fair", "startTime": closes_in(node, days=20), "location": "Town hall"},
+            {
+                "type": "Question",
+                "content": "<p>Picnic or pub?</p>",
+                "oneOf": ["Picnic", "Pub"],
+                "endTime": closes_in(node, days=3),
+            },
+            {
+                "type": "Survey",
+                "name": "Members' survey",
+                "content": "<p>Once a year.</p>",
+                "endTime": closes_in(node, days=3),
+                "orderedItems": [{"type": "Question", "content": "<p>Dues?</p>", "oneOf": ["Up", "Same"]}],
+            },
+        )
+    ]
     note, minutes, event, poll, survey = (result["object"] for _, result, _ in made)
     poll_page, survey_page = f"/polls/{poll.rsplit('/', 1)[1]}", f"/surveys/{survey.rsplit('/', 1)[1]}"
     return [note, minutes, event, poll_page, f"{poll_page}/results", survey_page, f"{survey_page}/results"]
@@ -49,9 +90,12 @@ async def _check(page, axe: Axe, url: str, name: str) -> list[str]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     results = await axe.run(page)
-    return [f"{url}: {violation['id']} ({violation['impact']}): {violation['help']} -> "
-            f"{[node['target'] for node in violation['nodes']][:3]}"
-            for violation in results.response["violations"] if violation["impact"] in BLOCKING]
+    return [
+        f"{url}: {violation['id']} ({violation['impact']}): {violation['help']} -> "
+        f"{[node['target'] for node in violation['nodes']][:3]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING
+    ]
 
 
 @pytest.mark.parametrize("language", ["en", "zh_Hans"])

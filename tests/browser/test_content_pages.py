@@ -10,24 +10,41 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 async def test_the_minutes_page_shows_the_structure(make_node, page):
     london = await make_node("london")
-    _, result, _ = await publish(london, {
-        "type": "Minutes", "name": "General meeting, November", "meetingDate": "2026-11-20",
-        "location": {"type": "Place", "name": "Central Library", "address": "1 High Street"},
-        "attendees": ["Ada", "Grace"], "agenda": ["Book fair", "Winter march"],
-        "decisions": [{"text": "Hold the book fair on 5 December", "vote": "https://example.social/questions/7"},
-                      "Join the winter march"],
-        "content": "<p>Tea was <em>excellent</em>.</p>"})
+    _, result, _ = await publish(
+        london,
+        {
+            "type": "Minutes",
+            "name": "General meeting, November",
+            "meetingDate": "2026-11-20",
+            "location": {"type": "Place", "name": "Central Library", "address": "1 High Street"},
+            "attendees": ["Ada", "Grace"],
+            "agenda": ["Book fair", "Winter march"],
+            "decisions": [
+                {"text": "Hold the book fair on 5 December", "vote": "https://example.social/questions/7"},
+                "Join the winter march",
+            ],
+            "content": "<p>Tea was <em>excellent</em>.</p>",
+        },
+    )
 
     await page.goto(result["object"])
     assert await page.get_by_role("heading", level=1).inner_text() == "General meeting, November"
     assert "November 20, 2026" in await page.locator("dl").inner_text()
     assert "Central Library (1 High Street)" in await page.locator("dl").inner_text()
-    assert await page.get_by_role("region", name="Attendees").get_by_role("listitem").all_inner_texts() == ["Ada", "Grace"]
+    assert await page.get_by_role("region", name="Attendees").get_by_role("listitem").all_inner_texts() == [
+        "Ada",
+        "Grace",
+    ]
     assert await page.get_by_role("region", name="Agenda").get_by_role("listitem").all_inner_texts() == [
-        "Book fair", "Winter march"]
+        "Book fair",
+        "Winter march",
+    ]
     decisions = page.get_by_role("region", name="Decisions")
     assert await decisions.get_by_role("heading").inner_text() == "Decisions (2)"
-    assert await decisions.get_by_role("link", name="the vote").get_attribute("href") == "https://example.social/questions/7"
+    assert (
+        await decisions.get_by_role("link", name="the vote").get_attribute("href")
+        == "https://example.social/questions/7"
+    )
     assert await page.locator("section[aria-label=Notes] em").inner_text() == "excellent"
 
 
@@ -35,9 +52,16 @@ async def test_a_signed_in_member_answers_going_and_the_count_changes(make_node,
     """The member is a local account: its membership and session rows are written directly
     (sign-up and login belong to the members feature), and the session cookie set in the browser."""
     london = await make_node("london")
-    _, result, _ = await publish(london, {"type": "Event", "name": "Winter book fair",
-                                          "startTime": "2026-12-05T10:00:00Z", "endTime": "2026-12-05T17:00:00Z",
-                                          "location": "Town hall"})
+    _, result, _ = await publish(
+        london,
+        {
+            "type": "Event",
+            "name": "Winter book fair",
+            "startTime": "2026-12-05T10:00:00Z",
+            "endTime": "2026-12-05T17:00:00Z",
+            "location": "Town hall",
+        },
+    )
     await page.goto(result["object"])  # not signed in: counts, no form
     assert await page.locator("[data-count=going]").inner_text() == "0"
     assert await page.get_by_role("button", name="Going").count() == 0
@@ -68,11 +92,20 @@ async def test_a_post_page_shows_its_thread_and_counts(make_node, remote_actor, 
     alice = await remote_actor("alice")
     _, result, _ = await publish(london, {"type": "Note", "content": "<p>Book fair on Saturday</p>"})
     note_id = result["object"]
-    reply = {"id": alice.new_id("notes"), "type": "Note", "attributedTo": alice.id, "inReplyTo": note_id,
-             "content": "<p>Count me <strong>in</strong><script>alert(1)</script></p>", "to": [PUBLIC],
-             "published": "2026-11-27T10:00:00Z"}
-    for activity in (alice.activity("Create", reply), alice.activity("Like", note_id),
-                     alice.activity("Announce", note_id, to=[PUBLIC])):
+    reply = {
+        "id": alice.new_id("notes"),
+        "type": "Note",
+        "attributedTo": alice.id,
+        "inReplyTo": note_id,
+        "content": "<p>Count me <strong>in</strong><script>alert(1)</script></p>",
+        "to": [PUBLIC],
+        "published": "2026-11-27T10:00:00Z",
+    }
+    for activity in (
+        alice.activity("Create", reply),
+        alice.activity("Like", note_id),
+        alice.activity("Announce", note_id, to=[PUBLIC]),
+    ):
         assert (await alice.post(london.inbox, activity))[0] == 202
 
     async def counted():
@@ -94,12 +127,27 @@ async def test_the_home_page_lists_news_blog_minutes_and_events(make_node, page)
     await publish(london, {"type": "Note", "postKind": "blog", "content": "<p>Why we read together</p>"})
     await publish(london, {"type": "Minutes", "name": "General meeting", "meetingDate": "2026-11-20"})
     await publish(london, {"type": "Event", "name": "Winter book fair", "startTime": "2099-12-05T10:00:00Z"})
-    await publish(london, {"type": "Event", "name": "Members' evening", "startTime": "2099-12-06T10:00:00Z",
-                           "to": [f"{london.actor_id}/followers"]})
+    await publish(
+        london,
+        {
+            "type": "Event",
+            "name": "Members' evening",
+            "startTime": "2099-12-06T10:00:00Z",
+            "to": [f"{london.actor_id}/followers"],
+        },
+    )
 
     for address in (f"{london.base_url}/@london", f"{london.base_url}/"):
         await page.goto(address)
-        sections = {name: await page.locator(".card", has=page.get_by_role("heading", name=name)).locator(
-            "a.title").all_inner_texts() for name in ("Latest news", "Blogs", "Minutes", "Upcoming events")}
-        assert sections == {"Latest news": ["New chapter office"], "Blogs": ["Why we read together"],
-                            "Minutes": ["General meeting"], "Upcoming events": ["Winter book fair"]}
+        sections = {
+            name: await page.locator(".card", has=page.get_by_role("heading", name=name))
+            .locator("a.title")
+            .all_inner_texts()
+            for name in ("Latest news", "Blogs", "Minutes", "Upcoming events")
+        }
+        assert sections == {
+            "Latest news": ["New chapter office"],
+            "Blogs": ["Why we read together"],
+            "Minutes": ["General meeting"],
+            "Upcoming events": ["Winter book fair"],
+        }

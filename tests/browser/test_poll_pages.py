@@ -25,8 +25,14 @@ async def sign_in_as(node, page, username: str, *, role: str | None = None, memb
         await add_member(node, actor_id, is_local=True, role=role)
     token = secrets.token_urlsafe(32)
     async with node.db.transaction() as conn:
-        await insert_session(conn, token_hash=hashlib.sha256(token.encode()).hexdigest(), username=username,
-                             is_admin=False, csrf_token=secrets.token_urlsafe(24), now=to_epoch(node.app[CLOCK].now()))
+        await insert_session(
+            conn,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            username=username,
+            is_admin=False,
+            csrf_token=secrets.token_urlsafe(24),
+            now=to_epoch(node.app[CLOCK].now()),
+        )
     await page.context.add_cookies([{"name": COOKIE, "value": token, "url": node.base_url}])
     return actor_id
 
@@ -47,9 +53,13 @@ async def test_a_local_member_votes_and_the_results_page_shows_percentages(make_
     await page.get_by_role("button", name="Vote").click()
 
     assert page.url.endswith("/results")
-    rows = {await row.get_attribute("data-option"): (await row.locator("[data-count]").get_attribute("data-count"),
-                                                     await row.locator("[data-percent]").inner_text())
-            for row in await page.locator("ul.results li").all()}
+    rows = {
+        await row.get_attribute("data-option"): (
+            await row.locator("[data-count]").get_attribute("data-count"),
+            await row.locator("[data-percent]").inner_text(),
+        )
+        for row in await page.locator("ul.results li").all()
+    }
     assert rows == {"Tuesday": ("1", "50%"), "Thursday": ("1", "50%"), "Saturday": ("0", "0%")}
     assert "2 voters" in await page.locator(".voters").inner_text()
 
@@ -136,5 +146,5 @@ async def test_a_secretary_opens_a_poll_from_the_page(make_node, page):
     status, outbox = await get_json(f"{node.actor_id}/outbox?page=1")
     question = outbox["orderedItems"][0]["object"]
     assert question["type"] == "Question" and [o["name"] for o in question["oneOf"]] == ["Picnic", "Pub"]
-    status, answer, _ = await publish(node, {"type": "Update", "object": {"id": question["id"], "oneOf": ["Pub"]}})
+    status, _answer, _ = await publish(node, {"type": "Update", "object": {"id": question["id"], "oneOf": ["Pub"]}})
     assert status == 422

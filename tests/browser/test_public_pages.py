@@ -8,8 +8,9 @@ from tests.support.nodes import ADMIN_TOKEN
 
 async def test_the_home_page_shows_public_posts_sanitised(make_node, page):
     node = await make_node("london")
-    _, result, _ = await publish(node, {
-        "type": "Note", "content": '<p>Book fair <strong>Saturday</strong><script>alert(1)</script></p>'})
+    _, result, _ = await publish(
+        node, {"type": "Note", "content": "<p>Book fair <strong>Saturday</strong><script>alert(1)</script></p>"}
+    )
     await publish(node, {"type": "Note", "content": "<p>members only</p>", "to": [f"{node.actor_id}/followers"]})
 
     await page.goto(f"{node.base_url}/@london")

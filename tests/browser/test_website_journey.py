@@ -112,8 +112,15 @@ async def test_newcomer_admin_member_and_secretary_use_the_website(make_node, br
     follower = await bovine_peer("alice")
     assert (await follower.follow(node.actor_id))["status"] == 202
     await follower.wait_for(lambda e: e["activity"]["type"] == "Accept")
-    poll = await publish(node, {"type": "Question", "content": "<p>Picnic or pub?</p>", "oneOf": ["Picnic", "Pub"],
-                                "endTime": closes_in(node, days=3)})
+    poll = await publish(
+        node,
+        {
+            "type": "Question",
+            "content": "<p>Picnic or pub?</p>",
+            "oneOf": ["Picnic", "Pub"],
+            "endTime": closes_in(node, days=3),
+        },
+    )
     await publish(node, {"type": "Note", "postKind": "news", "content": "<p>The chapter has a new office.</p>"})
 
     contexts = [await browser.new_context(locale="en-GB") for _ in range(3)]

@@ -32,8 +32,9 @@ async def test_a_browser_gets_an_error_page_in_its_language_and_a_server_gets_js
 
 async def test_the_atom_feed_lists_the_chapters_posts(make_node):
     node = await make_node("london")
-    await publish(node, {"type": "Note", "postKind": "news", "name": "Office",
-                         "content": "<p>New office &amp; more</p>"})
+    await publish(
+        node, {"type": "Note", "postKind": "news", "name": "Office", "content": "<p>New office &amp; more</p>"}
+    )
     await publish(node, {"type": "Minutes", "name": "General meeting", "meetingDate": "2026-11-20"})
     async with aiohttp.ClientSession() as session, session.get(f"{node.base_url}/feed.atom") as response:
         assert response.content_type == "application/atom+xml"
@@ -52,8 +53,9 @@ async def test_what_the_chapter_publishes_carries_its_language(make_node):
     await publish(node, {"type": "Update", "object": {"id": result["object"], "content": "<p>Hello again</p>"}})
     _, note = await get_json(result["object"])
     assert note["contentMap"] == {"en": "<p>Hello again</p>"}
-    _, event, _ = await publish(node, {"type": "Event", "name": "Fair", "startTime": "2099-01-01T10:00:00Z",
-                                       "content": "<p>Books</p>"})
+    _, event, _ = await publish(
+        node, {"type": "Event", "name": "Fair", "startTime": "2099-01-01T10:00:00Z", "content": "<p>Books</p>"}
+    )
     _, served = await get_json(event["object"])
     assert served["contentMap"] == {"en": "<p>Books</p>"}
 
@@ -77,10 +79,13 @@ async def test_the_admin_retries_a_dead_delivery_from_the_dashboard(make_node, p
     node = await make_node("london", start_workers=False)
     now = to_epoch(node.app[CLOCK].now())
     async with node.db.transaction() as conn:
-        await conn.execute("INSERT INTO deliveries (activity_id, inbox, host, signer, state, next_attempt_at,"
-                           " created_at, attempts, last_status, last_error) VALUES"
-                           " ('https://x/a', 'https://peer.example/inbox', 'peer.example', 'london', 'dead', ?, ?, 7,"
-                           " 410, 'the inbox is gone')", (now, now))
+        await conn.execute(
+            "INSERT INTO deliveries (activity_id, inbox, host, signer, state, next_attempt_at,"
+            " created_at, attempts, last_status, last_error) VALUES"
+            " ('https://x/a', 'https://peer.example/inbox', 'peer.example', 'london', 'dead', ?, ?, 7,"
+            " 410, 'the inbox is gone')",
+            (now, now),
+        )
     from tests.support.nodes import ADMIN_TOKEN
 
     await page.goto(f"{node.base_url}/login/admin?next=/admin")

@@ -28,6 +28,7 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 # --- a node that keeps to public addresses --------------------------------------------------------
 
+
 @pytest.fixture
 async def guarded(make_node):
     return await make_node("london", start_workers=False, allow_private_addresses=False)
@@ -73,16 +74,26 @@ async def test_follow_of_a_name_that_resolves_to_a_private_address_is_422(guarde
 
 async def test_follow_of_a_decimal_encoded_loopback_address_is_422(guarded, remote_actor):
     alice = await remote_actor("alice")
-    status, body, _ = await publish(guarded, {"type": "Follow",
-                                              "object": f"http://2130706433:{alice.port}/users/alice"})
+    status, body, _ = await publish(
+        guarded, {"type": "Follow", "object": f"http://2130706433:{alice.port}/users/alice"}
+    )
     assert status == 422, body
     assert "2130706433" in body["error"]
 
 
 async def test_signed_post_whose_key_is_on_loopback_is_401(guarded, remote_actor):
     alice = await remote_actor("alice")
-    activity = alice.activity("Create", {"id": alice.new_id("objects"), "type": "Note", "attributedTo": alice.id,
-                                         "content": "<p>hi</p>", "to": [PUBLIC]}, to=[PUBLIC])
+    activity = alice.activity(
+        "Create",
+        {
+            "id": alice.new_id("objects"),
+            "type": "Note",
+            "attributedTo": alice.id,
+            "content": "<p>hi</p>",
+            "to": [PUBLIC],
+        },
+        to=[PUBLIC],
+    )
     status, body = await alice.post(guarded.inbox, activity)
     assert status == 401, body
     assert "could not get the signing key" in body["error"] and alice.key_id in body["error"]
@@ -93,22 +104,26 @@ async def test_signed_post_whose_key_is_on_loopback_is_401(guarded, remote_actor
 
 # --- check_url, GuardedResolver ----------------------------------------------------------------
 
-@pytest.mark.parametrize("url", [
-    "http://10.0.0.1/users/a",
-    "https://172.16.5.4/users/a",
-    "http://192.168.1.1/users/a",
-    "http://169.254.169.254/latest/meta-data/",
-    "http://127.0.0.1:8080/users/a",
-    "http://0.0.0.0/",
-    "http://100.64.0.1/",
-    "http://[::1]/users/a",
-    "http://[::ffff:127.0.0.1]/users/a",
-    "http://[::ffff:10.0.0.1]/users/a",
-    "http://[fc00::1]/",
-    "http://[fe80::1]/",
-    "http://localhost/users/a",
-    "http://api.localhost/users/a",
-])
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/users/a",
+        "https://172.16.5.4/users/a",
+        "http://192.168.1.1/users/a",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:8080/users/a",
+        "http://0.0.0.0/",
+        "http://100.64.0.1/",
+        "http://[::1]/users/a",
+        "http://[::ffff:127.0.0.1]/users/a",
+        "http://[::ffff:10.0.0.1]/users/a",
+        "http://[fc00::1]/",
+        "http://[fe80::1]/",
+        "http://localhost/users/a",
+        "http://api.localhost/users/a",
+    ],
+)
 def test_check_url_refuses_non_public_hosts(url):
     with pytest.raises(BlockedAddress) as caught:
         check_url(url, allow_private=False)
@@ -116,8 +131,16 @@ def test_check_url_refuses_non_public_hosts(url):
     check_url(url, allow_private=True)  # what tests and local demos may switch on
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://example.org:70/_GET", "ftp://example.org/x",
-                                 "javascript:alert(1)", "data:application/json,{}"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "gopher://example.org:70/_GET",
+        "ftp://example.org/x",
+        "javascript:alert(1)",
+        "data:application/json,{}",
+    ],
+)
 def test_check_url_refuses_other_schemes_even_when_private_is_allowed(url):
     for allow_private in (False, True):
         with pytest.raises(BlockedAddress, match="not an http"):
@@ -129,17 +152,28 @@ def test_check_url_refuses_a_url_without_host():
         check_url("http:///users/a", allow_private=False)
 
 
-@pytest.mark.parametrize("url", ["http://93.184.216.34/users/a", "https://[2606:4700:4700::1111]/users/a",
-                                 "https://example.org/users/a"])
+@pytest.mark.parametrize(
+    "url", ["http://93.184.216.34/users/a", "https://[2606:4700:4700::1111]/users/a", "https://example.org/users/a"]
+)
 def test_check_url_allows_public_addresses_and_leaves_names_to_the_resolver(url):
     check_url(url, allow_private=False)
 
 
-@pytest.mark.parametrize("address, public", [
-    ("93.184.216.34", True), ("2606:4700:4700::1111", True), ("127.0.0.1", False), ("10.1.2.3", False),
-    ("::1", False), ("::ffff:127.0.0.1", False), ("::ffff:93.184.216.34", True), ("fe80::1%eth0", False),
-    ("224.0.0.1", False), ("169.254.169.254", False),
-])
+@pytest.mark.parametrize(
+    "address, public",
+    [
+        ("93.184.216.34", True),
+        ("2606:4700:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:93.184.216.34", True),
+        ("fe80::1%eth0", False),
+        ("224.0.0.1", False),
+        ("169.254.169.254", False),
+    ],
+)
 def test_is_public_address(address, public):
     assert is_public_address(address) is public
 
@@ -177,6 +211,7 @@ async def test_guarded_resolver_passes_public_and_allowed_addresses():
 
 # --- FederationClient bounds, against loopback servers --------------------------------------------
 
+
 class Misbehaving:
     """A loopback server that redirects forever, or streams a huge body; it counts what it did."""
 
@@ -193,7 +228,7 @@ class Misbehaving:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> "Misbehaving":
+    async def start(self) -> Misbehaving:
         app = web.Application()
         app.router.add_get("/loop/{n}", self._loop)
         app.router.add_get("/to", self._redirect_to)
@@ -247,8 +282,14 @@ async def client_factory():
     def make(*, allow_private: bool = True, max_fetch_bytes: int = 1024 * 1024, fetch_timeout: float = 10.0):
         session = make_session(allow_private=allow_private, user_agent="test", concurrency=2)
         sessions.append(session)
-        return FederationClient(session, clock=Clock(), allow_private=allow_private, max_fetch_bytes=max_fetch_bytes,
-                                fetch_timeout=fetch_timeout, delivery_timeout=fetch_timeout)
+        return FederationClient(
+            session,
+            clock=Clock(),
+            allow_private=allow_private,
+            max_fetch_bytes=max_fetch_bytes,
+            fetch_timeout=fetch_timeout,
+            delivery_timeout=fetch_timeout,
+        )
 
     yield make
     for session in sessions:

@@ -8,7 +8,7 @@ a signed GET from an accepted follower.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -21,8 +21,15 @@ AS_JSON = "application/activity+json"
 
 
 async def signed_get(url: str, actor, *, key=None) -> tuple[int, dict]:
-    headers = sign_request("GET", url, None, key_id=actor.key_id, private_key=key or actor.key,
-                           now=datetime.now(timezone.utc), headers={"Accept": AS_JSON})
+    headers = sign_request(
+        "GET",
+        url,
+        None,
+        key_id=actor.key_id,
+        private_key=key or actor.key,
+        now=datetime.now(UTC),
+        headers={"Accept": AS_JSON},
+    )
     async with aiohttp.ClientSession() as session:
         async with session.get(url, headers=headers, allow_redirects=False) as response:
             return response.status, await response.json(content_type=None)
@@ -41,8 +48,7 @@ async def secure(make_node):
 
 async def test_unsigned_gets_are_refused_with_a_reason(secure):
     note_id = await post_note(secure)
-    for url in (secure.actor_id, secure.outbox, f"{secure.outbox}?page=1", f"{secure.actor_id}/followers",
-                note_id):
+    for url in (secure.actor_id, secure.outbox, f"{secure.outbox}?page=1", f"{secure.actor_id}/followers", note_id):
         status, body = await get_json(url)
         assert status == 401, (url, body)
         assert "signed" in body["error"], (url, body)
@@ -78,6 +84,7 @@ async def test_a_forged_signed_get_is_refused(secure, remote_actor):
 
 
 # --- followers-only, without authorized fetch -----------------------------------------------------
+
 
 async def test_followers_only_note_is_served_to_an_accepted_follower_only(make_node, remote_actor):
     london = await make_node("london", start_workers=False)

@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def chapterhouse(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "node.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "node.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 async def test_backup_of_a_busy_node_restores_to_a_working_node(tmp_path):
@@ -28,8 +29,9 @@ async def test_backup_of_a_busy_node_restores_to_a_working_node(tmp_path):
 
         # back up while the node keeps publishing
         writes = asyncio.gather(*(publish(node, {"type": "Note", "content": f"during {i}"}) for i in range(20)))
-        result = await asyncio.to_thread(chapterhouse, "backup", "--config", str(node.config_path),
-                                         "--to", str(tmp_path / "backup.sqlite3"))
+        result = await asyncio.to_thread(
+            chapterhouse, "backup", "--config", str(node.config_path), "--to", str(tmp_path / "backup.sqlite3")
+        )
         await writes
         assert result.returncode == 0, result.stderr
         assert "integrity ok" in result.stdout

@@ -24,14 +24,14 @@ import random
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
 
 from node.core import inbox_items as inbox_store
-from node.polls import model as polls
 from node.core.clock import iso, to_epoch
+from node.polls import model as polls
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.nodes import node_config, start_node
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll
@@ -88,19 +88,25 @@ async def signed_post(session: aiohttp.ClientSession, ballot: Ballot, url: str) 
         async with session.post(url, data=body, headers=ballot.voter.signed_headers(url, body)) as response:
             await response.read()
             return response.status
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (TimeoutError, aiohttp.ClientError, OSError):
         return None
 
 
-def plan_ballots(rng: random.Random, members: list[RemoteActor], outsiders: list[RemoteActor],
-                 questions: dict[str, str], chapter_id: str) -> dict[str, list[Ballot]]:
+def plan_ballots(
+    rng: random.Random,
+    members: list[RemoteActor],
+    outsiders: list[RemoteActor],
+    questions: dict[str, str],
+    chapter_id: str,
+) -> dict[str, list[Ballot]]:
     """Each voter's ballots (by voter id), in the order that voter sends them."""
     numbers: Counter[str] = Counter()
 
     def ballot(voter: RemoteActor, kind: str, option: str) -> Ballot:
         numbers[voter.id] += 1
-        return Ballot(voter, kind, option, mastodon_vote(voter.id, questions[kind], chapter_id, option,
-                                                         numbers[voter.id]))
+        return Ballot(
+            voter, kind, option, mastodon_vote(voter.id, questions[kind], chapter_id, option, numbers[voter.id])
+        )
 
     plans = {}
     for voter in members + outsiders:
@@ -146,11 +152,12 @@ async def test_kill_9_while_members_vote_loses_no_ballot_and_counts_none_twice(c
     for member in members:
         await admin_adds_member(node, member.id)
 
-    end_time = iso(datetime.now(timezone.utc) + timedelta(hours=2))
+    end_time = iso(datetime.now(UTC) + timedelta(hours=2))
     questions = {}
     for kind, options in (("oneOf", ONE_OF), ("anyOf", ANY_OF)):
-        status, result, _ = await publish(node, {"type": "Question", "content": f"<p>{kind}?</p>", kind: options,
-                                                 "endTime": end_time})
+        status, result, _ = await publish(
+            node, {"type": "Question", "content": f"<p>{kind}?</p>", kind: options, "endTime": end_time}
+        )
         assert status == 201, result
         questions[kind] = result["object"]
 
@@ -161,7 +168,7 @@ async def test_kill_9_while_members_vote_loses_no_ballot_and_counts_none_twice(c
     for voter, ballots in plans.items():
         cuts = sorted(rng.randint(0, len(ballots)) for _ in range(ROUNDS - 1))
         bounds = [0, *cuts, len(ballots)]
-        chunks[voter] = [ballots[bounds[r]:bounds[r + 1]] for r in range(ROUNDS)]
+        chunks[voter] = [ballots[bounds[r] : bounds[r + 1]] for r in range(ROUNDS)]
     pending: dict[str, list[Ballot]] = {voter: [] for voter in plans}
     acknowledged: set[str] = set()
     report = []
@@ -172,6 +179,7 @@ async def test_kill_9_while_members_vote_loses_no_ballot_and_counts_none_twice(c
         acked_now = 0
         connector = aiohttp.TCPConnector(limit=MEMBERS + OUTSIDERS + 5, force_close=True)
         async with aiohttp.ClientSession(timeout=SEND_TIMEOUT, connector=connector) as session:
+
             async def voter_sends(voter: str) -> None:
                 nonlocal acked_now
                 while pending[voter]:
@@ -191,6 +199,7 @@ async def test_kill_9_while_members_vote_loses_no_ballot_and_counts_none_twice(c
 
             sending = asyncio.gather(*(voter_sends(voter) for voter in plans), resend_some())
             if kill_after is not None:
+
                 async def enough_acknowledged():
                     return acked_now >= kill_after or sending.done() or None
 
@@ -209,17 +218,20 @@ async def test_kill_9_while_members_vote_loses_no_ballot_and_counts_none_twice(c
         statuses = await send_round(kill_after=kill_after, resend=[by_id[i] for i in resend])
         assert set(statuses) <= {202, None}, f"seed {seed}: {statuses}"
         recorded_at_kill = query(node.database, "SELECT COUNT(*) FROM poll_ballots")[0][0]
-        claimed_at_kill = query(node.database, "SELECT COUNT(*) FROM inbox_items WHERE state = 'queued'"
-                                               " AND attempts > 0")[0][0]
+        claimed_at_kill = query(
+            node.database, "SELECT COUNT(*) FROM inbox_items WHERE state = 'queued' AND attempts > 0"
+        )[0][0]
         await node.restart()
         stored = {row[0] for row in query(node.database, "SELECT activity_id FROM inbox_items")}
         lost = acknowledged - stored
         assert not lost, f"seed {seed}, round {round_}: acknowledged ballots not on disk: {sorted(lost)}"
         unanswered = sum(len(p) for p in pending.values())
-        report.append(f"round {round_}: {to_send} to send, killed after {kill_after} acknowledgements, "
-                      f"{unanswered} left without a 202 ({statuses[None]} requests unanswered), "
-                      f"at the kill {recorded_at_kill} ballots recorded and {claimed_at_kill} claimed by the worker"
-                      f" but not finished")
+        report.append(
+            f"round {round_}: {to_send} to send, killed after {kill_after} acknowledgements, "
+            f"{unanswered} left without a 202 ({statuses[None]} requests unanswered), "
+            f"at the kill {recorded_at_kill} ballots recorded and {claimed_at_kill} claimed by the worker"
+            f" but not finished"
+        )
 
     # The node stays up now: whatever is still unacknowledged goes again, with a few repeats.
     resend = [b for b in every_ballot if b.id in set(rng.sample(sorted(acknowledged), min(6, len(acknowledged))))]
@@ -251,15 +263,20 @@ async def test_kill_9_while_members_vote_loses_no_ballot_and_counts_none_twice(c
     # Exactly one counted row per (question, voter, option), and exactly the ones Mastodon's rules give.
     figures, expected = expected_counts(plans, members)
     kind_of = {question_id: kind for kind, question_id in questions.items()}
-    counted = query(node.database, "SELECT question_id, voter, choice, COUNT(*) FROM poll_ballots WHERE counted = 1"
-                                   " GROUP BY question_id, voter, choice")
+    counted = query(
+        node.database,
+        "SELECT question_id, voter, choice, COUNT(*) FROM poll_ballots WHERE counted = 1"
+        " GROUP BY question_id, voter, choice",
+    )
     assert all(n == 1 for *_, n in counted), f"seed {seed}: {[row for row in counted if row[3] > 1]}"
     assert {(kind_of[q], voter, choice) for q, voter, choice, _ in counted} == expected, f"seed {seed}"
     outsider_ids = {o.id for o in outsiders}
     refused = query(node.database, "SELECT voter, reason FROM poll_ballots WHERE counted = 0")
     assert {reason for voter, reason in refused if voter in outsider_ids} == {"non-member"}
     assert {reason for voter, reason in refused if voter not in outsider_ids} <= {
-        "repeated: already voted", "repeated: option already chosen"}, f"seed {seed}: {refused}"
+        "repeated: already voted",
+        "repeated: option already chosen",
+    }, f"seed {seed}: {refused}"
 
     # The Questions as served (what Mastodon reads) agree.
     for kind, question_id in questions.items():
@@ -288,9 +305,12 @@ async def test_a_first_ballot_interrupted_by_a_crash_still_counts_before_a_later
         assert (await alice.post(node.inbox, first))[0] == 202
         # The worker's claim, as a batch begins (the process then dies before the batch commits).
         async with node.db.transaction() as conn:
-            claimed = await inbox_store.claim_due(conn, now=to_epoch(datetime.now(timezone.utc)),
-                                                  lease_seconds=node.inbox_worker.lease_seconds,
-                                                  limit=node.inbox_worker.batch)
+            claimed = await inbox_store.claim_due(
+                conn,
+                now=to_epoch(datetime.now(UTC)),
+                lease_seconds=node.inbox_worker.lease_seconds,
+                limit=node.inbox_worker.batch,
+            )
         assert [row["activity_id"] for row in claimed] == [first["id"]]
         second = mastodon_vote(alice.id, question_id, node.actor_id, "no", 2)
         assert (await alice.post(node.inbox, second))[0] == 202
@@ -305,7 +325,9 @@ async def test_a_first_ballot_interrupted_by_a_crash_still_counts_before_a_later
         await node.settle(rounds=10)
         ballots = await polls.ballots_of(node.db.reader, question_id)
         assert [(b["choice"], b["counted"], b["reason"]) for b in ballots] == [
-            ("yes", 1, None), ("no", 0, "repeated: already voted")]
+            ("yes", 1, None),
+            ("no", 0, "repeated: already voted"),
+        ]
         _, question = await get_json(question_id)
         assert [o["replies"]["totalItems"] for o in question["oneOf"]] == [1, 0] and question["votersCount"] == 1
     finally:

@@ -1,14 +1,7 @@
 """Smoke test of the bovine interoperability harness: two independent bovine peers
 (alice and bob) find, fetch and follow each other. No Chapterhouse code involved."""
 
-import sys
-from pathlib import Path
-
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from tests.peers.bovine import bovine_peer, bovine_python  # noqa: E402,F401 (fixtures)
+# The bovine_peer and bovine_python fixtures come from tests/conftest.py.
 
 
 async def test_two_bovine_peers_lookup_fetch_follow(bovine_peer):
@@ -58,8 +51,7 @@ async def test_bovine_peer_rejects_forged_signatures(bovine_peer):
 
     # An activity claiming to be from alice but signed by bob: bovine's checker
     # verifies bob's key, so the signer it reports is bob, not alice.
-    sent = await bob.send(alice.inbox, {"type": "Like", "actor": alice.actor_id,
-                                        "object": "http://127.0.0.1:1/x"})
+    sent = await bob.send(alice.inbox, {"type": "Like", "actor": alice.actor_id, "object": "http://127.0.0.1:1/x"})
     assert sent["status"] == 202
     entry = await alice.wait_for(lambda e: e["activity"]["id"] == sent["id"])
     assert entry["verified"] is True and entry["signer"] == bob.actor_id
@@ -97,9 +89,11 @@ async def test_bovine_peer_checks_rfc9421_signatures(bovine_peer, aiohttp_server
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     docs = {}
 
     async def serve_actor(request):
@@ -109,26 +103,37 @@ async def test_bovine_peer_checks_rfc9421_signatures(bovine_peer, aiohttp_server
     app.router.add_get("/users/signer", serve_actor)
     server = await aiohttp_server(app, host="127.0.0.1")
     actor = str(server.make_url("/users/signer"))
-    docs["actor"] = {"id": actor, "type": "Person", "inbox": actor + "/inbox",
-                     "outbox": actor + "/outbox",
-                     "publicKey": {"id": actor + "#main-key", "owner": actor, "publicKeyPem": pem}}
+    docs["actor"] = {
+        "id": actor,
+        "type": "Person",
+        "inbox": actor + "/inbox",
+        "outbox": actor + "/outbox",
+        "publicKey": {"id": actor + "#main-key", "owner": actor, "publicKeyPem": pem},
+    }
 
     alice = await bovine_peer("alice")
 
     async def post(activity_id: str, corrupt: bool) -> dict:
         body = json.dumps({"id": activity_id, "type": "Create", "actor": actor}).encode()
         digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
-        params = (f'("@method" "@path" "@authority" "content-digest");created={int(time.time())};'
-                  f'keyid="{actor}#main-key";alg="rsa-v1_5-sha256"')
-        base = (f'"@method": POST\n"@path": /users/alice/inbox\n'
-                f'"@authority": 127.0.0.1:{alice.port}\n"content-digest": {digest}\n'
-                f'"@signature-params": {params}')
+        params = (
+            f'("@method" "@path" "@authority" "content-digest");created={int(time.time())};'
+            f'keyid="{actor}#main-key";alg="rsa-v1_5-sha256"'
+        )
+        base = (
+            f'"@method": POST\n"@path": /users/alice/inbox\n'
+            f'"@authority": 127.0.0.1:{alice.port}\n"content-digest": {digest}\n'
+            f'"@signature-params": {params}'
+        )
         signature = key.sign(base.encode(), padding.PKCS1v15(), hashes.SHA256())
         if corrupt:
             signature = bytes([signature[0] ^ 1]) + signature[1:]
-        headers = {"content-type": "application/activity+json", "content-digest": digest,
-                   "signature-input": f"sig1={params}",
-                   "signature": f"sig1=:{base64.b64encode(signature).decode()}:"}
+        headers = {
+            "content-type": "application/activity+json",
+            "content-digest": digest,
+            "signature-input": f"sig1={params}",
+            "signature": f"sig1=:{base64.b64encode(signature).decode()}:",
+        }
         async with ClientSession() as session:
             async with session.post(alice.inbox, data=body, headers=headers) as resp:
                 assert resp.status == 202

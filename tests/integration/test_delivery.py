@@ -6,12 +6,12 @@ moves the clock, so retries and pauses are checked exactly and without waiting.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from federation.signatures import read_signature_claim, verify_claim
+from node.core import deliveries as store
 from node.core import follows
 from node.core.clock import FrozenClock, to_epoch
-from node.core import deliveries as store
 from tests.support.c2s import get_json, publish
 
 
@@ -41,7 +41,7 @@ async def test_double_knock_retries_with_rfc9421_after_a_401(make_node, remote_a
     assert "Signature-Input" not in cavage.headers and "Signature" in cavage.headers
     assert "Signature-Input" in rfc9421.headers and rfc9421.activity["id"] == result["id"]
     _, actor = await get_json(node.actor_id)
-    claim = read_signature_claim("POST", "/inbox", rfc9421.headers, rfc9421.body, now=datetime.now(timezone.utc))
+    claim = read_signature_claim("POST", "/inbox", rfc9421.headers, rfc9421.body, now=datetime.now(UTC))
     assert claim.scheme == "rfc9421" and claim.key_id == actor["publicKey"]["id"]
     verify_claim(claim, actor["publicKey"]["publicKeyPem"])
     [row] = await _deliveries(node, result["id"])
@@ -61,7 +61,7 @@ async def test_a_refusing_inbox_makes_the_delivery_dead_with_its_reason(make_nod
 
 
 async def test_retry_after_is_honoured_and_the_host_paused(make_node, remote_actor):
-    clock = FrozenClock(datetime.now(timezone.utc))
+    clock = FrozenClock(datetime.now(UTC))
     node = await make_node("london", start_workers=False, clock=clock)
     alice = await remote_actor("alice")
     await _followed_by(node, alice)
@@ -90,9 +90,16 @@ async def test_one_delivery_per_shared_inbox(make_node, remote_actor):
     await _followed_by(node, alice)
     await _followed_by(node, bob)
     async with node.db.transaction() as conn:  # carol lives on alice's server, behind the same shared inbox
-        await follows.upsert_follower(conn, username="london", follower_id=f"{alice.base}/users/carol",
-                                      follow_id=f"{alice.base}/follows/1", inbox=f"{alice.base}/users/carol/inbox",
-                                      shared_inbox=alice.shared_inbox, state="accepted", now=0)
+        await follows.upsert_follower(
+            conn,
+            username="london",
+            follower_id=f"{alice.base}/users/carol",
+            follow_id=f"{alice.base}/follows/1",
+            inbox=f"{alice.base}/users/carol/inbox",
+            shared_inbox=alice.shared_inbox,
+            state="accepted",
+            now=0,
+        )
     _, followers = await get_json(f"{node.actor_id}/followers")
     assert followers["totalItems"] == 3
     _, result, _ = await publish(node, {"type": "Note", "content": "to everyone"})

@@ -121,8 +121,13 @@ async def test_instance_actor_and_content_negotiation(make_node):
 async def test_unknown_paths_and_methods_answer_json(make_node):
     node = await make_node("london")
     async with aiohttp.ClientSession() as session:
-        for method, path, expected in (("GET", "/nope", 404), ("DELETE", "/inbox", 405), ("GET", "/users/nobody", 404),
-                                       ("GET", "/objects/not-there", 404), ("GET", "/users/london/followers?page=x", 400)):
+        for method, path, expected in (
+            ("GET", "/nope", 404),
+            ("DELETE", "/inbox", 405),
+            ("GET", "/users/nobody", 404),
+            ("GET", "/objects/not-there", 404),
+            ("GET", "/users/london/followers?page=x", 400),
+        ):
             async with session.request(method, node.base_url + path) as response:
                 assert response.status == expected, path
                 assert (await response.json())["error"]

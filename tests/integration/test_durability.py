@@ -10,6 +10,7 @@ as an operator would. The delivery tests run the node in process, once with its 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import random
@@ -21,8 +22,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from node.core.clock import FrozenClock, to_epoch
 from node.core import deliveries as outbox_store
+from node.core.clock import FrozenClock, to_epoch
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.nodes import ADMIN_TOKEN
 from tests.support.remote_actor import AS, RemoteActor, public_pem
@@ -33,6 +34,7 @@ SEND_TIMEOUT = aiohttp.ClientTimeout(total=20)
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 async def subprocess_node(tmp_path):
@@ -52,13 +54,20 @@ async def subprocess_node(tmp_path):
 
 
 def create_note(actor: RemoteActor, node, text: str) -> dict:
-    note = {"id": actor.new_id("notes"), "type": "Note", "attributedTo": actor.id, "content": f"<p>{text}</p>",
-            "to": [PUBLIC], "cc": [node.actor_id]}
+    note = {
+        "id": actor.new_id("notes"),
+        "type": "Note",
+        "attributedTo": actor.id,
+        "content": f"<p>{text}</p>",
+        "to": [PUBLIC],
+        "cc": [node.actor_id],
+    }
     return actor.activity("Create", note, to=[PUBLIC], cc=[node.actor_id])
 
 
-async def signed_post(session: aiohttp.ClientSession, actor: RemoteActor, url: str, activity: dict,
-                      *, key_id: str | None = None) -> int | None:
+async def signed_post(
+    session: aiohttp.ClientSession, actor: RemoteActor, url: str, activity: dict, *, key_id: str | None = None
+) -> int | None:
     """POST a signed activity; the status, or None when no answer came (the node died mid-request)."""
     body = json.dumps(activity).encode()
     headers = actor.signed_headers(url, body, key_id=key_id)
@@ -66,7 +75,7 @@ async def signed_post(session: aiohttp.ClientSession, actor: RemoteActor, url: s
         async with session.post(url, data=body, headers=headers) as response:
             await response.read()
             return response.status
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+    except (TimeoutError, aiohttp.ClientError, OSError):
         return None
 
 
@@ -76,6 +85,7 @@ async def send_all(url: str, posts: list[tuple[RemoteActor, dict]], *, concurren
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=True)
 
     async with aiohttp.ClientSession(timeout=SEND_TIMEOUT, connector=connector) as session:
+
         async def one(actor: RemoteActor, activity: dict) -> tuple[str, int | None]:
             async with slots:
                 return activity["id"], await signed_post(session, actor, url, activity)
@@ -114,6 +124,7 @@ async def read_whole_inbox(node) -> tuple[int, list[dict]]:
 
 # --- 1. everything acknowledged survives kill -9 right after the last 202 ------------------------
 
+
 async def test_two_hundred_acknowledged_posts_survive_kill_9(subprocess_node, remote_actor):
     actors = [await remote_actor(f"sender{i}") for i in range(5)]
     node = await subprocess_node("london")
@@ -141,6 +152,7 @@ async def test_two_hundred_acknowledged_posts_survive_kill_9(subprocess_node, re
 
 
 # --- 2. kill -9 in the middle of inbox load, several times -------------------------------------
+
 
 async def test_kill_9_during_inbox_load_loses_nothing_acknowledged(subprocess_node, remote_actor):
     # the kill timings come from a seed, printed first (pytest shows it with any failure): rerun one
@@ -175,35 +187,46 @@ async def test_kill_9_during_inbox_load_loses_nothing_acknowledged(subprocess_no
 
     async def acknowledged_done():
         placeholders = ",".join("?" * len(acknowledged))
-        rows = query(node.database, f"SELECT state, COUNT(*) FROM inbox_items WHERE activity_id IN ({placeholders})"
-                                    " GROUP BY state", tuple(acknowledged))
+        rows = query(
+            node.database,
+            f"SELECT state, COUNT(*) FROM inbox_items WHERE activity_id IN ({placeholders}) GROUP BY state",
+            tuple(acknowledged),
+        )
         return dict(rows) == {"done": len(acknowledged)} or None
 
     if acknowledged:
         try:
             await eventually(acknowledged_done, timeout=20, interval=0.1)
         except AssertionError:
-            raise AssertionError(f"seed {seed}: acknowledged items not all done; inbox states "
-                                 f"{inbox_states(node.database)}; node log:\n{node.log_tail()}") from None
+            raise AssertionError(
+                f"seed {seed}: acknowledged items not all done; inbox states "
+                f"{inbox_states(node.database)}; node log:\n{node.log_tail()}"
+            ) from None
 
     # What got no answer may or may not have been stored; sending it again is harmless.
-    stored_unanswered = {row[0] for row in query(node.database, "SELECT activity_id FROM inbox_items")} \
-        & {activity["id"] for _, activity in unanswered}
+    stored_unanswered = {row[0] for row in query(node.database, "SELECT activity_id FROM inbox_items")} & {
+        activity["id"] for _, activity in unanswered
+    }
     statuses = await send_all(node.inbox, unanswered, concurrency=20)
     assert all(status == 202 for status in statuses.values()), Counter(statuses.values())
     every_id = acknowledged | {activity["id"] for _, activity in unanswered}
-    assert query(node.database, "SELECT COUNT(*), COUNT(DISTINCT activity_id) FROM inbox_items") == \
-        [(len(every_id), len(every_id))]
+    assert query(node.database, "SELECT COUNT(*), COUNT(DISTINCT activity_id) FROM inbox_items") == [
+        (len(every_id), len(every_id))
+    ]
 
     async def everything_done():
         return inbox_states(node.database) == {"done": len(every_id)} or None
 
     await eventually(everything_done, timeout=20, interval=0.1)
-    print(f"\nseed {seed}; " + "; ".join(report) +
-          f"; {len(unanswered)} unanswered, of which {len(stored_unanswered)} had been stored anyway")
+    print(
+        f"\nseed {seed}; "
+        + "; ".join(report)
+        + f"; {len(unanswered)} unanswered, of which {len(stored_unanswered)} had been stored anyway"
+    )
 
 
 # --- 3. a delivery to a peer that is down reaches it when the peer is back -----------------------
+
 
 async def follow(node, actor: RemoteActor) -> None:
     status, answer = await actor.post(node.inbox, actor.activity("Follow", node.actor_id))
@@ -287,8 +310,8 @@ async def test_delivery_retries_with_growing_delays_on_a_stepped_clock(make_node
         assert (row["state"], row["attempts"]) == ("queued", attempts + 1) and row["last_error"]
         attempt_times.append(to_epoch(clock.now()))
 
-    gaps = [later - earlier for earlier, later in zip(attempt_times, attempt_times[1:])]
-    assert all(later >= earlier for earlier, later in zip(gaps, gaps[1:])), gaps
+    gaps = [later - earlier for earlier, later in itertools.pairwise(attempt_times)]
+    assert all(later >= earlier for earlier, later in itertools.pairwise(gaps)), gaps
     assert gaps[-1] > 2 * gaps[0], gaps
 
     await carol.start()  # same port
@@ -319,6 +342,7 @@ async def _async(value):
 
 # --- 4. kill -9 in the middle of a fan-out ------------------------------------------------------
 
+
 @dataclass
 class SharedHost(RemoteActor):
     """A remote server with several actors that share one key and one shared inbox.
@@ -338,8 +362,12 @@ class SharedHost(RemoteActor):
         member = self.member_id(name)
         return {
             "@context": [AS, "https://w3id.org/security/v1"],
-            "id": member, "type": "Person", "preferredUsername": name,
-            "inbox": f"{member}/inbox", "outbox": f"{member}/outbox", "followers": f"{member}/followers",
+            "id": member,
+            "type": "Person",
+            "preferredUsername": name,
+            "inbox": f"{member}/inbox",
+            "outbox": f"{member}/outbox",
+            "followers": f"{member}/followers",
             "endpoints": {"sharedInbox": self.shared_inbox},
             "publicKey": {"id": f"{member}#main-key", "owner": member, "publicKeyPem": public_pem(self.key)},
         }
@@ -358,8 +386,7 @@ class SharedHost(RemoteActor):
 
 
 async def test_kill_9_during_fan_out_every_host_gets_the_post(subprocess_node):
-    hosts = [SharedHost(name="h", members=tuple(f"m{h}x{i}" for i in range(3)), slow_seconds=0.3)
-             for h in range(10)]
+    hosts = [SharedHost(name="h", members=tuple(f"m{h}x{i}" for i in range(3)), slow_seconds=0.3) for h in range(10)]
     notes = []
 
     def deliveries_by_state() -> dict[str, int]:
@@ -374,8 +401,11 @@ async def test_kill_9_during_fan_out_every_host_gets_the_post(subprocess_node):
         assert status == 201
         create_id, note_id = result["id"], result["object"]
         notes.append(note_id)
-        claimed = query(node.database, "SELECT COUNT(*) FROM deliveries WHERE activity_id = ? AND attempts > 0"
-                                       " AND state = 'queued'", (create_id,))[0][0]
+        claimed = query(
+            node.database,
+            "SELECT COUNT(*) FROM deliveries WHERE activity_id = ? AND attempts > 0 AND state = 'queued'",
+            (create_id,),
+        )[0][0]
         await node.restart()
 
         async def every_host_has_it():
@@ -392,12 +422,15 @@ async def test_kill_9_during_fan_out_every_host_gets_the_post(subprocess_node):
                 f"kill {when}: hosts without the Create: "
                 f"{[h.base for h in hosts if not received_of(h, 'Create', note_id)]}; deliveries: "
                 f"{query(node.database, 'SELECT host, state, attempts, next_attempt_at, last_error FROM deliveries WHERE activity_id = ?', (create_id,))}"
-                f"\nnode log:\n{node.log_tail()}") from None
+                f"\nnode log:\n{node.log_tail()}"
+            ) from None
         assert query(node.database, "SELECT COUNT(*) FROM deliveries WHERE activity_id = ?", (create_id,)) == [(10,)]
         copies = [len(received_of(host, "Create", note_id)) for host in hosts]
         assert all(n >= 1 for n in copies), copies
-        print(f"\nkill -9 {when}: {claimed} of 10 deliveries claimed and unfinished at the kill; "
-              f"copies per host {copies}; {sum(copies) - len(hosts)} duplicates")
+        print(
+            f"\nkill -9 {when}: {claimed} of 10 deliveries claimed and unfinished at the kill; "
+            f"copies per host {copies}; {sum(copies) - len(hosts)} duplicates"
+        )
 
     async def immediately():
         pass
@@ -417,8 +450,13 @@ async def test_kill_9_during_fan_out_every_host_gets_the_post(subprocess_node):
             for host in hosts:
                 for name in host.members:
                     member = host.member_id(name)
-                    follow_ = {"@context": AS, "id": host.new_id(), "type": "Follow", "actor": member,
-                               "object": node.actor_id}
+                    follow_ = {
+                        "@context": AS,
+                        "id": host.new_id(),
+                        "type": "Follow",
+                        "actor": member,
+                        "object": node.actor_id,
+                    }
                     assert await signed_post(session, host, node.inbox, follow_, key_id=f"{member}#main-key") == 202
 
         async def all_accepted():

@@ -13,10 +13,16 @@ from tests.support.c2s import get_json, publish
 from tests.support.content import add_member, inbox_outcome
 
 EVENT = {
-    "type": "Event", "name": "Winter book fair", "content": "<p>Second-hand books, <strong>all day</strong>.</p>",
-    "startTime": "2026-12-05T10:00:00+01:00", "endTime": "2026-12-05T17:00:00+01:00",
-    "location": {"type": "Place", "name": "Town hall",
-                 "address": {"streetAddress": "1 Market Square", "addressLocality": "London"}},
+    "type": "Event",
+    "name": "Winter book fair",
+    "content": "<p>Second-hand books, <strong>all day</strong>.</p>",
+    "startTime": "2026-12-05T10:00:00+01:00",
+    "endTime": "2026-12-05T17:00:00+01:00",
+    "location": {
+        "type": "Place",
+        "name": "Town hall",
+        "address": {"streetAddress": "1 Market Square", "addressLocality": "London"},
+    },
 }
 
 
@@ -56,8 +62,11 @@ async def test_event_is_published_with_times_and_place_and_delivered(make_node, 
     assert status == 200
     assert event["type"] == "Event" and event["name"] == "Winter book fair"
     assert event["startTime"] == "2026-12-05T09:00:00Z" and event["endTime"] == "2026-12-05T16:00:00Z"
-    assert event["location"] == {"type": "Place", "name": "Town hall", "address": {
-        "type": "PostalAddress", "streetAddress": "1 Market Square", "addressLocality": "London"}}
+    assert event["location"] == {
+        "type": "Place",
+        "name": "Town hall",
+        "address": {"type": "PostalAddress", "streetAddress": "1 Market Square", "addressLocality": "London"},
+    }
     assert event["content"] == "<p>Second-hand books, <strong>all day</strong>.</p>"
     assert (event["participantCount"], event["maybeCount"], event["notGoingCount"]) == (0, 0, 0)
     assert event["replies"]["totalItems"] == 0 and event["likes"]["totalItems"] == 0
@@ -112,9 +121,18 @@ async def test_event_is_edited_and_the_update_delivered(make_node, remote_actor)
     _, result, _ = await publish(london, EVENT)
     event_id = result["object"]
 
-    status, body, _ = await publish(london, {"type": "Update", "object": {
-        "id": event_id, "startTime": "2026-12-06T10:00:00Z", "endTime": "2026-12-06T18:00:00Z",
-        "location": "The park"}})
+    status, body, _ = await publish(
+        london,
+        {
+            "type": "Update",
+            "object": {
+                "id": event_id,
+                "startTime": "2026-12-06T10:00:00Z",
+                "endTime": "2026-12-06T18:00:00Z",
+                "location": "The park",
+            },
+        },
+    )
     assert status == 201, body
     await london.settle()
     update = next(r.activity for r in alice.received if r.activity["type"] == "Update")
@@ -124,20 +142,24 @@ async def test_event_is_edited_and_the_update_delivered(make_node, remote_actor)
     assert event["name"] == "Winter book fair" and event["content"] == EVENT["content"]
     assert undefined_terms(event) == []
 
-    status, body, _ = await publish(london, {"type": "Update", "object": {"id": event_id,
-                                                                          "endTime": "2026-12-06T09:00:00Z"}})
+    status, body, _ = await publish(
+        london, {"type": "Update", "object": {"id": event_id, "endTime": "2026-12-06T09:00:00Z"}}
+    )
     assert status == 400 and "endTime must be after startTime" in body["error"]
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"startTime": None}, "startTime"),
-    ({"startTime": "2026-12-05T10:00:00"}, "timezone"),
-    ({"startTime": "next Saturday"}, "ISO 8601"),
-    ({"endTime": "2026-12-05T08:00:00+01:00"}, "endTime must be after startTime"),
-    ({"name": ""}, "name"),
-    ({"location": {"type": "Place"}}, "location.name"),
-    ({"location": {"type": "Person", "name": "x"}}, "Place"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"startTime": None}, "startTime"),
+        ({"startTime": "2026-12-05T10:00:00"}, "timezone"),
+        ({"startTime": "next Saturday"}, "ISO 8601"),
+        ({"endTime": "2026-12-05T08:00:00+01:00"}, "endTime must be after startTime"),
+        ({"name": ""}, "name"),
+        ({"location": {"type": "Place"}}, "location.name"),
+        ({"location": {"type": "Person", "name": "x"}}, "Place"),
+    ],
+)
 async def test_bad_events_are_refused_with_the_reason(make_node, change, reason):
     london = await make_node("london", start_workers=False)
     status, body, _ = await publish(london, {**EVENT, **change})

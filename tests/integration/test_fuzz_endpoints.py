@@ -26,31 +26,93 @@ from tests.support.nodes import ADMIN_TOKEN, node_config, start_node
 from tests.support.remote_actor import RemoteActor
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-AS_TYPES = ["Create", "Follow", "Undo", "Accept", "Reject", "Delete", "Update", "Like", "Announce", "Question",
-            "Note", "Article", "Event", "Join", "Leave", "Add", "Remove", "Flag", "Block", "Minutes", "Survey", ""]
+AS_TYPES = [
+    "Create",
+    "Follow",
+    "Undo",
+    "Accept",
+    "Reject",
+    "Delete",
+    "Update",
+    "Like",
+    "Announce",
+    "Question",
+    "Note",
+    "Article",
+    "Event",
+    "Join",
+    "Leave",
+    "Add",
+    "Remove",
+    "Flag",
+    "Block",
+    "Minutes",
+    "Survey",
+    "",
+]
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=6),
-                                                           st.dictionaries(st.text(max_size=12), inner, max_size=6)),
-                           max_leaves=30)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=6), st.dictionaries(st.text(max_size=12), inner, max_size=6)),
+    max_leaves=30,
+)
 
 
 def activity_shapes(base: str) -> st.SearchStrategy[dict]:
     """Activity-like JSON: the right keys with wrong or odd values, nested objects, lists."""
-    ids = st.one_of(st.just(f"{base}/x"), st.text(max_size=30), st.integers(), st.none(),
-                    st.just("https://elsewhere.example/users/a"), st.lists(st.text(max_size=10), max_size=3))
+    ids = st.one_of(
+        st.just(f"{base}/x"),
+        st.text(max_size=30),
+        st.integers(),
+        st.none(),
+        st.just("https://elsewhere.example/users/a"),
+        st.lists(st.text(max_size=10), max_size=3),
+    )
     return st.fixed_dictionaries(
         {"type": st.one_of(st.sampled_from(AS_TYPES), json_values)},
         optional={
             "@context": st.one_of(st.just("https://www.w3.org/ns/activitystreams"), json_values),
-            "id": ids, "actor": ids, "to": st.one_of(ids, st.lists(ids, max_size=4)), "cc": ids,
-            "object": st.one_of(ids, st.dictionaries(st.sampled_from(
-                ["id", "type", "content", "name", "inReplyTo", "oneOf", "anyOf", "endTime", "startTime", "attributedTo",
-                 "to", "target", "meetingDate", "decisions", "location", "options"]), json_values, max_size=8)),
-            "target": ids, "content": json_values, "proof": json_values,
+            "id": ids,
+            "actor": ids,
+            "to": st.one_of(ids, st.lists(ids, max_size=4)),
+            "cc": ids,
+            "object": st.one_of(
+                ids,
+                st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "id",
+                            "type",
+                            "content",
+                            "name",
+                            "inReplyTo",
+                            "oneOf",
+                            "anyOf",
+                            "endTime",
+                            "startTime",
+                            "attributedTo",
+                            "to",
+                            "target",
+                            "meetingDate",
+                            "decisions",
+                            "location",
+                            "options",
+                        ]
+                    ),
+                    json_values,
+                    max_size=8,
+                ),
+            ),
+            "target": ids,
+            "content": json_values,
+            "proof": json_values,
         },
     )
 
@@ -66,11 +128,21 @@ raw_bodies = st.one_of(
     st.integers(min_value=0, max_value=20000).map(lambda n: json.dumps({"type": "Create", "to": ["x"] * n}).encode()),
     json_values.map(lambda v: json.dumps(v).encode()),
 )
-content_types = st.sampled_from(["application/activity+json", 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
-                                 "application/json", "text/plain", "application/x-www-form-urlencoded", ""])
+content_types = st.sampled_from(
+    [
+        "application/activity+json",
+        'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "",
+    ]
+)
 signature_headers = st.dictionaries(
     st.sampled_from(["Signature", "Signature-Input", "Digest", "Content-Digest", "Date", "Authorization", "Host"]),
-    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120), max_size=5)
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120),
+    max_size=5,
+)
 
 
 def _assert_clean(status: int, content_type: str, body: bytes, what: str) -> None:
@@ -170,11 +242,23 @@ def test_outbox_never_fails_on_malformed_activities(fuzz_node):
 
 
 def test_discovery_and_collections_never_fail(fuzz_node):
-    paths = st.sampled_from(["/.well-known/webfinger?resource=", "/nodeinfo/", "/users/", "/objects/",
-                             "/users/london/outbox?page=", "/users/london/followers?page=", "/@", "/login/admin?next="])
+    paths = st.sampled_from(
+        [
+            "/.well-known/webfinger?resource=",
+            "/nodeinfo/",
+            "/users/",
+            "/objects/",
+            "/users/london/outbox?page=",
+            "/users/london/followers?page=",
+            "/@",
+            "/login/admin?next=",
+        ]
+    )
 
     @FUZZ
-    @given(path=paths, tail=st.text(max_size=60), accept=st.sampled_from(["*/*", "text/html", "application/activity+json"]))
+    @given(
+        path=paths, tail=st.text(max_size=60), accept=st.sampled_from(["*/*", "text/html", "application/activity+json"])
+    )
     def get(path, tail, accept):
         status, kind, answer = fuzz_node.request("GET", path + quote(tail, safe=""), headers={"Accept": accept})
         _assert_clean(status, kind, answer, path)
@@ -183,18 +267,28 @@ def test_discovery_and_collections_never_fail(fuzz_node):
 
 
 def test_page_forms_never_fail(fuzz_node):
-    forms = sorted({route.resource.canonical for route in fuzz_node.node.app.router.routes()
-                    if route.method == "POST" and route.resource is not None
-                    and not route.resource.canonical.endswith(("inbox", "outbox"))})
+    forms = sorted(
+        {
+            route.resource.canonical
+            for route in fuzz_node.node.app.router.routes()
+            if route.method == "POST"
+            and route.resource is not None
+            and not route.resource.canonical.endswith(("inbox", "outbox"))
+        }
+    )
     assert "/login/admin" in forms
 
     @FUZZ
-    @given(path=st.sampled_from(forms), fields=st.dictionaries(st.text(max_size=15), st.text(max_size=60), max_size=6),
-           tail=st.text(alphabet="abc0123456789-", min_size=1, max_size=12))
+    @given(
+        path=st.sampled_from(forms),
+        fields=st.dictionaries(st.text(max_size=15), st.text(max_size=60), max_size=6),
+        tail=st.text(alphabet="abc0123456789-", min_size=1, max_size=12),
+    )
     def post(path, fields, tail):
         concrete = path.split("{")[0] + tail if "{" in path else path
-        status, kind, answer = fuzz_node.request("POST", concrete, urlencode(fields).encode(),
-                                                 {"Content-Type": "application/x-www-form-urlencoded"})
+        status, kind, answer = fuzz_node.request(
+            "POST", concrete, urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+        )
         _assert_clean(status, kind, answer, concrete)
 
     post()
@@ -203,26 +297,26 @@ def test_page_forms_never_fail(fuzz_node):
 # --- hostile keyId hosts (issue 10): the same 401 as an unreachable key, never a 5xx --------------
 
 HOSTILE_HOSTS = [
-    "a..example",                                 # an empty label
-    ".example",                                   # an empty first label
-    "a" * 64 + ".example",                        # a label over 63 characters
-    ("b" * 63 + ".") * 5 + "example",             # a name over 253 characters
-    "xn--zz-.example",                            # invalid IDNA (a broken punycode label)
+    "a..example",  # an empty label
+    ".example",  # an empty first label
+    "a" * 64 + ".example",  # a label over 63 characters
+    ("b" * 63 + ".") * 5 + "example",  # a name over 253 characters
+    "xn--zz-.example",  # invalid IDNA (a broken punycode label)
     "xn--a.example",
-    "exa\u00admple.\u00e4\u00df",                   # IDNA maps the soft hyphen away (headers are Latin-1)
-    "\u00ad.example",                             # ... leaving an empty label
-    "::1",                                        # a bare IPv6 address without brackets
-    "[::1",                                       # an unclosed bracket
-    "[fe80::1%25eth0]",                           # an IPv6 zone
-    "ex%61mple.test",                             # a percent-encoded host
+    "exa\u00admple.\u00e4\u00df",  # IDNA maps the soft hyphen away (headers are Latin-1)
+    "\u00ad.example",  # ... leaving an empty label
+    "::1",  # a bare IPv6 address without brackets
+    "[::1",  # an unclosed bracket
+    "[fe80::1%25eth0]",  # an IPv6 zone
+    "ex%61mple.test",  # a percent-encoded host
     "%00.example",
-    "user:pass@127.0.0.1",                        # user info
+    "user:pass@127.0.0.1",  # user info
     "@example.test",
-    "127.0.0.1:99999",                            # ports out of range
+    "127.0.0.1:99999",  # ports out of range
     "127.0.0.1:-1",
     "127.0.0.1:0",
     "127.0.0.1:http",
-    "",                                           # no host at all
+    "",  # no host at all
 ]
 
 
@@ -241,24 +335,34 @@ def _assert_key_refused(status: int, kind: str, answer: bytes, key_id: str) -> N
 def test_a_hostile_key_id_host_is_a_401_like_an_unreachable_key(fuzz_node, key_id):
     alice = fuzz_node.actors[0] if fuzz_node.actors else fuzz_node.remote_actor("alice")
     inbox = fuzz_node.node.inbox
-    body = json.dumps({"id": alice.new_id(), "type": "Follow", "actor": alice.id, "object": fuzz_node.node.actor_id}).encode()
-    status, kind, answer = fuzz_node.request("POST", "/users/london/inbox", body,
-                                             alice.signed_headers(inbox, body, key_id=key_id))
+    body = json.dumps(
+        {"id": alice.new_id(), "type": "Follow", "actor": alice.id, "object": fuzz_node.node.actor_id}
+    ).encode()
+    status, kind, answer = fuzz_node.request(
+        "POST", "/users/london/inbox", body, alice.signed_headers(inbox, body, key_id=key_id)
+    )
     _assert_key_refused(status, kind, answer, key_id)
 
 
 hostile_labels = st.one_of(
-    st.just(""), st.text(alphabet="abz-", min_size=64, max_size=80), st.just("xn--"), st.just("xn--zz-"),
+    st.just(""),
+    st.text(alphabet="abz-", min_size=64, max_size=80),
+    st.just("xn--"),
+    st.just("xn--zz-"),
     st.text(alphabet=st.characters(min_codepoint=0xA0, max_codepoint=0xFF), min_size=1, max_size=8),
-    st.text(alphabet="%0123456789abcdef", min_size=1, max_size=9), st.just("a"), st.just("example"),
+    st.text(alphabet="%0123456789abcdef", min_size=1, max_size=9),
+    st.just("a"),
+    st.just("example"),
 )
 hostile_hosts = st.one_of(
     st.lists(hostile_labels, min_size=1, max_size=5).map(".".join),
     st.sampled_from(HOSTILE_HOSTS),
-    st.tuples(st.sampled_from(["127.0.0.1", "example.test", "[::1]", "::1"]),
-              st.integers(min_value=-10, max_value=10 ** 6)).map(lambda hp: f"{hp[0]}:{hp[1]}"),
-    st.tuples(st.text(alphabet="ab:%@", max_size=6), st.sampled_from(["127.0.0.1", "example.test"]))
-      .map(lambda uh: f"{uh[0]}@{uh[1]}"),
+    st.tuples(
+        st.sampled_from(["127.0.0.1", "example.test", "[::1]", "::1"]), st.integers(min_value=-10, max_value=10**6)
+    ).map(lambda hp: f"{hp[0]}:{hp[1]}"),
+    st.tuples(st.text(alphabet="ab:%@", max_size=6), st.sampled_from(["127.0.0.1", "example.test"])).map(
+        lambda uh: f"{uh[0]}@{uh[1]}"
+    ),
 )
 
 
@@ -270,10 +374,12 @@ def test_hostile_key_id_hosts_never_fail(fuzz_node):
     @given(host=hostile_hosts)
     def post(host):
         key_id = f"http://{host}/users/alice#main-key"
-        body = json.dumps({"id": alice.new_id(), "type": "Follow", "actor": alice.id,
-                           "object": fuzz_node.node.actor_id}).encode()
-        status, kind, answer = fuzz_node.request("POST", "/users/london/inbox", body,
-                                                 alice.signed_headers(inbox, body, key_id=key_id))
+        body = json.dumps(
+            {"id": alice.new_id(), "type": "Follow", "actor": alice.id, "object": fuzz_node.node.actor_id}
+        ).encode()
+        status, kind, answer = fuzz_node.request(
+            "POST", "/users/london/inbox", body, alice.signed_headers(inbox, body, key_id=key_id)
+        )
         assert status < 500, f"keyId {key_id!r} answered {status}: {answer[:300]!r}"
         _assert_key_refused(status, kind, answer, key_id)
 

@@ -9,7 +9,7 @@ is checked by stepping the worker once.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -32,8 +32,7 @@ async def alice(remote_actor):
 
 
 def a_note(actor, content: str = "<p>Hello, London</p>") -> dict:
-    note = {"id": actor.new_id("objects"), "type": "Note", "attributedTo": actor.id, "content": content,
-            "to": [PUBLIC]}
+    note = {"id": actor.new_id("objects"), "type": "Note", "attributedTo": actor.id, "content": content, "to": [PUBLIC]}
     return actor.activity("Create", note, to=[PUBLIC])
 
 
@@ -61,6 +60,7 @@ def refused(status: int, body: dict, expected: int, *words: str) -> None:
 
 # --- signatures ---------------------------------------------------------------------------------
 
+
 async def test_unsigned_post_is_refused(london, alice):
     status, body = await alice.post(london.inbox, a_note(alice), headers={"Content-Type": AS_JSON})
     refused(status, body, 401, "not signed")
@@ -85,11 +85,14 @@ async def test_body_tampered_after_signing_is_refused(london, alice):
     await assert_nothing_stored(london)
 
 
-@pytest.mark.parametrize("shift, word", [(timedelta(hours=-2), "old"), (timedelta(hours=2), "future")],
-                         ids=["two-hours-old", "two-hours-ahead"])
+@pytest.mark.parametrize(
+    "shift, word",
+    [(timedelta(hours=-2), "old"), (timedelta(hours=2), "future")],
+    ids=["two-hours-old", "two-hours-ahead"],
+)
 async def test_date_outside_the_freshness_window_is_refused(london, alice, shift, word):
     body = encode(a_note(alice))
-    headers = alice.signed_headers(london.inbox, body, now=datetime.now(timezone.utc) + shift)
+    headers = alice.signed_headers(london.inbox, body, now=datetime.now(UTC) + shift)
     status, answer = await alice.post(london.inbox, body, headers=headers)
     refused(status, answer, 401, "date", word)
     await assert_nothing_stored(london)
@@ -112,6 +115,7 @@ async def test_activity_id_on_another_host_than_its_actor_is_refused(london, ali
 
 
 # --- the body ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 async def small(make_node):
@@ -136,7 +140,7 @@ async def test_chunked_body_over_the_limit_is_413(small, alice):
 
     async def chunks():
         for start in range(0, len(body), 1024):
-            yield body[start:start + 1024]
+            yield body[start : start + 1024]
 
     headers = alice.signed_headers(small.inbox, body)
     status, answer = await post_raw(small.inbox, chunks(), headers)  # no Content-Length: chunked
@@ -205,6 +209,7 @@ async def test_inbox_of_an_unknown_user_is_404(london, alice):
 
 # --- positive controls -----------------------------------------------------------------------
 
+
 async def test_post_signed_by_the_independent_httpsig_package_is_accepted(london, alice):
     activity = a_note(alice)
     status, answer = await alice.post(london.inbox, activity, signed_by="httpsig")
@@ -238,6 +243,7 @@ async def test_the_same_activity_twice_is_stored_once(london, alice):
 
 
 # --- Delete of an actor that is gone ------------------------------------------------------------
+
 
 async def test_delete_of_a_gone_actor_the_node_never_saw_is_acknowledged_and_dropped(london, alice):
     alice.gone = True  # its actor document (and so its key) now answers 410

@@ -7,10 +7,9 @@ background workers and is stepped with ``settle()``.
 
 from __future__ import annotations
 
-from node.core import inbox_items as inbox_store
-
 from federation.jsonld import undefined_terms
 from node.content import events
+from node.core import inbox_items as inbox_store
 from tests.support.c2s import get_json, publish
 from tests.support.content import inbox_outcome
 
@@ -18,15 +17,24 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
 async def _post(node) -> str:
-    status, result, _ = await publish(node, {"type": "Note", "postKind": "news",
-                                             "content": "<p>The book fair is on Saturday.</p>"})
+    status, result, _ = await publish(
+        node, {"type": "Note", "postKind": "news", "content": "<p>The book fair is on Saturday.</p>"}
+    )
     assert status == 201, result
     return result["object"]
 
 
 def _reply(author_id: str, reply_id: str, parent: str, content: str, **extra) -> dict:
-    return {"id": reply_id, "type": "Note", "attributedTo": author_id, "inReplyTo": parent, "content": content,
-            "published": "2026-11-27T10:00:00Z", "to": [PUBLIC], **extra}
+    return {
+        "id": reply_id,
+        "type": "Note",
+        "attributedTo": author_id,
+        "inReplyTo": parent,
+        "content": content,
+        "published": "2026-11-27T10:00:00Z",
+        "to": [PUBLIC],
+        **extra,
+    }
 
 
 async def _send(node, actor, activity) -> str:
@@ -55,18 +63,26 @@ async def test_replies_from_two_implementations_make_the_thread(make_node, remot
     note_id = await _post(london)
 
     alice_reply = alice.new_id("notes")
-    create = alice.activity("Create", _reply(alice.id, alice_reply, note_id,
-                                             "<p>See you <em>there</em></p><script>alert(1)</script>"))
+    create = alice.activity(
+        "Create", _reply(alice.id, alice_reply, note_id, "<p>See you <em>there</em></p><script>alert(1)</script>")
+    )
     await _send(london, alice, create)
     await _send(london, alice, {**create, "id": alice.new_id()})  # the same reply again: kept once
     bob_reply = f"{bob.base_url}/objects/reply-1"
-    sent = await bob.send(london.inbox, {"type": "Create", "to": [PUBLIC],
-                                         "object": _reply(bob.actor_id, bob_reply, note_id, "<p>I'll bring books</p>")})
+    sent = await bob.send(
+        london.inbox,
+        {
+            "type": "Create",
+            "to": [PUBLIC],
+            "object": _reply(bob.actor_id, bob_reply, note_id, "<p>I'll bring books</p>"),
+        },
+    )
     assert sent["status"] == 202, sent
     await london.settle()
     private = alice.new_id("notes")  # a direct reply is kept for the admin, not shown
-    await _send(london, alice, alice.activity("Create", _reply(alice.id, private, note_id, "<p>psst</p>",
-                                                               to=[london.actor_id])))
+    await _send(
+        london, alice, alice.activity("Create", _reply(alice.id, private, note_id, "<p>psst</p>", to=[london.actor_id]))
+    )
 
     note = await _served(note_id)
     assert note["replies"]["totalItems"] == 2 and note["replies"]["id"] == f"{note_id}/replies"
@@ -142,8 +158,9 @@ async def test_a_forged_cross_host_reply_is_refused_with_the_reason(make_node, r
     assert status == 400 and "not on its actor's host" in body["error"], body
     assert await inbox_store.get_by_activity_id(london.db.reader, forged["id"]) is None
     # ... or attributes her Note to bob
-    misattributed = await _send(london, alice, alice.activity("Create", _reply(bob.id, alice.new_id("notes"), note_id,
-                                                                               "<p>I am bob</p>")))
+    misattributed = await _send(
+        london, alice, alice.activity("Create", _reply(bob.id, alice.new_id("notes"), note_id, "<p>I am bob</p>"))
+    )
     state, error = await inbox_outcome(london, misattributed)
     assert state == "dead" and "attributed" in error, error
     assert (await _served(note_id))["replies"]["totalItems"] == 0
@@ -151,7 +168,9 @@ async def test_a_forged_cross_host_reply_is_refused_with_the_reason(make_node, r
 
 async def test_collections_of_hidden_or_deleted_objects_are_not_served(make_node):
     london = await make_node("london", start_workers=False)
-    _, hidden, _ = await publish(london, {"type": "Note", "content": "<p>x</p>", "to": [f"{london.actor_id}/followers"]})
+    _, hidden, _ = await publish(
+        london, {"type": "Note", "content": "<p>x</p>", "to": [f"{london.actor_id}/followers"]}
+    )
     status, body = await get_json(f"{hidden['object']}/replies")
     assert status == 404 and "public" in body["error"]
     note_id = await _post(london)
@@ -173,8 +192,9 @@ async def test_news_and_blog_posts_are_notes_with_their_kind_and_the_whole_text(
     assert undefined_terms(blog) == []
     create = await _served(location)
     assert create["object"]["postKind"] == "blog" and undefined_terms(create) == []
-    status, _, update_location = await publish(london, {"type": "Update", "object": {
-        "id": result["object"], "content": "<p>Shorter now.</p>"}})
+    status, _, update_location = await publish(
+        london, {"type": "Update", "object": {"id": result["object"], "content": "<p>Shorter now.</p>"}}
+    )
     assert status == 201
     update = await _served(update_location)
     assert update["object"]["postKind"] == "blog" and update["object"]["updated"] and undefined_terms(update) == []

@@ -19,7 +19,9 @@ async def test_update_of_the_actor_carries_the_new_key_and_retires_the_old(make_
 
     alice.key = new_rsa_key()  # alice's server now publishes the new key...
     update = alice.activity("Update", alice.document(), to=[node.actor_id])
-    status, body = await alice.post(node.inbox, update, headers=alice.signed_headers(node.inbox, _bytes(update), key=old_key))
+    status, body = await alice.post(
+        node.inbox, update, headers=alice.signed_headers(node.inbox, _bytes(update), key=old_key)
+    )
     assert status == 202, body  # ...and tells the node, signed with the key it still knows
 
     async def processed():
@@ -31,7 +33,9 @@ async def test_update_of_the_actor_carries_the_new_key_and_retires_the_old(make_
     assert status == 202, body
 
     stolen = alice.activity("Like", node.actor_id)
-    status, body = await alice.post(node.inbox, stolen, headers=alice.signed_headers(node.inbox, _bytes(stolen), key=old_key))
+    status, body = await alice.post(
+        node.inbox, stolen, headers=alice.signed_headers(node.inbox, _bytes(stolen), key=old_key)
+    )
     assert status == 401 and "does not verify" in body["error"]
 
 
@@ -45,7 +49,9 @@ async def test_a_new_key_is_fetched_when_a_signature_fails_with_the_cached_one(m
     status, body = await alice.post(node.inbox, alice.activity("Like", node.actor_id))
     assert status == 202, body  # the node refetched the key once and verified
     forged = alice.activity("Like", node.actor_id)
-    status, body = await alice.post(node.inbox, forged, headers=alice.signed_headers(node.inbox, _bytes(forged), key=old_key))
+    status, body = await alice.post(
+        node.inbox, forged, headers=alice.signed_headers(node.inbox, _bytes(forged), key=old_key)
+    )
     assert status == 401
 
 

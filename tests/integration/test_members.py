@@ -8,14 +8,14 @@ alone; local accounts are Person actors found by WebFinger; NodeInfo counts them
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 
 from federation.jsonld import undefined_terms
 from federation.signatures import sign_request
-from node.membership import members
 from node.core.db import fetch_all
+from node.membership import members
 from tests.support.c2s import get_json, publish
 from tests.support.forms import browser_like_session, post_form
 from tests.support.nodes import ADMIN_TOKEN, node_config
@@ -28,8 +28,9 @@ def members_url(node) -> str:
 
 
 async def signed_get(url: str, actor) -> tuple[int, dict]:
-    headers = sign_request("GET", url, None, key_id=actor.key_id, private_key=actor.key,
-                           now=datetime.now(timezone.utc), headers={"Accept": AS_JSON})
+    headers = sign_request(
+        "GET", url, None, key_id=actor.key_id, private_key=actor.key, now=datetime.now(UTC), headers={"Accept": AS_JSON}
+    )
     async with aiohttp.ClientSession() as session:
         async with session.get(url, headers=headers, allow_redirects=False) as response:
             return response.status, await response.json(content_type=None)
@@ -45,8 +46,12 @@ async def member_row(node, actor_id: str):
 
 async def sign_up(node, username: str, password: str = "correct horse battery", display_name: str = "") -> int:
     async with browser_like_session() as session:
-        status, _, _ = await post_form(session, node, "/join", {
-            "username": username, "display_name": display_name or username.title(), "password": password})
+        status, _, _ = await post_form(
+            session,
+            node,
+            "/join",
+            {"username": username, "display_name": display_name or username.title(), "password": password},
+        )
         return status
 
 
@@ -76,18 +81,21 @@ async def test_admin_adds_changes_and_removes_a_remote_member(make_node, remote_
     # the same Add again is refused with the reason; a new role changes the role
     status, body, _ = await publish(london, {"type": "Add", "object": alice.id, "target": members_url(london)})
     assert status == 409 and "already a member" in body["error"]
-    status, body, _ = await publish(london, {"type": "Add", "object": alice.id, "target": members_url(london),
-                                             "role": "treasurer"})
+    status, body, _ = await publish(
+        london, {"type": "Add", "object": alice.id, "target": members_url(london), "role": "treasurer"}
+    )
     assert status == 400 and "role must be one of" in body["error"]
-    status, body, _ = await publish(london, {"type": "Add", "object": alice.id, "target": members_url(london),
-                                             "role": "secretary"})
+    status, body, _ = await publish(
+        london, {"type": "Add", "object": alice.id, "target": members_url(london), "role": "secretary"}
+    )
     assert status == 201, body
     assert await members.role_of(london.db.reader, "london", alice.id) == "secretary"
     await london.settle()
     assert [a.get("role") for a in received_of(alice, "Add")] == ["member", "secretary"]
 
-    status, result, location = await publish(london, {"type": "Remove", "object": alice.id,
-                                                      "target": members_url(london)})
+    status, result, location = await publish(
+        london, {"type": "Remove", "object": alice.id, "target": members_url(london)}
+    )
     assert status == 201 and location == result["id"], result
     await london.settle()
     [remove] = received_of(alice, "Remove")
@@ -109,8 +117,9 @@ async def test_membership_changes_are_refused_with_reasons(make_node, remote_act
     status, body, _ = await publish(london, {"type": "Add", "object": alice.id, "target": target}, token="wrong-token")
     assert status == 403
     async with aiohttp.ClientSession() as session:
-        async with session.post(london.outbox, json={"type": "Add", "object": alice.id, "target": target},
-                                headers={"Content-Type": AS_JSON}) as response:
+        async with session.post(
+            london.outbox, json={"type": "Add", "object": alice.id, "target": target}, headers={"Content-Type": AS_JSON}
+        ) as response:
             assert response.status == 401 and "admin token" in (await response.json())["error"]
 
     cases = [
@@ -132,8 +141,9 @@ async def test_a_bovine_actor_receives_and_verifies_its_membership(make_node, bo
     london = await make_node("london")
     alice = await bovine_peer("alice")
 
-    status, result, _ = await publish(london, {"type": "Add", "object": alice.actor_id, "target": members_url(london),
-                                               "role": "secretary"})
+    status, result, _ = await publish(
+        london, {"type": "Add", "object": alice.actor_id, "target": members_url(london), "role": "secretary"}
+    )
     assert status == 201, result
     add = await alice.wait_for(lambda e: e["activity"]["type"] == "Add")
     assert add["verified"] is True, add["error"]  # bovine's own signature checker
@@ -143,8 +153,9 @@ async def test_a_bovine_actor_receives_and_verifies_its_membership(make_node, bo
     _, page = await get_json(f"{members_url(london)}?page=1")
     assert page["orderedItems"] == [alice.actor_id]
 
-    status, result, _ = await publish(london, {"type": "Remove", "object": alice.actor_id,
-                                               "target": members_url(london)})
+    status, result, _ = await publish(
+        london, {"type": "Remove", "object": alice.actor_id, "target": members_url(london)}
+    )
     assert status == 201, result
     remove = await alice.wait_for(lambda e: e["activity"]["type"] == "Remove")
     assert remove["verified"] is True, remove["error"]
@@ -156,14 +167,18 @@ async def test_members_collection_pages_newest_first_with_a_true_total(make_node
     async with london.db.transaction() as conn:
         for i, actor_id in enumerate(ids):
             await members.upsert_member(conn, chapter="london", actor_id=actor_id, state="active", now=1000 + i)
-        await members.request_membership(conn, chapter="london", actor_id="https://elsewhere.example/users/asking",
-                                         now=5000)
-        await members.upsert_member(conn, chapter="london", actor_id="https://elsewhere.example/users/gone",
-                                    state="removed", now=5001)
+        await members.request_membership(
+            conn, chapter="london", actor_id="https://elsewhere.example/users/asking", now=5000
+        )
+        await members.upsert_member(
+            conn, chapter="london", actor_id="https://elsewhere.example/users/gone", state="removed", now=5001
+        )
 
     _, collection = await get_json(members_url(london))
     assert collection["totalItems"] == 23
-    assert collection["first"] == f"{members_url(london)}?page=1" and collection["last"] == f"{members_url(london)}?page=2"
+    assert (
+        collection["first"] == f"{members_url(london)}?page=1" and collection["last"] == f"{members_url(london)}?page=2"
+    )
     _, first = await get_json(collection["first"])
     assert first["orderedItems"] == list(reversed(ids))[:20] and first["next"] == f"{members_url(london)}?page=2"
     _, second = await get_json(first["next"])
@@ -182,8 +197,9 @@ async def test_members_only_posts_reach_members_alone(make_node, remote_actor):
     assert status == 201
     await london.settle()
 
-    status, result, _ = await publish(london, {"type": "Note", "content": "<p>Agenda for members</p>",
-                                               "to": [members_url(london)]})
+    status, result, _ = await publish(
+        london, {"type": "Note", "content": "<p>Agenda for members</p>", "to": [members_url(london)]}
+    )
     assert status == 201, result
     assert result["deliveries"] == 1
     rows = await fetch_all(london.db.reader, "SELECT inbox FROM deliveries WHERE activity_id = ?", (result["id"],))
@@ -253,8 +269,9 @@ async def test_remote_join_accept_reject_and_leave(make_node, remote_actor):
 async def test_follows_request_membership_only_where_the_config_says_so(make_node, remote_actor, tmp_path):
     plain = await make_node("london", start_workers=False)
     config = node_config(tmp_path, "bristol")
-    asking = await make_node(config=replace(config, node=replace(config.node, follow_requests_membership=True)),
-                             start_workers=False)
+    asking = await make_node(
+        config=replace(config, node=replace(config.node, follow_requests_membership=True)), start_workers=False
+    )
     alice = await remote_actor("alice")
 
     for node in (plain, asking):
@@ -293,8 +310,9 @@ async def test_local_accounts_are_person_actors_found_by_webfinger(make_node, re
     assert row["state"] == "requested" and row["is_local"] == 1
     status, result, _ = await publish(london, {"type": "Add", "object": jo, "target": members_url(london)})
     assert status == 201 and result["deliveries"] == 0, result  # a local member needs no delivery
-    status, finger = await get_json(f"{london.base_url}/.well-known/webfinger?resource=acct:jo_smith@{host}",
-                                    accept="application/jrd+json")
+    status, finger = await get_json(
+        f"{london.base_url}/.well-known/webfinger?resource=acct:jo_smith@{host}", accept="application/jrd+json"
+    )
     assert status == 200 and finger["subject"] == f"acct:jo_smith@{host}"
     assert finger["links"][0] == {"rel": "self", "type": AS_JSON, "href": jo}
     status, finger = await get_json(f"{london.base_url}/.well-known/webfinger?resource={jo}")
@@ -357,11 +375,17 @@ async def test_member_pages_need_the_right_role_and_a_csrf_token(make_node):
             assert response.status == 303 and response.headers["Location"] == "/login?next=/admin/members"
 
     async with browser_like_session() as member:
-        status, text, _ = await post_form(member, london, "/login", {"username": "jo_smith",
-                                                                     "password": "wrong password!"})
+        status, text, _ = await post_form(
+            member, london, "/login", {"username": "jo_smith", "password": "wrong password!"}
+        )
         assert status == 403 and "Wrong username or password." in text
-        status, _, headers = await post_form(member, london, "/login", {
-            "username": "jo_smith", "password": "correct horse battery"}, allow_redirects=False)
+        status, _, headers = await post_form(
+            member,
+            london,
+            "/login",
+            {"username": "jo_smith", "password": "correct horse battery"},
+            allow_redirects=False,
+        )
         assert status == 303 and headers["Location"] == "/account"
         async with member.get(f"{london.base_url}/admin/members") as response:
             assert response.status == 403 and "admin" in (await response.json())["error"]
@@ -374,8 +398,9 @@ async def test_member_pages_need_the_right_role_and_a_csrf_token(make_node):
         assert status == 303
         async with admin.get(f"{london.base_url}/admin/members") as response:
             assert response.status == 200 and "jo_smith" in await response.text()
-        async with admin.post(f"{london.base_url}/admin/members",
-                              data={"action": "remove", "actor": f"{london.base_url}/users/jo_smith"}) as response:
+        async with admin.post(
+            f"{london.base_url}/admin/members", data={"action": "remove", "actor": f"{london.base_url}/users/jo_smith"}
+        ) as response:
             assert response.status == 403 and "CSRF" in (await response.json())["error"]
     assert await members.is_active_member(london.db.reader, "london", f"{london.base_url}/users/jo_smith")
 
@@ -384,24 +409,29 @@ async def test_a_member_with_the_admin_role_manages_members(make_node, remote_ac
     london = await make_node("london", start_workers=False)
     alice = await remote_actor("alice")
     assert await sign_up(london, "jo_smith") == 201
-    await publish(london, {"type": "Add", "object": f"{london.base_url}/users/jo_smith", "target": members_url(london),
-                           "role": "admin"})
+    await publish(
+        london,
+        {"type": "Add", "object": f"{london.base_url}/users/jo_smith", "target": members_url(london), "role": "admin"},
+    )
     assert (await alice.post(london.inbox, alice.activity("Join", london.actor_id)))[0] == 202
     await london.settle()
 
     async with browser_like_session() as jo:
-        status, _, _ = await post_form(jo, london, "/login", {"username": "jo_smith",
-                                                              "password": "correct horse battery"})
+        status, _, _ = await post_form(
+            jo, london, "/login", {"username": "jo_smith", "password": "correct horse battery"}
+        )
         assert status == 200
         async with jo.get(f"{london.base_url}/admin/members") as response:
             page = await response.text()
             assert response.status == 200 and alice.id in page
         csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
-        async with jo.post(f"{london.base_url}/admin/members", data={
-                "csrf_token": csrf, "action": "promote", "actor": alice.id}) as response:
+        async with jo.post(
+            f"{london.base_url}/admin/members", data={"csrf_token": csrf, "action": "promote", "actor": alice.id}
+        ) as response:
             assert response.status == 400 and "action must be one of" in await response.text()
-        async with jo.post(f"{london.base_url}/admin/members", data={
-                "csrf_token": csrf, "action": "approve", "actor": alice.id}) as response:
+        async with jo.post(
+            f"{london.base_url}/admin/members", data={"csrf_token": csrf, "action": "approve", "actor": alice.id}
+        ) as response:
             assert response.status == 200 and str(response.url).endswith("/admin/members")
     assert await members.is_active_member(london.db.reader, "london", alice.id)
     await london.settle()

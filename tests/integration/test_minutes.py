@@ -15,7 +15,8 @@ from tests.support.c2s import get_json, publish
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 MINUTES = {
-    "type": "Minutes", "name": "General meeting, November",
+    "type": "Minutes",
+    "name": "General meeting, November",
     "meetingDate": "2026-11-20",
     "location": {"type": "Place", "name": "Central Library", "address": "1 High Street, London"},
     "attendees": ["Ada", "Grace", "https://example.social/users/linus"],
@@ -49,8 +50,11 @@ async def test_minutes_round_trip_article_announced_as_note_edited_and_deleted(m
     assert article["type"] == "Article" and article["postKind"] == "minutes"
     assert article["name"] == "General meeting, November"
     assert article["meetingDate"] == "2026-11-20"
-    assert article["location"] == {"type": "Place", "name": "Central Library",
-                                   "address": {"type": "PostalAddress", "streetAddress": "1 High Street, London"}}
+    assert article["location"] == {
+        "type": "Place",
+        "name": "Central Library",
+        "address": {"type": "PostalAddress", "streetAddress": "1 High Street, London"},
+    }
     assert article["attendees"] == MINUTES["attendees"]
     assert article["agenda"] == MINUTES["agenda"]
     assert article["decisions"] == [
@@ -81,9 +85,17 @@ async def test_minutes_round_trip_article_announced_as_note_edited_and_deleted(m
     assert undefined_terms(create["activity"] | {"@context": served_note["@context"]}) == []
 
     # --- edited: both objects change, Update(Note) delivered -------------------------------
-    status, result, _ = await publish(london, {"type": "Update", "object": {
-        "id": article_id, "decisions": [*MINUTES["decisions"], {"text": "Buy a new banner"}],
-        "attendees": ["Ada", "Grace"]}})
+    status, result, _ = await publish(
+        london,
+        {
+            "type": "Update",
+            "object": {
+                "id": article_id,
+                "decisions": [*MINUTES["decisions"], {"text": "Buy a new banner"}],
+                "attendees": ["Ada", "Grace"],
+            },
+        },
+    )
     assert status == 201, result
     update = await alice.wait_for(lambda e: e["activity"]["type"] == "Update")
     assert update["verified"] is True, update["error"]
@@ -121,14 +133,17 @@ async def test_deleting_the_announcement_deletes_the_minutes_too(make_node):
     assert (await get_json(result["object"]))[0] == 410
 
 
-@pytest.mark.parametrize("change, reason", [
-    ({"meetingDate": "20 November"}, "meetingDate"),
-    ({"decisions": "all of them"}, "decisions"),
-    ({"decisions": [{"text": "x", "vote": "javascript:alert(1)"}]}, "vote"),
-    ({"attendees": [1, 2]}, "attendees"),
-    ({"name": ""}, "name"),
-    ({"location": {"type": "Place"}}, "location.name"),
-])
+@pytest.mark.parametrize(
+    "change, reason",
+    [
+        ({"meetingDate": "20 November"}, "meetingDate"),
+        ({"decisions": "all of them"}, "decisions"),
+        ({"decisions": [{"text": "x", "vote": "javascript:alert(1)"}]}, "vote"),
+        ({"attendees": [1, 2]}, "attendees"),
+        ({"name": ""}, "name"),
+        ({"location": {"type": "Place"}}, "location.name"),
+    ],
+)
 async def test_bad_minutes_are_refused_with_the_reason(make_node, change, reason):
     london = await make_node("london", start_workers=False)
     status, body, _ = await publish(london, {**MINUTES, **change})
@@ -150,6 +165,7 @@ async def test_an_update_with_unknown_fields_is_refused_and_one_that_changes_not
     _, result, _ = await publish(london, MINUTES)
     status, body, _ = await publish(london, {"type": "Update", "object": {"id": result["object"], "colour": "red"}})
     assert status == 400 and "colour" in body["error"]
-    status, body, _ = await publish(london, {"type": "Update", "object": {"id": result["object"],
-                                                                          "name": MINUTES["name"]}})
+    status, body, _ = await publish(
+        london, {"type": "Update", "object": {"id": result["object"], "name": MINUTES["name"]}}
+    )
     assert status == 201 and body["type"] == "Update", body  # issue 10: an Update that changes nothing is no error

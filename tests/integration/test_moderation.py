@@ -92,8 +92,10 @@ async def test_reports_received_and_sent(make_node, remote_actor):
     status, _ = await alice.post(node.inbox, flag)
     assert status == 202
 
-    status, result, _ = await publish(node, {"type": "Flag", "object": [troll.id, f"{troll.base}/notes/1"],
-                                             "content": "abusive replies to our members"})
+    status, result, _ = await publish(
+        node,
+        {"type": "Flag", "object": [troll.id, f"{troll.base}/notes/1"], "content": "abusive replies to our members"},
+    )
     assert status == 201
     sent = await eventually(lambda: _received(troll, result["id"]))
     assert sent.activity["content"] == "abusive replies to our members" and sent.activity["object"][0] == troll.id
@@ -109,8 +111,13 @@ async def test_reports_received_and_sent(make_node, remote_actor):
 
 
 async def test_inbox_rate_limits_per_actor_and_per_host(make_node, remote_actor):
-    node = await make_node("london", inbox_per_actor_burst=3, inbox_per_actor_per_minute=6,
-                           inbox_per_host_burst=6, inbox_per_host_per_minute=6)
+    node = await make_node(
+        "london",
+        inbox_per_actor_burst=3,
+        inbox_per_actor_per_minute=6,
+        inbox_per_host_burst=6,
+        inbox_per_host_per_minute=6,
+    )
     alice, carol = await remote_actor("alice"), await remote_actor("carol")  # both on 127.0.0.1
     statuses = [(await alice.post(node.inbox, alice.activity("Like", node.actor_id)))[0] for _ in range(4)]
     assert statuses == [202, 202, 202, 429]

@@ -34,7 +34,7 @@ class Server:
         self.hits += 1
         return await self._handler(request, self)
 
-    async def start(self) -> "Server":
+    async def start(self) -> Server:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._count)
         self._runner = web.AppRunner(app, access_log=None)
@@ -47,13 +47,21 @@ class Server:
 
 
 async def _document(request: web.Request, server: Server) -> web.Response:
-    return web.json_response({"id": f"http://{request.host}{request.path}", "type": "Note"},
-                             content_type="application/activity+json")
+    return web.json_response(
+        {"id": f"http://{request.host}{request.path}", "type": "Note"}, content_type="application/activity+json"
+    )
 
 
 def _client(session: aiohttp.ClientSession) -> FederationClient:
-    return FederationClient(session, clock=Clock(), allow_private=False, allowed_networks=ALLOWED,
-                            max_fetch_bytes=1 << 20, fetch_timeout=5, delivery_timeout=5)
+    return FederationClient(
+        session,
+        clock=Clock(),
+        allow_private=False,
+        allowed_networks=ALLOWED,
+        max_fetch_bytes=1 << 20,
+        fetch_timeout=5,
+        delivery_timeout=5,
+    )
 
 
 @pytest.fixture
@@ -88,8 +96,16 @@ class Rebinding(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family=socket.AF_INET):
         address = self.answers[min(self.lookups, len(self.answers) - 1)]
         self.lookups += 1
-        return [{"hostname": host, "host": address, "port": port, "family": socket.AF_INET, "proto": 0,
-                 "flags": socket.AI_NUMERICHOST}]
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
 
     async def close(self) -> None:
         pass
@@ -98,9 +114,11 @@ class Rebinding(AbstractResolver):
 async def test_dns_rebinding_the_connection_goes_where_the_check_looked(decoy):
     peer = await Server("127.0.0.1", _document).start()
     rebinding = Rebinding()
-    connector = aiohttp.TCPConnector(resolver=GuardedResolver(allow_private=False, allowed_networks=ALLOWED,
-                                                              inner=rebinding),
-                                     use_dns_cache=False, force_close=True)
+    connector = aiohttp.TCPConnector(
+        resolver=GuardedResolver(allow_private=False, allowed_networks=ALLOWED, inner=rebinding),
+        use_dns_cache=False,
+        force_close=True,
+    )
     try:
         async with aiohttp.ClientSession(connector=connector) as session:
             client = _client(session)

@@ -77,8 +77,11 @@ async def test_no_secret_reaches_the_log(tmp_path):
             await session.get(f"{node.base_url}/metrics", headers={"Authorization": "Bearer wrong-token-123"})
             join = await session.get(f"{node.base_url}/join")
             if join.status == 200:  # local accounts: the password goes through sign-up and sign-in
-                assert (await post_form(session, node, "/join", {"username": "amira", "display_name": "Amira",
-                                                                 "password": password}))[0] == 201
+                assert (
+                    await post_form(
+                        session, node, "/join", {"username": "amira", "display_name": "Amira", "password": password}
+                    )
+                )[0] == 201
                 await post_form(session, node, "/login", {"username": "amira", "password": password})
                 await post_form(session, node, "/login", {"username": "amira", "password": password + "x"})
     finally:

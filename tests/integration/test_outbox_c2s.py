@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -53,9 +53,9 @@ async def outbox_items(node) -> list[dict]:
 
 # --- who may publish, and in what form -----------------------------------------------------
 
+
 async def test_post_without_a_token_is_401_with_www_authenticate(london):
-    status, body, headers = await post_raw(london.outbox, {"type": "Note", "content": "hi"},
-                                           {"Content-Type": AS_JSON})
+    status, body, headers = await post_raw(london.outbox, {"type": "Note", "content": "hi"}, {"Content-Type": AS_JSON})
     assert status == 401, body
     assert "token" in body["error"]
     assert headers.get("WWW-Authenticate", "").startswith("Bearer")
@@ -83,6 +83,7 @@ async def test_text_plain_is_415(london):
 
 # --- creating -------------------------------------------------------------------------------------
 
+
 async def test_bare_note_is_wrapped_in_a_create_and_served_at_its_ids(london):
     status, result, location = await publish(london, {"type": "Note", "content": "<p>Meeting on Monday</p>"})
     assert status == 201, result
@@ -105,8 +106,9 @@ async def test_bare_note_is_wrapped_in_a_create_and_served_at_its_ids(london):
 
 
 async def test_article_keeps_its_name(london):
-    status, result, _ = await publish(london, {"type": "Article", "name": "Minutes of 3 March",
-                                               "content": "<p>Present: everyone.</p>"})
+    status, result, _ = await publish(
+        london, {"type": "Article", "name": "Minutes of 3 March", "content": "<p>Present: everyone.</p>"}
+    )
     assert status == 201, result
     status, article = await get_json(result["object"])
     assert status == 200
@@ -116,8 +118,9 @@ async def test_article_keeps_its_name(london):
 
 async def test_followers_only_note_is_hidden_from_anonymous_readers(london):
     followers = f"{london.actor_id}/followers"
-    status, result, location = await publish(london, {"type": "Note", "content": "<p>Members only</p>",
-                                                      "to": [followers]})
+    status, result, location = await publish(
+        london, {"type": "Note", "content": "<p>Members only</p>", "to": [followers]}
+    )
     assert status == 201, result
     status, body = await get_json(result["object"])
     assert status == 404, body
@@ -130,8 +133,9 @@ async def test_followers_only_note_is_hidden_from_anonymous_readers(london):
 
 async def test_bto_and_bcc_never_appear_in_what_is_served(london, remote_actor):
     alice, bob = await remote_actor("alice"), await remote_actor("bob")
-    status, result, location = await publish(london, {"type": "Note", "content": "<p>Psst</p>", "to": [PUBLIC],
-                                                      "bto": [alice.id], "bcc": [bob.id]})
+    status, result, location = await publish(
+        london, {"type": "Note", "content": "<p>Psst</p>", "to": [PUBLIC], "bto": [alice.id], "bcc": [bob.id]}
+    )
     assert status == 201, result
     served = [(await get_json(result["object"]))[1], (await get_json(location))[1], *await outbox_items(london)]
     for document in served:
@@ -152,8 +156,10 @@ async def test_bto_and_bcc_never_appear_in_what_is_served(london, remote_actor):
 
 async def test_html_is_sanitised(london):
     note_id = await create_note(
-        london, content='<p onclick="steal()">Hi <script>alert(1)</script><a href="javascript:x()">x</a>'
-                        '<strong>there</strong></p>')
+        london,
+        content='<p onclick="steal()">Hi <script>alert(1)</script><a href="javascript:x()">x</a>'
+        "<strong>there</strong></p>",
+    )
     _, note = await get_json(note_id)
     content = note["content"]
     assert "Hi" in content and "<strong>there</strong>" in content
@@ -171,10 +177,12 @@ async def test_unsupported_type_is_400_listing_the_supported_ones(london):
 
 # --- editing and deleting ------------------------------------------------------------------------
 
+
 async def test_update_changes_content_and_sets_updated(london):
     note_id = await create_note(london, content="<p>Fair on Saturday</p>")
-    status, result, location = await publish(london, {"type": "Update",
-                                                      "object": {"id": note_id, "content": "<p>Fair on Sunday</p>"}})
+    status, result, location = await publish(
+        london, {"type": "Update", "object": {"id": note_id, "content": "<p>Fair on Sunday</p>"}}
+    )
     assert status == 201, result
     assert location == result["id"] and result["type"] == "Update"
     _, note = await get_json(note_id)
@@ -208,6 +216,7 @@ async def test_delete_leaves_a_tombstone_and_the_id_is_never_reused(london):
 
 
 # --- following ------------------------------------------------------------------------------------
+
 
 async def test_follow_of_an_unreachable_actor_is_422_with_the_reason(london):
     target = f"http://127.0.0.1:{free_port()}/users/nobody"  # nothing listens there
@@ -249,7 +258,7 @@ async def test_manual_approval_accept_and_reject(make_node, remote_actor, tmp_pa
     assert accept.activity["actor"] == london.actor_id
     assert accept.activity["object"]["id"] == follow["id"] and accept.activity["object"]["type"] == "Follow"
     assert accept.activity["object"]["actor"] == alice.id
-    claim = read_signature_claim("POST", accept.path, accept.headers, accept.body, now=datetime.now(timezone.utc))
+    claim = read_signature_claim("POST", accept.path, accept.headers, accept.body, now=datetime.now(UTC))
     assert claim.key_id == actor["publicKey"]["id"]
     verify_claim(claim, actor["publicKey"]["publicKeyPem"])  # raises if not signed by the chapter's key
     assert await follower_ids() == [alice.id]
@@ -263,8 +272,7 @@ async def test_manual_approval_accept_and_reject(make_node, remote_actor, tmp_pa
     await london.settle()
     rejects = [r for r in bob.received if r.activity["type"] == "Reject"]
     assert len(rejects) == 1 and rejects[0].activity["object"]["id"] == follow_b["id"]
-    claim = read_signature_claim("POST", rejects[0].path, rejects[0].headers, rejects[0].body,
-                                 now=datetime.now(timezone.utc))
+    claim = read_signature_claim("POST", rejects[0].path, rejects[0].headers, rejects[0].body, now=datetime.now(UTC))
     verify_claim(claim, actor["publicKey"]["publicKeyPem"])
     assert await follower_ids() == [alice.id]
     _, collection = await get_json(f"{london.actor_id}/followers")
@@ -276,6 +284,7 @@ async def test_manual_approval_accept_and_reject(make_node, remote_actor, tmp_pa
 
 
 # --- collections ----------------------------------------------------------------------------------
+
 
 async def test_featured_add_and_remove(london):
     note_id = await create_note(london, content="<p>Read this first</p>")
@@ -334,12 +343,15 @@ async def test_admin_token_is_not_needed_to_read_but_is_to_read_the_inbox(london
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-@pytest.mark.parametrize("note", [
-    {"type": "Note", "to": [PUBLIC]},
-    {"type": "Note", "name": "Just a title"},
-    {"type": "Note", "summary": "A warning, and nothing else", "cc": [PUBLIC]},
-    {"type": "Article"},
-])
+@pytest.mark.parametrize(
+    "note",
+    [
+        {"type": "Note", "to": [PUBLIC]},
+        {"type": "Note", "name": "Just a title"},
+        {"type": "Note", "summary": "A warning, and nothing else", "cc": [PUBLIC]},
+        {"type": "Article"},
+    ],
+)
 async def test_a_note_without_content_is_published(london, note):
     status, result, location = await publish(london, note)
     assert status == 201, result
@@ -351,8 +363,10 @@ async def test_a_note_without_content_is_published(london, note):
 
 
 async def test_several_types_act_on_the_first_known_and_keep_the_rest(london):
-    activity = {"type": ["Create", "http://example.org/ns#Special"],
-                "object": {"type": ["Note", "x:Extra"], "content": "<p>Typed twice</p>"}}
+    activity = {
+        "type": ["Create", "http://example.org/ns#Special"],
+        "object": {"type": ["Note", "x:Extra"], "content": "<p>Typed twice</p>"},
+    }
     status, result, location = await publish(london, activity)
     assert status == 201, result
     _, create = await get_json(location)
@@ -398,8 +412,12 @@ def _empty_arrays(document, path="") -> list[str]:
 async def test_the_owner_reads_everything_published_with_bto_and_bcc(london, remote_actor):
     alice, bob = await remote_actor("alice"), await remote_actor("bob")
     followers = f"{london.actor_id}/followers"
-    for addressing in ({"to": [alice.id]}, {"to": [followers]}, {"bto": [alice.id], "bcc": [bob.id]},
-                       {"to": [PUBLIC], "bcc": [bob.id]}):
+    for addressing in (
+        {"to": [alice.id]},
+        {"to": [followers]},
+        {"bto": [alice.id], "bcc": [bob.id]},
+        {"to": [PUBLIC], "bcc": [bob.id]},
+    ):
         status, result, location = await publish(london, {"type": "Note", "content": "<p>For a few</p>", **addressing})
         assert status == 201, result
         for url in (location, result["object"]):
@@ -416,8 +434,9 @@ async def test_the_owner_reads_everything_published_with_bto_and_bcc(london, rem
     assert status == 403 and "token" in refused["error"]
 
 
-@pytest.mark.parametrize("path", ["outbox?page=1", "followers?page=1", "following?page=1", "members?page=1",
-                                  "featured", "inbox?page=1"])
+@pytest.mark.parametrize(
+    "path", ["outbox?page=1", "followers?page=1", "following?page=1", "members?page=1", "featured", "inbox?page=1"]
+)
 async def test_empty_collections_serve_no_empty_arrays(london, path):
     status, document = await get_json(f"{london.actor_id}/{path}", headers=ADMIN)
     assert status == 200 and document["totalItems"] == 0, document

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from federation.jsonld import undefined_terms
-from node.polls import model as polls
 from node.core.clock import FrozenClock
+from node.polls import model as polls
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.nodes import node_config, start_node
 from tests.support.polls import admin_adds_member, closes_in, mastodon_vote, open_poll, run_poll_worker, takahe_vote
@@ -30,26 +30,31 @@ async def test_a_question_is_published_with_the_chapter_as_author_and_a_context(
     assert status == 200
     assert question["type"] == "Question" and question["attributedTo"] == node.actor_id
     assert question["context"] == question["id"]
-    assert question["oneOf"] == [{"type": "Note", "name": "Tuesday", "replies": {"type": "Collection", "totalItems": 0}},
-                                 {"type": "Note", "name": "Thursday", "replies": {"type": "Collection", "totalItems": 0}}]
+    assert question["oneOf"] == [
+        {"type": "Note", "name": "Tuesday", "replies": {"type": "Collection", "totalItems": 0}},
+        {"type": "Note", "name": "Thursday", "replies": {"type": "Collection", "totalItems": 0}},
+    ]
     assert question["votersCount"] == 0 and "closed" not in question and question["endTime"].endswith("Z")
     assert question["to"] == ["https://www.w3.org/ns/activitystreams#Public"]
     assert question["cc"] == [f"{node.actor_id}/followers"]
     assert undefined_terms(question, types=True) == []
 
 
-@pytest.mark.parametrize("body, reason", [
-    ({"oneOf": ["only one"]}, "2 to 20 options"),
-    ({"oneOf": ["same", "same"]}, "distinct"),
-    ({"oneOf": ["a", "b"], "anyOf": ["a", "b"]}, "exactly one of oneOf"),
-    ({}, "exactly one of oneOf"),
-    ({"anyOf": ["a", 3]}, "needs a name"),
-    ({"oneOf": ["a", "b"], "endTime": "2001-01-01T00:00:00Z"}, "not in the future"),
-    ({"oneOf": ["a", "b"], "endTime": "soon"}, "not an ISO 8601"),
-    ({"oneOf": ["a", "b"], "endTime": None}, "endTime is required"),
-    ({"oneOf": ["a", "b"], "content": ""}, "text in content"),
-    ({"oneOf": ["a", "b"], "hideResults": "yes"}, "hideResults"),
-])
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ({"oneOf": ["only one"]}, "2 to 20 options"),
+        ({"oneOf": ["same", "same"]}, "distinct"),
+        ({"oneOf": ["a", "b"], "anyOf": ["a", "b"]}, "exactly one of oneOf"),
+        ({}, "exactly one of oneOf"),
+        ({"anyOf": ["a", 3]}, "needs a name"),
+        ({"oneOf": ["a", "b"], "endTime": "2001-01-01T00:00:00Z"}, "not in the future"),
+        ({"oneOf": ["a", "b"], "endTime": "soon"}, "not an ISO 8601"),
+        ({"oneOf": ["a", "b"], "endTime": None}, "endTime is required"),
+        ({"oneOf": ["a", "b"], "content": ""}, "text in content"),
+        ({"oneOf": ["a", "b"], "hideResults": "yes"}, "hideResults"),
+    ],
+)
 async def test_bad_questions_are_refused_with_the_reason(make_node, body, reason):
     node = await make_node("london", start_workers=False)
     question = {"type": "Question", "content": "<p>Which?</p>", "endTime": closes_in(node, hours=1), **body}
@@ -60,8 +65,12 @@ async def test_bad_questions_are_refused_with_the_reason(make_node, body, reason
 async def test_options_order_and_kind_never_change(make_node):
     node = await make_node("london", start_workers=False)
     question_id = (await open_poll(node, "oneOf", ["yes", "no"]))["object"]
-    for changes, reason in [({"oneOf": ["no", "yes"]}, "options"), ({"oneOf": ["yes", "no", "maybe"]}, "options"),
-                            ({"anyOf": ["yes", "no"]}, "kind"), ({"endTime": "2099-01-01T00:00:00Z"}, "endTime")]:
+    for changes, reason in [
+        ({"oneOf": ["no", "yes"]}, "options"),
+        ({"oneOf": ["yes", "no", "maybe"]}, "options"),
+        ({"anyOf": ["yes", "no"]}, "kind"),
+        ({"endTime": "2099-01-01T00:00:00Z"}, "endTime"),
+    ]:
         status, answer, _ = await publish(node, {"type": "Update", "object": {"id": question_id, **changes}})
         assert status == 422 and reason in answer["error"], answer
     status, answer, _ = await publish(node, {"type": "Update", "object": {"id": question_id, "content": "<p>Yes?</p>"}})
@@ -98,9 +107,12 @@ async def test_mastodon_and_takahe_ballots_are_counted_once_and_refusals_kept(ma
     assert question["votersCount"] == 2
     ballots = await polls.ballots_of(node.db.reader, question_id)
     reasons = {(row["voter"].rsplit("/", 1)[1], row["choice"], row["reason"]) for row in ballots if not row["counted"]}
-    assert reasons == {("alice", "wine", "repeated: option already chosen"), ("carol", "beer", "unknown option"),
-                       ("dave", "bread", "removed member"),
-                       ("carol", "bread", f"the ballot is attributed to {alice.id}, not its sender")}
+    assert reasons == {
+        ("alice", "wine", "repeated: option already chosen"),
+        ("carol", "beer", "unknown option"),
+        ("dave", "bread", "removed member"),
+        ("carol", "bread", f"the ballot is attributed to {alice.id}, not its sender"),
+    }
     assert [row["ballot_id"] for row in ballots if row["voter"] == bob.id] == [takahe["id"]]
 
 
@@ -111,16 +123,26 @@ async def test_one_of_counts_a_voters_first_ballot_only(make_node, remote_actor)
     question_id = (await open_poll(node, "oneOf", ["yes", "no"]))["object"]
     await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "no", 1))
     await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "yes", 2))
-    comment = alice.activity("Create", {"id": alice.new_id("objects"), "type": "Note", "attributedTo": alice.id,
-                                        "content": "<p>Why not both?</p>", "inReplyTo": question_id,
-                                        "to": [node.actor_id]})
+    comment = alice.activity(
+        "Create",
+        {
+            "id": alice.new_id("objects"),
+            "type": "Note",
+            "attributedTo": alice.id,
+            "content": "<p>Why not both?</p>",
+            "inReplyTo": question_id,
+            "to": [node.actor_id],
+        },
+    )
     await _vote(node, alice, comment)  # a reply with content and no option name is a comment, not a ballot
     await node.settle()
     _, question = await get_json(question_id)
     assert [o["replies"]["totalItems"] for o in question["oneOf"]] == [0, 1] and question["votersCount"] == 1
     ballots = await polls.ballots_of(node.db.reader, question_id)
     assert [(b["choice"], b["counted"], b["reason"]) for b in ballots] == [
-        ("no", 1, None), ("yes", 0, "repeated: already voted")]
+        ("no", 1, None),
+        ("yes", 0, "repeated: already voted"),
+    ]
 
 
 async def test_updates_are_coalesced_sent_to_followers_and_voters_and_the_close_is_announced(make_node, remote_actor):
@@ -188,11 +210,19 @@ async def test_hidden_results_are_zero_until_the_close(make_node, remote_actor):
 
 async def test_a_survey_is_served_with_its_questions_in_order(make_node):
     node = await make_node("london", start_workers=False)
-    status, result, _ = await publish(node, {
-        "type": "Survey", "name": "Members' survey 2025", "content": "<p>Tell us.</p>",
-        "endTime": closes_in(node, days=7),
-        "orderedItems": [{"type": "Question", "content": "<p>Q1</p>", "oneOf": ["a", "b"]},
-                         {"content": "<p>Q2</p>", "anyOf": ["x", "y", "z"]}]})
+    status, result, _ = await publish(
+        node,
+        {
+            "type": "Survey",
+            "name": "Members' survey 2025",
+            "content": "<p>Tell us.</p>",
+            "endTime": closes_in(node, days=7),
+            "orderedItems": [
+                {"type": "Question", "content": "<p>Q1</p>", "oneOf": ["a", "b"]},
+                {"content": "<p>Q2</p>", "anyOf": ["x", "y", "z"]},
+            ],
+        },
+    )
     assert status == 201, result
     _, survey = await get_json(result["object"])
     assert survey["type"] == "Survey" and survey["name"] == "Members' survey 2025" and survey["totalItems"] == 2
@@ -201,18 +231,22 @@ async def test_a_survey_is_served_with_its_questions_in_order(make_node):
     assert [q["content"] for q in questions] == ["<p>Q1</p>", "<p>Q2</p>"]
     assert all(q["context"] == survey["id"] and q["endTime"] == survey["endTime"] for q in questions)
     assert "oneOf" in questions[0] and "anyOf" in questions[1]
-    status, answer, _ = await publish(node, {"type": "Update", "object": {"id": survey["id"], "orderedItems": []}})
+    status, _answer, _ = await publish(node, {"type": "Update", "object": {"id": survey["id"], "orderedItems": []}})
     assert status == 422
 
 
 async def test_bad_surveys_are_refused(make_node):
     node = await make_node("london", start_workers=False)
     base = {"type": "Survey", "name": "S", "endTime": closes_in(node, days=1)}
-    for body, reason in [({**base, "orderedItems": []}, "orderedItems"),
-                         ({**base, "name": "", "orderedItems": [{"oneOf": ["a", "b"], "content": "q"}]}, "title"),
-                         ({**base, "orderedItems": [{"oneOf": ["a"], "content": "q"}]}, "options"),
-                         ({**base, "orderedItems": [{"oneOf": ["a", "b"], "content": "q",
-                                                     "endTime": "2099-01-01T00:00:00Z"}]}, "one closing time")]:
+    for body, reason in [
+        ({**base, "orderedItems": []}, "orderedItems"),
+        ({**base, "name": "", "orderedItems": [{"oneOf": ["a", "b"], "content": "q"}]}, "title"),
+        ({**base, "orderedItems": [{"oneOf": ["a"], "content": "q"}]}, "options"),
+        (
+            {**base, "orderedItems": [{"oneOf": ["a", "b"], "content": "q", "endTime": "2099-01-01T00:00:00Z"}]},
+            "one closing time",
+        ),
+    ]:
         status, answer, _ = await publish(node, body)
         assert status == 400 and reason in answer["error"], answer
 
@@ -225,14 +259,18 @@ async def test_unknown_poll_pages_are_404_json(make_node):
 
 # --- closing at endTime (issue 10): the real poll worker, the default interval, a frozen clock ---
 
+
 async def _closed_question(question_id: str) -> dict | None:
     status, question = await get_json(question_id)
     return question if status == 200 and "closed" in question else None
 
 
 async def _updates_of(actor, question_id: str) -> list[dict]:
-    return [r.activity["object"] for r in actor.received
-            if r.activity["type"] == "Update" and r.activity["object"].get("id") == question_id]
+    return [
+        r.activity["object"]
+        for r in actor.received
+        if r.activity["type"] == "Update" and r.activity["object"].get("id") == question_id
+    ]
 
 
 async def test_a_poll_closes_at_its_end_time_not_at_the_next_counts_interval(make_node, remote_actor):

@@ -9,8 +9,8 @@ accepts on the Updates the node signs).
 
 from __future__ import annotations
 
-from node.polls import model as polls
 from node.core.clock import FrozenClock
+from node.polls import model as polls
 from tests.support.c2s import get_json
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll, run_poll_worker, takahe_vote
 
@@ -23,8 +23,12 @@ def _counts(question: dict) -> dict[str, int]:
 def _update_of(question_id: str, *, closed: bool):
     def matches(entry: dict) -> bool:
         activity = entry["activity"]
-        return (activity["type"] == "Update" and activity["object"]["id"] == question_id
-                and ("closed" in activity["object"]) == closed)
+        return (
+            activity["type"] == "Update"
+            and activity["object"]["id"] == question_id
+            and ("closed" in activity["object"]) == closed
+        )
+
     return matches
 
 
@@ -81,8 +85,14 @@ async def test_bovine_members_vote_and_receive_the_counts(make_node, bovine_peer
         entry = await alice.wait_for(_update_of(question_id, closed=True))
         assert entry["verified"] is True and _counts(entry["activity"]["object"]) == counts
 
-    refused = {(row["voter"], row["choice"], row["reason"])
-               for question_id in (single, multiple)
-               for row in await polls.ballots_of(london.db.reader, question_id) if not row["counted"]}
-    assert refused == {(bob.actor_id, "yes", "repeated: already voted"), (dave.actor_id, "yes", "non-member"),
-                       (carol.actor_id, "red", "after close")}
+    refused = {
+        (row["voter"], row["choice"], row["reason"])
+        for question_id in (single, multiple)
+        for row in await polls.ballots_of(london.db.reader, question_id)
+        if not row["counted"]
+    }
+    assert refused == {
+        (bob.actor_id, "yes", "repeated: already voted"),
+        (dave.actor_id, "yes", "non-member"),
+        (carol.actor_id, "red", "after close"),
+    }

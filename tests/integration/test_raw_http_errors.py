@@ -26,8 +26,9 @@ BROKEN_REQUESTS = {
     "bad version": "GET /healthz HTTP/7.5\r\nHost: h\r\n\r\n",
     "bad header line": "GET /healthz HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n",
     "bad Content-Length": "POST /inbox HTTP/1.1\r\nHost: h\r\nContent-Length: ten\r\n\r\n",
-    "Content-Length and chunked": ("POST /inbox HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
-                                   "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+    "Content-Length and chunked": (
+        "POST /inbox HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    ),
     "bad chunk size": "POST /inbox HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
     "unknown Expect": "GET /healthz HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\n\r\n",
 }
@@ -61,6 +62,7 @@ async def test_a_request_the_parser_refuses_gets_a_json_4xx(make_node, what):
 
 async def test_the_connection_still_serves_after_a_good_request(make_node):
     node = await make_node("london", start_workers=False)
-    status, headers, body = await raw_exchange(node.config.node.listen_port,
-                                               b"GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n")
+    status, _headers, body = await raw_exchange(
+        node.config.node.listen_port, b"GET /healthz HTTP/1.1\r\nHost: h\r\n\r\n"
+    )
     assert status == 200 and json.loads(body) == {"status": "ok"}

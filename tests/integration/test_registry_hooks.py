@@ -19,16 +19,18 @@ SEEN = Migration(100, "a test room's table", "CREATE TABLE seen_creates (activit
 
 
 async def _note_seen(ctx, activity: dict) -> None:
-    await ctx.conn.execute("INSERT INTO seen_creates (activity_id, at) VALUES (?, ?)",
-                           (activity["id"], to_epoch(ctx.now)))
+    await ctx.conn.execute(
+        "INSERT INTO seen_creates (activity_id, at) VALUES (?, ?)", (activity["id"], to_epoch(ctx.now))
+    )
 
 
 async def _relay_public_notes(ctx, activity: dict) -> dict | None:
     note = activity.get("object")
     if activity.get("type") != "Create" or not isinstance(note, dict) or PUBLIC not in note.get("to", []):
         return None
-    announce = vocabulary.announce(ctx.urls, actor=ctx.chapter_id, object_id=note["id"],
-                                   followers=ctx.urls.followers(ctx.chapter), now=ctx.now)
+    announce = vocabulary.announce(
+        ctx.urls, actor=ctx.chapter_id, object_id=note["id"], followers=ctx.urls.followers(ctx.chapter), now=ctx.now
+    )
     return {**announce, "id": ctx.urls.relayed_activity_id("Announce", note["id"])}
 
 
@@ -85,8 +87,16 @@ async def test_a_node_without_the_polls_room_keeps_a_ballot_as_a_plain_activity(
     alice = await remote_actor("alice")
     status, body = await get_json(f"{node.base_url}/polls/new", accept="application/json")
     assert status == 404, body
-    vote = alice.activity("Create", {"id": alice.new_id("notes"), "type": "Note", "name": "yes",
-                                     "inReplyTo": f"{node.base_url}/objects/unknown", "to": [node.actor_id]})
+    vote = alice.activity(
+        "Create",
+        {
+            "id": alice.new_id("notes"),
+            "type": "Note",
+            "name": "yes",
+            "inReplyTo": f"{node.base_url}/objects/unknown",
+            "to": [node.actor_id],
+        },
+    )
     assert (await alice.post(node.inbox, vote))[0] == 202
     await node.settle()
     rows = await fetch_all(node.db.reader, "SELECT state FROM inbox_items WHERE activity_id = ?", (vote["id"],))

@@ -9,9 +9,17 @@ from tests.support.c2s import read_inbox
 
 
 def _note(author, text: str) -> dict:
-    return author.activity("Create", {"id": author.new_id("notes"), "type": "Note", "attributedTo": author.id,
-                                      "content": text, "to": ["https://www.w3.org/ns/activitystreams#Public"]},
-                           to=["https://www.w3.org/ns/activitystreams#Public"])
+    return author.activity(
+        "Create",
+        {
+            "id": author.new_id("notes"),
+            "type": "Note",
+            "attributedTo": author.id,
+            "content": text,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        },
+        to=["https://www.w3.org/ns/activitystreams#Public"],
+    )
 
 
 async def _relay(node, relay, activity: dict) -> tuple[int, dict]:

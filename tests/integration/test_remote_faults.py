@@ -21,24 +21,25 @@ paused, and all go out, one at a time, once it is back.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from federation.signatures import sign_request
-from node.core.clock import FrozenClock, to_epoch
 from node.core import deliveries as outbox_store
+from node.core.clock import FrozenClock, to_epoch
 from tests.support.c2s import eventually, publish, read_inbox
 from tests.support.raw_peer import RawPeer
 from tests.support.remote_actor import AS, RemoteActor, new_rsa_key, public_pem
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-FAST = dict(start_workers=False, delivery_timeout_seconds=1, fetch_timeout_seconds=1)
+FAST = {"start_workers": False, "delivery_timeout_seconds": 1, "fetch_timeout_seconds": 1}
 
 
 @pytest.fixture
@@ -128,10 +129,12 @@ DELIVERY_FAULTS = [
 
 @pytest.mark.parametrize("behaviour, status, state, reason, paused", DELIVERY_FAULTS)
 async def test_a_faulty_follower_ends_in_retry_or_dead_and_the_healthy_one_still_gets_its_copy(
-        make_node, remote_actor, raw_peer, behaviour, status, state, reason, paused):
+    make_node, remote_actor, raw_peer, behaviour, status, state, reason, paused
+):
     node = await make_node("london", **FAST)
-    raw, faulty, healthy = await faulty_and_healthy_followers(node, remote_actor, raw_peer, behaviour=behaviour,
-                                                             status=status, body=b'{"error": "not today"}')
+    raw, faulty, healthy = await faulty_and_healthy_followers(
+        node, remote_actor, raw_peer, behaviour=behaviour, status=status, body=b'{"error": "not today"}'
+    )
     try:
         host = f"127.0.0.1:{raw.port}"
         first = await post_note(node, "Assembly on Thursday")
@@ -155,7 +158,7 @@ async def test_a_faulty_follower_ends_in_retry_or_dead_and_the_healthy_one_still
         if paused:
             assert host in node.delivery_worker.paused_hosts
             assert backoff[host]["failures"] == 1 and reason in backoff[host]["last_error"]
-            assert row["next_attempt_at"] > to_epoch(datetime.now(timezone.utc))
+            assert row["next_attempt_at"] > to_epoch(datetime.now(UTC))
         else:
             assert host not in node.delivery_worker.paused_hosts and host not in backoff
 
@@ -174,8 +177,9 @@ async def test_a_faulty_follower_ends_in_retry_or_dead_and_the_healthy_one_still
 async def test_a_2xx_whose_body_trickles_is_done_without_waiting_for_the_body(make_node, remote_actor, raw_peer):
     """The answer is the status: a 202 whose body comes a byte at a time does not hold the worker."""
     node = await make_node("london", **FAST)
-    raw, faulty, healthy = await faulty_and_healthy_followers(node, remote_actor, raw_peer, behaviour="trickle_body",
-                                                             body=b'{"status": "accepted, slowly"}' * 40)
+    _raw, faulty, healthy = await faulty_and_healthy_followers(
+        node, remote_actor, raw_peer, behaviour="trickle_body", body=b'{"status": "accepted, slowly"}' * 40
+    )
     try:
         note = await post_note(node, "Slow but fine")
         assert await node.delivery_worker.run_single_cycle() == 2
@@ -222,6 +226,7 @@ async def _value(value):
 
 # --- fetch faults: the signer's actor document misbehaves ---------------------------------------------
 
+
 @dataclass
 class Signer:
     """A would-be remote actor whose whole host is a raw server; it signs with its own key."""
@@ -241,21 +246,45 @@ class Signer:
         return f"{self.id}#main-key"
 
     def document(self, **changes) -> dict:
-        return {"@context": [AS, "https://w3id.org/security/v1"], "id": self.id, "type": "Person",
-                "preferredUsername": self.name, "inbox": f"{self.id}/inbox",
-                "endpoints": {"sharedInbox": f"{self.raw.base}/inbox"},
-                "publicKey": {"id": self.key_id, "owner": self.id, "publicKeyPem": public_pem(self.key)}, **changes}
+        return {
+            "@context": [AS, "https://w3id.org/security/v1"],
+            "id": self.id,
+            "type": "Person",
+            "preferredUsername": self.name,
+            "inbox": f"{self.id}/inbox",
+            "endpoints": {"sharedInbox": f"{self.raw.base}/inbox"},
+            "publicKey": {"id": self.key_id, "owner": self.id, "publicKeyPem": public_pem(self.key)},
+            **changes,
+        }
 
     def note(self) -> dict:
-        note = {"id": f"{self.raw.base}/notes/1", "type": "Note", "attributedTo": self.id,
-                "content": "<p>hello</p>", "to": [PUBLIC]}
-        return {"@context": AS, "id": f"{self.raw.base}/activities/1", "type": "Create", "actor": self.id,
-                "object": note, "to": [PUBLIC]}
+        note = {
+            "id": f"{self.raw.base}/notes/1",
+            "type": "Note",
+            "attributedTo": self.id,
+            "content": "<p>hello</p>",
+            "to": [PUBLIC],
+        }
+        return {
+            "@context": AS,
+            "id": f"{self.raw.base}/activities/1",
+            "type": "Create",
+            "actor": self.id,
+            "object": note,
+            "to": [PUBLIC],
+        }
 
     async def post(self, url: str) -> tuple[int, dict]:
         body = json.dumps(self.note()).encode()
-        headers = sign_request("POST", url, body, key_id=self.key_id, private_key=self.key,
-                               now=datetime.now(timezone.utc), headers={"Content-Type": "application/activity+json"})
+        headers = sign_request(
+            "POST",
+            url,
+            body,
+            key_id=self.key_id,
+            private_key=self.key,
+            now=datetime.now(UTC),
+            headers={"Content-Type": "application/activity+json"},
+        )
         async with aiohttp.ClientSession() as session:
             async with session.post(url, data=body, headers=headers) as response:
                 return response.status, await response.json(content_type=None)
@@ -288,15 +317,19 @@ def _other_host(signer: Signer, raw: RawPeer) -> str:
 
 def _other_key(signer: Signer, raw: RawPeer) -> str:
     raw.behaviour, raw.status = "ok", 200
-    raw.serve_json(signer.document(publicKey={"id": f"{signer.id}#other-key", "owner": signer.id,
-                                              "publicKeyPem": public_pem(signer.key)}))
+    raw.serve_json(
+        signer.document(
+            publicKey={"id": f"{signer.id}#other-key", "owner": signer.id, "publicKeyPem": public_pem(signer.key)}
+        )
+    )
     return f"does not list the key {signer.key_id}"
 
 
 def _wrong_pem(signer: Signer, raw: RawPeer) -> str:
     raw.behaviour, raw.status = "ok", 200
-    raw.serve_json(signer.document(publicKey={"id": signer.key_id, "owner": signer.id,
-                                              "publicKeyPem": public_pem(new_rsa_key())}))
+    raw.serve_json(
+        signer.document(publicKey={"id": signer.key_id, "owner": signer.id, "publicKeyPem": public_pem(new_rsa_key())})
+    )
     return f"signature does not verify with key {signer.key_id}"
 
 
@@ -321,7 +354,8 @@ def _query(node, sql: str, params: tuple = ()) -> list[tuple]:
 
 @pytest.mark.parametrize("fault, usable_document", FETCH_FAULTS)
 async def test_a_misbehaving_actor_document_gets_its_post_refused_with_the_reason(
-        make_node, remote_actor, raw_peer, fault, usable_document):
+    make_node, remote_actor, raw_peer, fault, usable_document
+):
     node = await make_node("london", **FAST)
     raw = await raw_peer()
     signer = Signer(raw)
@@ -356,6 +390,7 @@ async def test_a_misbehaving_actor_document_gets_its_post_refused_with_the_reaso
 
 # --- a host down for hours -----------------------------------------------------------------------
 
+
 @dataclass
 class CountingActor(RemoteActor):
     """A remote actor that notes how many deliveries to it are in flight at once."""
@@ -373,8 +408,7 @@ class CountingActor(RemoteActor):
             self.in_flight -= 1
 
 
-async def test_a_host_down_for_hours_is_retried_when_due_and_gets_every_queued_post_once_back(
-        make_node, remote_actor):
+async def test_a_host_down_for_hours_is_retried_when_due_and_gets_every_queued_post_once_back(make_node, remote_actor):
     clock = FrozenClock()
     node = await make_node("london", clock=clock, start_workers=False)
     carol = await CountingActor(name="carol").start()
@@ -408,8 +442,11 @@ async def test_a_host_down_for_hours_is_retried_when_due_and_gets_every_queued_p
         failures = 1
         while to_epoch(clock.now()) - started < 3 * 3600:
             rows = await carol_rows()
-            [backoff] = [b for b in await outbox_store.hosts_in_backoff(node.db.reader, now=to_epoch(clock.now()))
-                         if b["host"] == host]
+            [backoff] = [
+                b
+                for b in await outbox_store.hosts_in_backoff(node.db.reader, now=to_epoch(clock.now()))
+                if b["host"] == host
+            ]
             assert backoff["failures"] == failures and host in node.delivery_worker.paused_hosts
             due = max([backoff["retry_at"], *(row["next_attempt_at"] for row in rows)])
             now = to_epoch(clock.now())
@@ -429,8 +466,8 @@ async def test_a_host_down_for_hours_is_retried_when_due_and_gets_every_queued_p
             attempt_times.append(to_epoch(clock.now()))
             assert failures < 20, "the outage should span hours within a few attempts"
 
-        gaps = [later - earlier for earlier, later in zip(attempt_times, attempt_times[1:])]
-        assert all(later >= earlier for earlier, later in zip(gaps, gaps[1:])), gaps
+        gaps = [later - earlier for earlier, later in itertools.pairwise(attempt_times)]
+        assert all(later >= earlier for earlier, later in itertools.pairwise(gaps)), gaps
         assert gaps[-1] > 8 * gaps[0], gaps
         assert carol.received == [] and len(dave.received) == 5
 
@@ -438,13 +475,15 @@ async def test_a_host_down_for_hours_is_retried_when_due_and_gets_every_queued_p
         await carol.start()
         rows = await carol_rows()
         [backoff] = await outbox_store.hosts_in_backoff(node.db.reader, now=0)
-        clock.advance(seconds=max([backoff["retry_at"], *(r["next_attempt_at"] for r in rows)])
-                      - to_epoch(clock.now()) + 1)
+        clock.advance(
+            seconds=max([backoff["retry_at"], *(r["next_attempt_at"] for r in rows)]) - to_epoch(clock.now()) + 1
+        )
         assert await node.delivery_worker.run_single_cycle() == 5
         assert [creates_received(carol, note) for note in notes] == [1] * 5
         assert carol.most_in_flight == 1
-        assert [(row["state"], row["last_status"], row["last_error"]) for row in await carol_rows()] == \
-            [("done", 202, None)] * 5
+        assert [(row["state"], row["last_status"], row["last_error"]) for row in await carol_rows()] == [
+            ("done", 202, None)
+        ] * 5
         assert await outbox_store.hosts_in_backoff(node.db.reader, now=0) == []
         assert host not in node.delivery_worker.paused_hosts
         assert await node.delivery_worker.run_single_cycle() == 0

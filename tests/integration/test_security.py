@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiohttp
 
-from node.polls import model as polls
+from federation.signatures import sign_request
 from node.core.config import AccountsConfig, AdminConfig, ServerConfig
 from node.core.db import fetch_all
-from federation.signatures import sign_request
+from node.polls import model as polls
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.forms import browser_like_session, form_token, post_form
 from tests.support.nodes import ADMIN_TOKEN, node_config
@@ -38,14 +38,16 @@ def refused(status: int, body: dict, expected: int, *words: str) -> None:
 
 
 async def signed_get(url: str, actor) -> tuple[int, dict]:
-    headers = sign_request("GET", url, None, key_id=actor.key_id, private_key=actor.key,
-                           now=datetime.now(timezone.utc), headers={"Accept": AS_JSON})
+    headers = sign_request(
+        "GET", url, None, key_id=actor.key_id, private_key=actor.key, now=datetime.now(UTC), headers={"Accept": AS_JSON}
+    )
     async with aiohttp.ClientSession() as session:
         async with session.get(url, headers=headers, allow_redirects=False) as response:
             return response.status, await response.json(content_type=None)
 
 
 # --- 8. signatures are bound to this node's host -------------------------------------------------
+
 
 async def test_a_post_signed_for_another_host_is_refused(make_node, remote_actor):
     london = await make_node("london", start_workers=False)
@@ -63,6 +65,7 @@ async def test_a_post_signed_for_another_host_is_refused(make_node, remote_actor
 
 
 # --- 9. an object proof relaxes the object-host check only once it verifies --------------------------
+
 
 async def test_a_vote_on_another_host_with_a_garbage_proof_is_refused(make_node, remote_actor):
     node = await make_node("london", start_workers=False)
@@ -85,6 +88,7 @@ async def test_a_vote_on_another_host_with_a_garbage_proof_is_refused(make_node,
 
 # --- 3. one host cannot claim another host's key ids -------------------------------------------------
 
+
 async def test_an_actor_cannot_list_a_key_id_on_another_host(make_node, remote_actor):
     london = await make_node("london", start_workers=False)
     eve, victor = await remote_actor("eve"), await remote_actor("victor")
@@ -98,15 +102,19 @@ async def test_an_actor_cannot_list_a_key_id_on_another_host(make_node, remote_a
 
     like = eve.activity("Like", london.actor_id)
     body = json.dumps(like).encode()
-    status, answer = await eve.post(london.inbox, body, headers=eve.signed_headers(london.inbox, body,
-                                                                                    key_id=victor.key_id))
+    status, answer = await eve.post(
+        london.inbox, body, headers=eve.signed_headers(london.inbox, body, key_id=victor.key_id)
+    )
     refused(status, answer, 401, "signature")
-    keys = {row["key_id"]: row["actor_id"] for row in await fetch_all(london.db.reader,
-                                                                      "SELECT key_id, actor_id FROM remote_keys")}
+    keys = {
+        row["key_id"]: row["actor_id"]
+        for row in await fetch_all(london.db.reader, "SELECT key_id, actor_id FROM remote_keys")
+    }
     assert keys.get(victor.key_id) in (None, victor.id)  # victor's key id belongs to victor alone
 
 
 # --- 2. pinning does not leak members-only posts -------------------------------------------------------
+
 
 async def test_a_pinned_members_only_note_is_served_to_members_alone(make_node, remote_actor):
     london = await make_node("london", start_workers=False)
@@ -138,8 +146,9 @@ async def test_a_pinned_members_only_note_is_served_to_members_alone(make_node, 
 
 # --- 4. admin sessions end when the admin token rotates ------------------------------------------------
 
+
 async def admin_sign_in(session: aiohttp.ClientSession, node, token: str) -> int:
-    status, text, _ = await post_form(session, node, "/login/admin", {"token": token}, allow_redirects=False)
+    status, _text, _ = await post_form(session, node, "/login/admin", {"token": token}, allow_redirects=False)
     return status
 
 
@@ -165,9 +174,11 @@ async def test_an_admin_session_ends_when_the_admin_token_rotates(make_node, tmp
 
 # --- 5. sign-in and join forms need their CSRF token; next stays on this site --------------------------
 
-SIGN_IN_FORMS = [("/login", {"username": "jo_smith", "password": "correct horse battery"}),
-                 ("/login/admin", {"token": ADMIN_TOKEN}),
-                 ("/join", {"username": "sam_lee", "password": "correct horse battery"})]
+SIGN_IN_FORMS = [
+    ("/login", {"username": "jo_smith", "password": "correct horse battery"}),
+    ("/login/admin", {"token": ADMIN_TOKEN}),
+    ("/join", {"username": "sam_lee", "password": "correct horse battery"}),
+]
 
 
 async def test_sign_in_and_join_refuse_a_post_without_the_forms_token(make_node):
@@ -182,24 +193,38 @@ async def test_sign_in_and_join_refuse_a_post_without_the_forms_token(make_node)
                 token = form_token(await response.text(), path)
             assert token
             async with browser_like_session() as other:  # a token, but not the one of this browser's cookie
-                async with other.post(f"{london.base_url}{path}", data={**data, "csrf_token": token},
-                                      allow_redirects=False) as response:
+                async with other.post(
+                    f"{london.base_url}{path}", data={**data, "csrf_token": token}, allow_redirects=False
+                ) as response:
                     refused(response.status, await response.json(), 403, "CSRF")
                 assert not [c for c in other.cookie_jar if c.key == "chapterhouse_session"]
-    assert [row["username"] for row in await fetch_all(london.db.reader, "SELECT username FROM accounts")] == ["jo_smith"]
+    assert [row["username"] for row in await fetch_all(london.db.reader, "SELECT username FROM accounts")] == [
+        "jo_smith"
+    ]
 
 
-OFF_SITE = ["/\t/evil.example/path", "/\\evil.example/path", "\\/evil.example", " //evil.example/",
-            "\t//evil.example", "/\n/evil.example", "//evil.example", "https://evil.example/",
-            "/\r\n/evil.example", "\x00//evil.example", "javascript:alert(1)"]
+OFF_SITE = [
+    "/\t/evil.example/path",
+    "/\\evil.example/path",
+    "\\/evil.example",
+    " //evil.example/",
+    "\t//evil.example",
+    "/\n/evil.example",
+    "//evil.example",
+    "https://evil.example/",
+    "/\r\n/evil.example",
+    "\x00//evil.example",
+    "javascript:alert(1)",
+]
 
 
 async def test_next_never_leads_off_the_site(make_node):
     london = await make_node("london", start_workers=False)
-    for wanted in OFF_SITE + ["/admin/members?page=2"]:
+    for wanted in [*OFF_SITE, "/admin/members?page=2"]:
         async with browser_like_session() as admin:
-            status, _, headers = await post_form(admin, london, "/login/admin", {"token": ADMIN_TOKEN, "next": wanted},
-                                                 allow_redirects=False)
+            status, _, headers = await post_form(
+                admin, london, "/login/admin", {"token": ADMIN_TOKEN, "next": wanted}, allow_redirects=False
+            )
             assert status == 303, wanted
             expected = "/admin/members?page=2" if wanted.startswith("/admin") else "/"
             assert headers["Location"] == expected, (wanted, headers["Location"])
@@ -207,35 +232,46 @@ async def test_next_never_leads_off_the_site(make_node):
 
 # --- 6. sign-in and sign-up are throttled; weak passwords refused; waiting accounts unseen ------------
 
+
 async def test_guessing_a_password_closes_the_account_for_a_while(make_node):
     london = await make_node("london", start_workers=False)
     async with browser_like_session() as browser:
-        assert (await post_form(browser, london, "/join", {"username": "jo_smith",
-                                                           "password": "correct horse battery"}))[0] == 201
+        assert (
+            await post_form(browser, london, "/join", {"username": "jo_smith", "password": "correct horse battery"})
+        )[0] == 201
     async with browser_like_session() as guesser:
-        statuses = [(await post_form(guesser, london, "/login", {"username": "jo_smith",
-                                                                  "password": f"guess number {n}"}))[0]
-                    for n in range(12)]
+        statuses = [
+            (await post_form(guesser, london, "/login", {"username": "jo_smith", "password": f"guess number {n}"}))[0]
+            for n in range(12)
+        ]
         assert statuses[:10] == [403] * 10 and statuses[10:] == [429, 429]
-        status, page, headers = await post_form(guesser, london, "/login", {"username": "jo_smith",
-                                                                            "password": "correct horse battery"},
-                                                allow_redirects=False)
+        status, page, headers = await post_form(
+            guesser,
+            london,
+            "/login",
+            {"username": "jo_smith", "password": "correct horse battery"},
+            allow_redirects=False,
+        )
         assert status == 429 and int(headers["Retry-After"]) > 0 and "Too many sign-in attempts" in page
-        statuses = [(await post_form(guesser, london, "/login/admin", {"token": f"guess-{n}-0123456789"}))[0]
-                    for n in range(10)]
-        status, _, headers = await post_form(guesser, london, "/login/admin", {"token": ADMIN_TOKEN},
-                                             allow_redirects=False)
+        statuses = [
+            (await post_form(guesser, london, "/login/admin", {"token": f"guess-{n}-0123456789"}))[0] for n in range(10)
+        ]
+        status, _, headers = await post_form(
+            guesser, london, "/login/admin", {"token": ADMIN_TOKEN}, allow_redirects=False
+        )
         assert status == 429 and "Retry-After" in headers  # the address is closed too, the admin's form included
         assert not [c for c in guesser.cookie_jar if c.key == "chapterhouse_session"]
 
 
 async def test_the_admin_token_cannot_be_guessed_from_many_addresses_either(make_node, tmp_path):
     config = node_config(tmp_path, "london")
-    london = await make_node(config=replace(config, accounts=AccountsConfig(login_per_address_burst=1000)),
-                             start_workers=False)
+    london = await make_node(
+        config=replace(config, accounts=AccountsConfig(login_per_address_burst=1000)), start_workers=False
+    )
     async with browser_like_session() as guesser:
-        statuses = {(await post_form(guesser, london, "/login/admin", {"token": f"guess-{n}-0123456789"}))[0]
-                    for n in range(10)}
+        statuses = {
+            (await post_form(guesser, london, "/login/admin", {"token": f"guess-{n}-0123456789"}))[0] for n in range(10)
+        }
         assert statuses == {403}
         status, _, _ = await post_form(guesser, london, "/login/admin", {"token": ADMIN_TOKEN}, allow_redirects=False)
         assert status == 429
@@ -250,10 +286,21 @@ async def test_sign_ups_are_throttled_and_weak_passwords_refused(make_node):
         for password in WEAK:
             status, page, _ = await post_form(browser, london, "/join", {"username": "sam_lee", "password": password})
             assert status == 400 and "password" in page, password
-        statuses = [(await post_form(browser, london, "/join", {"username": f"sam_{n}", "display_name":
-                                                                "IOPS London (official account)",
-                                                                "password": "correct horse battery"}))[0]
-                    for n in range(7)]
+        statuses = [
+            (
+                await post_form(
+                    browser,
+                    london,
+                    "/join",
+                    {
+                        "username": f"sam_{n}",
+                        "display_name": "IOPS London (official account)",
+                        "password": "correct horse battery",
+                    },
+                )
+            )[0]
+            for n in range(7)
+        ]
         assert statuses == [201] * 5 + [429] * 2
     assert len(await fetch_all(london.db.reader, "SELECT username FROM accounts")) == 5
 
@@ -263,9 +310,18 @@ async def test_a_waiting_sign_up_is_invisible_to_the_federation_until_approved(m
     alice = await remote_actor("alice")
     host = london.config.node.host
     async with browser_like_session() as browser:
-        assert (await post_form(browser, london, "/join", {"username": "sam_lee", "display_name":
-                                                           "IOPS London (official account)",
-                                                           "password": "correct horse battery"}))[0] == 201
+        assert (
+            await post_form(
+                browser,
+                london,
+                "/join",
+                {
+                    "username": "sam_lee",
+                    "display_name": "IOPS London (official account)",
+                    "password": "correct horse battery",
+                },
+            )
+        )[0] == 201
     sam = f"{london.base_url}/users/sam_lee"
     finger = f"{london.base_url}/.well-known/webfinger?resource=acct:sam_lee@{host}"
     note = {"id": alice.new_id("notes"), "type": "Note", "attributedTo": alice.id, "content": "hi", "to": [sam]}
@@ -290,11 +346,23 @@ TARPIT_POSTS = 40  # bounded: each is one request to the node and at most one GE
 
 async def _post_signed_by_tarpit_key(node, tarpit: RawPeer, index: int, key) -> tuple[int, dict]:
     actor_id = f"{tarpit.base}/users/t{index}"
-    activity = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{tarpit.base}/activities/{index}",
-                "type": "Follow", "actor": actor_id, "object": node.actor_id}
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{tarpit.base}/activities/{index}",
+        "type": "Follow",
+        "actor": actor_id,
+        "object": node.actor_id,
+    }
     body = json.dumps(activity).encode()
-    headers = sign_request("POST", node.inbox, body, key_id=f"{actor_id}#main-key", private_key=key,
-                           now=datetime.now(timezone.utc), headers={"Content-Type": AS_JSON})
+    headers = sign_request(
+        "POST",
+        node.inbox,
+        body,
+        key_id=f"{actor_id}#main-key",
+        private_key=key,
+        now=datetime.now(UTC),
+        headers={"Content-Type": AS_JSON},
+    )
     async with aiohttp.ClientSession() as session:
         async with session.post(node.inbox, data=body, headers=headers) as response:
             return response.status, await response.json(content_type=None)
@@ -307,8 +375,7 @@ async def test_a_key_fetch_tarpit_does_not_keep_an_honest_follow_out(make_node, 
     tarpit = await RawPeer(behaviour="silent").start()  # holds every GET open until the client gives up
     try:
         key = new_rsa_key()
-        posts = [asyncio.ensure_future(_post_signed_by_tarpit_key(london, tarpit, n, key))
-                 for n in range(TARPIT_POSTS)]
+        posts = [asyncio.ensure_future(_post_signed_by_tarpit_key(london, tarpit, n, key)) for n in range(TARPIT_POSTS)]
         # until the tarpit holds 16 GETs (all the connections of a pool of 16), or every other post was refused
         await eventually(lambda: _true(len(tarpit.requests) + sum(post.done() for post in posts) >= 16))
         status, body = await alice.post(london.inbox, alice.activity("Follow", london.actor_id))
@@ -343,7 +410,7 @@ async def _trickle(port: int, head: bytes, body: bytes = b"", *, every: float = 
         writer.write(head)
         await writer.drain()
         for byte in body:
-            if reader.at_eof() or len(reader._buffer):  # noqa: SLF001 (the server spoke or hung up: stop)
+            if reader.at_eof() or len(reader._buffer):
                 break
             writer.write(bytes([byte]))
             await writer.drain()
@@ -352,7 +419,7 @@ async def _trickle(port: int, head: bytes, body: bytes = b"", *, every: float = 
         pass  # the server hung up while we were still sending
     try:
         return await asyncio.wait_for(reader.read(), timeout=5)
-    except asyncio.TimeoutError:  # (a TimeoutError is an OSError: this goes first)
+    except TimeoutError:  # (a TimeoutError is an OSError: this goes first)
         return STILL_OPEN
     except (ConnectionError, OSError):
         return b""
@@ -369,8 +436,10 @@ async def test_slow_headers_and_slow_bodies_are_cut_off(make_node, tmp_path):
     answers = await asyncio.gather(*[_trickle(port, b"", slow_headers) for _ in range(SLOW_CLIENTS)])
     assert answers == [b""] * SLOW_CLIENTS  # each closed without an answer, long before its headers were done
 
-    head = (f"POST /users/london/inbox HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            "Content-Type: application/activity+json\r\nContent-Length: 40\r\n\r\n").encode()
+    head = (
+        f"POST /users/london/inbox HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Content-Type: application/activity+json\r\nContent-Length: 40\r\n\r\n"
+    ).encode()
     answer = await _trickle(port, head, b"{" + b" " * 39)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"longer than 1 s" in answer

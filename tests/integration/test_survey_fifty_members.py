@@ -38,9 +38,20 @@ def expected_figures(sent: list[tuple[str, int, str]], members: set[str]) -> lis
             counted.append((voter, option))
         counts = Counter(option for _, option in counted)
         voters = len({voter for voter, _ in counted})
-        figures.append({"votersCount": voters, "totalChoices": len(counted), "options": [
-            {"name": name, "count": counts[name], "percent": round(100.0 * counts[name] / voters, 1) if voters else 0.0}
-            for name in options]})
+        figures.append(
+            {
+                "votersCount": voters,
+                "totalChoices": len(counted),
+                "options": [
+                    {
+                        "name": name,
+                        "count": counts[name],
+                        "percent": round(100.0 * counts[name] / voters, 1) if voters else 0.0,
+                    }
+                    for name in options
+                ],
+            }
+        )
     return figures
 
 
@@ -51,10 +62,16 @@ async def test_fifty_members_answer_a_survey_and_the_results_match(make_node, re
     for member in members:
         await admin_adds_member(node, member.id)
 
-    status, result, _ = await publish(node, {
-        "type": "Survey", "name": "Members' survey 2025", "content": "<p>Once a year, ten minutes.</p>",
-        "endTime": closes_in(node, days=14),
-        "orderedItems": [{"type": "Question", "content": text, kind: options} for text, kind, options in QUESTIONS]})
+    status, result, _ = await publish(
+        node,
+        {
+            "type": "Survey",
+            "name": "Members' survey 2025",
+            "content": "<p>Once a year, ten minutes.</p>",
+            "endTime": closes_in(node, days=14),
+            "orderedItems": [{"type": "Question", "content": text, kind: options} for text, kind, options in QUESTIONS],
+        },
+    )
     assert status == 201, result
     _, survey = await get_json(result["object"])
     question_ids = survey["orderedItems"]
@@ -65,13 +82,19 @@ async def test_fifty_members_answer_a_survey_and_the_results_match(make_node, re
         for position, (_, kind, options) in enumerate(QUESTIONS):
             chosen = [rng.choice(options)] if kind == "oneOf" else rng.sample(options, rng.randint(1, len(options)))
             plan += [(member, position, option) for option in chosen]
-    plan += [(members[0], 0, "Over 5 years"), (members[1], 2, "Unsure"),  # a second answer to a one-choice question
-             (members[2], 1, "General"), (members[2], 1, "General"),      # an option chosen twice
-             (outsider, 0, "Under a year"), (outsider, 1, "Socials")]     # not a member
+    plan += [
+        (members[0], 0, "Over 5 years"),
+        (members[1], 2, "Unsure"),  # a second answer to a one-choice question
+        (members[2], 1, "General"),
+        (members[2], 1, "General"),  # an option chosen twice
+        (outsider, 0, "Under a year"),
+        (outsider, 1, "Socials"),
+    ]  # not a member
 
     for number, (person, position, option) in enumerate(plan):
-        status, body = await person.post(node.inbox, mastodon_vote(person.id, question_ids[position], node.actor_id,
-                                                                   option, number))
+        status, body = await person.post(
+            node.inbox, mastodon_vote(person.id, question_ids[position], node.actor_id, option, number)
+        )
         assert status == 202, body
     await node.settle(rounds=50)
     assert await run_poll_worker(node) == len(QUESTIONS)

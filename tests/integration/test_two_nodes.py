@@ -41,7 +41,9 @@ async def test_chapter_follows_chapter_and_hears_post_edit_delete(make_node):
     assert status == 200 and note["content"] == "<p>Book fair on Saturday</p>"
 
     # an edit arrives as an Update with `updated`.
-    status, result, _ = await publish(london, {"type": "Update", "object": {"id": note_id, "content": "<p>Book fair moved to Sunday</p>"}})
+    status, result, _ = await publish(
+        london, {"type": "Update", "object": {"id": note_id, "content": "<p>Book fair moved to Sunday</p>"}}
+    )
     assert status == 201
     update = await eventually(lambda: _has(bristol, "Update", note_id))
     assert update["object"]["content"] == "<p>Book fair moved to Sunday</p>" and "updated" in update["object"]

@@ -38,8 +38,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -86,7 +87,10 @@ def _python_version(python: str) -> tuple[int, int] | None:
     try:
         out = subprocess.run(
             [python, "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
-            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -116,9 +120,7 @@ def _base_python() -> str:
         version = _python_version(candidate)
         if version is not None and version >= MIN_PYTHON:
             return candidate
-    raise BovineVenvError(
-        f"no Python >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} found to create {VENV_DIR} (tried {tried})"
-    )
+    raise BovineVenvError(f"no Python >= {MIN_PYTHON[0]}.{MIN_PYTHON[1]} found to create {VENV_DIR} (tried {tried})")
 
 
 def _run_logged(cmd: list[str], log: Path, what: str) -> None:
@@ -128,13 +130,10 @@ def _run_logged(cmd: list[str], log: Path, what: str) -> None:
     with log.open("a") as fh:
         fh.write(f"\n$ {' '.join(cmd)}\n")
         fh.flush()
-        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL, env=env)
+        proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     if proc.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-        raise BovineVenvError(
-            f"{what} failed (exit {proc.returncode}); full log: {log}\n--- last lines ---\n{tail}"
-        )
+        raise BovineVenvError(f"{what} failed (exit {proc.returncode}); full log: {log}\n--- last lines ---\n{tail}")
 
 
 def ensure_bovine_venv() -> Path:
@@ -183,13 +182,23 @@ def ensure_bovine_venv() -> Path:
                 STAMP_FILE.unlink()
             _say(f"pip install -r {REQUIREMENTS} ...")
             _run_logged(
-                [str(python), "-m", "pip", "install", "--no-input",
-                 "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
-                log, "pip install of the bovine peer requirements",
+                [
+                    str(python),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--no-input",
+                    "--disable-pip-version-check",
+                    "-r",
+                    str(REQUIREMENTS),
+                ],
+                log,
+                "pip install of the bovine peer requirements",
             )
             _run_logged(
                 [str(python), "-c", "import bovine, aiohttp, bovine.crypto, bovine.clients"],
-                log, "importing bovine in the bovine venv",
+                log,
+                "importing bovine in the bovine venv",
             )
             STAMP_FILE.write_text(wanted + "\n")
             _say(f"ready in {time.monotonic() - started:.1f}s: {python}")
@@ -255,7 +264,7 @@ class BovinePeer:
         return f"bovine peer {self.name!r} (log: {self.log_path})"
 
     # -- lifecycle --------------------------------------------------------------------
-    async def start(self, port: int | None = None, timeout: float = 30.0) -> "BovinePeer":
+    async def start(self, port: int | None = None, timeout: float = 30.0) -> BovinePeer:
         """Start the peer (on ``port`` or a free 127.0.0.1 port); wait for /_control/ready."""
         attempts = 1 if port is not None else 3
         last_error: Exception | None = None
@@ -275,16 +284,19 @@ class BovinePeer:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.log_dir / f"bovine-peer-{self.name}-{self.port}.log"
         self._log_fh = self.log_path.open("w")
-        cmd = [self.python, str(PEER_SCRIPT), "--port", str(self.port),
-               "--host", self.host, "--name", self.name]
+        cmd = [self.python, str(PEER_SCRIPT), "--port", str(self.port), "--host", self.host, "--name", self.name]
         if not self.auto_accept:
             cmd.append("--no-auto-accept")
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
         env.pop("PYTHONPATH", None)
         env.pop("VIRTUAL_ENV", None)
         self.process = subprocess.Popen(
-            cmd, stdout=self._log_fh, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, cwd=str(PEER_DIR), env=env,
+            cmd,
+            stdout=self._log_fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=str(PEER_DIR),
+            env=env,
         )
         deadline = time.monotonic() + timeout
         last = None
@@ -292,8 +304,7 @@ class BovinePeer:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise BovinePeerError(
-                        f"{self._where()} exited with code {self.process.returncode} while "
-                        f"starting:\n{self.log_tail()}"
+                        f"{self._where()} exited with code {self.process.returncode} while starting:\n{self.log_tail()}"
                     )
                 try:
                     async with session.get(f"{self.base_url}/_control/ready") as resp:
@@ -302,12 +313,10 @@ class BovinePeer:
                             self.actor_id = data["actor"]
                             return
                         last = f"HTTP {resp.status}"
-                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                     last = repr(exc)
                 await asyncio.sleep(0.1)
-        raise BovinePeerError(
-            f"{self._where()} not ready after {timeout}s (last: {last}):\n{self.log_tail()}"
-        )
+        raise BovinePeerError(f"{self._where()} not ready after {timeout}s (last: {last}):\n{self.log_tail()}")
 
     def terminate(self) -> None:
         """Synchronous stop (safe to call twice, from any thread or teardown)."""
@@ -326,7 +335,7 @@ class BovinePeer:
     async def stop(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, self.terminate)
 
-    async def __aenter__(self) -> "BovinePeer":
+    async def __aenter__(self) -> BovinePeer:
         if self.process is None:
             await self.start()
         return self
@@ -343,7 +352,7 @@ class BovinePeer:
                 async with session.request(method, url, json=payload) as resp:
                     text = await resp.text()
                     status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             alive = self.process is not None and self.process.poll() is None
             raise BovinePeerError(
                 f"{self._where()}: {method} /_control/{path} failed: {exc!r} "
@@ -357,7 +366,8 @@ class BovinePeer:
             raise BovinePeerError(
                 f"{self._where()}: {method} /_control/{path} {json.dumps(payload)[:500]} "
                 f"-> HTTP {status}: {text[:2000]}",
-                status=status, payload=data,
+                status=status,
+                payload=data,
             )
         return data
 
@@ -401,9 +411,7 @@ class BovinePeer:
     async def reset(self) -> None:
         await self._control("POST", "reset", {})
 
-    async def wait_for(
-        self, predicate: Callable[[dict], bool], timeout: float = 10.0, interval: float = 0.1
-    ) -> dict:
+    async def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 10.0, interval: float = 0.1) -> dict:
         """Poll received() until an entry satisfies ``predicate``; return that entry."""
         deadline = time.monotonic() + timeout
         entries: list[dict] = []
@@ -418,15 +426,16 @@ class BovinePeer:
             if time.monotonic() >= deadline:
                 break
             await asyncio.sleep(interval)
-        summary = "\n".join(
-            f"  #{e.get('seq')} {((e.get('activity') or {}).get('type'))} "
-            f"id={((e.get('activity') or {}).get('id'))} verified={e.get('verified')} "
-            f"signer={e.get('signer')} error={e.get('error')}"
-            for e in entries
-        ) or "  (nothing received)"
-        raise TimeoutError(
-            f"{self._where()}: no matching inbox entry within {timeout}s; received:\n{summary}"
+        summary = (
+            "\n".join(
+                f"  #{e.get('seq')} {((e.get('activity') or {}).get('type'))} "
+                f"id={((e.get('activity') or {}).get('id'))} verified={e.get('verified')} "
+                f"signer={e.get('signer')} error={e.get('error')}"
+                for e in entries
+            )
+            or "  (nothing received)"
         )
+        raise TimeoutError(f"{self._where()}: no matching inbox entry within {timeout}s; received:\n{summary}")
 
 
 # ------------------------------------------------------------------------- fixtures
@@ -445,10 +454,8 @@ def bovine_peer(bovine_python, tmp_path) -> Callable[..., Awaitable[BovinePeer]]
     127.0.0.1 port; all peers are stopped at teardown. Logs live under tmp_path."""
     peers: list[BovinePeer] = []
 
-    async def factory(name: str = "alice", *, auto_accept: bool = True,
-                      port: int | None = None) -> BovinePeer:
-        peer = BovinePeer(bovine_python, name=name, log_dir=tmp_path / "bovine-logs",
-                          auto_accept=auto_accept)
+    async def factory(name: str = "alice", *, auto_accept: bool = True, port: int | None = None) -> BovinePeer:
+        peer = BovinePeer(bovine_python, name=name, log_dir=tmp_path / "bovine-logs", auto_accept=auto_accept)
         peers.append(peer)
         await peer.start(port)
         print(f"bovine peer {name}: {peer.actor_id} (log: {peer.log_path})")

@@ -11,11 +11,13 @@ from tests.support.nodes import ADMIN_TOKEN, RunningNode
 AS_JSON = "application/activity+json"
 
 
-async def publish(node: RunningNode, activity: dict, *, token: str = ADMIN_TOKEN,
-                  content_type: str = AS_JSON) -> tuple[int, dict, str | None]:
+async def publish(
+    node: RunningNode, activity: dict, *, token: str = ADMIN_TOKEN, content_type: str = AS_JSON
+) -> tuple[int, dict, str | None]:
     async with aiohttp.ClientSession() as session:
-        async with session.post(node.outbox, json=activity, headers={
-                "Authorization": f"Bearer {token}", "Content-Type": content_type}) as response:
+        async with session.post(
+            node.outbox, json=activity, headers={"Authorization": f"Bearer {token}", "Content-Type": content_type}
+        ) as response:
             return response.status, await response.json(content_type=None), response.headers.get("Location")
 
 

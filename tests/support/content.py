@@ -7,17 +7,24 @@ import secrets
 import time
 
 from node.core import inbox_items as inbox_store
-from node.membership import members
-from node.membership import sessions
 from node.core.appkeys import URLS
+from node.membership import members, sessions
 from tests.support.nodes import RunningNode
 
 
-async def add_member(node: RunningNode, actor_id: str, *, state: str = "active", inbox: str | None = None,
-                     is_local: bool = False) -> None:
+async def add_member(
+    node: RunningNode, actor_id: str, *, state: str = "active", inbox: str | None = None, is_local: bool = False
+) -> None:
     async with node.db.transaction() as conn:
-        await members.upsert_member(conn, chapter=node.config.node.name, actor_id=actor_id, state=state,
-                                    now=time.time(), inbox=inbox, is_local=is_local)
+        await members.upsert_member(
+            conn,
+            chapter=node.config.node.name,
+            actor_id=actor_id,
+            state=state,
+            now=time.time(),
+            inbox=inbox,
+            is_local=is_local,
+        )
 
 
 async def signed_in_local_member(node: RunningNode, username: str) -> dict:
@@ -29,8 +36,14 @@ async def signed_in_local_member(node: RunningNode, username: str) -> dict:
     await add_member(node, node.app[URLS].actor(username), is_local=True)
     token = secrets.token_urlsafe(32)
     async with node.db.transaction() as conn:
-        await sessions.insert_session(conn, token_hash=hashlib.sha256(token.encode()).hexdigest(), username=username,
-                                      is_admin=False, csrf_token=secrets.token_urlsafe(24), now=time.time())
+        await sessions.insert_session(
+            conn,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            username=username,
+            is_admin=False,
+            csrf_token=secrets.token_urlsafe(24),
+            now=time.time(),
+        )
     return {"name": sessions.COOKIE, "value": token, "url": node.base_url}
 
 

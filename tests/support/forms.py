@@ -20,11 +20,13 @@ def form_token(page: str, action: str | None = None) -> str:
     return page.split(marker, 1)[1].split('"', 1)[0] if marker in page else ""
 
 
-async def post_form(session: aiohttp.ClientSession, node: RunningNode, path: str, data: dict, *,
-                    allow_redirects: bool = True) -> tuple[int, str, dict]:
+async def post_form(
+    session: aiohttp.ClientSession, node: RunningNode, path: str, data: dict, *, allow_redirects: bool = True
+) -> tuple[int, str, dict]:
     """GET the form's page (for its token and cookie), then POST ``data``; status, text, headers."""
     async with session.get(f"{node.base_url}{path}") as response:
         token = form_token(await response.text(), path)
-    async with session.post(f"{node.base_url}{path}", data={"csrf_token": token, **data},
-                            allow_redirects=allow_redirects) as response:
+    async with session.post(
+        f"{node.base_url}{path}", data={"csrf_token": token, **data}, allow_redirects=allow_redirects
+    ) as response:
         return response.status, await response.text(), dict(response.headers)

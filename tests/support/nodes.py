@@ -8,10 +8,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.web.app import DEFAULT_FEATURES, make_app
 from node.core.appkeys import DATABASE, DELIVERY_WORKER, INBOX_WORKER
 from node.core.clock import Clock
 from node.core.config import AdminConfig, Config, FederationConfig, NodeConfig, StorageConfig
+from node.web.app import DEFAULT_FEATURES, make_app
 from node.web.server import NodeRunner
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -26,8 +26,13 @@ def free_port() -> int:
 def node_config(tmp_path: Path, name: str = "london", *, port: int | None = None, **federation) -> Config:
     port = port or free_port()
     return Config(
-        node=NodeConfig(base_url=f"http://127.0.0.1:{port}", listen=f"127.0.0.1:{port}", name=name,
-                        display_name=f"IOPS {name.title()}", summary=f"The {name} chapter."),
+        node=NodeConfig(
+            base_url=f"http://127.0.0.1:{port}",
+            listen=f"127.0.0.1:{port}",
+            name=name,
+            display_name=f"IOPS {name.title()}",
+            summary=f"The {name} chapter.",
+        ),
         storage=StorageConfig(database=tmp_path / f"{name}-{port}.sqlite3"),
         admin=AdminConfig(token=ADMIN_TOKEN),
         federation=FederationConfig(**{"allow_private_addresses": True, **federation}),
@@ -79,8 +84,9 @@ class RunningNode:
         await self.runner.cleanup()
 
 
-async def start_node(config: Config, *, clock: Clock | None = None, start_workers: bool = True,
-                     features=DEFAULT_FEATURES) -> RunningNode:
+async def start_node(
+    config: Config, *, clock: Clock | None = None, start_workers: bool = True, features=DEFAULT_FEATURES
+) -> RunningNode:
     app = make_app(config, clock=clock, start_workers=start_workers, features=features)
     runner = NodeRunner(app, access_log=None)  # as `chapterhouse serve` runs it: aiohttp's refusals in JSON
     await runner.setup()

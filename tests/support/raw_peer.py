@@ -38,8 +38,15 @@ BEHAVIOURS = ("ok", "status", "silent", "hang_up_mid_request", "cut_body", "tric
 
 
 class RawPeer:
-    def __init__(self, *, behaviour: str = "ok", status: int = 202, body: bytes = b"{}",
-                 content_type: str = "application/json", trickle_seconds: float = 0.3) -> None:
+    def __init__(
+        self,
+        *,
+        behaviour: str = "ok",
+        status: int = 202,
+        body: bytes = b"{}",
+        content_type: str = "application/json",
+        trickle_seconds: float = 0.3,
+    ) -> None:
         self.behaviour = behaviour
         self.status = status
         self.body = body
@@ -64,7 +71,7 @@ class RawPeer:
     def open_gate(self) -> None:
         self._gate.set()
 
-    async def start(self) -> "RawPeer":
+    async def start(self) -> RawPeer:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -85,8 +92,10 @@ class RawPeer:
 
     def _answer(self) -> bytes:
         reason = {200: "OK", 202: "Accepted", 410: "Gone", 500: "Internal Server Error"}.get(self.status, "Whatever")
-        head = (f"HTTP/1.1 {self.status} {reason}\r\nContent-Type: {self.content_type}\r\n"
-                f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n")
+        head = (
+            f"HTTP/1.1 {self.status} {reason}\r\nContent-Type: {self.content_type}\r\n"
+            f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n"
+        )
         return head.encode("latin-1") + self.body
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -123,7 +132,7 @@ class RawPeer:
                 await reader.read()  # until the client gives up and closes
             elif behaviour == "cut_body":
                 head_end = answer.index(b"\r\n\r\n") + 4
-                writer.write(answer[:head_end + len(self.body) // 2])
+                writer.write(answer[: head_end + len(self.body) // 2])
                 await writer.drain()
             elif behaviour in ("trickle", "trickle_body"):
                 start = answer.index(b"\r\n\r\n") + 5 if behaviour == "trickle_body" else 0
@@ -134,7 +143,7 @@ class RawPeer:
                     if self._stopping or writer.is_closing() or reader.at_eof():
                         return
                     await asyncio.sleep(self.trickle_seconds)
-                    writer.write(answer[index:index + 1])
+                    writer.write(answer[index : index + 1])
                     await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
             pass  # the client went away (as it should, once its timeout passed), or sent nonsense

@@ -12,7 +12,7 @@ import errno
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import aiohttp
@@ -33,13 +33,17 @@ def new_rsa_key() -> rsa.RSAPrivateKey:
 
 
 def public_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def private_pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 @dataclass
@@ -92,12 +96,19 @@ class RemoteActor:
     def document(self) -> dict:
         return {
             "@context": [AS, "https://w3id.org/security/v1"],
-            "id": self.id, "type": "Person", "preferredUsername": self.name,
-            "inbox": self.inbox, "outbox": f"{self.id}/outbox", "followers": f"{self.id}/followers",
+            "id": self.id,
+            "type": "Person",
+            "preferredUsername": self.name,
+            "inbox": self.inbox,
+            "outbox": f"{self.id}/outbox",
+            "followers": f"{self.id}/followers",
             "endpoints": {"sharedInbox": self.shared_inbox},
             "publicKey": {"id": self.key_id, "owner": self.id, "publicKeyPem": public_pem(self.key)},
-            "assertionMethod": [multikey_document(key_id=self.proof_key_id, controller=self.id,
-                                                  public_key=self.ed25519_key.public_key())],
+            "assertionMethod": [
+                multikey_document(
+                    key_id=self.proof_key_id, controller=self.id, public_key=self.ed25519_key.public_key()
+                )
+            ],
         }
 
     @property
@@ -106,13 +117,14 @@ class RemoteActor:
 
     def with_proof(self, document: dict) -> dict:
         """The document signed by this actor (FEP-8b32, eddsa-jcs-2022)."""
-        return add_proof(document, private_key=self.ed25519_key, verification_method=self.proof_key_id,
-                         created=datetime.now(timezone.utc))
+        return add_proof(
+            document, private_key=self.ed25519_key, verification_method=self.proof_key_id, created=datetime.now(UTC)
+        )
 
     def new_id(self, kind: str = "activities") -> str:
         return f"{self.base}/{kind}/{uuid.uuid4()}"
 
-    async def start(self) -> "RemoteActor":
+    async def start(self) -> RemoteActor:
         app = web.Application()
         app.router.add_get("/users/{name}", self._actor)
         app.router.add_post("/users/{name}/inbox", self._inbox)
@@ -158,11 +170,26 @@ class RemoteActor:
     def activity(self, kind: str, obj, **extra) -> dict:
         return {"@context": AS, "id": self.new_id(), "type": kind, "actor": self.id, "object": obj, **extra}
 
-    def signed_headers(self, url: str, body: bytes, *, key_id: str | None = None, key=None,
-                       now: datetime | None = None, scheme: str = "cavage") -> dict[str, str]:
-        return sign_request("POST", url, body, key_id=key_id or self.key_id, private_key=key or self.key,
-                            scheme=scheme, now=now or datetime.now(timezone.utc),
-                            headers={"Content-Type": "application/activity+json"})
+    def signed_headers(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        key_id: str | None = None,
+        key=None,
+        now: datetime | None = None,
+        scheme: str = "cavage",
+    ) -> dict[str, str]:
+        return sign_request(
+            "POST",
+            url,
+            body,
+            key_id=key_id or self.key_id,
+            private_key=key or self.key,
+            scheme=scheme,
+            now=now or datetime.now(UTC),
+            headers={"Content-Type": "application/activity+json"},
+        )
 
     def httpsig_headers(self, url: str, body: bytes) -> dict[str, str]:
         """Signed by the independent ``httpsig`` package, as Mastodon signs."""
@@ -175,19 +202,28 @@ class RemoteActor:
         parts = urlsplit(url)
         headers = {
             "Host": parts.netloc,
-            "Date": format_datetime(datetime.now(timezone.utc), usegmt=True),
+            "Date": format_datetime(datetime.now(UTC), usegmt=True),
             "Digest": "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode(),
             "Content-Type": "application/activity+json",
         }
-        signer = httpsig.HeaderSigner(self.key_id, private_pem(self.key), algorithm="rsa-sha256",
-                                      headers=["(request-target)", "host", "date", "digest"])
+        signer = httpsig.HeaderSigner(
+            self.key_id,
+            private_pem(self.key),
+            algorithm="rsa-sha256",
+            headers=["(request-target)", "host", "date", "digest"],
+        )
         return signer.sign(headers, method="POST", path=parts.path)
 
-    async def post(self, url: str, activity: dict | bytes, *, headers: dict | None = None,
-                   signed_by: str = "cavage") -> tuple[int, dict]:
+    async def post(
+        self, url: str, activity: dict | bytes, *, headers: dict | None = None, signed_by: str = "cavage"
+    ) -> tuple[int, dict]:
         body = activity if isinstance(activity, bytes) else json.dumps(activity).encode()
         if headers is None:
-            headers = self.httpsig_headers(url, body) if signed_by == "httpsig" else self.signed_headers(url, body, scheme=signed_by)
+            headers = (
+                self.httpsig_headers(url, body)
+                if signed_by == "httpsig"
+                else self.signed_headers(url, body, scheme=signed_by)
+            )
         async with aiohttp.ClientSession() as session:
             async with session.post(url, data=body, headers=headers) as response:
                 try:

@@ -52,8 +52,14 @@ def _dump_toml(raw: dict) -> str:
 
 
 class SubprocessNode:
-    def __init__(self, directory: Path, name: str = "london", *, port: int | None = None,
-                 overrides: dict[str, dict] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        name: str = "london",
+        *,
+        port: int | None = None,
+        overrides: dict[str, dict] | None = None,
+    ) -> None:
         self.name = name
         self.overrides = overrides or {}  # {table: {key: value}} written over config.example.toml's
         self.port = port or free_port()
@@ -93,8 +99,13 @@ class SubprocessNode:
     def _write_config(self) -> None:
         """config.example.toml with every key it has, and this node's name, port, database and token."""
         raw = tomllib.loads((REPO_ROOT / "config.example.toml").read_text(encoding="utf-8"))
-        raw["node"].update(base_url=self.base_url, listen=f"127.0.0.1:{self.port}", name=self.name,
-                           display_name=f"IOPS {self.name.title()}", summary=f"The {self.name} chapter.")
+        raw["node"].update(
+            base_url=self.base_url,
+            listen=f"127.0.0.1:{self.port}",
+            name=self.name,
+            display_name=f"IOPS {self.name.title()}",
+            summary=f"The {self.name} chapter.",
+        )
         raw["storage"]["database"] = str(self.database)
         raw["admin"]["token"] = ADMIN_TOKEN
         raw.setdefault("federation", {})["allow_private_addresses"] = True
@@ -106,7 +117,7 @@ class SubprocessNode:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    async def start(self, *, timeout: float = 30.0) -> "SubprocessNode":
+    async def start(self, *, timeout: float = 30.0) -> SubprocessNode:
         """Start the child and wait (at most ``timeout`` seconds) until ``GET /healthz`` answers 200.
 
         On the first start only, a port taken meanwhile (by an outgoing connection) is replaced
@@ -123,7 +134,7 @@ class SubprocessNode:
                 self.starts = 0
         raise AssertionError("unreachable")
 
-    async def _start_once(self, timeout: float) -> "SubprocessNode":
+    async def _start_once(self, timeout: float) -> SubprocessNode:
         if self.running:
             raise RuntimeError(f"{self.name} is already running (pid {self.process.pid})")
         self.starts += 1
@@ -133,7 +144,11 @@ class SubprocessNode:
             env = {**os.environ, "PYTHONUNBUFFERED": "1"}
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "node.cli", "serve", "--config", str(self.config_path)],
-                cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
             )
         await self._wait_healthy(timeout)
         return self
@@ -145,19 +160,22 @@ class SubprocessNode:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
             while True:
                 if self.process.poll() is not None:
-                    raise AssertionError(f"{self.name} exited with {self.process.returncode} before it was healthy;"
-                                         f" log tail:\n{self.log_tail()}")
+                    raise AssertionError(
+                        f"{self.name} exited with {self.process.returncode} before it was healthy;"
+                        f" log tail:\n{self.log_tail()}"
+                    )
                 try:
                     async with session.get(f"{self.base_url}/healthz") as response:
                         if response.status == 200:
                             return
                         last = f"HTTP {response.status}"
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+                except (TimeoutError, aiohttp.ClientError, OSError) as error:
                     last = f"{type(error).__name__}: {error}"
                 if loop.time() > deadline:
                     self.kill()
-                    raise AssertionError(f"{self.name} not healthy within {timeout}s ({last}); log tail:\n"
-                                         f"{self.log_tail()}")
+                    raise AssertionError(
+                        f"{self.name} not healthy within {timeout}s ({last}); log tail:\n{self.log_tail()}"
+                    )
                 await asyncio.sleep(0.05)
 
     def kill(self) -> None:
@@ -169,7 +187,7 @@ class SubprocessNode:
             os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
 
-    async def restart(self, *, timeout: float = 30.0) -> "SubprocessNode":
+    async def restart(self, *, timeout: float = 30.0) -> SubprocessNode:
         """Kill (if running) and start again on the same port and the same database."""
         self.kill()
         return await self.start(timeout=timeout)

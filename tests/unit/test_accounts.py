@@ -4,42 +4,52 @@ from __future__ import annotations
 
 import pytest
 
-from node.membership import accounts
-from node.membership import members
 from node.core.db import Database
-from node.web.app import all_migrations
 from node.core.errors import ApiError
+from node.membership import accounts, members
+from node.web.app import all_migrations
 
 
 def test_password_hashes_are_salted_self_describing_scrypt():
     first, second = accounts.hash_password("correct horse battery"), accounts.hash_password("correct horse battery")
     assert first != second  # a fresh salt each time
-    scheme, params, salt, digest = first.split("$")
+    scheme, params, _salt, _digest = first.split("$")
     assert (scheme, params) == ("scrypt", "n=16384,r=8,p=1")
     assert "correct horse" not in first
     assert accounts.password_matches("correct horse battery", first)
     assert not accounts.password_matches("correct horse battery!", first)
 
 
-@pytest.mark.parametrize("stored", [
-    "", "scrypt", "bcrypt$n=16384,r=8,p=1$AAAA$AAAA", "scrypt$n=16384,r=8$AAAA$AAAA", "scrypt$n=abc,r=8,p=1$AA$AA",
-    "scrypt$n=1073741824,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA",  # asks for too much work
-    "scrypt$n=16384,r=8,p=1$!!$!!", "scrypt$n=16384,r=8,p=1$AAAA$",
-])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "scrypt",
+        "bcrypt$n=16384,r=8,p=1$AAAA$AAAA",
+        "scrypt$n=16384,r=8$AAAA$AAAA",
+        "scrypt$n=abc,r=8,p=1$AA$AA",
+        "scrypt$n=1073741824,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA",  # asks for too much work
+        "scrypt$n=16384,r=8,p=1$!!$!!",
+        "scrypt$n=16384,r=8,p=1$AAAA$",
+    ],
+)
 def test_malformed_or_greedy_hashes_never_match(stored):
     assert not accounts.password_matches("anything at all", stored)
 
 
-@pytest.mark.parametrize("username, display_name, password, reason", [
-    ("london", "", "long enough password", "chapter's own name"),
-    ("Jo", "", "long enough password", "a-z, 0-9 and _"),
-    ("jo.smith", "", "long enough password", "a-z, 0-9 and _"),
-    ("x" * 65, "", "long enough password", "a-z, 0-9 and _"),
-    (None, "", "long enough password", "a-z, 0-9 and _"),
-    ("jo", "", "too short", "at least 10"),
-    ("jo", "", "x" * 1025, "at most 1024"),
-    ("jo", "n" * 101, "long enough password", "display name"),
-])
+@pytest.mark.parametrize(
+    "username, display_name, password, reason",
+    [
+        ("london", "", "long enough password", "chapter's own name"),
+        ("Jo", "", "long enough password", "a-z, 0-9 and _"),
+        ("jo.smith", "", "long enough password", "a-z, 0-9 and _"),
+        ("x" * 65, "", "long enough password", "a-z, 0-9 and _"),
+        (None, "", "long enough password", "a-z, 0-9 and _"),
+        ("jo", "", "too short", "at least 10"),
+        ("jo", "", "x" * 1025, "at most 1024"),
+        ("jo", "n" * 101, "long enough password", "display name"),
+    ],
+)
 def test_sign_up_rules_say_what_is_wrong(username, display_name, password, reason):
     with pytest.raises(ApiError) as refused:
         accounts.check_new_account("london", username, display_name, password)
@@ -48,7 +58,10 @@ def test_sign_up_rules_say_what_is_wrong(username, display_name, password, reaso
 
 def test_a_blank_display_name_becomes_the_username():
     assert accounts.check_new_account("london", " jo_smith ", "  ", "long enough password") == (
-        "jo_smith", "jo_smith", "long enough password")
+        "jo_smith",
+        "jo_smith",
+        "long enough password",
+    )
 
 
 async def test_requests_leave_and_rejoin(tmp_path):

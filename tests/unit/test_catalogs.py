@@ -24,8 +24,8 @@ PLACEHOLDER = re.compile(r"%\([a-z_]+\)s|\{[a-z_]+\}")
 def source_messages() -> set:
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None},
-            options_map=OPTIONS):
+        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}, options_map=OPTIONS
+    ):
         found.add(message if isinstance(message, str) else tuple(message[:2]))
     return {m for m in found if m}
 
@@ -49,8 +49,12 @@ def test_english_and_simplified_chinese_are_shipped():
 def test_no_string_is_missing_from_the_catalog(code):
     translated = catalog(code)
     missing = [m for m in sorted(source_messages(), key=str) if m not in translated]
-    untranslated = [message.id for message in translated if message.id and (
-        message.fuzzy or not all(message.string if isinstance(message.string, tuple) else [message.string]))]
+    untranslated = [
+        message.id
+        for message in translated
+        if message.id
+        and (message.fuzzy or not all(message.string if isinstance(message.string, tuple) else [message.string]))
+    ]
     assert not missing, f"not in the {code} catalog (run make messages, then translate): {missing}"
     assert not untranslated, f"untranslated or fuzzy in the {code} catalog: {untranslated}"
 

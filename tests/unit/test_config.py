@@ -48,15 +48,17 @@ token = "a-long-secret"
         (('base_url = "https://chapter.example"', 'base_url = "https://chapter.example/sub"'), "base_url must be"),
         (('listen = "127.0.0.1:8080"', 'listen = "8080"'), "listen must be host:port"),
         (('token = "a-long-secret"', 'token = "short"'), "token must be at least"),
-        (('[admin]', '[admin]\ncolour = "red"'), "unknown key(s) in [admin]: colour"),
+        (("[admin]", '[admin]\ncolour = "red"'), "unknown key(s) in [admin]: colour"),
         (('name = "london"', 'name = "london"\nlevel = "galaxy"'), "level must be one of"),
-        (('[storage]\ndatabase = "/tmp/x.sqlite3"', ''), "missing [storage]"),
-        (('name = "london"', 'name = 5'), "name must be a str"),
+        (('[storage]\ndatabase = "/tmp/x.sqlite3"', ""), "missing [storage]"),
+        (('name = "london"', "name = 5"), "name must be a str"),
     ],
 )
 def test_mistakes_are_refused_with_the_key_named(tmp_path, change, message):
     old, new = change
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(
+        ConfigError, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(").replace(")", r"\)")
+    ):
         load_config(write(tmp_path, MINIMAL.replace(old, new)))
 
 

@@ -29,8 +29,11 @@ def test_the_weight_mode_decides():
 
 
 def test_the_issuers_weights_apply_to_the_nearest_listed_branch():
-    a, b, c = chapter("a", 100, agree=30, disagree=10), chapter("b", 50, agree=5, disagree=25), \
-        chapter("c", 30, agree=5, disagree=15)
+    a, b, c = (
+        chapter("a", 100, agree=30, disagree=10),
+        chapter("b", 50, agree=5, disagree=25),
+        chapter("c", 30, agree=5, disagree=15),
+    )
     assert decide(POLICY, [a, b, c]).agreement == pytest.approx(40 / 90)
     weighted = Policy(**{**POLICY.__dict__, "weights": {a.chapter: 1, b.chapter: 0.5, REGION: 0.5}})
     result = decide(weighted, [a, b, c])

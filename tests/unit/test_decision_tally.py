@@ -21,7 +21,9 @@ def _tally(ballots, roll: int) -> tuple[dict, list[dict]]:
     for _receipt, choice in ballots:
         counts[choice] = counts.get(choice, 0) + 1
     document = {
-        "proposal": PROPOSAL, "rollSize": roll, "voters": len(ballots),
+        "proposal": PROPOSAL,
+        "rollSize": roll,
+        "voters": len(ballots),
         "participation": [tally.participation_tag(PROPOSAL, f"member{i}") for i in range(len(ballots))],
         "questions": [{"id": QUESTION, "counts": counts, "voters": len(ballots)}],
         "merkleRoot": tally.merkle_root(leaves),

@@ -19,15 +19,23 @@ CHAPTERHOUSE = [sys.executable, "-m", "node.cli"]
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CHAPTERHOUSE, *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [*CHAPTERHOUSE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def config_file(tmp_path: Path, **node: str) -> Path:
     text = (ROOT / "config.example.toml").read_text()
     for key, value in node.items():
-        text = text.replace(next(line for line in text.splitlines() if line.startswith(f"{key} =")),
-                            f'{key} = "{value}"')
+        text = text.replace(
+            next(line for line in text.splitlines() if line.startswith(f"{key} =")), f'{key} = "{value}"'
+        )
     path = tmp_path / "config.toml"
     path.write_text(text)
     return path
@@ -63,8 +71,11 @@ def test_a_port_in_use_is_one_line(tmp_path):
 
 def test_an_unwritable_data_folder_is_one_line(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
-    text = config_file(tmp_path).read_text().replace('database = "data/london.sqlite3"',
-                                                     'database = "a-file/london.sqlite3"')
+    text = (
+        config_file(tmp_path)
+        .read_text()
+        .replace('database = "data/london.sqlite3"', 'database = "a-file/london.sqlite3"')
+    )
     path = tmp_path / "config.toml"
     path.write_text(text)
     result = run("serve", "--config", str(path), cwd=tmp_path)
@@ -96,8 +107,12 @@ def test_unknown_tables_and_keys_are_refused_by_name(tmp_path):
 
 
 def test_the_page_keys_are_checked(tmp_path):
-    for key, value, says in (("colour", "red", "#rrggbb"), ("language", "fr", "language"),
-                             ("timezone", "Mars/Olympus", "IANA"), ("logo_url", "ftp://x", "logo_url")):
+    for key, value, says in (
+        ("colour", "red", "#rrggbb"),
+        ("language", "fr", "language"),
+        ("timezone", "Mars/Olympus", "IANA"),
+        ("logo_url", "ftp://x", "logo_url"),
+    ):
         path = config_file(tmp_path, **{key: value})
         with pytest.raises(ConfigError, match=says):
             load_config(path)

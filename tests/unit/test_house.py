@@ -28,8 +28,10 @@ def _functions(path: Path):
 def test_no_function_is_longer_than_sixty_lines():
     too_long = [
         f"{path.relative_to(ROOT)}:{function.lineno} {function.name} ({function.end_lineno - function.lineno + 1} lines)"
-        for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
-        for function in _functions(path) if function.end_lineno - function.lineno + 1 > MAX_FUNCTION_LINES
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for function in _functions(path)
+        if function.end_lineno - function.lineno + 1 > MAX_FUNCTION_LINES
     ]
     assert not too_long, "split these functions:\n" + "\n".join(too_long)
 
@@ -93,7 +95,22 @@ async def test_a_database_gets_every_rooms_tables_and_later_migrations_only_once
         assert await migrate(conn, [*all_migrations(), later]) == latest + 1
         assert await migrate(conn, [*all_migrations(), later]) == latest + 1  # applied once
     tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"objects", "inbox_items", "deliveries", "members", "accounts", "sessions", "poll_questions",
-            "interactions", "minutes", "endorsements", "blocks", "reports", "remote_actors", "branch_links",
-            "branch_reports", "site_settings",
-            "later"} <= tables
+    assert {
+        "objects",
+        "inbox_items",
+        "deliveries",
+        "members",
+        "accounts",
+        "sessions",
+        "poll_questions",
+        "interactions",
+        "minutes",
+        "endorsements",
+        "blocks",
+        "reports",
+        "remote_actors",
+        "branch_links",
+        "branch_reports",
+        "site_settings",
+        "later",
+    } <= tables

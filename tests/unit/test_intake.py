@@ -12,8 +12,15 @@ from node.web.app import all_migrations
 
 
 def _row(i: int) -> IntakeRow:
-    return IntakeRow(f"https://remote.example/activities/{i}", "shared", "https://remote.example/users/a", "Create",
-                     '{"type": "Create"}', 1000.0 + i, {"type": "Create"})
+    return IntakeRow(
+        f"https://remote.example/activities/{i}",
+        "shared",
+        "https://remote.example/users/a",
+        "Create",
+        '{"type": "Create"}',
+        1000.0 + i,
+        {"type": "Create"},
+    )
 
 
 async def test_concurrent_rows_are_committed_before_submit_returns(tmp_path):
@@ -23,12 +30,14 @@ async def test_concurrent_rows_are_committed_before_submit_returns(tmp_path):
     intake = InboxIntake(db, on_committed=lambda: woken.append(1), max_batch=16)
     intake.start()
     try:
+
         async def submit_and_read(i: int) -> int:
             await intake.submit(_row(i))
             other = sqlite3.connect(db.path)  # another connection sees it as soon as submit returns
             try:
-                return other.execute("SELECT COUNT(*) FROM inbox_items WHERE activity_id = ?",
-                                     (_row(i).activity_id,)).fetchone()[0]
+                return other.execute(
+                    "SELECT COUNT(*) FROM inbox_items WHERE activity_id = ?", (_row(i).activity_id,)
+                ).fetchone()[0]
             finally:
                 other.close()
 

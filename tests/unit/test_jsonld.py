@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -153,7 +153,7 @@ def test_a_signed_object_defines_every_term_including_its_proof():
         note,
         private_key=Ed25519PrivateKey.generate(),
         verification_method="https://a.example/users/ann#ed25519-key",
-        created=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        created=datetime(2025, 1, 1, tzinfo=UTC),
     )
     assert undefined_terms(signed, types=True) == []
     graph = expand(signed)[0][SEC + "proof"][0]["@graph"][0]
@@ -166,7 +166,7 @@ def test_a_proof_without_the_data_integrity_context_is_flagged():
         {"@context": AS_CONTEXT, "type": "Note", "content": "x"},
         private_key=Ed25519PrivateKey.generate(),
         verification_method="https://a.example/users/ann#k",
-        created=datetime(2025, 1, 1, tzinfo=timezone.utc),
+        created=datetime(2025, 1, 1, tzinfo=UTC),
     )
     assert "proof" in undefined_terms(signed)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from node.membership import members
 from node.core.db import Database
+from node.membership import members
 from node.web.app import all_migrations
 
 
@@ -13,8 +13,15 @@ async def test_membership_life_cycle(tmp_path):
     try:
         alice = "https://elsewhere.example/users/alice"
         async with db.transaction() as conn:
-            await members.upsert_member(conn, chapter="london", actor_id=alice, state="requested", now=1,
-                                        inbox=f"{alice}/inbox", shared_inbox="https://elsewhere.example/inbox")
+            await members.upsert_member(
+                conn,
+                chapter="london",
+                actor_id=alice,
+                state="requested",
+                now=1,
+                inbox=f"{alice}/inbox",
+                shared_inbox="https://elsewhere.example/inbox",
+            )
         assert not await members.is_active_member(db.reader, "london", alice)
         assert await members.role_of(db.reader, "london", alice) is None
 

@@ -27,7 +27,7 @@ def _leaves(n: int) -> list[bytes]:
 
 
 def test_roots_are_rfc_9162_roots():
-    for n in range(0, 70):
+    for n in range(70):
         assert merkle.root(_leaves(n)) == reference_root(_leaves(n)), n
 
 

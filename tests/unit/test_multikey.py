@@ -101,8 +101,16 @@ def test_arbitrary_text_is_a_key_or_a_value_error(text):
 
 def test_text_that_is_not_a_key_is_refused():
     good = ed25519_public_to_multibase(spec_private_key().public_key())
-    for text in ("", "z", "f" + good[1:], good[:-1], good + "1", "z" + base58btc_encode(b"\xed\x01" + b"\0" * 31),
-                 "z" + base58btc_encode(b"\xec\x01" + b"\0" * 32), "z0OIl"):
+    for text in (
+        "",
+        "z",
+        "f" + good[1:],
+        good[:-1],
+        good + "1",
+        "z" + base58btc_encode(b"\xed\x01" + b"\0" * 31),
+        "z" + base58btc_encode(b"\xec\x01" + b"\0" * 32),
+        "z0OIl",
+    ):
         with pytest.raises(ValueError):
             multibase_to_ed25519_public(text)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import jcs
 import pytest
@@ -38,7 +39,7 @@ SPEC_SIGNATURE_HEX = (
     "51da3f253d725c6f00b07c9e5448d50b3ef78012b9ab54255116d069c6dd2808"
 )
 SPEC_PROOF_VALUE = "z2HnFSSPPBzR36zdDgK8PbEHeXbR56YF24jwMpt3R1eHXQzJDMWS93FCzpvJpwTWd3GAVFuUfjoJdcnTMuVor51aX"
-SPEC_CREATED = datetime(2023, 2, 24, 23, 36, 38, tzinfo=timezone.utc)
+SPEC_CREATED = datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC)
 
 
 def spec_private_key() -> Ed25519PrivateKey:
@@ -98,7 +99,7 @@ def test_spec_signed_credential_verifies():
 
 ACTOR = "https://a.example/users/ann"
 VM = ACTOR + "#ed25519-key"
-NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 KEY = Ed25519PrivateKey.generate()
 TALLY = {
     "@context": [AS_CONTEXT, DATA_INTEGRITY_V1],
@@ -127,10 +128,10 @@ def test_round_trip():
 def test_input_is_untouched_and_output_does_not_alias_it():
     before = copy.deepcopy(TALLY)
     signed = signed_tally()
-    assert TALLY == before
+    assert before == TALLY
     signed["@context"].append("https://mutated.example")
     signed["tag"][0]["name"] = "changed"
-    assert TALLY == before
+    assert before == TALLY
 
 
 def test_created_is_written_in_utc_to_the_second():
@@ -320,7 +321,16 @@ def test_non_object_document():
         verify_proof(["x"], KEY.public_key())  # type: ignore[arg-type]
 
 
-PROOF_FIELDS = ["type", "cryptosuite", "created", "expires", "verificationMethod", "proofPurpose", "proofValue", "@context"]
+PROOF_FIELDS = [
+    "type",
+    "cryptosuite",
+    "created",
+    "expires",
+    "verificationMethod",
+    "proofPurpose",
+    "proofValue",
+    "@context",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -341,10 +351,8 @@ def test_fuzzed_proofs_raise_only_proof_error(changes):
         original = signed_tally()["proof"]
         assert all(original.get(f) == document["proof"].get(f) for f in PROOF_FIELDS if f != "@context")
         assert document["proof"].get("@context") in (None, original["@context"])
-    try:
+    with contextlib.suppress(ProofError):
         proof_verification_method(document)
-    except ProofError:
-        pass
 
 
 WILD = st.recursive(

@@ -8,28 +8,56 @@ and one left as it was always does.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from federation.signatures import SignatureClaim, SignatureError, read_signature_claim, sign_request, verify_claim
 
-NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 KEY = ed25519.Ed25519PrivateKey.generate()  # fast to sign with, so examples stay cheap
 EXAMPLES = int(os.environ.get("SIGNATURE_FUZZ_EXAMPLES", "400"))  # raise it for a long fuzzing run
 FRESH_SECONDS = 3600  # read_signature_claim's max_skew: an hour around Date or created
 COVERED = {"cavage": ("Date", "Host", "Digest"), "rfc9421": ("Host", "Content-Digest")}  # what each scheme signs
 NAMES = ["Signature", "Signature-Input", "Authorization", "Date", "Host", "Digest", "Content-Digest", "X-Other"]
 
-fragments = st.sampled_from([
-    'keyId="k"', "algorithm=hs2019", 'algorithm="rsa-sha256"', 'headers="(request-target) host date digest"',
-    'headers="(request-target) (created) host digest"', 'signature="AAAA"', "created=1740830400", "expires=1",
-    'sig1=("@method" "@target-uri" "content-digest")', ';created=1740830400', ';keyid="k"', ';alg="ed25519"',
-    "sig1=:AAAA:", "SHA-256=", "sha-256=:", "Signature ", ",", "=", '"', "(", ")", ":", ";", " ", "\\",
-    "Sat, 01 Mar 2025 12:00:00 GMT", "chapter.example", "\x00", "é", "\udcff", "\ud800",
-])
+fragments = st.sampled_from(
+    [
+        'keyId="k"',
+        "algorithm=hs2019",
+        'algorithm="rsa-sha256"',
+        'headers="(request-target) host date digest"',
+        'headers="(request-target) (created) host digest"',
+        'signature="AAAA"',
+        "created=1740830400",
+        "expires=1",
+        'sig1=("@method" "@target-uri" "content-digest")',
+        ";created=1740830400",
+        ';keyid="k"',
+        ';alg="ed25519"',
+        "sig1=:AAAA:",
+        "SHA-256=",
+        "sha-256=:",
+        "Signature ",
+        ",",
+        "=",
+        '"',
+        "(",
+        ")",
+        ":",
+        ";",
+        " ",
+        "\\",
+        "Sat, 01 Mar 2025 12:00:00 GMT",
+        "chapter.example",
+        "\x00",
+        "é",
+        "\udcff",
+        "\ud800",
+    ]
+)
 header_values = st.one_of(st.text(max_size=80), st.lists(fragments, max_size=12).map("".join))
 
 
@@ -71,13 +99,20 @@ def test_random_requests_only_raise_signature_error(method, target, headers, bod
     skew=st.integers(min_value=-7200, max_value=7200),
 )
 def test_mutated_signed_requests_only_raise_signature_error(scheme, name, pos, cut, insert, body, skew):
-    headers = sign_request("POST", "https://chapter.example/inbox", b'{"a":1}', key_id="k", private_key=KEY,
-                           scheme=scheme, now=NOW + timedelta(seconds=skew))
+    headers = sign_request(
+        "POST",
+        "https://chapter.example/inbox",
+        b'{"a":1}',
+        key_id="k",
+        private_key=KEY,
+        scheme=scheme,
+        now=NOW + timedelta(seconds=skew),
+    )
     signed = dict(headers)
     if name in headers:
         v = headers[name]
         p = pos % (len(v) + 1)
-        headers[name] = v[:p] + insert + v[p + cut:]
+        headers[name] = v[:p] + insert + v[p + cut :]
     verified = _verifies("POST", "/inbox", headers, body)
     fresh = abs(skew) <= FRESH_SECONDS
     if verified:  # only the signature's own syntax may change (spacing); never a signed value, the body or the time
@@ -90,6 +125,7 @@ def test_mutated_signed_requests_only_raise_signature_error(scheme, name, pos, c
 
 def test_unmutated_signed_request_verifies():
     for scheme in ("cavage", "rfc9421"):
-        headers = sign_request("POST", "https://chapter.example/inbox", b'{"a":1}', key_id="k", private_key=KEY,
-                               scheme=scheme, now=NOW)
+        headers = sign_request(
+            "POST", "https://chapter.example/inbox", b'{"a":1}', key_id="k", private_key=KEY, scheme=scheme, now=NOW
+        )
         verify_claim(read_signature_claim("POST", "/inbox", headers, b'{"a":1}', now=NOW), KEY.public_key())

@@ -249,6 +249,27 @@ def _read_cavage(
     if algorithm not in _CAVAGE_ALGORITHMS:
         raise SignatureError(f"unsupported signature algorithm {algorithm!r}: use rsa-sha256 or hs2019", key_id=key_id)
     covered = tuple(params.get("headers", "date").lower().split())
+    _check_cavage_coverage(covered, method, algorithm, key_id)
+    created_ts = _cavage_time(params, covered, get, now_ts, max_skew, key_id)
+    _check_body_digests(covered, get, body, key_id)
+    strings = httpsig.signing_strings(covered, method=method, target=target, params=params, header=get)
+    try:
+        signature = base64.b64decode("".join(params["signature"].split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("the signature value is not valid base64", key_id=key_id) from None
+    return SignatureClaim(
+        scheme="cavage",
+        key_id=key_id,
+        algorithm=algorithm,
+        signing_bases=tuple(rfc9421.wire_bytes(s) for s in strings),
+        signature=signature,
+        created=None if created_ts is None else _from_ts(created_ts),
+        covered=covered,
+    )
+
+
+def _check_cavage_coverage(covered: tuple[str, ...], method: str, algorithm: str, key_id: str) -> None:
+    """What a draft-cavage signature must cover, as Mastodon asks."""
     if "(request-target)" not in covered:
         raise SignatureError("the signature must cover (request-target)", key_id=key_id)
     if "host" not in covered:
@@ -262,6 +283,16 @@ def _read_cavage(
             "(created) and (expires) cannot be signed with algorithm rsa-sha256: use hs2019", key_id=key_id
         )
 
+
+def _cavage_time(
+    params: dict,
+    covered: tuple[str, ...],
+    get: Callable[[str], str | None],
+    now_ts: float,
+    max_skew: timedelta,
+    key_id: str,
+) -> float | None:
+    """When the signature was made (``created``, else the signed Date), checked for freshness."""
     created_ts: float | None = None
     for pname in ("created", "expires"):
         raw = params.get(pname)
@@ -279,22 +310,7 @@ def _read_cavage(
         created_ts = date_ts if created_ts is None else created_ts
     if "expires" in params:
         _check_expires(float(params["expires"]), now_ts, max_skew, key_id)
-
-    _check_body_digests(covered, get, body, key_id)
-    strings = httpsig.signing_strings(covered, method=method, target=target, params=params, header=get)
-    try:
-        signature = base64.b64decode("".join(params["signature"].split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise SignatureError("the signature value is not valid base64", key_id=key_id) from None
-    return SignatureClaim(
-        scheme="cavage",
-        key_id=key_id,
-        algorithm=algorithm,
-        signing_bases=tuple(rfc9421.wire_bytes(s) for s in strings),
-        signature=signature,
-        created=None if created_ts is None else _from_ts(created_ts),
-        covered=covered,
-    )
+    return created_ts
 
 
 def _int_param(params: dict, name: str, key_id: str) -> int | None:

@@ -167,13 +167,23 @@ async def compose_question(ctx: OutboxContext, activity: dict, obj: dict) -> Com
     )
 
 
-async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
+@dataclass(frozen=True)
+class SurveySpec:
+    title: str
+    introduction: str
+    end_time: datetime
+    hide_results: bool
+    questions: list[QuestionSpec]
+
+
+def parse_survey(obj: dict, now: datetime) -> SurveySpec:
+    """A Survey's title, introduction, one closing time and its questions, or a 400 saying what is wrong."""
     title, introduction = obj.get("name"), obj.get("content", "")
     if not isinstance(title, str) or not title.strip():
         raise _bad("a Survey needs a title (name)")
     if not isinstance(introduction, str):
         raise _bad("a Survey's introduction (content) must be a string")
-    end_time = parse_end_time(obj.get("endTime"), ctx.now)
+    end_time = parse_end_time(obj.get("endTime"), now)
     hide = obj.get("hideResults", False)
     if not isinstance(hide, bool):
         raise _bad("hideResults must be true or false")
@@ -188,30 +198,39 @@ async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Compo
             raise _bad(f"question {number} has its own endTime; a survey has one closing time")
         spec = parse_question(item, where=f"question {number}")
         specs.append(QuestionSpec(spec.content, spec.kind, spec.options, spec.hide_results or hide))
+    return SurveySpec(title.strip(), clean_html(introduction), end_time, hide, specs)
 
-    addressed = _addressing(ctx, activity, obj)
-    survey_id = ctx.urls.new_object_id()
-    question_ids = [ctx.urls.new_object_id() for _ in specs]
+
+def survey_document(ctx: OutboxContext, spec: SurveySpec, survey_id: str, question_ids: list[str], addressed: dict):
     survey = {
         "@context": context(),
         "id": survey_id,
         "type": "Survey",
         "attributedTo": ctx.actor_id,
-        "name": title.strip(),
-        "content": clean_html(introduction),
-        "endTime": iso(end_time),
-        "totalItems": len(specs),
+        "name": spec.title,
+        "content": spec.introduction,
+        "endTime": iso(spec.end_time),
+        "totalItems": len(spec.questions),
         "orderedItems": question_ids,
         "published": iso(ctx.now),
         "url": survey_id,
         **_public_part(addressed),
     }
-    if hide:
+    if spec.hide_results:
         survey["hideResults"] = True
+    return survey
+
+
+async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
+    spec = parse_survey(obj, ctx.now)
+    addressed = _addressing(ctx, activity, obj)
+    survey_id = ctx.urls.new_object_id()
+    question_ids = [ctx.urls.new_object_id() for _ in spec.questions]
+    survey = survey_document(ctx, spec, survey_id, question_ids, addressed)
     question_creates = []
-    for spec, question_id in zip(specs, question_ids, strict=True):
+    for question, question_id in zip(spec.questions, question_ids, strict=True):
         document = question_document(
-            ctx, spec, question_id=question_id, end_time=end_time, addressed=addressed, thread=survey_id
+            ctx, question, question_id=question_id, end_time=spec.end_time, addressed=addressed, thread=survey_id
         )
         question_creates.append((create_of(ctx, document, addressed), document))
     create_survey = create_of(ctx, survey, addressed)
@@ -230,10 +249,10 @@ async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Compo
             conn,
             survey_id=survey_id,
             chapter=ctx.username,
-            title=survey["name"],
-            introduction=survey["content"],
-            end_time=to_epoch(end_time),
-            hide_results=hide,
+            title=spec.title,
+            introduction=spec.introduction,
+            end_time=to_epoch(spec.end_time),
+            hide_results=spec.hide_results,
             now=to_epoch(ctx.now),
         )
 
@@ -250,8 +269,8 @@ async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Compo
             )
 
     rows = [
-        _question_row(ctx, spec, question_id, end_time, survey_id=survey_id, position=position)
-        for position, (spec, question_id) in enumerate(zip(specs, question_ids, strict=True))
+        _question_row(ctx, question, question_id, spec.end_time, survey_id=survey_id, position=position)
+        for position, (question, question_id) in enumerate(zip(spec.questions, question_ids, strict=True))
     ]
     return Composed(activity=create_survey, new_object=survey, changes=[save_survey, *rows, publish_questions])
 

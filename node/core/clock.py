@@ -21,8 +21,12 @@ class Clock:
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Until ``event`` is set or ``seconds`` of this clock pass; callers check the time again
         after, since a clock may also return early."""
-        with contextlib.suppress(asyncio.TimeoutError):
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), max(seconds, 0.0))
+
+    async def wait_until(self, event: asyncio.Event, when: float) -> None:
+        """Until ``event`` is set or this clock reaches ``when`` (epoch seconds)."""
+        await self.wait(event, when - self.now().timestamp())
 
 
 class FrozenClock(Clock):
@@ -39,6 +43,12 @@ class FrozenClock(Clock):
         self._now += timedelta(**delta)
         for event in self._waiting:  # every waiter looks at the new time
             event.set()
+
+    async def wait_until(self, event: asyncio.Event, when: float) -> None:
+        """At once if the clock is already at ``when``; else until ``event`` is set or the clock moves."""
+        if self._now.timestamp() >= when:
+            return
+        await self.wait(event, when - self._now.timestamp())
 
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Until ``event`` is set or the clock is moved (by any amount: the caller re-plans)."""

@@ -104,10 +104,6 @@ class PollWorker:
             self.on_deliveries_queued()
         return sent
 
-    async def seconds_to_next_close(self) -> float | None:
-        end_time = await polls.next_end_time(self.db.reader)
-        return None if end_time is None else end_time - to_epoch(self.clock.now())
-
     async def _close(self, question: polls.Question, now: float) -> None:
         async with self.db.transaction() as conn:
             await polls.mark_closed(conn, question.id, question.end_time)
@@ -211,13 +207,16 @@ class PollLoop:
             self._wakeup.clear()
             try:
                 next_counts = await self._pass(next_counts)
-                delay = await self._delay(next_counts)
+                wake_at = await self._wake_at(next_counts)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("polls: a pass failed; trying again shortly")
-                delay = 1.0
-            await self.worker.clock.wait(self._wakeup, delay)
+                wake_at = to_epoch(self.worker.clock.now()) + 1.0
+            if wake_at <= to_epoch(self.worker.clock.now()):
+                await asyncio.sleep(0.01)  # due already (the clock moved while planning): again at once, never hot
+            else:
+                await self.worker.clock.wait_until(self._wakeup, wake_at)
 
     async def _pass(self, next_counts: float) -> float:
         """Close what is due; send the counts if their time has come. When counts go next."""
@@ -227,13 +226,11 @@ class PollLoop:
             return to_epoch(self.worker.clock.now()) + self.interval
         return next_counts
 
-    async def _delay(self, next_counts: float) -> float:
-        """Seconds until the next close or counts, whichever is first (never a busy loop)."""
-        delay = next_counts - to_epoch(self.worker.clock.now())
-        to_close = await self.worker.seconds_to_next_close()
-        if to_close is not None:
-            delay = min(delay, to_close)
-        return max(delay, 0.01)
+    async def _wake_at(self, next_counts: float) -> float:
+        """When the next close or counts are due, whichever is first: an instant on the clock, so a clock
+        moved while this was planned cannot be missed."""
+        end_time = await polls.next_end_time(self.worker.db.reader)
+        return next_counts if end_time is None else min(next_counts, end_time)
 
 
 async def poll_worker_context(app: web.Application) -> AsyncIterator[None]:

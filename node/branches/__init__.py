@@ -21,7 +21,9 @@ its Ed25519 key, on linking and when the facts change, at most once per
 ``report_interval_seconds``. A parent checks the proof against the origin's Multikey before
 the inbox's transaction (a ``registry.preparers`` entry), keeps the newest report per node of
 its subtree, and forwards each unchanged to its own parent, so the top holds every node's own
-signed statement (``tree``: ``GET <actor>/tree``; the top's profile page, ``pages``). When a
+signed statement (``tree``: ``GET <actor>/tree``; ``pages``: the node's place and founding date
+among its home page's facts and, with children, the newest chapters below and the tree with
+member counts; ``admin``: the dashboard's panel to link, leave, accept, reject and remove). When a
 branch is unlinked, its reports are dropped at every level above (a ``Remove`` told upward).
 
 **Relaying** (``relaying``, a ``registry.relay_rules`` entry): a public post of a linked child,
@@ -40,7 +42,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.branches import inbound, links, outbound, pages, relaying, reporter, schema, software, views
+from node.branches import admin, inbound, links, outbound, pages, relaying, reporter, schema, software, views
 from node.core.appkeys import CONFIG, DATABASE, URLS
 from node.core.registry import Registry
 
@@ -59,6 +61,7 @@ def register(registry: Registry) -> None:
     inbound.register(registry)
     outbound.register(registry)
     pages.register(registry)
+    registry.admin_sections.append(admin.admin_sections)
     registry.relay_rules.append(relaying.relay_subtree)
     registry.before("Follow", software.learn)
     registry.after("Follow", software.remember)
@@ -67,4 +70,5 @@ def register(registry: Registry) -> None:
 
 def setup(app: web.Application) -> None:
     views.add_routes(app)
+    admin.add_routes(app)
     app.cleanup_ctx.append(reporter.reporter_context)

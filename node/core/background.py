@@ -17,21 +17,14 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger("chapterhouse.worker")
 
 
-class WorkerLoop:
-    def __init__(
-        self,
-        name: str,
-        cycle: Callable[[], Awaitable[int]],
-        *,
-        idle_seconds: float = 1.0,
-        full_batch: int = 0,
-        gather_seconds: float = 0.0,
-    ) -> None:
+class BackgroundTask:
+    """One named asyncio task that a ``wake()`` nudges: started and stopped by a ``cleanup_ctx``.
+
+    Subclasses write ``_run`` (a loop that never ends by itself) and wait on ``_wakeup``.
+    """
+
+    def __init__(self, name: str) -> None:
         self.name = name
-        self._cycle = cycle
-        self._idle_seconds = idle_seconds
-        self._full_batch = full_batch
-        self._gather_seconds = gather_seconds
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -47,6 +40,26 @@ class WorkerLoop:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class WorkerLoop(BackgroundTask):
+    def __init__(
+        self,
+        name: str,
+        cycle: Callable[[], Awaitable[int]],
+        *,
+        idle_seconds: float = 1.0,
+        full_batch: int = 0,
+        gather_seconds: float = 0.0,
+    ) -> None:
+        super().__init__(name)
+        self._cycle = cycle
+        self._idle_seconds = idle_seconds
+        self._full_batch = full_batch
+        self._gather_seconds = gather_seconds
 
     async def _run(self) -> None:
         while True:

@@ -26,7 +26,6 @@ arrive, a question sends at most one counts Update per interval (and one at its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -46,6 +45,7 @@ from node.core.appkeys import (
     RUN_WORKERS,
     URLS,
 )
+from node.core.background import BackgroundTask
 from node.core.clock import to_epoch
 from node.core.db import Database
 from node.core.urls import Urls
@@ -176,30 +176,16 @@ class PollWorker:
         return 1
 
 
-class PollLoop:
+class PollLoop(BackgroundTask):
     """Runs a :class:`PollWorker`: closes at each ``endTime``, sends counts every interval.
 
     A failed pass is logged and tried again a second later; it never ends the loop.
     """
 
     def __init__(self, worker: PollWorker, interval_seconds: float) -> None:
+        super().__init__("polls")
         self.worker = worker
         self.interval = interval_seconds
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task | None = None
-
-    def wake(self) -> None:
-        self._wakeup.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="polls")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _run(self) -> None:
         next_counts = to_epoch(self.worker.clock.now())  # counts at start, then every interval

@@ -76,23 +76,25 @@ DETAILS: dict = {}
 
 async def seed_remote_actors(database: Path, actors: RemoteActorSet, count: int) -> None:
     """Cache the remote actors and their keys in the node's database, as a fetch would have."""
-    from federation.actors import RemoteActor, RemoteKey, upsert_actor, upsert_key
+    from federation.actors import RemoteActor, RemoteKey
     from node.core.db import Database
+    from node.core.remote_actors import RemoteActorStore
     from node.web.app import all_migrations
 
     db = Database(database, migrations=all_migrations())
     await db.open()
-    now = time.time()
+    store, now = RemoteActorStore(db), time.time()
     try:
         async with db.transaction() as conn:
             for i in range(count):
                 document = actors.document(i)
-                await upsert_actor(
+                await store.upsert_actor(
                     conn,
                     RemoteActor(document["id"], document["inbox"], document["endpoints"]["sharedInbox"], document),
                     now,
                 )
-                await upsert_key(conn, RemoteKey(actors.key_id(i), actors.actor_id(i), actors.public_pems[i]), now)
+                key = RemoteKey(actors.key_id(i), actors.actor_id(i), actors.public_pems[i])
+                await store.upsert_key(conn, key, now)
     finally:
         await db.close()
 

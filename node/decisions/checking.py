@@ -11,11 +11,13 @@ electorate of this level and hangs under that child, the tally arrived before
 ``tallyDeadline``, and a chapter reports once. Then :func:`shared_tags`: a member on the
 rolls of two chapters belongs to the earlier membership; if that member voted in both, the
 later membership's tally is rejected ("counted in one chapter only (the earlier
-membership)"), whichever arrived first.
+membership)", naming the tags), whichever arrived first; the chapter then withdraws those
+ballots and sends a recount, which replaces the refused tally if it comes before the deadline.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from federation.activitystreams import id_of, origin_of
@@ -27,6 +29,7 @@ from node.decisions import tally as tallies
 
 DOCUMENT_TYPES = ("DecisionTally", "DecisionAggregate", "DecisionOutcome")
 EARLIER = "counted in one chapter only (the earlier membership)"
+TAG = re.compile(r"\b[0-9a-f]{64}\b")
 
 
 @dataclass(frozen=True)
@@ -104,19 +107,33 @@ def _tag_entries(tally: dict) -> list[tuple[str, float, bool]] | None:
     return entries
 
 
-async def shared_tags(ctx: InboxContext, prop_id: str, origin: str, tally: dict) -> tuple[str | None, set[str]]:
-    """(why ``origin`` loses a member who voted in two chapters, or None; the chapters that lose to it)."""
+def lost_tags(reason: str) -> list[str]:
+    """The participation tags a refusal for an earlier membership names (for the chapter to recount)."""
+    return TAG.findall(reason.split(EARLIER, 1)[1]) if EARLIER in reason else []
+
+
+def earlier_reason(tags: list[str], elsewhere: str) -> str:
+    return f"{EARLIER}: the voters with the participation tags {', '.join(tags)} voted in {elsewhere} too"
+
+
+async def shared_tags(ctx: InboxContext, prop_id: str, origin: str, tally: dict) -> tuple[str | None, dict]:
+    """(why ``origin`` loses voters to earlier memberships, or None; {chapter: tags} that lose to it)."""
     entries = _tag_entries(tally)
     if entries is None:
-        return "the roll's tags must be one [tag, since] per member, the voters' tags among them", set()
+        return "the roll's tags must be one [tag, since] per member, the voters' tags among them", {}
     mine = {tag: (since, voted) for tag, since, voted in entries}
-    losers: set[str] = set()
+    lost: dict[str, list[str]] = {}
+    losers: dict[str, list[str]] = {}
     for row in await store.tags_elsewhere(ctx.conn, prop_id, origin, list(mine)):
         since, voted = mine[row["tag"]]
         if not (voted and row["voted"]):
             continue  # on two rolls, voted once at most: counted once
         if (row["since"], row["chapter"]) < (since, origin):
-            return f"{EARLIER}: a voter here voted in {row['chapter']}, where the membership is earlier", set()
-        losers.add(row["chapter"])
+            lost.setdefault(row["chapter"], []).append(row["tag"])
+        else:
+            losers.setdefault(row["chapter"], []).append(row["tag"])
+    if lost:
+        chapter, tags = next(iter(lost.items()))
+        return earlier_reason(tags, chapter), {}
     await store.add_tags(ctx.conn, prop_id, origin, entries)
     return None, losers

@@ -79,12 +79,12 @@ async def on_tally(ctx: InboxContext, activity: dict, tally: dict) -> None:
     if existing is not None and jsonio.loads(existing["document"]) == tally:
         return  # the same tally again: counted once
     reason = await checking.refusal(ctx, activity, tally, prop)
-    losers: set[str] = set()
+    losers: dict[str, list[str]] = {}
     if reason is None:
         reason, losers = await checking.shared_tags(ctx, prop.id, origin, tally)
     await _keep(ctx, activity, prop, tally, reason)
-    for loser in losers:
-        await _withdraw(ctx, prop, loser)
+    for loser, tags in losers.items():
+        await _withdraw(ctx, prop, loser, checking.earlier_reason(tags, origin))
     if reason is None and not prop.is_issuer:
         parent = await links.linked_parent(ctx.conn)
         if parent is not None:
@@ -118,9 +118,8 @@ async def _keep(ctx: InboxContext, activity: dict, prop: store.Proposal, tally: 
         )
 
 
-async def _withdraw(ctx: InboxContext, prop: store.Proposal, loser: str) -> None:
-    """A tally counted before loses a voter to an earlier membership: it is rejected, and told."""
-    reason = f"{checking.EARLIER}: a voter there voted in an earlier membership elsewhere"
+async def _withdraw(ctx: InboxContext, prop: store.Proposal, loser: str, reason: str) -> None:
+    """A tally counted before loses voters to an earlier membership: it is rejected, and told."""
     row = await store.get_tally(ctx.conn, prop.id, loser)
     await store.set_tally_rejected(ctx.conn, prop.id, loser, reason)
     await store.drop_tags(ctx.conn, prop.id, loser)
@@ -196,10 +195,29 @@ def rejecting(inner: Handler) -> Handler:
         if id_of(tally.get("attributedTo")) != ctx.chapter_id:
             return
         reason = activity.get("content") if isinstance(activity.get("content"), str) else "no reason given"
-        await store.mark_copy_rejected(ctx.conn, id_of(tally.get("proposal")) or "", reason[:2000])
+        proposal_id = id_of(tally.get("proposal")) or ""
+        await store.mark_copy_rejected(ctx.conn, proposal_id, reason[:2000])
         log.warning("decisions: %s rejected our tally: %s", id_of(activity.get("actor")), reason)
+        await recount(ctx, proposal_id, checking.lost_tags(reason))
 
     return Handler(apply, needs_sender=inner.needs_sender)
+
+
+async def recount(ctx: InboxContext, proposal_id: str, tags: list[str]) -> None:
+    """Voters an earlier membership elsewhere holds: their ballots are withdrawn and the tally sent again."""
+    withdrawn = 0
+    for tag in tags:
+        member = await store.member_of_tag(ctx.conn, proposal_id, tag)
+        if member is not None:
+            withdrawn += await store.withdraw_voter(ctx.conn, proposal_id, member, checking.EARLIER)
+    if withdrawn:
+        await store.resend_tally(ctx.conn, proposal_id)
+        log.info(
+            "decisions: %d ballots withdrawn from %s (%s); the tally goes again",
+            withdrawn,
+            proposal_id,
+            checking.EARLIER,
+        )
 
 
 def register(registry: Registry) -> None:

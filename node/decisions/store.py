@@ -202,6 +202,11 @@ async def mark_tally_sent(conn: aiosqlite.Connection, proposal_id: str, tally: d
     )
 
 
+async def resend_tally(conn: aiosqlite.Connection, proposal_id: str) -> None:
+    """The worker builds and sends the tally again (a recount)."""
+    await conn.execute("UPDATE decision_copies SET tally_sent_at = NULL WHERE proposal_id = ?", (proposal_id,))
+
+
 async def mark_copy_rejected(conn: aiosqlite.Connection, proposal_id: str, reason: str) -> None:
     await conn.execute("UPDATE decision_copies SET rejected = ? WHERE proposal_id = ?", (reason, proposal_id))
 

@@ -85,3 +85,48 @@ async def test_ballots_mode_passes_end_to_end(make_node, tmp_path, member_host):
     options = {o["name"]: o["count"] for o in final["questions"][0]["options"]}
     assert options == {"agree": 56, "abstain": 5, "disagree": 39, "block": 0}
     assert final["questions"][0]["votersCount"] == 100
+
+
+async def decide(host, nodes, clock, ballots, *, decision=None, minutes=5) -> dict:
+    proposal_id = await issue(nodes["world"], clock, decision=decision, minutes=minutes)
+    await vote_everywhere(host, nodes, proposal_id, ballots)
+    clock.advance(minutes=minutes, seconds=1)
+    return await final_results(nodes["world"], proposal_id)
+
+
+async def test_weight_modes_weights_and_block_decide(make_node, tmp_path, member_host):
+    """Scenarios 2, 3 and 11 on one tree, one proposal each (the same members vote on each)."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, SIZES)
+    ids = {name: nodes[name].actor_id for name in SIZES}
+    # 2: A 25 agree, B 40 disagree, C silent
+    two = {"a": {"agree": 25}, "b": {"disagree": 40}, "c": {}}
+    ballots = await decide(member_host, nodes, clock, two)
+    assert ballots["outcome"]["status"] == "failed", ballots["outcome"]
+    shares = await decide(member_host, nodes, clock, two, decision={"weightMode": "chapterShare"})
+    assert shares["outcome"]["status"] == "passed", shares["outcome"]
+    assert shares["signedOutcome"]["result"]["weighted"] == {"agree": 100.0, "abstain": 0.0, "disagree": 50.0, "block": 0.0}
+    # 3: issuer weights 1, 0.5, 0.5
+    three = {"a": {"agree": 30, "disagree": 10}, "b": {"agree": 5, "disagree": 25}, "c": {"agree": 5, "disagree": 15}}
+    plain = await decide(member_host, nodes, clock, three)
+    assert plain["outcome"]["status"] == "failed" and round(plain["outcome"]["agreement"], 3) == 0.444
+    weights = {ids["a"]: 1, ids["b"]: 0.5, ids["c"]: 0.5}
+    weighted = await decide(member_host, nodes, clock, three, decision={"weights": weights})
+    assert weighted["outcome"]["status"] == "passed" and round(weighted["outcome"]["agreement"], 3) == 0.538
+    # 11: 70 agree, 18 disagree, 12 block
+    blocked = await decide(member_host, nodes, clock, {"a": {"agree": 70, "disagree": 18, "block": 12}})
+    assert blocked["outcome"]["status"] == "blocked", blocked["outcome"]
+
+
+async def test_a_proposal_is_immutable_and_needs_a_subtree(make_node, tmp_path, member_host):
+    """An Update changing options, policy or times is 422; a node without children cannot issue."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 2}, under={"r1": ["a"]})
+    proposal_id = await issue(nodes["world"], clock)
+    for change in ({"decision": {"passThreshold": 0.9}}, {"oneOf": ["yes", "no"]}, {"endTime": iso(clock.now())}):
+        status, body, _ = await publish(nodes["world"], {"type": "Update", "object": {"id": proposal_id, **change}})
+        assert status == 422, body
+    status, body, _ = await publish(
+        nodes["a"], {"type": "Question", "content": "x", "oneOf": OPTIONS, "endTime": iso(clock.now() + timedelta(minutes=5)), "decision": {}}
+    )
+    assert status == 422 and "children" in body["error"], body

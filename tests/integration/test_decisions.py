@@ -8,13 +8,22 @@ tree shares one frozen clock, moved past ``endTime`` by the test, while the work
 
 from __future__ import annotations
 
+import json
+import re
+import uuid
 from datetime import timedelta
 
 import pytest
 
+from node.core import vocabulary
+from node.core.appkeys import KEYRING, URLS
 from node.core.clock import FrozenClock, iso
-from tests.support.c2s import publish
+from node.core.db import fetch_one
+from node.decisions import store, tallying
+from node.decisions import tally as tallies
+from tests.support.c2s import eventually, get_json, publish
 from tests.support.decisions import MemberHost, build_tree, copy_questions, final_results, results
+from tests.support.tree import post_signed_as
 
 POLICY = {
     "passThreshold": 0.5,
@@ -105,7 +114,12 @@ async def test_weight_modes_weights_and_block_decide(make_node, tmp_path, member
     assert ballots["outcome"]["status"] == "failed", ballots["outcome"]
     shares = await decide(member_host, nodes, clock, two, decision={"weightMode": "chapterShare"})
     assert shares["outcome"]["status"] == "passed", shares["outcome"]
-    assert shares["signedOutcome"]["result"]["weighted"] == {"agree": 100.0, "abstain": 0.0, "disagree": 50.0, "block": 0.0}
+    assert shares["signedOutcome"]["result"]["weighted"] == {
+        "agree": 100.0,
+        "abstain": 0.0,
+        "disagree": 50.0,
+        "block": 0.0,
+    }
     # 3: issuer weights 1, 0.5, 0.5
     three = {"a": {"agree": 30, "disagree": 10}, "b": {"agree": 5, "disagree": 25}, "c": {"agree": 5, "disagree": 15}}
     plain = await decide(member_host, nodes, clock, three)
@@ -127,6 +141,184 @@ async def test_a_proposal_is_immutable_and_needs_a_subtree(make_node, tmp_path, 
         status, body, _ = await publish(nodes["world"], {"type": "Update", "object": {"id": proposal_id, **change}})
         assert status == 422, body
     status, body, _ = await publish(
-        nodes["a"], {"type": "Question", "content": "x", "oneOf": OPTIONS, "endTime": iso(clock.now() + timedelta(minutes=5)), "decision": {}}
+        nodes["a"],
+        {
+            "type": "Question",
+            "content": "x",
+            "oneOf": OPTIONS,
+            "endTime": iso(clock.now() + timedelta(minutes=5)),
+            "decision": {},
+        },
     )
     assert status == 422 and "children" in body["error"], body
+
+
+SCENARIO_ONE = {
+    "a": {"agree": 40, "abstain": 5, "disagree": 15},
+    "b": {"agree": 10, "disagree": 20},
+    "c": {"agree": 6, "disagree": 4},
+}
+
+
+async def _offline_run(make_node, tmp_path, member_host, offline: str) -> dict:
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, SIZES)
+    await nodes[offline].stop()
+    deadline = iso(clock.now() + timedelta(minutes=7))
+    proposal_id = await issue(nodes["world"], clock, decision={"tallyDeadline": deadline})
+    online = {name: counts for name, counts in SCENARIO_ONE.items() if name != offline}
+    await vote_everywhere(member_host, nodes, proposal_id, online)
+    clock.advance(minutes=5, seconds=1)
+    await eventually(lambda: _reported(nodes["world"], proposal_id, len(online)), timeout=20)
+    clock.advance(minutes=2, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    statuses = {c["id"]: c["status"] for region in final["branches"] for c in region["children"]}
+    assert statuses[nodes[offline].actor_id] == "not reporting"
+    return final
+
+
+async def _reported(world, proposal_id: str, how_many: int) -> bool:
+    kept = await store.tallies(world.db.reader, proposal_id)
+    return len([t for t in kept if t["kind"] == "tally" and t["status"] == "reported"]) >= how_many
+
+
+async def test_a_chapter_offline_for_the_whole_vote(make_node, tmp_path, member_host):
+    """Scenario 5: C offline: not reporting, 150 of 180 report, the result stands."""
+    final = await _offline_run(make_node, tmp_path, member_host, "c")
+    assert final["electorate"] == 180 and final["voters"] == 90
+    assert final["outcome"]["status"] == "passed", final["outcome"]
+
+
+async def test_the_largest_chapter_offline_misses_the_roll_quorum(make_node, tmp_path, member_host):
+    """Scenario 5: A offline instead: 80 of 180 on reporting rolls, under 50%: no quorum."""
+    final = await _offline_run(make_node, tmp_path, member_host, "a")
+    assert final["outcome"]["status"] == "no quorum" and "roll quorum" in final["outcome"]["reason"]
+
+
+async def test_late_ballots_and_late_tallies(make_node, tmp_path, member_host):
+    """Scenario 9: a ballot one second after endTime is logged, not counted; a tally after tallyDeadline is rejected."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 2, "c": 2})
+    first = await issue(nodes["world"], clock)
+    copied = await copy_questions(nodes["a"], first)
+    clock.advance(minutes=5, seconds=1)
+    assert await member_host.vote(nodes["a"], "a0", copied[first], "agree") == 202
+    await nodes["a"].settle()
+    row = await fetch_one(
+        nodes["a"].db.reader, "SELECT counted, reason FROM poll_ballots WHERE question_id = ?", (copied[first],)
+    )
+    assert row["counted"] == 0 and row["reason"] == "after close"
+    deadline = iso(clock.now() + timedelta(minutes=6))
+    second = await issue(nodes["world"], clock, decision={"tallyDeadline": deadline})
+    copied = await copy_questions(nodes["a"], second)
+    assert await member_host.vote(nodes["a"], "a1", copied[second], "agree") == 202
+    clock.advance(minutes=7)  # endTime and tallyDeadline both pass before any chapter can send its tally
+
+    async def rejected_late():
+        kept = await store.get_tally(nodes["r1"].db.reader, second, nodes["a"].actor_id)
+        return kept if kept is not None else None
+
+    kept = await eventually(rejected_late, timeout=20)
+    assert kept["status"] == "rejected" and kept["reason"].startswith("late"), dict(kept)
+    final = await final_results(nodes["world"], second)
+    assert final["outcome"]["status"] == "no quorum"
+
+
+def _receipt_of(host: MemberHost, chapter: str) -> str:
+    """The receipt a member of ``chapter`` was sent (in a direct Note, to them alone)."""
+    for activity in host.received:
+        note = activity.get("object") if activity.get("type") == "Create" else None
+        if isinstance(note, dict) and note.get("attributedTo") == chapter and "receipt" in note.get("content", ""):
+            assert note["to"] == [activity["to"][0]] and not note.get("cc")
+            found = re.search(r"<code>([0-9a-f]+)</code>", note["content"])
+            if found:
+                return found.group(1)
+    raise AssertionError("no receipt was sent")
+
+
+async def test_receipts_verify_and_a_changed_leaf_is_rejected(make_node, tmp_path, member_host):
+    """Scenario 12: a member's receipt verifies against the signed root; a changed leaf breaks the root,
+    and the parent rejects the tally; scenario 6: more voters than the roll, counts the leaves do not show."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 3, "c": 3})
+    proposal_id = await issue(nodes["world"], clock)
+    await vote_everywhere(member_host, nodes, proposal_id, {"b": {"agree": 2}, "c": {"agree": 1, "disagree": 1}})
+    copy = await store.copy_of(nodes["b"].db.reader, proposal_id)
+    b_keys = nodes["b"].app[KEYRING]["b"]
+    prop = await store.get_proposal(nodes["b"].db.reader, proposal_id)
+    genuine = await tallying.tally_fields(nodes["b"].db.reader, prop.document, copy)
+    for forged, why in (
+        ({"voters": 70}, "exceed the roll of 3"),
+        ({"questions": [{**genuine["questions"][0], "counts": {"agree": 3}}]}, "do not match the leaves"),
+    ):
+        unsigned = vocabulary.decision_document(
+            "DecisionTally",
+            actor=nodes["b"].actor_id,
+            proposal=proposal_id,
+            published=iso(clock.now()),
+            **{**genuine, **forged},
+        )
+        await _push(nodes["b"], nodes["r1"], tallying.sign(nodes["b"].app[URLS], b_keys, unsigned, clock.now()))
+        kept = await eventually(lambda why=why: _status(nodes["r1"], proposal_id, nodes["b"].actor_id, why), timeout=15)
+        assert kept["status"] == "rejected"
+        await eventually(lambda why=why: _told(nodes["b"], proposal_id, why), timeout=15)  # B is told why
+    # C: a leaf changed after its root was signed
+    c_copy = await store.copy_of(nodes["c"].db.reader, proposal_id)
+    c_prop = await store.get_proposal(nodes["c"].db.reader, proposal_id)
+    signed = await tallying.signed_tally(
+        nodes["c"].db.reader, nodes["c"].app[URLS], nodes["c"].app[KEYRING]["c"], c_prop.document, c_copy, clock.now()
+    )
+    async with nodes["c"].db.transaction() as conn:
+        await conn.execute(
+            "UPDATE decision_leaves SET choice = 'agree' WHERE choice = 'disagree' AND proposal_id = ?", (proposal_id,)
+        )
+    await _push(nodes["c"], nodes["r2"], signed)
+    kept = await eventually(lambda: _status(nodes["r2"], proposal_id, nodes["c"].actor_id, "Merkle root"), timeout=15)
+    assert kept["status"] == "rejected"
+    # a member of A checks their receipt against A's signed root
+    await vote_everywhere(member_host, nodes, proposal_id, {"a": {"agree": 1}})
+    await nodes["a"].settle()
+    receipt = await eventually(lambda: _async(_receipt_of, member_host, nodes["a"].actor_id), timeout=15)
+    clock.advance(minutes=5, seconds=1)
+    await final_results(nodes["world"], proposal_id)
+    a_copy = await store.copy_of(nodes["a"].db.reader, proposal_id)
+    status, proof = await get_json(f"{a_copy['copy_id']}/receipts/{receipt}", accept="application/json")
+    assert status == 200, proof
+    signed_a = json.loads(a_copy["tally"])
+    assert proof["merkleRoot"] == signed_a["merkleRoot"]
+    assert tallies.verify_receipt(proof["leaf"], proof["index"], proof["size"], proof["proof"], signed_a["merkleRoot"])
+    changed = {**proof["leaf"], "choice": "disagree"}
+    assert not tallies.verify_receipt(changed, proof["index"], proof["size"], proof["proof"], signed_a["merkleRoot"])
+    status, _ = await get_json(f"{a_copy['copy_id']}/receipts/{'0' * 32}", accept="application/json")
+    assert status == 404
+
+
+async def _async(function, *args):
+    try:
+        return function(*args)
+    except AssertionError:
+        return None
+
+
+async def _status(node, proposal_id: str, origin: str, why: str):
+    kept = await store.get_tally(node.db.reader, proposal_id, origin)
+    return dict(kept) if kept is not None and why in (kept["reason"] or "") else None
+
+
+async def _told(node, proposal_id: str, why: str):
+    copy = await store.copy_of(node.db.reader, proposal_id)
+    return copy is not None and why in (copy["rejected"] or "")
+
+
+async def _push(sender, parent, document: dict) -> None:
+    add = {
+        "@context": vocabulary.signed_context(),
+        "id": f"{sender.base_url}/activities/{uuid.uuid4()}",
+        "type": "Add",
+        "actor": sender.actor_id,
+        "object": document,
+        "target": document["proposal"],
+        "to": [parent.actor_id],
+    }
+    status, body = await post_signed_as(sender, parent.inbox, add)
+    assert status == 202, body

@@ -4,7 +4,7 @@ Built at the copy's ``endTime`` by the worker from what this node stored (never 
 served document says): the leaves of counted ballots (``store.leaves``, in the order
 published), counts and voters per question of the proposal, distinct voters of the whole
 proposal, roll size and hash, the roll's participation tags with when each membership
-began (the earlier membership wins a member on two rolls), the tags of the voters, the
+began (epoch milliseconds) (the earlier membership wins a member on two rolls), the tags of the voters, the
 RFC 9162 root over the leaves and the URL where anyone fetches the leaves.
 """
 
@@ -46,7 +46,7 @@ async def tally_fields(conn: aiosqlite.Connection, document: dict, copy) -> dict
         "voters": len(voters),
         "rollSize": copy["roll_size"],
         "rollHash": copy["roll_hash"],
-        "rollTags": [[entry["tag"], entry["since"]] for entry in roll],
+        "rollTags": [[entry["tag"], int(entry["since"] * 1000)] for entry in roll],  # milliseconds: integers
         "participation": sorted(tallies.participation_tag(proposal_id, voter) for voter in voters),
         "merkleRoot": tallies.merkle_root([leaf_of(row) for row in rows]),
         "leaves": leaves_url(copy["copy_id"]),

@@ -13,6 +13,7 @@ import re
 import uuid
 from datetime import timedelta
 
+import aiohttp
 import pytest
 
 from node.core import vocabulary
@@ -88,12 +89,19 @@ async def test_ballots_mode_passes_end_to_end(make_node, tmp_path, member_host):
     assert (await results(nodes["world"], proposal_id))["status"] == "open"
     clock.advance(minutes=5, seconds=1)
     final = await final_results(nodes["world"], proposal_id)
-    print(final)
     assert final["outcome"]["status"] == "passed", final
     assert final["electorate"] == 180 and final["voters"] == 100
     options = {o["name"]: o["count"] for o in final["questions"][0]["options"]}
     assert options == {"agree": 56, "abstain": 5, "disagree": 39, "block": 0}
     assert final["questions"][0]["votersCount"] == 100
+    chapters = [c for region in final["branches"] for c in region["children"]]
+    assert {c["status"] for c in chapters} == {"reported"} and all("participation" not in c["tally"] for c in chapters)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{proposal_id}/results", headers={"Accept": "text/html"}) as response:
+            page = await response.text()
+    assert response.status == 200 and 'data-outcome="passed"' in page and 'data-count="56"' in page
+    served = (await get_json(proposal_id))[1]
+    assert served["closed"] and served["votersCount"] == 100 and served["oneOf"][0]["replies"]["totalItems"] == 56
 
 
 async def decide(host, nodes, clock, ballots, *, decision=None, minutes=5) -> dict:

@@ -18,10 +18,11 @@ import pytest
 
 from node.core import vocabulary
 from node.core.appkeys import KEYRING, URLS
-from node.core.clock import FrozenClock, iso
+from node.core.clock import FrozenClock, iso, to_epoch
 from node.core.db import fetch_one
 from node.decisions import store, tallying
 from node.decisions import tally as tallies
+from node.membership import members
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.decisions import MemberHost, build_tree, copy_questions, final_results, results
 from tests.support.tree import post_signed_as
@@ -330,3 +331,29 @@ async def _push(sender, parent, document: dict) -> None:
     }
     status, body = await post_signed_as(sender, parent.inbox, add)
     assert status == 202, body
+
+
+async def test_a_member_on_two_rolls_is_counted_once(make_node, tmp_path, member_host):
+    """Scenario 4: a member on the rolls of A (earlier) and B (later) who votes in both is counted once,
+    in A; B is told, recounts without that ballot and is counted; the electorate is 179."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 99, "b": 49, "c": 30})
+    shared = member_host.id("dup")
+    joined = to_epoch(clock.now())
+    for name, since in (("a", joined - 3600), ("b", joined - 60)):
+        async with nodes[name].db.transaction() as conn:
+            await members.upsert_member(conn, chapter=name, actor_id=shared, state="active", now=since)
+    proposal_id = await issue(nodes["world"], clock)
+    ballots = {"a": {"agree": 10}, "b": {"disagree": 10}, "c": {"agree": 1}}
+    await vote_everywhere(member_host, nodes, proposal_id, ballots)
+    for name, choice in (("a", "agree"), ("b", "disagree")):
+        question = (await copy_questions(nodes[name], proposal_id))[proposal_id]
+        assert await member_host.vote(nodes[name], "dup", question, choice) == 202
+        await nodes[name].settle()
+    clock.advance(minutes=5, seconds=1)
+    told = await eventually(lambda: _told(nodes["b"], proposal_id, "the earlier membership"), timeout=20)
+    assert told
+    final = await final_results(nodes["world"], proposal_id)
+    options = {o["name"]: o["count"] for o in final["questions"][0]["options"]}
+    assert final["electorate"] == 179, final["electorate"]
+    assert options["agree"] == 12 and options["disagree"] == 10 and final["voters"] == 22, final

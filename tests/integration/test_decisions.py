@@ -357,3 +357,61 @@ async def test_a_member_on_two_rolls_is_counted_once(make_node, tmp_path, member
     options = {o["name"]: o["count"] for o in final["questions"][0]["options"]}
     assert final["electorate"] == 179, final["electorate"]
     assert options["agree"] == 12 and options["disagree"] == 10 and final["voters"] == 22, final
+
+
+async def test_a_seven_question_survey_adds_up_question_by_question(make_node, tmp_path, member_host):
+    """Scenario 13: a 7-question survey (one anyOf, questions skipped by some voters) issued at the top:
+    the totals there equal what the members sent, question by question; votersCount is the distinct voters."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 6, "b": 4, "c": 3})
+    items = [{"type": "Question", "content": f"<p>Question {n}</p>", "oneOf": ["yes", "no"]} for n in range(6)]
+    items.insert(3, {"type": "Question", "content": "<p>Which days?</p>", "anyOf": ["mon", "tue", "wed"]})
+    survey = {
+        "type": "Survey",
+        "name": "Members' survey",
+        "content": "<p>Seven questions.</p>",
+        "endTime": iso(clock.now() + timedelta(minutes=5)),
+        "orderedItems": items,
+        "decision": {},
+    }
+    status, answer, _ = await publish(nodes["world"], survey)
+    assert status == 201, answer
+    proposal_id = answer["object"]
+    _POSITIONS[proposal_id] = [q["id"] for q in (await get_json(proposal_id))[1]["orderedItems"]]
+    sent: dict[int, dict[str, int]] = {n: {} for n in range(7)}
+    voters = set()
+    for chapter, many in (("a", 6), ("b", 3), ("c", 2)):  # not every member votes; each skips some questions
+        copied = await copy_questions(nodes[chapter], proposal_id)
+        questions = [copied[q] for q in sorted(copied, key=lambda q: _position(nodes["world"], proposal_id, q))]
+        for member in range(many):
+            name = f"{chapter}{member}"
+            for number, question in enumerate(questions):
+                if (member + number) % 3 == 2:
+                    continue  # skipped
+                choices = (
+                    ["mon", "wed"]
+                    if number == 3 and member % 2
+                    else ["tue"]
+                    if number == 3
+                    else ["yes" if member % 2 else "no"]
+                )
+                for choice in choices:
+                    assert await member_host.vote(nodes[chapter], name, question, choice) == 202
+                    sent[number][choice] = sent[number].get(choice, 0) + 1
+                voters.add(name)
+        await nodes[chapter].settle()
+    clock.advance(minutes=5, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    assert final["outcome"]["status"] == "advisory"
+    for number, question in enumerate(final["questions"]):
+        assert {o["name"]: o["count"] for o in question["options"] if o["count"]} == sent[number], number
+    assert final["voters"] == len(voters) == 11
+    served = (await get_json(proposal_id))[1]
+    assert served["votersCount"] == 11 and served["closed"]
+
+
+_POSITIONS: dict[str, list[str]] = {}
+
+
+def _position(world, proposal_id: str, question: str) -> int:
+    return _POSITIONS[proposal_id].index(question)

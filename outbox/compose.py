@@ -57,6 +57,7 @@ class OutboxContext:
     now: Any  # datetime
     registry: Registry = field(default_factory=Registry)
     blocklist: Any = None  # node.blocks.BlockList, for the Block composer
+    keyring: Any = None  # node.core.keys.KeyRing, for composers that sign what they publish (a proposal)
 
     @property
     def actor_id(self) -> str:

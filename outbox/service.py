@@ -14,7 +14,17 @@ from datetime import datetime
 from aiohttp import web
 
 from node.core import publish
-from node.core.appkeys import BLOCKLIST, CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REGISTRY, REMOTE_ACTORS, URLS
+from node.core.appkeys import (
+    BLOCKLIST,
+    CLOCK,
+    CONFIG,
+    DATABASE,
+    DELIVERY_WORKER,
+    KEYRING,
+    REGISTRY,
+    REMOTE_ACTORS,
+    URLS,
+)
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from outbox import addressing
@@ -64,6 +74,7 @@ async def compose(app: web.Application, username: str, body: dict) -> tuple[Comp
         now=now,
         registry=registry,
         blocklist=app[BLOCKLIST],
+        keyring=app[KEYRING],
     )
     composed = await registry.composers[kind](ctx, {**activity, "type": kind})
     if isinstance(activity["type"], list) and composed.activity.get("type") == kind:

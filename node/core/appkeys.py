@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.core.keys import KeyRing
     from node.core.registry import Registry
     from node.core.urls import Urls
+    from node.decisions.worker import DecisionWorker
     from node.membership.sessions import Viewer
     from node.membership.throttle import SignInLimits
     from node.moderation.blocks import BlockList
@@ -49,6 +50,7 @@ INBOX_INTAKE: web.AppKey[InboxIntake] = web.AppKey("inbox_intake")
 DELIVERY_WORKER: web.AppKey[DeliveryWorker] = web.AppKey("delivery_worker")
 POLL_WORKER: web.AppKey[PollWorker] = web.AppKey("poll_worker")
 BRANCH_REPORTER: web.AppKey[Reporter] = web.AppKey("branch_reporter")  # signed reports to the parent
+DECISION_WORKER: web.AppKey[DecisionWorker] = web.AppKey("decision_worker")  # tallies up, outcomes down
 BLOCKLIST: web.AppKey[BlockList] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey[InboxLimits] = web.AppKey("inbox_limits")
 SIGN_IN_LIMITS: web.AppKey[SignInLimits] = web.AppKey("sign_in_limits")

@@ -73,6 +73,21 @@ TERMS: dict[str, object] = {
     "BranchReport": "chapterhouse:BranchReport",
     "memberCount": {"@id": "chapterhouse:memberCount", "@type": "xsd:nonNegativeInteger"},
     "linked": {"@id": "chapterhouse:linked", "@type": "xsd:dateTime"},
+    # decisions (node/decisions): the issuer's policy, copies naming the proposal, signed tallies and outcomes
+    "decision": {"@id": "chapterhouse:decision", "@type": "@json"},
+    "proposal": {"@id": "chapterhouse:proposal", "@type": "@id"},
+    "DecisionTally": "chapterhouse:DecisionTally",
+    "DecisionAggregate": "chapterhouse:DecisionAggregate",
+    "DecisionOutcome": "chapterhouse:DecisionOutcome",
+    "questions": {"@id": "chapterhouse:questions", "@type": "@json"},
+    "voters": {"@id": "chapterhouse:voters", "@type": "xsd:nonNegativeInteger"},
+    "rollSize": {"@id": "chapterhouse:rollSize", "@type": "xsd:nonNegativeInteger"},
+    "rollHash": "chapterhouse:rollHash",
+    "rollTags": {"@id": "chapterhouse:rollTags", "@type": "@json"},
+    "participation": {"@id": "chapterhouse:participation", "@type": "@json"},
+    "merkleRoot": "chapterhouse:merkleRoot",
+    "leaves": {"@id": "chapterhouse:leaves", "@type": "@id"},
+    "result": {"@id": "chapterhouse:result", "@type": "@json"},
 }
 
 
@@ -193,6 +208,42 @@ def subtree_removal(urls: Urls, *, actor: str, removed: str, target: str, to: st
     return activity(
         "Remove", urls, actor=actor, now=now, object=removed, context_value=context(), target=target, to=[to]
     )
+
+
+# --- decisions (node/decisions) -------------------------------------------------------------
+
+PROOF_CONTEXT = "https://w3id.org/security/data-integrity/v2"
+
+
+def signed_context() -> list:
+    """The context of a document that carries a FEP-8b32 proof (a proposal, a tally, an outcome)."""
+    return context(PROOF_CONTEXT)
+
+
+def decision_document(kind: str, *, actor: str, proposal: str, published: str, **fields: Any) -> dict:
+    """A ``DecisionTally``, ``DecisionAggregate`` or ``DecisionOutcome`` of ``proposal``, to be signed."""
+    return {
+        "@context": signed_context(),
+        "type": kind,
+        "attributedTo": actor,
+        "proposal": proposal,
+        **fields,
+        "published": published,
+    }
+
+
+def proposal_offer(urls: Urls, *, actor: str, proposal: dict, to: str, now: datetime) -> dict:
+    """``Offer`` of a signed proposal to a child (the issuer's, or passed on unchanged by a level between)."""
+    offer = activity("Offer", urls, actor=actor, now=now, context_value=signed_context(), to=[to])
+    offer["object"] = proposal  # unchanged, its own @context included: the proof covers it
+    return offer
+
+
+def decision_delivery(urls: Urls, *, actor: str, document: dict, proposal: str, to: str, now: datetime) -> dict:
+    """``Add`` of a signed tally, aggregate or outcome to the proposal (up to a parent, or down to a child)."""
+    add = activity("Add", urls, actor=actor, now=now, context_value=signed_context(), target=proposal, to=[to])
+    add["object"] = document  # unchanged: the proof covers it
+    return add
 
 
 def relay_announce(

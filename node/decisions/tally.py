@@ -24,9 +24,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jcs
-
 from federation import merkle
+from federation.canonical import canonicalize
 
 
 def commitment(proposal: str, chapter: str, receipt: str, question: str, choice: str) -> str:
@@ -43,7 +42,7 @@ def leaf(proposal: str, chapter: str, receipt: str, question: str, choice: str) 
 
 
 def leaf_bytes(entry: Mapping[str, Any]) -> bytes:
-    return jcs.canonicalize(dict(entry))
+    return canonicalize(dict(entry))
 
 
 def merkle_root(leaves: Sequence[Mapping[str, Any]]) -> str:

@@ -187,3 +187,14 @@ async def page_ids_in_state(
     """Actor ids, newest first: the items of the members collection."""
     rows = await page_in_state(conn, chapter, state=state, offset=offset, limit=limit)
     return [row["actor_id"] for row in rows]
+
+
+async def active_roll(conn: aiosqlite.Connection, chapter: str) -> list[tuple[str, float]]:
+    """Every active member with the time the membership began (a decision's frozen roll)."""
+    rows = await fetch_all(
+        conn,
+        "SELECT actor_id, COALESCE(joined_at, changed_at) AS since FROM members"
+        " WHERE chapter = ? AND state = 'active' ORDER BY actor_id",
+        (chapter,),
+    )
+    return [(row["actor_id"], row["since"]) for row in rows]

@@ -35,11 +35,24 @@ def is_ballot(created: dict, question: polls.Question) -> bool:
 
 async def handle_vote(ctx: InboxContext, activity: dict, created: dict, parent: objects.StoredObject) -> None:
     question = await polls.get_question(ctx.conn, parent.id)
+    await take_ballot(ctx, activity, created, parent, question)
+
+
+async def take_ballot(
+    ctx: InboxContext,
+    activity: dict,
+    created: dict,
+    parent: objects.StoredObject,
+    question: polls.Question | None,
+    checks: tuple = polls.BALLOT_CHECKS,
+) -> tuple[polls.Ballot, polls.BallotOutcome] | None:
+    """Count a ballot by the rules of ``checks`` (a comment goes to the comments' handler): the
+    ballot and its outcome, or None for a comment."""
     if question is None or not is_ballot(created, question):
         comment_handler = ctx.registry.reply_handlers.get("*")
         if comment_handler is not None:
             await comment_handler(ctx, activity, created, parent)
-        return
+        return None
     voter = id_of(activity.get("actor"))
     ballot = polls.Ballot(
         question=question,
@@ -51,9 +64,9 @@ async def handle_vote(ctx: InboxContext, activity: dict, created: dict, parent: 
     )
     attributed = id_of(created.get("attributedTo"))
     if attributed is not None and attributed != voter:
-        await polls.refuse_ballot(ctx.conn, ballot, f"the ballot is attributed to {attributed}, not its sender")
-        return
-    await polls.count_ballot(ctx.conn, ballot)
+        reason = f"the ballot is attributed to {attributed}, not its sender"
+        return ballot, await polls.refuse_ballot(ctx.conn, ballot, reason)
+    return ballot, await polls.count_ballot(ctx.conn, ballot, checks)
 
 
 def register(registry: Registry) -> None:

@@ -331,10 +331,17 @@ async def _check_not_repeated(conn: aiosqlite.Connection, ballot: Ballot) -> str
 BALLOT_CHECKS: tuple[BallotCheck, ...] = (_check_open, _check_option, _check_member, _check_not_repeated)
 
 
-async def count_ballot(conn: aiosqlite.Connection, ballot: Ballot) -> BallotOutcome:
+def checks_with_membership(member_check: BallotCheck) -> tuple[BallotCheck, ...]:
+    """The checks, with another rule for who may vote (a decision's copy: the frozen roll)."""
+    return tuple(member_check if check is _check_member else check for check in BALLOT_CHECKS)
+
+
+async def count_ballot(
+    conn: aiosqlite.Connection, ballot: Ballot, checks: tuple[BallotCheck, ...] = BALLOT_CHECKS
+) -> BallotOutcome:
     """Record ``ballot`` (inside the caller's transaction); count it if every check passes."""
     outcome = BallotOutcome(counted=True)
-    for check in BALLOT_CHECKS:
+    for check in checks:
         reason = await check(conn, ballot)
         if reason is not None:
             outcome = BallotOutcome(counted=False, reason=reason)

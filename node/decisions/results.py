@@ -1,0 +1,81 @@
+"""``GET <proposal id>/results``: the breakdown every level can serve, by branch and chapter.
+
+``status``: ``open`` before ``endTime``, ``counting`` until the outcome, ``final`` after;
+``outcome`` (the signed outcome's result once there is one, else what the tallies kept
+here give so far); ``electorate``, ``voters``; ``questions`` with every option's aggregate
+count and ``votersCount``; ``branches``: this level's subtree as the electorate froze it,
+each ``{"id", "level", "status", "reason", "tally", "children"}``, where ``tally`` is the
+signed tally (or a branch's signed aggregate) exactly as received. Participation tags are
+never served: they are stripped from the tallies shown.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from federation import jsonio
+from node.branches import reports
+from node.decisions import deciding, store
+
+PRIVATE = ("rollTags", "participation")
+
+
+def public_tally(document: dict | None) -> dict | None:
+    if document is None:
+        return None
+    return {k: v for k, v in document.items() if k not in PRIVATE}
+
+
+def _entry(branch: str, level: str | None, kept: dict | None, default: str) -> dict:
+    status = kept["status"] if kept else default
+    return {
+        "id": branch,
+        "level": level,
+        "status": status,
+        "reason": kept["reason"] if kept else None,
+        "tally": public_tally(kept["document"]) if kept else None,
+        "children": [],
+    }
+
+
+async def branches(conn: aiosqlite.Connection, prop: store.Proposal) -> list[dict]:
+    kept = {t["origin"]: t for t in await store.tallies(conn, prop.id)}
+    top: list[dict] = []
+    made: dict[str, dict] = {}
+    for elector in await store.electorate(conn, prop.id):
+        siblings = top
+        for branch in reversed(elector["path"]):  # from the top down to the chapter's parent
+            if branch not in made:
+                row = await reports.get(conn, branch)
+                level = None if row is None else jsonio.loads(row["report"]).get("level")
+                made[branch] = _entry(branch, level, kept.get(branch), "not reporting")
+                siblings.append(made[branch])
+            siblings = made[branch]["children"]
+        chapter = _entry(elector["chapter"], elector["level"], kept.get(elector["chapter"]), "not reporting")
+        chapter["roll"] = elector["roll"]
+        siblings.append(chapter)
+    return top
+
+
+def status_of(prop: store.Proposal, now: float) -> str:
+    if prop.outcome is not None:
+        return "final"
+    return "open" if now < prop.end_time else "counting"
+
+
+async def results(conn: aiosqlite.Connection, prop: store.Proposal, now: float) -> dict:
+    result = prop.outcome["result"] if prop.outcome else await deciding.result_of(conn, prop)
+    status = status_of(prop, now)
+    outcome = None
+    if prop.outcome is not None:
+        outcome = {"status": result["status"], "reason": result["reason"], "agreement": result["agreement"]}
+    return {
+        "id": prop.id,
+        "status": status,
+        "outcome": outcome,
+        "electorate": result["electorate"],
+        "voters": result["voters"],
+        "questions": result["questions"],
+        "branches": await branches(conn, prop),
+        "signedOutcome": prop.outcome,
+    }

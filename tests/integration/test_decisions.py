@@ -1,0 +1,417 @@
+"""Proportional decisions across real nodes on loopback: an international node, two regions, three chapters.
+
+Chapters A (100 members), B (50) and C (30): A and B under region r1, C under r2, all under
+the international node ``world``, which issues each proposal by C2S. Members live on one
+small server (``tests.support.decisions.MemberHost``) and vote as Mastodon does; the whole
+tree shares one frozen clock, moved past ``endTime`` by the test, while the workers run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from node.core import vocabulary
+from node.core.appkeys import KEYRING, URLS
+from node.core.clock import FrozenClock, iso, to_epoch
+from node.core.db import fetch_one
+from node.decisions import store, tallying
+from node.decisions import tally as tallies
+from node.membership import members
+from tests.support.c2s import eventually, get_json, publish
+from tests.support.decisions import MemberHost, build_tree, copy_questions, final_results, results
+from tests.support.tree import post_signed_as
+
+POLICY = {
+    "passThreshold": 0.5,
+    "blockShare": 0.1,
+    "chapterQuorum": 0.2,
+    "rollQuorum": 0.5,
+    "turnoutQuorum": 0.25,
+}
+OPTIONS = ["agree", "abstain", "disagree", "block"]
+SIZES = {"a": 100, "b": 50, "c": 30}
+
+
+@pytest.fixture
+async def member_host():
+    host = await MemberHost().start()
+    yield host
+    await host.stop()
+
+
+async def issue(world, clock, *, decision=None, options=OPTIONS, kind="oneOf", minutes=5) -> str:
+    body = {
+        "type": "Question",
+        "content": "<p>Adopt the charter?</p>",
+        kind: options,
+        "endTime": iso(clock.now() + timedelta(minutes=minutes)),
+        "decision": {**POLICY, **(decision or {})},
+    }
+    status, answer, _ = await publish(world, body)
+    assert status == 201, answer
+    return answer["object"]
+
+
+async def cast(host, node, question_id: str, prefix: str, counts: dict[str, int], start: int = 0) -> int:
+    """``counts[option]`` members of ``prefix`` vote ``option`` (members numbered from ``start``)."""
+    number = start
+    for option, many in counts.items():
+        for _ in range(many):
+            assert await host.vote(node, f"{prefix}{number}", question_id, option) == 202
+            number += 1
+    return number
+
+
+async def vote_everywhere(host, nodes, proposal_id, ballots: dict[str, dict[str, int]]) -> None:
+    for chapter, counts in ballots.items():
+        copied = await copy_questions(nodes[chapter], proposal_id)
+        await cast(host, nodes[chapter], copied[proposal_id], chapter, counts)
+    for chapter in ballots:
+        await nodes[chapter].settle()
+
+
+async def test_ballots_mode_passes_end_to_end(make_node, tmp_path, member_host):
+    """Scenario 1: A 40/5/15/0, B 10/0/20/0, C 6/0/4/0: 100 of 180 voted, agree 56/95: passed."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, SIZES)
+    proposal_id = await issue(nodes["world"], clock)
+    ballots = {
+        "a": {"agree": 40, "abstain": 5, "disagree": 15},
+        "b": {"agree": 10, "disagree": 20},
+        "c": {"agree": 6, "disagree": 4},
+    }
+    await vote_everywhere(member_host, nodes, proposal_id, ballots)
+    assert (await results(nodes["world"], proposal_id))["status"] == "open"
+    clock.advance(minutes=5, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    assert final["outcome"]["status"] == "passed", final
+    assert final["electorate"] == 180 and final["voters"] == 100
+    options = {o["name"]: o["count"] for o in final["questions"][0]["options"]}
+    assert options == {"agree": 56, "abstain": 5, "disagree": 39, "block": 0}
+    assert final["questions"][0]["votersCount"] == 100
+    chapters = [c for region in final["branches"] for c in region["children"]]
+    assert {c["status"] for c in chapters} == {"reported"} and all("participation" not in c["tally"] for c in chapters)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{proposal_id}/results", headers={"Accept": "text/html"}) as response:
+            page = await response.text()
+    assert response.status == 200 and 'data-outcome="passed"' in page and 'data-count="56"' in page
+    served = (await get_json(proposal_id))[1]
+    assert served["closed"] and served["votersCount"] == 100 and served["oneOf"][0]["replies"]["totalItems"] == 56
+
+
+async def decide(host, nodes, clock, ballots, *, decision=None, minutes=5) -> dict:
+    proposal_id = await issue(nodes["world"], clock, decision=decision, minutes=minutes)
+    await vote_everywhere(host, nodes, proposal_id, ballots)
+    clock.advance(minutes=minutes, seconds=1)
+    return await final_results(nodes["world"], proposal_id)
+
+
+async def test_weight_modes_weights_and_block_decide(make_node, tmp_path, member_host):
+    """Scenarios 2, 3 and 11 on one tree, one proposal each (the same members vote on each)."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, SIZES)
+    ids = {name: nodes[name].actor_id for name in SIZES}
+    # 2: A 25 agree, B 40 disagree, C silent
+    two = {"a": {"agree": 25}, "b": {"disagree": 40}, "c": {}}
+    ballots = await decide(member_host, nodes, clock, two)
+    assert ballots["outcome"]["status"] == "failed", ballots["outcome"]
+    shares = await decide(member_host, nodes, clock, two, decision={"weightMode": "chapterShare"})
+    assert shares["outcome"]["status"] == "passed", shares["outcome"]
+    assert shares["signedOutcome"]["result"]["weighted"] == {
+        "agree": 100.0,
+        "abstain": 0.0,
+        "disagree": 50.0,
+        "block": 0.0,
+    }
+    # 3: issuer weights 1, 0.5, 0.5
+    three = {"a": {"agree": 30, "disagree": 10}, "b": {"agree": 5, "disagree": 25}, "c": {"agree": 5, "disagree": 15}}
+    plain = await decide(member_host, nodes, clock, three)
+    assert plain["outcome"]["status"] == "failed" and round(plain["outcome"]["agreement"], 3) == 0.444
+    weights = {ids["a"]: 1, ids["b"]: 0.5, ids["c"]: 0.5}
+    weighted = await decide(member_host, nodes, clock, three, decision={"weights": weights})
+    assert weighted["outcome"]["status"] == "passed" and round(weighted["outcome"]["agreement"], 3) == 0.538
+    # 11: 70 agree, 18 disagree, 12 block
+    blocked = await decide(member_host, nodes, clock, {"a": {"agree": 70, "disagree": 18, "block": 12}})
+    assert blocked["outcome"]["status"] == "blocked", blocked["outcome"]
+
+
+async def test_a_proposal_is_immutable_and_needs_a_subtree(make_node, tmp_path, member_host):
+    """An Update changing options, policy or times is 422; a node without children cannot issue."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 2}, under={"r1": ["a"]})
+    proposal_id = await issue(nodes["world"], clock)
+    for change in ({"decision": {"passThreshold": 0.9}}, {"oneOf": ["yes", "no"]}, {"endTime": iso(clock.now())}):
+        status, body, _ = await publish(nodes["world"], {"type": "Update", "object": {"id": proposal_id, **change}})
+        assert status == 422, body
+    status, body, _ = await publish(
+        nodes["a"],
+        {
+            "type": "Question",
+            "content": "x",
+            "oneOf": OPTIONS,
+            "endTime": iso(clock.now() + timedelta(minutes=5)),
+            "decision": {},
+        },
+    )
+    assert status == 422 and "children" in body["error"], body
+
+
+SCENARIO_ONE = {
+    "a": {"agree": 40, "abstain": 5, "disagree": 15},
+    "b": {"agree": 10, "disagree": 20},
+    "c": {"agree": 6, "disagree": 4},
+}
+
+
+async def _offline_run(make_node, tmp_path, member_host, offline: str) -> dict:
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, SIZES)
+    await nodes[offline].stop()
+    deadline = iso(clock.now() + timedelta(minutes=7))
+    proposal_id = await issue(nodes["world"], clock, decision={"tallyDeadline": deadline})
+    online = {name: counts for name, counts in SCENARIO_ONE.items() if name != offline}
+    await vote_everywhere(member_host, nodes, proposal_id, online)
+    clock.advance(minutes=5, seconds=1)
+    await eventually(lambda: _reported(nodes["world"], proposal_id, len(online)), timeout=20)
+    clock.advance(minutes=2, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    statuses = {c["id"]: c["status"] for region in final["branches"] for c in region["children"]}
+    assert statuses[nodes[offline].actor_id] == "not reporting"
+    return final
+
+
+async def _reported(world, proposal_id: str, how_many: int) -> bool:
+    kept = await store.tallies(world.db.reader, proposal_id)
+    return len([t for t in kept if t["kind"] == "tally" and t["status"] == "reported"]) >= how_many
+
+
+async def test_a_chapter_offline_for_the_whole_vote(make_node, tmp_path, member_host):
+    """Scenario 5: C offline: not reporting, 150 of 180 report, the result stands."""
+    final = await _offline_run(make_node, tmp_path, member_host, "c")
+    assert final["electorate"] == 180 and final["voters"] == 90
+    assert final["outcome"]["status"] == "passed", final["outcome"]
+
+
+async def test_the_largest_chapter_offline_misses_the_roll_quorum(make_node, tmp_path, member_host):
+    """Scenario 5: A offline instead: 80 of 180 on reporting rolls, under 50%: no quorum."""
+    final = await _offline_run(make_node, tmp_path, member_host, "a")
+    assert final["outcome"]["status"] == "no quorum" and "roll quorum" in final["outcome"]["reason"]
+
+
+async def test_late_ballots_and_late_tallies(make_node, tmp_path, member_host):
+    """Scenario 9: a ballot one second after endTime is logged, not counted; a tally after tallyDeadline is rejected."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 2, "c": 2})
+    first = await issue(nodes["world"], clock)
+    copied = await copy_questions(nodes["a"], first)
+    clock.advance(minutes=5, seconds=1)
+    assert await member_host.vote(nodes["a"], "a0", copied[first], "agree") == 202
+    await nodes["a"].settle()
+    row = await fetch_one(
+        nodes["a"].db.reader, "SELECT counted, reason FROM poll_ballots WHERE question_id = ?", (copied[first],)
+    )
+    assert row["counted"] == 0 and row["reason"] == "after close"
+    deadline = iso(clock.now() + timedelta(minutes=6))
+    second = await issue(nodes["world"], clock, decision={"tallyDeadline": deadline})
+    copied = await copy_questions(nodes["a"], second)
+    assert await member_host.vote(nodes["a"], "a1", copied[second], "agree") == 202
+    clock.advance(minutes=7)  # endTime and tallyDeadline both pass before any chapter can send its tally
+
+    async def rejected_late():
+        kept = await store.get_tally(nodes["r1"].db.reader, second, nodes["a"].actor_id)
+        return kept if kept is not None else None
+
+    kept = await eventually(rejected_late, timeout=20)
+    assert kept["status"] == "rejected" and kept["reason"].startswith("late"), dict(kept)
+    final = await final_results(nodes["world"], second)
+    assert final["outcome"]["status"] == "no quorum"
+
+
+def _receipt_of(host: MemberHost, chapter: str) -> str:
+    """The receipt a member of ``chapter`` was sent (in a direct Note, to them alone)."""
+    for activity in host.received:
+        note = activity.get("object") if activity.get("type") == "Create" else None
+        if isinstance(note, dict) and note.get("attributedTo") == chapter and "receipt" in note.get("content", ""):
+            assert note["to"] == [activity["to"][0]] and not note.get("cc")
+            found = re.search(r"<code>([0-9a-f]+)</code>", note["content"])
+            if found:
+                return found.group(1)
+    raise AssertionError("no receipt was sent")
+
+
+async def test_receipts_verify_and_a_changed_leaf_is_rejected(make_node, tmp_path, member_host):
+    """Scenario 12: a member's receipt verifies against the signed root; a changed leaf breaks the root,
+    and the parent rejects the tally; scenario 6: more voters than the roll, counts the leaves do not show."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 3, "c": 3})
+    proposal_id = await issue(nodes["world"], clock)
+    await vote_everywhere(member_host, nodes, proposal_id, {"b": {"agree": 2}, "c": {"agree": 1, "disagree": 1}})
+    copy = await store.copy_of(nodes["b"].db.reader, proposal_id)
+    b_keys = nodes["b"].app[KEYRING]["b"]
+    prop = await store.get_proposal(nodes["b"].db.reader, proposal_id)
+    genuine = await tallying.tally_fields(nodes["b"].db.reader, prop.document, copy)
+    for forged, why in (
+        ({"voters": 70}, "exceed the roll of 3"),
+        ({"questions": [{**genuine["questions"][0], "counts": {"agree": 3}}]}, "do not match the leaves"),
+    ):
+        unsigned = vocabulary.decision_document(
+            "DecisionTally",
+            actor=nodes["b"].actor_id,
+            proposal=proposal_id,
+            published=iso(clock.now()),
+            **{**genuine, **forged},
+        )
+        await _push(nodes["b"], nodes["r1"], tallying.sign(nodes["b"].app[URLS], b_keys, unsigned, clock.now()))
+        kept = await eventually(lambda why=why: _status(nodes["r1"], proposal_id, nodes["b"].actor_id, why), timeout=15)
+        assert kept["status"] == "rejected"
+        await eventually(lambda why=why: _told(nodes["b"], proposal_id, why), timeout=15)  # B is told why
+    # C: a leaf changed after its root was signed
+    c_copy = await store.copy_of(nodes["c"].db.reader, proposal_id)
+    c_prop = await store.get_proposal(nodes["c"].db.reader, proposal_id)
+    signed = await tallying.signed_tally(
+        nodes["c"].db.reader, nodes["c"].app[URLS], nodes["c"].app[KEYRING]["c"], c_prop.document, c_copy, clock.now()
+    )
+    async with nodes["c"].db.transaction() as conn:
+        await conn.execute(
+            "UPDATE decision_leaves SET choice = 'agree' WHERE choice = 'disagree' AND proposal_id = ?", (proposal_id,)
+        )
+    await _push(nodes["c"], nodes["r2"], signed)
+    kept = await eventually(lambda: _status(nodes["r2"], proposal_id, nodes["c"].actor_id, "Merkle root"), timeout=15)
+    assert kept["status"] == "rejected"
+    # a member of A checks their receipt against A's signed root
+    await vote_everywhere(member_host, nodes, proposal_id, {"a": {"agree": 1}})
+    await nodes["a"].settle()
+    receipt = await eventually(lambda: _async(_receipt_of, member_host, nodes["a"].actor_id), timeout=15)
+    clock.advance(minutes=5, seconds=1)
+    await final_results(nodes["world"], proposal_id)
+    a_copy = await store.copy_of(nodes["a"].db.reader, proposal_id)
+    status, proof = await get_json(f"{a_copy['copy_id']}/receipts/{receipt}", accept="application/json")
+    assert status == 200, proof
+    signed_a = json.loads(a_copy["tally"])
+    assert proof["merkleRoot"] == signed_a["merkleRoot"]
+    assert tallies.verify_receipt(proof["leaf"], proof["index"], proof["size"], proof["proof"], signed_a["merkleRoot"])
+    changed = {**proof["leaf"], "choice": "disagree"}
+    assert not tallies.verify_receipt(changed, proof["index"], proof["size"], proof["proof"], signed_a["merkleRoot"])
+    status, _ = await get_json(f"{a_copy['copy_id']}/receipts/{'0' * 32}", accept="application/json")
+    assert status == 404
+
+
+async def _async(function, *args):
+    try:
+        return function(*args)
+    except AssertionError:
+        return None
+
+
+async def _status(node, proposal_id: str, origin: str, why: str):
+    kept = await store.get_tally(node.db.reader, proposal_id, origin)
+    return dict(kept) if kept is not None and why in (kept["reason"] or "") else None
+
+
+async def _told(node, proposal_id: str, why: str):
+    copy = await store.copy_of(node.db.reader, proposal_id)
+    return copy is not None and why in (copy["rejected"] or "")
+
+
+async def _push(sender, parent, document: dict) -> None:
+    add = {
+        "@context": vocabulary.signed_context(),
+        "id": f"{sender.base_url}/activities/{uuid.uuid4()}",
+        "type": "Add",
+        "actor": sender.actor_id,
+        "object": document,
+        "target": document["proposal"],
+        "to": [parent.actor_id],
+    }
+    status, body = await post_signed_as(sender, parent.inbox, add)
+    assert status == 202, body
+
+
+async def test_a_member_on_two_rolls_is_counted_once(make_node, tmp_path, member_host):
+    """Scenario 4: a member on the rolls of A (earlier) and B (later) who votes in both is counted once,
+    in A; B is told, recounts without that ballot and is counted; the electorate is 179."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 99, "b": 49, "c": 30})
+    shared = member_host.id("dup")
+    joined = to_epoch(clock.now())
+    for name, since in (("a", joined - 3600), ("b", joined - 60)):
+        async with nodes[name].db.transaction() as conn:
+            await members.upsert_member(conn, chapter=name, actor_id=shared, state="active", now=since)
+    proposal_id = await issue(nodes["world"], clock)
+    ballots = {"a": {"agree": 10}, "b": {"disagree": 10}, "c": {"agree": 1}}
+    await vote_everywhere(member_host, nodes, proposal_id, ballots)
+    for name, choice in (("a", "agree"), ("b", "disagree")):
+        question = (await copy_questions(nodes[name], proposal_id))[proposal_id]
+        assert await member_host.vote(nodes[name], "dup", question, choice) == 202
+        await nodes[name].settle()
+    clock.advance(minutes=5, seconds=1)
+    told = await eventually(lambda: _told(nodes["b"], proposal_id, "the earlier membership"), timeout=20)
+    assert told
+    final = await final_results(nodes["world"], proposal_id)
+    options = {o["name"]: o["count"] for o in final["questions"][0]["options"]}
+    assert final["electorate"] == 179, final["electorate"]
+    assert options["agree"] == 12 and options["disagree"] == 10 and final["voters"] == 22, final
+
+
+async def test_a_seven_question_survey_adds_up_question_by_question(make_node, tmp_path, member_host):
+    """Scenario 13: a 7-question survey (one anyOf, questions skipped by some voters) issued at the top:
+    the totals there equal what the members sent, question by question; votersCount is the distinct voters."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 6, "b": 4, "c": 3})
+    items = [{"type": "Question", "content": f"<p>Question {n}</p>", "oneOf": ["yes", "no"]} for n in range(6)]
+    items.insert(3, {"type": "Question", "content": "<p>Which days?</p>", "anyOf": ["mon", "tue", "wed"]})
+    survey = {
+        "type": "Survey",
+        "name": "Members' survey",
+        "content": "<p>Seven questions.</p>",
+        "endTime": iso(clock.now() + timedelta(minutes=5)),
+        "orderedItems": items,
+        "decision": {},
+    }
+    status, answer, _ = await publish(nodes["world"], survey)
+    assert status == 201, answer
+    proposal_id = answer["object"]
+    _POSITIONS[proposal_id] = [q["id"] for q in (await get_json(proposal_id))[1]["orderedItems"]]
+    sent: dict[int, dict[str, int]] = {n: {} for n in range(7)}
+    voters = set()
+    for chapter, many in (("a", 6), ("b", 3), ("c", 2)):  # not every member votes; each skips some questions
+        copied = await copy_questions(nodes[chapter], proposal_id)
+        questions = [copied[q] for q in sorted(copied, key=lambda q: _position(nodes["world"], proposal_id, q))]
+        for member in range(many):
+            name = f"{chapter}{member}"
+            for number, question in enumerate(questions):
+                if (member + number) % 3 == 2:
+                    continue  # skipped
+                choices = (
+                    ["mon", "wed"]
+                    if number == 3 and member % 2
+                    else ["tue"]
+                    if number == 3
+                    else ["yes" if member % 2 else "no"]
+                )
+                for choice in choices:
+                    assert await member_host.vote(nodes[chapter], name, question, choice) == 202
+                    sent[number][choice] = sent[number].get(choice, 0) + 1
+                voters.add(name)
+        await nodes[chapter].settle()
+    clock.advance(minutes=5, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    assert final["outcome"]["status"] == "advisory"
+    for number, question in enumerate(final["questions"]):
+        assert {o["name"]: o["count"] for o in question["options"] if o["count"]} == sent[number], number
+    assert final["voters"] == len(voters) == 11
+    served = (await get_json(proposal_id))[1]
+    assert served["votersCount"] == 11 and served["closed"]
+
+
+_POSITIONS: dict[str, list[str]] = {}
+
+
+def _position(world, proposal_id: str, question: str) -> int:
+    return _POSITIONS[proposal_id].index(question)

@@ -15,17 +15,22 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
+from node.content import interactions
 from node.core import vocabulary
 from node.core.appkeys import KEYRING, URLS
 from node.core.clock import FrozenClock, iso, to_epoch
 from node.core.db import fetch_one
 from node.decisions import store, tallying
 from node.decisions import tally as tallies
+from node.decisions.ballots import NOT_ON_ROLL
 from node.membership import members
+from node.polls import model as polls
 from tests.support.c2s import eventually, get_json, publish
-from tests.support.decisions import MemberHost, build_tree, copy_questions, final_results, results
-from tests.support.tree import post_signed_as
+from tests.support.decisions import MemberHost, add_members, build_tree, copy_questions, final_results, results
+from tests.support.polls import mastodon_vote
+from tests.support.tree import link, post_signed_as, wait_linked, wait_unlinked
 
 POLICY = {
     "passThreshold": 0.5,
@@ -415,3 +420,124 @@ _POSITIONS: dict[str, list[str]] = {}
 
 def _position(world, proposal_id: str, question: str) -> int:
     return _POSITIONS[proposal_id].index(question)
+
+
+async def _ballots(node, question_id: str) -> list[tuple]:
+    """Every ballot the chapter kept on its copy: (member, choice, counted, reason), in arrival order."""
+    rows = await polls.ballots_of(node.db.reader, question_id)
+    return [(row["voter"].rsplit("/", 1)[1], row["choice"], row["counted"], row["reason"]) for row in rows]
+
+
+def _counts(final: dict, number: int = 0) -> dict[str, int]:
+    return {o["name"]: o["count"] for o in final["questions"][number]["options"]}
+
+
+async def test_forged_off_roll_and_unknown_option_ballots(make_node, tmp_path, member_host):
+    """Scenario 7: a ballot signed by the wrong key is refused with 401; a ballot from someone not on the
+    frozen roll (joined after the copy opened, or never a member) is not counted; an unknown option with
+    content is kept as a plain reply; only the one good ballot reaches the top."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 2, "c": 2})
+    a = nodes["a"]
+    proposal_id = await issue(nodes["world"], clock)
+    question = (await copy_questions(a, proposal_id))[proposal_id]
+    forged = mastodon_vote(member_host.id("a0"), question, a.actor_id, "agree", 90)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert await member_host.post("a0", a.inbox, forged, key=other) == 401
+    await add_members(a, member_host, "late", 1)  # active now, but not on the roll frozen at opening
+    assert await member_host.vote(a, "late0", question, "agree") == 202
+    assert await member_host.vote(a, "stranger", question, "agree") == 202
+    reply = mastodon_vote(member_host.id("a1"), question, a.actor_id, "maybe", 91)
+    reply["object"]["content"] = "<p>maybe, after the summer</p>"
+    assert await member_host.post("a1", a.inbox, reply) == 202
+    assert await member_host.vote(a, "a2", question, "agree") == 202
+    await a.settle()
+    assert await _ballots(a, question) == [
+        ("late0", "agree", 0, NOT_ON_ROLL),
+        ("stranger", "agree", 0, NOT_ON_ROLL),
+        ("a2", "agree", 1, None),
+    ]
+    kept = await interactions.get_reply(a.db.reader, reply["object"]["id"])
+    assert kept is not None and kept["inReplyTo"] == question and "after the summer" in kept["content"]
+    clock.advance(minutes=5, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    assert _counts(final) == {"agree": 1, "abstain": 0, "disagree": 0, "block": 0}
+    assert final["voters"] == 1 and final["electorate"] == 8
+
+
+async def test_repeated_redelivered_and_any_of_ballots(make_node, tmp_path, member_host):
+    """Scenario 8: on oneOf a second ballot is not counted; the same activity delivered twice counts once;
+    on anyOf, ballots {A, B} (chapter A), {A} (chapter B) and {C} (chapter C) give 2/1/1 and votersCount 3."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 2, "c": 2})
+    a = nodes["a"]
+    one = await issue(nodes["world"], clock)
+    status, answer, _ = await publish(
+        nodes["world"],
+        {
+            "type": "Question",
+            "content": "<p>Which days?</p>",
+            "anyOf": ["A", "B", "C"],
+            "endTime": iso(clock.now() + timedelta(minutes=5)),
+            "decision": {},
+        },
+    )
+    assert status == 201, answer
+    many = answer["object"]
+    question = (await copy_questions(a, one))[one]
+    assert await member_host.vote(a, "a0", question, "agree") == 202
+    assert await member_host.vote(a, "a0", question, "disagree") == 202  # a second ballot
+    twice = mastodon_vote(member_host.id("a1"), question, a.actor_id, "disagree", 92)
+    assert await member_host.post("a1", a.inbox, twice) == 202
+    assert await member_host.post("a1", a.inbox, twice) in (200, 202)  # the same activity again
+    await a.settle()
+    assert await _ballots(a, question) == [
+        ("a0", "agree", 1, None),
+        ("a0", "disagree", 0, "repeated: already voted"),
+        ("a1", "disagree", 1, None),
+    ]
+    for chapter, member, choices in (("a", "a2", ["A", "B"]), ("b", "b0", ["A"]), ("c", "c0", ["C"])):
+        copied = (await copy_questions(nodes[chapter], many))[many]
+        for choice in choices:
+            assert await member_host.vote(nodes[chapter], member, copied, choice) == 202
+        await nodes[chapter].settle()
+    clock.advance(minutes=5, seconds=1)
+    final = await final_results(nodes["world"], one)
+    assert _counts(final) == {"agree": 1, "abstain": 0, "disagree": 1, "block": 0} and final["voters"] == 2
+    final = await final_results(nodes["world"], many)
+    assert _counts(final) == {"A": 2, "B": 1, "C": 1}
+    assert final["questions"][0]["votersCount"] == 3 and final["voters"] == 3
+    served = (await get_json(many))[1]
+    assert served["closed"] and served["votersCount"] == 3
+    assert [o["replies"]["totalItems"] for o in served["anyOf"]] == [2, 1, 1]
+
+
+async def test_late_links_are_out_and_leavers_stay_in_the_denominator(make_node, tmp_path, member_host):
+    """Scenario 10: chapter D, linked after the proposal opened, is not in the electorate; chapter B,
+    which leaves its region mid-vote, stays in the denominator as not reporting."""
+    clock = FrozenClock()
+    sizes = {"a": 4, "b": 3, "c": 2, "d": 5}
+    under = {"r1": ["a", "b", "d"], "r2": ["c"]}
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, sizes, under=under, later=("d",))
+    deadline = iso(clock.now() + timedelta(minutes=7))
+    proposal_id = await issue(nodes["world"], clock, decision={"tallyDeadline": deadline})
+    assert (await link(nodes["d"], nodes["r1"]))[0] == 201
+    await wait_linked(nodes["d"], nodes["r1"])
+    await copy_questions(nodes["b"], proposal_id)
+    status, body, _ = await publish(nodes["b"], {"type": "Leave", "object": nodes["r1"].actor_id})
+    assert status == 201, body
+    await wait_unlinked(nodes["b"], nodes["r1"])
+    await vote_everywhere(member_host, nodes, proposal_id, {"a": {"agree": 3}, "b": {"disagree": 3}, "c": {"agree": 1}})
+    clock.advance(minutes=5, seconds=1)
+    await eventually(lambda: _reported(nodes["world"], proposal_id, 2), timeout=20)
+    clock.advance(minutes=2, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    statuses = {c["id"]: c["status"] for region in final["branches"] for c in region["children"]}
+    assert statuses == {
+        nodes["a"].actor_id: "reported",
+        nodes["b"].actor_id: "not reporting",
+        nodes["c"].actor_id: "reported",
+    }
+    assert final["electorate"] == 9 and final["voters"] == 4, final
+    assert _counts(final) == {"agree": 4, "abstain": 0, "disagree": 0, "block": 0}
+    assert await store.copy_of(nodes["d"].db.reader, proposal_id) is None

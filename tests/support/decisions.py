@@ -110,11 +110,21 @@ async def add_members(node, host: MemberHost, prefix: str, count: int, *, since:
 
 
 async def build_tree(
-    make_node, tmp_path, clock: FrozenClock, host: MemberHost, sizes: dict[str, int], under=None, *, later=()
+    make_node,
+    tmp_path,
+    clock: FrozenClock,
+    host: MemberHost,
+    sizes: dict[str, int],
+    under=None,
+    *,
+    later=(),
+    extra=None,
 ):
     """world <- r1 <- (chapters of ``under['r1']``), r2 <- (``under['r2']``); each chapter's members added first.
 
-    Chapters named in ``later`` are started and accepted by their region but not linked: the test links them."""
+    Chapters named in ``later`` are started and accepted by their region but not linked: the test links them.
+    ``extra`` maps a chapter to more members' actor ids (on other servers: bovine peers), also added first."""
+    extra = extra or {}
     under = under or {"r1": ["a", "b"], "r2": ["c"]}
     configs = {name: tree_config(tmp_path, name, "chapter") for names in under.values() for name in names}
     for region, chapters in under.items():
@@ -126,6 +136,12 @@ async def build_tree(
     nodes = {name: await make_node(config=with_federation(c, **many), clock=clock) for name, c in configs.items()}
     for name, count in sizes.items():
         await add_members(nodes[name], host, name, count)
+    for name, ids in extra.items():
+        async with nodes[name].db.transaction() as conn:
+            for actor_id in ids:
+                await members.upsert_member(
+                    conn, chapter=name, actor_id=actor_id, state="active", now=to_epoch(clock.now())
+                )
     for region, chapters in under.items():
         assert (await link(nodes[region], nodes["world"]))[0] == 201
         await wait_linked(nodes[region], nodes["world"])
@@ -141,7 +157,8 @@ async def build_tree(
             entry = stack.pop()
             counts[entry["id"]] = (entry.get("report") or {}).get("memberCount")
             stack.extend(entry["children"])
-        return all(counts.get(nodes[n].actor_id) == c for n, c in sizes.items() if n not in later)
+        expected = {n: c + len(extra.get(n, ())) for n, c in sizes.items() if n not in later}
+        return all(counts.get(nodes[n].actor_id) == c for n, c in expected.items())
 
     await eventually(reported, timeout=20)
     return nodes

@@ -15,18 +15,51 @@ Timed, alternating over rounds (the machine's speed drifts), medians reported:
 * **parse only** (the baseline): ``json.loads`` of the same tally and leaves bodies.
 
 What this leaves out: fetching the leaves over HTTP and storing each tally (one inbox item
-each, measured by the inbox bench). Run: ``python -m benchmarks.bench_decisions [--quick]``.
+each, measured by the inbox bench).
+
+**Ballots at a chapter** (two ``chapterhouse serve`` processes on 127.0.0.1, a region and a
+chapter linked by the handshake): the chapter has 1,000 members, remote actors whose keys are
+cached in its database before it starts (as the inbox bench seeds them); the region's admin
+issues a proposal by C2S; once the chapter has published its copy and frozen its roll, the
+1,000 members' ballots (Mastodon's ``Create(Note)`` with ``name`` = the option, RSA-2048
+signed beforehand) are POSTed at once to its shared inbox over 64 connections. Timed: until
+every ballot is counted on the copy (``poll_ballots``, polled read-only; each counted ballot
+also gets its leaf and receipt Note, delivered to a small sink in this process). Beside it, in
+the same run, the same chapter-node setup taking 1,000 plain signed ``Create(Note)``s from the
+same actors (the inbox bench's load): processed per second. Target: at least half of it.
+
+Run: ``python -m benchmarks.bench_decisions [--quick]``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 import statistics
 import time
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import aiohttp
+from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from benchmarks._support import (
+    LOOPBACK,
+    NodeSetup,
+    RemoteActorSet,
+    Request,
+    free_port,
+    make_actor_set,
+    migrate_database,
+    post_all,
+    sign_all,
+    workdir,
+)
+from benchmarks.bench_inbox import run_node, seed_remote_actors
+from benchmarks.bench_tree import _actor, _link, _post, _start, _wait_in_tree, tree_setup
 from benchmarks.report import Figure, run_standalone
 from federation.proofs import add_proof, verify_proof
 from node.core import vocabulary
@@ -88,7 +121,176 @@ def parse_only(bodies) -> int:
     return sum(len(json.loads(t)) + len(json.loads(leaves)["orderedItems"]) for t, leaves, _ in bodies)
 
 
-async def measure(quick: bool) -> list[Figure]:
+#: The chapter's 1,000 members share one loopback host: lift the per-host inbox limits (as the inbox bench does).
+LIFTED = (
+    "inbox_per_host_per_minute = 1000000000.0\ninbox_per_host_burst = 1000000\n"
+    "inbox_per_actor_per_minute = 10000000.0\ninbox_per_actor_burst = 1000000\n"
+)
+
+
+def _lifted(setup: NodeSetup) -> NodeSetup:
+    setup.config.write_text(setup.config.read_text().replace("[federation]\n", "[federation]\n" + LIFTED, 1))
+    return setup
+
+
+async def seed_members(database: Path, chapter: str, actors: RemoteActorSet, count: int) -> None:
+    """The chapter's members, active before the proposal opens, written with the node's own store function."""
+    from node.core.db import Database
+    from node.membership import members
+    from node.web.app import all_migrations
+
+    await seed_remote_actors(database, actors, count)
+    db = Database(database, migrations=all_migrations())
+    await db.open()
+    try:
+        async with db.transaction() as conn:
+            for i in range(count):
+                await members.upsert_member(
+                    conn, chapter=chapter, actor_id=actors.actor_id(i), state="active", now=time.time() - 60
+                )
+    finally:
+        await db.close()
+
+
+def _read_one(database: Path, sql: str, args: tuple = ()):
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+    try:
+        return conn.execute(sql, args).fetchone()
+    finally:
+        conn.close()
+
+
+async def _until(check, what: str, time_limit: float):
+    deadline = time.monotonic() + time_limit
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        await asyncio.sleep(0.02)
+    raise RuntimeError(f"{what} not within {time_limit:.0f} s")
+
+
+def ballot(actors: RemoteActorSet, i: int, question: str, chapter: str) -> bytes:
+    """A vote as Mastodon sends it: Create(Note) with name = the option, to the poll's author only."""
+    voter = actors.actor_id(i)
+    note = f"{voter}#votes/{uuid.uuid4().hex}"
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{note}/activity",
+        "type": "Create",
+        "actor": voter,
+        "to": [chapter],
+        "object": {
+            "id": note,
+            "type": "Note",
+            "name": OPTIONS[i % 4],
+            "attributedTo": voter,
+            "inReplyTo": question,
+            "to": [chapter],
+        },
+    }
+    return json.dumps(activity).encode()
+
+
+async def _sink(port: int) -> web.AppRunner:
+    """Where the receipts go: every member's inbox on the members' loopback origin answers 202."""
+
+    async def accept(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", accept)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, LOOPBACK, port).start()
+    return runner
+
+
+async def _opened_copy(session, region: NodeSetup, chapter: NodeSetup) -> str:
+    """The region's admin issues a proposal; the chapter's copied question, once it has frozen its roll."""
+    proposal = {
+        "type": "Question",
+        "content": "<p>Adopt the charter?</p>",
+        "oneOf": list(OPTIONS),
+        "endTime": (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "decision": {},
+    }
+    proposal_id = (await _post(session, region, proposal, _actor(region, "region")))["object"]
+    row = await _until(
+        lambda: _read_one(
+            chapter.database, "SELECT questions FROM decision_copies WHERE proposal_id = ?", (proposal_id,)
+        ),
+        "the chapter's copy",
+        60,
+    )
+    return next(ours for ours, theirs in json.loads(row[0]).items() if theirs == proposal_id)
+
+
+async def run_ballots(actors: RemoteActorSet, count: int) -> dict:
+    """Two processes, region and chapter; ``count`` ballots at once to the chapter's inbox; until all are counted."""
+    directory = workdir("decision-ballots")
+    chapter = _lifted(tree_setup(directory, "chapter", "chapter", []))
+    region = tree_setup(directory, "region", "region", [f"{LOOPBACK}:{chapter.port}"])
+    await migrate_database(chapter.database)
+    await seed_members(chapter.database, "chapter", actors, count)
+    processes = []
+    try:
+        for name, setup in (("chapter", chapter), ("region", region)):
+            processes.append(await _start(setup, directory, name))
+        async with aiohttp.ClientSession() as session:
+            await _link(session, chapter, "chapter", region, "region")
+            await _wait_in_tree(session, region, "region", _actor(chapter, "chapter"))
+            question = await _opened_copy(session, region, chapter)
+        url = f"{chapter.base_url}/inbox"
+        bodies = [ballot(actors, i, question, _actor(chapter, "chapter")) for i in range(count)]
+        headers = sign_all(actors.private_pems[:count], [(url, i, actors.key_id(i), b) for i, b in enumerate(bodies)])
+        result = await post_all([Request(url, b, h) for b, h in zip(bodies, headers, strict=True)], time_limit=120)
+        counted_sql = "SELECT COUNT(*) FROM poll_ballots WHERE question_id = ? AND counted = 1"
+        await _until(
+            lambda: _read_one(chapter.database, counted_sql, (question,))[0] >= count, "every ballot counted", 120
+        )
+        counted_after = time.monotonic() - result.started_at
+    finally:
+        for process in processes:
+            process.stop()
+    return {
+        "accepted": result.rate(202),
+        "counted": count / counted_after,
+        "statuses": {str(k): v for k, v in result.statuses.items()},
+    }
+
+
+async def measure_ballots(quick: bool) -> list[Figure]:
+    count = 100 if quick else 1_000
+    sink_port = free_port()
+    actors = make_actor_set(count, f"http://{LOOPBACK}:{sink_port}")
+    sink = await _sink(sink_port)
+    try:
+        ballots = await run_ballots(actors, count)
+        inbox, _ = await run_node(actors, count, count, f"decisions-{uuid.uuid4().hex[:8]}")
+    finally:
+        await sink.cleanup()
+    DETAILS.update(ballot_load=count, ballot_run=ballots, inbox_same_run=inbox)
+    print(
+        f"   {count} ballots at once: accepted {ballots['accepted']:,.0f}/s, counted {ballots['counted']:,.0f}/s"
+        f" {ballots['statuses']}; plain inbox processed {inbox['processed']:,.0f}/s",
+        flush=True,
+    )
+    return [
+        Figure(
+            "decisions",
+            f"a chapter counting {count:,} ballots on a decision copy (all counted)",
+            ballots["counted"],
+            "ballots/s",
+            f"inbox processed, {count:,} plain Creates, same run",
+            inbox["processed"],
+            target=0.5,
+        )
+    ]
+
+
+async def measure_tallies(quick: bool) -> list[Figure]:
     chapters, rounds = (100, 2) if quick else (1000, 3)
     now = datetime.now(UTC)
     bodies = [chapter_bodies(n, 100, now) for n in range(chapters)]
@@ -118,6 +320,10 @@ async def measure(quick: bool) -> list[Figure]:
             higher_is_better=False,
         )
     ]
+
+
+async def measure(quick: bool) -> list[Figure]:
+    return await measure_tallies(quick) + await measure_ballots(quick)
 
 
 if __name__ == "__main__":

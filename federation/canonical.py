@@ -17,6 +17,8 @@ import jcs
 
 SAFE_INTEGER = 2**53 - 1
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))  # made once: it is reused
+#: The string encoder ``_ENCODER`` itself uses (ensure_ascii=False: the C one, JSON's minimal escaping).
+_QUOTE = json.encoder.encode_basestring
 
 
 def _flat(value: Any) -> bool:
@@ -45,9 +47,19 @@ def _simple(value: Any) -> bool:
     return True
 
 
+def _flat_text(value: dict[str, str]) -> str:
+    """``_ENCODER.encode`` of a flat object, written directly: a leaf is hashed 100,000 times in a big tally."""
+    return "{" + ",".join([_QUOTE(key) + ":" + _QUOTE(value[key]) for key in sorted(value)]) + "}"
+
+
 def canonicalize(value: Any) -> bytes:
     """The JCS bytes of ``value``."""
-    if _simple(value):
+    if _flat(value):
+        try:
+            return _flat_text(value).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: jcs says what to do with it
+            pass
+    elif _simple(value):
         try:
             return _ENCODER.encode(value).encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: jcs says what to do with it

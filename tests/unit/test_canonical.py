@@ -38,3 +38,9 @@ def test_a_lone_surrogate_is_refused_as_jcs_refuses_it():
         jcs.canonicalize({"tag": "\ud800"})
     with pytest.raises(UnicodeEncodeError):
         canonicalize({"tag": "\ud800"})
+
+
+@given(st.dictionaries(st.text(st.characters(max_codepoint=127), max_size=8), st.text(), max_size=5))
+def test_flat_objects_of_strings_as_jcs(value):
+    """A ballot leaf's shape (ASCII keys, string values: written directly) gives jcs's bytes too."""
+    assert canonicalize(value) == jcs.canonicalize(value)

@@ -9,6 +9,7 @@ wake-up. A cycle that raises is logged and retried after a pause; it never ends 
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger("chapterhouse.worker")
 
 
-class BackgroundTask:
+class BackgroundTask(abc.ABC):
     """One named asyncio task that a ``wake()`` nudges: started and stopped by a ``cleanup_ctx``.
 
     Subclasses write ``_run`` (a loop that never ends by itself) and wait on ``_wakeup``.
@@ -41,8 +42,9 @@ class BackgroundTask:
                 await self._task
             self._task = None
 
+    @abc.abstractmethod
     async def _run(self) -> None:
-        raise NotImplementedError
+        """The task's loop; it never ends by itself."""
 
 
 class WorkerLoop(BackgroundTask):

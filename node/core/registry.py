@@ -43,7 +43,6 @@ Read side and pages:
                          ``children`` and ``parent``): ``await add(app)`` -> dict
   ``local_actors``       lookups of local actors beyond the chapter and the instance actor
                          (members' Person accounts)
-  ``served_additions``   what an object as served gains, by type (an Event's answer counts)
   ``page_context``       context every page gets (the signed-in viewer)
   ``object_page_paths`` / ``object_page_context`` / ``profile_context``: what features add
                          to the pages of the shell (``profile_context``: plain context for the
@@ -113,7 +112,6 @@ class Registry:
     # read side and pages
     actor_additions: list[Hook] = field(default_factory=list)
     local_actors: list[Hook] = field(default_factory=list)
-    served_additions: dict[str, Hook] = field(default_factory=dict)
     page_context: list[Hook] = field(default_factory=list)
     object_page_paths: dict[str, Callable[[str], str]] = field(default_factory=dict)
     object_page_context: list[Hook] = field(default_factory=list)

@@ -19,8 +19,9 @@ reason); any other exception is retried.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -39,6 +40,51 @@ class PermanentError(Exception):
     """This activity can never be processed; the message says why."""
 
 
+BatchWork = Callable[[aiosqlite.Connection, list], Awaitable[object]]
+
+
+class OncePerBatch:
+    """Work that handlers ask for once per worker transaction, however many items ask for it.
+
+    ``add(key, work, entry)``: the worker runs ``work(conn, entries)`` once per key after the
+    batch's last handler, in the same transaction, before the commit, with the entries every
+    item added under that key (a poll's served counts are rebuilt once for 64 ballots; the
+    receipts of 64 ballots are written in a few statements). The first work under a key wins.
+    An item that fails is rolled back with its entries (:meth:`checkpoint`, :meth:`rollback`),
+    so nothing is written for a ballot that was not kept.
+
+    ``remember(key, load)``: a lookup of something no item of a batch can change (a local
+    poll's question, a decision's copy) is read once per batch, not once per ballot.
+    """
+
+    def __init__(self) -> None:
+        self._work: dict[Hashable, BatchWork] = {}
+        self._entries: list[tuple[Hashable, object]] = []
+        self._remembered: dict[Hashable, Any] = {}
+
+    async def remember(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
+        if key not in self._remembered:
+            self._remembered[key] = await load()
+        return self._remembered[key]
+
+    def add(self, key: Hashable, work: BatchWork, entry: object = None) -> None:
+        self._work.setdefault(key, work)
+        if entry is not None:
+            self._entries.append((key, entry))
+
+    def checkpoint(self) -> int:
+        return len(self._entries)
+
+    def rollback(self, checkpoint: int) -> None:
+        del self._entries[checkpoint:]
+
+    async def run(self, conn: aiosqlite.Connection) -> None:
+        for key, work in self._work.items():
+            await work(conn, [entry for entry_key, entry in self._entries if entry_key == key])
+        self._work.clear()
+        self._entries.clear()
+
+
 @dataclass
 class InboxContext:
     conn: aiosqlite.Connection
@@ -51,6 +97,7 @@ class InboxContext:
     sender: RemoteActor | None = None
     queued_deliveries: bool = False
     prepared: dict[str, Any] = field(default_factory=dict)  # what the registry's preparers fetched
+    once_per_batch: OncePerBatch = field(default_factory=OncePerBatch)  # shared by the batch's items
 
     @property
     def chapter(self) -> str:
@@ -207,7 +254,8 @@ async def handle_create(ctx: InboxContext, activity: dict) -> None:
     parent_id = id_of(created.get("inReplyTo"))
     if parent_id is None or not ctx.urls.is_local(parent_id):
         return
-    parent = await objects.get(ctx.conn, parent_id)
+    # No inbox handler writes a local object's row before the batch's end: read once per batch.
+    parent = await ctx.once_per_batch.remember(("local object", parent_id), partial(objects.get, ctx.conn, parent_id))
     if parent is None or parent.deleted is not None:
         return
     handler = ctx.registry.reply_handlers.get(parent.type) or ctx.registry.reply_handlers.get("*")

@@ -1,8 +1,10 @@
 """The inbox worker: claims stored activities under a lease and processes each one.
 
 For each claimed item: parse it, look up its handler, fetch what the handler needs from the
-network (outside any transaction: its sender, and what the registry's ``preparers`` fetch). Then the claimed batch's handlers run in ONE transaction,
-each with a timeout, and the items that succeeded are marked done in that same transaction:
+network (outside any transaction: its sender, and what the registry's ``preparers`` fetch).
+Then the claimed batch's handlers run in ONE transaction, each with a timeout, then what they
+asked to do once for the whole batch (``ctx.once_per_batch``: a poll's served counts), and
+the items that succeeded are marked done in that same transaction:
 an item is either fully processed or not at all (a handler that fails is rolled back alone,
 see :meth:`InboxWorker._apply`, and the others still commit), and a busy inbox pays one
 commit per batch instead of one per item. Failures are retried with backoff
@@ -19,7 +21,15 @@ from dataclasses import dataclass
 from federation import jsonio
 from federation.actors import RemoteActor, RemoteActors
 from federation.client import FetchError
-from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext, handler_for, run_handler
+from inbox.handlers import (
+    Handler,
+    InboxContext,
+    OncePerBatch,
+    PermanentError,
+    PrepareContext,
+    handler_for,
+    run_handler,
+)
 from node.core import inbox_items as store
 from node.core.background import WorkerLoop
 from node.core.clock import to_epoch
@@ -167,6 +177,7 @@ class InboxWorker:
         failed: list[tuple[object, Exception]] = []
         done: list[int] = []
         queued = False
+        once_per_batch = OncePerBatch()
         async with self.db.transaction() as conn:
             for item in items:
                 ctx = InboxContext(
@@ -179,15 +190,18 @@ class InboxWorker:
                     registry=self.registry,
                     sender=item.sender,
                     prepared=item.prepared,
+                    once_per_batch=once_per_batch,
                 )
                 if isolate:
                     await conn.execute("SAVEPOINT inbox_item")
+                checkpoint = once_per_batch.checkpoint()
                 try:
                     async with asyncio.timeout(self.handler_timeout):
                         await run_handler(ctx, item.handler, item.activity)
                 except Exception as error:
                     if not isolate:
                         raise _HandlerFailed from error
+                    once_per_batch.rollback(checkpoint)
                     await conn.execute("ROLLBACK TO inbox_item")
                     await conn.execute("RELEASE inbox_item")
                     failed.append((item.row, error))
@@ -196,8 +210,28 @@ class InboxWorker:
                     await conn.execute("RELEASE inbox_item")
                 done.append(item.row["seq"])
                 queued = queued or ctx.queued_deliveries
+            await self._finish_batch(conn, once_per_batch, isolate=isolate)
             await store.mark_done_many(conn, done, to_epoch(self.clock.now()))
         return failed, queued
+
+    @staticmethod
+    async def _finish_batch(conn, once_per_batch: OncePerBatch, *, isolate: bool) -> None:
+        """What the handlers asked to do once for the whole batch. When it fails, the optimistic
+        batch runs again isolated; isolated, the failing work alone is undone and logged (the
+        items it follows stay done: it only refreshes what they already wrote)."""
+        if not isolate:
+            try:
+                await once_per_batch.run(conn)
+            except Exception as error:
+                raise _HandlerFailed from error
+            return
+        await conn.execute("SAVEPOINT once_per_batch")
+        try:
+            await once_per_batch.run(conn)
+        except Exception:
+            log.exception("work once per inbox batch failed; undone, the items stay processed")
+            await conn.execute("ROLLBACK TO once_per_batch")
+        await conn.execute("RELEASE once_per_batch")
 
     async def _failed(self, row, error: Exception) -> None:
         if isinstance(error, PermanentError):

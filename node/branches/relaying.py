@@ -82,12 +82,14 @@ async def relay_subtree(ctx: InboxContext, activity: dict) -> list[Relay] | None
     kind, sender = activity.get("type"), id_of(activity.get("actor"))
     if kind not in (*RELAYED_ACTIVITIES, "Announce") or sender is None:
         return None
+    if kind != "Announce" and not own_public_post(activity, sender):
+        return None  # a ballot, a direct message: nothing to relay, whoever sent it (no lookup)
     if await links.linked_child(ctx.conn, sender) is None:
         return None
     if kind == "Announce":
         relayed, origin = await _relayed_by_child(ctx, activity, sender), id_of(activity.get("audience"))
     else:
-        relayed, origin = (activity if own_public_post(activity, sender) else None), sender
+        relayed, origin = activity, sender
     if relayed is None or origin is None:
         return None
     plain, embedded = await _split_followers(ctx)

@@ -19,6 +19,8 @@ the pages.
 
 from __future__ import annotations
 
+from functools import partial
+
 from inbox.handlers import InboxContext, id_of
 from node.core import objects
 from node.core.clock import to_epoch
@@ -66,7 +68,14 @@ async def take_ballot(
     if attributed is not None and attributed != voter:
         reason = f"the ballot is attributed to {attributed}, not its sender"
         return ballot, await polls.refuse_ballot(ctx.conn, ballot, reason)
-    return ballot, await polls.count_ballot(ctx.conn, ballot, checks)
+    outcome = await polls.count_ballot(ctx.conn, ballot, checks)
+    if outcome.counted:
+        ctx.once_per_batch.add(("served counts", question.id), partial(_counts_changed, question.id, ballot.now))
+    return ballot, outcome
+
+
+async def _counts_changed(question_id: str, now: float, conn, _entries: list) -> None:
+    await polls.counts_changed(conn, question_id, now)
 
 
 def register(registry: Registry) -> None:

@@ -11,12 +11,15 @@ once per voter; ``votersCount`` is the number of distinct voters with a counted 
 Every ballot is kept (:func:`count_ballot`), counted or not, with the reason it was not:
 the pipeline :data:`BALLOT_CHECKS` says why, and the unique partial indexes on
 ``poll_ballots`` make a second counted row for the same (question, voter, option), or for
-the same (question, voter) on a ``oneOf``, impossible. Remote ballots (the inbox) and local
+the same (question, voter) on a ``oneOf``, impossible: the counted insert is itself the
+"not repeated" check (``ON CONFLICT DO NOTHING``; a repeat is then kept as refused). Remote ballots (the inbox) and local
 ones (:func:`cast_local_vote`, the pages) share this code.
 
-Counts are derived from the ballots, never incremented: after a counted ballot the served
-``Question`` (its row in ``objects``) is rebuilt from :func:`tally` and the question is
-marked dirty, for the poll worker to send one coalesced ``Update``. With ``hide_results``
+Counts are derived from the ballots, never incremented: once the ballots of a transaction
+are counted (:func:`counts_changed`: once per vote on the pages, once per batch in the inbox
+worker, however many ballots the batch holds) the served ``Question`` (its row in
+``objects``) is rebuilt from :func:`tally` and the question is marked dirty, for the poll
+worker to send one coalesced ``Update``. With ``hide_results``
 the served counts stay 0 until the poll closes.
 """
 
@@ -220,36 +223,40 @@ async def survey_questions(conn: aiosqlite.Connection, survey_id: str) -> list[Q
 # --- SQL: poll_ballots ---------------------------------------------------------------------
 
 
-async def insert_ballot(conn: aiosqlite.Connection, ballot: Ballot, outcome: BallotOutcome) -> None:
-    await conn.execute(
-        "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            ballot.question.id,
-            ballot.voter,
-            ballot.choice,
-            int(ballot.question.single),
-            ballot.ballot_id,
-            ballot.source,
-            int(outcome.counted),
-            outcome.reason,
-            ballot.now,
-        ),
+BALLOT_INSERT_SQL = (
+    "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _ballot_row(ballot: Ballot, outcome: BallotOutcome) -> tuple:
+    return (
+        ballot.question.id,
+        ballot.voter,
+        ballot.choice,
+        int(ballot.question.single),
+        ballot.ballot_id,
+        ballot.source,
+        int(outcome.counted),
+        outcome.reason,
+        ballot.now,
     )
 
 
-async def has_counted_ballot(
-    conn: aiosqlite.Connection, question_id: str, voter: str, choice: str | None = None
-) -> bool:
-    if choice is None:
-        sql, params = (
-            "SELECT 1 FROM poll_ballots WHERE question_id = ? AND voter = ? AND counted = 1",
-            (question_id, voter),
-        )
-    else:
-        sql = "SELECT 1 FROM poll_ballots WHERE question_id = ? AND voter = ? AND choice = ? AND counted = 1"
-        params = (question_id, voter, choice)
-    return bool(await fetch_value(conn, sql + " LIMIT 1", params))
+async def insert_ballot(conn: aiosqlite.Connection, ballot: Ballot, outcome: BallotOutcome) -> None:
+    await conn.execute(BALLOT_INSERT_SQL, _ballot_row(ballot, outcome))
+
+
+async def insert_counted_unless_repeated(conn: aiosqlite.Connection, ballot: Ballot) -> bool:
+    """Insert ``ballot`` as counted unless the voter already has a counted ballot the unique
+    indexes forbid a second of (on a ``oneOf``: any; on an ``anyOf``: the same option). The
+    check is the index itself, in one statement: True if it was inserted."""
+    rows = await fetch_all(
+        conn,
+        BALLOT_INSERT_SQL + " ON CONFLICT DO NOTHING RETURNING seq",
+        _ballot_row(ballot, BallotOutcome(counted=True)),
+    )
+    return bool(rows)
 
 
 async def counted_choices_of(conn: aiosqlite.Connection, question_id: str, voter: str) -> list[str]:
@@ -316,19 +323,13 @@ async def _check_member(conn: aiosqlite.Connection, ballot: Ballot) -> str | Non
     return MEMBERSHIP_REASONS.get(member["state"] if member else None, "not an active member")
 
 
-async def _check_not_repeated(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
-    question = ballot.question
-    if question.single:
-        return "repeated: already voted" if await has_counted_ballot(conn, question.id, ballot.voter) else None
-    return (
-        "repeated: option already chosen"
-        if await has_counted_ballot(conn, question.id, ballot.voter, ballot.choice)
-        else None
-    )
+def repeated_reason(question: Question) -> str:
+    return "repeated: already voted" if question.single else "repeated: option already chosen"
 
 
-# In order: the first reason found is the one recorded.
-BALLOT_CHECKS: tuple[BallotCheck, ...] = (_check_open, _check_option, _check_member, _check_not_repeated)
+# In order: the first reason found is the one recorded. The last check, "not repeated", is the
+# counted ballot's insert itself (:func:`insert_counted_unless_repeated`).
+BALLOT_CHECKS: tuple[BallotCheck, ...] = (_check_open, _check_option, _check_member)
 
 
 def checks_with_membership(member_check: BallotCheck) -> tuple[BallotCheck, ...]:
@@ -339,28 +340,18 @@ def checks_with_membership(member_check: BallotCheck) -> tuple[BallotCheck, ...]
 async def count_ballot(
     conn: aiosqlite.Connection, ballot: Ballot, checks: tuple[BallotCheck, ...] = BALLOT_CHECKS
 ) -> BallotOutcome:
-    """Record ``ballot`` (inside the caller's transaction); count it if every check passes."""
-    outcome = BallotOutcome(counted=True)
+    """Record ``ballot`` (inside the caller's transaction); count it if every check passes.
+
+    The caller then calls :func:`counts_changed` once, however many ballots it recorded (the
+    inbox worker once per batch), before its transaction commits."""
     for check in checks:
         reason = await check(conn, ballot)
         if reason is not None:
-            outcome = BallotOutcome(counted=False, reason=reason)
-            break
-    await insert_ballot(conn, ballot, outcome)
-    if outcome.counted:
-        log.info("ballot counted: %s chose %r on %s", ballot.voter, ballot.choice, ballot.question.id)
-        await mark_dirty(conn, ballot.question.id)
-        await refresh_served(conn, ballot.question.id, ballot.now)
-    else:
-        log.info(
-            "ballot not counted (%s): %s chose %r on %s (ballot %s)",
-            outcome.reason,
-            ballot.voter,
-            ballot.choice,
-            ballot.question.id,
-            ballot.ballot_id,
-        )
-    return outcome
+            return await refuse_ballot(conn, ballot, reason)
+    if not await insert_counted_unless_repeated(conn, ballot):
+        return await refuse_ballot(conn, ballot, repeated_reason(ballot.question))
+    log.info("ballot counted: %s chose %r on %s", ballot.voter, ballot.choice, ballot.question.id)
+    return BallotOutcome(counted=True)
 
 
 async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str) -> BallotOutcome:
@@ -387,7 +378,12 @@ async def cast_local_vote(
         raise VoteRefused("choose an option")
     if question.single and len(unique) > 1:
         raise VoteRefused("this question takes one choice")
-    return [await count_ballot(conn, Ballot(question, voter_actor_id, choice, None, "local", now)) for choice in unique]
+    outcomes = [
+        await count_ballot(conn, Ballot(question, voter_actor_id, choice, None, "local", now)) for choice in unique
+    ]
+    if any(outcome.counted for outcome in outcomes):
+        await counts_changed(conn, question.id, now)
+    return outcomes
 
 
 # --- the served Question -------------------------------------------------------------------
@@ -413,6 +409,12 @@ def served_question(document: dict, question: Question, counts: Tally, now: floa
     if question.closed_at is not None:
         served["closed"] = iso(from_epoch(question.closed_at))
     return served
+
+
+async def counts_changed(conn: aiosqlite.Connection, question_id: str, now: float) -> None:
+    """Ballots were counted: the stored Question shows the new counts, and the poll worker will send them."""
+    await mark_dirty(conn, question_id)
+    await refresh_served(conn, question_id, now)
 
 
 async def refresh_served(conn: aiosqlite.Connection, question_id: str, now: float) -> dict | None:

@@ -18,7 +18,6 @@ import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from federation import jsonio
 from federation.client import FederationClient, PostResult
 from node.core import deliveries as store
 from node.core import objects
@@ -129,11 +128,8 @@ class DeliveryWorker:
         return len(rows)
 
     async def _bodies(self, activity_ids: set[str]) -> dict[str, bytes | None]:
-        bodies = {}
-        for activity_id in activity_ids:
-            stored = await objects.get(self.db.reader, activity_id)
-            bodies[activity_id] = jsonio.dumps(stored.data) if stored else None
-        return bodies
+        found = await objects.data_of_many(self.db.reader, list(activity_ids))
+        return {activity_id: found.get(activity_id) for activity_id in activity_ids}
 
     async def _deliver_host(self, rows: list, bodies: dict[str, bytes | None]) -> list[Outcome]:
         """A host's rows, one at a time; stop early if it fails or uses up its time budget."""
@@ -180,13 +176,15 @@ class DeliveryWorker:
         paused: dict[str, Outcome] = {}
         recovered = {o.host for o in outcomes if o.state == "done"} & self.paused_hosts
         async with self.db.transaction() as conn:
+            done = [(outcome.seq, outcome.status) for outcome in outcomes if outcome.state == "done"]
+            await store.mark_done_many(conn, done, now=now)
             for outcome in outcomes:
                 if outcome.state != "release":
                     self.outcome_tally[(outcome.state, str(outcome.status or "none"))] += 1
                 if outcome.state == "release":
                     await store.release(conn, outcome.seq, now=now)
                 elif outcome.state == "done":
-                    await store.mark_done(conn, outcome.seq, status=outcome.status, now=now)
+                    continue
                 elif outcome.state == "dead":
                     await store.mark_dead(conn, outcome.seq, status=outcome.status, error=outcome.error or "", now=now)
                     log.warning("delivery %s dead: %s", outcome.seq, outcome.error)

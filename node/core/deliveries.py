@@ -16,12 +16,21 @@ import aiosqlite
 
 from node.core.db import fetch_all, fetch_value
 
+ENQUEUE_SQL = (
+    "INSERT INTO deliveries (activity_id, inbox, host, signer, state, next_attempt_at, created_at)"
+    " VALUES (?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT (inbox, activity_id) DO NOTHING"
+)
+
 
 async def enqueue(conn: aiosqlite.Connection, *, activity_id: str, inboxes: list[str], signer: str, now: float) -> None:
+    await enqueue_many(conn, [(activity_id, inbox) for inbox in inboxes], signer=signer, now=now)
+
+
+async def enqueue_many(conn: aiosqlite.Connection, pairs: list[tuple[str, str]], *, signer: str, now: float) -> None:
+    """One row per ``(activity id, inbox)``, all signed by ``signer``, in one statement."""
     await conn.executemany(
-        "INSERT INTO deliveries (activity_id, inbox, host, signer, state, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, 'queued', ?, ?) ON CONFLICT (inbox, activity_id) DO NOTHING",
-        [(activity_id, inbox, urlsplit(inbox).netloc.lower(), signer, now, now) for inbox in inboxes],
+        ENQUEUE_SQL,
+        [(activity_id, inbox, urlsplit(inbox).netloc.lower(), signer, now, now) for activity_id, inbox in pairs],
     )
 
 
@@ -51,12 +60,19 @@ async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_second
     return cursor.rowcount
 
 
+MARK_DONE_SQL = (
+    "UPDATE deliveries SET state = 'done', last_status = ?, last_error = NULL, finished_at = ?"
+    " WHERE seq = ? AND state = 'queued'"
+)
+
+
 async def mark_done(conn: aiosqlite.Connection, seq: int, *, status: int, now: float) -> None:
-    await conn.execute(
-        "UPDATE deliveries SET state = 'done', last_status = ?, last_error = NULL, finished_at = ?"
-        " WHERE seq = ? AND state = 'queued'",
-        (status, now, seq),
-    )
+    await conn.execute(MARK_DONE_SQL, (status, now, seq))
+
+
+async def mark_done_many(conn: aiosqlite.Connection, done: list[tuple[int, int]], *, now: float) -> None:
+    """Each ``(seq, status)`` delivered, in one statement."""
+    await conn.executemany(MARK_DONE_SQL, [(status, now, seq) for seq, status in done])
 
 
 async def mark_retry(conn: aiosqlite.Connection, seq: int, *, at: float, status: int | None, error: str) -> None:

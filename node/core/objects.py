@@ -73,6 +73,28 @@ def _row_to_object(row) -> StoredObject:
     )
 
 
+INSERT_SQL = (
+    "INSERT INTO objects (id, kind, type, author, object_id, visibility, data, published, blind)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_row(document: dict, kind: str, author: str, visibility: str, published: float, blind: dict | None) -> tuple:
+    object_id = document.get("object")
+    object_id = object_id.get("id") if isinstance(object_id, dict) else object_id
+    return (
+        document["id"],
+        kind,
+        primary_type(document),
+        author,
+        object_id if isinstance(object_id, str) else None,
+        visibility,
+        jsonio.dumps_str(document),
+        published,
+        jsonio.dumps_str(blind) if blind else None,
+    )
+
+
 async def insert(
     conn: aiosqlite.Connection,
     *,
@@ -83,23 +105,15 @@ async def insert(
     published: float,
     blind: dict | None = None,
 ) -> None:
-    object_id = document.get("object")
-    object_id = object_id.get("id") if isinstance(object_id, dict) else object_id
-    await conn.execute(
-        "INSERT INTO objects (id, kind, type, author, object_id, visibility, data, published, blind)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            document["id"],
-            kind,
-            primary_type(document),
-            author,
-            object_id if isinstance(object_id, str) else None,
-            visibility,
-            jsonio.dumps_str(document),
-            published,
-            jsonio.dumps_str(blind) if blind else None,
-        ),
-    )
+    await conn.execute(INSERT_SQL, _insert_row(document, kind, author, visibility, published, blind))
+
+
+async def insert_many(
+    conn: aiosqlite.Connection, documents: list[tuple[dict, str]], *, author: str, visibility: str, published: float
+) -> None:
+    """Several ``(document, kind)`` of one author and visibility, in one statement."""
+    rows = [_insert_row(document, kind, author, visibility, published, None) for document, kind in documents]
+    await conn.executemany(INSERT_SQL, rows)
 
 
 async def replace_data(
@@ -109,6 +123,16 @@ async def replace_data(
         "UPDATE objects SET data = ?, type = ?, updated = ?, deleted = COALESCE(?, deleted) WHERE id = ?",
         (jsonio.dumps_str(document), primary_type(document), updated, deleted, object_id),
     )
+
+
+async def data_of_many(conn: aiosqlite.Connection, object_ids: list[str]) -> dict[str, bytes]:
+    """The stored JSON of each of ``object_ids`` that exists, as bytes, in one query."""
+    rows = await fetch_all(
+        conn,
+        "SELECT id, data FROM objects WHERE id IN (SELECT value FROM json_each(?))",
+        (jsonio.dumps_str(object_ids),),
+    )
+    return {row["id"]: row["data"].encode() for row in rows}
 
 
 async def get(conn: aiosqlite.Connection, object_id: str) -> StoredObject | None:

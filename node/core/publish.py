@@ -37,3 +37,29 @@ async def record(
     unique_inboxes = sorted({inbox for inbox in inboxes if not urls.is_local(inbox)})
     if unique_inboxes:
         await store.enqueue(conn, activity_id=activity["id"], inboxes=unique_inboxes, signer=username, now=now)
+
+
+async def record_many(
+    conn: aiosqlite.Connection,
+    *,
+    urls: Urls,
+    username: str,
+    published: list[tuple[dict, dict, list[str]]],
+    visibility: str,
+    now: float,
+) -> None:
+    """Many ``(activity, its new object, inboxes)`` of one author and visibility (a batch of direct
+    receipts), as :func:`record` would write each, in two statements."""
+    documents = [
+        (document, kind)
+        for activity, new_object, _ in published
+        for document, kind in ((new_object, "object"), (activity, "activity"))
+    ]
+    await objects.insert_many(conn, documents, author=username, visibility=visibility, published=now)
+    pairs = [
+        (activity["id"], inbox)
+        for activity, _, inboxes in published
+        for inbox in sorted({inbox for inbox in inboxes if not urls.is_local(inbox)})
+    ]
+    if pairs:
+        await store.enqueue_many(conn, pairs, signer=username, now=now)

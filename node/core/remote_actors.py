@@ -13,7 +13,7 @@ import aiosqlite
 
 from federation import jsonio
 from federation.actors import RemoteActor, RemoteKey
-from node.core.db import Database, fetch_one
+from node.core.db import Database, fetch_all, fetch_one
 
 
 class RemoteActorStore:
@@ -33,6 +33,16 @@ class RemoteActorStore:
         return await fetch_one(
             conn, "SELECT id, inbox, shared_inbox, data, fetched_at FROM remote_actors WHERE id = ?", (actor_id,)
         )
+
+    async def delivery_inboxes(self, conn: aiosqlite.Connection, actor_ids: list[str]) -> dict[str, str]:
+        """Where to deliver to each cached actor of ``actor_ids`` (its shared inbox, else its inbox), in one query."""
+        rows = await fetch_all(
+            conn,
+            "SELECT id, COALESCE(shared_inbox, inbox) AS inbox FROM remote_actors"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (jsonio.dumps_str(actor_ids),),
+        )
+        return {row["id"]: row["inbox"] for row in rows if row["inbox"]}
 
     async def upsert_actor(self, conn: aiosqlite.Connection, actor: RemoteActor, fetched_at: float) -> None:
         await conn.execute(

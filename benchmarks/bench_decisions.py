@@ -24,7 +24,9 @@ issues a proposal by C2S; once the chapter has published its copy and frozen its
 1,000 members' ballots (Mastodon's ``Create(Note)`` with ``name`` = the option, RSA-2048
 signed beforehand) are POSTed at once to its shared inbox over 64 connections. Timed: until
 every ballot is counted on the copy (``poll_ballots``, polled read-only; each counted ballot
-also gets its leaf and receipt Note, delivered to a small sink in this process). Beside it, in
+also gets its leaf and receipt Note, delivered to the members' server: a sink process,
+``benchmarks._sinks``, which checks every receipt's signature); then, a second figure, until
+every receipt has been delivered. Beside them, in
 the same run, the same chapter-node setup taking 1,000 plain signed ``Create(Note)``s from the
 same actors (the inbox bench's load): processed per second. Target: at least half of it.
 
@@ -43,7 +45,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from benchmarks._support import (
@@ -51,13 +52,13 @@ from benchmarks._support import (
     NodeSetup,
     RemoteActorSet,
     Request,
-    free_port,
     make_actor_set,
     migrate_database,
     post_all,
     sign_all,
     workdir,
 )
+from benchmarks.bench_fanout import _control, start_sinks
 from benchmarks.bench_inbox import run_node, seed_remote_actors
 from benchmarks.bench_tree import _actor, _link, _post, _start, _wait_in_tree, tree_setup
 from benchmarks.report import Figure, run_standalone
@@ -192,21 +193,6 @@ def ballot(actors: RemoteActorSet, i: int, question: str, chapter: str) -> bytes
     return json.dumps(activity).encode()
 
 
-async def _sink(port: int) -> web.AppRunner:
-    """Where the receipts go: every member's inbox on the members' loopback origin answers 202."""
-
-    async def accept(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(status=202)
-
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", accept)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, LOOPBACK, port).start()
-    return runner
-
-
 async def _opened_copy(session, region: NodeSetup, chapter: NodeSetup) -> str:
     """The region's admin issues a proposal; the chapter's copied question, once it has frozen its roll."""
     proposal = {
@@ -227,8 +213,24 @@ async def _opened_copy(session, region: NodeSetup, chapter: NodeSetup) -> str:
     return next(ours for ours, theirs in json.loads(row[0]).items() if theirs == proposal_id)
 
 
-async def run_ballots(actors: RemoteActorSet, count: int) -> dict:
-    """Two processes, region and chapter; ``count`` ballots at once to the chapter's inbox; until all are counted."""
+async def _chapter_public_pem(session: aiohttp.ClientSession, actor: str) -> str:
+    async with session.get(actor, headers={"Accept": "application/activity+json"}) as response:
+        return (await response.json(content_type=None))["publicKey"]["publicKeyPem"]
+
+
+async def _receipts_delivered(control: str, count: int, started: float, time_limit: float) -> tuple[float, dict]:
+    """Seconds from ``started`` until the sinks have taken ``count`` POSTs (the receipts), and their counts."""
+    deadline = time.monotonic() + time_limit
+    while True:
+        counts = await _control("GET", f"{control}/counts")
+        if counts["total"] >= count or time.monotonic() > deadline:
+            return time.monotonic() - started, counts
+        await asyncio.sleep(0.02)
+
+
+async def run_ballots(actors: RemoteActorSet, count: int, control: str, sink_port: int) -> dict:
+    """Two processes, region and chapter; ``count`` ballots at once to the chapter's inbox; until all are
+    counted, then until every receipt reached the members' server (the sinks, a third process)."""
     directory = workdir("decision-ballots")
     chapter = _lifted(tree_setup(directory, "chapter", "chapter", []))
     region = tree_setup(directory, "region", "region", [f"{LOOPBACK}:{chapter.port}"])
@@ -242,6 +244,8 @@ async def run_ballots(actors: RemoteActorSet, count: int) -> dict:
             await _link(session, chapter, "chapter", region, "region")
             await _wait_in_tree(session, region, "region", _actor(chapter, "chapter"))
             question = await _opened_copy(session, region, chapter)
+            public_pem = await _chapter_public_pem(session, _actor(chapter, "chapter"))
+        await _control("POST", f"{control}/reset", {"public_pem": public_pem, "sample": [sink_port]})
         url = f"{chapter.base_url}/inbox"
         bodies = [ballot(actors, i, question, _actor(chapter, "chapter")) for i in range(count)]
         headers = sign_all(actors.private_pems[:count], [(url, i, actors.key_id(i), b) for i, b in enumerate(bodies)])
@@ -251,32 +255,39 @@ async def run_ballots(actors: RemoteActorSet, count: int) -> dict:
             lambda: _read_one(chapter.database, counted_sql, (question,))[0] >= count, "every ballot counted", 120
         )
         counted_after = time.monotonic() - result.started_at
+        delivered_after, receipts = await _receipts_delivered(control, count, result.started_at, 120)
     finally:
         for process in processes:
             process.stop()
     return {
         "accepted": result.rate(202),
         "counted": count / counted_after,
+        "receipts_delivered": count / delivered_after,
+        "receipts": receipts,
         "statuses": {str(k): v for k, v in result.statuses.items()},
     }
 
 
 async def measure_ballots(quick: bool) -> list[Figure]:
     count = 100 if quick else 1_000
-    sink_port = free_port()
-    actors = make_actor_set(count, f"http://{LOOPBACK}:{sink_port}")
-    sink = await _sink(sink_port)
+    sinks, control, ports = await start_sinks(1, workdir("decision-sinks"))
     try:
-        ballots = await run_ballots(actors, count)
+        actors = make_actor_set(count, f"http://{LOOPBACK}:{ports[0]}")
+        ballots = await run_ballots(actors, count, control, ports[0])
         inbox, _ = await run_node(actors, count, count, f"decisions-{uuid.uuid4().hex[:8]}")
     finally:
-        await sink.cleanup()
+        sinks.stop()
     DETAILS.update(ballot_load=count, ballot_run=ballots, inbox_same_run=inbox)
+    receipts = ballots["receipts"]
     print(
         f"   {count} ballots at once: accepted {ballots['accepted']:,.0f}/s, counted {ballots['counted']:,.0f}/s"
-        f" {ballots['statuses']}; plain inbox processed {inbox['processed']:,.0f}/s",
+        f" {ballots['statuses']}; receipts delivered {receipts['total']} ({ballots['receipts_delivered']:,.0f}/s,"
+        f" {receipts['verified']} signatures verified, {receipts['failed']} failed);"
+        f" plain inbox processed {inbox['processed']:,.0f}/s",
         flush=True,
     )
+    if receipts["total"] < count or receipts["failed"]:
+        raise RuntimeError(f"receipts: {receipts}")
     return [
         Figure(
             "decisions",
@@ -286,7 +297,15 @@ async def measure_ballots(quick: bool) -> list[Figure]:
             f"inbox processed, {count:,} plain Creates, same run",
             inbox["processed"],
             target=0.5,
-        )
+        ),
+        Figure(
+            "decisions",
+            f"... and every voter's receipt delivered (signed, {count:,} Notes)",
+            ballots["receipts_delivered"],
+            "ballots/s",
+            f"inbox processed, {count:,} plain Creates, same run",
+            inbox["processed"],
+        ),
     ]
 
 

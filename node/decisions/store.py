@@ -218,6 +218,12 @@ async def insert_roll(conn: aiosqlite.Connection, proposal_id: str, roll: list[t
     )
 
 
+async def roll_members(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:
+    """Everyone on the proposal's frozen roll (read once per inbox batch: the roll never changes)."""
+    rows = await fetch_all(conn, "SELECT member_id FROM decision_roll WHERE proposal_id = ?", (proposal_id,))
+    return frozenset(row["member_id"] for row in rows)
+
+
 async def on_roll(conn: aiosqlite.Connection, proposal_id: str, member_id: str) -> bool:
     return bool(
         await fetch_value(
@@ -236,11 +242,15 @@ async def member_of_tag(conn: aiosqlite.Connection, proposal_id: str, tag: str) 
     )
 
 
-async def insert_leaf(conn: aiosqlite.Connection, proposal_id: str, *, leaf: dict, receipt: str, voter: str) -> None:
-    await conn.execute(
+async def insert_leaves(conn: aiosqlite.Connection, leaves: list[tuple[str, dict, str, str]]) -> None:
+    """Each ``(proposal id, leaf, receipt, voter)``, in this order (the order of the Merkle tree), in one statement."""
+    await conn.executemany(
         "INSERT INTO decision_leaves (proposal_id, question, choice, commitment, receipt, voter)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (proposal_id, leaf["question"], leaf["choice"], leaf["commitment"], receipt, voter),
+        [
+            (proposal_id, leaf["question"], leaf["choice"], leaf["commitment"], receipt, voter)
+            for proposal_id, leaf, receipt, voter in leaves
+        ],
     )
 
 

@@ -20,12 +20,16 @@ tags that do not match the voters); an empty list means it adds up.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from federation import merkle
 from federation.canonical import canonicalize
+
+#: JSON's minimal string escaping, in C (what RFC 8785 asks of strings).
+_QUOTE = json.encoder.encode_basestring
 
 
 def commitment(proposal: str, chapter: str, receipt: str, question: str, choice: str) -> str:
@@ -42,6 +46,17 @@ def leaf(proposal: str, chapter: str, receipt: str, question: str, choice: str) 
 
 
 def leaf_bytes(entry: Mapping[str, Any]) -> bytes:
+    """The JCS bytes of a leaf. A leaf as this house makes it (three strings) is written directly,
+    its keys in JCS order, with JSON's minimal escaping (a big tally hashes 100,000 of them);
+    anything else, or a string that cannot be UTF-8 (a lone surrogate), goes to ``canonicalize``."""
+    if len(entry) == 3:
+        choice, commitment_, question = entry.get("choice"), entry.get("commitment"), entry.get("question")
+        if type(choice) is str and type(commitment_) is str and type(question) is str:
+            text = f'{{"choice":{_QUOTE(choice)},"commitment":{_QUOTE(commitment_)},"question":{_QUOTE(question)}}}'
+            try:
+                return text.encode("utf-8")
+            except UnicodeEncodeError:
+                pass
     return canonicalize(dict(entry))
 
 
@@ -75,7 +90,11 @@ def participation_tag(proposal: str, member_id: str) -> str:
 def recount(leaves: Sequence[Mapping[str, Any]]) -> dict[str, Counter[str]]:
     counts: dict[str, Counter[str]] = {}
     for entry in leaves:
-        counts.setdefault(str(entry.get("question")), Counter())[str(entry.get("choice"))] += 1
+        question = str(entry.get("question"))
+        found = counts.get(question)
+        if found is None:
+            found = counts[question] = Counter()
+        found[str(entry.get("choice"))] += 1
     return counts
 
 

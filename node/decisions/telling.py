@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aiosqlite
 
-from node.core import follows, publish, vocabulary
+from node.core import follows, objects, publish, vocabulary
 from node.core.clock import iso, to_epoch
 from node.decisions import store
 from outbox.compose import OutboxContext
@@ -30,8 +32,8 @@ def _note(octx: OutboxContext, content: str, to: list[str], cc: list[str]) -> di
     }
 
 
-async def _publish_note(conn: aiosqlite.Connection, octx: OutboxContext, note: dict, inboxes: list[str]) -> None:
-    create = vocabulary.activity(
+def _create(octx: OutboxContext, note: dict) -> dict:
+    return vocabulary.activity(
         "Create",
         octx.urls,
         actor=octx.actor_id,
@@ -41,6 +43,10 @@ async def _publish_note(conn: aiosqlite.Connection, octx: OutboxContext, note: d
         to=note["to"],
         cc=note["cc"],
     )
+
+
+async def _publish_note(conn: aiosqlite.Connection, octx: OutboxContext, note: dict, inboxes: list[str]) -> None:
+    create = _create(octx, note)
     await publish.record(
         conn,
         urls=octx.urls,
@@ -52,23 +58,48 @@ async def _publish_note(conn: aiosqlite.Connection, octx: OutboxContext, note: d
     )
 
 
-async def send_receipt(
-    conn: aiosqlite.Connection,
-    octx: OutboxContext,
-    *,
-    voter: str,
-    inbox: str | None,
-    question: str,
-    choice: str,
-    receipt: str,
-    proposal_id: str,
-) -> None:
-    """The voter's receipt, to them alone: with it they find their leaf and its proof under the signed root."""
+@dataclass(frozen=True)
+class Receipt:
+    """A counted ballot's receipt, for its voter (sent to ``sender``, whose key signed the ballot)."""
+
+    voter: str
+    sender: str
+    question: str
+    choice: str
+    receipt: str
+    proposal_id: str
+
+
+def _receipt_note(octx: OutboxContext, receipt: Receipt) -> dict:
     content = (
-        f"<p>Your ballot ({choice}) on {question} is counted. Your receipt: <code>{receipt}</code></p>"
-        f"<p>Check it at {proposal_id}/results once the tally is signed; keep it to yourself.</p>"
+        f"<p>Your ballot ({receipt.choice}) on {receipt.question} is counted. Your receipt:"
+        f" <code>{receipt.receipt}</code></p>"
+        f"<p>Check it at {receipt.proposal_id}/results once the tally is signed; keep it to yourself.</p>"
     )
-    await _publish_note(conn, octx, _note(octx, content, [voter], []), [inbox] if inbox else [])
+    return _note(octx, content, [receipt.voter], [])
+
+
+async def send_receipts(conn: aiosqlite.Connection, octx: OutboxContext, receipts: list[Receipt], inboxes) -> None:
+    """Each voter's receipt, to them alone (a direct Note): with it they find their leaf and its
+    proof under the signed root. ``inboxes``: where each sender's deliveries go (an actor not
+    cached gets none; the Note is still kept, as for any direct Note whose inbox is unknown)."""
+    published = []
+    for receipt in receipts:
+        note = _receipt_note(octx, receipt)
+        create = _create(octx, note)
+        published.append((create, note, [inboxes[receipt.sender]] if receipt.sender in inboxes else []))
+    if published:
+        visibility = objects.visibility_of(
+            published[0][0], octx.urls.followers(octx.username), octx.urls.members(octx.username)
+        )
+        await publish.record_many(
+            conn,
+            urls=octx.urls,
+            username=octx.username,
+            published=published,
+            visibility=visibility,
+            now=to_epoch(octx.now),
+        )
 
 
 async def tell_members(conn: aiosqlite.Connection, octx: OutboxContext, prop: store.Proposal, outcome: dict) -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import secrets
 
+import jcs
+from hypothesis import given
+from hypothesis import strategies as st
+
 from node.decisions import tally
 
 PROPOSAL = "https://intl.example/objects/p1"
@@ -69,3 +73,14 @@ def test_participation_tags_are_the_same_member_in_any_chapter_and_one_per_voter
     document, leaves = _tally(_ballots(agree=2), roll=5)
     document["participation"] = document["participation"][:1] * 2
     assert any("participation" in problem for problem in tally.problems_with(document, leaves))
+
+
+@given(st.text(), st.text(), st.text())
+def test_a_leaf_is_written_as_rfc8785_says_whatever_its_strings_hold(question, choice, commitment):
+    entry = {"question": question, "choice": choice, "commitment": commitment}
+    assert tally.leaf_bytes(entry) == jcs.canonicalize(entry)
+
+
+def test_a_leaf_of_another_shape_is_still_canonical():
+    entry = {"question": "q", "choice": "a", "commitment": "c", "extra": 1}
+    assert tally.leaf_bytes(entry) == jcs.canonicalize(entry)

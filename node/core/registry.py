@@ -44,6 +44,9 @@ Read side and pages:
   ``local_actors``       lookups of local actors beyond the chapter and the instance actor
                          (members' Person accounts)
   ``page_context``       context every page gets (the signed-in viewer)
+  ``local_vote``         how a member's vote on the pages is counted: the polls room's
+                         ``cast_local_vote``; the decisions room wraps it (the frozen roll, a leaf
+                         and a receipt for a vote on a proposal's copy)
   ``object_page_paths`` / ``object_page_context`` / ``profile_context``: what features add
                          to the pages of the shell (``profile_context``: plain context for the
                          home page's header, e.g. the tree room's place and founding date)
@@ -113,6 +116,7 @@ class Registry:
     actor_additions: list[Hook] = field(default_factory=list)
     local_actors: list[Hook] = field(default_factory=list)
     page_context: list[Hook] = field(default_factory=list)
+    local_vote: Hook | None = None
     object_page_paths: dict[str, Callable[[str], str]] = field(default_factory=dict)
     object_page_context: list[Hook] = field(default_factory=list)
     profile_context: list[Hook] = field(default_factory=list)

@@ -14,7 +14,8 @@ Flow (DESIGN.md §4):
    delivery worker's retries, and copies it if it is still open.
 3. **Ballots** (``ballots``, wrapping ``registry.reply_handlers["Question"]``): counted by the
    polls room's one counting code against the frozen roll; each counted ballot gets a random
-   receipt (sent to the voter in a direct Note) and an anonymous leaf (``tally``).
+   receipt (sent to the voter in a direct Note; shown on the page to a member who votes
+   there, ``registry.local_vote``) and an anonymous leaf (``tally``).
 4. **Up** (``worker``, ``tallying``, ``checking``): at ``endTime`` the chapter's signed tally
    goes to its parent; each level checks each child's tally (proof, leaves and root, roll,
    shared tags, electorate, deadline), refuses what fails with a ``Reject`` saying why, keeps
@@ -50,6 +51,7 @@ def register(registry: Registry) -> None:
     issuing.register(registry)
     inbound.register(registry)
     registry.reply_handlers["Question"] = ballots.voting(registry.reply_handlers["Question"])
+    registry.local_vote = ballots.local_voting(registry.local_vote)
 
 
 def setup(app: web.Application) -> None:

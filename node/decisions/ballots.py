@@ -7,6 +7,9 @@ ballots kept with their reason). Each counted ballot gets a random receipt and a
 leaf (``tally.leaf``); the receipt goes to the voter in a direct Note (their inbox is the
 cached actor whose key signed the ballot). Replies to any other question go on as before.
 
+A member's vote on the copy's page (``registry.local_vote``, :func:`local_voting`) is
+counted the same way, and its receipts are shown on the page that answers the vote.
+
 The leaves and receipts of a worker batch are written together, once, before its commit
 (``ctx.once_per_batch``): a few statements for 64 ballots instead of five each. A ballot
 rolled back is dropped from the batch with its receipt, so leaves and counted ballots always
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import aiosqlite
@@ -85,6 +88,41 @@ def leaves_and_receipts(ctx: InboxContext):
         await telling.send_receipts(conn, octx, [receipt for _, receipt in made], inboxes)
 
     return write
+
+
+def local_voting(inner):
+    """A vote on the pages (``registry.local_vote``): on a copy, counted against the frozen roll,
+    and each counted choice gets its leaf and a receipt, which the page shows the voter (a local
+    member has no inbox to send a Note to)."""
+
+    async def cast(conn: aiosqlite.Connection, question: polls.Question, voter: str, choices: list[str], now: float):
+        copied = await store.copied_question(conn, question.id)
+        if copied is None:
+            return await inner(conn, question, voter, choices, now)
+        proposal_id = copied["proposal_id"]
+        checks = roll_checks(partial(_on_frozen_roll, proposal_id))
+        outcomes = await polls.cast_local_vote(conn, question, voter, choices, now, checks)
+        stored = await objects.get(conn, question.id)
+        chapter_id = id_of(stored.data.get("attributedTo")) if stored else None
+        if chapter_id is None:
+            raise polls.VoteRefused("this copy names no chapter")
+        given, leaves = [], []
+        for outcome in outcomes:
+            if not outcome.counted or outcome.choice is None:
+                given.append(outcome)
+                continue
+            counted = CountedBallot(proposal_id, copied["proposal_question"], voter, voter, outcome.choice)
+            leaf, receipt = new_leaf(chapter_id, counted)
+            leaves.append(leaf)
+            given.append(replace(outcome, receipt=receipt.receipt))
+        await store.insert_leaves(conn, leaves)
+        return given
+
+    return cast
+
+
+async def _on_frozen_roll(proposal_id: str, conn: aiosqlite.Connection, voter: str) -> bool:
+    return await store.on_roll(conn, proposal_id, voter)
 
 
 def voting(inner):

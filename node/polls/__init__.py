@@ -19,7 +19,7 @@ from aiohttp import web
 
 from node.core.i18n import N_
 from node.core.registry import Registry
-from node.polls import inbound, listing, outbound, pages, schema, worker
+from node.polls import inbound, listing, model, outbound, pages, schema, worker
 
 
 def register(registry: Registry) -> None:
@@ -28,6 +28,7 @@ def register(registry: Registry) -> None:
     outbound.register(registry)
     pages.register(registry)
     registry.after_published.append(worker.wake_for_new_questions)
+    registry.local_vote = model.cast_local_vote
     registry.home_parts.append(listing.home_parts)
     registry.nav_links.append((50, "/polls", N_("Polls")))
     registry.compose_links.extend([(50, "/polls/new", N_("A poll")), (60, "/surveys/new", N_("A survey"))])

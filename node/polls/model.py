@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiosqlite
 
@@ -95,6 +95,8 @@ class Ballot:
 class BallotOutcome:
     counted: bool
     reason: str | None = None
+    choice: str | None = None  # a local vote's outcomes name their choice
+    receipt: str | None = None  # a counted ballot on a decision's copy: the voter's receipt
 
 
 class VoteRefused(Exception):
@@ -323,8 +325,12 @@ async def _check_member(conn: aiosqlite.Connection, ballot: Ballot) -> str | Non
     return MEMBERSHIP_REASONS.get(member["state"] if member else None, "not an active member")
 
 
+REPEATED_VOTE = "repeated: already voted"
+REPEATED_OPTION = "repeated: option already chosen"
+
+
 def repeated_reason(question: Question) -> str:
-    return "repeated: already voted" if question.single else "repeated: option already chosen"
+    return REPEATED_VOTE if question.single else REPEATED_OPTION
 
 
 # In order: the first reason found is the one recorded. The last check, "not repeated", is the
@@ -370,17 +376,24 @@ async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str)
 
 
 async def cast_local_vote(
-    conn: aiosqlite.Connection, question: Question, voter_actor_id: str, choices: list[str], now: float
+    conn: aiosqlite.Connection,
+    question: Question,
+    voter_actor_id: str,
+    choices: list[str],
+    now: float,
+    checks: tuple[BallotCheck, ...] = BALLOT_CHECKS,
 ) -> list[BallotOutcome]:
-    """A local member's vote from the pages: one ballot per choice, through :func:`count_ballot`."""
+    """A local member's vote from the pages: one ballot per choice, through :func:`count_ballot`
+    (by the rules of ``checks``); each outcome names its choice."""
     unique = list(dict.fromkeys(choices))
     if not unique:
         raise VoteRefused("choose an option")
     if question.single and len(unique) > 1:
         raise VoteRefused("this question takes one choice")
-    outcomes = [
-        await count_ballot(conn, Ballot(question, voter_actor_id, choice, None, "local", now)) for choice in unique
-    ]
+    outcomes = []
+    for choice in unique:
+        outcome = await count_ballot(conn, Ballot(question, voter_actor_id, choice, None, "local", now), checks)
+        outcomes.append(replace(outcome, choice=choice))
     if any(outcome.counted for outcome in outcomes):
         await counts_changed(conn, question.id, now)
     return outcomes

@@ -22,7 +22,7 @@ from datetime import datetime
 from aiohttp import web
 
 from node.core import objects
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, REGISTRY, URLS
 from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
 from node.core.i18n import N_, zone
@@ -35,7 +35,13 @@ from node.polls import results as poll_results
 from outbox import service
 
 SURVEY_FORM_QUESTIONS = 6
-REFUSAL_STATUS = {"unknown option": 400, "after close": 409}
+#: A refused vote's status by its reason; any other reason is about who may vote: 403.
+REFUSAL_STATUS = {
+    "unknown option": 400,
+    "after close": 409,
+    polls.REPEATED_VOTE: 409,
+    polls.REPEATED_OPTION: 409,
+}
 
 
 def _object_id(request: web.Request) -> str:
@@ -99,7 +105,7 @@ def _refused(outcomes: list[polls.BallotOutcome]) -> None:
     """Nothing counted: a 4xx that says why."""
     if outcomes and not any(outcome.counted for outcome in outcomes):
         reason = outcomes[0].reason or "not counted"
-        status = REFUSAL_STATUS.get(reason, 403 if reason in polls.MEMBERSHIP_REASONS.values() else 409)
+        status = REFUSAL_STATUS.get(reason, 403)
         raise ApiError(status, N_("your vote was not counted: {reason}", reason=reason))
 
 
@@ -139,11 +145,26 @@ async def poll_vote(request: web.Request) -> web.Response:
     async with request.app[DATABASE].transaction() as conn:
         fresh = await polls.get_question(conn, question.id)
         try:
-            outcomes = await polls.cast_local_vote(conn, fresh, voter, _choices(form, "choice"), _now(request))
+            outcomes = await _local_vote(request)(conn, fresh, voter, _choices(form, "choice"), _now(request))
         except polls.VoteRefused as error:
             raise ApiError(400, str(error)) from None
     _refused(outcomes)
-    raise web.HTTPSeeOther(page_path(question.id, "polls") + "/results")
+    return await _counted(request, outcomes, page_path(question.id, "polls") + "/results")
+
+
+def _local_vote(request: web.Request):
+    return request.app[REGISTRY].local_vote or polls.cast_local_vote
+
+
+async def _counted(request: web.Request, outcomes: list[polls.BallotOutcome], results_path: str) -> web.Response:
+    """To the results; or, when the vote earned receipts (a proposal's copy), a page that shows
+    them once, to this voter alone (never in a URL: the answer to the POST itself)."""
+    receipts = [outcome for outcome in outcomes if outcome.receipt]
+    if not receipts:
+        raise web.HTTPSeeOther(results_path)
+    response = await render(request, "vote_receipts.html", {"receipts": receipts, "results_path": results_path})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def poll_results_page(request: web.Request) -> web.Response:
@@ -199,13 +220,13 @@ async def survey_answer(request: web.Request) -> web.Response:
             if not choices:
                 continue  # a question left unanswered
             try:
-                outcomes += await polls.cast_local_vote(conn, question, voter, choices, now)
+                outcomes += await _local_vote(request)(conn, question, voter, choices, now)
             except polls.VoteRefused as error:
                 raise ApiError(400, f"question {question.position + 1}: {error}") from None
     if not outcomes:
         raise ApiError(400, N_("no question was answered"))
     _refused(outcomes)
-    raise web.HTTPSeeOther(page_path(survey["id"], "surveys") + "/results")
+    return await _counted(request, outcomes, page_path(survey["id"], "surveys") + "/results")
 
 
 async def survey_results_page(request: web.Request) -> web.Response:

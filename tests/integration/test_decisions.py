@@ -16,6 +16,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from yarl import URL
 
 from node.content import interactions
 from node.core import vocabulary
@@ -28,7 +29,9 @@ from node.decisions.ballots import NOT_ON_ROLL
 from node.membership import members
 from node.polls import model as polls
 from tests.support.c2s import eventually, get_json, publish
+from tests.support.content import signed_in_local_member
 from tests.support.decisions import MemberHost, add_members, build_tree, copy_questions, final_results, results
+from tests.support.forms import browser_like_session, form_token
 from tests.support.polls import mastodon_vote
 from tests.support.tree import link, post_signed_as, wait_linked, wait_unlinked
 
@@ -541,3 +544,48 @@ async def test_late_links_are_out_and_leavers_stay_in_the_denominator(make_node,
     assert final["electorate"] == 9 and final["voters"] == 4, final
     assert _counts(final) == {"agree": 4, "abstain": 0, "disagree": 0, "block": 0}
     assert await store.copy_of(nodes["d"].db.reader, proposal_id) is None
+
+
+async def _vote_on_page(node, cookie: dict, question_id: str, choice: str) -> tuple[int, str, dict]:
+    """A signed-in member votes on the copy's page as a browser does: the form's CSRF token, then the POST."""
+    page_path = "/polls/" + question_id.rsplit("/", 1)[-1]
+    async with browser_like_session() as session:
+        session.cookie_jar.update_cookies({cookie["name"]: cookie["value"]}, URL(node.base_url))
+        async with session.get(f"{node.base_url}{page_path}") as response:
+            token = form_token(await response.text(), f"{page_path}/vote")
+        async with session.post(
+            f"{node.base_url}{page_path}/vote", data={"csrf_token": token, "choice": choice}, allow_redirects=False
+        ) as response:
+            return response.status, await response.text(), dict(response.headers)
+
+
+async def test_a_member_voting_on_the_copys_page_is_counted_and_shown_a_receipt(make_node, tmp_path, member_host):
+    """A member without a fediverse account votes on the chapter's page: the frozen roll decides, the
+    page shows their receipt once (not in a URL), the vote counts at the top, and the receipt verifies."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 2, "b": 1, "c": 1})
+    maria = await signed_in_local_member(nodes["a"], "maria")  # a member before the proposal opens
+    proposal_id = await issue(nodes["world"], clock)
+    question = (await copy_questions(nodes["a"], proposal_id))[proposal_id]
+    newcomer = await signed_in_local_member(nodes["a"], "nadia")  # joined after the roll was frozen
+    status, page, headers = await _vote_on_page(nodes["a"], maria, question, "agree")
+    assert status == 200 and "Your vote is counted" in page and headers["Cache-Control"] == "no-store", page
+    receipt = re.search(r'<code class="receipt">([0-9a-f]{32})</code>', page).group(1)
+    status, page, _ = await _vote_on_page(nodes["a"], newcomer, question, "agree")
+    assert status == 403 and NOT_ON_ROLL in page
+    assert await member_host.vote(nodes["a"], "a0", question, "disagree") == 202
+    await nodes["a"].settle()
+    clock.advance(minutes=5, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    assert {o["name"]: o["count"] for o in final["questions"][0]["options"]} == {
+        "agree": 1,
+        "abstain": 0,
+        "disagree": 1,
+        "block": 0,
+    }
+    assert final["voters"] == 2 and final["electorate"] == 5  # 2 + maria in A, 1 in B, 1 in C
+    a_copy = await store.copy_of(nodes["a"].db.reader, proposal_id)
+    status, proof = await get_json(f"{a_copy['copy_id']}/receipts/{receipt}", accept="application/json")
+    assert status == 200 and proof["leaf"]["choice"] == "agree", proof
+    root = json.loads(a_copy["tally"])["merkleRoot"]
+    assert tallies.verify_receipt(proof["leaf"], proof["index"], proof["size"], proof["proof"], root)

@@ -3,8 +3,9 @@
 Every level recomputes from the chapters' own signed tallies (never from an aggregate):
 :func:`chapter_tallies` turns this level's electorate and the tallies it counted into
 ``outcome.ChapterTally`` rows: a reporting chapter with its signed roll size (less the
-members an earlier membership elsewhere holds) and the counts of the proposal's first
-question (the one the policy decides; a survey's other questions are reported as counts),
+members an earlier membership elsewhere holds) and the counts of one question (the first by
+default: it decides the proposal; each question of a survey is decided by the same policy as
+well, reported beside its counts),
 a chapter that did not report (or was rejected) with the member count of its last signed
 branch report, in the denominator. :func:`totals` adds up every question's counts.
 """
@@ -22,8 +23,11 @@ from node.core.urls import Urls
 from node.decisions import outcome, proposal, store, tallying
 
 
-async def chapter_tallies(conn: aiosqlite.Connection, prop: store.Proposal) -> list[outcome.ChapterTally]:
-    first = proposal.questions_of(prop.document)[0]["id"]
+async def chapter_tallies(
+    conn: aiosqlite.Connection, prop: store.Proposal, question_id: str | None = None
+) -> list[outcome.ChapterTally]:
+    """The electorate's chapters with their counts of ``question_id`` (the first question by default)."""
+    first = question_id or proposal.questions_of(prop.document)[0]["id"]
     kept = {t["origin"]: t for t in await store.tallies(conn, prop.id) if t["kind"] == "tally"}
     lost = await store.duplicate_roll_tags(conn, prop.id)
     rows = []
@@ -84,9 +88,15 @@ async def all_reported(conn: aiosqlite.Connection, prop: store.Proposal) -> bool
 
 
 async def result_of(conn: aiosqlite.Connection, prop: store.Proposal) -> dict:
-    decided = outcome.decide(proposal.policy_of(prop.document), await chapter_tallies(conn, prop))
+    """The outcome: the first question's decides the proposal; each question of a survey is decided
+    by the same policy too (its ``outcome`` beside its counts)."""
+    policy = proposal.policy_of(prop.document)
     questions, voters = await totals(conn, prop)
+    for entry in questions:
+        each = outcome.decide(policy, await chapter_tallies(conn, prop, entry["id"]))
+        entry["outcome"] = {"status": each.status, "reason": each.reason, "agreement": each.agreement}
     chapters = await chapter_tallies(conn, prop)
+    decided = outcome.decide(policy, chapters)
     return {
         "status": decided.status,
         "reason": decided.reason,

@@ -66,16 +66,18 @@ def status_of(prop: store.Proposal, now: float) -> str:
 async def results(conn: aiosqlite.Connection, prop: store.Proposal, now: float) -> dict:
     result = prop.outcome["result"] if prop.outcome else await deciding.result_of(conn, prop)
     status = status_of(prop, now)
-    outcome = None
+    outcome, questions = None, result["questions"]
     if prop.outcome is not None:
         outcome = {"status": result["status"], "reason": result["reason"], "agreement": result["agreement"]}
+    else:  # no outcome, not even a question's, before the issuer has signed one
+        questions = [{k: v for k, v in question.items() if k != "outcome"} for question in questions]
     return {
         "id": prop.id,
         "status": status,
         "outcome": outcome,
         "electorate": result["electorate"],
         "voters": result["voters"],
-        "questions": result["questions"],
+        "questions": questions,
         "branches": await branches(conn, prop),
         "signedOutcome": prop.outcome,
     }

@@ -589,3 +589,37 @@ async def test_a_member_voting_on_the_copys_page_is_counted_and_shown_a_receipt(
     assert status == 200 and proof["leaf"]["choice"] == "agree", proof
     root = json.loads(a_copy["tally"])["merkleRoot"]
     assert tallies.verify_receipt(proof["leaf"], proof["index"], proof["size"], proof["proof"], root)
+
+
+async def test_each_question_of_a_survey_is_decided_by_the_policy(make_node, tmp_path, member_host):
+    """A survey with a pass threshold: each question gets its own outcome beside its counts (the first
+    decides the proposal), and none is shown before the issuer has signed the outcome."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 3, "b": 2, "c": 1})
+    items = [{"type": "Question", "content": f"<p>Motion {n}</p>", "oneOf": ["agree", "disagree"]} for n in (1, 2)]
+    survey = {
+        "type": "Survey",
+        "name": "Two motions",
+        "content": "<p>Two motions.</p>",
+        "endTime": iso(clock.now() + timedelta(minutes=5)),
+        "orderedItems": items,
+        "decision": {"passThreshold": 0.5},
+    }
+    status, answer, _ = await publish(nodes["world"], survey)
+    assert status == 201, answer
+    proposal_id = answer["object"]
+    motions = [q["id"] for q in (await get_json(proposal_id))[1]["orderedItems"]]
+    copied = await copy_questions(nodes["a"], proposal_id)
+    for member, (first, second) in enumerate((("agree", "disagree"), ("agree", "disagree"), ("disagree", "agree"))):
+        assert await member_host.vote(nodes["a"], f"a{member}", copied[motions[0]], first) == 202
+        assert await member_host.vote(nodes["a"], f"a{member}", copied[motions[1]], second) == 202
+    await nodes["a"].settle()
+    assert all("outcome" not in question for question in (await results(nodes["world"], proposal_id))["questions"])
+    clock.advance(minutes=5, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    assert [q["outcome"]["status"] for q in final["questions"]] == ["passed", "failed"], final["questions"]
+    assert final["outcome"]["status"] == "passed"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{proposal_id}/results", headers={"Accept": "text/html"}) as response:
+            page = await response.text()
+    assert 'data-question-outcome="passed"' in page and 'data-question-outcome="failed"' in page

@@ -67,6 +67,14 @@ class CountedBallot:
     choice: str
 
 
+@dataclass(frozen=True)
+class BallotOnCopy:
+    """A ballot taken on a copy in this batch: it gets a leaf and a receipt if the batch counts it."""
+
+    counted: CountedBallot
+    pending: polls.PendingBallot
+
+
 def new_leaf(chapter_id: str, ballot: CountedBallot) -> tuple[tuple[str, dict, str, str], telling.Receipt]:
     """A fresh random receipt, the anonymous leaf that commits to it, and the voter's receipt."""
     receipt = secrets.token_hex(16)
@@ -81,7 +89,10 @@ def leaves_and_receipts(ctx: InboxContext):
     """The batch's work: every counted ballot's leaf (in order), then the receipts, in a few statements."""
     octx = telling.outbox_context(ctx)
 
-    async def write(conn, counted: list[CountedBallot]) -> None:
+    async def write(conn, taken: list[BallotOnCopy]) -> None:
+        counted = [entry.counted for entry in taken if entry.pending.counted]
+        if not counted:
+            return
         made = [new_leaf(ctx.chapter_id, ballot) for ballot in counted]
         await store.insert_leaves(conn, [leaf for leaf, _ in made])
         inboxes = await ctx.remote_actors.store.delivery_inboxes(conn, sorted({b.sender for b in counted}))
@@ -134,13 +145,13 @@ def voting(inner):
             return
         question = await batch.remember(("poll question", parent.id), partial(polls.get_question, ctx.conn, parent.id))
         checks = roll_checks(batch_roll(batch, copied["proposal_id"]))
-        taken = await polls_in.take_ballot(ctx, activity, created, parent, question, checks)
-        if taken is None or not taken[1].counted:
+        pending = await polls_in.take_ballot(ctx, activity, created, parent, question, checks)
+        if pending is None or pending.counted is False:
             return
-        ballot = taken[0]
+        ballot = pending.ballot
         sender = id_of(activity.get("actor")) or ballot.voter
         counted = CountedBallot(copied["proposal_id"], copied["proposal_question"], ballot.voter, sender, ballot.choice)
-        ctx.once_per_batch.add(RECEIPTS, leaves_and_receipts(ctx), counted)
+        ctx.once_per_batch.add(RECEIPTS, leaves_and_receipts(ctx), BallotOnCopy(counted, pending))
         ctx.queued_deliveries = True
 
     return handle

@@ -47,9 +47,13 @@ async def take_ballot(
     parent: objects.StoredObject,
     question: polls.Question | None,
     checks: tuple = polls.BALLOT_CHECKS,
-) -> tuple[polls.Ballot, polls.BallotOutcome] | None:
-    """Count a ballot by the rules of ``checks`` (a comment goes to the comments' handler): the
-    ballot and its outcome, or None for a comment."""
+) -> polls.PendingBallot | None:
+    """Take a ballot by the rules of ``checks`` (a comment goes to the comments' handler; None).
+
+    A refused ballot is recorded at once (``counted`` False). One that passes is written with
+    the rest of the worker's batch, before its commit (``ctx.once_per_batch``: one statement for
+    the batch's ballots), which decides ``counted``; work that depends on it (a decision's
+    receipts) is added to the batch after this, so it runs after."""
     if question is None or not is_ballot(created, question):
         comment_handler = ctx.registry.reply_handlers.get("*")
         if comment_handler is not None:
@@ -66,12 +70,20 @@ async def take_ballot(
     )
     attributed = id_of(created.get("attributedTo"))
     if attributed is not None and attributed != voter:
-        reason = f"the ballot is attributed to {attributed}, not its sender"
-        return ballot, await polls.refuse_ballot(ctx.conn, ballot, reason)
-    outcome = await polls.count_ballot(ctx.conn, ballot, checks)
-    if outcome.counted:
+        await polls.refuse_ballot(ctx.conn, ballot, f"the ballot is attributed to {attributed}, not its sender")
+        return polls.PendingBallot(ballot, counted=False)
+    pending = await polls.checked(ctx.conn, ballot, checks)
+    if pending.counted is None:
+        ctx.once_per_batch.add(BALLOTS, _write_ballots, pending)
         ctx.once_per_batch.add(("served counts", question.id), partial(_counts_changed, question.id, ballot.now))
-    return ballot, outcome
+    return pending
+
+
+BALLOTS = "poll ballots"
+
+
+async def _write_ballots(conn, pending: list[polls.PendingBallot]) -> None:
+    await polls.write_ballots(conn, pending)
 
 
 async def _counts_changed(question_id: str, now: float, conn, _entries: list) -> None:

@@ -360,6 +360,62 @@ async def count_ballot(
     return BallotOutcome(counted=True)
 
 
+@dataclass
+class PendingBallot:
+    """A ballot that passed its checks, waiting for its batch's :func:`write_ballots`, which
+    decides ``counted`` (False when it repeats a counted one) and records it."""
+
+    ballot: Ballot
+    counted: bool | None = None
+
+
+async def checked(conn: aiosqlite.Connection, ballot: Ballot, checks: tuple[BallotCheck, ...]) -> PendingBallot:
+    """Run ``checks``: a refused ballot is recorded now, with the reason (``counted`` False); one
+    that passes waits for its batch's :func:`write_ballots` (``counted`` None)."""
+    for check in checks:
+        reason = await check(conn, ballot)
+        if reason is not None:
+            await refuse_ballot(conn, ballot, reason)
+            return PendingBallot(ballot, counted=False)
+    return PendingBallot(ballot)
+
+
+#: A batch of checked ballots, each counted unless the unique indexes refuse it, in one statement.
+WRITE_BATCH_SQL = (
+    "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
+    " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 1, NULL, value ->> 6"
+    " FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING question_id, voter, choice"
+)
+
+
+async def write_ballots(conn: aiosqlite.Connection, pending: list[PendingBallot]) -> None:
+    """Record a batch's checked ballots in order: each is counted unless the voter already has a
+    counted ballot the unique indexes forbid a second of (before this batch or earlier in it: the
+    first wins); the repeats are kept as refused. Two statements, however many ballots."""
+    waiting = [p for p in pending if p.counted is None]
+    if not waiting:
+        return
+    rows = [
+        [b.question.id, b.voter, b.choice, int(b.question.single), b.ballot_id, b.source, b.now]
+        for b in (p.ballot for p in waiting)
+    ]
+    inserted = {
+        (row["question_id"], row["voter"], row["choice"])
+        for row in await fetch_all(conn, WRITE_BATCH_SQL, (jsonio.dumps_str(rows),))
+    }
+    repeats = []
+    for entry in waiting:
+        key = (entry.ballot.question.id, entry.ballot.voter, entry.ballot.choice)
+        entry.counted = key in inserted
+        inserted.discard(key)  # a second ballot with the same key in this batch is a repeat
+        if entry.counted:
+            log.info("ballot counted: %s chose %r on %s", entry.ballot.voter, entry.ballot.choice, key[0])
+        else:
+            repeats.append(entry.ballot)
+    for ballot in repeats:
+        await refuse_ballot(conn, ballot, repeated_reason(ballot.question))
+
+
 async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str) -> BallotOutcome:
     """Record a ballot refused before counting (a malformed remote ballot), with the reason."""
     outcome = BallotOutcome(counted=False, reason=reason)

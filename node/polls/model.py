@@ -8,12 +8,14 @@ own ``Question``, so members can answer from Mastodon.
 Counting follows Mastodon: a ballot names one option (``anyOf`` voters send one ballot per
 option); for ``oneOf`` a voter's first valid ballot counts, for ``anyOf`` each option counts
 once per voter; ``votersCount`` is the number of distinct voters with a counted ballot.
-Every ballot is kept (:func:`count_ballot`), counted or not, with the reason it was not:
-the pipeline :data:`BALLOT_CHECKS` says why, and the unique partial indexes on
-``poll_ballots`` make a second counted row for the same (question, voter, option), or for
-the same (question, voter) on a ``oneOf``, impossible: the counted insert is itself the
-"not repeated" check (``ON CONFLICT DO NOTHING``; a repeat is then kept as refused). Remote ballots (the inbox) and local
-ones (:func:`cast_local_vote`, the pages) share this code.
+Every ballot is kept, counted or not, with the reason it was not: the pipeline
+:data:`BALLOT_CHECKS` says why (who may vote, before close, a known option), and the unique
+partial indexes on ``poll_ballots`` make a second counted row for the same (question, voter,
+option), or for the same (question, voter) on a ``oneOf``, impossible: the counted insert is
+itself the "not repeated" check (``ON CONFLICT DO NOTHING``; a repeat is then kept as
+refused). A vote on the pages goes through :func:`count_ballot` (:func:`cast_local_vote`); the
+inbox checks each ballot (:func:`checked`) and writes its batch's in one statement
+(:func:`write_ballots`), the first of a voter's ballots winning as it arrived.
 
 Counts are derived from the ballots, never incremented: once the ballots of a transaction
 are counted (:func:`counts_changed`: once per vote on the pages, once per batch in the inbox

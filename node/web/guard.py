@@ -79,7 +79,9 @@ class ConnectionGuard:
         if connection is not None:
             connection.busy = max(0, connection.busy - 1)
             connection.idle_since = asyncio.get_running_loop().time()
-            if connection.busy == 0:
+            if connection.busy == 0 and connection.timer is None:
+                # A timer still armed will fire, see when the connection went idle, and wait
+                # the rest of the time: one timer per connection, not one per request.
                 self._arm(connection, self.header_timeout)
 
     def _arm(self, connection: _Connection, delay: float) -> None:
@@ -171,7 +173,11 @@ async def body_deadline_middleware(request: web.Request, handler):
         if request.body_exists and not _too_large_to_read(request):
             timeout = request.app[CONFIG].server.body_timeout_seconds
             try:
-                await asyncio.wait_for(_read_body(request), timeout)
+                if request.content.is_eof():  # the whole body is here already: nothing to wait for
+                    await _read_body(request)
+                else:
+                    async with asyncio.timeout(timeout):
+                        await _read_body(request)
             except TimeoutError:
                 response = json_error(
                     408,

@@ -12,6 +12,7 @@ Knows nothing of web routes: it takes the method, target, headers and body.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -108,6 +109,7 @@ async def verify_with_cached_key(
     return VerifiedSigner(key.key_id, key.owner)
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function of the text: senders repeat their keyIds
 def key_id_problem(key_id: str) -> str | None:
     """Why a keyId can be neither stored nor fetched (text that is not UTF-8, a host no
     connection could use), or None; such a key is as unavailable as one whose server is down."""

@@ -54,7 +54,8 @@ class OncePerBatch:
     so nothing is written for a ballot that was not kept.
 
     ``remember(key, load)``: a lookup of something no item of a batch can change (a local
-    poll's question, a decision's copy) is read once per batch, not once per ballot.
+    poll's question, a decision's copy) is read once per batch, not once per ballot; what a
+    handler can change (the linked children) is ``forget``-ten by that handler.
     """
 
     def __init__(self) -> None:
@@ -66,6 +67,10 @@ class OncePerBatch:
         if key not in self._remembered:
             self._remembered[key] = await load()
         return self._remembered[key]
+
+    def forget(self, key: Hashable) -> None:
+        """A handler changed what ``key`` remembers (a child linked): read it again when next asked."""
+        self._remembered.pop(key, None)
 
     def add(self, key: Hashable, work: BatchWork, entry: object = None) -> None:
         self._work.setdefault(key, work)

@@ -24,7 +24,7 @@ import logging
 from federation import jsonio
 from federation.activitystreams import id_of
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext
-from node.branches import linking, links, reports, requests
+from node.branches import linking, links, relaying, reports, requests
 from node.branches.linking import Local
 from node.core import objects, vocabulary
 from node.core.clock import to_epoch
@@ -63,6 +63,7 @@ async def on_link_request(ctx: InboxContext, activity: dict) -> None:
         collection=id_of(requester.data.get("children")),
         now=to_epoch(ctx.now),
     )
+    ctx.once_per_batch.forget(relaying.LINKED_CHILDREN)  # this handler changes who is a linked child
     link = await links.get(ctx.conn, requester.id, "child")
     reason = requests.refusal(ctx.config, ctx.chapter_id, requester, ctx.prepared.get("ancestors", []))
     if reason is not None:
@@ -120,6 +121,7 @@ def leave_or_unlink(membership_leave: Handler) -> Handler:
             and id_of(activity.get("object")) == ctx.chapter_id
         ):
             await linking.drop_child(ctx.conn, local(ctx), child)
+            ctx.once_per_batch.forget(relaying.LINKED_CHILDREN)
             ctx.queued_deliveries = True
         else:
             await membership_leave.apply(ctx, activity)

@@ -114,6 +114,11 @@ async def linked_child(conn: aiosqlite.Connection, peer_id: str) -> Link | None:
     return link if link is not None and link.state == "linked" else None
 
 
+async def linked_child_ids(conn: aiosqlite.Connection) -> frozenset[str]:
+    rows = await fetch_all(conn, "SELECT peer_id FROM branch_links WHERE role = 'child' AND state = 'linked'")
+    return frozenset(row["peer_id"] for row in rows)
+
+
 async def current_parent(conn: aiosqlite.Connection) -> Link | None:
     """Our parent, linked or asked for (there is at most one)."""
     return _link(

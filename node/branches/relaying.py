@@ -22,6 +22,8 @@ levels a post passes and however often it is redelivered, each follower gets it 
 
 from __future__ import annotations
 
+from functools import partial
+
 from federation.activitystreams import PUBLIC_ALIASES, as_list, id_of, origin_of
 from inbox.handlers import InboxContext
 from inbox.relay import Relay
@@ -78,13 +80,22 @@ async def _split_followers(ctx: InboxContext) -> tuple[list[str], list[str]]:
     return plain, embedded
 
 
+#: The linked children, read once per inbox batch; a handler that links or unlinks one forgets it.
+LINKED_CHILDREN = "branch tree: linked children"
+
+
+async def is_linked_child(ctx: InboxContext, sender: str) -> bool:
+    children = await ctx.once_per_batch.remember(LINKED_CHILDREN, partial(links.linked_child_ids, ctx.conn))
+    return sender in children
+
+
 async def relay_subtree(ctx: InboxContext, activity: dict) -> list[Relay] | None:
     kind, sender = activity.get("type"), id_of(activity.get("actor"))
     if kind not in (*RELAYED_ACTIVITIES, "Announce") or sender is None:
         return None
     if kind != "Announce" and not own_public_post(activity, sender):
         return None  # a ballot, a direct message: nothing to relay, whoever sent it (no lookup)
-    if await links.linked_child(ctx.conn, sender) is None:
+    if not await is_linked_child(ctx, sender):
         return None
     if kind == "Announce":
         relayed, origin = await _relayed_by_child(ctx, activity, sender), id_of(activity.get("audience"))

@@ -162,11 +162,13 @@ class InboxWorker:
         First optimistically, without savepoints (one round trip to SQLite per handler call
         saved twice over). If any handler fails, that whole transaction is rolled back and the
         batch runs again with each item in its own savepoint, so only the failing items are
-        undone. Handlers touch nothing but the database, so running one again is harmless.
+        undone; the same when the optimistic batch runs over ``handler_timeout`` (then each item
+        has that deadline of its own). Handlers touch nothing but the database, so running one again is harmless.
         """
         try:
-            failed, queued = await self._apply_batch(items, isolate=False)
-        except _HandlerFailed:
+            async with asyncio.timeout(self.handler_timeout):
+                failed, queued = await self._apply_batch(items, isolate=False)
+        except (_HandlerFailed, TimeoutError):
             failed, queued = await self._apply_batch(items, isolate=True)
         if queued:
             self.on_deliveries_queued()
@@ -196,7 +198,10 @@ class InboxWorker:
                     await conn.execute("SAVEPOINT inbox_item")
                 checkpoint = once_per_batch.checkpoint()
                 try:
-                    async with asyncio.timeout(self.handler_timeout):
+                    if isolate:  # each item has its own deadline (the optimistic batch has one in all)
+                        async with asyncio.timeout(self.handler_timeout):
+                            await run_handler(ctx, item.handler, item.activity)
+                    else:
                         await run_handler(ctx, item.handler, item.activity)
                 except Exception as error:
                     if not isolate:

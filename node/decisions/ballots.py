@@ -75,14 +75,28 @@ class BallotOnCopy:
     pending: polls.PendingBallot
 
 
-def new_leaf(chapter_id: str, ballot: CountedBallot) -> tuple[tuple[str, dict, str, str], telling.Receipt]:
-    """A fresh random receipt, the anonymous leaf that commits to it, and the voter's receipt."""
+def new_leaf(
+    chapter_id: str, ballot: CountedBallot, copy_id: str
+) -> tuple[tuple[str, dict, str, str], telling.Receipt]:
+    """A fresh random receipt, the anonymous leaf that commits to it, and the voter's receipt
+    (with where its inclusion proof is served: ``<copy id>/receipts/<receipt>``)."""
     receipt = secrets.token_hex(16)
     leaf = tallies.leaf(ballot.proposal_id, chapter_id, receipt, ballot.proposal_question, ballot.choice)
     told = telling.Receipt(
-        ballot.voter, ballot.sender, ballot.proposal_question, ballot.choice, receipt, ballot.proposal_id
+        ballot.voter,
+        ballot.sender,
+        ballot.proposal_question,
+        ballot.choice,
+        receipt,
+        ballot.proposal_id,
+        f"{copy_id}/receipts/{receipt}",
     )
     return (ballot.proposal_id, leaf, receipt, ballot.voter), told
+
+
+async def _copy_ids(conn: aiosqlite.Connection, proposal_ids: set[str]) -> dict[str, str]:
+    copies = {proposal_id: await store.copy_of(conn, proposal_id) for proposal_id in proposal_ids}
+    return {proposal_id: copy["copy_id"] for proposal_id, copy in copies.items() if copy is not None}
 
 
 def leaves_and_receipts(ctx: InboxContext):
@@ -93,7 +107,8 @@ def leaves_and_receipts(ctx: InboxContext):
         counted = [entry.counted for entry in taken if entry.pending.counted]
         if not counted:
             return
-        made = [new_leaf(ctx.chapter_id, ballot) for ballot in counted]
+        copy_ids = await _copy_ids(conn, {ballot.proposal_id for ballot in counted})
+        made = [new_leaf(ctx.chapter_id, ballot, copy_ids[ballot.proposal_id]) for ballot in counted]
         await store.insert_leaves(conn, [leaf for leaf, _ in made])
         inboxes = await ctx.remote_actors.store.delivery_inboxes(conn, sorted({b.sender for b in counted}))
         await telling.send_receipts(conn, octx, [receipt for _, receipt in made], inboxes)
@@ -117,13 +132,14 @@ def local_voting(inner):
         chapter_id = id_of(stored.data.get("attributedTo")) if stored else None
         if chapter_id is None:
             raise polls.VoteRefused("this copy names no chapter")
+        copy_id = (await _copy_ids(conn, {proposal_id}))[proposal_id]
         given, leaves = [], []
         for outcome in outcomes:
             if not outcome.counted or outcome.choice is None:
                 given.append(outcome)
                 continue
             counted = CountedBallot(proposal_id, copied["proposal_question"], voter, voter, outcome.choice)
-            leaf, receipt = new_leaf(chapter_id, counted)
+            leaf, receipt = new_leaf(chapter_id, counted, copy_id)
             leaves.append(leaf)
             given.append(replace(outcome, receipt=receipt.receipt))
         await store.insert_leaves(conn, leaves)

@@ -68,13 +68,15 @@ class Receipt:
     choice: str
     receipt: str
     proposal_id: str
+    proof_url: str  # where the receipt's inclusion proof is served, once the tally is signed
 
 
 def _receipt_note(octx: OutboxContext, receipt: Receipt) -> dict:
     content = (
         f"<p>Your ballot ({receipt.choice}) on {receipt.question} is counted. Your receipt:"
         f" <code>{receipt.receipt}</code></p>"
-        f"<p>Check it at {receipt.proposal_id}/results once the tally is signed; keep it to yourself.</p>"
+        f"<p>Once the vote closes and the chapter's tally is signed, your ballot's proof is at"
+        f" {receipt.proof_url} (the results: {receipt.proposal_id}/results). Keep the receipt to yourself.</p>"
     )
     return _note(octx, content, [receipt.voter], [])
 

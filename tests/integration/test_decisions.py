@@ -299,7 +299,10 @@ async def test_receipts_verify_and_a_changed_leaf_is_rejected(make_node, tmp_pat
     clock.advance(minutes=5, seconds=1)
     await final_results(nodes["world"], proposal_id)
     a_copy = await store.copy_of(nodes["a"].db.reader, proposal_id)
-    status, proof = await get_json(f"{a_copy['copy_id']}/receipts/{receipt}", accept="application/json")
+    proof_url = f"{a_copy['copy_id']}/receipts/{receipt}"
+    notes = [a.get("object", {}).get("content", "") for a in member_host.received if a.get("type") == "Create"]
+    assert any(proof_url in content for content in notes), (proof_url, notes)  # where its proof is
+    status, proof = await get_json(proof_url, accept="application/json")
     assert status == 200, proof
     signed_a = json.loads(a_copy["tally"])
     assert proof["merkleRoot"] == signed_a["merkleRoot"]

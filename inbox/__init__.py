@@ -7,8 +7,11 @@
   202 sent after the commit that holds its row; the parsed activities are left for the worker.
 - ``node.core.inbox_items`` (shared ground): the ``inbox_items`` table: insert-once by
   activity id, claim under a lease, done / retry-at / dead with the error kept.
-- ``worker``: claims due items, fetches what a handler needs before any transaction, runs
-  the handler and marks the item done in one transaction with a timeout.
+- ``worker``: claims due items, fetches what a handler needs before any transaction, runs a
+  batch's handlers in one transaction (with a deadline; when one fails, again item by item),
+  then what they asked to do once for the whole batch (``ctx.once_per_batch``: a batch's
+  ballots in one statement, a poll's served counts rebuilt once, a decision's receipts), and
+  marks the items done in the same commit.
 - ``handlers``: the pipeline's own handlers (Follow, Undo, Accept / Reject of our Follow,
   Create, Delete, Update) and the dispatch through the application's registry; then the
   "after handled" hooks and the relay rules, in the same transaction (:func:`run_handler`).

@@ -33,7 +33,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+
+from tests.support.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -208,13 +209,6 @@ def ensure_bovine_venv() -> Path:
 
 
 # --------------------------------------------------------------------------- peer
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (bind to port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
 class BovinePeer:
     """A bovine-driven ActivityPub actor running as a separate process."""
 

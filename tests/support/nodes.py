@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,14 +12,9 @@ from node.core.clock import Clock
 from node.core.config import AdminConfig, Config, FederationConfig, NodeConfig, StorageConfig
 from node.web.app import DEFAULT_FEATURES, make_app
 from node.web.server import NodeRunner
+from tests.support.ports import free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def node_config(tmp_path: Path, name: str = "london", *, port: int | None = None, **federation) -> Config:

@@ -429,9 +429,12 @@ def _position(world, proposal_id: str, question: str) -> int:
 
 
 async def _ballots(node, question_id: str) -> list[tuple]:
-    """Every ballot the chapter kept on its copy: (member, choice, counted, reason), in arrival order."""
+    """Every ballot the chapter kept on its copy: (member, choice, counted, reason), by member.
+
+    Sorted: a batch's counted ballots are stored in one statement, then its refusals, so the
+    table's order is not the order they arrived in (which ballot counted shows that)."""
     rows = await polls.ballots_of(node.db.reader, question_id)
-    return [(row["voter"].rsplit("/", 1)[1], row["choice"], row["counted"], row["reason"]) for row in rows]
+    return sorted((row["voter"].rsplit("/", 1)[1], row["choice"], row["counted"], row["reason"]) for row in rows)
 
 
 def _counts(final: dict, number: int = 0) -> dict[str, int]:
@@ -459,9 +462,9 @@ async def test_forged_off_roll_and_unknown_option_ballots(make_node, tmp_path, m
     assert await member_host.vote(a, "a2", question, "agree") == 202
     await a.settle()
     assert await _ballots(a, question) == [
+        ("a2", "agree", 1, None),
         ("late0", "agree", 0, NOT_ON_ROLL),
         ("stranger", "agree", 0, NOT_ON_ROLL),
-        ("a2", "agree", 1, None),
     ]
     kept = await interactions.get_reply(a.db.reader, reply["object"]["id"])
     assert kept is not None and kept["inReplyTo"] == question and "after the summer" in kept["content"]

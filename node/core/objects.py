@@ -109,10 +109,12 @@ async def insert(
 
 
 async def insert_many(
-    conn: aiosqlite.Connection, documents: list[tuple[dict, str]], *, author: str, visibility: str, published: float
+    conn: aiosqlite.Connection, documents: list[tuple[dict, str, str]], *, author: str, published: float
 ) -> None:
-    """Several ``(document, kind)`` of one author and visibility, in one statement."""
-    rows = [_insert_row(document, kind, author, visibility, published, None) for document, kind in documents]
+    """Several ``(document, kind, visibility)`` of one author, in one statement."""
+    rows = [
+        _insert_row(document, kind, author, visibility, published, None) for document, kind, visibility in documents
+    ]
     await conn.executemany(INSERT_SQL, rows)
 
 

@@ -45,17 +45,16 @@ async def record_many(
     urls: Urls,
     username: str,
     published: list[tuple[dict, dict, list[str]]],
-    visibility: str,
     now: float,
 ) -> None:
-    """Many ``(activity, its new object, inboxes)`` of one author and visibility (a batch of direct
-    receipts), as :func:`record` would write each, in two statements."""
-    documents = [
-        (document, kind)
-        for activity, new_object, _ in published
-        for document, kind in ((new_object, "object"), (activity, "activity"))
-    ]
-    await objects.insert_many(conn, documents, author=username, visibility=visibility, published=now)
+    """Many ``(activity, its new object, inboxes)`` (a batch of direct receipts), as :func:`record`
+    writes each, in two statements."""
+    followers, members = urls.followers(username), urls.members(username)
+    documents = []
+    for activity, new_object, _ in published:
+        visibility = objects.visibility_of(activity, followers, members)
+        documents += [(new_object, "object", visibility), (activity, "activity", visibility)]
+    await objects.insert_many(conn, documents, author=username, published=now)
     pairs = [
         (activity["id"], inbox)
         for activity, _, inboxes in published

@@ -167,7 +167,7 @@ def voting(inner):
         ballot = pending.ballot
         sender = id_of(activity.get("actor")) or ballot.voter
         counted = CountedBallot(copied["proposal_id"], copied["proposal_question"], ballot.voter, sender, ballot.choice)
-        ctx.once_per_batch.add(RECEIPTS, leaves_and_receipts(ctx), BallotOnCopy(counted, pending))
+        batch.add(RECEIPTS, leaves_and_receipts(ctx), BallotOnCopy(counted, pending))
         ctx.queued_deliveries = True
 
     return handle

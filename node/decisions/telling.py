@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from node.core import follows, objects, publish, vocabulary
+from node.core import follows, publish, vocabulary
 from node.core.clock import iso, to_epoch
 from node.decisions import store
-from outbox.compose import OutboxContext
+from outbox.compose import OutboxContext, create_of
 
 
 def outbox_context(ctx) -> OutboxContext:
@@ -33,16 +33,7 @@ def _note(octx: OutboxContext, content: str, to: list[str], cc: list[str]) -> di
 
 
 def _create(octx: OutboxContext, note: dict) -> dict:
-    return vocabulary.activity(
-        "Create",
-        octx.urls,
-        actor=octx.actor_id,
-        now=octx.now,
-        object=note,
-        context_value=note["@context"],
-        to=note["to"],
-        cc=note["cc"],
-    )
+    return create_of(octx, note, {"to": note["to"], "cc": note["cc"]})
 
 
 async def _publish_note(conn: aiosqlite.Connection, octx: OutboxContext, note: dict, inboxes: list[str]) -> None:
@@ -91,16 +82,8 @@ async def send_receipts(conn: aiosqlite.Connection, octx: OutboxContext, receipt
         create = _create(octx, note)
         published.append((create, note, [inboxes[receipt.sender]] if receipt.sender in inboxes else []))
     if published:
-        visibility = objects.visibility_of(
-            published[0][0], octx.urls.followers(octx.username), octx.urls.members(octx.username)
-        )
         await publish.record_many(
-            conn,
-            urls=octx.urls,
-            username=octx.username,
-            published=published,
-            visibility=visibility,
-            now=to_epoch(octx.now),
+            conn, urls=octx.urls, username=octx.username, published=published, now=to_epoch(octx.now)
         )
 
 

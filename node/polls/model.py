@@ -227,40 +227,22 @@ async def survey_questions(conn: aiosqlite.Connection, survey_id: str) -> list[Q
 # --- SQL: poll_ballots ---------------------------------------------------------------------
 
 
-BALLOT_INSERT_SQL = (
-    "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-
-
-def _ballot_row(ballot: Ballot, outcome: BallotOutcome) -> tuple:
-    return (
-        ballot.question.id,
-        ballot.voter,
-        ballot.choice,
-        int(ballot.question.single),
-        ballot.ballot_id,
-        ballot.source,
-        int(outcome.counted),
-        outcome.reason,
-        ballot.now,
-    )
-
-
 async def insert_ballot(conn: aiosqlite.Connection, ballot: Ballot, outcome: BallotOutcome) -> None:
-    await conn.execute(BALLOT_INSERT_SQL, _ballot_row(ballot, outcome))
-
-
-async def insert_counted_unless_repeated(conn: aiosqlite.Connection, ballot: Ballot) -> bool:
-    """Insert ``ballot`` as counted unless the voter already has a counted ballot the unique
-    indexes forbid a second of (on a ``oneOf``: any; on an ``anyOf``: the same option). The
-    check is the index itself, in one statement: True if it was inserted."""
-    rows = await fetch_all(
-        conn,
-        BALLOT_INSERT_SQL + " ON CONFLICT DO NOTHING RETURNING seq",
-        _ballot_row(ballot, BallotOutcome(counted=True)),
+    await conn.execute(
+        "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            ballot.question.id,
+            ballot.voter,
+            ballot.choice,
+            int(ballot.question.single),
+            ballot.ballot_id,
+            ballot.source,
+            int(outcome.counted),
+            outcome.reason,
+            ballot.now,
+        ),
     )
-    return bool(rows)
 
 
 async def counted_choices_of(conn: aiosqlite.Connection, question_id: str, voter: str) -> list[str]:
@@ -336,7 +318,7 @@ def repeated_reason(question: Question) -> str:
 
 
 # In order: the first reason found is the one recorded. The last check, "not repeated", is the
-# counted ballot's insert itself (:func:`insert_counted_unless_repeated`).
+# counted ballot's insert itself (:func:`write_ballots`).
 BALLOT_CHECKS: tuple[BallotCheck, ...] = (_check_open, _check_option, _check_member)
 
 
@@ -352,14 +334,10 @@ async def count_ballot(
 
     The caller then calls :func:`counts_changed` once, however many ballots it recorded (the
     inbox worker once per batch), before its transaction commits."""
-    for check in checks:
-        reason = await check(conn, ballot)
-        if reason is not None:
-            return await refuse_ballot(conn, ballot, reason)
-    if not await insert_counted_unless_repeated(conn, ballot):
-        return await refuse_ballot(conn, ballot, repeated_reason(ballot.question))
-    log.info("ballot counted: %s chose %r on %s", ballot.voter, ballot.choice, ballot.question.id)
-    return BallotOutcome(counted=True)
+    pending = await checked(conn, ballot, checks)
+    if pending.counted is None:
+        await write_ballots(conn, [pending])
+    return BallotOutcome(counted=bool(pending.counted), reason=pending.reason)
 
 
 @dataclass
@@ -369,6 +347,7 @@ class PendingBallot:
 
     ballot: Ballot
     counted: bool | None = None
+    reason: str | None = None  # why it was not counted
 
 
 async def checked(conn: aiosqlite.Connection, ballot: Ballot, checks: tuple[BallotCheck, ...]) -> PendingBallot:
@@ -378,7 +357,7 @@ async def checked(conn: aiosqlite.Connection, ballot: Ballot, checks: tuple[Ball
         reason = await check(conn, ballot)
         if reason is not None:
             await refuse_ballot(conn, ballot, reason)
-            return PendingBallot(ballot, counted=False)
+            return PendingBallot(ballot, counted=False, reason=reason)
     return PendingBallot(ballot)
 
 
@@ -393,7 +372,8 @@ WRITE_BATCH_SQL = (
 async def write_ballots(conn: aiosqlite.Connection, pending: list[PendingBallot]) -> None:
     """Record a batch's checked ballots in order: each is counted unless the voter already has a
     counted ballot the unique indexes forbid a second of (before this batch or earlier in it: the
-    first wins); the repeats are kept as refused. Two statements, however many ballots."""
+    first wins); the repeats are kept as refused. One statement for all the counted, one more per
+    repeat."""
     waiting = [p for p in pending if p.counted is None]
     if not waiting:
         return
@@ -413,9 +393,10 @@ async def write_ballots(conn: aiosqlite.Connection, pending: list[PendingBallot]
         if entry.counted:
             log.info("ballot counted: %s chose %r on %s", entry.ballot.voter, entry.ballot.choice, key[0])
         else:
-            repeats.append(entry.ballot)
-    for ballot in repeats:
-        await refuse_ballot(conn, ballot, repeated_reason(ballot.question))
+            entry.reason = repeated_reason(entry.ballot.question)
+            repeats.append(entry)
+    for entry in repeats:
+        await refuse_ballot(conn, entry.ballot, entry.reason)
 
 
 async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str) -> BallotOutcome:

@@ -79,7 +79,9 @@ def _backup(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     version = backup(config.storage.database, args.to)
-    print(f"chapterhouse: backed up {config.storage.database} to {args.to} (schema {version}, integrity ok)")
+    print(
+        f"chapterhouse: backed up {config.storage.database} to {args.to} ({version} migrations recorded, integrity ok)"
+    )
     return 0
 
 

@@ -2,7 +2,8 @@
 
 - ``config``: TOML into frozen dataclasses; unknown keys and bad values are refused by name.
 - ``db``: one SQLite file in WAL mode, one serialised writer (``transaction``), one reader.
-  ``migrations``: the runner, applying every room's numbered migrations in order;
+  ``migrations``: the runner, applying each room's migrations (numbered per room) that its
+  ledger ``schema_migrations`` lacks;
   ``schema``: the shared tables (keys, objects, follows, remote actors, inbox items,
   deliveries).
 - ``registry``: what runs in one application (handlers, composers, guards, hooks), filled by

@@ -21,11 +21,13 @@ class BackupError(Exception):
 
 
 def _check(path: Path) -> int:
-    """Integrity-check a database file; return its schema version."""
+    """Integrity-check a database file; return how many migrations its ledger records (0 for a
+    database from before the ledger, which the next start upgrades)."""
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            ledger = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+            version = conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] if ledger.fetchone() else 0
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{path} is not a usable SQLite database: {error}") from None
     if verdict != "ok":
@@ -34,7 +36,7 @@ def _check(path: Path) -> int:
 
 
 def backup(database: Path, destination: Path) -> int:
-    """Copy the live database to ``destination``; return the schema version copied."""
+    """Copy the live database to ``destination``; return how many migrations the copy records."""
     if not database.exists():
         raise BackupError(f"no database at {database}; check [storage] database in the config")
     if destination.exists():

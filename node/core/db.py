@@ -12,9 +12,9 @@ the last transactions; set ``synchronous_full=True`` where that matters more tha
 
 Timestamps are stored as Unix epoch seconds (REAL) so that comparisons are plain numbers
 in SQLite and PostgreSQL alike. The SQL itself lives beside the module that owns each
-table, as small functions taking a connection; schema changes are numbered migrations in
-each room's ``schema.py``, applied by
-:mod:`node.core.migrations` from the registry's list.
+table, as small functions taking a connection; schema changes are migrations numbered per
+room in each room's ``schema.py``, applied once each by :mod:`node.core.migrations` (which
+records them in its ledger) from the registry's list.
 """
 
 from __future__ import annotations

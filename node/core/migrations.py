@@ -1,60 +1,188 @@
-"""Numbered schema migrations, gathered from every room and applied in order on start.
+"""Schema migrations, numbered per room, recorded in a ledger and applied in order on start.
 
 Each room keeps its tables' DDL in its own ``schema.py`` (``node.core.schema`` for the shared
-ground, ``node.membership.schema``, ``node.polls.schema``, ...) as :class:`Migration` entries,
-and registers them with the application's registry; :func:`migrate` applies those whose
-number is above the file's ``user_version``, one transaction per number, and records it. A
-number may hold parts from several rooms (applied in registration order); numbers are global
-so that a database upgraded room by room can never be applied out of order.
+ground, ``node.membership.schema``, ``node.polls.schema``, ...) as :class:`Migration` entries
+and registers them with ``registry.feature(room, migrations=...)``, which stamps each with its
+room. A migration is known by its (room, number): **numbers order the migrations of one room
+only**, so a new migration takes the next number above its own room's highest, whatever other
+rooms use (the rooms that existed before the ledger kept their numbers from the old global
+sequence: gaps within a room are harmless, and two rooms may share a number).
 
-A migration is never edited once released: add a new one. Each table's queries live beside
-the module that owns it (named in the comment above each table), so that a second store
-(PostgreSQL for a large international node) can slot in behind the same functions. The DDL
-sticks to what both engines accept: epoch REAL timestamps, TEXT JSON, partial indexes.
+:func:`migrate` records every applied migration in the ledger ``schema_migrations`` (room,
+number, name, a SHA-256 of its SQL, applied_at), and applies what the ledger lacks: room by
+room in registration order (a later room may build on an earlier one's tables), each room's
+pending migrations by number, each in its own transaction together with its ledger row. So a
+node that gains a room later (or a room that gains a migration numbered below another room's)
+gets that room's migrations on its next start. A recorded migration whose SQL has changed is
+logged as a warning, not re-run: a migration is never edited once released, add a new one.
+
+Before the ledger, a database recorded only ``PRAGMA user_version`` (the highest global number
+applied). Such a database is upgraded once, when the ledger is created: every registered
+migration numbered at or below its ``user_version`` is recorded as applied, except one none of
+whose tables exist (its room was registered after the database passed its number, which the
+old runner skipped; tables a later migration drops are left out of that check): that one stays
+pending and runs. ``user_version`` is not written since.
+
+Each table's queries live beside the module that owns it (named in the comment above each
+table), so that a second store (PostgreSQL for a large international node) can slot in behind
+the same functions; the ledger's DDL and queries are portable as they are, and only the
+one-off upgrade from ``user_version`` reads SQLite's own ``PRAGMA`` and ``sqlite_master``.
+Rooms' DDL sticks to what both engines accept: epoch REAL timestamps, TEXT JSON, partial
+indexes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import groupby
 
 import aiosqlite
+
+log = logging.getLogger("chapterhouse.migrations")
+
+LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    room       TEXT NOT NULL,
+    number     INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    checksum   TEXT NOT NULL,
+    applied_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (room, number)
+)
+"""
+
+_CREATES_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`]?(\w+)", re.IGNORECASE)
+_DROPS_TABLE = re.compile(r"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?[\"`]?(\w+)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Migration:
+    """One schema change of a room: ``Migration(number, name, sql)`` in the room's ``schema.py``;
+    ``room`` is set by ``registry.feature`` (the feature's name) when the room registers it."""
+
     number: int
     name: str
     sql: str
+    room: str = ""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.room, self.number)
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def in_order(migrations: Iterable[Migration]) -> list[tuple[int, list[Migration]]]:
-    """The migrations grouped by number, lowest first (a stable sort keeps registration order)."""
-    ordered = sorted(migrations, key=lambda migration: migration.number)
-    return [(number, list(group)) for number, group in groupby(ordered, key=lambda migration: migration.number)]
+def in_order(migrations: Iterable[Migration]) -> list[Migration]:
+    """Rooms in the order they first appear (registration order), each room's migrations by number.
+
+    Refuses a migration without a room, and two migrations with one (room, number).
+    """
+    rooms: dict[str, dict[int, Migration]] = {}
+    for migration in migrations:
+        if not migration.room:
+            raise ValueError(
+                f"migration {migration.number} ({migration.name!r}) has no room: register it with"
+                " registry.feature(<room>, migrations=[...]) or give Migration(..., room=<room>)"
+            )
+        numbered = rooms.setdefault(migration.room, {})
+        if migration.number in numbered:
+            raise ValueError(
+                f"room {migration.room!r} has two migrations numbered {migration.number}"
+                f" ({numbered[migration.number].name!r} and {migration.name!r}): give the newer one the room's next number"
+            )
+        numbered[migration.number] = migration
+    return [numbered[number] for numbered in rooms.values() for number in sorted(numbered)]
 
 
-async def migrate(conn: aiosqlite.Connection, migrations: Iterable[Migration]) -> int:
-    """Apply pending migrations, each number in its own transaction; return the schema version."""
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = row[0] if row else 0
-    for number, parts in in_order(migrations):
-        if number <= version:
+async def migrate(conn: aiosqlite.Connection, migrations: Iterable[Migration]) -> list[tuple[str, int]]:
+    """Apply what the ledger lacks, each migration in its own transaction with its ledger row;
+    return the (room, number) applied now, in the order applied."""
+    ordered = in_order(migrations)
+    applied = await _ledger(conn, ordered)
+    done: list[tuple[str, int]] = []
+    for migration in ordered:
+        if migration.key in applied:
+            if applied[migration.key] != migration.checksum:
+                log.warning(
+                    "migration %s %d (%s) was edited after it was applied; it is not run again."
+                    " Put the change in a new migration numbered after the room's highest",
+                    migration.room,
+                    migration.number,
+                    migration.name,
+                )
             continue
         await conn.execute("BEGIN IMMEDIATE")
         try:
-            for part in parts:
-                for statement in _statements(part.sql):
-                    await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version={number}")
+            for statement in _statements(migration.sql):
+                await conn.execute(statement)
+            await _record(conn, migration)
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
         await conn.execute("COMMIT")
-        version = number
-    return version
+        done.append(migration.key)
+    return done
+
+
+async def _ledger(conn: aiosqlite.Connection, known: list[Migration]) -> dict[tuple[str, int], str]:
+    """The ledger's (room, number) -> checksum; made on first use, from ``user_version`` if the
+    database predates it (in the same transaction, so the upgrade happens once)."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not await _has_table(conn, "schema_migrations"):
+            await conn.execute(LEDGER)
+            for migration in await _implied_by_user_version(conn, known):
+                await _record(conn, migration)
+        async with conn.execute("SELECT room, number, checksum FROM schema_migrations") as cursor:
+            rows = await cursor.fetchall()
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+    return {(room, number): checksum for room, number, checksum in rows}
+
+
+async def _implied_by_user_version(conn: aiosqlite.Connection, known: list[Migration]) -> list[Migration]:
+    """What a database from before the ledger has applied: the migrations numbered up to its
+    ``user_version``, but for one none of whose tables exist (the old runner skipped a room
+    registered after the database passed its numbers; a table a later migration drops is no sign)."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = row[0] if row else 0
+    old = [migration for migration in known if migration.number <= version]
+    dropped = {table.lower() for migration in old for table in _DROPS_TABLE.findall(migration.sql)}
+    implied = []
+    for migration in old:
+        tables = [table for table in _CREATES_TABLE.findall(migration.sql) if table.lower() not in dropped]
+        if tables and not any([await _has_table(conn, table) for table in tables]):
+            log.info("migration %s %d (%s) was skipped before the ledger: it runs now", *migration.key, migration.name)
+        else:
+            implied.append(migration)
+    return implied
+
+
+async def _has_table(conn: aiosqlite.Connection, name: str) -> bool:
+    async with conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) as cursor:
+        return await cursor.fetchone() is not None
+
+
+async def _record(conn: aiosqlite.Connection, migration: Migration) -> None:
+    await conn.execute(
+        "INSERT INTO schema_migrations (room, number, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?)",
+        (migration.room, migration.number, migration.name, migration.checksum, time.time()),
+    )
+
+
+async def recorded(conn: aiosqlite.Connection) -> list[tuple[str, int]]:
+    """The ledger's (room, number), by room and number (for tools and tests)."""
+    async with conn.execute("SELECT room, number FROM schema_migrations ORDER BY room, number") as cursor:
+        return [(room, number) for room, number in await cursor.fetchall()]
 
 
 def _statements(sql: str) -> list[str]:

@@ -66,7 +66,7 @@ Read side and pages:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +136,11 @@ class Registry:
         self.preparers.setdefault(kind, []).append(hook)
 
     def feature(self, name: str, *, templates: Path | None = None, migrations: Iterable[Migration] = ()) -> None:
-        """Note a feature as registered, with its templates folder and its migrations."""
+        """Note a feature as registered, with its templates folder and its migrations (each
+        stamped with the feature's name as its room, unless it names another)."""
         if name in self.features:
             raise ValueError(f"the feature {name!r} is registered twice")
         self.features.append(name)
         if templates is not None:
             self.template_dirs.append(templates)
-        self.migrations.extend(migrations)
+        self.migrations.extend(m if m.room else replace(m, room=name) for m in migrations)

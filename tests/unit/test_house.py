@@ -1,17 +1,15 @@
 """The house's rules, checked: one registry per application, rooms that register themselves,
-migrations gathered from every room, and no function longer than a screen."""
+and no function longer than a screen (the migrations' ledger: ``test_migrations.py``)."""
 
 from __future__ import annotations
 
 import ast
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from node import content, polls
-from node.core.migrations import Migration, in_order, migrate
-from node.web.app import all_migrations, build_registry, make_app
+from node.web.app import build_registry, make_app
 from tests.support.nodes import node_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,42 +73,3 @@ def test_a_room_registered_twice_is_refused():
     with pytest.raises(ValueError, match="registered twice"):
         polls.register(registry)
         polls.register(registry)
-
-
-def test_migrations_of_every_room_apply_in_order_to_the_same_schema(tmp_path):
-    numbers = [number for number, _parts in in_order(all_migrations())]
-    assert numbers == list(range(1, len(numbers) + 1))  # no gap: a database at N never skips a lower one
-    rooms = {m.sql.split("-- ", 1)[1].split("/")[1] for m in all_migrations()}
-    assert {"core", "membership", "polls", "content", "moderation", "branches"} <= rooms
-
-
-async def test_a_database_gets_every_rooms_tables_and_later_migrations_only_once(tmp_path):
-    import aiosqlite
-
-    path = tmp_path / "house.sqlite3"
-    async with aiosqlite.connect(path, isolation_level=None) as conn:
-        latest = max(migration.number for migration in all_migrations())
-        assert await migrate(conn, all_migrations()) == latest
-        later = Migration(latest + 1, "a later room", "CREATE TABLE later (id INTEGER PRIMARY KEY)")
-        assert await migrate(conn, [*all_migrations(), later]) == latest + 1
-        assert await migrate(conn, [*all_migrations(), later]) == latest + 1  # applied once
-    tables = {row[0] for row in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {
-        "objects",
-        "inbox_items",
-        "deliveries",
-        "members",
-        "accounts",
-        "sessions",
-        "poll_questions",
-        "interactions",
-        "minutes",
-        "endorsements",
-        "blocks",
-        "reports",
-        "remote_actors",
-        "branch_links",
-        "branch_reports",
-        "site_settings",
-        "later",
-    } <= tables

@@ -1,4 +1,13 @@
-"""When to try again: a small pure function, exponential with full jitter, honouring Retry-After."""
+"""When to try again: a small pure function, exponential with equal jitter, honouring Retry-After.
+
+After the n-th failure the ceiling is ``base * 2**(n-1)``, capped; the delay is drawn uniformly
+from ``[ceiling/2, ceiling]`` ("equal jitter"), not from ``[0, ceiling]`` ("full jitter").
+Full jitter spreads many clients competing for one resource the most, but it may draw a delay
+near zero and retry a failing host at once; what we retry is one delivery (or one inbox item)
+to a host that just failed, so a floor of half the ceiling keeps the backoff real while the
+other half still spreads retries apart. ``Retry-After`` raises the delay, never lowers it,
+and is itself bounded (four times the cap), so a peer cannot park a delivery for a year.
+"""
 
 from __future__ import annotations
 

@@ -25,6 +25,21 @@ def test_retry_delays_grow_with_jitter_and_stay_capped():
     assert max(delays) <= 100
 
 
+def test_retry_delays_are_equal_jitter_over_the_upper_half_of_the_ceiling():
+    """Equal jitter, as retry.py says: uniform over [ceiling/2, ceiling], never near zero (full
+    jitter would draw from [0, ceiling]), and spread over the whole half, not bunched."""
+    policy = RetryPolicy(base_seconds=8, cap_seconds=1000, give_up_after_seconds=10**6)
+    rng = random.Random(19)
+    for attempts, ceiling in ((1, 8), (3, 32), (12, 1000)):
+        draws = [policy.next_delay(attempts, rng=rng) for _ in range(4000)]
+        assert ceiling / 2 <= min(draws) < ceiling / 2 + ceiling * 0.01
+        assert ceiling - ceiling * 0.01 < max(draws) <= ceiling
+        mean = sum(draws) / len(draws)
+        assert abs(mean - 0.75 * ceiling) < 0.02 * ceiling  # the middle of [ceiling/2, ceiling]
+        below_three_quarters = sum(d < 0.75 * ceiling for d in draws) / len(draws)
+        assert 0.45 < below_three_quarters < 0.55  # uniform: half of the draws in each quarter of the range
+
+
 def test_retry_after_is_honoured_but_bounded():
     policy = RetryPolicy(base_seconds=10, cap_seconds=100, give_up_after_seconds=1000)
     assert policy.next_delay(1, retry_after=60, rng=random.Random(0)) >= 60

@@ -2,7 +2,8 @@
 ``link`` and ``unlink`` it in the branch tree (client-to-server POSTs to the running node's own outbox).
 
 ``init`` writes a config from ``config.example.toml`` with a new random admin token and says
-where. ``serve`` checks first (:mod:`node.core.preflight`) and ends with one line saying what
+where; the example it reads is the one shipped in the package (``node/config.example.toml``,
+kept identical to the top-level one by a test), so ``init`` works installed from a wheel. ``serve`` checks first (:mod:`node.core.preflight`) and ends with one line saying what
 to do when the node cannot start (a port in use, an unwritable data folder, a read-only
 database, the example token off loopback), and warns when ``base_url`` and ``listen`` disagree.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.resources
 import secrets
 import sqlite3
 import sys
@@ -20,7 +22,7 @@ from node.core import logs
 from node.core.config import EXAMPLE_TOKEN, ConfigError, load_config
 from node.core.db import DatabaseInUse
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
+EXAMPLE_CONFIG = importlib.resources.files("node").joinpath("config.example.toml")  # package data
 
 
 def _init(args: argparse.Namespace) -> int:

@@ -313,7 +313,10 @@ def load_config(path: Path | str) -> Config:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"no config file at {path}; copy config.example.toml there and edit it") from None
+        raise ConfigError(
+            f"no config file at {path}; write one with `chapterhouse init --config {path}`"
+            " (a copy of config.example.toml with a new admin token) and edit it"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
     try:

@@ -68,7 +68,7 @@ def test_federation_values_are_type_checked(tmp_path):
 
 
 def test_missing_file_and_bad_toml_say_what_to_do(tmp_path):
-    with pytest.raises(ConfigError, match="copy config.example.toml"):
+    with pytest.raises(ConfigError, match="chapterhouse init --config"):
         load_config(tmp_path / "absent.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[node\n"))

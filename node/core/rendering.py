@@ -13,7 +13,10 @@ languages to switch to, the navigation links the rooms registered (``registry.na
 and what the registry's ``page_context`` hooks add (the signed-in viewer with its CSRF
 token for forms, from the membership room). Pages send a strict Content-Security-Policy:
 styles and scripts only from the node's own ``/static`` files (one stylesheet, the theme
-made from the config's colour, and a small progressive script for the copy buttons).
+made from the config's colour, and a small progressive script for the copy buttons). A page
+rendered for a signed-in viewer shows that person's data and CSRF token: it is sent with
+``Cache-Control: private, no-store`` (:data:`PRIVATE`), so no shared cache (nor the browser's
+back button after signing out) keeps it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' https: data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+PRIVATE = "private, no-store"  # Cache-Control of every page that shows a signed-in person's data
 
 
 @jinja2.pass_context
@@ -115,6 +119,8 @@ async def render(
 ) -> web.Response:
     base = await page_base(request)
     response = aiohttp_jinja2.render_template(template, request, {**base, **(context or {})}, status=status)
+    if base.get("viewer") is not None:  # the page carries the viewer's name and CSRF token at least
+        response.headers["Cache-Control"] = PRIVATE
     return secured(response, request)
 
 

@@ -462,3 +462,27 @@ async def test_followers_only_posts_reach_followers_alone_addressed_as_their_cre
     assert (await signed_get(result["object"], bob))[0] == 200
     assert (await signed_get(result["object"], alice))[0] == 404  # a member, but no follower
     assert (await get_json(result["object"]))[0] == 404
+
+
+async def test_pages_for_a_signed_in_person_are_never_cached(make_node):
+    """/account shows one person's membership, and every page rendered for a signed-in viewer
+    carries their CSRF token: ``Cache-Control: private, no-store``; an anonymous page does not."""
+    london = await make_node("london", start_workers=False)
+    assert await sign_up(london, "jo_smith") == 201
+    await publish(london, {"type": "Add", "object": f"{london.base_url}/users/jo_smith", "target": members_url(london)})
+    async with aiohttp.ClientSession() as anonymous:
+        async with anonymous.get(f"{london.base_url}/members") as response:
+            assert response.status == 200 and "no-store" not in response.headers.get("Cache-Control", "")
+    async with browser_like_session() as member:
+        status, _, _ = await post_form(
+            member, london, "/login", {"username": "jo_smith", "password": "correct horse battery"}
+        )
+        assert status == 200
+        for path in ("/account", "/members"):
+            async with member.get(f"{london.base_url}{path}") as response:
+                assert response.status == 200 and "jo_smith" in await response.text()
+                assert response.headers["Cache-Control"] == "private, no-store", path
+    async with browser_like_session() as admin:
+        await post_form(admin, london, "/login/admin", {"token": ADMIN_TOKEN})
+        async with admin.get(f"{london.base_url}/admin/members") as response:
+            assert response.status == 200 and response.headers["Cache-Control"] == "private, no-store"

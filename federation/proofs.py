@@ -33,10 +33,16 @@ missing or mistyped fields, another type or cryptosuite, bad multibase, a
 :class:`ProofError` whose text says which; no other exception escapes for a
 document that came from JSON.
 
-Not done here: finding the key.  ``proof_verification_method`` names it; the
-caller resolves it (``multikey.find_multikey`` on the actor that controls it)
-and must check that this controller is the one the object claims as author.
-Proof sets and chains (a list under ``proof``) are refused.
+Finding the key: ``proof_verification_method`` names it, and
+:func:`verify_actor_proof` is the ONE check every receiver uses once it has the
+actor document that controls it: the method must be that actor's own
+(``<actor id>#...``), listed in its ``assertionMethod`` as a Multikey it
+controls, well formed (a malformed ``publicKeyMultibase`` is a
+:class:`ProofError` like any other, never a bare ``ValueError``), and the
+signature must verify.  Fetching the actor is the caller's (the network is
+not this module's); the caller also checks that this actor is the one the
+object claims as author.  Proof sets and chains (a list under ``proof``) are
+refused.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from federation.canonical import canonicalize
-from federation.multikey import base58btc_decode, base58btc_encode
+from federation.multikey import base58btc_decode, base58btc_encode, find_multikey
 
 __all__ = [
     "CRYPTOSUITE",
@@ -59,6 +65,7 @@ __all__ = [
     "ProofError",
     "add_proof",
     "proof_verification_method",
+    "verify_actor_proof",
     "verify_proof",
 ]
 
@@ -157,6 +164,31 @@ def verify_proof(
             continue
         return
     raise ProofError("signature does not verify: the document or its proof was changed, or the key is not the signer's")
+
+
+def verify_actor_proof(document: dict[str, Any], actor: dict[str, Any], *, now: datetime | None = None) -> str:
+    """Check ``document``'s proof with the key ``actor`` (an actor document) publishes for it.
+
+    The proof's ``verificationMethod`` must be a key of ``actor`` itself, found among its
+    ``assertionMethod`` Multikeys with ``actor`` as controller, and its ``publicKeyMultibase``
+    well formed; then :func:`verify_proof`. Returns the method; every failure is a
+    :class:`ProofError` whose text says which (the sender is told, or the item goes dead with it).
+    """
+    method = proof_verification_method(document)
+    actor_id = actor.get("id") if isinstance(actor, dict) else None
+    if not isinstance(actor_id, str) or method.split("#")[0] != actor_id:
+        raise ProofError(f"the proof is signed with {method}, a key of another actor than {actor_id}")
+    try:
+        key = find_multikey(actor, method)
+    except ValueError as error:
+        raise ProofError(f"{actor_id} publishes a malformed Multikey {method}: {error}") from None
+    if key is None:
+        raise ProofError(f"{actor_id} publishes no Multikey {method} in its assertionMethod")
+    try:
+        verify_proof(document, key, now=now)
+    except ProofError as error:
+        raise ProofError(f"the proof does not verify with {method}: {error}") from None
+    return method
 
 
 def _hash_data(proof_config: dict[str, Any], unsecured: dict[str, Any]) -> bytes:

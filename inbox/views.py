@@ -32,8 +32,7 @@ from aiohttp import web
 from federation import jsonio
 from federation.activitystreams import id_of, origin_of
 from federation.client import FetchError
-from federation.multikey import find_multikey
-from federation.proofs import ProofError, proof_verification_method, verify_proof
+from federation.proofs import ProofError, proof_verification_method, verify_actor_proof
 from federation.signatures import SignatureError
 from federation.verification import KeyUnavailable, VerifiedSigner, verify_request, verify_with_cached_key
 from inbox.intake import IntakeRow
@@ -223,10 +222,7 @@ async def _proof_allows(request: web.Request, actor_id: str, activity: dict) -> 
         if method.split("#")[0] != actor_id:
             return False
         actor = await request.app[REMOTE_ACTORS].get_actor(actor_id)
-        key = find_multikey(actor.data, method)
-        if key is None:
-            return False
-        verify_proof(activity, key)
+        verify_actor_proof(activity, actor.data)
     except (ProofError, FetchError):
         return False
     return True

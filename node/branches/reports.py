@@ -29,8 +29,7 @@ from federation import jsonio
 from federation.activitystreams import id_of
 from federation.actors import RemoteActors
 from federation.client import FetchError
-from federation.multikey import find_multikey
-from federation.proofs import ProofError, add_proof, proof_verification_method, verify_proof
+from federation.proofs import ProofError, add_proof, proof_verification_method, verify_actor_proof
 from node.core.config import Config
 from node.core.db import fetch_all, fetch_one
 from node.core.keys import ActorKeys
@@ -97,18 +96,12 @@ def _shape_error(report: dict) -> str | None:
     return None
 
 
-def _against(actor: dict, report: dict, origin: str, method: str, now: datetime) -> str | None:
+def _against(actor: dict, report: dict, origin: str, now: datetime) -> str | None:
     """What is wrong with ``report`` as seen against its origin's actor document, or None."""
     try:
-        key = find_multikey(actor, method)
-    except ValueError as error:
-        return f"{origin} publishes a malformed Multikey {method}: {error}"
-    if key is None:
-        return f"{origin} publishes no Multikey {method}"
-    try:
-        verify_proof(report, key, now=now)
+        verify_actor_proof(report, actor, now=now)
     except ProofError as error:
-        return f"the report's proof does not verify with {method}: {error}"
+        return f"the report's proof: {error}"
     claimed, shown = id_of(report.get("parent")), id_of(actor.get("parent"))
     if claimed != shown:
         return f"the report of {origin} names {claimed} as its parent, but its actor shows {shown}"
@@ -141,7 +134,7 @@ async def _verify(remote_actors: RemoteActors, report: dict, origin: str, method
             if error.gone:
                 return f"the origin {origin} is gone: {error.reason}"
             raise
-        reason = _against(actor.data, report, origin, method, now)
+        reason = _against(actor.data, report, origin, now)
         if reason is None:
             return None
     return reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from node.core.appkeys import REMOTE_ACTORS
 from tests.support.c2s import read_inbox
 
 
@@ -52,4 +53,25 @@ async def test_a_relayed_activity_without_a_valid_proof_is_refused(make_node, re
     tampered["object"]["content"] = "<p>what the relay wants her to say</p>"
     status, body = await _relay(node, relay, tampered)
     assert status == 401
+    assert await read_inbox(node) == []
+
+
+async def test_a_malformed_multikey_of_the_actor_is_a_401_with_the_reason_not_a_500(make_node, remote_actor):
+    """The proof names a key whose ``publicKeyMultibase`` is no Ed25519 key (a base58 character
+    that is not one, then the wrong codec): refused with a JSON reason, never a 500."""
+    node = await make_node("london")
+    alice, relay = await remote_actor("alice"), await remote_actor("relay")
+    honest = alice.document
+    for malformed in ("z0OIl", "zQmYtUc4iTCbbfVSDNKvtQqrfyezPPnFvE33wFmutw9PBBk"):
+
+        def document(value=malformed) -> dict:
+            served = honest()
+            served["assertionMethod"][0]["publicKeyMultibase"] = value
+            return served
+
+        alice.document = document  # type: ignore[method-assign]  # what alice's server now serves
+        await node.app[REMOTE_ACTORS].get_actor(alice.id, refresh=True)
+        status, body = await _relay(node, relay, alice.with_proof(_note(alice, "<p>a key nobody can use</p>")))
+        assert status == 401, body
+        assert "signed by" in body["error"]
     assert await read_inbox(node) == []

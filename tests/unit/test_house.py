@@ -4,6 +4,10 @@ and no function longer than a screen (the migrations' ledger: ``test_migrations.
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -73,3 +77,36 @@ def test_a_room_registered_twice_is_refused():
     with pytest.raises(ValueError, match="registered twice"):
         polls.register(registry)
         polls.register(registry)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _imported_top_levels(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name.split(".")[0], node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module.split(".")[0], node.lineno
+
+
+def test_the_running_node_imports_only_its_declared_dependencies():
+    """A library the node imports at run time is in [project] dependencies; one used only by the
+    tests or the benchmarks (httpsig) is declared in those extras instead, never here."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {
+        _canonical(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]) for requirement in project["dependencies"]
+    }
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = [
+        f"{path.relative_to(ROOT)}:{line} imports {top}"
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for top, line in _imported_top_levels(path)
+        if top not in sys.stdlib_module_names
+        and top not in PACKAGES
+        and not {_canonical(name) for name in distributions.get(top, [])} & declared
+    ]
+    assert not undeclared, "declare these in [project] dependencies (or stop importing them):\n" + "\n".join(undeclared)
+    assert "httpsig" not in declared and "httpsig>=1.3" in project["optional-dependencies"]["test"]

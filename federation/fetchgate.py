@@ -11,7 +11,8 @@ every key fetch and says no at once, without any network, when:
 - its host has used up its fetch budget (a token bucket per host, applied before fetching);
 - its host already has ``per_host`` fetches in flight, or the node has ``total``.
 
-Concurrent requests for the same URL share one fetch (single flight). Key fetches also run on
+Concurrent requests for the same URL share one fetch (single flight), shielded from any one
+waiter's cancellation; :meth:`KeyFetchGate.close` cancels those still in flight when the node stops. Key fetches also run on
 their own connection pool (:func:`federation.client.make_session` is called once for deliveries
 and once for fetches), so deliveries and fetches never starve each other.
 """
@@ -104,6 +105,14 @@ class KeyFetchGate:
 
     def forget_failure(self, url: str) -> None:
         self._failures.pop(url, None)
+
+    async def close(self) -> None:
+        """Cancel the fetches still in flight (shielded from their waiters, so nothing else
+        would) and wait for them to end: called before the fetch session closes."""
+        tasks = list(self._in_flight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _finished(self, url: str, host: str, task: asyncio.Task) -> None:
         self._in_flight.pop(url, None)

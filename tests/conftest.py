@@ -80,8 +80,7 @@ async def make_node(tmp_path):
         return node
 
     yield factory
-    for node in reversed(started):
-        await node.stop()
+    await _stop_all([node.stop for node in reversed(started)])
 
 
 @pytest.fixture
@@ -95,5 +94,17 @@ async def remote_actor():
         return actor
 
     yield factory
-    for actor in started:
-        await actor.stop()
+    await _stop_all([actor.stop for actor in started])
+
+
+async def _stop_all(stops) -> None:
+    """Stop each one even when an earlier one fails (a node left running keeps its database's
+    threads and worker tasks alive past the test); the first failure is raised after."""
+    failures = []
+    for stop in stops:
+        try:
+            await stop()
+        except Exception as error:
+            failures.append(error)
+    if failures:
+        raise failures[0]

@@ -66,10 +66,16 @@ class Database:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = hold_exclusive_lock(self.path)
-        self._writer = await self._connect()
-        await schema.migrate(self._writer, self._migrations)
-        self._reader = await self._connect()
-        await self._reader.execute("PRAGMA query_only=ON")
+        try:
+            self._writer = await self._connect()
+            await schema.migrate(self._writer, self._migrations)
+            self._reader = await self._connect()
+            await self._reader.execute("PRAGMA query_only=ON")
+        except BaseException:
+            # a failed migration (or an unreadable file) leaves no connection thread behind and
+            # lets go of the lock: the process can end, and a corrected start can open it again
+            await self.close()
+            raise
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)

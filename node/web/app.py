@@ -159,10 +159,10 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     )
     app[FEDERATION_CLIENT] = client
     instance_signer = signer_for(app[URLS], app[KEYRING][INSTANCE_USERNAME])
-    app[REMOTE_ACTORS] = RemoteActors(
-        RemoteActorStore(app[DATABASE]), client, instance_signer, app[CLOCK], gate=KeyFetchGate.from_config(fed)
-    )
+    gate = KeyFetchGate.from_config(fed)
+    app[REMOTE_ACTORS] = RemoteActors(RemoteActorStore(app[DATABASE]), client, instance_signer, app[CLOCK], gate=gate)
     yield
+    await gate.close()  # key fetches outlive the requests that asked (shielded): end them first
     await session.close()
     await fetch_session.close()
 

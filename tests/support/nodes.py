@@ -15,6 +15,10 @@ from node.web.server import NodeRunner
 from tests.support.ports import free_port
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+# How long stopping a node waits for requests still in flight before cancelling them (aiohttp's
+# default is 60 s, then 60 s more after the cancel): a handler that a failed test left waiting
+# must not hold the fixture's teardown for minutes with the event loop idle.
+SHUTDOWN_SECONDS = 2.0
 
 
 def node_config(tmp_path: Path, name: str = "london", *, port: int | None = None, **federation) -> Config:
@@ -82,11 +86,13 @@ async def start_node(
     config: Config, *, clock: Clock | None = None, start_workers: bool = True, features=DEFAULT_FEATURES
 ) -> RunningNode:
     app = make_app(config, clock=clock, start_workers=start_workers, features=features)
-    runner = NodeRunner(app, access_log=None)  # as `chapterhouse serve` runs it: aiohttp's refusals in JSON
-    await runner.setup()
+    # as `chapterhouse serve` runs it: aiohttp's refusals in JSON
+    runner = NodeRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     try:
+        await runner.setup()
         await web.TCPSite(runner, config.node.listen_host, config.node.listen_port).start()
-    except OSError:
+    except BaseException:
+        # what started before the failure (the database's threads, sessions, workers) is closed
         await runner.cleanup()
         raise
     return RunningNode(config=config, app=app, runner=runner)

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from federation.multikey import multikey_document
 from federation.proofs import add_proof
 from federation.signatures import sign_request
-from tests.support.nodes import free_port
+from tests.support.nodes import SHUTDOWN_SECONDS, free_port
 
 AS = "https://www.w3.org/ns/activitystreams"
 
@@ -130,7 +130,7 @@ class RemoteActor:
         app.router.add_post("/users/{name}/inbox", self._inbox)
         app.router.add_post("/inbox", self._inbox)
         app.router.add_get("/{kind}/{id}", self._document)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await self._runner.setup()
         for attempt in range(5):
             try:

@@ -5,6 +5,8 @@ objects with ASCII keys, arrays, strings, booleans, null and integers within Jav
 range (every tally, proposal and leaf the decisions room makes), RFC 8785's rules reduce to
 sorted keys, no whitespace and JSON's minimal escaping, which the standard library's encoder
 (in C) writes; anything else (a float, a key outside ASCII, a lone surrogate) goes to ``jcs``.
+(A key outside ASCII must: RFC 8785 orders keys by their UTF-16 code units, Python by code
+points, and the two disagree once a key holds a character above U+FFFF.)
 Whether a document is that simple is read from the encoder's own text when it can be (ASCII,
 no escapes: a few passes in C), and by walking the document otherwise.
 A unit test holds the two to the same bytes.

@@ -31,6 +31,35 @@ def test_roots_are_rfc_9162_roots():
         assert merkle.root(_leaves(n)) == reference_root(_leaves(n)), n
 
 
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def test_small_roots_written_out_by_hand():
+    """Each root spelled out from RFC 9162 §2.1.1, with hashlib alone: leaf = SHA-256(0x00 || d),
+    node = SHA-256(0x01 || left || right), split at the largest power of two below n."""
+    d = _leaves(7)
+    leaf = [_sha256(b"\x00" + x) for x in d]
+
+    def node(left: bytes, right: bytes) -> bytes:
+        return _sha256(b"\x01" + left + right)
+
+    expected = {
+        0: bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),  # SHA-256 of nothing
+        1: leaf[0],
+        2: node(leaf[0], leaf[1]),
+        3: node(node(leaf[0], leaf[1]), leaf[2]),
+        4: node(node(leaf[0], leaf[1]), node(leaf[2], leaf[3])),
+        5: node(node(node(leaf[0], leaf[1]), node(leaf[2], leaf[3])), leaf[4]),
+        6: node(node(node(leaf[0], leaf[1]), node(leaf[2], leaf[3])), node(leaf[4], leaf[5])),
+        7: node(node(node(leaf[0], leaf[1]), node(leaf[2], leaf[3])), node(node(leaf[4], leaf[5]), leaf[6])),
+    }
+    for n, root in expected.items():
+        assert merkle.root(d[:n]) == root, n
+        assert reference_root(d[:n]) == root, n  # the recursive reference agrees with the hand-written roots
+    assert merkle.leaf_hash(d[0]) == leaf[0] and merkle.node_hash(leaf[0], leaf[1]) == expected[2]
+
+
 def test_every_leaf_of_every_small_tree_proves_its_inclusion():
     for n in range(1, 40):
         leaves, top = _leaves(n), merkle.root(_leaves(n))
@@ -51,12 +80,14 @@ def test_a_changed_leaf_a_wrong_index_or_a_cut_proof_does_not_verify():
 
 def test_an_inner_node_never_passes_for_a_leaf():
     leaves = _leaves(4)
-    inner = merkle.node_hash(merkle.leaf_hash(leaves[0]), merkle.leaf_hash(leaves[1]))
+    hashed = [_sha256(b"\x00" + x) for x in leaves]  # written out, not with the code under test
+    inner, right = _sha256(b"\x01" + hashed[0] + hashed[1]), _sha256(b"\x01" + hashed[2] + hashed[3])
+    top = _sha256(b"\x01" + inner + right)
+    assert merkle.root(leaves) == top
     # a forger presenting the inner node's preimage as a two-leaf tree's "leaf"
-    forged_leaf = merkle.leaf_hash(leaves[0]) + merkle.leaf_hash(leaves[1])
-    proof = [merkle.node_hash(merkle.leaf_hash(leaves[2]), merkle.leaf_hash(leaves[3]))]
-    assert merkle.node_hash(inner, proof[0]) == merkle.root(leaves)
-    assert not merkle.verify_inclusion(forged_leaf, 0, 2, proof, merkle.root(leaves))
+    forged_leaf = hashed[0] + hashed[1]
+    assert not merkle.verify_inclusion(forged_leaf, 0, 2, [right], top)
+    assert merkle.verify_inclusion(leaves[0], 0, 4, [hashed[1], right], top)  # the real leaf with its real path
 
 
 @given(st.lists(st.binary(max_size=40), min_size=1, max_size=80), st.data())

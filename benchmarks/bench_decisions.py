@@ -64,20 +64,27 @@ from benchmarks.bench_tree import _actor, _link, _post, _start, _wait_in_tree, t
 from benchmarks.report import Figure, run_standalone
 from federation.proofs import add_proof, verify_proof
 from node.core import vocabulary
+from node.decisions import leaves as ballot_leaves
 from node.decisions import outcome
-from node.decisions import tally as tallies
 
 PROPOSAL = "https://world.example/objects/proposal"
 OPTIONS = ("agree", "abstain", "disagree", "block")
 DETAILS: dict = {}
 
 
+BALLOTS = {PROPOSAL: ballot_leaves.Ballot("oneOf", OPTIONS)}
+
+
 def chapter_bodies(number: int, members: int, now: datetime) -> tuple[bytes, bytes, ed25519.Ed25519PublicKey]:
     chapter = f"https://chapter{number}.example/users/c{number}"
     key = ed25519.Ed25519PrivateKey.generate()
-    voters = [f"https://members.example/users/m{number}-{n}" for n in range(members)]
-    leaves = [tallies.leaf(PROPOSAL, chapter, f"{number}-{n:040x}", PROPOSAL, OPTIONS[n % 4]) for n in range(members)]
-    counts = {name: sum(1 for leaf in leaves if leaf["choice"] == name) for name in OPTIONS}
+    made = ballot_leaves.canonical_order(
+        [
+            ballot_leaves.leaf(PROPOSAL, chapter, f"{number}-{n:040x}", {PROPOSAL: [OPTIONS[n % 4]]})
+            for n in range(members)
+        ]
+    )
+    counts = {name: sum(1 for leaf in made if leaf["answers"][PROPOSAL] == [name]) for name in OPTIONS}
     document = vocabulary.decision_document(
         "DecisionTally",
         actor=chapter,
@@ -86,33 +93,30 @@ def chapter_bodies(number: int, members: int, now: datetime) -> tuple[bytes, byt
         questions=[{"id": PROPOSAL, "counts": counts, "voters": members}],
         voters=members,
         rollSize=members,
-        rollHash=tallies.roll_hash(PROPOSAL, voters),
-        rollTags=[[tallies.participation_tag(PROPOSAL, v), 0] for v in voters],
-        participation=sorted(tallies.participation_tag(PROPOSAL, v) for v in voters),
-        merkleRoot=tallies.merkle_root(leaves),
+        exclusions=0,
+        excludedMembers=0,
+        merkleRoot=ballot_leaves.merkle_root(made),
         leaves=f"{chapter}/leaves",
     )
     signed = add_proof(document, private_key=key, verification_method=f"{chapter}#ed25519-key", created=now)
-    return json.dumps(signed).encode(), json.dumps({"orderedItems": leaves}).encode(), key.public_key()
+    return json.dumps(signed).encode(), json.dumps({"orderedItems": made}).encode(), key.public_key()
 
 
 def check_and_aggregate(bodies: list[tuple[bytes, bytes, ed25519.Ed25519PublicKey]]) -> outcome.Outcome:
-    seen: set[str] = set()
+    """What every level does with each chapter's tally: the proof, the recount of its leaves (shape,
+    canonical order, every figure compared), the Merkle root; then the outcome from the recounts."""
     rows = []
     for tally_body, leaves_body, key in bodies:
         tally = json.loads(tally_body)
-        leaves = json.loads(leaves_body)["orderedItems"]
+        made = json.loads(leaves_body)["orderedItems"]
         verify_proof(tally, key)
-        problems = tallies.problems_with(tally, leaves)
-        tags = {tag for tag, _ in tally["rollTags"]}
-        if problems or seen & tags:
-            raise AssertionError(problems or "a shared tag")
-        seen |= tags
-        question = tally["questions"][0]
+        counted = ballot_leaves.recount(BALLOTS, made)
+        problems = ballot_leaves.claim_problems(tally, counted)
+        if problems or tally["merkleRoot"] != ballot_leaves.merkle_root(made):
+            raise AssertionError(problems or "the root")
+        question = counted.questions[PROPOSAL]
         rows.append(
-            outcome.ChapterTally(
-                tally["attributedTo"], tally["rollSize"], (), True, question["voters"], question["counts"]
-            )
+            outcome.ChapterTally(tally["attributedTo"], tally["rollSize"], (), True, question.voters, question.counts)
         )
     policy = outcome.Policy(pass_threshold=0.5, block_share=0.3, turnout_quorum=0.25)
     return outcome.decide(policy, rows)

@@ -40,6 +40,10 @@ class PermanentError(Exception):
     """This activity can never be processed; the message says why."""
 
 
+class TryLater(Exception):
+    """This activity cannot be processed yet (it arrived before what it depends on): retried with backoff."""
+
+
 BatchWork = Callable[[aiosqlite.Connection, list], Awaitable[object]]
 
 

@@ -27,6 +27,7 @@ from inbox.handlers import (
     OncePerBatch,
     PermanentError,
     PrepareContext,
+    TryLater,
     handler_for,
     run_handler,
 )
@@ -243,7 +244,7 @@ class InboxWorker:
             await self._dead(row, str(error))
         elif isinstance(error, (jsonio.JsonError, KeyError, TypeError, ValueError)):
             await self._dead(row, f"malformed activity: {type(error).__name__}: {error}")
-        elif isinstance(error, (FetchError, asyncio.TimeoutError, OSError)):
+        elif isinstance(error, (FetchError, asyncio.TimeoutError, OSError, TryLater)):
             await self._retry(row, str(error) or type(error).__name__)
         else:  # a bug in a handler must not stop the worker
             log.error("inbox item %s failed", row["activity_id"], exc_info=error)

@@ -113,6 +113,12 @@ def _unlink(args: argparse.Namespace) -> int:
     return asyncio.run(unlink(load_config(args.config)))
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from node.decisions.verify import main as verify
+
+    return verify(args.proposal, args.allow_private_addresses)
+
+
 def main(argv: list[str] | None = None) -> int:
     from node.core.backup import BackupError
 
@@ -136,6 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     link.set_defaults(run=_link)
     unlink = commands.add_parser("unlink", help="leave this node's parent in the branch tree")
     unlink.set_defaults(run=_unlink)
+    verify = commands.add_parser(
+        "verify", help="check a decision from its public documents: proofs, leaves, roots, counts and outcome"
+    )
+    verify.add_argument("proposal", help="the proposal's id (its URL)")
+    verify.add_argument(
+        "--allow-private-addresses", action="store_true", help="also fetch from loopback and private addresses"
+    )
+    verify.set_defaults(run=_verify)
     for command in (init, serve, backup, restore, link, unlink):
         command.add_argument("--config", type=Path, default=Path("config.toml"), help="path to the TOML config")
 

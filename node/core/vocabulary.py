@@ -79,12 +79,21 @@ TERMS: dict[str, object] = {
     "DecisionTally": "chapterhouse:DecisionTally",
     "DecisionAggregate": "chapterhouse:DecisionAggregate",
     "DecisionOutcome": "chapterhouse:DecisionOutcome",
+    "DecisionRoll": "chapterhouse:DecisionRoll",
+    "DecisionExclusions": "chapterhouse:DecisionExclusions",
+    "DecisionRefusal": "chapterhouse:DecisionRefusal",
+    "commitments": {"@id": "chapterhouse:commitments", "@type": "@json"},
+    "roll": {"@id": "chapterhouse:roll", "@type": "@id"},
+    "sequence": {"@id": "chapterhouse:sequence", "@type": "xsd:nonNegativeInteger"},
+    "exclusions": {"@id": "chapterhouse:exclusions", "@type": "xsd:nonNegativeInteger"},
+    "excludedMembers": {"@id": "chapterhouse:excludedMembers", "@type": "xsd:nonNegativeInteger"},
+    "excluded": {"@id": "chapterhouse:excluded", "@type": "@json"},
+    "refused": "chapterhouse:refused",
+    "reason": "chapterhouse:reason",
     "questions": {"@id": "chapterhouse:questions", "@type": "@json"},
     "voters": {"@id": "chapterhouse:voters", "@type": "xsd:nonNegativeInteger"},
     "rollSize": {"@id": "chapterhouse:rollSize", "@type": "xsd:nonNegativeInteger"},
     "rollHash": "chapterhouse:rollHash",
-    "rollTags": {"@id": "chapterhouse:rollTags", "@type": "@json"},
-    "participation": {"@id": "chapterhouse:participation", "@type": "@json"},
     "merkleRoot": "chapterhouse:merkleRoot",
     "leaves": {"@id": "chapterhouse:leaves", "@type": "@id"},
     "result": {"@id": "chapterhouse:result", "@type": "@json"},
@@ -221,7 +230,8 @@ def signed_context() -> list:
 
 
 def decision_document(kind: str, *, actor: str, proposal: str, published: str, **fields: Any) -> dict:
-    """A ``DecisionTally``, ``DecisionAggregate`` or ``DecisionOutcome`` of ``proposal``, to be signed."""
+    """A decision document of ``proposal`` (``DecisionRoll``, ``DecisionTally``, ``DecisionAggregate``,
+    ``DecisionExclusions``, ``DecisionOutcome``, ``DecisionRefusal``), to be signed."""
     return {
         "@context": signed_context(),
         "type": kind,

@@ -1,39 +1,89 @@
-"""Proportional decisions: proposals down the branch tree, signed tallies up, checkable at every level.
+"""Proportional decisions: proposals down the branch tree, signed tallies up, checkable by anyone.
 
-Flow (DESIGN.md §4):
+Threat model
+============
 
-1. **Issue** (``issuing``, wrapping the polls room's ``object_composers``): an admin POSTs a
-   Question or Survey with a ``decision`` object; the policy is checked (``proposal``), the
-   proposal signed with the node's Ed25519 key (FEP-8b32), kept, the electorate frozen from
-   the subtree's signed branch reports (``electorate``), and an ``Offer`` of it recorded for
-   every linked child. It never changes after (``registry.update_guards``: 422).
-2. **Down** (``inbound``): each level checks the issuer's proof before the transaction (a
-   ``registry.preparers["Offer"]`` entry), keeps the proposal, freezes its own electorate,
-   passes the proposal on unchanged, and a chapter publishes its own copy through the polls
-   room and freezes its roll (``copying``). A chapter that was offline gets it from the
-   delivery worker's retries, and copies it if it is still open.
-3. **Ballots** (``ballots``, wrapping ``registry.reply_handlers["Question"]``): counted by the
-   polls room's one counting code against the frozen roll; each counted ballot gets a random
-   receipt (sent to the voter in a direct Note; shown on the page to a member who votes
-   there, ``registry.local_vote``) and an anonymous leaf (``tally``).
-4. **Up** (``worker``, ``tallying``, ``checking``): at ``endTime`` the chapter's signed tally
-   goes to its parent; each level checks each child's tally (proof, leaves and root, roll,
-   shared tags, electorate, deadline), refuses what fails with a ``Reject`` saying why, keeps
-   what passes (once per chapter and proposal), forwards it unchanged, and sends its own
-   signed aggregate (``deciding``).
-5. **Outcome** (``worker``, ``deciding``, ``outcome``): at the issuer, once every chapter has
-   reported or at ``tallyDeadline``, the outcome is computed from the chapter tallies,
-   signed, the proposal's Question(s) closed with the aggregate counts, and the outcome sent
-   down; chapters tell their members (``telling``). ``views``/``results``: ``<proposal
-   id>/results`` (JSON or a page), a copy's leaves, a receipt's inclusion proof.
+The federation is open, and any party may lie. Who may be hostile, and what each may never
+achieve (each rule below is enforced in the module named, and attacked in
+``tests/integration/test_decisions_hostile.py``):
 
-Receipts: a leaf shows its choice, so a member can check their vote and could also show it
+- **Any fediverse account** (a stranger): may send anything to any inbox. It never changes a
+  count, a roll, a tally, an outcome or a refusal: every decision document is accepted only
+  from the node the tree says it must come from (``checking.standing``, read from stored
+  state BEFORE any network work, so a stranger's document costs one database read and never
+  a fetch), and only with its author's own FEP-8b32 proof (``proposal.check_signed``). A
+  stranger cannot stall the inbox: network work for an inbound item comes after the sender
+  is checked and has a deadline, and ballots are judged by when they were received.
+- **A member**: votes once per question, only while on the frozen roll, only before the close
+  (``ballots``, through the polls room's one counting code). A member on two chapters' rolls
+  counts once, in one chapter (``rolls``). A member learns their own answers' leaf and proof,
+  and nobody else's vote.
+- **A linked child** (a chapter or a region below): speaks only for its own subtree. It
+  cannot add a chapter the electorate did not hold when the proposal opened here, nor report
+  for a chapter that hangs under a sibling (``checking.standing``); it cannot overwrite
+  another chapter's tally or change a row's kind (aggregates live in their own table and
+  are never counted, ``received``); every figure it sends is recounted from its leaves and
+  measured against the roll it sent first, frozen when the proposal arrived (``leaves.recount``,
+  ``leaves.claim_problems``, ``checking.tally_refusal``); every number it sends is bounded
+  (``leaves.MAX_COUNT``, ``rolls``, ``electorate``); a malformed document is refused with a
+  reason and never reaches arithmetic, and one proposal's failure never blocks another
+  (``worker``). What a hostile chapter CAN do is lie about its own members: claim members it
+  does not have (bounded by its own signed report) or stuff ballots for members who did not
+  vote. No protocol stops a chapter from lying about itself; what it cannot do is change
+  anyone else's say, and every level above, and the public, can check its arithmetic.
+- **A linked parent** (a level above): may refuse to pass a proposal or a tally on (nothing
+  stops a parent from dropping what it relays; that shows as "not reporting" everywhere
+  above it), but cannot forge the issuer's proposal, exclusions or outcome (each carries the
+  issuer's proof), cannot void a chapter's ballots (a refusal only tells the chapter's admin
+  why; it is a signed, structured ``DecisionRefusal`` of the very tally the chapter sent last,
+  from the parent the proposal came from or its issuer, never text parsed out of
+  ``content``), and cannot make a chapter publish more than its own composer allows
+  (``proposal.shape_error``: at most 50 questions, so one Offer makes at most 51 Creates,
+  each delivered once per distinct follower inbox, and is passed on once per child).
+
+Privacy: no node above a chapter can tell which of its members voted, or how. Tallies carry
+no per-voter tags: a member on two rolls is resolved on the rolls, before counting, with
+keyless commitments sent up when the roll is frozen and exclusions sent down by the issuer
+(``rolls``). Leaves are served only after the close, in canonical order (sorted by
+commitment, never in arrival order). What a level above can still learn: whether an account
+it guesses is on a chapter's roll (commitments of public ids can be recomputed), and the
+day that membership began; after the close, as everyone can, the counts and the anonymous
+leaves (which show how many voters answered each question together, not who they were).
+Receipts: a leaf shows its choices, so a member can check their vote and could also show it
 to someone else; for an organisation's internal decisions checkability comes first. Who
-holds which receipt is never published; participation tags travel up only, never served.
+holds which receipt is never published.
 
-Tables (``schema``, migration 12): ``decision_proposals``, ``decision_electorate``,
-``decision_copies``, ``decision_copy_questions``, ``decision_roll``, ``decision_leaves``,
-``decision_tallies``, ``decision_tags`` (``store``).
+Flow
+====
+
+1. **Issue** (``issuing``): an admin POSTs a Question or Survey with a ``decision`` object;
+   the policy is checked (``proposal``), the proposal signed with the node's Ed25519 key
+   (FEP-8b32), kept, the electorate frozen from the subtree's signed branch reports
+   (``electorate``), and an ``Offer`` of it recorded for every linked child. It never
+   changes after (``registry.update_guards``: 422). A Survey's Questions answer at their ids.
+2. **Down** (``inbound``): each level checks the sender, the proposal's shape and the issuer's
+   proof, keeps the proposal, freezes its own electorate, passes the proposal on unchanged,
+   and a chapter publishes its own copy through the polls room and freezes its roll
+   (``copying``); the worker sends the signed roll up (``tallying.signed_roll``).
+3. **Rolls and exclusions** (``rolls``): each level checks and keeps each chapter's roll and
+   passes it up; the issuer works out the shared members and sends signed exclusions down.
+4. **Ballots** (``ballots``): counted against the frozen roll less its exclusions; each voter
+   gets one random receipt.
+5. **Up** (``worker``, ``tallying``, ``checking``): at ``endTime`` the chapter's signed tally
+   (its leaves, in canonical order, and the figures they show) goes to its parent; each
+   level checks the sender, the proof, the leaves, the roll and the exclusions applied,
+   refuses what fails (the worker sends the chapter a signed refusal), keeps what passes with
+   its recount, forwards it unchanged, and sends its own signed aggregate (``deciding``).
+6. **Outcome** (``worker``, ``deciding``, ``outcome``): at the issuer, once every chapter has
+   reported or at ``tallyDeadline``, the outcome is computed from the recounts, signed, the
+   proposal's Question(s) closed with the aggregate counts, and the outcome sent down;
+   chapters tell their members (``telling``). ``views``/``results``: ``<proposal
+   id>/results`` (JSON or a page), a copy's leaves and a receipt's inclusion proof after the
+   close; ``verify``: ``chapterhouse verify <proposal>`` redoes it all from public documents.
+
+Tables (``schema``, migrations 12 and 13): the proposal and electorate (``store``), this
+node's copy with its roll, choices and receipts (``copy_store``), what the subtree sent up
+and the issuer's exclusions (``received``).
 """
 
 from __future__ import annotations
@@ -50,8 +100,8 @@ def register(registry: Registry) -> None:
     registry.feature("decisions", templates=Path(__file__).parent / "templates", migrations=schema.MIGRATIONS)
     issuing.register(registry)
     inbound.register(registry)
-    registry.reply_handlers["Question"] = ballots.voting(registry.reply_handlers["Question"])
-    registry.local_vote = ballots.local_voting(registry.local_vote)
+    registry.reply_handlers["Question"] = ballots.vote_on_copy(registry.reply_handlers["Question"])
+    registry.local_vote = ballots.local_vote_on_copy(registry.local_vote)
 
 
 def setup(app: web.Application) -> None:

@@ -1,19 +1,19 @@
 """Ballots on a chapter's copy: counted by the polls room's code against the FROZEN roll, then a receipt.
 
-A ``registry.reply_handlers["Question"]`` wrapper: a reply to a question that copies a
-proposal goes through ``node.polls.inbound.take_ballot`` with the roll in place of "is an
-active member now" (members on the frozen roll, first valid ballot, before close; refused
-ballots kept with their reason). Each counted ballot gets a random receipt and an anonymous
-leaf (``tally.leaf``); the receipt goes to the voter in a direct Note (their inbox is the
-cached actor whose key signed the ballot). Replies to any other question go on as before.
+A ``registry.reply_handlers["Question"]`` step: a reply to a question that copies a proposal
+goes through ``node.polls.inbound.take_ballot`` with the roll in place of "is an active
+member now" (members on the frozen roll and not excluded by the issuer's exclusions, first
+valid ballot, received before close; refused ballots kept with their reason). Each counted
+choice is kept by voter and question (``copy_store.insert_choices``), and each voter gets ONE
+random receipt for the proposal, sent in a direct Note with their first counted ballot
+(their inbox is the cached actor whose key signed it). Replies to any other question go on
+as before. The leaves are built from these at the close (``tallying``), never before.
 
-A member's vote on the copy's page (``registry.local_vote``, :func:`local_voting`) is
-counted the same way, and its receipts are shown on the page that answers the vote.
+A member's vote on the copy's page (``registry.local_vote``, :func:`local_vote_on_copy`) is
+counted the same way, and its receipt is shown on the page that answers the vote.
 
-The leaves and receipts of a worker batch are written together, once, before its commit
-(``ctx.once_per_batch``): a few statements for 64 ballots instead of five each. A ballot
-rolled back is dropped from the batch with its receipt, so leaves and counted ballots always
-match.
+The choices and receipts of a worker batch are written together, once, before its commit
+(``ctx.once_per_batch``). A ballot rolled back is dropped from the batch with its choice.
 """
 
 from __future__ import annotations
@@ -27,38 +27,42 @@ import aiosqlite
 
 from federation.activitystreams import id_of
 from inbox.handlers import InboxContext, OncePerBatch
-from node.core import objects
-from node.decisions import store, telling
-from node.decisions import tally as tallies
+from node.core.clock import to_epoch
+from node.decisions import copy_store, telling
 from node.polls import inbound as polls_in
 from node.polls import model as polls
 
 NOT_ON_ROLL = "not on the frozen roll of this decision"
+COUNTED_ELSEWHERE = "on the roll of another chapter too, where this member's ballot counts (the issuer's exclusions)"
 RECEIPTS = "decision receipts"
 
+RollReader = Callable[[aiosqlite.Connection, str], Awaitable[frozenset[str]]]
 
-def roll_checks(on_roll: Callable[[aiosqlite.Connection, str], Awaitable[bool]]) -> tuple[polls.BallotCheck, ...]:
-    """The polls room's checks, with "on the proposal's frozen roll" for "an active member now"."""
+
+def roll_checks(proposal_id: str, voters: RollReader) -> tuple[polls.BallotCheck, ...]:
+    """The polls room's checks, with "may vote on this proposal here" for "an active member now"."""
 
     async def check_roll(conn: aiosqlite.Connection, ballot: polls.Ballot) -> str | None:
-        return None if await on_roll(conn, ballot.voter) else NOT_ON_ROLL
+        if ballot.voter in await voters(conn, proposal_id):
+            return None
+        entry = await copy_store.roll_entry(conn, proposal_id, ballot.voter)
+        return COUNTED_ELSEWHERE if entry is not None else NOT_ON_ROLL
 
     return polls.checks_with_membership(check_roll)
 
 
-def batch_roll(batch: OncePerBatch, proposal_id: str):
-    """Is a voter on the frozen roll: the roll read once per inbox batch."""
+def batch_voters(batch: OncePerBatch) -> RollReader:
+    """Who may vote, read once per inbox batch (an exclusion arriving in the batch forgets it)."""
 
-    async def on_roll(conn: aiosqlite.Connection, voter: str) -> bool:
-        roll = await batch.remember(("decision roll", proposal_id), partial(store.roll_members, conn, proposal_id))
-        return voter in roll
+    async def voters(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:
+        return await batch.remember(("decision roll", proposal_id), partial(copy_store.roll_members, conn, proposal_id))
 
-    return on_roll
+    return voters
 
 
 @dataclass(frozen=True)
-class CountedBallot:
-    """A ballot counted on a copy, waiting for its leaf and receipt."""
+class CountedChoice:
+    """A choice counted on a copy, waiting for its row and (for a voter's first) a receipt."""
 
     proposal_id: str
     proposal_question: str
@@ -69,105 +73,110 @@ class CountedBallot:
 
 @dataclass(frozen=True)
 class BallotOnCopy:
-    """A ballot taken on a copy in this batch: it gets a leaf and a receipt if the batch counts it."""
-
-    counted: CountedBallot
+    counted: CountedChoice
     pending: polls.PendingBallot
 
 
-def new_leaf(
-    chapter_id: str, ballot: CountedBallot, copy_id: str
-) -> tuple[tuple[str, dict, str, str], telling.Receipt]:
-    """A fresh random receipt, the anonymous leaf that commits to it, and the voter's receipt
-    (with where its inclusion proof is served: ``<copy id>/receipts/<receipt>``)."""
-    receipt = secrets.token_hex(16)
-    leaf = tallies.leaf(ballot.proposal_id, chapter_id, receipt, ballot.proposal_question, ballot.choice)
-    told = telling.Receipt(
-        ballot.voter,
-        ballot.sender,
-        ballot.proposal_question,
-        ballot.choice,
-        receipt,
-        ballot.proposal_id,
-        f"{copy_id}/receipts/{receipt}",
-    )
-    return (ballot.proposal_id, leaf, receipt, ballot.voter), told
-
-
 async def _copy_ids(conn: aiosqlite.Connection, proposal_ids: set[str]) -> dict[str, str]:
-    copies = {proposal_id: await store.copy_of(conn, proposal_id) for proposal_id in proposal_ids}
+    copies = {proposal_id: await copy_store.copy_of(conn, proposal_id) for proposal_id in proposal_ids}
     return {proposal_id: copy["copy_id"] for proposal_id, copy in copies.items() if copy is not None}
 
 
-def leaves_and_receipts(ctx: InboxContext):
-    """The batch's work: every counted ballot's leaf (in order), then the receipts, in a few statements."""
+async def keep_choices(conn: aiosqlite.Connection, choices: list[CountedChoice], now: float) -> dict[tuple, str]:
+    """Write the choices; {(proposal, voter): receipt} for the voters given their receipt now."""
+    await copy_store.insert_choices(conn, [(c.proposal_id, c.voter, c.proposal_question, c.choice) for c in choices])
+    offered = {(c.proposal_id, c.voter): secrets.token_hex(16) for c in choices}
+    kept = await copy_store.give_receipts(conn, [(p, v, r) for (p, v), r in offered.items()], now)
+    return {key: receipt for key, receipt in offered.items() if receipt in kept}
+
+
+def choices_and_receipts(ctx: InboxContext):
+    """The batch's work: every counted choice in one statement, then each new voter's receipt Note."""
     octx = telling.outbox_context(ctx)
 
     async def write(conn, taken: list[BallotOnCopy]) -> None:
         counted = [entry.counted for entry in taken if entry.pending.counted]
         if not counted:
             return
-        copy_ids = await _copy_ids(conn, {ballot.proposal_id for ballot in counted})
-        made = [new_leaf(ctx.chapter_id, ballot, copy_ids[ballot.proposal_id]) for ballot in counted]
-        await store.insert_leaves(conn, [leaf for leaf, _ in made])
-        inboxes = await ctx.remote_actors.store.delivery_inboxes(conn, sorted({b.sender for b in counted}))
-        await telling.send_receipts(conn, octx, [receipt for _, receipt in made], inboxes)
+        given = await keep_choices(conn, counted, to_epoch(ctx.now))
+        copy_ids = await _copy_ids(conn, {proposal_id for proposal_id, _ in given})
+        first = {}
+        for choice in counted:
+            key = (choice.proposal_id, choice.voter)
+            if key in given and key not in first:
+                first[key] = telling.Receipt(
+                    choice.voter,
+                    choice.sender,
+                    choice.proposal_question,
+                    given[key],
+                    choice.proposal_id,
+                    f"{copy_ids[choice.proposal_id]}/receipts/{given[key]}",
+                )
+        inboxes = await ctx.remote_actors.store.delivery_inboxes(conn, sorted({r.sender for r in first.values()}))
+        await telling.send_receipts(conn, octx, list(first.values()), inboxes)
 
     return write
 
 
-def local_voting(inner):
-    """A vote on the pages (``registry.local_vote``): on a copy, counted against the frozen roll,
-    and each counted choice gets its leaf and a receipt, which the page shows the voter (a local
-    member has no inbox to send a Note to)."""
+async def tell_counted_elsewhere(ctx: InboxContext, proposal_id: str, voter: str, conn, _entries: list) -> None:
+    """A member whose ballot here is refused because the issuer's exclusions count them in another
+    chapter is told so, once per batch (their actor signed the ballot: their inbox is known now)."""
+    await telling.tell_excluded(conn, telling.outbox_context(ctx), proposal_id, [voter])
+
+
+async def _voters_now(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:
+    return await copy_store.roll_members(conn, proposal_id)
+
+
+def local_vote_on_copy(inner):
+    """A vote on the pages (``registry.local_vote``): on a copy, counted against the frozen roll; the
+    voter's receipt is shown on the page (a local member has no inbox to send a Note to)."""
 
     async def cast(conn: aiosqlite.Connection, question: polls.Question, voter: str, choices: list[str], now: float):
-        copied = await store.copied_question(conn, question.id)
+        copied = await copy_store.copied_question(conn, question.id)
         if copied is None:
             return await inner(conn, question, voter, choices, now)
         proposal_id = copied["proposal_id"]
-        checks = roll_checks(partial(_on_frozen_roll, proposal_id))
+        checks = roll_checks(proposal_id, _voters_now)
         outcomes = await polls.cast_local_vote(conn, question, voter, choices, now, checks)
-        stored = await objects.get(conn, question.id)
-        chapter_id = id_of(stored.data.get("attributedTo")) if stored else None
-        if chapter_id is None:
-            raise polls.VoteRefused("this copy names no chapter")
-        copy_id = (await _copy_ids(conn, {proposal_id}))[proposal_id]
-        given, leaves = [], []
-        for outcome in outcomes:
-            if not outcome.counted or outcome.choice is None:
-                given.append(outcome)
-                continue
-            counted = CountedBallot(proposal_id, copied["proposal_question"], voter, voter, outcome.choice)
-            leaf, receipt = new_leaf(chapter_id, counted, copy_id)
-            leaves.append(leaf)
-            given.append(replace(outcome, receipt=receipt.receipt))
-        await store.insert_leaves(conn, leaves)
-        return given
+        counted = [
+            CountedChoice(proposal_id, copied["proposal_question"], voter, voter, outcome.choice)
+            for outcome in outcomes
+            if outcome.counted and outcome.choice is not None
+        ]
+        if not counted:
+            return outcomes
+        await keep_choices(conn, counted, now)
+        receipt = await copy_store.receipt_of(conn, proposal_id, voter)
+        return [replace(o, receipt=receipt) if o.counted and o.choice is not None else o for o in outcomes]
 
     return cast
 
 
-async def _on_frozen_roll(proposal_id: str, conn: aiosqlite.Connection, voter: str) -> bool:
-    return await store.on_roll(conn, proposal_id, voter)
+def vote_on_copy(inner):
+    """The polls room's reply step for a Question, or the decision's when the question copies a proposal."""
 
-
-def voting(inner):
-    async def handle(ctx: InboxContext, activity: dict, created: dict, parent: objects.StoredObject) -> None:
+    async def handle(ctx: InboxContext, activity: dict, created: dict, parent) -> None:
         batch = ctx.once_per_batch
-        copied = await batch.remember(("decision copy", parent.id), partial(store.copied_question, ctx.conn, parent.id))
+        copied = await batch.remember(
+            ("decision copy", parent.id), partial(copy_store.copied_question, ctx.conn, parent.id)
+        )
         if copied is None:
             await inner(ctx, activity, created, parent)
             return
         question = await batch.remember(("poll question", parent.id), partial(polls.get_question, ctx.conn, parent.id))
-        checks = roll_checks(batch_roll(batch, copied["proposal_id"]))
+        checks = roll_checks(copied["proposal_id"], batch_voters(batch))
         pending = await polls_in.take_ballot(ctx, activity, created, parent, question, checks)
+        if pending is not None and pending.reason == COUNTED_ELSEWHERE:
+            told = partial(tell_counted_elsewhere, ctx, copied["proposal_id"], pending.ballot.voter)
+            batch.add(("told elsewhere", copied["proposal_id"], pending.ballot.voter), told)
+            ctx.queued_deliveries = True
         if pending is None or pending.counted is False:
             return
         ballot = pending.ballot
         sender = id_of(activity.get("actor")) or ballot.voter
-        counted = CountedBallot(copied["proposal_id"], copied["proposal_question"], ballot.voter, sender, ballot.choice)
-        batch.add(RECEIPTS, leaves_and_receipts(ctx), BallotOnCopy(counted, pending))
+        counted = CountedChoice(copied["proposal_id"], copied["proposal_question"], ballot.voter, sender, ballot.choice)
+        batch.add(RECEIPTS, choices_and_receipts(ctx), BallotOnCopy(counted, pending))
         ctx.queued_deliveries = True
 
     return handle

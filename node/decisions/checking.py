@@ -1,42 +1,51 @@
-"""What a level checks of a child's tally, split as the inbox splits work.
+"""Where each decision document may come from, and what a level checks before it changes anything.
 
-Before the transaction (:func:`prepare`, a ``registry.preparers["Add"]`` entry): the proof is
-the origin's own (``proposal.check_signed``), and for a chapter tally the leaves are fetched
-from its ``leaves`` URL (on the origin's host) and the tally is checked against them
-(``tally.problems_with``: counts match the leaves and the root, no more voters than the
-roll, one tag per voter).
+Every document that travels is signed by its author (``attributedTo``, FEP-8b32) and arrives
+in an ``Add`` from the node that passes it on (the HTTP signer). :func:`standing` says, from
+what is stored here and without touching the network, whether that sender may bring that
+document at all: up the tree, a ``DecisionRoll`` or ``DecisionTally`` only from the linked
+child the chapter hangs under in this level's electorate (frozen when the proposal opened
+here), a ``DecisionAggregate`` only from a linked child about itself; down the tree, a
+``DecisionExclusions`` or ``DecisionOutcome`` only from the linked parent the proposal came
+from, signed by the proposal's issuer. Anything else is refused before any fetch, so a
+stranger's document costs this node one database read.
 
-Inside the transaction (:func:`refusal`): the sender is a linked child, the origin is in the
-electorate of this level and hangs under that child, the tally arrived before
-``tallyDeadline``, and a chapter reports once. Then :func:`shared_tags`: a member on the
-rolls of two chapters belongs to the earlier membership; if that member voted in both, the
-later membership's tally is rejected ("counted in one chapter only (the earlier
-membership)", naming the tags), whichever arrived first; the chapter then withdraws those
-ballots and sends a recount, which replaces the refused tally if it comes before the deadline.
+Then, before the transaction (:func:`prepare`, a ``registry.preparers["Add"]`` step): the
+proof must be the author's own (``proposal.check_signed``); for a tally, its leaves are
+fetched from the chapter's own host and recounted (``leaves.recount``), and every figure it
+states is compared with the recount (``leaves.claim_problems``). Inside the transaction
+(:func:`tally_refusal`, :func:`roll_refusal`) the rest is checked against what is stored:
+the standing again (a link may have changed), the time it was received against
+``tallyDeadline``, the roll this level holds for the chapter (a tally that overtook its roll
+waits for it: ``TryLater``), the exclusions the tally says it applied, and once only.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+import aiosqlite
 
 from federation.activitystreams import id_of, origin_of
 from federation.client import FetchError
-from inbox.handlers import InboxContext, PrepareContext
-from node.core.clock import to_epoch
-from node.decisions import proposal, store
-from node.decisions import tally as tallies
+from inbox.handlers import InboxContext, PrepareContext, TryLater
+from node.branches import links
+from node.decisions import leaves, proposal, received, rolls, store
 
-DOCUMENT_TYPES = ("DecisionTally", "DecisionAggregate", "DecisionOutcome")
-EARLIER = "counted in one chapter only (the earlier membership)"
-TAG = re.compile(r"\b[0-9a-f]{64}\b")
+UP = ("DecisionRoll", "DecisionTally", "DecisionAggregate")
+DOWN = ("DecisionExclusions", "DecisionOutcome")
+DOCUMENT_TYPES = UP + DOWN
 
 
 @dataclass(frozen=True)
 class DocumentCheck:
+    """What :func:`prepare` found: why the document is refused (None: it may go on), and for a
+    tally the figures its leaves show and where its chapter's inbox is."""
+
     error: str | None
     problems: list[str] = field(default_factory=list)
     inbox: str | None = None
+    recount: leaves.Recount | None = None
 
 
 def decision_document(activity: dict) -> dict | None:
@@ -44,8 +53,40 @@ def decision_document(activity: dict) -> dict | None:
     return document if isinstance(document, dict) and document.get("type") in DOCUMENT_TYPES else None
 
 
+def proposal_of(document: dict) -> str:
+    return id_of(document.get("proposal")) or ""
+
+
+async def standing(
+    conn: aiosqlite.Connection, prop: store.Proposal | None, document: dict, sender: str | None
+) -> str | None:
+    """Why ``sender`` may not bring ``document`` here (None: it may), from stored state only."""
+    kind, origin = document.get("type"), id_of(document.get("attributedTo"))
+    if prop is None:
+        return "a document of a proposal this node does not know"
+    if origin is None or sender is None:
+        return "the document names no attributedTo"
+    if kind in DOWN:
+        parent = await links.linked_parent(conn)
+        if parent is None or parent.peer_id != sender or prop.via != sender:
+            return f"a {kind} comes down from the linked parent the proposal came from, not from {sender}"
+        if origin != prop.issuer:
+            return f"a {kind} is signed by the proposal's issuer {prop.issuer}, not {origin}"
+        return None
+    if await links.linked_child(conn, sender) is None:
+        return f"{sender} is not a linked child of this node"
+    if kind == "DecisionAggregate":
+        return None if origin == sender else f"a level sends its own aggregate: {sender} sent one of {origin}"
+    elector = await store.elector(conn, prop.id, origin)
+    if elector is None:
+        return f"{origin} is not in the electorate of this proposal here (linked after it opened, or no chapter)"
+    if elector["via_child"] != sender:
+        return f"{origin} hangs under {elector['via_child']}, not {sender}"
+    return None
+
+
 async def _leaves(pctx: PrepareContext, tally: dict) -> list | str:
-    url, origin = tally.get("leaves"), id_of(tally.get("attributedTo"))
+    url, origin = tally.get("leaves"), id_of(tally.get("attributedTo")) or ""
     if not isinstance(url, str) or origin_of(url).netloc != origin_of(origin).netloc:
         return "the tally's leaves are not on its chapter's host"
     try:
@@ -54,86 +95,95 @@ async def _leaves(pctx: PrepareContext, tally: dict) -> list | str:
         if error.gone:
             return f"the leaves are gone: {error.reason}"
         raise
-    items = page.get("orderedItems")
-    return items if isinstance(items, list) and all(isinstance(i, dict) for i in items) else "no leaves at that URL"
+    items = page.get("orderedItems") if isinstance(page, dict) else None
+    return items if isinstance(items, list) else "no leaves at that URL"
+
+
+async def _tally_check(pctx: PrepareContext, prop: store.Proposal, tally: dict) -> DocumentCheck:
+    found = await _leaves(pctx, tally)
+    if isinstance(found, str):
+        return DocumentCheck(None, [found])
+    try:
+        counted = leaves.recount(proposal.ballots_of(prop.document), found)
+    except leaves.LeafError as error:
+        return DocumentCheck(None, [str(error)])
+    problems = leaves.claim_problems(tally, counted)
+    if tally.get("merkleRoot") != leaves.merkle_root(found):
+        problems.append("the Merkle root does not match the leaves")
+    inbox = (await pctx.remote_actors.get_actor(id_of(tally["attributedTo"]) or "")).delivery_inbox
+    return DocumentCheck(None, problems, inbox, counted)
 
 
 async def prepare(pctx: PrepareContext, activity: dict) -> dict:
     document = decision_document(activity)
     if document is None:
         return {}
+    prop = await store.get_proposal(pctx.reader, proposal_of(document))
+    refused = await standing(pctx.reader, prop, document, id_of(activity.get("actor")))
+    if refused is not None or prop is None:
+        return {"decision_check": DocumentCheck(refused)}
     error = await proposal.check_signed(pctx.remote_actors, document, pctx.now)
-    problems: list[str] = []
-    inbox = None
-    if error is None and document["type"] == "DecisionTally":
-        leaves = await _leaves(pctx, document)
-        problems = [leaves] if isinstance(leaves, str) else tallies.problems_with(document, leaves)
-        inbox = (await pctx.remote_actors.get_actor(document["attributedTo"])).delivery_inbox
-    return {"decision_check": DocumentCheck(error, problems, inbox)}
+    if error is not None:
+        return {"decision_check": DocumentCheck(error)}
+    if document["type"] == "DecisionTally":
+        return {"decision_check": await _tally_check(pctx, prop, document)}
+    return {"decision_check": DocumentCheck(None)}
 
 
-async def refusal(ctx: InboxContext, activity: dict, tally: dict, prop: store.Proposal) -> str | None:
-    """Why this level does not count ``tally``, or None."""
-    check: DocumentCheck = ctx.prepared["decision_check"]
-    origin, sender = id_of(tally.get("attributedTo")), id_of(activity.get("actor"))
-    if check.error is not None:
-        return check.error
+async def roll_refusal(ctx: InboxContext, prop: store.Proposal, roll: dict, received_at: float) -> str | None:
+    """Why this level does not keep ``roll`` (None: it is kept), against what is stored."""
+    origin = id_of(roll.get("attributedTo")) or ""
+    if received_at > prop.tally_deadline:
+        return "late: a roll arrived after the tallyDeadline"
+    entries = rolls.entries_of(roll)
+    if isinstance(entries, str):
+        return entries
     elector = await store.elector(ctx.conn, prop.id, origin)
-    if elector is None:
-        return f"{origin} is not in the electorate of this proposal here (linked after it opened, or no chapter)"
-    if elector["via_child"] != sender:
-        return f"{origin} hangs under {elector['via_child']}, not {sender}"
-    if to_epoch(ctx.now) > prop.tally_deadline:
+    reported = int(elector["roll"]) if elector is not None else 0
+    if len(entries) > rolls.allowance(reported):
+        return f"a roll of {len(entries)} exceeds the {reported} members of the chapter's last signed report"
+    kept = await received.roll_of(ctx.conn, prop.id, origin)
+    if kept is not None:
+        return "a chapter's roll is frozen once: one is kept here already"
+    return None
+
+
+async def excluded_from(conn: aiosqlite.Connection, prop_id: str, chapter: str, seq: int | None) -> list[str] | None:
+    """The commitments the exclusions of ``seq`` (the newest when None) take from ``chapter``; None
+    when this level holds no exclusions of that sequence (0: none were issued)."""
+    if seq == 0:
+        return []
+    document = await received.exclusions(conn, prop_id, seq)
+    if document is None:
+        return [] if seq is None else None
+    return sorted((document.get("excluded") or {}).get(chapter, []))
+
+
+async def tally_refusal(ctx: InboxContext, prop: store.Proposal, tally: dict, received_at: float) -> str | None:
+    """Why this level does not count ``tally`` (None: it counts), against what is stored."""
+    check: DocumentCheck = ctx.prepared["decision_check"]
+    origin = id_of(tally.get("attributedTo")) or ""
+    if received_at > prop.tally_deadline:
         return "late: the tally arrived after the tallyDeadline"
-    existing = await store.get_tally(ctx.conn, prop.id, origin)
+    existing = await received.get_tally(ctx.conn, prop.id, origin)
     if existing is not None and existing["status"] == "reported":
         return f"a chapter reports once: a tally of {origin} is already counted here"
     if check.problems:
         return "; ".join(check.problems)
+    roll = await received.roll_of(ctx.conn, prop.id, origin)
+    if roll is None:  # it was sent first, and may still be on its way: this tally waits for it
+        raise TryLater(f"no roll of {origin} is kept here yet: its tally is measured against one")
+    seq = tally.get("exclusions")
+    if type(seq) is not int or seq < 0:
+        return "the tally must state which exclusions it applied (their sequence, 0 for none)"
+    applied, latest = (
+        await excluded_from(ctx.conn, prop.id, origin, seq),
+        await excluded_from(ctx.conn, prop.id, origin, None),
+    )
+    if applied is None:
+        return f"the exclusions {seq} the tally applied are not known here"
+    if applied != latest:
+        return "recount: the issuer's exclusions changed this chapter's roll after the tally was built"
+    if tally.get("excludedMembers") != len(applied) or tally.get("rollSize") != roll["size"] - len(applied):
+        return f"the roll is {roll['size']} less {len(applied)} excluded: the tally states otherwise"
     return None
-
-
-def _tag_entries(tally: dict) -> list[tuple[str, float, bool]] | None:
-    voted = set(tally.get("participation") or [])
-    entries = []
-    for entry in tally.get("rollTags") or []:
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
-            return None
-        if not isinstance(entry[1], int | float):
-            return None
-        entries.append((entry[0], float(entry[1]), entry[0] in voted))
-    if len(entries) != tally.get("rollSize") or not voted <= {tag for tag, _, _ in entries}:
-        return None
-    return entries
-
-
-def lost_tags(reason: str) -> list[str]:
-    """The participation tags a refusal for an earlier membership names (for the chapter to recount)."""
-    return TAG.findall(reason.split(EARLIER, 1)[1]) if EARLIER in reason else []
-
-
-def earlier_reason(tags: list[str], elsewhere: str) -> str:
-    return f"{EARLIER}: the voters with the participation tags {', '.join(tags)} voted in {elsewhere} too"
-
-
-async def shared_tags(ctx: InboxContext, prop_id: str, origin: str, tally: dict) -> tuple[str | None, dict]:
-    """(why ``origin`` loses voters to earlier memberships, or None; {chapter: tags} that lose to it)."""
-    entries = _tag_entries(tally)
-    if entries is None:
-        return "the roll's tags must be one [tag, since] per member, the voters' tags among them", {}
-    mine = {tag: (since, voted) for tag, since, voted in entries}
-    lost: dict[str, list[str]] = {}
-    losers: dict[str, list[str]] = {}
-    for row in await store.tags_elsewhere(ctx.conn, prop_id, origin, list(mine)):
-        since, voted = mine[row["tag"]]
-        if not (voted and row["voted"]):
-            continue  # on two rolls, voted once at most: counted once
-        if (row["since"], row["chapter"]) < (since, origin):
-            lost.setdefault(row["chapter"], []).append(row["tag"])
-        else:
-            losers.setdefault(row["chapter"], []).append(row["tag"])
-    if lost:
-        chapter, tags = next(iter(lost.items()))
-        return earlier_reason(tags, chapter), {}
-    await store.add_tags(ctx.conn, prop_id, origin, entries)
-    return None, losers

@@ -7,10 +7,10 @@ proposal's question it copies in ``proposal`` (and the copied Survey the proposa
 questions are rows of the polls room (``node.polls.model``), so the poll worker closes them
 at ``endTime`` and ballots are counted by the one counting code, against the roll.
 
-The roll is frozen in the same transaction: the active members now, each with a
-participation tag (``node.decisions.tally.participation_tag``) and when the membership began
-(so the earlier membership wins when a member is on two rolls); their count and a hash
-committing to them go up with the tally.
+The roll is frozen in the same transaction: the active members now, each with a keyless
+commitment and the day the membership began (``node.decisions.rolls``); the decisions worker
+signs it and sends it up (``worker.send_rolls``), before anything is counted, so a member on
+two rolls is resolved by the issuer's exclusions while the vote is open.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import aiosqlite
 from node.core import follows, publish
 from node.core.clock import from_epoch, to_epoch
 from node.core.vocabulary import PUBLIC
-from node.decisions import proposal, store
-from node.decisions import tally as tallies
+from node.decisions import copy_store, proposal, rolls
 from node.membership import members
 from node.polls import model as polls
 from node.polls import outbound as polls_out
@@ -37,9 +36,11 @@ def _spec(question: dict) -> polls_out.QuestionSpec:
 
 async def freeze_roll(conn: aiosqlite.Connection, chapter: str, proposal_id: str) -> tuple[int, str]:
     roll = await members.active_roll(conn, chapter)
-    entries = [(member, tallies.participation_tag(proposal_id, member), since) for member, since in roll]
-    await store.insert_roll(conn, proposal_id, entries)
-    return len(roll), tallies.roll_hash(proposal_id, [member for member, _ in roll])
+    fields, by_member = rolls.roll_fields(proposal_id, roll)
+    await copy_store.insert_roll(
+        conn, proposal_id, [(member, by_member[member], rolls.day_of(since)) for member, since in roll]
+    )
+    return fields["rollSize"], fields["rollHash"]
 
 
 def _documents(octx: OutboxContext, document: dict, addressed: dict, end: datetime) -> tuple[dict, list[dict]]:
@@ -113,7 +114,7 @@ async def publish_copy(conn: aiosqlite.Connection, octx: OutboxContext, document
     originals = {q["id"]: q for q in proposal.questions_of(document)}
     mapping = {q["id"]: q["proposal"] for q in questions if q["proposal"] in originals}
     size, digest = await freeze_roll(conn, octx.username, document["id"])
-    await store.insert_copy(
+    await copy_store.insert_copy(
         conn,
         proposal_id=document["id"],
         copy_id=copy["id"],

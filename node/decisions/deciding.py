@@ -1,17 +1,20 @@
 """From the chapter tallies kept here to a level's signed aggregate, and at the issuer to the outcome.
 
-Every level recomputes from the chapters' own signed tallies (never from an aggregate):
-:func:`chapter_tallies` turns this level's electorate and the tallies it counted into
-``outcome.ChapterTally`` rows: a reporting chapter with its signed roll size (less the
-members an earlier membership elsewhere holds) and the counts of one question (the first by
-default: it decides the proposal; each question of a survey is decided by the same policy as
-well, reported beside its counts),
-a chapter that did not report (or was rejected) with the member count of its last signed
-branch report, in the denominator. :func:`totals` adds up every question's counts.
+Every level recomputes from the chapters' own tallies (never from an aggregate), and from
+those only the figures it recounted itself from their leaves (``received.reported_recounts``)
+and the roll it holds for each chapter: no number a tally merely states enters a count.
+:class:`Standing` reads once what a result needs (the electorate, the rolls, the newest
+exclusions, the recounts); :func:`chapter_tallies` turns it into ``outcome.ChapterTally`` rows
+for one question (the first by default: it decides the proposal; each question of a survey
+is decided by the same policy too, reported beside its counts): a reporting chapter with
+its roll (less its exclusions) and the recounted counts; a chapter that did not report (or
+was refused) in the denominator with its roll (less its exclusions) when one arrived, else
+the member count of its last signed branch report.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
@@ -20,54 +23,71 @@ from node.core import vocabulary
 from node.core.clock import iso
 from node.core.keys import ActorKeys
 from node.core.urls import Urls
-from node.decisions import outcome, proposal, store, tallying
+from node.decisions import outcome, proposal, received, store, tallying
+from node.decisions.leaves import Recount
 
 
-async def chapter_tallies(
-    conn: aiosqlite.Connection, prop: store.Proposal, question_id: str | None = None
+@dataclass(frozen=True)
+class Standing:
+    """What this level holds of a proposal's electorate, read once."""
+
+    electorate: list[dict]
+    rolls: dict[str, int]  # chapter -> its roll less its exclusions, for those whose roll arrived
+    recounts: dict[str, tuple[int, Recount]]  # reporting chapter -> (its roll, its recount)
+
+    @classmethod
+    async def read(cls, conn: aiosqlite.Connection, prop: store.Proposal) -> Standing:
+        latest = await received.exclusions(conn, prop.id)
+        lost = (latest or {}).get("excluded") or {}
+        sizes = await received.roll_sizes(conn, prop.id)
+        rolls = {chapter: max(0, size - len(lost.get(chapter, []))) for chapter, size in sizes.items()}
+        recounts = {
+            chapter: (roll, Recount.from_json(data))
+            for chapter, (roll, data) in (await received.reported_recounts(conn, prop.id)).items()
+        }
+        return cls(await store.electorate(conn, prop.id), rolls, recounts)
+
+
+def chapter_tallies(
+    prop: store.Proposal, standing: Standing, question_id: str | None = None
 ) -> list[outcome.ChapterTally]:
     """The electorate's chapters with their counts of ``question_id`` (the first question by default)."""
     first = question_id or proposal.questions_of(prop.document)[0]["id"]
-    kept = {t["origin"]: t for t in await store.tallies(conn, prop.id) if t["kind"] == "tally"}
-    lost = await store.duplicate_roll_tags(conn, prop.id)
     rows = []
-    for elector in await store.electorate(conn, prop.id):
+    for elector in standing.electorate:
         chapter, path = elector["chapter"], tuple(elector["path"])
-        entry = kept.get(chapter)
-        if entry is None or entry["status"] != "reported":
-            rows.append(outcome.ChapterTally(chapter, elector["roll"], path))
+        kept = standing.recounts.get(chapter)
+        if kept is None:
+            rows.append(outcome.ChapterTally(chapter, standing.rolls.get(chapter, elector["roll"]), path))
             continue
-        doc = entry["document"]
-        question = next((q for q in doc.get("questions", []) if q.get("id") == first), {})
+        roll, counted = kept
+        question = counted.questions.get(first)
         rows.append(
             outcome.ChapterTally(
                 chapter,
-                int(doc["rollSize"]) - lost.get(chapter, 0),
+                roll,
                 path,
                 reported=True,
-                voters=int(question.get("voters", 0)),
-                counts=dict(question.get("counts") or {}),
+                voters=question.voters if question else 0,
+                counts=dict(question.counts) if question else {},
             )
         )
     return rows
 
 
-async def totals(conn: aiosqlite.Connection, prop: store.Proposal) -> tuple[list[dict], int]:
-    """Each question's aggregate counts and voters over the counted tallies; distinct voters overall."""
-    counted = [
-        t["document"] for t in await store.tallies(conn, prop.id) if t["kind"] == "tally" and t["status"] == "reported"
-    ]
+def totals(prop: store.Proposal, standing: Standing) -> tuple[list[dict], int]:
+    """Each question's aggregate counts and voters over the counted tallies; voters overall."""
     questions = []
     for question in proposal.questions_of(prop.document):
         counts = dict.fromkeys(proposal.options_of(question), 0)
         voters = 0
-        for doc in counted:
-            mine = next((q for q in doc.get("questions", []) if q.get("id") == question["id"]), None)
+        for _, counted in standing.recounts.values():
+            mine = counted.questions.get(question["id"])
             if mine is None:
                 continue
-            voters += int(mine.get("voters", 0))
+            voters += mine.voters
             for name in counts:
-                counts[name] += int((mine.get("counts") or {}).get(name, 0))
+                counts[name] += mine.counts.get(name, 0)
         text = {"content": question["content"]} if question.get("content") else {"name": question.get("name", "")}
         questions.append(
             {
@@ -77,13 +97,11 @@ async def totals(conn: aiosqlite.Connection, prop: store.Proposal) -> tuple[list
                 "votersCount": voters,
             }
         )
-    return questions, sum(int(doc.get("voters", 0)) for doc in counted)
+    return questions, sum(counted.voters for _, counted in standing.recounts.values())
 
 
 async def all_reported(conn: aiosqlite.Connection, prop: store.Proposal) -> bool:
-    kept = {
-        t["origin"] for t in await store.tallies(conn, prop.id) if t["kind"] == "tally" and t["status"] == "reported"
-    }
+    kept = await received.reported_recounts(conn, prop.id)
     return all(e["chapter"] in kept for e in await store.electorate(conn, prop.id))
 
 
@@ -91,11 +109,12 @@ async def result_of(conn: aiosqlite.Connection, prop: store.Proposal) -> dict:
     """The outcome: the first question's decides the proposal; each question of a survey is decided
     by the same policy too (its ``outcome`` beside its counts)."""
     policy = proposal.policy_of(prop.document)
-    questions, voters = await totals(conn, prop)
+    standing = await Standing.read(conn, prop)
+    questions, voters = totals(prop, standing)
     for entry in questions:
-        each = outcome.decide(policy, await chapter_tallies(conn, prop, entry["id"]))
+        each = outcome.decide(policy, chapter_tallies(prop, standing, entry["id"]))
         entry["outcome"] = {"status": each.status, "reason": each.reason, "agreement": each.agreement}
-    chapters = await chapter_tallies(conn, prop)
+    chapters = chapter_tallies(prop, standing)
     decided = outcome.decide(policy, chapters)
     return {
         "status": decided.status,
@@ -105,7 +124,7 @@ async def result_of(conn: aiosqlite.Connection, prop: store.Proposal) -> dict:
         "agreement": decided.agreement,
         "weighted": dict(decided.weighted),
         "questions": questions,
-        "chapters": [{"id": c.chapter, "reported": c.reported, "roll": c.roll} for c in chapters],
+        "chapters": [{"id": c.chapter, "reported": c.reported, "roll": c.roll, "voters": c.voters} for c in chapters],
     }
 
 
@@ -121,8 +140,8 @@ async def signed_outcome(conn, urls: Urls, keys: ActorKeys, prop: store.Proposal
 
 
 async def signed_aggregate(conn, urls: Urls, keys: ActorKeys, prop: store.Proposal, now: datetime) -> dict:
-    questions, voters = await totals(conn, prop)
-    chapters = {t["origin"]: t["status"] for t in await store.tallies(conn, prop.id) if t["kind"] == "tally"}
+    questions, voters = totals(prop, await Standing.read(conn, prop))
+    chapters = {t["origin"]: t["status"] for t in await received.tallies(conn, prop.id)}
     listed = [
         {"id": e["chapter"], "status": chapters.get(e["chapter"], "not reporting")}
         for e in await store.electorate(conn, prop.id)

@@ -4,7 +4,9 @@ Taken from the signed branch reports this node keeps (``node.branches.reports``)
 node of the subtree whose report says ``level`` = ``chapter``, with the direct child it
 came through, the branches above it up to here (nearest first, for the issuer's weights)
 and its reported member count (the denominator for a chapter that never reports). A
-chapter linked after the proposal opened is not in it; one that unlinks stays in it.
+chapter linked after the proposal opened is not in it; one that unlinks stays in it. A
+member count that is not a whole number from 0 to ``leaves.MAX_COUNT`` leaves the chapter
+out (a report is its node's word, but no number received goes unbounded into a count).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import aiosqlite
 
 from node.branches import reports
 from node.decisions import store
+from node.decisions.leaves import MAX_COUNT
 
 MAX_DEPTH = 16
 
@@ -34,7 +37,8 @@ async def freeze(conn: aiosqlite.Connection, proposal_id: str, here: str) -> int
     count = 0
     for entry in kept:
         report = entry["report"]
-        if report.get("level") != "chapter":
+        members = report.get("memberCount", 0)
+        if report.get("level") != "chapter" or type(members) is not int or not 0 <= members <= MAX_COUNT:
             continue
         await store.add_elector(
             conn,
@@ -43,7 +47,7 @@ async def freeze(conn: aiosqlite.Connection, proposal_id: str, here: str) -> int
             level=report.get("level"),
             via_child=entry["via"],
             path=_path(parents, entry["origin"], here),
-            roll=int(report.get("memberCount") or 0),
+            roll=members,
         )
         count += 1
     return count

@@ -1,16 +1,24 @@
-"""Decisions as received: proposals down, tallies and aggregates up, outcomes down, refusals.
+"""Decisions as received: proposals and exclusions down, rolls and tallies up, outcomes down, refusals.
 
-- ``Offer`` of a proposal from our linked parent: the issuer's proof is checked before the
-  transaction (``registry.preparers["Offer"]``); inside it, the proposal is kept once, this
-  level's electorate frozen, an ``Offer`` of the unchanged proposal recorded for each linked
-  child, and, when this node is a chapter (no children) or has members, its own copy
-  published (``copying``), if the proposal is still open.
-- ``Add`` of a ``DecisionTally`` from a linked child (``checking``): counted here or refused
-  with a ``Reject`` to the chapter saying why; when counted, forwarded unchanged to our parent
-  (unless we issued the proposal). A ``DecisionAggregate`` (a level's own signed sum) is kept
-  for the results page. A ``DecisionOutcome`` from our parent, signed by the issuer: kept,
-  passed on to our children, and told to our members.
-- ``Reject`` of our own tally: the reason is kept with the copy (shown to the admin).
+Each step first checks the sender's standing from stored state (``checking.standing``) and
+only then does network work (before the transaction, in a ``registry.preparers`` step);
+inside the transaction it checks again and writes. Nothing a stranger sends changes a row.
+
+- ``Offer`` of a proposal, only from our linked parent: it must meet this node's own
+  composer's rules (``proposal.shape_error``: so one Offer makes at most 51 Creates here) and
+  carry its issuer's proof, the issuer being the parent or an ancestor. Inside: kept once,
+  this level's electorate frozen, passed on unchanged to each linked child, and, where this
+  node has members, its own copy published and its roll frozen (``copying``) if still open.
+- ``Add`` of a document (:func:`on_document`): a ``DecisionRoll`` (kept once, before the
+  close; at the issuer its commitments are kept and the exclusions worked out again by the
+  worker; elsewhere passed up unchanged), a ``DecisionTally`` (counted with the figures
+  recounted from its leaves, or refused with the reason, which the worker tells the chapter
+  in a signed refusal; passed up unchanged when counted), a ``DecisionAggregate`` (kept for
+  the results page), ``DecisionExclusions`` (kept, passed down; at a chapter applied to its
+  roll, its members told, its tally rebuilt if it was sent) and ``DecisionOutcome`` (kept,
+  passed down, told to members).
+- ``Reject`` carrying a signed ``DecisionRefusal`` of the tally we sent last, from the parent
+  the proposal came from or its issuer: the reason is shown to the admin. It changes no count.
 """
 
 from __future__ import annotations
@@ -20,21 +28,48 @@ import logging
 from federation import jsonio
 from federation.activitystreams import id_of
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext
-from node.branches import links
+from node.branches import ancestry, links
 from node.core.clock import to_epoch
 from node.core.registry import Registry
-from node.decisions import checking, copying, electorate, issuing, proposal, sending, store, telling
+from node.decisions import (
+    checking,
+    copy_store,
+    copying,
+    electorate,
+    issuing,
+    proposal,
+    received,
+    rolls,
+    sending,
+    store,
+    telling,
+)
 from node.decisions.telling import outbox_context
 from node.membership import members
 
 log = logging.getLogger("chapterhouse.decisions")
 
 
+def _received_at(ctx: InboxContext) -> float:
+    """When the inbox accepted the item (the worker may reach it later): what lateness is judged by."""
+    received_at = getattr(ctx, "received_at", None)
+    return received_at if received_at is not None else to_epoch(ctx.now)
+
+
 async def prepare_offer(pctx: PrepareContext, activity: dict) -> dict:
     document = activity.get("object")
     if not isinstance(document, dict) or "decision" not in document:
         return {}
-    error = proposal.shape_error(document) or await proposal.check_signed(pctx.remote_actors, document, pctx.now)
+    parent, sender = await links.linked_parent(pctx.reader), id_of(activity.get("actor"))
+    if parent is None or parent.peer_id != sender:
+        return {"proposal_error": f"a proposal comes down from our linked parent, not from {sender}"}
+    error = proposal.shape_error(document)
+    if error is None:
+        issuer = id_of(document.get("attributedTo"))
+        above = await ancestry.ancestors(pctx.remote_actors, sender, local=pctx.chapter_id)
+        if issuer not in above:
+            error = f"the proposal's issuer {issuer} is neither our parent nor above it"
+    error = error or await proposal.check_signed(pctx.remote_actors, document, pctx.now)
     return {"proposal_error": error}
 
 
@@ -55,174 +90,192 @@ async def on_offer(ctx: InboxContext, activity: dict) -> None:
     if ctx.prepared["proposal_error"] is not None:
         raise PermanentError(f"proposal refused: {ctx.prepared['proposal_error']}")
     end, deadline = proposal.times_of(document)
-    now = to_epoch(ctx.now)
     if not await store.insert_proposal(
-        ctx.conn, document=document, end_time=end, deadline=deadline, via=sender, now=now
+        ctx.conn, document=document, end_time=end, deadline=deadline, via=sender, now=to_epoch(ctx.now)
     ):
         return  # known already (redelivered, or an offer through a second path)
     await electorate.freeze(ctx.conn, document["id"], ctx.chapter_id)
     await issuing.send_down(ctx.conn, ctx.urls, username=ctx.chapter, document=document, now=ctx.now)
-    if now < end and await wants_copy(ctx):
+    if _received_at(ctx) < end and await wants_copy(ctx):
         copy_id = await copying.publish_copy(ctx.conn, outbox_context(ctx), document)
         log.info("decisions: proposal %s copied here as %s", document["id"], copy_id)
     ctx.queued_deliveries = True
 
 
-async def on_tally(ctx: InboxContext, activity: dict, tally: dict) -> None:
-    prop = await store.get_proposal(ctx.conn, id_of(tally.get("proposal")) or "")
-    if prop is None:
-        raise PermanentError("a tally of a proposal this node does not know")
-    if await links.linked_child(ctx.conn, id_of(activity["actor"])) is None:
-        raise PermanentError(f"{id_of(activity['actor'])} is not a linked child of this node")
-    origin = id_of(tally["attributedTo"])
-    existing = await store.get_tally(ctx.conn, prop.id, origin)
-    if existing is not None and jsonio.loads(existing["document"]) == tally:
-        return  # the same tally again: counted once
-    reason = await checking.refusal(ctx, activity, tally, prop)
-    losers: dict[str, list[str]] = {}
-    if reason is None:
-        reason, losers = await checking.shared_tags(ctx, prop.id, origin, tally)
-    await _keep(ctx, activity, prop, tally, reason)
-    for loser, tags in losers.items():
-        await _withdraw(ctx, prop, loser, checking.earlier_reason(tags, origin))
-    if reason is None and not prop.is_issuer:
-        parent = await links.linked_parent(ctx.conn)
-        if parent is not None:
-            await sending.send_document(
-                ctx.conn, ctx.urls, ctx.chapter, tally, to=parent.peer_id, inbox=parent.delivery_inbox, now=ctx.now
-            )
-    ctx.queued_deliveries = True
-
-
-async def _keep(ctx: InboxContext, activity: dict, prop: store.Proposal, tally: dict, reason: str | None) -> None:
-    origin = id_of(tally["attributedTo"])
-    check: checking.DocumentCheck = ctx.prepared["decision_check"]
-    existing = await store.get_tally(ctx.conn, prop.id, origin)
-    if reason is None or existing is None or existing["status"] != "reported":
-        await store.put_tally(
-            ctx.conn,
-            prop.id,
-            origin=origin,
-            kind="tally",
-            via_child=id_of(activity["actor"]),
-            status="reported" if reason is None else "rejected",
-            reason=reason,
-            document=tally,
-            inbox=check.inbox,
-            now=to_epoch(ctx.now),
-        )
-    if reason is not None:
-        log.warning("decisions: tally of %s on %s rejected: %s", origin, prop.id, reason)
-        await sending.reject(
-            ctx.conn, ctx.urls, ctx.chapter, activity, to=origin, inbox=check.inbox, reason=reason, now=ctx.now
-        )
-
-
-async def _withdraw(ctx: InboxContext, prop: store.Proposal, loser: str, reason: str) -> None:
-    """A tally counted before loses voters to an earlier membership: it is rejected, and told."""
-    row = await store.get_tally(ctx.conn, prop.id, loser)
-    await store.set_tally_rejected(ctx.conn, prop.id, loser, reason)
-    await store.drop_tags(ctx.conn, prop.id, loser)
-    answered = {"type": "Add", "actor": ctx.chapter_id, "object": jsonio.loads(row["document"])}
-    await sending.reject(
-        ctx.conn, ctx.urls, ctx.chapter, answered, to=loser, inbox=row["inbox"], reason=reason, now=ctx.now
-    )
-
-
-async def on_aggregate(ctx: InboxContext, activity: dict, aggregate: dict) -> None:
-    prop = await store.get_proposal(ctx.conn, id_of(aggregate.get("proposal")) or "")
-    sender = id_of(activity["actor"])
-    if prop is None or await links.linked_child(ctx.conn, sender) is None:
-        raise PermanentError("an aggregate of an unknown proposal, or not from a linked child")
-    check: checking.DocumentCheck = ctx.prepared["decision_check"]
-    status = "reported" if check.error is None else "rejected"
-    await store.put_tally(
-        ctx.conn,
-        prop.id,
-        origin=id_of(aggregate["attributedTo"]),
-        kind="aggregate",
-        via_child=sender,
-        status=status,
-        reason=check.error,
-        document=aggregate,
-        inbox=None,
-        now=to_epoch(ctx.now),
-    )
-
-
-async def on_outcome(ctx: InboxContext, activity: dict, outcome: dict) -> None:
-    prop = await store.get_proposal(ctx.conn, id_of(outcome.get("proposal")) or "")
-    check: checking.DocumentCheck = ctx.prepared["decision_check"]
+async def _pass_up(ctx: InboxContext, prop: store.Proposal, document: dict) -> None:
+    if prop.is_issuer:
+        return
     parent = await links.linked_parent(ctx.conn)
-    if prop is None or parent is None or parent.peer_id != id_of(activity["actor"]):
-        raise PermanentError("an outcome of an unknown proposal, or not from our parent")
-    if check.error is not None or id_of(outcome.get("attributedTo")) != prop.issuer:
-        raise PermanentError(f"outcome refused: {check.error or 'not signed by the issuer'}")
-    if not await store.set_outcome(ctx.conn, prop.id, outcome):
-        return  # known already
+    if parent is not None and parent.peer_id == prop.via:
+        await sending.send_document(
+            ctx.conn, ctx.urls, ctx.chapter, document, to=parent.peer_id, inbox=parent.delivery_inbox, now=ctx.now
+        )
+        ctx.queued_deliveries = True
+
+
+async def _pass_down(ctx: InboxContext, document: dict) -> None:
     for child in await links.children_in_state(ctx.conn, "linked"):
         await sending.send_document(
-            ctx.conn, ctx.urls, ctx.chapter, outcome, to=child.peer_id, inbox=child.delivery_inbox, now=ctx.now
+            ctx.conn, ctx.urls, ctx.chapter, document, to=child.peer_id, inbox=child.delivery_inbox, now=ctx.now
         )
+        ctx.queued_deliveries = True
+
+
+async def on_roll(ctx: InboxContext, prop: store.Proposal, activity: dict, roll: dict) -> None:
+    origin = id_of(roll["attributedTo"]) or ""
+    reason = await checking.roll_refusal(ctx, prop, roll, _received_at(ctx))
+    if reason is not None:
+        raise PermanentError(f"the roll of {origin} is refused: {reason}")
+    entries = rolls.entries_of(roll)
+    assert not isinstance(entries, str)  # roll_refusal checked it
+    await received.insert_roll(
+        ctx.conn,
+        prop.id,
+        chapter=origin,
+        via_child=id_of(activity["actor"]) or "",
+        size=len(entries),
+        document=roll,
+        now=to_epoch(ctx.now),
+    )
+    if prop.is_issuer:
+        await received.insert_roll_entries(ctx.conn, prop.id, origin, entries)
+        await store.mark_exclusions_due(ctx.conn, prop.id)
+    await _pass_up(ctx, prop, roll)
+
+
+async def on_tally(ctx: InboxContext, prop: store.Proposal, activity: dict, tally: dict) -> None:
+    origin = id_of(tally["attributedTo"]) or ""
+    check: checking.DocumentCheck = ctx.prepared["decision_check"]
+    existing = await received.get_tally(ctx.conn, prop.id, origin)
+    if existing is not None and jsonio.loads(existing["document"]) == tally:
+        return  # the same tally again: counted once
+    reason = await checking.tally_refusal(ctx, prop, tally, _received_at(ctx))
+    if reason is not None and existing is not None and existing["status"] == "reported":
+        raise PermanentError(f"the tally of {origin} is refused: {reason}")  # the counted one stays
+    roll = await received.roll_of(ctx.conn, prop.id, origin)
+    await received.put_tally(
+        ctx.conn,
+        prop.id,
+        chapter=origin,
+        via_child=id_of(activity["actor"]) or "",
+        reason=reason,
+        document=tally,
+        recount=check.recount.as_json() if reason is None and check.recount is not None else None,
+        roll=int(tally["rollSize"]) if reason is None and roll is not None else None,
+        inbox=check.inbox,
+        now=to_epoch(ctx.now),
+    )
+    if reason is not None:
+        log.warning("decisions: tally of %s on %s refused: %s", origin, prop.id, reason)
+        return
+    await _pass_up(ctx, prop, tally)
+
+
+async def on_aggregate(ctx: InboxContext, prop: store.Proposal, activity: dict, aggregate: dict) -> None:
+    await received.put_aggregate(
+        ctx.conn, prop.id, id_of(aggregate["attributedTo"]) or "", aggregate, to_epoch(ctx.now)
+    )
+
+
+async def on_exclusions(ctx: InboxContext, prop: store.Proposal, activity: dict, document: dict) -> None:
+    excluded = rolls.exclusions_of(document)
+    if isinstance(excluded, str):
+        raise PermanentError(f"exclusions refused: {excluded}")
+    if not await received.insert_exclusions(ctx.conn, prop.id, document["sequence"], document, to_epoch(ctx.now)):
+        return  # known already
+    latest = await received.exclusions(ctx.conn, prop.id)
+    if latest is not None and latest["sequence"] == document["sequence"]:
+        await apply_to_copy(ctx, prop, excluded.get(ctx.chapter_id, []))
+    await _pass_down(ctx, document)
+
+
+async def apply_to_copy(ctx: InboxContext, prop: store.Proposal, lost: list[str]) -> None:
+    """This chapter's roll less the members counted elsewhere; they are told; a sent tally is rebuilt."""
+    copy = await copy_store.copy_of(ctx.conn, prop.id)
+    if copy is None:
+        return
+    before = await copy_store.excluded_count(ctx.conn, prop.id)
+    newly = await copy_store.apply_exclusions(ctx.conn, prop.id, lost, "counted in another chapter")
+    ctx.once_per_batch.forget(("decision roll", prop.id))
+    if newly:
+        await telling.tell_excluded(ctx.conn, outbox_context(ctx), prop.id, newly)
+        ctx.queued_deliveries = True
+    changed = bool(newly) or before != await copy_store.excluded_count(ctx.conn, prop.id)
+    if changed and copy["tally_sent_at"] is not None:
+        await copy_store.resend_tally(ctx.conn, prop.id)
+
+
+async def on_outcome(ctx: InboxContext, prop: store.Proposal, activity: dict, outcome: dict) -> None:
+    if not await store.set_outcome(ctx.conn, prop.id, outcome):
+        return  # known already
+    await _pass_down(ctx, outcome)
     await telling.tell_members(ctx.conn, outbox_context(ctx), prop, outcome)
     ctx.queued_deliveries = True
 
 
-def adding(inner: Handler) -> Handler:
+def with_documents(inner: Handler) -> Handler:
+    """The ``Add`` step: a decision document goes to its own step, after its standing and proof are checked."""
+    steps = {
+        "DecisionRoll": on_roll,
+        "DecisionTally": on_tally,
+        "DecisionAggregate": on_aggregate,
+        "DecisionExclusions": on_exclusions,
+        "DecisionOutcome": on_outcome,
+    }
+
     async def apply(ctx: InboxContext, activity: dict) -> None:
         document = checking.decision_document(activity)
         if document is None:
             await inner.apply(ctx, activity)
-        elif document["type"] == "DecisionTally":
-            await on_tally(ctx, activity, document)
-        elif document["type"] == "DecisionAggregate":
-            await on_aggregate(ctx, activity, document)
-        else:
-            await on_outcome(ctx, activity, document)
+            return
+        prop = await store.get_proposal(ctx.conn, checking.proposal_of(document))
+        refused = await checking.standing(ctx.conn, prop, document, id_of(activity.get("actor")))
+        check: checking.DocumentCheck | None = ctx.prepared.get("decision_check")
+        refused = refused or (check.error if check is not None else "the document was not checked")
+        if refused is not None or prop is None:
+            raise PermanentError(f"{document['type']} refused: {refused}")
+        await steps[document["type"]](ctx, prop, activity, document)
 
     return Handler(apply, needs_sender=inner.needs_sender)
 
 
-def rejecting(inner: Handler) -> Handler:
-    """A Reject of a tally of ours (the Add that carried it, embedded): its reason is kept."""
+async def prepare_refusal(pctx: PrepareContext, activity: dict) -> dict:
+    refusal = activity.get("result")
+    if not isinstance(refusal, dict) or refusal.get("type") != "DecisionRefusal":
+        return {}
+    prop = await store.get_proposal(pctx.reader, id_of(refusal.get("proposal")) or "")
+    sender = id_of(activity.get("actor"))
+    if prop is None or sender not in (prop.via, prop.issuer) or id_of(refusal.get("attributedTo")) != sender:
+        return {"refusal_error": "a refusal comes from the parent the proposal came from, or its issuer"}
+    return {"refusal_error": await proposal.check_signed(pctx.remote_actors, refusal, pctx.now)}
+
+
+def with_refusals(inner: Handler) -> Handler:
+    """A ``Reject`` of a tally of ours: its signed, structured reason is kept for the admin."""
 
     async def apply(ctx: InboxContext, activity: dict) -> None:
-        answered = activity.get("object")
-        tally = answered.get("object") if isinstance(answered, dict) else None
-        if not isinstance(tally, dict) or tally.get("type") != "DecisionTally":
+        if "refusal_error" not in ctx.prepared:
             await inner.apply(ctx, activity)
             return
-        if id_of(tally.get("attributedTo")) != ctx.chapter_id:
-            return
-        reason = activity.get("content") if isinstance(activity.get("content"), str) else "no reason given"
-        proposal_id = id_of(tally.get("proposal")) or ""
-        await store.mark_copy_rejected(ctx.conn, proposal_id, reason[:2000])
-        log.warning("decisions: %s rejected our tally: %s", id_of(activity.get("actor")), reason)
-        await recount(ctx, proposal_id, checking.lost_tags(reason))
+        if ctx.prepared["refusal_error"] is not None:
+            raise PermanentError(f"refusal ignored: {ctx.prepared['refusal_error']}")
+        refusal = activity["result"]
+        proposal_id = id_of(refusal.get("proposal")) or ""
+        copy = await copy_store.copy_of(ctx.conn, proposal_id)
+        sent = sending.proof_value(copy["tally"]) if copy is not None and copy["tally"] else None
+        if sent is None or refusal.get("refused") != sent:
+            raise PermanentError("refusal ignored: it does not answer the tally this node sent last")
+        reason = refusal.get("reason") if isinstance(refusal.get("reason"), str) else "no reason given"
+        await copy_store.mark_copy_refused(ctx.conn, proposal_id, reason[:2000])
+        log.warning("decisions: %s refused our tally of %s: %s", id_of(activity.get("actor")), proposal_id, reason)
 
     return Handler(apply, needs_sender=inner.needs_sender)
-
-
-async def recount(ctx: InboxContext, proposal_id: str, tags: list[str]) -> None:
-    """Voters an earlier membership elsewhere holds: their ballots are withdrawn and the tally sent again."""
-    withdrawn = 0
-    for tag in tags:
-        member = await store.member_of_tag(ctx.conn, proposal_id, tag)
-        if member is not None:
-            withdrawn += await store.withdraw_voter(ctx.conn, proposal_id, member, checking.EARLIER)
-    if withdrawn:
-        await store.resend_tally(ctx.conn, proposal_id)
-        log.info(
-            "decisions: %d ballots withdrawn from %s (%s); the tally goes again",
-            withdrawn,
-            proposal_id,
-            checking.EARLIER,
-        )
 
 
 def register(registry: Registry) -> None:
     registry.inbound["Offer"] = Handler(on_offer)
-    registry.inbound["Add"] = adding(registry.inbound["Add"])
-    registry.inbound["Reject"] = rejecting(registry.inbound["Reject"])
+    registry.inbound["Add"] = with_documents(registry.inbound["Add"])
+    registry.inbound["Reject"] = with_refusals(registry.inbound["Reject"])
     registry.before("Offer", prepare_offer)
     registry.before("Add", checking.prepare)
+    registry.before("Reject", prepare_refusal)

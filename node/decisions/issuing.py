@@ -22,7 +22,7 @@ import aiosqlite
 
 from federation.proofs import add_proof
 from node.branches import links
-from node.core import publish, vocabulary
+from node.core import objects, publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from node.core.registry import Registry
@@ -94,13 +94,23 @@ async def compose_proposal(ctx: OutboxContext, activity: dict, obj: dict) -> Com
     async def save(conn: aiosqlite.Connection) -> None:
         now = to_epoch(ctx.now)
         await store.insert_proposal(conn, document=document, end_time=end_time, deadline=deadline, via=None, now=now)
+        await serve_embedded(conn, ctx, document, now)
         await electorate.freeze(conn, document["id"], ctx.actor_id)
         await send_down(conn, ctx.urls, username=ctx.username, document=document, now=ctx.now)
 
     return Composed(activity=create_of(ctx, document, addressed), new_object=document, changes=[save])
 
 
-def deciding(composer):
+async def serve_embedded(conn: aiosqlite.Connection, ctx: OutboxContext, document: dict, now: float) -> None:
+    """A Survey's embedded Questions answer at their own ids too (as the proposal's parts, public)."""
+    if document.get("type") != "Survey":
+        return
+    visibility = objects.visibility_of(document, ctx.urls.followers(ctx.username), ctx.urls.members(ctx.username))
+    parts = [({"@context": vocabulary.context(), **q}, "object", visibility) for q in proposal.questions_of(document)]
+    await objects.insert_many(conn, parts, author=ctx.username, published=now)
+
+
+def proposal_or_poll(composer):
     """The polls room's composer, or the proposal's when the object carries ``decision``."""
 
     async def compose(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
@@ -111,7 +121,7 @@ def deciding(composer):
     return compose
 
 
-def guarded(guard):
+def immutable_proposal(guard):
     """The polls room's guard, and for a proposal: options, policy and times never change."""
 
     def check(stored: dict, changes: dict) -> None:
@@ -131,5 +141,5 @@ def guarded(guard):
 
 def register(registry: Registry) -> None:
     for kind in ("Question", "Survey"):
-        registry.object_composers[kind] = deciding(registry.object_composers[kind])
-        registry.update_guards[kind] = guarded(registry.update_guards[kind])
+        registry.object_composers[kind] = proposal_or_poll(registry.object_composers[kind])
+        registry.update_guards[kind] = immutable_proposal(registry.update_guards[kind])

@@ -17,6 +17,8 @@ rotated key). It returns the reason it fails, or None.
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, timedelta
 
 from federation.activitystreams import id_of
@@ -24,12 +26,17 @@ from federation.actors import RemoteActors
 from federation.client import FetchError
 from federation.multikey import find_multikey
 from federation.proofs import ProofError, proof_verification_method, verify_proof
-from node.core.clock import iso, to_epoch
+from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
+from node.decisions.leaves import Ballot
 from node.decisions.outcome import WEIGHT_MODES, Policy
+from node.polls import outbound as polls_out
 
 SHARES = ("passThreshold", "blockShare", "chapterQuorum", "rollQuorum", "turnoutQuorum")
 DEFAULT_TALLY_WINDOW = timedelta(hours=1)
+MAX_WEIGHTS = 1000
+MAX_WEIGHT = 1000
+MAX_DOCUMENT_ID = 2048
 
 
 def _bad(message: str, hint: str | None = None) -> ApiError:
@@ -47,11 +54,11 @@ def _share(decision: dict, name: str) -> float | None:
 
 def _weights(decision: dict) -> dict[str, float]:
     weights = decision.get("weights", {})
-    if not isinstance(weights, dict):
-        raise _bad("decision.weights must map branch actor ids to numbers")
+    if not isinstance(weights, dict) or len(weights) > MAX_WEIGHTS:
+        raise _bad(f"decision.weights must map at most {MAX_WEIGHTS} branch actor ids to numbers")
     for branch, weight in weights.items():
-        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
-            raise _bad(f"decision.weights of {branch} must be a number of at least 0")
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or not 0 <= weight <= MAX_WEIGHT:
+            raise _bad(f"decision.weights of {branch} must be a number from 0 to {MAX_WEIGHT}")
     return {branch: float(weight) for branch, weight in weights.items()}
 
 
@@ -121,20 +128,55 @@ def questions_of(proposal: dict) -> list[dict]:
     return [proposal]
 
 
+def ballots_of(document: dict) -> dict[str, Ballot]:
+    """Each question's id with what a ballot on it may choose, in the proposal's order."""
+    return {q["id"]: Ballot(kind_of(q), tuple(options_of(q))) for q in questions_of(document)}
+
+
+def title_of(document: dict) -> str:
+    """What a proposal asks, as plain text (a Survey's name, or the Question's text), for titles."""
+    text = document.get("name") if document.get("type") == "Survey" else None
+    text = text or document.get("content") or document.get("name") or document.get("id") or ""
+    plain = " ".join(html.unescape(re.sub(r"<[^>]*>", " ", str(text))).split())
+    return plain if len(plain) <= 200 else plain[:199] + "…"
+
+
 def shape_error(proposal) -> str | None:
-    """What makes a received document no proposal we can copy, or None."""
+    """What makes a received document no proposal this node would have issued itself, or None.
+
+    A received proposal meets the rules of the local composer (``node.polls.outbound``: 2 to 20
+    distinct option names of at most 200 characters, one kind per question, at most 50
+    questions) and of :func:`parse_policy`; so one proposal makes at most 51 Creates on a
+    chapter, and is passed down once per linked child."""
     if not isinstance(proposal, dict) or proposal.get("type") not in ("Question", "Survey"):
         return "a proposal is a Question or a Survey"
-    if not isinstance(proposal.get("decision"), dict) or not isinstance(proposal.get("id"), str):
+    if not isinstance(proposal.get("decision"), dict) or not _short_id(proposal.get("id")):
         return "a proposal needs an id and a decision"
     try:
-        times_of(proposal)
+        end, _ = times_of(proposal)
+        items = proposal.get("orderedItems") if proposal.get("type") == "Survey" else [proposal]
+        if not isinstance(items, list) or not 1 <= len(items) <= polls_out.MAX_SURVEY_QUESTIONS:
+            return f"a proposal asks 1 to {polls_out.MAX_SURVEY_QUESTIONS} questions"
+        ids = set()
+        for item in items:
+            if not isinstance(item, dict) or not _short_id(item.get("id")) or item["id"] in ids:
+                return "every question of a proposal needs an id of its own"
+            ids.add(item["id"])
+            spec = polls_out.parse_question(item)
+            if spec.options != options_of(item):
+                return "a question's option names must be written as the issuer's composer writes them"
+        policy = parse_policy(proposal["decision"], from_epoch(end))
+    except ApiError as error:
+        return f"the proposal breaks a rule of this node's composer: {error.error}"
     except (KeyError, TypeError, ValueError, AttributeError):
         return "a proposal needs endTime and decision.tallyDeadline"
-    questions = questions_of(proposal)
-    if not questions or any(len(options_of(q)) < 2 or not isinstance(q.get("id"), str) for q in questions):
-        return "every question of a proposal needs an id and at least two options"
+    if policy != proposal["decision"]:
+        return "the proposal's decision is not in the form its issuer signs"
     return None
+
+
+def _short_id(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_DOCUMENT_ID
 
 
 async def check_signed(remote_actors: RemoteActors, document: dict, now: datetime) -> str | None:

@@ -1,12 +1,14 @@
 """``GET <proposal id>/results``: the breakdown every level can serve, by branch and chapter.
 
-``status``: ``open`` before ``endTime``, ``counting`` until the outcome, ``final`` after;
+``signedProposal`` is the proposal exactly as its issuer signed it (what is served at its id
+changes at the close: closed, with the aggregate counts). ``status``: ``open`` before ``endTime``, ``counting`` until the outcome, ``final`` after;
 ``outcome`` (the signed outcome's result once there is one, else what the tallies kept
 here give so far); ``electorate``, ``voters``; ``questions`` with every option's aggregate
 count and ``votersCount``; ``branches``: this level's subtree as the electorate froze it,
 each ``{"id", "level", "status", "reason", "tally", "children"}``, where ``tally`` is the
-signed tally (or a branch's signed aggregate) exactly as received. Participation tags are
-never served: they are stripped from the tallies shown.
+signed tally (or a branch's signed aggregate) exactly as received and signed: tallies carry
+nothing per voter, so anyone can check each one's proof with its chapter's published key,
+recount its leaves and redo the arithmetic (``chapterhouse verify``).
 """
 
 from __future__ import annotations
@@ -15,15 +17,7 @@ import aiosqlite
 
 from federation import jsonio
 from node.branches import reports
-from node.decisions import deciding, store
-
-PRIVATE = ("rollTags", "participation")
-
-
-def public_tally(document: dict | None) -> dict | None:
-    if document is None:
-        return None
-    return {k: v for k, v in document.items() if k not in PRIVATE}
+from node.decisions import deciding, received, store
 
 
 def _entry(branch: str, level: str | None, kept: dict | None, default: str) -> dict:
@@ -33,13 +27,15 @@ def _entry(branch: str, level: str | None, kept: dict | None, default: str) -> d
         "level": level,
         "status": status,
         "reason": kept["reason"] if kept else None,
-        "tally": public_tally(kept["document"]) if kept else None,
+        "tally": kept["document"] if kept else None,
         "children": [],
     }
 
 
 async def branches(conn: aiosqlite.Connection, prop: store.Proposal) -> list[dict]:
-    kept = {t["origin"]: t for t in await store.tallies(conn, prop.id)}
+    kept = {t["origin"]: t for t in await received.tallies(conn, prop.id)}
+    for origin, document in (await received.aggregates(conn, prop.id)).items():
+        kept[origin] = {"status": "reported", "reason": None, "document": document}
     top: list[dict] = []
     made: dict[str, dict] = {}
     for elector in await store.electorate(conn, prop.id):
@@ -80,4 +76,5 @@ async def results(conn: aiosqlite.Connection, prop: store.Proposal, now: float) 
         "questions": questions,
         "branches": await branches(conn, prop),
         "signedOutcome": prop.outcome,
+        "signedProposal": prop.document,
     }

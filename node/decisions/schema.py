@@ -102,4 +102,104 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        13,
+        "decisions",
+        """
+        -- Hostile peers (node/decisions/__init__.py): no per-voter tags travel up any more. A chapter's
+        -- roll goes up as keyless member commitments before counting; shared members are excluded by the
+        -- issuer's signed exclusions; a leaf is one voter's answers; figures are recounted from leaves.
+        DROP TABLE decision_tags;
+        DROP TABLE decision_leaves;
+        DROP TABLE decision_tallies;
+        DROP TABLE decision_roll;
+
+        -- node/decisions/copy_store.py: this chapter's frozen roll (never served; commitments go up)
+        CREATE TABLE decision_roll (
+            proposal_id TEXT NOT NULL,
+            member_id   TEXT NOT NULL,
+            commitment  TEXT NOT NULL,
+            day         INTEGER NOT NULL,
+            excluded    TEXT,
+            PRIMARY KEY (proposal_id, member_id)
+        );
+        CREATE INDEX decision_roll_by_commitment ON decision_roll (proposal_id, commitment);
+
+        -- node/decisions/copy_store.py: each counted choice on this chapter's copy (voter never served)
+        CREATE TABLE decision_choices (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            proposal_id TEXT NOT NULL,
+            voter       TEXT NOT NULL,
+            question    TEXT NOT NULL,
+            choice      TEXT NOT NULL
+        );
+        CREATE INDEX decision_choices_by_proposal ON decision_choices (proposal_id, voter);
+
+        -- node/decisions/copy_store.py: one random receipt per voter and proposal (never served)
+        CREATE TABLE decision_receipts (
+            proposal_id TEXT NOT NULL,
+            voter       TEXT NOT NULL,
+            receipt     TEXT NOT NULL UNIQUE,
+            given_at    REAL NOT NULL,
+            PRIMARY KEY (proposal_id, voter)
+        );
+
+        -- node/decisions/copy_store.py: the signed roll sent up, the leaves signed with the tally
+        ALTER TABLE decision_copies ADD COLUMN roll TEXT;
+        ALTER TABLE decision_copies ADD COLUMN leaves TEXT;
+
+        -- node/decisions/store.py: at the issuer, a roll arrived since the exclusions were last worked out
+        ALTER TABLE decision_proposals ADD COLUMN exclusions_due INTEGER NOT NULL DEFAULT 0;
+
+        -- node/decisions/received.py: chapters' signed rolls received from the subtree
+        CREATE TABLE decision_rolls (
+            proposal_id TEXT NOT NULL,
+            chapter     TEXT NOT NULL,
+            via_child   TEXT NOT NULL,
+            size        INTEGER NOT NULL,
+            document    TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            PRIMARY KEY (proposal_id, chapter)
+        );
+        -- node/decisions/received.py: at the issuer, every roll's commitments (to find shared members)
+        CREATE TABLE decision_roll_entries (
+            proposal_id TEXT NOT NULL,
+            commitment  TEXT NOT NULL,
+            chapter     TEXT NOT NULL,
+            day         INTEGER NOT NULL,
+            PRIMARY KEY (proposal_id, commitment, chapter)
+        );
+        -- node/decisions/received.py: the issuer's signed exclusions, every sequence kept
+        CREATE TABLE decision_exclusions (
+            proposal_id TEXT NOT NULL,
+            seq         INTEGER NOT NULL,
+            document    TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            PRIMARY KEY (proposal_id, seq)
+        );
+        -- node/decisions/received.py: chapter tallies, with the figures recounted from their leaves
+        CREATE TABLE decision_tallies (
+            proposal_id TEXT NOT NULL,
+            chapter     TEXT NOT NULL,
+            via_child   TEXT NOT NULL,
+            status      TEXT NOT NULL CHECK (status IN ('reported', 'refused')),
+            reason      TEXT,
+            document    TEXT NOT NULL,
+            recount     TEXT,
+            roll        INTEGER,
+            inbox       TEXT,
+            received_at REAL NOT NULL,
+            refusal_sent_at REAL,
+            PRIMARY KEY (proposal_id, chapter)
+        );
+        -- node/decisions/received.py: a level's own signed sum, kept for the results page only
+        CREATE TABLE decision_aggregates (
+            proposal_id TEXT NOT NULL,
+            origin      TEXT NOT NULL,
+            document    TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            PRIMARY KEY (proposal_id, origin)
+        );
+        """,
+    ),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
+from federation import jsonio
 from node.core import publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.urls import Urls
@@ -18,14 +19,35 @@ async def send(conn: aiosqlite.Connection, urls: Urls, username: str, activity: 
 async def send_document(
     conn: aiosqlite.Connection, urls: Urls, username: str, document: dict, *, to: str, inbox: str | None, now
 ) -> None:
-    """An ``Add`` of a signed tally, aggregate or outcome (unchanged) to ``to``."""
+    """An ``Add`` of a signed roll, tally, aggregate, exclusions or outcome (unchanged) to ``to``."""
     add = vocabulary.decision_delivery(
         urls, actor=urls.actor(username), document=document, proposal=document["proposal"], to=to, now=now
     )
     await send(conn, urls, username, add, inbox, now)
 
 
-async def reject(conn: aiosqlite.Connection, urls: Urls, username: str, answered: dict, *, to: str, inbox, reason, now):
-    """A ``Reject`` of a received Add whose ``content`` says why, to the chapter it concerns."""
-    refusal = vocabulary.refusal(urls, actor=urls.actor(username), answered=answered, to=to, reason=reason, now=now)
-    await send(conn, urls, username, refusal, inbox, now)
+def proof_value(document_text: str | None) -> str | None:
+    """The proof value of a stored signed document: what names exactly that document in a refusal."""
+    if not document_text:
+        return None
+    proof = jsonio.loads(document_text).get("proof")
+    value = proof.get("proofValue") if isinstance(proof, dict) else None
+    return value if isinstance(value, str) else None
+
+
+async def send_refusal(
+    conn: aiosqlite.Connection, urls: Urls, username: str, refusal: dict, refused: dict, *, to: str, inbox, now
+) -> None:
+    """A ``Reject`` of a chapter's tally, whose ``result`` is the signed, structured ``DecisionRefusal``."""
+    reject = vocabulary.activity(
+        "Reject",
+        urls,
+        actor=urls.actor(username),
+        now=now,
+        object=refused,
+        context_value=vocabulary.signed_context(),
+        to=[to],
+        content=refusal["reason"],
+    )
+    reject["result"] = refusal
+    await send(conn, urls, username, reject, inbox, now)

@@ -1,15 +1,11 @@
-"""The decisions tables and their SQL, in small named functions (one job each).
+"""A proposal's life at this level, and its electorate: SQL in small named functions.
 
 ``decision_proposals``: every proposal issued here or received, its signed document as
 received, where it came from (``via``), when tallies are due, and the signed outcome.
 ``decision_electorate``: the chapters of this node's subtree when the proposal opened here
 (from the signed branch reports), with the child they hang under and their member count.
-``decision_copies`` / ``decision_copy_questions``: this node's own copy for its members, its
-frozen roll (``decision_roll``, never served) and the signed tally it sent up.
-``decision_leaves``: one anonymous leaf per counted ballot (receipt and voter never served).
-``decision_tallies``: what children sent up (chapter tallies and branch aggregates), keyed by
-proposal and origin, so a redelivery never counts twice; ``decision_tags``: the
-participation tags of the accepted tallies, to catch a member on two rolls.
+This node's own copy lives in :mod:`node.decisions.copy_store`; what the subtree sent up, in
+:mod:`node.decisions.received`.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from federation import jsonio
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import fetch_all, fetch_one
 
 
 @dataclass(frozen=True)
@@ -148,226 +144,10 @@ async def elector(conn: aiosqlite.Connection, proposal_id: str, chapter: str):
     )
 
 
-# --- this node's copy, its roll and its leaves ---------------------------------------------
+async def mark_exclusions_due(conn: aiosqlite.Connection, proposal_id: str, due: bool = True) -> None:
+    await conn.execute("UPDATE decision_proposals SET exclusions_due = ? WHERE id = ?", (int(due), proposal_id))
 
 
-async def insert_copy(
-    conn: aiosqlite.Connection,
-    *,
-    proposal_id: str,
-    copy_id: str,
-    questions: dict[str, str],
-    roll_size: int,
-    roll_hash: str,
-    now: float,
-) -> None:
-    await conn.execute(
-        "INSERT INTO decision_copies (proposal_id, copy_id, questions, roll_size, roll_hash, frozen_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (proposal_id, copy_id, jsonio.dumps_str(questions), roll_size, roll_hash, now),
-    )
-    for ours, theirs in questions.items():
-        await conn.execute(
-            "INSERT INTO decision_copy_questions (question_id, proposal_id, proposal_question) VALUES (?, ?, ?)",
-            (ours, proposal_id, theirs),
-        )
-
-
-async def copy_of(conn: aiosqlite.Connection, proposal_id: str):
-    return await fetch_one(conn, "SELECT * FROM decision_copies WHERE proposal_id = ?", (proposal_id,))
-
-
-async def copy_by_id(conn: aiosqlite.Connection, copy_id: str):
-    return await fetch_one(conn, "SELECT * FROM decision_copies WHERE copy_id = ?", (copy_id,))
-
-
-async def copied_question(conn: aiosqlite.Connection, question_id: str):
-    """(proposal id, the proposal's question) a question of ours copies, or None."""
-    return await fetch_one(conn, "SELECT * FROM decision_copy_questions WHERE question_id = ?", (question_id,))
-
-
-async def copies_due(conn: aiosqlite.Connection, now: float) -> list[aiosqlite.Row]:
-    return await fetch_all(
-        conn,
-        "SELECT c.*, p.end_time FROM decision_copies c JOIN decision_proposals p ON p.id = c.proposal_id"
-        " WHERE c.tally_sent_at IS NULL AND p.end_time <= ?",
-        (now,),
-    )
-
-
-async def mark_tally_sent(conn: aiosqlite.Connection, proposal_id: str, tally: dict, now: float) -> None:
-    await conn.execute(
-        "UPDATE decision_copies SET tally = ?, tally_sent_at = ?, rejected = NULL WHERE proposal_id = ?",
-        (jsonio.dumps_str(tally), now, proposal_id),
-    )
-
-
-async def resend_tally(conn: aiosqlite.Connection, proposal_id: str) -> None:
-    """The worker builds and sends the tally again (a recount)."""
-    await conn.execute("UPDATE decision_copies SET tally_sent_at = NULL WHERE proposal_id = ?", (proposal_id,))
-
-
-async def mark_copy_rejected(conn: aiosqlite.Connection, proposal_id: str, reason: str) -> None:
-    await conn.execute("UPDATE decision_copies SET rejected = ? WHERE proposal_id = ?", (reason, proposal_id))
-
-
-async def insert_roll(conn: aiosqlite.Connection, proposal_id: str, roll: list[tuple[str, str, float]]) -> None:
-    await conn.executemany(
-        "INSERT INTO decision_roll (proposal_id, member_id, tag, since) VALUES (?, ?, ?, ?)",
-        [(proposal_id, member, tag, since) for member, tag, since in roll],
-    )
-
-
-async def roll_members(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:
-    """Everyone on the proposal's frozen roll (read once per inbox batch: the roll never changes)."""
-    rows = await fetch_all(conn, "SELECT member_id FROM decision_roll WHERE proposal_id = ?", (proposal_id,))
-    return frozenset(row["member_id"] for row in rows)
-
-
-async def on_roll(conn: aiosqlite.Connection, proposal_id: str, member_id: str) -> bool:
-    return bool(
-        await fetch_value(
-            conn, "SELECT 1 FROM decision_roll WHERE proposal_id = ? AND member_id = ?", (proposal_id, member_id)
-        )
-    )
-
-
-async def roll_of(conn: aiosqlite.Connection, proposal_id: str) -> list[aiosqlite.Row]:
-    return await fetch_all(conn, "SELECT * FROM decision_roll WHERE proposal_id = ? ORDER BY tag", (proposal_id,))
-
-
-async def member_of_tag(conn: aiosqlite.Connection, proposal_id: str, tag: str) -> str | None:
-    return await fetch_value(
-        conn, "SELECT member_id FROM decision_roll WHERE proposal_id = ? AND tag = ?", (proposal_id, tag)
-    )
-
-
-async def insert_leaves(conn: aiosqlite.Connection, leaves: list[tuple[str, dict, str, str]]) -> None:
-    """Each ``(proposal id, leaf, receipt, voter)``, in this order (the order of the Merkle tree), in one statement."""
-    await conn.executemany(
-        "INSERT INTO decision_leaves (proposal_id, question, choice, commitment, receipt, voter)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (proposal_id, leaf["question"], leaf["choice"], leaf["commitment"], receipt, voter)
-            for proposal_id, leaf, receipt, voter in leaves
-        ],
-    )
-
-
-async def withdraw_voter(conn: aiosqlite.Connection, proposal_id: str, voter: str, reason: str) -> int:
-    cursor = await conn.execute(
-        "UPDATE decision_leaves SET withdrawn = ? WHERE proposal_id = ? AND voter = ? AND withdrawn IS NULL",
-        (reason, proposal_id, voter),
-    )
-    return cursor.rowcount
-
-
-async def leaves(conn: aiosqlite.Connection, proposal_id: str) -> list[aiosqlite.Row]:
-    """The counted leaves, in the order published (withdrawn ones left out)."""
-    return await fetch_all(
-        conn,
-        "SELECT * FROM decision_leaves WHERE proposal_id = ? AND withdrawn IS NULL ORDER BY seq",
-        (proposal_id,),
-    )
-
-
-async def receipts_of(conn: aiosqlite.Connection, proposal_id: str, voter: str) -> list[aiosqlite.Row]:
-    return await fetch_all(
-        conn,
-        "SELECT question, choice, receipt FROM decision_leaves WHERE proposal_id = ? AND voter = ? ORDER BY seq",
-        (proposal_id, voter),
-    )
-
-
-# --- tallies received ----------------------------------------------------------------------
-
-
-async def get_tally(conn: aiosqlite.Connection, proposal_id: str, origin: str):
-    return await fetch_one(
-        conn, "SELECT * FROM decision_tallies WHERE proposal_id = ? AND origin = ?", (proposal_id, origin)
-    )
-
-
-async def put_tally(
-    conn: aiosqlite.Connection,
-    proposal_id: str,
-    *,
-    origin: str,
-    kind: str,
-    via_child: str,
-    status: str,
-    reason: str | None,
-    document: dict,
-    inbox: str | None,
-    now: float,
-) -> None:
-    await conn.execute(
-        "INSERT INTO decision_tallies (proposal_id, origin, kind, via_child, status, reason, document, inbox,"
-        " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id, origin) DO UPDATE SET"
-        " status = excluded.status, reason = excluded.reason, document = excluded.document,"
-        " inbox = COALESCE(excluded.inbox, decision_tallies.inbox), received_at = excluded.received_at",
-        (proposal_id, origin, kind, via_child, status, reason, jsonio.dumps_str(document), inbox, now),
-    )
-
-
-async def set_tally_rejected(conn: aiosqlite.Connection, proposal_id: str, origin: str, reason: str) -> None:
-    await conn.execute(
-        "UPDATE decision_tallies SET status = 'rejected', reason = ? WHERE proposal_id = ? AND origin = ?",
-        (reason, proposal_id, origin),
-    )
-
-
-async def tallies(conn: aiosqlite.Connection, proposal_id: str) -> list[dict]:
-    rows = await fetch_all(conn, "SELECT * FROM decision_tallies WHERE proposal_id = ? ORDER BY origin", (proposal_id,))
-    return [
-        {
-            "origin": r["origin"],
-            "kind": r["kind"],
-            "via": r["via_child"],
-            "status": r["status"],
-            "reason": r["reason"],
-            "document": jsonio.loads(r["document"]),
-            "inbox": r["inbox"],
-        }
-        for r in rows
-    ]
-
-
-async def add_tags(conn: aiosqlite.Connection, proposal_id: str, chapter: str, entries: list[tuple[str, float, bool]]):
-    await conn.execute("DELETE FROM decision_tags WHERE proposal_id = ? AND chapter = ?", (proposal_id, chapter))
-    await conn.executemany(
-        "INSERT INTO decision_tags (proposal_id, tag, chapter, since, voted) VALUES (?, ?, ?, ?, ?)",
-        [(proposal_id, tag, chapter, since, int(voted)) for tag, since, voted in entries],
-    )
-
-
-async def drop_tags(conn: aiosqlite.Connection, proposal_id: str, chapter: str) -> None:
-    await conn.execute("DELETE FROM decision_tags WHERE proposal_id = ? AND chapter = ?", (proposal_id, chapter))
-
-
-async def tags_elsewhere(conn: aiosqlite.Connection, proposal_id: str, chapter: str, tags: list[str]) -> list:
-    """Rows of the same tags held by other chapters' accepted tallies."""
-    found = []
-    for start in range(0, len(tags), 500):
-        chunk = tags[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found += await fetch_all(
-            conn,
-            f"SELECT tag, chapter, since, voted FROM decision_tags WHERE proposal_id = ? AND chapter != ?"
-            f" AND tag IN ({marks})",
-            (proposal_id, chapter, *chunk),
-        )
-    return found
-
-
-async def duplicate_roll_tags(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, int]:
-    """By chapter: how many of its roll's tags an earlier membership elsewhere holds (it loses them)."""
-    rows = await fetch_all(
-        conn,
-        "SELECT t.chapter, COUNT(*) AS n FROM decision_tags t WHERE t.proposal_id = ? AND EXISTS"
-        " (SELECT 1 FROM decision_tags o WHERE o.proposal_id = t.proposal_id AND o.tag = t.tag"
-        " AND o.chapter != t.chapter AND (o.since < t.since OR (o.since = t.since AND o.chapter < t.chapter)))"
-        " GROUP BY t.chapter",
-        (proposal_id,),
-    )
-    return {row["chapter"]: row["n"] for row in rows}
+async def proposals_with_exclusions_due(conn: aiosqlite.Connection) -> list[Proposal]:
+    rows = await fetch_all(conn, "SELECT * FROM decision_proposals WHERE is_issuer = 1 AND exclusions_due = 1")
+    return [p for p in map(_proposal, rows) if p is not None]

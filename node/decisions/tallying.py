@@ -1,15 +1,18 @@
-"""A chapter's tally: counts from its leaves, its roll, a Merkle root, signed with its Ed25519 key.
+"""This chapter's signed tally and roll: built by the worker from what this node stored, signed with its Ed25519 key.
 
-Built at the copy's ``endTime`` by the worker from what this node stored (never from what a
-served document says): the leaves of counted ballots (``store.leaves``, in the order
-published), counts and voters per question of the proposal, distinct voters of the whole
-proposal, roll size and hash, the roll's participation tags with when each membership
-began (epoch milliseconds) (the earlier membership wins a member on two rolls), the tags of the voters, the
-RFC 9162 root over the leaves and the URL where anyone fetches the leaves.
+:func:`signed_roll`: the frozen roll's commitments and days (``rolls``), sent up when the
+copy is published. :func:`signed_tally`: at ``endTime``, one leaf per voter still on the roll
+(``leaves``), in canonical order, and the figures read off those leaves: per question its
+counts and voters, voters in all; the roll less the members the issuer's exclusions count
+elsewhere (``rollSize``), which exclusions were applied (``exclusions``, their sequence, 0
+for none, and ``excludedMembers``), the RFC 9162 root over the leaves and the URL where
+anyone fetches them after the close. Never built from what a served document says, and
+never carrying anything per voter: the leaves name no one, and the tally no tag.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 import aiosqlite
@@ -19,38 +22,11 @@ from node.core import vocabulary
 from node.core.clock import iso
 from node.core.keys import ActorKeys
 from node.core.urls import Urls
-from node.decisions import proposal, store
-from node.decisions import tally as tallies
-
-
-def leaf_of(row) -> dict:
-    return {"question": row["question"], "choice": row["choice"], "commitment": row["commitment"]}
+from node.decisions import copy_store, leaves, proposal, received, rolls
 
 
 def leaves_url(copy_id: str) -> str:
     return f"{copy_id}/leaves"
-
-
-async def tally_fields(conn: aiosqlite.Connection, document: dict, copy) -> dict:
-    proposal_id = document["id"]
-    rows = await store.leaves(conn, proposal_id)
-    questions = []
-    for question in proposal.questions_of(document):
-        mine = [row for row in rows if row["question"] == question["id"]]
-        counts = {name: sum(1 for row in mine if row["choice"] == name) for name in proposal.options_of(question)}
-        questions.append({"id": question["id"], "counts": counts, "voters": len({row["voter"] for row in mine})})
-    voters = sorted({row["voter"] for row in rows})
-    roll = await store.roll_of(conn, proposal_id)
-    return {
-        "questions": questions,
-        "voters": len(voters),
-        "rollSize": copy["roll_size"],
-        "rollHash": copy["roll_hash"],
-        "rollTags": [[entry["tag"], int(entry["since"] * 1000)] for entry in roll],  # milliseconds: integers
-        "participation": sorted(tallies.participation_tag(proposal_id, voter) for voter in voters),
-        "merkleRoot": tallies.merkle_root([leaf_of(row) for row in rows]),
-        "leaves": leaves_url(copy["copy_id"]),
-    }
 
 
 def sign(urls: Urls, keys: ActorKeys, document: dict, now: datetime) -> dict:
@@ -59,9 +35,55 @@ def sign(urls: Urls, keys: ActorKeys, document: dict, now: datetime) -> dict:
     )
 
 
-async def signed_tally(conn: aiosqlite.Connection, urls: Urls, keys: ActorKeys, document: dict, copy, now) -> dict:
-    fields = await tally_fields(conn, document, copy)
+async def signed_roll(conn: aiosqlite.Connection, urls: Urls, keys: ActorKeys, copy, now: datetime) -> dict:
+    entries = await copy_store.roll_entries(conn, copy["proposal_id"])
     unsigned = vocabulary.decision_document(
-        "DecisionTally", actor=urls.actor(keys.username), proposal=document["id"], published=iso(now), **fields
+        "DecisionRoll",
+        actor=urls.actor(keys.username),
+        proposal=copy["proposal_id"],
+        published=iso(now),
+        rollSize=len(entries),
+        commitments=[list(entry) for entry in entries],
+        rollHash=rolls.roll_hash(entries),
     )
     return sign(urls, keys, unsigned, now)
+
+
+async def chapter_leaves(conn: aiosqlite.Connection, chapter_id: str, proposal_id: str) -> list[dict]:
+    """One leaf per voter still on the roll, in canonical order."""
+    answers: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for row in await copy_store.counted_ballots(conn, proposal_id):
+        answers[row["receipt"]][row["question"]].append(row["choice"])
+    return leaves.canonical_order(
+        [leaves.leaf(proposal_id, chapter_id, receipt, given) for receipt, given in answers.items()]
+    )
+
+
+async def tally_fields(conn: aiosqlite.Connection, chapter_id: str, document: dict, copy) -> tuple[dict, list[dict]]:
+    """(the tally's fields, its leaves) as this node stored them now."""
+    proposal_id = document["id"]
+    made = await chapter_leaves(conn, chapter_id, proposal_id)
+    counted = leaves.recount(proposal.ballots_of(document), made)
+    latest = await received.exclusions(conn, proposal_id)
+    excluded = await copy_store.excluded_count(conn, proposal_id)
+    fields = {
+        "questions": [{"id": qid, "counts": q.counts, "voters": q.voters} for qid, q in counted.questions.items()],
+        "voters": counted.voters,
+        "rollSize": copy["roll_size"] - excluded,
+        "exclusions": latest["sequence"] if latest else 0,
+        "excludedMembers": excluded,
+        "merkleRoot": leaves.merkle_root(made),
+        "leaves": leaves_url(copy["copy_id"]),
+    }
+    return fields, made
+
+
+async def signed_tally(
+    conn: aiosqlite.Connection, urls: Urls, keys: ActorKeys, document: dict, copy, now
+) -> tuple[dict, list[dict]]:
+    actor = urls.actor(keys.username)
+    fields, made = await tally_fields(conn, actor, document, copy)
+    unsigned = vocabulary.decision_document(
+        "DecisionTally", actor=actor, proposal=document["id"], published=iso(now), **fields
+    )
+    return sign(urls, keys, unsigned, now), made

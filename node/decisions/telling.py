@@ -1,14 +1,15 @@
-"""Telling members: a voter's receipt in a direct Note, and the outcome in a public Note."""
+"""Telling members: a voter's receipt and an exclusion in direct Notes, and the outcome in a public Note."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 import aiosqlite
 
 from node.core import follows, publish, vocabulary
 from node.core.clock import iso, to_epoch
-from node.decisions import store
+from node.decisions import copy_store, proposal, store
 from outbox.compose import OutboxContext, create_of
 
 
@@ -56,7 +57,6 @@ class Receipt:
     voter: str
     sender: str
     question: str
-    choice: str
     receipt: str
     proposal_id: str
     proof_url: str  # where the receipt's inclusion proof is served, once the tally is signed
@@ -64,12 +64,31 @@ class Receipt:
 
 def _receipt_note(octx: OutboxContext, receipt: Receipt) -> dict:
     content = (
-        f"<p>Your ballot ({receipt.choice}) on {receipt.question} is counted. Your receipt:"
-        f" <code>{receipt.receipt}</code></p>"
-        f"<p>Once the vote closes and the chapter's tally is signed, your ballot's proof is at"
-        f" {receipt.proof_url} (the results: {receipt.proposal_id}/results). Keep the receipt to yourself.</p>"
+        f"<p>Your ballot on {escape(receipt.question)} is counted. Your receipt, the same for every question"
+        f" of this decision: <code>{receipt.receipt}</code></p>"
+        f"<p>Once the vote closes and the chapter's tally is signed, your answers and their proof are at"
+        f" {escape(receipt.proof_url)} (the results: {escape(receipt.proposal_id)}/results)."
+        f" Keep the receipt to yourself.</p>"
     )
     return _note(octx, content, [receipt.voter], [])
+
+
+async def tell_excluded(conn: aiosqlite.Connection, octx: OutboxContext, proposal_id: str, voters: list[str]) -> None:
+    """Members the issuer's exclusions count in another chapter: told, each alone, why their ballot
+    here does not count (a member of this node without an inbox sees it on the copy's page)."""
+    inboxes = await octx.remote_actors.store.delivery_inboxes(conn, voters)
+    content = (
+        "<p>You are on the roll of another chapter of the organisation too. For the decision"
+        f" {escape(proposal_id)}, your ballot counts there, once; a ballot sent here is not counted.</p>"
+    )
+    published = []
+    for voter in voters:
+        note = _note(octx, content, [voter], [])
+        published.append((_create(octx, note), note, [inboxes[voter]] if voter in inboxes else []))
+    if published:
+        await publish.record_many(
+            conn, urls=octx.urls, username=octx.username, published=published, now=to_epoch(octx.now)
+        )
 
 
 async def send_receipts(conn: aiosqlite.Connection, octx: OutboxContext, receipts: list[Receipt], inboxes) -> None:
@@ -89,10 +108,14 @@ async def send_receipts(conn: aiosqlite.Connection, octx: OutboxContext, receipt
 
 async def tell_members(conn: aiosqlite.Connection, octx: OutboxContext, prop: store.Proposal, outcome: dict) -> None:
     """The outcome, public to the chapter's followers, when this node holds a copy."""
-    if await store.copy_of(conn, prop.id) is None:
+    if await copy_store.copy_of(conn, prop.id) is None:
         return
     result = outcome.get("result") or {}
-    content = f"<p>Outcome of {prop.id}: {result.get('status')} ({result.get('reason')}).</p>"
+    asked = proposal.title_of(prop.document)
+    content = (
+        f'<p>Outcome of <a href="{escape(prop.id)}">{escape(asked)}</a>: {escape(str(result.get("status")))}'
+        f" ({escape(str(result.get('reason')))}).</p>"
+    )
     followers = octx.urls.followers(octx.username)
     note = _note(octx, content, [vocabulary.PUBLIC], [followers])
     await _publish_note(conn, octx, note, await follows.follower_inboxes(conn, octx.username))

@@ -2,11 +2,14 @@
 
 - ``GET /objects/{uuid}/results`` (the proposal's id + ``/results``): JSON (``results``), or a
   page with result bars by branch and chapter when a browser asks for HTML.
-- ``GET /objects/{uuid}/leaves`` (a copy's id + ``/leaves``): the anonymous leaves, in order,
-  as an ``OrderedCollection`` (what every level above recounts and checks the root against).
-- ``GET /objects/{uuid}/receipts/{receipt}``: for whoever holds a receipt, its leaf, index and
+- ``GET /objects/{uuid}/leaves`` (a copy's id + ``/leaves``): the anonymous leaves exactly as
+  the tally was signed over them, in canonical order, as an ``OrderedCollection`` (what every
+  level above recounts and checks the root against); only after the close (404 before: while
+  voting is open, a leaf would tell who just voted how).
+- ``GET /objects/{uuid}/receipts/{receipt}``: for whoever holds a receipt, their leaf, index and
   audit path under the root of the signed tally (RFC 9162), to check with
-  ``node.decisions.tally.verify_receipt``. A receipt no one was given answers 404.
+  ``node.decisions.leaves.verify_receipt``, or as a page that says whether it checks out. A
+  receipt no one was given answers 404.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from node.core.appkeys import CLOCK, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from node.core.rendering import render
-from node.decisions import results, store, tallying
-from node.decisions import tally as tallies
+from node.decisions import copy_store, leaves, results, store, tallying
 
 
 def _object_id(request: web.Request) -> str:
@@ -39,49 +41,63 @@ async def results_view(request: web.Request) -> web.Response:
 
 
 async def _copy(request: web.Request):
-    copy = await store.copy_by_id(request.app[DATABASE].reader, _object_id(request))
+    copy = await copy_store.copy_by_id(request.app[DATABASE].reader, _object_id(request))
     if copy is None:
         raise ApiError(404, "no copy of a proposal here with that id")
     return copy
 
 
+def _signed(copy) -> tuple[dict, list[dict]]:
+    """(the tally as signed, the leaves it was signed over); 404 before the tally is signed at the close."""
+    if not copy["tally"] or not copy["leaves"]:
+        raise ApiError(
+            404,
+            "the leaves and their proofs are served once the vote has closed and the chapter's tally is signed",
+            hint="come back after the proposal's endTime",
+        )
+    return jsonio.loads(copy["tally"]), jsonio.loads(copy["leaves"])
+
+
 async def leaves_view(request: web.Request) -> web.Response:
     copy = await _copy(request)
-    rows = await store.leaves(request.app[DATABASE].reader, copy["proposal_id"])
+    _, made = _signed(copy)
     return web.json_response(
         {
             "@context": AS_CONTEXT,
             "id": tallying.leaves_url(copy["copy_id"]),
             "type": "OrderedCollection",
-            "totalItems": len(rows),
-            "orderedItems": [tallying.leaf_of(row) for row in rows],
+            "totalItems": len(made),
+            "orderedItems": made,
         },
         content_type="application/activity+json",
     )
 
 
 async def receipt_view(request: web.Request) -> web.Response:
+    """A voter's own leaf and its inclusion proof under the signed root: private to whoever holds
+    the receipt (``Cache-Control: private, no-store``); JSON, or a page that checks it."""
     copy = await _copy(request)
-    rows = await store.leaves(request.app[DATABASE].reader, copy["proposal_id"])
-    index = next((i for i, row in enumerate(rows) if row["receipt"] == request.match_info["receipt"]), None)
+    tally, made = _signed(copy)
+    chapter = tally.get("attributedTo") or ""
+    mine = leaves.commitment(copy["proposal_id"], chapter, request.match_info["receipt"])
+    index = next((i for i, entry in enumerate(made) if entry["commitment"] == mine), None)
     if index is None:
-        raise ApiError(404, "no counted ballot has this receipt")
-    leaves = [tallying.leaf_of(row) for row in rows]
-    tally = results.public_tally(store_tally(copy))
-    return web.json_response(
-        {
-            "leaf": leaves[index],
-            "index": index,
-            "size": len(leaves),
-            "proof": tallies.inclusion_proof(leaves, index),
-            "merkleRoot": tally.get("merkleRoot") if tally else None,
-            "tally": tally,
-        }
-    )
-
-
-def store_tally(copy) -> dict | None:
-    return jsonio.loads(copy["tally"]) if copy["tally"] else None
+        raise ApiError(404, "no counted ballot has this receipt", hint="check the receipt you were sent")
+    proof = {
+        "leaf": made[index],
+        "index": index,
+        "size": len(made),
+        "proof": leaves.inclusion_proof(made, index),
+        "merkleRoot": tally.get("merkleRoot"),
+        "tally": tally,
+    }
+    headers = {"Cache-Control": "private, no-store"}
+    if "text/html" not in request.headers.get("Accept", ""):
+        return web.json_response(proof, headers=headers)
+    verified = leaves.verify_receipt(proof["leaf"], index, len(made), proof["proof"], proof["merkleRoot"] or "")
+    response = await render(request, "decision_receipt.html", {"p": proof, "verified": verified, "copy": copy})
+    response.headers.update(headers)
+    return response
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,9 +8,10 @@ tree shares one frozen clock, moved past ``endTime`` by the test, while the work
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
-import uuid
+import sys
 from datetime import timedelta
 
 import aiohttp
@@ -19,13 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
 from node.content import interactions
-from node.core import vocabulary
-from node.core.appkeys import KEYRING, URLS
 from node.core.clock import FrozenClock, iso, to_epoch
 from node.core.db import fetch_one
-from node.decisions import store, tallying
-from node.decisions import tally as tallies
-from node.decisions.ballots import NOT_ON_ROLL
+from node.decisions import copy_store, leaves, received, verify
+from node.decisions.ballots import COUNTED_ELSEWHERE, NOT_ON_ROLL
 from node.membership import members
 from node.polls import model as polls
 from tests.support.c2s import eventually, get_json, publish
@@ -33,7 +31,7 @@ from tests.support.content import signed_in_local_member
 from tests.support.decisions import MemberHost, add_members, build_tree, copy_questions, final_results, results
 from tests.support.forms import browser_like_session, form_token
 from tests.support.polls import mastodon_vote
-from tests.support.tree import link, post_signed_as, wait_linked, wait_unlinked
+from tests.support.tree import link, wait_linked, wait_unlinked
 
 POLICY = {
     "passThreshold": 0.5,
@@ -195,8 +193,8 @@ async def _offline_run(make_node, tmp_path, member_host, offline: str) -> dict:
 
 
 async def _reported(world, proposal_id: str, how_many: int) -> bool:
-    kept = await store.tallies(world.db.reader, proposal_id)
-    return len([t for t in kept if t["kind"] == "tally" and t["status"] == "reported"]) >= how_many
+    kept = await received.tallies(world.db.reader, proposal_id)
+    return len([t for t in kept if t["status"] == "reported"]) >= how_many
 
 
 async def test_a_chapter_offline_for_the_whole_vote(make_node, tmp_path, member_host):
@@ -232,11 +230,12 @@ async def test_late_ballots_and_late_tallies(make_node, tmp_path, member_host):
     clock.advance(minutes=7)  # endTime and tallyDeadline both pass before any chapter can send its tally
 
     async def rejected_late():
-        kept = await store.get_tally(nodes["r1"].db.reader, second, nodes["a"].actor_id)
+        kept = await received.get_tally(nodes["r1"].db.reader, second, nodes["a"].actor_id)
         return kept if kept is not None else None
 
     kept = await eventually(rejected_late, timeout=20)
-    assert kept["status"] == "rejected" and kept["reason"].startswith("late"), dict(kept)
+    assert kept["status"] == "refused" and kept["reason"].startswith("late"), dict(kept)
+    assert await eventually(lambda: _told(nodes["a"], second, "late: the tally arrived after"), timeout=15)
     final = await final_results(nodes["world"], second)
     assert final["outcome"]["status"] == "no quorum"
 
@@ -253,62 +252,40 @@ def _receipt_of(host: MemberHost, chapter: str) -> str:
     raise AssertionError("no receipt was sent")
 
 
-async def test_receipts_verify_and_a_changed_leaf_is_rejected(make_node, tmp_path, member_host):
-    """Scenario 12: a member's receipt verifies against the signed root; a changed leaf breaks the root,
-    and the parent rejects the tally; scenario 6: more voters than the roll, counts the leaves do not show."""
+async def test_receipts_verify_after_the_close_and_a_changed_leaf_does_not(make_node, tmp_path, member_host):
+    """Scenario 12: a member's receipt (one per voter and proposal) verifies against the signed root once the
+    vote has closed; before, neither the leaves nor the proof are served (they would tell who just voted how);
+    the leaves are in canonical order; a changed leaf does not verify; an unknown receipt is 404."""
     clock = FrozenClock()
     nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 3, "c": 3})
     proposal_id = await issue(nodes["world"], clock)
-    await vote_everywhere(member_host, nodes, proposal_id, {"b": {"agree": 2}, "c": {"agree": 1, "disagree": 1}})
-    copy = await store.copy_of(nodes["b"].db.reader, proposal_id)
-    b_keys = nodes["b"].app[KEYRING]["b"]
-    prop = await store.get_proposal(nodes["b"].db.reader, proposal_id)
-    genuine = await tallying.tally_fields(nodes["b"].db.reader, prop.document, copy)
-    for forged, why in (
-        ({"voters": 70}, "exceed the roll of 3"),
-        ({"questions": [{**genuine["questions"][0], "counts": {"agree": 3}}]}, "do not match the leaves"),
-    ):
-        unsigned = vocabulary.decision_document(
-            "DecisionTally",
-            actor=nodes["b"].actor_id,
-            proposal=proposal_id,
-            published=iso(clock.now()),
-            **{**genuine, **forged},
-        )
-        await _push(nodes["b"], nodes["r1"], tallying.sign(nodes["b"].app[URLS], b_keys, unsigned, clock.now()))
-        kept = await eventually(lambda why=why: _status(nodes["r1"], proposal_id, nodes["b"].actor_id, why), timeout=15)
-        assert kept["status"] == "rejected"
-        await eventually(lambda why=why: _told(nodes["b"], proposal_id, why), timeout=15)  # B is told why
-    # C: a leaf changed after its root was signed
-    c_copy = await store.copy_of(nodes["c"].db.reader, proposal_id)
-    c_prop = await store.get_proposal(nodes["c"].db.reader, proposal_id)
-    signed = await tallying.signed_tally(
-        nodes["c"].db.reader, nodes["c"].app[URLS], nodes["c"].app[KEYRING]["c"], c_prop.document, c_copy, clock.now()
-    )
-    async with nodes["c"].db.transaction() as conn:
-        await conn.execute(
-            "UPDATE decision_leaves SET choice = 'agree' WHERE choice = 'disagree' AND proposal_id = ?", (proposal_id,)
-        )
-    await _push(nodes["c"], nodes["r2"], signed)
-    kept = await eventually(lambda: _status(nodes["r2"], proposal_id, nodes["c"].actor_id, "Merkle root"), timeout=15)
-    assert kept["status"] == "rejected"
-    # a member of A checks their receipt against A's signed root
-    await vote_everywhere(member_host, nodes, proposal_id, {"a": {"agree": 1}})
-    await nodes["a"].settle()
+    await vote_everywhere(member_host, nodes, proposal_id, {"a": {"agree": 2, "disagree": 1}})
     receipt = await eventually(lambda: _async(_receipt_of, member_host, nodes["a"].actor_id), timeout=15)
+    a_copy = await copy_store.copy_of(nodes["a"].db.reader, proposal_id)
+    for path in ("leaves", f"receipts/{receipt}"):
+        status, body = await get_json(f"{a_copy['copy_id']}/{path}", accept="application/json")
+        assert status == 404 and "once the vote has closed" in body["error"], body
     clock.advance(minutes=5, seconds=1)
     await final_results(nodes["world"], proposal_id)
-    a_copy = await store.copy_of(nodes["a"].db.reader, proposal_id)
+    a_copy = await copy_store.copy_of(nodes["a"].db.reader, proposal_id)
     proof_url = f"{a_copy['copy_id']}/receipts/{receipt}"
     notes = [a.get("object", {}).get("content", "") for a in member_host.received if a.get("type") == "Create"]
     assert any(proof_url in content for content in notes), (proof_url, notes)  # where its proof is
-    status, proof = await get_json(proof_url, accept="application/json")
-    assert status == 200, proof
+    status, served = await get_json(f"{a_copy['copy_id']}/leaves", accept="application/json")
+    assert status == 200 and served["totalItems"] == 3
+    commitments = [entry["commitment"] for entry in served["orderedItems"]]
+    assert commitments == sorted(commitments) and all("voter" not in e for e in served["orderedItems"])
+    async with aiohttp.ClientSession() as session, session.get(proof_url) as response:
+        proof = await response.json()
+        assert response.headers["Cache-Control"] == "private, no-store"
     signed_a = json.loads(a_copy["tally"])
-    assert proof["merkleRoot"] == signed_a["merkleRoot"]
-    assert tallies.verify_receipt(proof["leaf"], proof["index"], proof["size"], proof["proof"], signed_a["merkleRoot"])
-    changed = {**proof["leaf"], "choice": "disagree"}
-    assert not tallies.verify_receipt(changed, proof["index"], proof["size"], proof["proof"], signed_a["merkleRoot"])
+    assert proof["merkleRoot"] == signed_a["merkleRoot"] and proof["leaf"]["answers"][proposal_id][0] in OPTIONS
+    assert leaves.verify_receipt(proof["leaf"], proof["index"], proof["size"], proof["proof"], signed_a["merkleRoot"])
+    other = "disagree" if proof["leaf"]["answers"][proposal_id] == ["agree"] else "agree"
+    changed = {**proof["leaf"], "answers": {proposal_id: [other]}}
+    assert not leaves.verify_receipt(changed, proof["index"], proof["size"], proof["proof"], signed_a["merkleRoot"])
+    async with aiohttp.ClientSession() as session, session.get(proof_url, headers={"Accept": "text/html"}) as response:
+        assert response.status == 200 and 'data-verified="true"' in await response.text()
     status, _ = await get_json(f"{a_copy['copy_id']}/receipts/{'0' * 32}", accept="application/json")
     assert status == 404
 
@@ -320,54 +297,47 @@ async def _async(function, *args):
         return None
 
 
-async def _status(node, proposal_id: str, origin: str, why: str):
-    kept = await store.get_tally(node.db.reader, proposal_id, origin)
-    return dict(kept) if kept is not None and why in (kept["reason"] or "") else None
-
-
 async def _told(node, proposal_id: str, why: str):
-    copy = await store.copy_of(node.db.reader, proposal_id)
+    copy = await copy_store.copy_of(node.db.reader, proposal_id)
     return copy is not None and why in (copy["rejected"] or "")
 
 
-async def _push(sender, parent, document: dict) -> None:
-    add = {
-        "@context": vocabulary.signed_context(),
-        "id": f"{sender.base_url}/activities/{uuid.uuid4()}",
-        "type": "Add",
-        "actor": sender.actor_id,
-        "object": document,
-        "target": document["proposal"],
-        "to": [parent.actor_id],
-    }
-    status, body = await post_signed_as(sender, parent.inbox, add)
-    assert status == 202, body
-
-
 async def test_a_member_on_two_rolls_is_counted_once(make_node, tmp_path, member_host):
-    """Scenario 4: a member on the rolls of A (earlier) and B (later) who votes in both is counted once,
-    in A; B is told, recounts without that ballot and is counted; the electorate is 179."""
+    """Scenario 4: a member on the rolls of A (a membership days older) and B is resolved on the rolls, before
+    counting: the issuer's signed exclusions keep them in A; B refuses their ballot, and tells them why; the
+    electorate is 179; no tally carries anything per voter."""
     clock = FrozenClock()
     nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 99, "b": 49, "c": 30})
     shared = member_host.id("dup")
     joined = to_epoch(clock.now())
-    for name, since in (("a", joined - 3600), ("b", joined - 60)):
+    for name, since in (("a", joined - 5 * 86400), ("b", joined - 60)):
         async with nodes[name].db.transaction() as conn:
             await members.upsert_member(conn, chapter=name, actor_id=shared, state="active", now=since)
     proposal_id = await issue(nodes["world"], clock)
+
+    async def excluded_at_b():
+        row = await copy_store.roll_entry(nodes["b"].db.reader, proposal_id, shared)
+        return row is not None and row["excluded"] is not None
+
+    await eventually(excluded_at_b, timeout=20)
     ballots = {"a": {"agree": 10}, "b": {"disagree": 10}, "c": {"agree": 1}}
     await vote_everywhere(member_host, nodes, proposal_id, ballots)
     for name, choice in (("a", "agree"), ("b", "disagree")):
         question = (await copy_questions(nodes[name], proposal_id))[proposal_id]
         assert await member_host.vote(nodes[name], "dup", question, choice) == 202
         await nodes[name].settle()
+    b_question = (await copy_questions(nodes["b"], proposal_id))[proposal_id]
+    assert ("dup", "disagree", 0, COUNTED_ELSEWHERE) in await _ballots(nodes["b"], b_question)
+    told = [a["object"] for a in member_host.received if a.get("type") == "Create" and a.get("to") == [shared]]
+    assert any("counts there, once" in note.get("content", "") for note in told), told
     clock.advance(minutes=5, seconds=1)
-    told = await eventually(lambda: _told(nodes["b"], proposal_id, "the earlier membership"), timeout=20)
-    assert told
     final = await final_results(nodes["world"], proposal_id)
     options = {o["name"]: o["count"] for o in final["questions"][0]["options"]}
     assert final["electorate"] == 179, final["electorate"]
     assert options["agree"] == 12 and options["disagree"] == 10 and final["voters"] == 22, final
+    b_tally = next(c["tally"] for r in final["branches"] for c in r["children"] if c["id"] == nodes["b"].actor_id)
+    assert b_tally["excludedMembers"] == 1 and b_tally["rollSize"] == 49 and b_tally["exclusions"] == 1
+    assert not {"rollTags", "participation"} & set(b_tally)
 
 
 async def test_a_seven_question_survey_adds_up_question_by_question(make_node, tmp_path, member_host):
@@ -549,7 +519,7 @@ async def test_late_links_are_out_and_leavers_stay_in_the_denominator(make_node,
     }
     assert final["electorate"] == 9 and final["voters"] == 4, final
     assert _counts(final) == {"agree": 4, "abstain": 0, "disagree": 0, "block": 0}
-    assert await store.copy_of(nodes["d"].db.reader, proposal_id) is None
+    assert await copy_store.copy_of(nodes["d"].db.reader, proposal_id) is None
 
 
 async def _vote_on_page(node, cookie: dict, question_id: str, choice: str) -> tuple[int, str, dict]:
@@ -590,11 +560,11 @@ async def test_a_member_voting_on_the_copys_page_is_counted_and_shown_a_receipt(
         "block": 0,
     }
     assert final["voters"] == 2 and final["electorate"] == 5  # 2 + maria in A, 1 in B, 1 in C
-    a_copy = await store.copy_of(nodes["a"].db.reader, proposal_id)
+    a_copy = await copy_store.copy_of(nodes["a"].db.reader, proposal_id)
     status, proof = await get_json(f"{a_copy['copy_id']}/receipts/{receipt}", accept="application/json")
-    assert status == 200 and proof["leaf"]["choice"] == "agree", proof
+    assert status == 200 and proof["leaf"]["answers"] == {proposal_id: ["agree"]}, proof
     root = json.loads(a_copy["tally"])["merkleRoot"]
-    assert tallies.verify_receipt(proof["leaf"], proof["index"], proof["size"], proof["proof"], root)
+    assert leaves.verify_receipt(proof["leaf"], proof["index"], proof["size"], proof["proof"], root)
 
 
 async def test_each_question_of_a_survey_is_decided_by_the_policy(make_node, tmp_path, member_host):
@@ -629,3 +599,60 @@ async def test_each_question_of_a_survey_is_decided_by_the_policy(make_node, tmp
         async with session.get(f"{proposal_id}/results", headers={"Accept": "text/html"}) as response:
             page = await response.text()
     assert 'data-question-outcome="passed"' in page and 'data-question-outcome="failed"' in page
+
+
+async def _verify(proposal_id: str, capsys) -> tuple[int, str]:
+    code = await verify.run(proposal_id, allow_private=True)
+    return code, capsys.readouterr().out
+
+
+async def test_anyone_verifies_a_final_decision_and_each_tampered_document_fails(
+    make_node, tmp_path, member_host, capsys
+):
+    """`chapterhouse verify` agrees with /results on an honest run (the real command, as a user runs it),
+    and fails on a changed leaf, a changed tally and a changed outcome, each served as public documents."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 3, "c": 2})
+    proposal_id = await issue(nodes["world"], clock)
+    await vote_everywhere(member_host, nodes, proposal_id, {"a": {"agree": 3}, "b": {"disagree": 1}})
+    clock.advance(minutes=5, seconds=1)
+    final = await final_results(nodes["world"], proposal_id)
+    command = [sys.executable, "-m", "node.cli", "verify", proposal_id, "--allow-private-addresses"]
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+    out = (await process.communicate())[0].decode()
+    assert process.returncode == 0 and "VERIFIED" in out, out
+    assert final["outcome"]["status"] in out and nodes["a"].actor_id in out
+    a_copy = await copy_store.copy_of(nodes["a"].db.reader, proposal_id)
+    honest = a_copy["leaves"]
+    changed = json.loads(honest)
+    changed[0]["answers"][proposal_id] = ["disagree"]
+    async with nodes["a"].db.transaction() as conn:
+        await conn.execute(
+            "UPDATE decision_copies SET leaves = ? WHERE proposal_id = ?", (json.dumps(changed), proposal_id)
+        )
+    code, out = await _verify(proposal_id, capsys)
+    assert code == 1 and "counts of" in out and "Merkle root" in out, out
+    async with nodes["a"].db.transaction() as conn:
+        await conn.execute("UPDATE decision_copies SET leaves = ? WHERE proposal_id = ?", (honest, proposal_id))
+    assert (await _verify(proposal_id, capsys))[0] == 0
+    row = await received.get_tally(nodes["world"].db.reader, proposal_id, nodes["b"].actor_id)
+    forged = json.loads(row["document"])
+    forged["questions"][0]["counts"]["agree"] = 1
+    async with nodes["world"].db.transaction() as conn:
+        await conn.execute(
+            "UPDATE decision_tallies SET document = ? WHERE chapter = ?", (json.dumps(forged), nodes["b"].actor_id)
+        )
+    code, out = await _verify(proposal_id, capsys)
+    assert code == 1 and f"FAIL  {nodes['b'].actor_id}" in out and "proof" in out.lower(), out
+    async with nodes["world"].db.transaction() as conn:
+        await conn.execute(
+            "UPDATE decision_tallies SET document = ? WHERE chapter = ?", (row["document"], nodes["b"].actor_id)
+        )
+        outcome_text = await conn.execute_fetchall(
+            "SELECT outcome FROM decision_proposals WHERE id = ?", (proposal_id,)
+        )
+        signed = json.loads(outcome_text[0][0])
+        signed["result"]["status"] = "failed" if signed["result"]["status"] == "passed" else "passed"
+        await conn.execute("UPDATE decision_proposals SET outcome = ? WHERE id = ?", (json.dumps(signed), proposal_id))
+    code, out = await _verify(proposal_id, capsys)
+    assert code == 1 and "FAIL  the outcome" in out, out

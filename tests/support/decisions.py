@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from federation.signatures import sign_request
 from node.core.clock import FrozenClock, to_epoch
-from node.decisions import store
+from node.decisions import copy_store
 from node.membership import members
 from tests.support.c2s import eventually, get_json
 from tests.support.nodes import free_port, with_federation
@@ -168,7 +168,7 @@ async def copy_questions(node, proposal_id: str, *, within: float = 15.0) -> dic
     """The chapter's copied question ids by the proposal's question ids, once it has copied it."""
 
     async def copied():
-        return await store.copy_of(node.db.reader, proposal_id)
+        return await copy_store.copy_of(node.db.reader, proposal_id)
 
     copy = await eventually(copied, timeout=within)
     mapping = json.loads(copy["questions"])

@@ -1,0 +1,188 @@
+"""This node's own copy of a proposal, its frozen roll, its members' choices and receipts: the SQL.
+
+``decision_copies`` / ``decision_copy_questions``: the copy for its members, which question of
+ours copies which of the proposal, the signed roll sent up, and the signed tally with the
+leaves it was signed over (served after the close). ``decision_roll``: the frozen roll, each
+member with their commitment, the day the membership began and, once the issuer's exclusions
+say so, why they count elsewhere (never served). ``decision_choices``: each counted choice,
+by voter and question; ``decision_receipts``: one random receipt per voter and proposal. The
+voter of a choice or receipt is never served: the leaves are built from them at the close.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from federation import jsonio
+from node.core.db import fetch_all, fetch_one, fetch_value
+
+
+async def insert_copy(
+    conn: aiosqlite.Connection,
+    *,
+    proposal_id: str,
+    copy_id: str,
+    questions: dict[str, str],
+    roll_size: int,
+    roll_hash: str,
+    now: float,
+) -> None:
+    await conn.execute(
+        "INSERT INTO decision_copies (proposal_id, copy_id, questions, roll_size, roll_hash, frozen_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (proposal_id, copy_id, jsonio.dumps_str(questions), roll_size, roll_hash, now),
+    )
+    await conn.executemany(
+        "INSERT INTO decision_copy_questions (question_id, proposal_id, proposal_question) VALUES (?, ?, ?)",
+        [(ours, proposal_id, theirs) for ours, theirs in questions.items()],
+    )
+
+
+async def rolls_due(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
+    """Copies whose signed roll has not gone up yet."""
+    return await fetch_all(conn, "SELECT * FROM decision_copies WHERE roll IS NULL")
+
+
+async def mark_roll_sent(conn: aiosqlite.Connection, proposal_id: str, roll: dict) -> None:
+    await conn.execute(
+        "UPDATE decision_copies SET roll = ? WHERE proposal_id = ?", (jsonio.dumps_str(roll), proposal_id)
+    )
+
+
+async def roll_entries(conn: aiosqlite.Connection, proposal_id: str) -> list[tuple[str, int]]:
+    rows = await fetch_all(
+        conn, "SELECT commitment, day FROM decision_roll WHERE proposal_id = ? ORDER BY commitment", (proposal_id,)
+    )
+    return [(row["commitment"], row["day"]) for row in rows]
+
+
+async def copy_of(conn: aiosqlite.Connection, proposal_id: str):
+    return await fetch_one(conn, "SELECT * FROM decision_copies WHERE proposal_id = ?", (proposal_id,))
+
+
+async def copy_by_id(conn: aiosqlite.Connection, copy_id: str):
+    return await fetch_one(conn, "SELECT * FROM decision_copies WHERE copy_id = ?", (copy_id,))
+
+
+async def copied_question(conn: aiosqlite.Connection, question_id: str):
+    """(proposal id, the proposal's question) a question of ours copies, or None."""
+    return await fetch_one(conn, "SELECT * FROM decision_copy_questions WHERE question_id = ?", (question_id,))
+
+
+async def copies_due(conn: aiosqlite.Connection, now: float) -> list[aiosqlite.Row]:
+    return await fetch_all(
+        conn,
+        "SELECT c.*, p.end_time FROM decision_copies c JOIN decision_proposals p ON p.id = c.proposal_id"
+        " WHERE c.tally_sent_at IS NULL AND p.end_time <= ?",
+        (now,),
+    )
+
+
+async def mark_tally_sent(conn: aiosqlite.Connection, proposal_id: str, tally: dict, leaves: list, now: float) -> None:
+    await conn.execute(
+        "UPDATE decision_copies SET tally = ?, leaves = ?, tally_sent_at = ?, rejected = NULL WHERE proposal_id = ?",
+        (jsonio.dumps_str(tally), jsonio.dumps_str(leaves), now, proposal_id),
+    )
+
+
+async def resend_tally(conn: aiosqlite.Connection, proposal_id: str) -> None:
+    """The worker builds and sends the tally again (the exclusions changed after it was sent)."""
+    await conn.execute("UPDATE decision_copies SET tally_sent_at = NULL WHERE proposal_id = ?", (proposal_id,))
+
+
+async def mark_copy_refused(conn: aiosqlite.Connection, proposal_id: str, reason: str) -> None:
+    await conn.execute("UPDATE decision_copies SET rejected = ? WHERE proposal_id = ?", (reason, proposal_id))
+
+
+# --- the frozen roll -----------------------------------------------------------------------
+
+
+async def insert_roll(conn: aiosqlite.Connection, proposal_id: str, roll: list[tuple[str, str, int]]) -> None:
+    """Each (member, commitment, day)."""
+    await conn.executemany(
+        "INSERT INTO decision_roll (proposal_id, member_id, commitment, day) VALUES (?, ?, ?, ?)",
+        [(proposal_id, member, digest, day) for member, digest, day in roll],
+    )
+
+
+async def roll_members(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:
+    """Who may vote on the copy: the frozen roll less the members the issuer's exclusions count elsewhere."""
+    rows = await fetch_all(
+        conn, "SELECT member_id FROM decision_roll WHERE proposal_id = ? AND excluded IS NULL", (proposal_id,)
+    )
+    return frozenset(row["member_id"] for row in rows)
+
+
+async def roll_entry(conn: aiosqlite.Connection, proposal_id: str, member_id: str):
+    return await fetch_one(
+        conn, "SELECT * FROM decision_roll WHERE proposal_id = ? AND member_id = ?", (proposal_id, member_id)
+    )
+
+
+async def apply_exclusions(conn: aiosqlite.Connection, proposal_id: str, lost: list[str], reason: str) -> list[str]:
+    """Mark exactly the members whose commitments are in ``lost`` excluded; the members newly excluded."""
+    before = {
+        row["member_id"]
+        for row in await fetch_all(
+            conn, "SELECT member_id FROM decision_roll WHERE proposal_id = ? AND excluded IS NOT NULL", (proposal_id,)
+        )
+    }
+    await conn.execute("UPDATE decision_roll SET excluded = NULL WHERE proposal_id = ?", (proposal_id,))
+    await conn.executemany(
+        "UPDATE decision_roll SET excluded = ? WHERE proposal_id = ? AND commitment = ?",
+        [(reason, proposal_id, digest) for digest in lost],
+    )
+    after = await fetch_all(
+        conn, "SELECT member_id FROM decision_roll WHERE proposal_id = ? AND excluded IS NOT NULL", (proposal_id,)
+    )
+    return sorted({row["member_id"] for row in after} - before)
+
+
+async def excluded_count(conn: aiosqlite.Connection, proposal_id: str) -> int:
+    return int(
+        await fetch_value(
+            conn, "SELECT COUNT(*) FROM decision_roll WHERE proposal_id = ? AND excluded IS NOT NULL", (proposal_id,)
+        )
+    )
+
+
+# --- choices and receipts ------------------------------------------------------------------
+
+
+async def insert_choices(conn: aiosqlite.Connection, choices: list[tuple[str, str, str, str]]) -> None:
+    """Each counted ``(proposal id, voter, proposal question, choice)``, in one statement."""
+    await conn.executemany(
+        "INSERT INTO decision_choices (proposal_id, voter, question, choice) VALUES (?, ?, ?, ?)", choices
+    )
+
+
+async def give_receipts(conn: aiosqlite.Connection, offered: list[tuple[str, str, str]], now: float) -> set[str]:
+    """Keep each ``(proposal id, voter, receipt)`` unless the voter has one already; the receipts kept."""
+    kept: set[str] = set()
+    for proposal_id, voter, receipt in offered:
+        cursor = await conn.execute(
+            "INSERT INTO decision_receipts (proposal_id, voter, receipt, given_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (proposal_id, voter) DO NOTHING",
+            (proposal_id, voter, receipt, now),
+        )
+        if cursor.rowcount == 1:
+            kept.add(receipt)
+    return kept
+
+
+async def receipt_of(conn: aiosqlite.Connection, proposal_id: str, voter: str) -> str | None:
+    return await fetch_value(
+        conn, "SELECT receipt FROM decision_receipts WHERE proposal_id = ? AND voter = ?", (proposal_id, voter)
+    )
+
+
+async def counted_ballots(conn: aiosqlite.Connection, proposal_id: str) -> list[aiosqlite.Row]:
+    """Every counted choice of a voter still on the roll, with the voter's receipt."""
+    return await fetch_all(
+        conn,
+        "SELECT c.voter, c.question, c.choice, r.receipt FROM decision_choices c"
+        " JOIN decision_receipts r ON r.proposal_id = c.proposal_id AND r.voter = c.voter"
+        " JOIN decision_roll m ON m.proposal_id = c.proposal_id AND m.member_id = c.voter"
+        " WHERE c.proposal_id = ? AND m.excluded IS NULL ORDER BY c.seq",
+        (proposal_id,),
+    )

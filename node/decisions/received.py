@@ -1,0 +1,200 @@
+"""What the subtree sent up, and the issuer's exclusions: the SQL, in small named functions.
+
+``decision_rolls``: each chapter's signed roll as received, with the child it came through
+and its size; ``decision_roll_entries``: at the issuer, every roll's commitments (to find a
+member on two rolls). ``decision_exclusions``: the issuer's signed exclusions, every
+sequence kept (a tally states the one it applied). ``decision_tallies``: each chapter's
+signed tally as received, its status (``reported`` or ``refused`` with the reason), and the
+figures recounted from its leaves (``recount``) with the roll they are measured against: the
+only figures aggregation reads. ``decision_aggregates``: a level's own signed sum, kept for
+the results page (never counted: every level recomputes from the chapters' tallies), in a
+table of its own so no document can change the kind of another's row.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from federation import jsonio
+from node.core.db import fetch_all, fetch_one, fetch_value
+
+# --- rolls ---------------------------------------------------------------------------------
+
+
+async def insert_roll(
+    conn: aiosqlite.Connection, proposal_id: str, *, chapter: str, via_child: str, size: int, document: dict, now: float
+) -> bool:
+    """Keep a chapter's roll once (False: one was kept already)."""
+    cursor = await conn.execute(
+        "INSERT INTO decision_rolls (proposal_id, chapter, via_child, size, document, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id, chapter) DO NOTHING",
+        (proposal_id, chapter, via_child, size, jsonio.dumps_str(document), now),
+    )
+    return cursor.rowcount == 1
+
+
+async def roll_of(conn: aiosqlite.Connection, proposal_id: str, chapter: str):
+    return await fetch_one(
+        conn, "SELECT * FROM decision_rolls WHERE proposal_id = ? AND chapter = ?", (proposal_id, chapter)
+    )
+
+
+async def roll_sizes(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, int]:
+    rows = await fetch_all(conn, "SELECT chapter, size FROM decision_rolls WHERE proposal_id = ?", (proposal_id,))
+    return {row["chapter"]: row["size"] for row in rows}
+
+
+async def insert_roll_entries(
+    conn: aiosqlite.Connection, proposal_id: str, chapter: str, entries: list[tuple[str, int]]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO decision_roll_entries (proposal_id, commitment, chapter, day) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        [(proposal_id, digest, chapter, day) for digest, day in entries],
+    )
+
+
+async def shared_entries(conn: aiosqlite.Connection, proposal_id: str) -> list[tuple[str, str, int]]:
+    """(commitment, chapter, day) of every commitment on two rolls or more."""
+    rows = await fetch_all(
+        conn,
+        "SELECT commitment, chapter, day FROM decision_roll_entries WHERE proposal_id = ? AND commitment IN"
+        " (SELECT commitment FROM decision_roll_entries WHERE proposal_id = ? GROUP BY commitment"
+        " HAVING COUNT(*) > 1)",
+        (proposal_id, proposal_id),
+    )
+    return [(row["commitment"], row["chapter"], row["day"]) for row in rows]
+
+
+# --- the issuer's exclusions ----------------------------------------------------------------
+
+
+async def insert_exclusions(conn: aiosqlite.Connection, proposal_id: str, seq: int, document: dict, now: float) -> bool:
+    cursor = await conn.execute(
+        "INSERT INTO decision_exclusions (proposal_id, seq, document, received_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (proposal_id, seq, jsonio.dumps_str(document), now),
+    )
+    return cursor.rowcount == 1
+
+
+async def exclusions(conn: aiosqlite.Connection, proposal_id: str, seq: int | None = None) -> dict | None:
+    """The exclusions document of ``seq`` (the newest when None), or None."""
+    if seq is None:
+        text = await fetch_value(
+            conn,
+            "SELECT document FROM decision_exclusions WHERE proposal_id = ? ORDER BY seq DESC LIMIT 1",
+            (proposal_id,),
+        )
+    else:
+        text = await fetch_value(
+            conn, "SELECT document FROM decision_exclusions WHERE proposal_id = ? AND seq = ?", (proposal_id, seq)
+        )
+    return jsonio.loads(text) if text else None
+
+
+# --- chapter tallies ------------------------------------------------------------------------
+
+
+async def get_tally(conn: aiosqlite.Connection, proposal_id: str, chapter: str):
+    return await fetch_one(
+        conn, "SELECT * FROM decision_tallies WHERE proposal_id = ? AND chapter = ?", (proposal_id, chapter)
+    )
+
+
+async def put_tally(
+    conn: aiosqlite.Connection,
+    proposal_id: str,
+    *,
+    chapter: str,
+    via_child: str,
+    reason: str | None,
+    document: dict,
+    recount: dict | None,
+    roll: int | None,
+    inbox: str | None,
+    now: float,
+) -> None:
+    """Keep a chapter's tally: reported (``reason`` None, with its recount) or refused with the reason.
+    A reported tally is never replaced (the caller checks); a refused one may be, by a recount."""
+    await conn.execute(
+        "INSERT INTO decision_tallies (proposal_id, chapter, via_child, status, reason, document, recount, roll,"
+        " inbox, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id, chapter) DO UPDATE SET"
+        " via_child = excluded.via_child, status = excluded.status, reason = excluded.reason,"
+        " document = excluded.document, recount = excluded.recount, roll = excluded.roll,"
+        " inbox = COALESCE(excluded.inbox, decision_tallies.inbox), received_at = excluded.received_at,"
+        " refusal_sent_at = NULL"
+        " WHERE decision_tallies.status != 'reported'",
+        (
+            proposal_id,
+            chapter,
+            via_child,
+            "reported" if reason is None else "refused",
+            reason,
+            jsonio.dumps_str(document),
+            jsonio.dumps_str(recount) if recount is not None else None,
+            roll,
+            inbox,
+            now,
+        ),
+    )
+
+
+async def tallies(conn: aiosqlite.Connection, proposal_id: str) -> list[dict]:
+    rows = await fetch_all(
+        conn, "SELECT * FROM decision_tallies WHERE proposal_id = ? ORDER BY chapter", (proposal_id,)
+    )
+    return [
+        {
+            "origin": r["chapter"],
+            "via": r["via_child"],
+            "status": r["status"],
+            "reason": r["reason"],
+            "document": jsonio.loads(r["document"]),
+            "recount": jsonio.loads(r["recount"]) if r["recount"] else None,
+            "roll": r["roll"],
+            "inbox": r["inbox"],
+        }
+        for r in rows
+    ]
+
+
+async def reported_recounts(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, tuple[int, dict]]:
+    """{chapter: (its roll, its recount)} of the reported tallies: all that aggregation reads."""
+    rows = await fetch_all(
+        conn,
+        "SELECT chapter, roll, recount FROM decision_tallies WHERE proposal_id = ? AND status = 'reported'",
+        (proposal_id,),
+    )
+    return {row["chapter"]: (row["roll"], jsonio.loads(row["recount"])) for row in rows}
+
+
+# --- aggregates ----------------------------------------------------------------------------
+
+
+async def put_aggregate(conn: aiosqlite.Connection, proposal_id: str, origin: str, document: dict, now: float) -> None:
+    await conn.execute(
+        "INSERT INTO decision_aggregates (proposal_id, origin, document, received_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (proposal_id, origin) DO UPDATE SET document = excluded.document,"
+        " received_at = excluded.received_at",
+        (proposal_id, origin, jsonio.dumps_str(document), now),
+    )
+
+
+async def aggregates(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, dict]:
+    rows = await fetch_all(
+        conn, "SELECT origin, document FROM decision_aggregates WHERE proposal_id = ?", (proposal_id,)
+    )
+    return {row["origin"]: jsonio.loads(row["document"]) for row in rows}
+
+
+async def refusals_due(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
+    """Refused tallies whose chapter has not been sent the signed refusal yet."""
+    return await fetch_all(conn, "SELECT * FROM decision_tallies WHERE status = 'refused' AND refusal_sent_at IS NULL")
+
+
+async def mark_refusal_sent(conn: aiosqlite.Connection, proposal_id: str, chapter: str, now: float) -> None:
+    await conn.execute(
+        "UPDATE decision_tallies SET refusal_sent_at = ? WHERE proposal_id = ? AND chapter = ?",
+        (now, proposal_id, chapter),
+    )

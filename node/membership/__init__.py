@@ -3,7 +3,7 @@
 Flow: a remote actor's ``Join`` (or, where the config says so, its ``Follow``) files a
 request (``inbound``); the admin answers with ``Accept`` / ``Reject`` of the Join or ``Add`` /
 ``Remove`` on the members collection, from the outbox or the admin's page (``outbound``,
-``pages``); a local person signs up for a ``Person`` account (``accounts``: scrypt-hashed
+``pages``); a local person signs up for a ``Person`` account (``accounts``: argon2id-hashed
 passwords) and signs in (``sessions``: a cookie holding a token whose hash we keep, with a
 CSRF token for forms). The members collection addresses members-only posts (the registry's
 ``audiences["members"]``); polls and decisions count only active members (``members``).

@@ -7,24 +7,21 @@ account is), found by WebFinger as ``acct:username@host``. Signing up files a
 ``requested`` membership that an admin approves; until then the account can sign in and
 see that it waits, but is invisible to the federation (no WebFinger, no actor document, no
 inbox: :func:`federated_account_username`), so a wave of sign-ups publishes nothing. A
-password must not be a common or easily guessed one (:mod:`node.passwords`).
+password must not be a common or easily guessed one (:mod:`node.membership.passwords`).
 
-Passwords are hashed with scrypt (n=2**14, r=8, p=1, a 16-byte random salt) into a
-self-describing string ``scrypt$n=16384,r=8,p=1$<salt>$<hash>`` (base64), checked with
-``hmac.compare_digest``. Hashing is slow on purpose, so it runs in a thread. A password is
-never logged, stored or echoed back; an unknown username costs as much to check as a
-wrong password, so timing does not tell which usernames exist.
+Passwords are hashed with argon2id (:mod:`node.membership.passwords`), in a thread since
+hashing is slow on purpose. A sign-in whose password checks out against an older hash (scrypt,
+or argon2id with other parameters than today's) stores a new hash of it at once, in one
+statement that replaces the hash only if it is still the one that was checked (a concurrent
+change of password wins). A password is never logged, stored or echoed back; an unknown
+username costs as much to check as a wrong password, so timing does not tell which usernames
+exist.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
-import hashlib
-import hmac
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,51 +42,12 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 MAX_DISPLAY_NAME_LENGTH = 100
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-SALT_BYTES, HASH_BYTES = 16, 32
-_MAX_N = 2**20  # a stored hash can ask for no more work than this
-
 
 @dataclass(frozen=True)
 class Account:
     username: str
     display_name: str
     created_at: float
-
-
-# --- passwords -------------------------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def hash_password(password: str) -> str:
-    """A new salted scrypt hash of ``password``, as a self-describing string."""
-    salt = secrets.token_bytes(SALT_BYTES)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=HASH_BYTES)
-    return f"scrypt$n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def password_matches(password: str, stored: str) -> bool:
-    """Whether ``password`` hashes to ``stored`` (parameters and salt read from it)."""
-    try:
-        scheme, params, salt_b64, digest_b64 = stored.split("$")
-        settings = dict(part.split("=", 1) for part in params.split(","))
-        n, r, p = int(settings["n"]), int(settings["r"]), int(settings["p"])
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
-    except (ValueError, KeyError):
-        return False
-    if scheme != "scrypt" or not (1 < n <= _MAX_N and 0 < r <= 32 and 0 < p <= 16) or not expected:
-        return False
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=256 * 1024 * 1024)
-    return hmac.compare_digest(digest, expected)
-
-
-@functools.cache
-def _decoy_hash() -> str:
-    """Made on first use: checking an unknown name costs as much as a real one."""
-    return hash_password(secrets.token_urlsafe(16))
 
 
 # --- the accounts table ----------------------------------------------------------------------
@@ -206,7 +164,7 @@ async def sign_up(
         )
     if admit is not None:
         admit()
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await asyncio.to_thread(passwords.hash_password, password)
     pems = await asyncio.to_thread(keys.generate_key_pems)
     now = to_epoch(app[CLOCK].now())
     async with db.transaction() as conn:
@@ -229,7 +187,19 @@ async def authenticate(app: web.Application, username, password) -> Account | No
         return None
     username = username.strip()
     stored = await password_hash_of(app[DATABASE].reader, username) if USERNAME.match(username) else None
-    matches = await asyncio.to_thread(lambda: password_matches(password, stored or _decoy_hash()))
+    matches = await asyncio.to_thread(passwords.verify, password, stored or passwords.decoy_hash())
     if stored is None or not matches:
         return None
+    if passwords.needs_rehash(stored):
+        await rehash(app, username, password, stored)
     return await get_account(app[DATABASE].reader, username)
+
+
+async def rehash(app: web.Application, username: str, password: str, checked: str) -> bool:
+    """Replace the older hash ``checked`` (just verified against ``password``) with a new argon2id
+    one; one statement, so it lands only if the stored hash is still the one checked."""
+    fresh = await asyncio.to_thread(passwords.hash_password, password)
+    changed = await app[DATABASE].write_statement(
+        "UPDATE accounts SET password_hash = ? WHERE username = ? AND password_hash = ?", (fresh, username, checked)
+    )
+    return changed == 1

@@ -1,18 +1,83 @@
-"""Passwords a new account may not have: common ones, and ones a guesser tries first.
+"""Members' passwords: how they are hashed and checked, and which a new account may not have.
 
-A small list of common passwords of at least ten characters (the shortest a sign-up takes)
-is shipped here, compared without case; beyond the list, three rules catch what such lists
-are made of: too few different characters (``aaaaaaaaaa``, ``abababab12``), a run along the
-alphabet, the digits or a keyboard row (``1234567890``, ``qwertyuiop``), and the username or
-the chapter's name with a few characters around it. Each refusal says what to do instead.
-This is no strength meter: it only keeps out what is guessed in the first few thousand tries.
+Hashing: argon2id (``argon2-cffi``) with that library's defaults, RFC 9106's second
+recommended profile (64 MiB, 3 passes, 4 lanes, a 16-byte random salt), in the PHC string
+format (``$argon2id$v=19$m=65536,t=3,p=4$<salt>$<hash>``), which says its own parameters.
+Hashes from before argon2id are scrypt (n=2**14, r=8, p=1, below today's advice) as
+``scrypt$n=16384,r=8,p=1$<salt>$<hash>``: :func:`verify` still checks them, and
+:func:`needs_rehash` says so, as it does for an argon2id hash made with other parameters than
+today's; the sign-in (``node.membership.accounts.authenticate``) then stores a new hash of the
+password it has just checked. Hashing is slow on purpose: callers run it in a thread.
+
+What a new account may not have: a small list of common passwords of at least ten characters
+(the shortest a sign-up takes) is shipped here, compared without case; beyond the list, three
+rules catch what such lists are made of: too few different characters (``aaaaaaaaaa``,
+``abababab12``), a run along the alphabet, the digits or a keyboard row (``1234567890``,
+``qwertyuiop``), and the username or the chapter's name with a few characters around it. Each
+refusal says what to do instead. This is no strength meter: it only keeps out what is guessed
+in the first few thousand tries.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
 from node.core.i18n import N_
 
 MIN_DISTINCT_CHARACTERS = 5
+
+_HASHER = PasswordHasher()  # argon2id, RFC 9106's low-memory profile
+_SCRYPT_MAX_N = 2**20  # an old scrypt hash can ask for no more work than this
+
+
+def hash_password(password: str) -> str:
+    """A new salted argon2id hash of ``password`` (a PHC string that names its parameters)."""
+    return _HASHER.hash(password)
+
+
+def verify(password: str, stored: str) -> bool:
+    """Whether ``password`` is the one ``stored`` was made from (argon2id, or an old scrypt hash)."""
+    if stored.startswith("scrypt$"):
+        return _scrypt_matches(password, stored)
+    try:
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    """Whether a hash that just verified should be replaced: scrypt, or argon2id with other parameters."""
+    return stored.startswith("scrypt$") or _HASHER.check_needs_rehash(stored)
+
+
+@functools.cache
+def decoy_hash() -> str:
+    """A hash of nothing anyone knows, made on first use: checking an unknown username against it
+    costs as much as checking a real one, so timing does not tell which usernames exist."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _scrypt_matches(password: str, stored: str) -> bool:
+    """The check of hashes made before argon2id (parameters and salt read from the string)."""
+    try:
+        scheme, params, salt_b64, digest_b64 = stored.split("$")
+        settings = dict(part.split("=", 1) for part in params.split(","))
+        n, r, p = int(settings["n"]), int(settings["r"]), int(settings["p"])
+        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+    except (ValueError, KeyError):
+        return False
+    if scheme != "scrypt" or not (1 < n <= _SCRYPT_MAX_N and 0 < r <= 32 and 0 < p <= 16) or not expected:
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=256 * 1024 * 1024)
+    return hmac.compare_digest(digest, expected)
+
 
 COMMON = frozenset(
     [

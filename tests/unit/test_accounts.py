@@ -1,23 +1,38 @@
-"""Local accounts: password hashes, sign-up rules, and the membership requests they file."""
+"""Local accounts: password hashes (argon2id, old scrypt ones rehashed at sign-in), sign-up rules, and the membership requests they file."""
 
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher
 
 from node.core.db import Database
 from node.core.errors import ApiError
-from node.membership import accounts, members
+from node.membership import accounts, members, passwords
 from node.web.app import all_migrations
+from tests.support.passwords import old_scrypt_hash
 
 
-def test_password_hashes_are_salted_self_describing_scrypt():
-    first, second = accounts.hash_password("correct horse battery"), accounts.hash_password("correct horse battery")
+def test_password_hashes_are_salted_self_describing_argon2id():
+    first, second = passwords.hash_password("correct horse battery"), passwords.hash_password("correct horse battery")
     assert first != second  # a fresh salt each time
-    scheme, params, _salt, _digest = first.split("$")
-    assert (scheme, params) == ("scrypt", "n=16384,r=8,p=1")
+    assert first.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert "correct horse" not in first
-    assert accounts.password_matches("correct horse battery", first)
-    assert not accounts.password_matches("correct horse battery!", first)
+    assert passwords.verify("correct horse battery", first)
+    assert not passwords.verify("correct horse battery!", first)
+    assert not passwords.needs_rehash(first)
+
+
+def test_old_scrypt_hashes_still_verify_and_ask_to_be_rehashed():
+    old = old_scrypt_hash("correct horse battery")
+    assert passwords.verify("correct horse battery", old)
+    assert not passwords.verify("correct horse battery!", old)
+    assert passwords.needs_rehash(old)
+
+
+def test_an_argon2id_hash_with_other_parameters_asks_to_be_rehashed():
+    weaker = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("correct horse battery")
+    assert passwords.verify("correct horse battery", weaker)
+    assert passwords.needs_rehash(weaker)
 
 
 @pytest.mark.parametrize(
@@ -31,10 +46,12 @@ def test_password_hashes_are_salted_self_describing_scrypt():
         "scrypt$n=1073741824,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAA",  # asks for too much work
         "scrypt$n=16384,r=8,p=1$!!$!!",
         "scrypt$n=16384,r=8,p=1$AAAA$",
+        "$argon2id$v=19$m=65536,t=3,p=4$AAAA$AAAA",
+        "$argon2id$v=19$m=65536,t=3,p=4$",
     ],
 )
 def test_malformed_or_greedy_hashes_never_match(stored):
-    assert not accounts.password_matches("anything at all", stored)
+    assert not passwords.verify("anything at all", stored)
 
 
 @pytest.mark.parametrize(

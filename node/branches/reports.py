@@ -39,6 +39,7 @@ from node.membership import members
 
 log = logging.getLogger("chapterhouse.branches")
 MAX_DEPTH = 16  # no federation is deeper than this; a longer chain of claimed parents is refused
+MAX_MEMBERS = 10_000_000  # no node has more members: a larger count is refused, never stored or summed
 
 
 def report_time(moment: datetime) -> str:
@@ -91,8 +92,9 @@ def _shape_error(report: dict) -> str | None:
         return "a BranchReport needs attributedTo"
     if parse_time(report.get("published")) is None:
         return "the report's published is not a date and time with a time zone"
-    if not isinstance(report.get("memberCount"), int) or report["memberCount"] < 0:
-        return "the report's memberCount is not a count"
+    count = report.get("memberCount")
+    if type(count) is not int or not 0 <= count <= MAX_MEMBERS:
+        return f"the report's memberCount is not a count from 0 to {MAX_MEMBERS}"
     return None
 
 

@@ -148,7 +148,11 @@ def local_vote_on_copy(inner):
             return outcomes
         await keep_choices(conn, counted, now)
         receipt = await copy_store.receipt_of(conn, proposal_id, voter)
-        return [replace(o, receipt=receipt) if o.counted and o.choice is not None else o for o in outcomes]
+        where = f"{(await _copy_ids(conn, {proposal_id}))[proposal_id]}/receipts/{receipt}"
+        return [
+            replace(o, receipt=receipt, receipt_url=where) if o.counted and o.choice is not None else o
+            for o in outcomes
+        ]
 
     return cast
 

@@ -65,6 +65,11 @@ class Question:
     def accepts_votes_at(self, now: float) -> bool:
         return self.closed_at is None and now < self.end_time
 
+    def took_ballots_at(self, received_at: float) -> bool:
+        """Whether a ballot received (a 202 from the inbox, a page's POST) at ``received_at`` came
+        in time, however late it is processed: before the end, and before any close."""
+        return received_at < self.end_time and (self.closed_at is None or received_at < self.closed_at)
+
     def results_visible_at(self, now: float) -> bool:
         return not self.hide_results or not self.accepts_votes_at(now)
 
@@ -90,7 +95,7 @@ class Ballot:
     choice: str
     ballot_id: str | None
     source: str  # 'remote' (the inbox) or 'local' (the pages)
-    now: float
+    now: float  # when it was received: the inbox's 202 (InboxContext.received_at), a page's POST
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ class BallotOutcome:
     reason: str | None = None
     choice: str | None = None  # a local vote's outcomes name their choice
     receipt: str | None = None  # a counted ballot on a decision's copy: the voter's receipt
+    receipt_url: str | None = None  # where that receipt's inclusion proof is checked, after the close
 
 
 class VoteRefused(Exception):
@@ -294,7 +300,7 @@ MEMBERSHIP_REASONS = {
 
 
 async def _check_open(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
-    return None if ballot.question.accepts_votes_at(ballot.now) else "after close"
+    return None if ballot.question.took_ballots_at(ballot.now) else "after close"
 
 
 async def _check_option(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:

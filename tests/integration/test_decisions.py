@@ -240,12 +240,14 @@ async def test_late_ballots_and_late_tallies(make_node, tmp_path, member_host):
     assert final["outcome"]["status"] == "no quorum"
 
 
-def _receipt_of(host: MemberHost, chapter: str) -> str:
-    """The receipt a member of ``chapter`` was sent (in a direct Note, to them alone)."""
+def _receipt_of(host: MemberHost, chapter: str, member: str) -> str:
+    """The receipt ``member`` of ``chapter`` was sent: a direct Note to them alone, never public."""
     for activity in host.received:
         note = activity.get("object") if activity.get("type") == "Create" else None
         if isinstance(note, dict) and note.get("attributedTo") == chapter and "receipt" in note.get("content", ""):
-            assert note["to"] == [activity["to"][0]] and not note.get("cc")
+            if note["to"] != [host.id(member)]:
+                continue
+            assert activity["to"] == [host.id(member)] and not note.get("cc") and not activity.get("cc")
             found = re.search(r"<code>([0-9a-f]+)</code>", note["content"])
             if found:
                 return found.group(1)
@@ -260,7 +262,7 @@ async def test_receipts_verify_after_the_close_and_a_changed_leaf_does_not(make_
     nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 4, "b": 3, "c": 3})
     proposal_id = await issue(nodes["world"], clock)
     await vote_everywhere(member_host, nodes, proposal_id, {"a": {"agree": 2, "disagree": 1}})
-    receipt = await eventually(lambda: _async(_receipt_of, member_host, nodes["a"].actor_id), timeout=15)
+    receipt = await eventually(lambda: _async(_receipt_of, member_host, nodes["a"].actor_id, "a0"), timeout=15)
     a_copy = await copy_store.copy_of(nodes["a"].db.reader, proposal_id)
     for path in ("leaves", f"receipts/{receipt}"):
         status, body = await get_json(f"{a_copy['copy_id']}/{path}", accept="application/json")
@@ -585,6 +587,9 @@ async def test_each_question_of_a_survey_is_decided_by_the_policy(make_node, tmp
     assert status == 201, answer
     proposal_id = answer["object"]
     motions = [q["id"] for q in (await get_json(proposal_id))[1]["orderedItems"]]
+    for motion in motions:  # the embedded Questions answer at their own ids
+        status, served = await get_json(motion)
+        assert status == 200 and served["type"] == "Question" and served["id"] == motion, served
     copied = await copy_questions(nodes["a"], proposal_id)
     for member, (first, second) in enumerate((("agree", "disagree"), ("agree", "disagree"), ("disagree", "agree"))):
         assert await member_host.vote(nodes["a"], f"a{member}", copied[motions[0]], first) == 202

@@ -7,7 +7,9 @@ publishes (Note and Article here; Question, Survey, Event and minutes from their
 Each composer takes what the admin POSTed and returns a :class:`Composed`: the complete
 activity the node will publish (ids assigned, ``published`` set, addressing completed),
 plus the database changes to make. The service resolves recipients, then applies all of
-it in one transaction. A bare object is wrapped in a Create first.
+it in one transaction. A bare object is wrapped in a Create first, with its ``to``, ``cc``,
+``bto``, ``bcc`` and ``audience`` copied to the Create; a Create's addressing and its object's
+are merged, so each carries both (ActivityPub 6.2, 6.2.1).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from node.core.objects import PUBLIC, as_list
 from node.core.registry import Registry
 from node.core.sanitize import clean_html
 from node.core.urls import Urls
-from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, served_addressing, with_language
+from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, DELIVERY_FIELDS, served_addressing, with_language
 
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
 
@@ -69,9 +71,11 @@ def _bad(message: str, hint: str | None = None) -> ApiError:
 
 
 def _addressing(ctx: OutboxContext, *sources: dict) -> dict:
-    """The addressing given on the activity or its object, or public + followers by default."""
+    """The addressing given on the activity or its object, merged (ActivityPub 6.2: a Create and
+    its object carry the same ``to``, ``cc``, ``bto``, ``bcc`` and ``audience``), or public +
+    followers by default when none of to/cc/bto/bcc is given (an ``audience`` alone keeps it)."""
     fields: dict[str, list] = {}
-    for name in ADDRESS_FIELDS:
+    for name in DELIVERY_FIELDS:
         values: dict[str, None] = {}
         for source in sources:
             for value in as_list(source.get(name)):
@@ -80,8 +84,8 @@ def _addressing(ctx: OutboxContext, *sources: dict) -> dict:
                 values.setdefault(value, None)
         if values:
             fields[name] = list(values)
-    if not fields:
-        fields = {"to": [PUBLIC], "cc": [ctx.urls.followers(ctx.username)]}
+    if not fields.keys() & set(ADDRESS_FIELDS):
+        fields = {"to": [PUBLIC], "cc": [ctx.urls.followers(ctx.username)], **fields}
     return fields
 
 
@@ -412,7 +416,7 @@ def as_activity(registry: Registry, body: dict) -> dict:
         body.get("type"), registry.object_composers
     ):
         wrapper = {"type": "Create", "object": body}
-        for name in ADDRESS_FIELDS:
+        for name in DELIVERY_FIELDS:  # to, cc, bto, bcc and audience
             if name in body:
                 wrapper[name] = body[name]
         return wrapper

@@ -18,12 +18,23 @@ from node.core.db import fetch_all, fetch_one, fetch_value
 
 
 def visibility_of(document: dict, followers_url: str, members_url: str | None = None) -> str:
-    """public (Public in to), unlisted (Public in cc), followers, members (the members collection), else direct."""
+    """public (Public in to), unlisted (Public in cc, bto or bcc), followers, members (the members
+    collection), else direct.
+
+    Public in ``bto`` or ``bcc`` (pass them in ``document``: they are kept apart from what is
+    served) makes the object readable by anyone who asks for it, as steve-bate's
+    activitypub-testsuite expects (``test_get_public_object_allowed[bto|bcc-...]``): the hidden
+    fields hide who else it went to, not that it is public. Mastodon never sends bto/bcc and
+    never sees them (they are removed before delivery), so what it receives carries only to/cc,
+    and it classes the post by those alone; here it is unlisted, served by its id and listed in
+    the outbox but never shown as a public post.
+    """
     to = {x for x in as_list(document.get("to")) if isinstance(x, str)}
     cc = {x for x in as_list(document.get("cc")) if isinstance(x, str)}
+    blind = {x for name in ("bto", "bcc") for x in as_list(document.get(name)) if isinstance(x, str)}
     if to & PUBLIC_ALIASES:
         return "public"
-    if cc & PUBLIC_ALIASES:
+    if (cc | blind) & PUBLIC_ALIASES:
         return "unlisted"
     if followers_url in to | cc:
         return "followers"

@@ -25,8 +25,9 @@ async def record(
     new_object: dict | None = None,
     blind: dict | None = None,
 ) -> None:
-    """``blind``: the bto / bcc the activity was addressed with, kept for the owner beside both rows."""
-    visibility = objects.visibility_of(activity, urls.followers(username), urls.members(username))
+    """``blind``: the bto / bcc the activity was addressed with, kept for the owner beside both rows
+    (Public among them makes both readable by anyone: :func:`node.core.objects.visibility_of`)."""
+    visibility = objects.visibility_of({**activity, **(blind or {})}, urls.followers(username), urls.members(username))
     if new_object is not None:
         await objects.insert(
             conn, document=new_object, kind="object", author=username, visibility=visibility, published=now, blind=blind

@@ -3,9 +3,11 @@
 Every activity the node publishes is built here (:func:`activity` and the named builders:
 :func:`answer`, :func:`create`, :func:`update`, :func:`delete`, :func:`announce`, ...), so
 ids, ``published``, the ``@context`` and embedded objects (never with their own
-``@context``) are made one way. Addressing has two lists: :data:`ADDRESS_FIELDS`, where an
-activity says who it is for (``bto`` / ``bcc`` for delivery only, never served), and
-:data:`DELIVERY_FIELDS`, where the node looks for recipients (``audience`` too).
+``@context``) are made one way. Addressing has three lists: :data:`ADDRESS_FIELDS`, where an
+activity says who it is for (``bto`` / ``bcc`` for delivery only, never served);
+:data:`DELIVERY_FIELDS`, where the node looks for recipients (``audience`` too), which are
+also the fields copied between a Create and its object (ActivityPub 6.2); and
+:data:`SERVED_ADDRESS_FIELDS`, those that stay in what is served (all but ``bto`` / ``bcc``).
 
 Chapterhouse terms live under ``https://w3id.org/chapterhouse/ns#`` and are defined inline
 in every document that uses them (as Mastodon does with ``toot:``), so no context document
@@ -27,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ADDRESS_FIELDS", "AS_CONTEXT", "DELIVERY_FIELDS", "PUBLIC", "activity", "answer", "context", "embedded"]
 
 ADDRESS_FIELDS = ("to", "cc", "bto", "bcc")
-SERVED_ADDRESS_FIELDS = ("to", "cc")
+SERVED_ADDRESS_FIELDS = ("to", "cc", "audience")
 DELIVERY_FIELDS = (*ADDRESS_FIELDS, "audience")
 NAMESPACE = "https://w3id.org/chapterhouse/ns#"
 
@@ -125,7 +127,7 @@ def embedded(document: dict) -> dict:
 
 
 def served_addressing(addressing: dict) -> dict:
-    """``bto`` and ``bcc`` are for delivery only; they never appear in what is served."""
+    """The addressing as served: ``bto`` and ``bcc`` are for delivery only, never served."""
     return {key: value for key, value in addressing.items() if key in SERVED_ADDRESS_FIELDS}
 
 

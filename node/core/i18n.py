@@ -6,9 +6,15 @@ compiled in memory when an application starts (:func:`load_languages`), so a fre
 needs no build step and a stale ``.mo`` can never be served.
 
 - Templates mark strings with ``{% trans %}`` / ``_()`` (Jinja's i18n extension, newstyle:
-  ``_("%(n)s members", n=3)``); Python marks what a page may show with :func:`N_`, which
-  returns a :class:`Message`: an English ``str`` (JSON answers and logs stay English) that
-  remembers its msgid and parameters, so a page shows it translated (the ``tr`` filter).
+  ``_("%(num)s members", num=3)``); Python marks what a page may show with :func:`N_`, which
+  (unlike gettext's no-op ``N_``) returns a :class:`Message`: an English ``str`` (JSON answers
+  and logs stay English) that remembers its msgid and parameters, so a page shows it
+  translated (the ``tr`` filter).
+- Placeholders, one rule: a msgid's placeholders are those of the code that fills it. Python's
+  msgids use ``{name}`` (``N_("at least {n} characters", n=10)``, filled by ``str.format``),
+  the templates' use ``%(name)s`` (``%(num)s``, filled by Jinja's newstyle gettext), so no
+  string is ever formatted by the wrong one; the catalogs flag them ``python-brace-format``
+  and ``python-format``, and a translation keeps exactly the placeholders of its msgid.
 - The reader's language (:meth:`Languages.negotiate`): the switcher's cookie if it names a
   language we have, else the best match of ``Accept-Language`` (by language subtag, so
   ``zh-CN``, ``zh-SG`` and ``zh`` all get Simplified Chinese), else the node's ``[node] language``.
@@ -58,7 +64,16 @@ class Message(str):
 
 
 def N_(msgid: str, **params: object) -> Message:
-    """Mark ``msgid`` for the catalogs; ``{name}`` placeholders are filled from ``params``."""
+    """Mark ``msgid`` for the catalogs AND make the message: not gettext's ``N_``.
+
+    A gettext reader knows ``N_`` as a marker that returns its argument untouched; this one
+    returns a :class:`Message`, the English text with ``{name}`` placeholders already filled
+    from ``params`` (``str.format``), which remembers its msgid and params so that a page can
+    show it translated later (the ``tr`` filter). It keeps the name because the extraction
+    reads it (``pybabel extract -k N_`` in the Makefile: the first argument is the msgid).
+    Placeholders: ``{name}`` in Python's msgids, ``%(name)s`` in the templates' (see the
+    module docstring); a translation keeps those of its msgid.
+    """
     return Message(msgid, **params)
 
 

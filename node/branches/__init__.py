@@ -57,7 +57,12 @@ async def actor_part(app: web.Application) -> dict:
 
 
 def register(registry: Registry) -> None:
-    registry.feature("branches", templates=Path(__file__).parent / "templates", migrations=schema.MIGRATIONS)
+    registry.feature(
+        "branches",
+        templates=Path(__file__).parent / "templates",
+        migrations=schema.MIGRATIONS,
+        requires=("membership",),
+    )
     inbound.register(registry)
     outbound.register(registry)
     pages.register(registry)

@@ -75,6 +75,10 @@ from node.core.migrations import Migration
 Hook = Callable[..., Awaitable[Any]]
 
 
+class RegistryError(RuntimeError):
+    """The application's features were given in an order (or a set) that cannot work; the message says why."""
+
+
 @dataclass(frozen=True)
 class Part:
     """A section of a page made of rooms' parts (home page, admin dashboard): a template and its context.
@@ -135,11 +139,26 @@ class Registry:
         """Run ``hook(pctx, activity)`` before the transaction of every activity of ``kind`` ("*": any)."""
         self.preparers.setdefault(kind, []).append(hook)
 
-    def feature(self, name: str, *, templates: Path | None = None, migrations: Iterable[Migration] = ()) -> None:
+    def feature(
+        self,
+        name: str,
+        *,
+        templates: Path | None = None,
+        migrations: Iterable[Migration] = (),
+        requires: Iterable[str] = (),
+    ) -> None:
         """Note a feature as registered, with its templates folder and its migrations (each
-        stamped with the feature's name as its room, unless it names another)."""
+        stamped with the feature's name as its room, unless it names another). ``requires``: the
+        features whose handlers this one builds on (it wraps them), which must be registered first;
+        an application built in the wrong order fails at start with a sentence, never a KeyError."""
         if name in self.features:
             raise ValueError(f"the feature {name!r} is registered twice")
+        missing = [needed for needed in requires if needed not in self.features]
+        if missing:
+            raise RegistryError(
+                f"the feature {name!r} builds on {', '.join(map(repr, missing))}, which must be registered"
+                f" before it: list {' and '.join(missing)} earlier in the features given to make_app"
+            )
         self.features.append(name)
         if templates is not None:
             self.template_dirs.append(templates)

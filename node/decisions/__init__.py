@@ -97,7 +97,12 @@ from node.decisions import ballots, inbound, issuing, schema, views, worker
 
 
 def register(registry: Registry) -> None:
-    registry.feature("decisions", templates=Path(__file__).parent / "templates", migrations=schema.MIGRATIONS)
+    registry.feature(
+        "decisions",
+        templates=Path(__file__).parent / "templates",
+        migrations=schema.MIGRATIONS,
+        requires=("polls", "branches"),
+    )
     issuing.register(registry)
     inbound.register(registry)
     registry.reply_handlers["Question"] = ballots.vote_on_copy(registry.reply_handlers["Question"])

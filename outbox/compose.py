@@ -58,7 +58,7 @@ class OutboxContext:
     username: str
     now: Any  # datetime
     registry: Registry = field(default_factory=Registry)
-    blocklist: Any = None  # node.blocks.BlockList, for the Block composer
+    blocklist: Any = None  # node.moderation.blocks.BlockList, for the Block composer
     keyring: Any = None  # node.core.keys.KeyRing, for composers that sign what they publish (a proposal)
 
     @property

@@ -3,7 +3,7 @@
 Registered by :func:`register` in :mod:`inbox.handlers`' tables:
 
 - ``registry.reply_handlers["*"]``: a ``Create`` of a Note (Article, Page) replying to any local object
-  without a more specific handler is kept as that object's thread (:mod:`node.interactions`),
+  without a more specific handler is kept as that object's thread (:mod:`node.content.interactions`),
   with its HTML sanitised. Its id must be on its actor's host and its ``attributedTo`` must be
   its actor, or it goes dead with the reason (a forged reply can not be slipped into a thread).
 - ``registry.inbound["Like"]`` / ``["Announce"]`` of a local object are counted, once per
@@ -12,7 +12,7 @@ Registered by :func:`register` in :mod:`inbox.handlers`' tables:
   of an account removes all its replies, likes, boosts and event answers. ``registry.remote_update_hooks``: an
   author's ``Update`` of a kept reply replaces it.
 - ``registry.answer_handlers["Event"]``: ``Accept`` / ``Reject`` / ``TentativeAccept`` of a local Event
-  record the actor's answer (:mod:`node.events`: everyone's is kept, members' are counted);
+  record the actor's answer (:mod:`node.content.events`: everyone's is kept, members' are counted);
   an answer to a deleted object (a ``Tombstone``) goes dead with the reason.
 
 Replies to replies are not followed (only direct replies to a local object are kept).

@@ -13,7 +13,7 @@ the node renders:
   attendees and decisions, and a link to the Article, delivered to followers, because
   Mastodon shows a Note whole but an Article only as a title and a link.
 
-Editing or deleting either object edits or deletes both (see ``outbox.content``).
+Editing or deleting either object edits or deletes both (see ``node.content.outbound``).
 """
 
 from __future__ import annotations

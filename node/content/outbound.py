@@ -4,13 +4,13 @@ Registered by :func:`register` in the application's registry:
 
 - ``Note`` / ``Article`` with ``postKind`` ("news" | "blog"): the ordinary post composer, with
   the kind kept on the object (and our @context, which defines it).
-- ``Minutes`` (a bare object or in a Create): the structured record (:mod:`node.minutes`) is
+- ``Minutes`` (a bare object or in a Create): the structured record (:mod:`node.content.minutes`) is
   stored, its ``Article`` is published at its id, and ``Create(Note)`` of the announcement is
   delivered. The C2S answer's ``object`` is the Article (the minutes); the Create's object is
   the Note. ``Update`` (of the Article's or the Note's id, with changed fields) re-renders both,
   sets ``updated`` on both and delivers ``Update(Note)``; ``Delete`` makes both Tombstones (410)
   and delivers ``Delete(Note)``.
-- ``Event``: validated times and place (:mod:`node.events`), ``Create(Event)`` delivered;
+- ``Event``: validated times and place (:mod:`node.content.events`), ``Create(Event)`` delivered;
   ``Update`` re-validates the merged Event and delivers ``Update(Event)``.
 """
 

@@ -6,7 +6,7 @@
   the members' answers (going, maybe, not going) and, to a signed-in active member, a form to
   answer. Which template shows the object is chosen by its kind, in :data:`POST_TEMPLATES`.
 - ``POST /objects/{uuid}/answer`` (CSRF-checked): a signed-in local member's answer to an
-  Event, recorded by the same :func:`node.events.record_answer` as a remote member's
+  Event, recorded by the same :func:`node.content.events.record_answer` as a remote member's
   ``Accept`` / ``Reject`` / ``TentativeAccept``.
 - The home page's sections of content come from :mod:`node.content.listing`; the archive pages
   and the Atom feed from :mod:`node.content.archive`.

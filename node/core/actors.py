@@ -2,7 +2,7 @@
 
 A node has two actors: the chapter (a ``Group`` named in the config, the one members follow)
 and the instance actor (an ``Application`` at ``/actor`` that signs the node's own fetches,
-as Mastodon's does), plus one ``Person`` per local member account (:mod:`node.accounts`).
+as Mastodon's does), plus one ``Person`` per local member account (:mod:`node.membership.accounts`).
 All have an RSA key for HTTP signatures and an Ed25519 Multikey (FEP-521a) for object proofs.
 """
 
@@ -98,7 +98,7 @@ def _facts_part(config: Config) -> dict:
 def person_document(
     urls: Urls, *, username: str, display_name: str, rsa_public_pem: str, ed25519_public, published
 ) -> dict:
-    """A local member account (node/accounts.py): a Person on the chapter's node."""
+    """A local member account (node/membership/accounts.py): a Person on the chapter's node."""
     return {
         "@context": ACTOR_CONTEXT,
         "id": urls.actor(username),

@@ -54,7 +54,7 @@ DECISION_WORKER: web.AppKey[DecisionWorker] = web.AppKey("decision_worker")  # t
 BLOCKLIST: web.AppKey[BlockList] = web.AppKey("blocklist")
 INBOX_LIMITS: web.AppKey[InboxLimits] = web.AppKey("inbox_limits")
 SIGN_IN_LIMITS: web.AppKey[SignInLimits] = web.AppKey("sign_in_limits")
-CONNECTION_GUARD: web.AppKey[ConnectionGuard] = web.AppKey("connection_guard")  # set by node.serving.GuardedRunner
+CONNECTION_GUARD: web.AppKey[ConnectionGuard] = web.AppKey("connection_guard")  # set by node.web.guard.GuardedRunner
 LANGUAGES: web.AppKey[Languages] = web.AppKey("languages")  # the compiled catalogs (node.core.i18n)
 REQUEST_TALLY: web.AppKey[Counter[tuple[str, str]]] = web.AppKey("request_tally")  # (route kind, status) -> count
 

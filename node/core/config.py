@@ -112,7 +112,7 @@ class AccountsConfig:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """The HTTP server's bounds on connections (node/serving.py)."""
+    """The HTTP server's bounds on connections (node/web/guard.py)."""
 
     max_connections: int = 512  # open connections at once; past it the longest idle one is closed
     header_timeout_seconds: float = 15.0  # to send a request's headers (from connecting, or the last answer)

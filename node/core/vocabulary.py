@@ -37,14 +37,14 @@ TERMS: dict[str, object] = {
     "chapterhouse": NAMESPACE,
     "level": "chapterhouse:level",
     "members": {"@id": "chapterhouse:members", "@type": "@id"},
-    # membership (node/members.py): a member's role, on the Add that admits them or changes it
+    # membership (node/membership/members.py): a member's role, on the Add that admits them or changes it
     "role": "chapterhouse:role",
-    # polls and surveys (node/polls.py): Mastodon's votersCount, our Survey and hideResults
+    # polls and surveys (node/polls/outbound.py, node/polls/model.py): Mastodon's votersCount, our Survey and hideResults
     "toot": "http://joinmastodon.org/ns#",
     "votersCount": "toot:votersCount",
     "Survey": "chapterhouse:Survey",
     "hideResults": "chapterhouse:hideResults",
-    # content (node/posts.py, node/minutes.py, node/events.py): post kinds, the minutes' structure,
+    # content (node/content/posts.py, node/content/minutes.py, node/content/events.py): post kinds, the minutes' structure,
     # event answer counts (Mobilizon's participantCount, and ours for the other answers)
     "postKind": "chapterhouse:postKind",
     # ActivityPub's likes and shares (as: terms the bundled AS2 context does not define)

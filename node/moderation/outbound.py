@@ -3,7 +3,7 @@
 A Block is recorded and takes effect at once (the actor is dropped from followers and
 members, its requests are refused, nothing is delivered to it) but is never delivered to
 the blocked actor, as ActivityPub advises. Domains are blocked through the admin API
-(:mod:`node.admin_api`). A Flag goes to the reported actor's server, naming the actor and
+(:mod:`node.moderation.admin_api`). A Flag goes to the reported actor's server, naming the actor and
 the objects concerned, with the reason as ``content``; a copy is kept in the reports.
 """
 

@@ -10,7 +10,7 @@ author), ``context`` (the survey, or the question itself: some servers, microblo
 among them, refuse to vote without one), ``votersCount`` 0 and each option's ``replies``.
 ``hideResults: true`` keeps the counts at 0 in what is served until the close.
 
-A ``Survey`` (a term of ours, :mod:`node.vocabulary`) has a title (``name``), an
+A ``Survey`` (a term of ours, :mod:`node.core.vocabulary`) has a title (``name``), an
 introduction (``content``), one ``endTime``, and ``orderedItems``: its questions, in order,
 without their own ``endTime``. Each question is published as its own ``Create(Question)``
 (so Mastodon members can answer each) to the survey's audience, in the same transaction as

@@ -9,7 +9,7 @@
 - ``/polls/new``, ``/surveys/new``: for the admin and secretaries; they publish through
   :func:`outbox.service.submit`, exactly as a client-to-server POST would.
 
-Votes cast here go through :func:`node.polls.cast_local_vote`, the same counting code as
+Votes cast here go through :func:`node.polls.model.cast_local_vote`, the same counting code as
 votes from other servers. Every form carries the session's CSRF token. Polls that are not
 public or unlisted are shown only to active members and the admin.
 """

@@ -14,7 +14,7 @@ both now, with an injectable clock):
    followers, and whoever else it is addressed to) and to the inbox of every remote voter
    with a counted ballot. Voters' inboxes are resolved
    through the remote-actor cache before the transaction; the Update is then recorded with
-   its delivery rows (:func:`outbox.publish.record`) and the dirty flag cleared in one
+   its delivery rows (:func:`node.core.publish.record`) and the dirty flag cleared in one
    transaction, with the counts read in that same transaction. A voter whose ballot arrived
    while the inboxes were being resolved keeps the question dirty for the next cycle.
 

@@ -150,7 +150,7 @@ async def featured_collection(request: web.Request) -> web.Response:
 
 
 async def members_collection(request: web.Request) -> web.Response:
-    """The chapter's active members (node/members.py), newest first."""
+    """The chapter's active members (node/membership/members.py), newest first."""
     username = await _username(request, accounts_too=False)
     if username == INSTANCE_USERNAME:
         raise ApiError(404, "the server actor has no members")

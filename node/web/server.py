@@ -1,7 +1,7 @@
 """Serving the application over HTTP, with aiohttp's own refusals in the node's JSON too.
 
 Some requests never reach the application, so neither its handlers nor its error middleware
-(``node.errors``) can answer them: what aiohttp's HTTP parser refuses (a request line or a
+(``node.core.errors``) can answer them: what aiohttp's HTTP parser refuses (a request line or a
 header over 8190 bytes, more than 128 headers, no ``Host`` in HTTP/1.1, a bad method,
 version, header line, ``Content-Length`` or chunk) is answered by its connection handler
 (``web_protocol.RequestHandler.handle_error``) in text/plain, and an ``Expect`` other than

@@ -4,9 +4,12 @@ and no function longer than a screen (the migrations' ledger: ``test_migrations.
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.metadata
+import io
 import re
 import sys
+import tokenize
 import tomllib
 from pathlib import Path
 
@@ -110,3 +113,65 @@ def test_the_running_node_imports_only_its_declared_dependencies():
     ]
     assert not undeclared, "declare these in [project] dependencies (or stop importing them):\n" + "\n".join(undeclared)
     assert "httpsig" not in declared and "httpsig>=1.3" in project["optional-dependencies"]["test"]
+
+
+DOTTED = re.compile(r"(?<![\w./-])(?:node|federation|inbox|outbox)(?:\.[A-Za-z_]\w*)+")
+SLASHED = re.compile(r"(?<![\w./-])(?:node|federation|inbox|outbox)(?:/\w+)*/\w+\.py\b")
+FILE_SUFFIXES = {"py", "toml", "md", "html", "json", "jsonld", "po", "pot", "txt", "css", "js", "sqlite3"}
+
+
+def _docstrings_and_comments(path: Path):
+    """(line, text) of every docstring and comment of a Python file."""
+    source = path.read_text()
+    for node in ast.walk(ast.parse(source, str(path))):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            docstring = ast.get_docstring(node, clean=False)
+            if docstring:
+                yield (node.body[0].lineno, docstring)
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            yield (token.start[0], token.string)
+
+
+def _resolves(dotted: str) -> bool:
+    """Whether ``dotted`` names a module, or a module's attribute (a dataclass's field counts)."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            fields = getattr(found, "__dataclass_fields__", {})
+            if hasattr(found, name):
+                found = getattr(found, name)
+            elif name in fields:
+                found = fields[name]
+            else:
+                return False
+        return True
+    return False
+
+
+def _named_paths(pattern: re.Pattern):
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for line, text in _docstrings_and_comments(path):
+                for match in pattern.finditer(text):
+                    yield f"{path.relative_to(ROOT)}:{line + text[: match.start()].count(chr(10))}", match.group()
+    for number, text in enumerate((ROOT / "README.md").read_text().splitlines(), start=1):
+        for match in pattern.finditer(text):
+            yield f"README.md:{number}", match.group()
+
+
+def test_every_module_path_named_in_docstrings_comments_and_the_readme_imports():
+    """A dotted ``node.`` / ``federation.`` / ``inbox.`` / ``outbox.`` path in a docstring, a comment or
+    the README names a module, or a module and its attribute, as the code is laid out now; a
+    ``node/.../x.py`` path names a file that exists."""
+    broken = [
+        f"{where}: {dotted}"
+        for where, dotted in _named_paths(DOTTED)
+        if dotted.rsplit(".", 1)[-1] not in FILE_SUFFIXES and not _resolves(dotted)
+    ]
+    broken += [f"{where}: {file}" for where, file in _named_paths(SLASHED) if not (ROOT / file).is_file()]
+    assert not broken, "these names point nowhere (renamed or moved?):\n" + "\n".join(broken)

@@ -81,7 +81,7 @@ async def wants_copy(ctx: InboxContext) -> bool:
 
 async def on_offer(ctx: InboxContext, activity: dict) -> None:
     document = activity.get("object")
-    if "proposal_error" not in ctx.prepared:
+    if "proposal_error" not in ctx.prepared or not isinstance(document, dict):
         return  # not a proposal: kept in the inbox only
     parent = await links.linked_parent(ctx.conn)
     sender = id_of(activity.get("actor"))

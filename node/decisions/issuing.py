@@ -54,8 +54,8 @@ def _document(ctx: OutboxContext, obj: dict, addressed: dict) -> tuple[dict, dat
         document["orderedItems"] = items
         return document, spec.end_time
     end_time = polls_out.parse_end_time(obj.get("endTime"), ctx.now)
-    spec = polls_out.parse_question(obj)
-    return _question_document(ctx, spec, proposal_id, end_time, addressed, proposal_id), end_time
+    question = polls_out.parse_question(obj)
+    return _question_document(ctx, question, proposal_id, end_time, addressed, proposal_id), end_time
 
 
 def signed_proposal(ctx: OutboxContext, obj: dict, addressed: dict) -> dict:

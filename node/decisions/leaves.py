@@ -174,7 +174,7 @@ def claim_problems(tally: Mapping[str, Any], counted: Recount) -> list[str]:
     for entry in stated:
         qid = entry.get("id") if isinstance(entry, dict) else None
         mine = counted.questions.get(qid) if isinstance(qid, str) and qid not in seen else None
-        if mine is None:
+        if mine is None or not isinstance(qid, str):
             found.append(f"the tally states a question this proposal does not ask, or one twice: {qid!r}")
             continue
         seen.add(qid)

@@ -73,6 +73,14 @@ async def get_proposal(conn: aiosqlite.Connection, proposal_id: str) -> Proposal
     return _proposal(await fetch_one(conn, "SELECT * FROM decision_proposals WHERE id = ?", (proposal_id,)))
 
 
+async def require_proposal(conn: aiosqlite.Connection, proposal_id: str) -> Proposal:
+    """The proposal a row of this node refers to (a copy's): always kept before the row was written."""
+    found = await get_proposal(conn, proposal_id)
+    if found is None:
+        raise LookupError(f"no proposal {proposal_id} is kept here, yet a row refers to it")
+    return found
+
+
 async def proposals_awaiting_outcome(conn: aiosqlite.Connection, now: float) -> list[Proposal]:
     rows = await fetch_all(
         conn, "SELECT * FROM decision_proposals WHERE is_issuer = 1 AND outcome IS NULL AND end_time <= ?", (now,)

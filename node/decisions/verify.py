@@ -91,14 +91,15 @@ async def check_chapter(
         return None
     error = await fetcher.proof_error(tally, chapter)
     url = tally.get("leaves")
-    if error is None and (not isinstance(url, str) or origin_of(url).netloc != origin_of(chapter).netloc):
-        error = "its leaves are not on its own host"
-    if error is not None:
+    if not isinstance(url, str) or origin_of(url).netloc != origin_of(chapter).netloc:
+        error = error or "its leaves are not on its own host"
+    if error is not None or not isinstance(url, str):
         report.fail(f"{chapter}: {error}")
         return None
     try:
-        served = (await fetcher.json(url)).get("orderedItems")
-        counted = leaves.recount(proposal.ballots_of(prop), served if isinstance(served, list) else [])
+        page = (await fetcher.json(url)).get("orderedItems")
+        served: list = page if isinstance(page, list) else []
+        counted = leaves.recount(proposal.ballots_of(prop), served)
     except (FetchError, leaves.LeafError) as failure:
         report.fail(f"{chapter}: its leaves: {failure}")
         return None
@@ -153,17 +154,15 @@ async def verify(fetcher: Fetcher, proposal_id: str) -> Report:
             for c, (r, path, roll) in counted.items()
         ] + [outcome.ChapterTally(c, roll, path) for c, (roll, path) in rolls.items()]
         decided = outcome.decide(policy, rows)
-        served = next((q for q in results.get("questions", []) if q.get("id") == question["id"]), {})
-        totals = {o["name"]: sum(row.counts.get(o["name"], 0) for row in rows) for o in served.get("options", [])}
+        shown: dict = next((q for q in results.get("questions", []) if q.get("id") == question["id"]), {})
+        totals = {o["name"]: sum(row.counts.get(o["name"], 0) for row in rows) for o in shown.get("options", [])}
         _compare(
             report,
             f"question {number + 1}'s counts",
-            {o["name"]: o["count"] for o in served.get("options", [])},
+            {o["name"]: o["count"] for o in shown.get("options", [])},
             totals,
         )
-        _compare(
-            report, f"question {number + 1}'s outcome", (served.get("outcome") or {}).get("status"), decided.status
-        )
+        _compare(report, f"question {number + 1}'s outcome", (shown.get("outcome") or {}).get("status"), decided.status)
         if number == 0:
             _compare(report, "the outcome", (results.get("outcome") or {}).get("status"), decided.status)
             _compare(report, "the signed outcome", signed["result"].get("status"), decided.status)

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from federation import jsonio
@@ -83,7 +85,7 @@ async def receipt_view(request: web.Request) -> web.Response:
     index = next((i for i, entry in enumerate(made) if entry["commitment"] == mine), None)
     if index is None:
         raise ApiError(404, "no counted ballot has this receipt", hint="check the receipt you were sent")
-    proof = {
+    proof: dict[str, Any] = {
         "leaf": made[index],
         "index": index,
         "size": len(made),

@@ -109,7 +109,7 @@ class DecisionWorker:
 
         async def send(copy) -> bool:
             async with self.db.transaction() as conn:
-                prop = await store.get_proposal(conn, copy["proposal_id"])
+                prop = await store.require_proposal(conn, copy["proposal_id"])
                 roll = await tallying.signed_roll(conn, self.urls, self.keys, copy, now)
                 await self._to_parent(conn, prop, roll, now)
                 await copy_store.mark_roll_sent(conn, copy["proposal_id"], roll)
@@ -152,7 +152,7 @@ class DecisionWorker:
 
         async def send(copy) -> bool:
             async with self.db.transaction() as conn:
-                prop = await store.get_proposal(conn, copy["proposal_id"])
+                prop = await store.require_proposal(conn, copy["proposal_id"])
                 tally, made = await tallying.signed_tally(conn, self.urls, self.keys, prop.document, copy, now)
                 await self._to_parent(conn, prop, tally, now)
                 await copy_store.mark_tally_sent(conn, prop.id, tally, made, to_epoch(now))

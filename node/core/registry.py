@@ -60,7 +60,12 @@ Read side and pages:
                          the tree room adds its children and parent links here)
   ``compose_links``      (order, path, label msgid) of what secretaries and admins can publish
   ``template_dirs``      each room's templates
-  ``migrations``         each room's schema migrations (``node.core.migrations`` applies them)
+  ``migrations``         each room's schema migrations, numbered per room and stamped with the
+                         room's name by :meth:`Registry.feature` (``node.core.migrations`` applies
+                         each once and records it in its ledger)
+
+This list is the one description of the registry (the README points here); a test checks that
+it names every field of :class:`Registry`.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ and no function longer than a screen (the migrations' ledger: ``test_migrations.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import importlib.metadata
 import io
@@ -175,3 +176,17 @@ def test_every_module_path_named_in_docstrings_comments_and_the_readme_imports()
     ]
     broken += [f"{where}: {file}" for where, file in _named_paths(SLASHED) if not (ROOT / file).is_file()]
     assert not broken, "these names point nowhere (renamed or moved?):\n" + "\n".join(broken)
+
+
+def test_the_registry_is_described_once_and_whole_in_its_docstring():
+    """node/core/registry.py's docstring names every table and hook of the registry; the README
+    points there instead of keeping a second list that drifts."""
+    from node.core import registry
+
+    described = set(re.findall(r"``(\w+)``", registry.__doc__ or ""))
+    fields = {field.name for field in dataclasses.fields(registry.Registry)} - {"features"}
+    assert not fields - described, f"describe these in node/core/registry.py's docstring: {sorted(fields - described)}"
+    readme = (ROOT / "README.md").read_text()
+    assert "node/core/registry.py" in readme
+    listed = [line for line in readme.splitlines() if len(set(re.findall(r"`(\w+)`", line)) & fields) > 3]
+    assert not listed, f"the README lists the registry's hooks again; point to node/core/registry.py instead: {listed}"

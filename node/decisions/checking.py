@@ -99,18 +99,17 @@ async def _leaves(pctx: PrepareContext, tally: dict) -> list | str:
     return items if isinstance(items, list) else "no leaves at that URL"
 
 
-async def _tally_check(pctx: PrepareContext, prop: store.Proposal, tally: dict) -> DocumentCheck:
+async def _tally_check(pctx: PrepareContext, prop: store.Proposal, tally: dict, inbox: str | None) -> DocumentCheck:
     found = await _leaves(pctx, tally)
     if isinstance(found, str):
-        return DocumentCheck(None, [found])
+        return DocumentCheck(None, [found], inbox)
     try:
         counted = leaves.recount(proposal.ballots_of(prop.document), found)
     except leaves.LeafError as error:
-        return DocumentCheck(None, [str(error)])
+        return DocumentCheck(None, [str(error)], inbox)
     problems = leaves.claim_problems(tally, counted)
     if tally.get("merkleRoot") != leaves.merkle_root(found):
         problems.append("the Merkle root does not match the leaves")
-    inbox = (await pctx.remote_actors.get_actor(id_of(tally["attributedTo"]) or "")).delivery_inbox
     return DocumentCheck(None, problems, inbox, counted)
 
 
@@ -125,9 +124,13 @@ async def prepare(pctx: PrepareContext, activity: dict) -> dict:
     error = await proposal.check_signed(pctx.remote_actors, document, pctx.now)
     if error is not None:
         return {"decision_check": DocumentCheck(error)}
-    if document["type"] == "DecisionTally":
-        return {"decision_check": await _tally_check(pctx, prop, document)}
-    return {"decision_check": DocumentCheck(None)}
+    if document["type"] not in ("DecisionRoll", "DecisionTally"):
+        return {"decision_check": DocumentCheck(None)}
+    # a linked child's chapter, whose proof verified: where to tell it if its roll or tally is refused
+    inbox = (await pctx.remote_actors.get_actor(id_of(document["attributedTo"]) or "")).delivery_inbox
+    if document["type"] == "DecisionRoll":
+        return {"decision_check": DocumentCheck(None, inbox=inbox)}
+    return {"decision_check": await _tally_check(pctx, prop, document, inbox)}
 
 
 async def roll_refusal(ctx: InboxContext, prop: store.Proposal, roll: dict, received_at: float) -> str | None:
@@ -171,6 +174,9 @@ async def tally_refusal(ctx: InboxContext, prop: store.Proposal, tally: dict, re
     if check.problems:
         return "; ".join(check.problems)
     roll = await received.roll_of(ctx.conn, prop.id, origin)
+    refused = await received.roll_refusal(ctx.conn, prop.id, origin) if roll is None else None
+    if refused is not None:
+        return f"its roll was refused here: {refused}"
     if roll is None:  # it was sent first, and may still be on its way: this tally waits for it
         raise TryLater(f"no roll of {origin} is kept here yet: its tally is measured against one")
     seq = tally.get("exclusions")

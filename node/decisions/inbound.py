@@ -17,8 +17,11 @@ inside the transaction it checks again and writes. Nothing a stranger sends chan
   the results page), ``DecisionExclusions`` (kept, passed down; at a chapter applied to its
   roll, its members told, its tally rebuilt if it was sent) and ``DecisionOutcome`` (kept,
   passed down, told to members).
-- ``Reject`` carrying a signed ``DecisionRefusal`` of the tally we sent last, from the parent
-  the proposal came from or its issuer: the reason is shown to the admin. It changes no count.
+- ``Reject`` carrying a signed ``DecisionRefusal`` of the roll or tally we sent last, from the
+  parent the proposal came from or its issuer: the reason is shown to the admin. It changes no
+  count. (A level refuses a linked child's roll or tally with a reason the worker sends, signed;
+  a document from anyone else is refused without an answer, so no stranger can make a node
+  send mail to a third party.)
 """
 
 from __future__ import annotations
@@ -125,7 +128,9 @@ async def on_roll(ctx: InboxContext, prop: store.Proposal, activity: dict, roll:
     origin = id_of(roll["attributedTo"]) or ""
     reason = await checking.roll_refusal(ctx, prop, roll, _received_at(ctx))
     if reason is not None:
-        raise PermanentError(f"the roll of {origin} is refused: {reason}")
+        log.warning("decisions: roll of %s on %s refused: %s", origin, prop.id, reason)
+        await _refuse(ctx, prop, roll, reason)
+        return
     entries = rolls.entries_of(roll)
     assert not isinstance(entries, str)  # roll_refusal checked it
     await received.insert_roll(
@@ -167,8 +172,24 @@ async def on_tally(ctx: InboxContext, prop: store.Proposal, activity: dict, tall
     )
     if reason is not None:
         log.warning("decisions: tally of %s on %s refused: %s", origin, prop.id, reason)
+        await _refuse(ctx, prop, tally, reason)
         return
     await _pass_up(ctx, prop, tally)
+
+
+async def _refuse(ctx: InboxContext, prop: store.Proposal, document: dict, reason: str) -> None:
+    """Keep why a chapter's roll or tally is refused here; the worker tells the chapter, signed."""
+    check: checking.DocumentCheck = ctx.prepared["decision_check"]
+    await received.add_refusal(
+        ctx.conn,
+        prop.id,
+        chapter=id_of(document["attributedTo"]) or "",
+        refused=sending.proof_value_of(document) or "",
+        document=document,
+        reason=reason,
+        inbox=check.inbox,
+        now=to_epoch(ctx.now),
+    )
 
 
 async def on_aggregate(ctx: InboxContext, prop: store.Proposal, activity: dict, aggregate: dict) -> None:
@@ -262,12 +283,12 @@ def with_refusals(inner: Handler) -> Handler:
         refusal = activity["result"]
         proposal_id = id_of(refusal.get("proposal")) or ""
         copy = await copy_store.copy_of(ctx.conn, proposal_id)
-        sent = sending.proof_value(copy["tally"]) if copy is not None and copy["tally"] else None
-        if sent is None or refusal.get("refused") != sent:
-            raise PermanentError("refusal ignored: it does not answer the tally this node sent last")
+        sent = {sending.proof_value(copy[name]) for name in ("roll", "tally")} - {None} if copy is not None else set()
+        if refusal.get("refused") not in sent:
+            raise PermanentError("refusal ignored: it does not answer the roll or the tally this node sent last")
         reason = refusal.get("reason") if isinstance(refusal.get("reason"), str) else "no reason given"
         await copy_store.mark_copy_refused(ctx.conn, proposal_id, reason[:2000])
-        log.warning("decisions: %s refused our tally of %s: %s", id_of(activity.get("actor")), proposal_id, reason)
+        log.warning("decisions: %s refused our roll or tally of %s: %s", id_of(activity.get("actor")), proposal_id, reason)
 
     return Handler(apply, needs_sender=inner.needs_sender)
 

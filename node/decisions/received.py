@@ -122,8 +122,7 @@ async def put_tally(
         " inbox, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id, chapter) DO UPDATE SET"
         " via_child = excluded.via_child, status = excluded.status, reason = excluded.reason,"
         " document = excluded.document, recount = excluded.recount, roll = excluded.roll,"
-        " inbox = COALESCE(excluded.inbox, decision_tallies.inbox), received_at = excluded.received_at,"
-        " refusal_sent_at = NULL"
+        " inbox = COALESCE(excluded.inbox, decision_tallies.inbox), received_at = excluded.received_at"
         " WHERE decision_tallies.status != 'reported'",
         (
             proposal_id,
@@ -188,13 +187,47 @@ async def aggregates(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, 
     return {row["origin"]: jsonio.loads(row["document"]) for row in rows}
 
 
-async def refusals_due(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
-    """Refused tallies whose chapter has not been sent the signed refusal yet."""
-    return await fetch_all(conn, "SELECT * FROM decision_tallies WHERE status = 'refused' AND refusal_sent_at IS NULL")
+# --- refusals to tell ----------------------------------------------------------------------
 
 
-async def mark_refusal_sent(conn: aiosqlite.Connection, proposal_id: str, chapter: str, now: float) -> None:
+async def add_refusal(
+    conn: aiosqlite.Connection,
+    proposal_id: str,
+    *,
+    chapter: str,
+    refused: str,
+    document: dict,
+    reason: str,
+    inbox: str | None,
+    now: float,
+) -> None:
+    """Keep a refusal of a chapter's signed roll or tally (``refused``: its proof value), to tell it once."""
     await conn.execute(
-        "UPDATE decision_tallies SET refusal_sent_at = ? WHERE proposal_id = ? AND chapter = ?",
-        (now, proposal_id, chapter),
+        "INSERT INTO decision_refusals (proposal_id, chapter, refused, kind, document, reason, inbox, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (proposal_id, chapter, refused, document.get("type", ""), jsonio.dumps_str(document), reason, inbox, now),
+    )
+
+
+async def roll_refusal(conn: aiosqlite.Connection, proposal_id: str, chapter: str) -> str | None:
+    """Why this level refused the chapter's roll, or None."""
+    return await fetch_value(
+        conn,
+        "SELECT reason FROM decision_refusals WHERE proposal_id = ? AND chapter = ? AND kind = 'DecisionRoll'"
+        " ORDER BY created_at DESC LIMIT 1",
+        (proposal_id, chapter),
+    )
+
+
+async def refusals_due(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
+    """Refusals whose chapter has not been sent them yet."""
+    return await fetch_all(conn, "SELECT * FROM decision_refusals WHERE sent_at IS NULL")
+
+
+async def mark_refusal_sent(
+    conn: aiosqlite.Connection, proposal_id: str, chapter: str, refused: str, now: float
+) -> None:
+    await conn.execute(
+        "UPDATE decision_refusals SET sent_at = ? WHERE proposal_id = ? AND chapter = ? AND refused = ?",
+        (now, proposal_id, chapter, refused),
     )

@@ -189,8 +189,20 @@ MIGRATIONS: list[Migration] = [
             roll        INTEGER,
             inbox       TEXT,
             received_at REAL NOT NULL,
-            refusal_sent_at REAL,
             PRIMARY KEY (proposal_id, chapter)
+        );
+        -- node/decisions/received.py: what this level refused of a child's rolls and tallies, to tell its chapter
+        CREATE TABLE decision_refusals (
+            proposal_id TEXT NOT NULL,
+            chapter     TEXT NOT NULL,
+            refused     TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            document    TEXT NOT NULL,
+            reason      TEXT NOT NULL,
+            inbox       TEXT,
+            created_at  REAL NOT NULL,
+            sent_at     REAL,
+            PRIMARY KEY (proposal_id, chapter, refused)
         );
         -- node/decisions/received.py: a level's own signed sum, kept for the results page only
         CREATE TABLE decision_aggregates (

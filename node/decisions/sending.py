@@ -28,9 +28,11 @@ async def send_document(
 
 def proof_value(document_text: str | None) -> str | None:
     """The proof value of a stored signed document: what names exactly that document in a refusal."""
-    if not document_text:
-        return None
-    proof = jsonio.loads(document_text).get("proof")
+    return proof_value_of(jsonio.loads(document_text)) if document_text else None
+
+
+def proof_value_of(document: dict) -> str | None:
+    proof = document.get("proof")
     value = proof.get("proofValue") if isinstance(proof, dict) else None
     return value if isinstance(value, str) else None
 

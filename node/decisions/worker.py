@@ -11,8 +11,8 @@ Each cycle (every second in production; tests step ``run_single_cycle()`` with a
    be built again: the exclusions changed): the polls room closes its questions, then the
    signed tally and its leaves are built from the stored choices and sent to our linked parent
    in one transaction with ``tally_sent_at`` (so a crash never sends two).
-4. ``send_refusals``: each tally refused here: the chapter is sent a ``Reject`` whose
-   ``result`` is a signed ``DecisionRefusal`` naming that tally (its proof value) and why.
+4. ``send_refusals``: each roll or tally refused here: the chapter is sent a ``Reject`` whose
+   ``result`` is a signed ``DecisionRefusal`` naming that document (its proof value) and why.
 5. ``send_aggregates``: at a level between, once every chapter of its electorate has
    reported or ``tallyDeadline`` has passed, its own signed aggregate goes to its parent.
 6. ``decide``: at the issuer, once every chapter has reported or at ``tallyDeadline``, the
@@ -171,18 +171,20 @@ class DecisionWorker:
                     actor=self.urls.actor(self.username),
                     proposal=row["proposal_id"],
                     published=iso(now),
-                    refused=sending.proof_value(row["document"]),
+                    refused=row["refused"],
                     reason=row["reason"],
                 )
                 refusal = tallying.sign(self.urls, self.keys, unsigned, now)
                 await sending.send_refusal(
                     conn, self.urls, self.username, refusal, refused, to=row["chapter"], inbox=row["inbox"], now=now
                 )
-                await received.mark_refusal_sent(conn, row["proposal_id"], row["chapter"], to_epoch(now))
+                await received.mark_refusal_sent(
+                    conn, row["proposal_id"], row["chapter"], row["refused"], to_epoch(now)
+                )
             return True
 
         due = await received.refusals_due(self.db.reader)
-        return await self._each("refusal", due, lambda r: f"{r['proposal_id']} {r['chapter']}", tell)
+        return await self._each("refusal", due, lambda r: f"{r['proposal_id']} {r['refused']}", tell)
 
     async def send_aggregates(self) -> int:
         now = self.clock.now()

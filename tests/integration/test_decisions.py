@@ -661,3 +661,31 @@ async def test_anyone_verifies_a_final_decision_and_each_tampered_document_fails
         await conn.execute("UPDATE decision_proposals SET outcome = ? WHERE id = ?", (json.dumps(signed), proposal_id))
     code, out = await _verify(proposal_id, capsys)
     assert code == 1 and "FAIL  the outcome" in out, out
+
+
+async def test_a_roll_larger_than_the_chapters_report_allows_is_refused_and_the_chapter_told(
+    make_node, tmp_path, member_host
+):
+    """A chapter whose roll exceeds its last signed report (plus those who joined since: rolls.allowance)
+    is refused at its region with a signed refusal it accepts and shows; its tally is refused for it; the
+    outcome counts it as not reporting, with the member count it reported."""
+    clock = FrozenClock()
+    nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 2, "b": 2, "c": 2})
+    await add_members(nodes["a"], member_host, "more", 10)  # the region's electorate still says 2
+    proposal_id = await issue(nodes["world"], clock)
+    told = await eventually(lambda: _told(nodes["a"], proposal_id, "exceeds the 2 members"), timeout=20)
+    assert told
+    await vote_everywhere(member_host, nodes, proposal_id, {"a": {"agree": 2}, "b": {"agree": 1}})
+    clock.advance(minutes=5, seconds=1)
+
+    async def refused_at_r1():
+        kept = await received.get_tally(nodes["r1"].db.reader, proposal_id, nodes["a"].actor_id)
+        return kept if kept is not None and kept["status"] == "refused" else None
+
+    assert "its roll was refused here" in (await eventually(refused_at_r1, timeout=20))["reason"]
+    await eventually(lambda: _reported(nodes["world"], proposal_id, 2), timeout=20)  # B and C
+    clock.advance(hours=1)  # the tallyDeadline: the top decides without A
+    final = await final_results(nodes["world"], proposal_id)
+    statuses = {c["id"]: c["status"] for region in final["branches"] for c in region["children"]}
+    assert statuses[nodes["a"].actor_id] == "not reporting"  # at the top: its tally never came up
+    assert final["voters"] == 1 and final["electorate"] == 6

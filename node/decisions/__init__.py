@@ -47,7 +47,8 @@ keyless commitments sent up when the roll is frozen and exclusions sent down by 
 (``rolls``). Leaves are served only after the close, in canonical order (sorted by
 commitment, never in arrival order). What a level above can still learn: whether an account
 it guesses is on a chapter's roll (commitments of public ids can be recomputed), and the
-day that membership began; after the close, as everyone can, the counts and the anonymous
+day that membership began; the nodes below the issuer also see its exclusions, so they can
+tell whether a guessed account is on two chapters' rolls; after the close, as everyone can, the counts and the anonymous
 leaves (which show how many voters answered each question together, not who they were).
 Receipts: a leaf shows its choices, so a member can check their vote and could also show it
 to someone else; for an organisation's internal decisions checkability comes first. Who

@@ -9,10 +9,13 @@ document came from (:func:`keys_of_actor`).
 ``refresh=True`` refetches (key rotation: a signature that fails with the cached key is
 tried once more with a fresh one). Every key fetch passes the :class:`KeyFetchGate` first
 (bounded per host and in total, a fetch budget per host, failures remembered for a while).
+:meth:`RemoteActors.gated` is a view of the same cache whose actor fetches pass that gate too:
+the inbox worker's, whose fetches a stranger's activity chooses.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
@@ -138,8 +141,17 @@ class RemoteActors:
         self.signer = signer
         self.clock = clock
         self.gate = gate  # bounds on key fetches (federation.fetchgate); None: unbounded
+        self.actors_gated = False  # True in the view :meth:`gated` gives
         self._keys: dict[str, RemoteKey] = {}
         self._actors: dict[str, tuple[float, RemoteActor]] = {}
+        self._fetched: dict[str, float] = {}  # when this process last stored each actor's document
+
+    def gated(self) -> RemoteActors:
+        """The same cache (shared, not copied), whose network fetches of actor documents pass
+        the key-fetch gate as key fetches do: for work a stranger's activity chooses."""
+        view = copy.copy(self)
+        view.actors_gated = True
+        return view
 
     async def get_key(self, key_id: str, *, refresh: bool = False) -> RemoteKey:
         if not refresh:
@@ -175,7 +187,7 @@ class RemoteActors:
             owner = document.get("owner") or document.get("controller")
             if not isinstance(owner, str):
                 raise FetchError(f"key {key_id} names no owner")
-            actor = await self.get_actor(owner, refresh=True)
+            actor = await self._fetch_actor_now(owner)  # inside the key's own pass of the gate
         else:
             actor = await self._store_actor(actor_from_document(document), requested=url)
         key = next((k for k in keys_of_actor(actor.data) if k.key_id == key_id), None)
@@ -188,8 +200,17 @@ class RemoteActors:
         self._keys[key_id] = key
         return key
 
-    async def get_actor(self, actor_id: str, *, refresh: bool = False) -> RemoteActor:
+    async def get_actor(self, actor_id: str, *, refresh: bool = False, max_age: float | None = None) -> RemoteActor:
+        """The actor, from the cache when it is younger than a day; ``refresh``: fetched now;
+        ``max_age``: fetched now unless this process fetched it less than ``max_age`` seconds ago
+        (a walk up the tree repeated by every Join need not refetch every ancestor each time)."""
         now = time.monotonic()
+        if max_age is not None:
+            fetched = self._fetched.get(actor_id)
+            cached = self._actors.get(actor_id)
+            if fetched is not None and cached is not None and now - fetched < max_age:
+                return cached[1]
+            refresh = True
         if not refresh:
             cached = self._actors.get(actor_id)
             if cached and now - cached[0] < CACHE_SECONDS:
@@ -199,6 +220,11 @@ class RemoteActors:
                 actor = RemoteActor(row["id"], row["inbox"], row["shared_inbox"], jsonio.loads(row["data"]))
                 self._actors[actor_id] = (now, actor)
                 return actor
+        if self.actors_gated and self.gate is not None:
+            return await self.gate.fetch(actor_id, lambda: self._fetch_actor_now(actor_id))
+        return await self._fetch_actor_now(actor_id)
+
+    async def _fetch_actor_now(self, actor_id: str) -> RemoteActor:
         document = await self.client.get_json(actor_id, signer=self.signer)
         return await self._store_actor(actor_from_document(document), requested=actor_id)
 
@@ -223,10 +249,12 @@ class RemoteActors:
             del self._keys[key_id]
         self._keys.update({key.key_id: key for key in listed})
         self._actors[actor.id] = (time.monotonic(), actor)
+        self._fetched[actor.id] = time.monotonic()
 
     async def forget(self, conn: Any, actor_id: str) -> None:
         """Drop a deleted actor from the cache (inside the caller's transaction)."""
         await self.store.delete_actor(conn, actor_id)
         self._actors.pop(actor_id, None)
+        self._fetched.pop(actor_id, None)
         for key_id in [k for k, v in self._keys.items() if v.owner == actor_id]:
             del self._keys[key_id]

@@ -11,6 +11,10 @@ every key fetch and says no at once, without any network, when:
 - its host has used up its fetch budget (a token bucket per host, applied before fetching);
 - its host already has ``per_host`` fetches in flight, or the node has ``total``.
 
+The inbox worker's fetches of actor documents and NodeInfo (what a received activity names:
+a report's author, a Join's requester, a follower's host) pass the same gate, so a stranger's
+activity gets no more network from the node than its signature did (``RemoteActors.gated``).
+
 Concurrent requests for the same URL share one fetch (single flight), shielded from any one
 waiter's cancellation; :meth:`KeyFetchGate.close` cancels those still in flight when the node stops. Key fetches also run on
 their own connection pool (:func:`federation.client.make_session` is called once for deliveries
@@ -84,11 +88,11 @@ class KeyFetchGate:
     def _admit(self, url: str, host: str) -> None:
         wait = self._budget.take(host, time.monotonic())
         if wait is not None:
-            raise FetchError(f"too many key fetches from {host}; not fetching {url} for {math.ceil(wait)} s")
+            raise FetchError(f"too many fetches (keys, actors) from {host}; not fetching {url} for {math.ceil(wait)} s")
         if self._by_host[host] >= self.per_host:
-            raise FetchError(f"{self.per_host} key fetches from {host} are already waiting; not fetching {url} now")
+            raise FetchError(f"{self.per_host} fetches from {host} are already waiting; not fetching {url} now")
         if sum(self._by_host.values()) >= self.total:
-            raise FetchError(f"{self.total} key fetches are already waiting; not fetching {url} now")
+            raise FetchError(f"{self.total} fetches of keys and actors are already waiting; not fetching {url} now")
 
     async def _run(self, url: str, host: str, fetch: Callable[[], Awaitable[T]]) -> T:
         try:

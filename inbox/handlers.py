@@ -102,6 +102,7 @@ class InboxContext:
     remote_actors: RemoteActors
     now: object  # datetime
     recipient: str
+    received_at: float  # epoch seconds when the inbox accepted the item (202): judge lateness by it
     registry: Registry
     sender: RemoteActor | None = None
     queued_deliveries: bool = False
@@ -122,7 +123,14 @@ HandlerFn = Callable[[InboxContext, dict], Awaitable[None]]
 
 @dataclass(frozen=True)
 class PrepareContext:
-    """What a preparer (``registry.preparers``) may use: the network, and reads outside any transaction."""
+    """What a preparer (``registry.preparers``) may use: the network, and reads outside any transaction.
+
+    A preparer checks who the sender is BEFORE any network work (``actor_id``, the signer the
+    inbox verified, against what ``reader`` shows: a linked child, a pending request), and
+    returns nothing for anyone else: what it would fetch is chosen by the sender. Its actor
+    fetches go through the key-fetch gate (``remote_actors`` is the gated view), other fetches
+    through ``remote_actors.gate`` (see ``node.branches.software``), and the worker bounds the
+    whole of an item's network work with one deadline."""
 
     config: Config
     urls: Urls
@@ -130,6 +138,8 @@ class PrepareContext:
     reader: aiosqlite.Connection
     now: object  # datetime
     sender: RemoteActor | None = None
+    actor_id: str | None = None  # the activity's actor, as the inbox verified it
+    received_at: float | None = None  # when the inbox accepted the item (epoch seconds)
 
     @property
     def chapter_id(self) -> str:

@@ -2,6 +2,14 @@
 
 For each claimed item: parse it, look up its handler, fetch what the handler needs from the
 network (outside any transaction: its sender, and what the registry's ``preparers`` fetch).
+A stranger chooses what that network work touches, so it is bounded three ways: the items of
+a batch are prepared concurrently, each under ONE deadline for all of its network work
+(``[federation] inbox_prepare_timeout_seconds``; past it the item is retried later and the
+rest of the batch goes on without it); actor documents are fetched through the same gate as
+signing keys (``RemoteActors.gated``: bounded per host and in total, a budget per host,
+failures remembered a while); and a preparer checks who the sender is (``PrepareContext.actor_id``
+against what ``PrepareContext.reader`` shows: a linked child, a pending request) before it
+fetches anything for it.
 Then the claimed batch's handlers run in ONE transaction, each with a timeout, then what they
 asked to do once for the whole batch (``ctx.once_per_batch``: a poll's served counts), and
 the items that succeeded are marked done in that same transaction:
@@ -92,18 +100,24 @@ class InboxWorker:
         batch: int = 64,
         lease_seconds: float = 120,
         handler_timeout: float = 30,
+        prepare_timeout: float | None = None,
         policy: RetryPolicy = INBOX,
     ) -> None:
         self.db = db
         self.config = config
         self.urls = urls
         self.remote_actors = remote_actors
+        # what preparers fetch is chosen by the sender: through the key-fetch gate
+        self.gated_actors = remote_actors.gated()
         self.clock = clock
         self.registry = registry
         self.on_deliveries_queued = on_deliveries_queued
         self.batch = batch
         self.lease_seconds = lease_seconds
         self.handler_timeout = handler_timeout
+        self.prepare_timeout = (
+            config.federation.inbox_prepare_timeout_seconds if prepare_timeout is None else prepare_timeout
+        )
         self.policy = policy
         self.parsed = ParsedActivities()
         # Stored items are safe on disk: processing them 20 ms later, in full batches, costs
@@ -122,35 +136,48 @@ class InboxWorker:
         now = to_epoch(self.clock.now())
         async with self.db.transaction() as conn:
             rows = await store.claim_due(conn, now=now, lease_seconds=self.lease_seconds, limit=self.batch)
-        ready = [item for item in [await self._prepare(row) for row in rows] if item is not None]
+        # concurrently: one item's slow fetches (a tarpit it names) never hold the others back
+        prepared = await asyncio.gather(*(self._prepare(row) for row in rows))
+        ready = [item for item in prepared if item is not None]
         if ready:
             await self._apply(ready)
         return len(rows)
 
     async def _prepare(self, row) -> _Ready | None:
-        """Parse the item and fetch its sender if the handler needs it; None if it failed (recorded)."""
+        """Parse the item and fetch its sender if the handler needs it, and what its preparers
+        fetch, all within ``prepare_timeout``; None if it failed (recorded: retried, or dead)."""
         try:
             activity = self.parsed.take(row["activity_id"], row["body"]) or jsonio.loads(row["body"])
             handler = handler_for(self.registry, row["type"])
-            sender = await self.remote_actors.get_actor(row["actor_id"]) if handler.needs_sender else None
-            prepared = await self._run_preparers(row["type"], activity, sender)
+            try:
+                async with asyncio.timeout(self.prepare_timeout):
+                    sender = await self.gated_actors.get_actor(row["actor_id"]) if handler.needs_sender else None
+                    prepared = await self._run_preparers(row, activity, sender)
+            except TimeoutError:
+                raise FetchError(
+                    f"what this activity needs from the network was not had within {self.prepare_timeout:g} s"
+                    " ([federation] inbox_prepare_timeout_seconds); it is tried again later"
+                ) from None
         except Exception as error:
             await self._failed(row, error)
             return None
         return _Ready(row, activity, handler, sender, prepared)
 
-    async def _run_preparers(self, kind: str, activity: dict, sender: RemoteActor | None) -> dict:
+    async def _run_preparers(self, row, activity: dict, sender: RemoteActor | None) -> dict:
         """The registry's preparers for this type: network work done before the transaction."""
+        kind = row["type"]
         hooks = (*self.registry.preparers.get(kind, ()), *self.registry.preparers.get("*", ()))
         if not hooks:
             return {}
         pctx = PrepareContext(
             config=self.config,
             urls=self.urls,
-            remote_actors=self.remote_actors,
+            remote_actors=self.gated_actors,
             reader=self.db.reader,
             now=self.clock.now(),
             sender=sender,
+            actor_id=row["actor_id"],
+            received_at=row["received_at"],
         )
         prepared: dict = {}
         for hook in hooks:
@@ -190,6 +217,7 @@ class InboxWorker:
                     remote_actors=self.remote_actors,
                     now=self.clock.now(),
                     recipient=item.row["recipient"],
+                    received_at=item.row["received_at"],
                     registry=self.registry,
                     sender=item.sender,
                     prepared=item.prepared,

@@ -13,8 +13,9 @@ Registered by :func:`register` (after membership's, which it wraps):
   linked child of a node of its subtree from its children: that branch's reports are dropped
   here, and our parent is told the same.
 - ``Add`` of a ``BranchReport`` to our children, from a linked child: checked (the proof
-  before the transaction, by the ``Add`` preparer; the rest inside), kept if newest, and
-  forwarded unchanged to our parent. A refused report goes dead with the reason, logged.
+  before the transaction, by the ``Add`` preparer, which fetches nothing for a sender that is
+  not a linked child; the rest inside), kept if newest, and forwarded unchanged to our
+  parent. A refused report goes dead with the reason, logged.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import logging
 
 from federation import jsonio
 from federation.activitystreams import id_of
-from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext
+from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext, TryLater
 from node.branches import linking, links, relaying, reports, requests
 from node.branches.linking import Local
 from node.core import objects, vocabulary
@@ -151,8 +152,10 @@ def _report_of(activity: dict) -> dict | None:
 
 
 async def prepare_report(pctx: PrepareContext, activity: dict) -> dict:
+    """The report's proof checked against its origin's actor, fetched for it; only for a report
+    sent by a linked child (who else would send one is checked first, without any network)."""
     report = _report_of(activity)
-    if report is None:
+    if report is None or await links.linked_child(pctx.reader, pctx.actor_id) is None:
         return {}
     return {"report_check": await reports.check_proof(pctx.remote_actors, report, pctx.now)}
 
@@ -183,7 +186,12 @@ async def on_add(ctx: InboxContext, activity: dict) -> None:
     report = _report_of(activity)
     if report is None:
         return  # not the tree's: kept in the inbox only
-    check: reports.ReportCheck = ctx.prepared["report_check"]
+    check: reports.ReportCheck | None = ctx.prepared.get("report_check")
+    if check is None:  # not checked: its sender was no linked child before the transaction
+        sender = id_of(activity["actor"])
+        if await links.linked_child(ctx.conn, sender) is None:
+            raise refuse_report(activity, f"{sender} is not a linked child of this node")
+        raise TryLater(f"{sender} was linked while its report waited: the report is checked when tried again")
     reason = await _report_refusal(ctx, activity, check)
     if reason is not None:
         raise refuse_report(activity, reason)

@@ -3,7 +3,8 @@
 A ``Join`` of the chapter whose actor is a node's Group actor (it shows a ``level``) is a link
 request; a Person's Join stays a membership request. Before the inbox's transaction,
 :func:`prepare` fetches the requester's actor afresh (its ``parent`` now, not a cached one)
-and walks this node's ancestors up through their actor documents; inside it, :func:`refusal`
+and walks this node's ancestors up through their actor documents (those fetched in the last
+``ancestry.WALK_SECONDS`` taken as they are: N Joins, one walk); inside it, :func:`refusal`
 applies the rules (``node.branches.rules``) to what was fetched. The admin's Accept
 (``outbound``) applies the same rules again, with a fresh walk: what held when the request
 came may not hold now.
@@ -32,9 +33,11 @@ def host_of(actor_id: str) -> str:
     return origin_of(actor_id).netloc.lower()
 
 
-async def our_ancestors(remote_actors: RemoteActors, reader, local_id: str) -> list[str]:
+async def our_ancestors(
+    remote_actors: RemoteActors, reader, local_id: str, *, max_age: float | None = None
+) -> list[str]:
     parent = await links.current_parent(reader)
-    return await ancestry.ancestors(remote_actors, parent.peer_id if parent else None, local=local_id)
+    return await ancestry.ancestors(remote_actors, parent.peer_id if parent else None, local=local_id, max_age=max_age)
 
 
 async def prepare(pctx: PrepareContext, activity: dict) -> dict:
@@ -42,7 +45,8 @@ async def prepare(pctx: PrepareContext, activity: dict) -> dict:
     if not is_node(pctx.sender) or id_of(activity.get("object")) != pctx.chapter_id:
         return {}
     requester = await pctx.remote_actors.get_actor(pctx.sender.id, refresh=True)
-    return {"requester": requester, "ancestors": await our_ancestors(pctx.remote_actors, pctx.reader, pctx.chapter_id)}
+    above = await our_ancestors(pctx.remote_actors, pctx.reader, pctx.chapter_id, max_age=ancestry.WALK_SECONDS)
+    return {"requester": requester, "ancestors": above}
 
 
 def refusal(config: Config, local_id: str, requester: RemoteActor, ancestors: list[str]) -> str | None:

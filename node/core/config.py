@@ -98,6 +98,7 @@ class FederationConfig:
     key_fetch_per_host_per_minute: float = 60.0  # key fetches one host's senders may cause (then refused)
     key_fetch_per_host_burst: int = 30
     key_fetch_failure_seconds: float = 120.0  # a key that could not be fetched is not tried again for this long
+    inbox_prepare_timeout_seconds: float = 15.0  # all the network work of one received item (then retried later)
 
     @property
     def networks(self):
@@ -276,6 +277,8 @@ def validate(config: Config) -> None:
             raise ConfigError(f"[accounts] {f.name} must be positive")
     if config.federation.key_fetch_failure_seconds < 0:
         raise ConfigError("[federation] key_fetch_failure_seconds must be 0 or more")
+    if not config.federation.inbox_prepare_timeout_seconds > 0:
+        raise ConfigError("[federation] inbox_prepare_timeout_seconds must be positive (15 is a good start)")
     for f in fields(ServerConfig):
         if getattr(config.server, f.name) <= 0:
             raise ConfigError(f"[server] {f.name} must be positive")

@@ -14,7 +14,8 @@ has a ``name`` and no ``content`` (then it is kept as a ballot for an unknown op
 other reply is a comment, handed to ``registry.reply_handlers["*"]`` when there is one. The voter is
 the activity's actor (whose signature the inbox checked); a Note attributed to someone else
 is recorded, not counted. Counting itself is :func:`node.polls.count_ballot`, shared with
-the pages.
+the pages. A ballot is on time when the inbox ACCEPTED it before the close
+(``ctx.received_at``, the 202), however late the worker reaches it.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ async def take_ballot(
         choice=created["name"],
         ballot_id=id_of(created) or activity.get("id"),
         source="remote",
-        now=to_epoch(ctx.now),
+        now=ctx.received_at,  # judged by when the inbox accepted it, not when the worker got to it
     )
     attributed = id_of(created.get("attributedTo"))
     if attributed is not None and attributed != voter:
@@ -75,7 +76,7 @@ async def take_ballot(
     pending = await polls.checked(ctx.conn, ballot, checks)
     if pending.counted is None:
         ctx.once_per_batch.add(BALLOTS, _write_ballots, pending)
-        ctx.once_per_batch.add(("served counts", question.id), partial(_counts_changed, question.id, ballot.now))
+        ctx.once_per_batch.add(("served counts", question.id), partial(_counts_changed, question.id, to_epoch(ctx.now)))
     return pending
 
 

@@ -184,6 +184,33 @@ async def test_updates_are_coalesced_sent_to_followers_and_voters_and_the_close_
     assert await run_poll_worker(node) == 0
 
 
+async def test_a_ballot_accepted_before_the_close_counts_however_late_the_worker_reaches_it(make_node, remote_actor):
+    """The inbox answered 202 a minute before endTime; the worker only gets to it after the
+    close (a busy inbox, a slow batch): the ballot is judged by when it was received."""
+    clock = FrozenClock()
+    node = await make_node("london", start_workers=False, clock=clock)
+    alice, bob = await remote_actor("alice"), await remote_actor("bob")
+    for voter in (alice, bob):
+        await admin_adds_member(node, voter.id)
+    question_id = (await open_poll(node, "oneOf", ["yes", "no"], minutes=10))["object"]
+    await node.settle()
+
+    clock.advance(minutes=9)
+    await _vote(node, alice, mastodon_vote(alice.id, question_id, node.actor_id, "yes", 1))  # 202, not processed
+    clock.advance(minutes=2)  # past endTime: the poll worker closes it before the inbox worker runs
+    assert await run_poll_worker(node) == 1
+    await _vote(node, bob, mastodon_vote(bob.id, question_id, node.actor_id, "no", 1))  # received after the close
+    await node.settle()
+
+    by_voter = {b["voter"]: b for b in await polls.ballots_of(node.db.reader, question_id)}
+    assert by_voter[alice.id]["counted"] and by_voter[alice.id]["reason"] is None
+    assert not by_voter[bob.id]["counted"] and by_voter[bob.id]["reason"] == "after close"
+    assert await run_poll_worker(node) == 1  # the counts changed after the close: sent again
+    status, served = await get_json(question_id)
+    assert status == 200 and served["votersCount"] == 1 and "closed" in served
+    assert [o["replies"]["totalItems"] for o in served["oneOf"]] == [1, 0]
+
+
 async def test_hidden_results_are_zero_until_the_close(make_node, remote_actor):
     clock = FrozenClock()
     node = await make_node("london", start_workers=False, clock=clock)

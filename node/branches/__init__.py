@@ -27,7 +27,8 @@ member counts; ``admin``: the dashboard's panel to link, leave, accept, reject a
 branch is unlinked, its reports are dropped at every level above (a ``Remove`` told upward).
 
 **Relaying** (``relaying``, a ``registry.relay_rules`` entry): a public post of a linked child,
-or one a linked child relays from its subtree, is announced once to this node's followers
+or one a linked child relays from its subtree (checked against its author before the
+transaction: its own proof, or the origin's copy fetched by id), is announced once to this node's followers
 (with ``audience`` = the origin chapter), keyed by the post's id in the same transaction as
 the received activity; followers on FEP-1b12 software (``software``: their host's NodeInfo,
 fetched once when they follow) and the parent get the activity itself.
@@ -68,6 +69,7 @@ def register(registry: Registry) -> None:
     pages.register(registry)
     registry.admin_sections.append(admin.admin_sections)
     registry.relay_rules.append(relaying.relay_subtree)
+    registry.before("Announce", relaying.prepare_relayed)
     registry.before("Follow", software.learn)
     registry.after("Follow", software.remember)
     registry.actor_additions.append(actor_part)

@@ -11,24 +11,38 @@ host, attributed to it); or an ``Announce`` by a linked child relaying such an a
 node of its own subtree (``audience`` names that node, whose signed report came here through
 that child). Nothing from a pending, refused or unlinked node, nor from anyone else.
 
+A relayed activity of another node is believed only once checked against its author, before
+the transaction (:func:`prepare_relayed`, a ``registry.preparers`` entry for ``Announce``):
+first, without any network, the sender must be a linked child and the origin a node whose
+report came through it; then the activity must carry a valid FEP-8b32 proof from the origin's
+own key, or be fetched from the origin at its id (through the inbox's gated fetches): it must
+be what the origin serves there (the same type, actor and post), and what is relayed is the
+origin's copy. A child can thus relay its subtree's posts, never forge or alter them.
+
 How: followers get one ``Announce`` with ``audience`` = the origin chapter, of the post's id
 for a Create (Mastodon shows a boost and fetches the post from its origin; an edit or a
 deletion means nothing to it as an Announce, so those are not sent to it), or of the
 activity itself for followers whose host runs FEP-1b12 software (``node.branches.software``)
 and for our own parent (which relays it in turn, and needs Updates and Deletes too). Ids
-derive from the post's id (and, for the activity form, the activity's id), so however many
-levels a post passes and however often it is redelivered, each follower gets it once.
+derive from the post's id (and, for the activity form of an Update, the activity's id), so
+however many levels a post passes, however often it is redelivered, and in however many
+Creates it arrives, each follower gets it once.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from federation.activitystreams import PUBLIC_ALIASES, as_list, id_of, origin_of
-from inbox.handlers import InboxContext
+from federation.client import FetchError
+from federation.proofs import ProofError, verify_actor_proof
+from inbox.handlers import InboxContext, PrepareContext
 from inbox.relay import Relay
 from node.branches import links, reports, software
 from node.core import follows, vocabulary
+
+log = logging.getLogger("chapterhouse.branches")
 
 RELAYED_ACTIVITIES = ("Create", "Update", "Delete")
 RELAYED_TYPES = ("Note", "Article", "Question", "Event")
@@ -58,15 +72,95 @@ def own_public_post(activity: dict, origin: str) -> bool:
     return author in (None, origin)
 
 
-async def _relayed_by_child(ctx: InboxContext, announce: dict, child: str) -> dict | None:
-    """The activity a linked child relays from its subtree, if it is one we relay in turn."""
+def _same_host(first: str, second: str) -> bool:
+    return origin_of(first).netloc.lower() == origin_of(second).netloc.lower()
+
+
+def _claimed_relay(announce: dict, child: str) -> tuple[dict, str] | None:
+    """The activity and its origin, when ``announce`` has the shape of a relay from a subtree."""
     relayed, origin = announce.get("object"), id_of(announce.get("audience"))
     if not isinstance(relayed, dict) or origin in (None, child) or not _is_public(announce):
         return None
-    if not own_public_post(relayed, origin):
+    if not own_public_post(relayed, origin) or not isinstance(relayed.get("id"), str):
         return None
-    kept = await reports.get(ctx.conn, origin)
-    return relayed if kept is not None and kept["via_child"] == child else None
+    if not _same_host(relayed["id"], origin):
+        return None
+    return relayed, origin
+
+
+async def _through(reader, origin: str, child: str) -> bool:
+    """Whether ``origin``'s report came here through ``child`` (it is in that child's subtree)."""
+    kept = await reports.get(reader, origin)
+    return kept is not None and kept["via_child"] == child
+
+
+#: ``ctx.prepared`` key: the relayed activity as checked against its author (or the refusal's reason).
+CHECKED = "relayed activity, checked"
+
+
+async def prepare_relayed(pctx: PrepareContext, activity: dict) -> dict:
+    """Before the transaction of an Announce: the activity a linked child relays, checked against
+    its author. Nothing is fetched unless the sender is a linked child and the origin in its subtree."""
+    child = pctx.actor_id
+    if activity.get("type") != "Announce" or child is None:
+        return {}
+    claimed = _claimed_relay(activity, child)
+    if claimed is None or await links.linked_child(pctx.reader, child) is None:
+        return {}
+    relayed, origin = claimed
+    if not await _through(pctx.reader, origin, child):
+        return {}
+    return {CHECKED: await _checked_against_author(pctx, relayed, origin)}
+
+
+async def _checked_against_author(pctx: PrepareContext, relayed: dict, origin: str) -> dict | str:
+    """The activity to relay (the one its origin signed or serves), or why it is refused."""
+    if "proof" in relayed:
+        try:
+            actor = await pctx.remote_actors.get_actor(origin)
+            verify_actor_proof(relayed, actor.data, now=pctx.now)
+            return relayed
+        except ProofError as error:
+            return f"its proof: {error}"
+        except FetchError as error:
+            if error.gone:
+                return f"its author {origin} is gone ({error.reason})"
+            raise  # unreachable now: the inbox tries again later
+    gate, client = pctx.remote_actors.gate, pctx.remote_actors.client
+    url = relayed["id"]
+
+    async def fetch() -> dict:
+        return await client.get_json(url, signer=pctx.remote_actors.signer)
+
+    try:
+        served = await (gate.fetch(url, fetch) if gate is not None else fetch())
+    except FetchError as error:
+        if error.gone:
+            return f"{origin} serves nothing at {url} ({error.reason})"
+        raise  # unreachable now: the inbox tries again later
+    return _matching(served, relayed, origin)
+
+
+def _matching(served: dict, relayed: dict, origin: str) -> dict | str:
+    """What the origin serves at the activity's id, when it is the activity the child relayed."""
+    if served.get("id") != relayed["id"] or served.get("type") != relayed.get("type"):
+        return f"{origin} serves another document at {relayed['id']}"
+    if id_of(served.get("object")) != id_of(relayed.get("object")) or not own_public_post(served, origin):
+        return f"{origin} serves {relayed['id']} with another post or audience than the relayed copy"
+    return served
+
+
+async def _relayed_by_child(ctx: InboxContext, announce: dict, child: str) -> dict | None:
+    """The activity a linked child relays from its subtree, if it is one we relay in turn: only as
+    checked against its author before the transaction (:func:`prepare_relayed`)."""
+    claimed = _claimed_relay(announce, child)
+    if claimed is None or not await _through(ctx.conn, claimed[1], child):
+        return None
+    checked = ctx.prepared.get(CHECKED)
+    if isinstance(checked, str):
+        log.warning("branch tree: %s relayed %s, not relayed further: %s", child, claimed[0].get("id"), checked)
+        return None
+    return checked
 
 
 async def _split_followers(ctx: InboxContext) -> tuple[list[str], list[str]]:
@@ -78,6 +172,14 @@ async def _split_followers(ctx: InboxContext) -> tuple[list[str], list[str]]:
     plain = [i for i in inboxes if i != parent_inbox and software.inbox_host(i) not in embedded_hosts]
     embedded = [i for i in inboxes if i not in plain and i != parent_inbox] + ([parent_inbox] if parent_inbox else [])
     return plain, embedded
+
+
+def _activity_key(relayed: dict) -> str:
+    """A Create or a Delete is relayed once per post, whatever its activity's id (a post sent in
+    two Creates is one post); each Update once per activity (every edit is news)."""
+    if relayed["type"] in ("Create", "Delete"):
+        return f"activity {relayed['type']} {id_of(relayed['object'])}"
+    return f"activity {relayed['id']}"
 
 
 #: The linked children, read once per inbox batch; a handler that links or unlinks one forgets it.
@@ -128,7 +230,7 @@ async def relay_subtree(ctx: InboxContext, activity: dict) -> list[Relay] | None
                     ctx.urls,
                     actor=ctx.chapter_id,
                     relayed=relayed,
-                    key=f"activity {relayed['id']}",
+                    key=_activity_key(relayed),
                     followers=followers,
                     audience=origin,
                     now=ctx.now,

@@ -23,8 +23,11 @@ the inbox's transaction (a ``registry.preparers`` entry), keeps the newest repor
 its subtree, and forwards each unchanged to its own parent, so the top holds every node's own
 signed statement (``tree``: ``GET <actor>/tree``; ``pages``: the node's place and founding date
 among its home page's facts and, with children, the newest chapters below and the tree with
-member counts; ``admin``: the dashboard's panel to link, leave, accept, reject and remove). When a
-branch is unlinked, its reports are dropped at every level above (a ``Remove`` told upward).
+member counts, ``/tree`` as a page, the levels above a node named on its home page, and how to find
+a chapter on a node that is not one; ``names``: a branch shown by its display name and place,
+never a raw actor URL; ``admin``: the dashboard's panel to link, leave, accept, reject and
+remove). When a branch is unlinked, its reports are dropped at every level above (a ``Remove``
+told upward).
 
 **Relaying** (``relaying``, a ``registry.relay_rules`` entry): a public post of a linked child,
 or one a linked child relays from its subtree (checked against its author before the
@@ -33,8 +36,12 @@ transaction: its own proof, or the origin's copy fetched by id), is announced on
 the received activity; followers on FEP-1b12 software (``software``: their host's NodeInfo,
 fetched once when they follow) and the parent get the activity itself.
 
-Tables (``schema``, migration 10): ``branch_links``, ``branch_reports``,
-``branch_report_sent``, ``peer_software``.
+**On the home page of a region or the international** (``subtree_posts``): the subtree's public
+news, blog posts, minutes and events, kept as they arrive (the same ones relaying relays), each
+with its chapter's name and a link to the original.
+
+Tables (``schema``, migrations 10 and 11): ``branch_links``, ``branch_reports``,
+``branch_report_sent``, ``peer_software``, ``branch_subtree_posts``.
 """
 
 from __future__ import annotations
@@ -43,7 +50,19 @@ from pathlib import Path
 
 from aiohttp import web
 
-from node.branches import admin, inbound, links, outbound, pages, relaying, reporter, schema, software, views
+from node.branches import (
+    admin,
+    inbound,
+    links,
+    outbound,
+    pages,
+    relaying,
+    reporter,
+    schema,
+    software,
+    subtree_posts,
+    views,
+)
 from node.core.appkeys import CONFIG, DATABASE, URLS
 from node.core.registry import Registry
 
@@ -67,6 +86,7 @@ def register(registry: Registry) -> None:
     inbound.register(registry)
     outbound.register(registry)
     pages.register(registry)
+    subtree_posts.register(registry)
     registry.admin_sections.append(admin.admin_sections)
     registry.relay_rules.append(relaying.relay_subtree)
     registry.before("Announce", relaying.prepare_relayed)
@@ -77,5 +97,6 @@ def register(registry: Registry) -> None:
 
 def setup(app: web.Application) -> None:
     views.add_routes(app)
+    pages.add_routes(app)
     admin.add_routes(app)
     app.cleanup_ctx.append(reporter.reporter_context)

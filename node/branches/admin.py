@@ -2,7 +2,8 @@
 
 One ``admin_sections`` panel: the parent (pending, linked or refused, with a Leave button while
 linked), link requests waiting for the admin (Accept or Reject), linked children (Remove), and
-refused ones with the reason. ``POST /admin/tree`` (an admin, CSRF-checked) publishes what the
+refused ones with the reason; each branch by its display name and place (``names``), its
+actor id kept for the admin in a ``title``. ``POST /admin/tree`` (an admin, CSRF-checked) publishes what the
 client-to-server API would: ``Join`` of a parent (its actor id), ``Leave``, ``Accept`` /
 ``Reject`` of a child's Join, ``Remove`` of a child from the children collection; refusals
 the rules make come back as the 4xx the outbox answers.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.branches import links
+from node.branches import links, names
 from node.core.appkeys import CONFIG, DATABASE, URLS
 from node.core.errors import ApiError
 from node.core.i18n import N_
@@ -27,6 +28,8 @@ async def admin_sections(request: web.Request) -> list[Part]:
     reader = request.app[DATABASE].reader
     context = {state: await links.children_in_state(reader, state) for state in ("pending", "linked", "refused")}
     context["parent"] = await links.latest_parent(reader)
+    shown = [link.peer_id for state in ("pending", "linked", "refused") for link in context[state]]
+    context["names"] = await names.names_of(reader, [*shown, context["parent"].peer_id if context["parent"] else None])
     return [Part(PANEL_ORDER, "admin_tree.html", context)]
 
 

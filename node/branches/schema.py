@@ -60,4 +60,21 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        11,
+        "branch subtree posts",
+        """
+        -- node/branches/subtree_posts.py: the subtree's public posts that reached this node, a copy of each
+        CREATE TABLE branch_subtree_posts (
+            post_id     TEXT PRIMARY KEY,
+            origin_id   TEXT NOT NULL,
+            via_child   TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            published   REAL NOT NULL,
+            document    TEXT NOT NULL,
+            received_at REAL NOT NULL
+        );
+        CREATE INDEX branch_subtree_posts_by_kind ON branch_subtree_posts (kind, published);
+        """,
+    ),
 ]

@@ -2,7 +2,8 @@
 
 - ``GET /users/{name}/children``: the linked children's actor ids, newest first, as an
   ``OrderedCollection`` with a true ``totalItems`` (paged like the followers).
-- ``GET /users/{name}/tree``: :func:`node.branches.tree.subtree` as JSON.
+- ``GET /users/{name}/tree``: :func:`node.branches.tree.subtree` as JSON, whatever the
+  client asks (``/tree`` is the page, and this JSON too with ``Accept: application/json``).
 - ``GET /admin/children`` (admin token): link requests and children by state (pending,
   linked, refused, unlinked), each with its Join's id, and this node's own parent (the
   current one, or the last asked or had, with its state and reason).
@@ -44,8 +45,18 @@ async def children_collection(request: web.Request) -> web.Response:
     return ap_response(request, collection_document(request.app[URLS].children(name), total, page, items))
 
 
-async def subtree(request: web.Request) -> web.Response:
-    _chapter(request)
+def wants_json(request: web.Request) -> bool:
+    """A client asking for JSON (or an ActivityPub type) before HTML."""
+    accept = request.headers.get("Accept", "").lower()
+    html_at = accept.find("text/html")
+    json_at = accept.find("json")
+    return json_at >= 0 and (html_at < 0 or json_at < html_at)
+
+
+async def subtree(request: web.Request, *, own: bool = False) -> web.Response:
+    """The subtree as JSON, at ``<actor>/tree`` whatever is asked (``/tree`` is the page)."""
+    if not own:
+        _chapter(request)
     await require_signed_if_authorized_fetch(request)
     app = request.app
     document = await tree.subtree(app[DATABASE].reader, app[CONFIG], app[URLS], app[KEYRING], app[CLOCK].now())

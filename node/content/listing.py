@@ -171,8 +171,11 @@ def now_iso(request: web.Request) -> str:
 
 
 async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
-    """Latest news (wide), blogs with their authors, the latest minutes, upcoming events."""
+    """Latest news (wide), blogs with their authors, the latest minutes, upcoming events. A node
+    that is not a chapter (a region, the international) leaves out its own empty sections: its home
+    page shows its subtree's posts beside them."""
     parts = []
+    chapter = request.app[CONFIG].node.level == "chapter"
     for order, section, wide in (
         (10, "news", True),
         (20, "blog", False),
@@ -181,6 +184,8 @@ async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
     ):
         found = await items(request, section, skip=shown)
         shown.update(item.id for item in found)
+        if not found and not chapter:
+            continue
         parts.append(
             Part(
                 order,

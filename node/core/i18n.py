@@ -19,7 +19,8 @@ needs no build step and a stale ``.mo`` can never be served.
   language we have, else the best match of ``Accept-Language`` (by language subtag, so
   ``zh-CN``, ``zh-SG`` and ``zh`` all get Simplified Chinese), else the node's ``[node] language``.
 - Dates, times, numbers and percentages are formatted with Babel for that language, in the
-  node's time zone (:class:`Formatter`).
+  node's time zone (:class:`Formatter`), following the reader's own variant of it when their
+  browser names one (:func:`formatting_locale`: ``en-GB`` gets day-month, ``en-US`` month-day).
 
 Adding a language: ``make messages`` (extracts the strings and updates every catalog), then
 ``.venv/bin/pybabel init -i node/locale/messages.pot -d node/locale -l fr``, translate
@@ -158,6 +159,28 @@ class Languages:
 
     def __iter__(self):
         return iter(self.by_code.values())
+
+
+def formatting_locale(language: Language, accept_language: str | None) -> str:
+    """The locale dates and numbers follow: the reader's own variant of the page's language when
+    their browser names one (``en-GB`` reads 7 December 2026, ``en-US`` December 7, 2026), else the
+    language's own conventions."""
+    primary = language.code.split("_")[0].lower()
+    for tag in _accepted(accept_language or ""):
+        if tag.split("-")[0] != primary or "-" not in tag:
+            continue
+        try:
+            found = Locale.parse(tag, sep="-")
+        except (ValueError, TypeError):
+            continue
+        if found.language == primary and (found.script or None) in (None, language_script(language)):
+            return str(found)
+    return language.code
+
+
+def language_script(language: Language) -> str | None:
+    parts = language.code.split("_")
+    return parts[1] if len(parts) > 1 and len(parts[1]) == 4 else None
 
 
 def load_languages(default: str) -> Languages:

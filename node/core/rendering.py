@@ -28,7 +28,7 @@ import jinja2
 from aiohttp import web
 
 from node.core.appkeys import CONFIG, LANGUAGE, LANGUAGES, REGISTRY, URLS
-from node.core.i18n import COOKIE, Formatter, Language, load_languages, zone
+from node.core.i18n import COOKIE, Formatter, Language, formatting_locale, load_languages, zone
 from node.core.sanitize import clean_html
 
 CSP = (
@@ -92,7 +92,9 @@ def translate(request: web.Request, message: str) -> str:
 
 
 def formatter(request: web.Request) -> Formatter:
-    return Formatter(language_of(request).code, zone(request.app[CONFIG].node.timezone))
+    """Dates and numbers in the reader's language, by their own variant's conventions (en-GB: day-month)."""
+    locale = formatting_locale(language_of(request), request.headers.get("Accept-Language"))
+    return Formatter(locale, zone(request.app[CONFIG].node.timezone))
 
 
 async def page_base(request: web.Request) -> dict:

@@ -25,6 +25,8 @@ async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
         if person["actor_id"] not in shown
     ]
     shown.update(person["actor_id"] for person in newest)
+    if not newest and request.app[CONFIG].node.level != "chapter":
+        return []  # a region or the international without members of its own: its chapters have them
     return [
         Part(
             70,

@@ -16,7 +16,7 @@ the items that succeeded are marked done in that same transaction:
 an item is either fully processed or not at all (a handler that fails is rolled back alone,
 see :meth:`InboxWorker._apply`, and the others still commit), and a busy inbox pays one
 commit per batch instead of one per item. Failures are retried with backoff
-(:data:`node.retry.INBOX`); a :class:`PermanentError`, or running out of time, makes the
+(:data:`node.core.retry.INBOX`); a :class:`PermanentError`, or running out of time, makes the
 item dead with the reason kept.
 """
 

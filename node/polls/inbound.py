@@ -13,7 +13,7 @@ As Mastodon decides: a Note is a ballot when its ``name`` is one of the options,
 has a ``name`` and no ``content`` (then it is kept as a ballot for an unknown option). Any
 other reply is a comment, handed to ``registry.reply_handlers["*"]`` when there is one. The voter is
 the activity's actor (whose signature the inbox checked); a Note attributed to someone else
-is recorded, not counted. Counting itself is :func:`node.polls.count_ballot`, shared with
+is recorded, not counted. Counting itself is :func:`node.polls.model.count_ballot`, shared with
 the pages. A ballot is on time when the inbox ACCEPTED it before the close
 (``ctx.received_at``, the 202), however late the worker reaches it.
 """

@@ -82,6 +82,11 @@ Flow
    id>/results`` (JSON or a page), a copy's leaves and a receipt's inclusion proof after the
    close; ``verify``: ``chapterhouse verify <proposal>`` redoes it all from public documents.
 
+In the browser (``pages``, ``composing``, ``words``): ``/decisions/new`` issues a proposal or survey
+through the same composer, every decision has a page at ``/decisions/<uuid>`` (a proposal's id and a
+chapter's copy land there), the dashboard has a Decisions panel and a region's or the international's
+home page the open and closed decisions.
+
 Tables (``schema``, migrations 12 and 13): the proposal and electorate (``store``), this
 node's copy with its roll, choices and receipts (``copy_store``), what the subtree sent up
 and the issuer's exclusions (``received``).
@@ -94,7 +99,7 @@ from pathlib import Path
 from aiohttp import web
 
 from node.core.registry import Registry
-from node.decisions import ballots, inbound, issuing, schema, views, worker
+from node.decisions import ballots, inbound, issuing, pages, schema, views, worker
 
 
 def register(registry: Registry) -> None:
@@ -106,10 +111,12 @@ def register(registry: Registry) -> None:
     )
     issuing.register(registry)
     inbound.register(registry)
+    pages.register(registry)
     registry.reply_handlers["Question"] = ballots.vote_on_copy(registry.reply_handlers["Question"])
     registry.local_vote = ballots.local_vote_on_copy(registry.local_vote)
 
 
 def setup(app: web.Application) -> None:
     views.add_routes(app)
+    pages.add_routes(app)
     app.cleanup_ctx.append(worker.decision_worker_context)

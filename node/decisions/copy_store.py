@@ -1,7 +1,8 @@
 """This node's own copy of a proposal, its frozen roll, its members' choices and receipts: the SQL.
 
 ``decision_copies`` / ``decision_copy_questions``: the copy for its members, which question of
-ours copies which of the proposal, the signed roll sent up, and the signed tally with the
+ours copies which of the proposal, its state (``states.COPY``: frozen, rolled, tallied; moved
+only along that graph, by :func:`_move`), the signed roll sent up, and the signed tally with the
 leaves it was signed over (served after the close). ``decision_roll``: the frozen roll, each
 member with their commitment, the day the membership began and, once the issuer's exclusions
 say so, why they count elsewhere (never served). ``decision_choices``: each counted choice,
@@ -15,6 +16,8 @@ import aiosqlite
 
 from federation import jsonio
 from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.due import TransitionError
+from node.decisions.states import COPY
 
 
 async def insert_copy(
@@ -38,15 +41,27 @@ async def insert_copy(
     )
 
 
+async def _move(
+    conn: aiosqlite.Connection, proposal_id: str, source: str, target: str, sets: str = "", params: tuple = ()
+) -> None:
+    """Move a copy from ``source`` to ``target`` (a transition ``states.COPY`` allows), setting ``sets`` too."""
+    COPY.check(source, target)
+    cursor = await conn.execute(
+        f"UPDATE decision_copies SET state = ?{sets} WHERE proposal_id = ? AND state = ?",
+        (target, *params, proposal_id, source),
+    )
+    if cursor.rowcount != 1:
+        now = await fetch_value(conn, "SELECT state FROM decision_copies WHERE proposal_id = ?", (proposal_id,))
+        raise TransitionError(f"{COPY.name}: {proposal_id} is {now!r}, not {source!r}: it cannot go to {target!r}")
+
+
 async def rolls_due(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
-    """Copies whose signed roll has not gone up yet."""
-    return await fetch_all(conn, "SELECT * FROM decision_copies WHERE roll IS NULL")
+    """Copies whose signed roll has not gone up yet (``frozen``)."""
+    return await fetch_all(conn, "SELECT * FROM decision_copies WHERE state = 'frozen'")
 
 
 async def mark_roll_sent(conn: aiosqlite.Connection, proposal_id: str, roll: dict) -> None:
-    await conn.execute(
-        "UPDATE decision_copies SET roll = ? WHERE proposal_id = ?", (jsonio.dumps_str(roll), proposal_id)
-    )
+    await _move(conn, proposal_id, "frozen", "rolled", ", roll = ?", (jsonio.dumps_str(roll),))
 
 
 async def roll_entries(conn: aiosqlite.Connection, proposal_id: str) -> list[tuple[str, int]]:
@@ -70,24 +85,29 @@ async def copied_question(conn: aiosqlite.Connection, question_id: str):
 
 
 async def copies_due(conn: aiosqlite.Connection, now: float) -> list[aiosqlite.Row]:
+    """Copies whose roll went up and whose ``endTime`` has passed: their tally is due (``rolled``)."""
     return await fetch_all(
         conn,
         "SELECT c.*, p.end_time FROM decision_copies c JOIN decision_proposals p ON p.id = c.proposal_id"
-        " WHERE c.tally_sent_at IS NULL AND p.end_time <= ?",
+        " WHERE c.state = 'rolled' AND p.end_time <= ?",
         (now,),
     )
 
 
 async def mark_tally_sent(conn: aiosqlite.Connection, proposal_id: str, tally: dict, leaves: list, now: float) -> None:
-    await conn.execute(
-        "UPDATE decision_copies SET tally = ?, leaves = ?, tally_sent_at = ?, rejected = NULL WHERE proposal_id = ?",
-        (jsonio.dumps_str(tally), jsonio.dumps_str(leaves), now, proposal_id),
+    await _move(
+        conn,
+        proposal_id,
+        "rolled",
+        "tallied",
+        ", tally = ?, leaves = ?, tally_sent_at = ?, rejected = NULL",
+        (jsonio.dumps_str(tally), jsonio.dumps_str(leaves), now),
     )
 
 
 async def resend_tally(conn: aiosqlite.Connection, proposal_id: str) -> None:
     """The worker builds and sends the tally again (the exclusions changed after it was sent)."""
-    await conn.execute("UPDATE decision_copies SET tally_sent_at = NULL WHERE proposal_id = ?", (proposal_id,))
+    await _move(conn, proposal_id, "tallied", "rolled", ", tally_sent_at = NULL")
 
 
 async def mark_copy_refused(conn: aiosqlite.Connection, proposal_id: str, reason: str) -> None:

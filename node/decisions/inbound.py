@@ -53,12 +53,6 @@ from node.membership import members
 log = logging.getLogger("chapterhouse.decisions")
 
 
-def _received_at(ctx: InboxContext) -> float:
-    """When the inbox accepted the item (the worker may reach it later): what lateness is judged by."""
-    received_at = getattr(ctx, "received_at", None)
-    return received_at if received_at is not None else to_epoch(ctx.now)
-
-
 async def prepare_offer(pctx: PrepareContext, activity: dict) -> dict:
     document = activity.get("object")
     if not isinstance(document, dict) or "decision" not in document:
@@ -99,7 +93,7 @@ async def on_offer(ctx: InboxContext, activity: dict) -> None:
         return  # known already (redelivered, or an offer through a second path)
     await electorate.freeze(ctx.conn, document["id"], ctx.chapter_id)
     await issuing.send_down(ctx.conn, ctx.urls, username=ctx.chapter, document=document, now=ctx.now)
-    if _received_at(ctx) < end and await wants_copy(ctx):
+    if ctx.received_at < end and await wants_copy(ctx):
         copy_id = await copying.publish_copy(ctx.conn, outbox_context(ctx), document)
         log.info("decisions: proposal %s copied here as %s", document["id"], copy_id)
     ctx.queued_deliveries = True
@@ -126,7 +120,7 @@ async def _pass_down(ctx: InboxContext, document: dict) -> None:
 
 async def on_roll(ctx: InboxContext, prop: store.Proposal, activity: dict, roll: dict) -> None:
     origin = id_of(roll["attributedTo"]) or ""
-    reason = await checking.roll_refusal(ctx, prop, roll, _received_at(ctx))
+    reason = await checking.roll_refusal(ctx, prop, roll, ctx.received_at)
     if reason is not None:
         log.warning("decisions: roll of %s on %s refused: %s", origin, prop.id, reason)
         await _refuse(ctx, prop, roll, reason)
@@ -154,7 +148,7 @@ async def on_tally(ctx: InboxContext, prop: store.Proposal, activity: dict, tall
     existing = await received.get_tally(ctx.conn, prop.id, origin)
     if existing is not None and jsonio.loads(existing["document"]) == tally:
         return  # the same tally again: counted once
-    reason = await checking.tally_refusal(ctx, prop, tally, _received_at(ctx))
+    reason = await checking.tally_refusal(ctx, prop, tally, ctx.received_at)
     if reason is not None and existing is not None and existing["status"] == "reported":
         raise PermanentError(f"the tally of {origin} is refused: {reason}")  # the counted one stays
     roll = await received.roll_of(ctx.conn, prop.id, origin)
@@ -288,7 +282,9 @@ def with_refusals(inner: Handler) -> Handler:
             raise PermanentError("refusal ignored: it does not answer the roll or the tally this node sent last")
         reason = refusal.get("reason") if isinstance(refusal.get("reason"), str) else "no reason given"
         await copy_store.mark_copy_refused(ctx.conn, proposal_id, reason[:2000])
-        log.warning("decisions: %s refused our roll or tally of %s: %s", id_of(activity.get("actor")), proposal_id, reason)
+        log.warning(
+            "decisions: %s refused our roll or tally of %s: %s", id_of(activity.get("actor")), proposal_id, reason
+        )
 
     return Handler(apply, needs_sender=inner.needs_sender)
 

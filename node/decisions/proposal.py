@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 from federation.activitystreams import id_of
 from federation.actors import RemoteActors
 from federation.client import FetchError
-from federation.multikey import find_multikey
-from federation.proofs import ProofError, proof_verification_method, verify_proof
+from federation.proofs import ProofError, proof_verification_method, verify_actor_proof
 from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
 from node.decisions.leaves import Ballot
@@ -191,7 +190,7 @@ async def check_signed(remote_actors: RemoteActors, document: dict, now: datetim
     if method.split("#")[0] != origin:
         return f"the document of {origin} is signed with {method}, a key of another actor"
     reason = None
-    for refresh in (False, True):
+    for refresh in (False, True):  # a cached actor may predate a key rotation: fetched once more
         try:
             actor = await remote_actors.get_actor(origin, refresh=refresh)
         except FetchError as error:
@@ -199,11 +198,8 @@ async def check_signed(remote_actors: RemoteActors, document: dict, now: datetim
                 return f"{origin} is gone: {error.reason}"
             raise  # unreachable for now: the inbox tries again later
         try:
-            key = find_multikey(actor.data, method)
-            if key is None:
-                raise ProofError(f"{origin} publishes no Multikey {method}")
-            verify_proof(document, key, now=now)
+            verify_actor_proof(document, actor.data, now=now)
             return None
-        except (ProofError, ValueError) as error:
-            reason = f"the proof does not verify with {method}: {error}"
+        except ProofError as error:
+            reason = str(error)
     return reason

@@ -17,6 +17,8 @@ import aiosqlite
 
 from federation import jsonio
 from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.due import TransitionError
+from node.decisions.states import REFUSAL
 
 # --- rolls ---------------------------------------------------------------------------------
 
@@ -227,7 +229,12 @@ async def refusals_due(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
 async def mark_refusal_sent(
     conn: aiosqlite.Connection, proposal_id: str, chapter: str, refused: str, now: float
 ) -> None:
-    await conn.execute(
-        "UPDATE decision_refusals SET sent_at = ? WHERE proposal_id = ? AND chapter = ? AND refused = ?",
+    """``untold`` -> ``told`` (``states.REFUSAL``): a refusal is sent to its chapter once."""
+    REFUSAL.check("untold", "told")
+    cursor = await conn.execute(
+        "UPDATE decision_refusals SET sent_at = ? WHERE proposal_id = ? AND chapter = ? AND refused = ?"
+        " AND sent_at IS NULL",
         (now, proposal_id, chapter, refused),
     )
+    if cursor.rowcount != 1:
+        raise TransitionError(f"{REFUSAL.name}: {refused} of {chapter} is not untold: it cannot be told again")

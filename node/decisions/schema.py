@@ -1,6 +1,7 @@
 """The decisions tables' schema migration (applied in order by ``node.core.migrations``).
 
-A migration is never edited once released: add a new one, numbered after every other room's.
+A migration is never edited once released: add a new one, numbered after this room's highest
+(numbers order one room's migrations only; see ``node.core.migrations``).
 """
 
 from __future__ import annotations
@@ -212,6 +213,26 @@ MIGRATIONS: list[Migration] = [
             received_at REAL NOT NULL,
             PRIMARY KEY (proposal_id, origin)
         );
+        """,
+    ),
+    Migration(
+        14,
+        "decisions: states",
+        """
+        -- node/decisions/states.py: a proposal's and a copy's life cycle as a state, not implied by nullable
+        -- columns; backfilled from those columns (which stay: when each step happened, what was sent)
+        ALTER TABLE decision_proposals ADD COLUMN state TEXT NOT NULL DEFAULT 'open'
+            CHECK (state IN ('open', 'aggregated', 'decided'));
+        UPDATE decision_proposals SET state = CASE
+            WHEN is_issuer = 1 AND outcome IS NOT NULL THEN 'decided'
+            WHEN is_issuer = 0 AND aggregate_sent_at IS NOT NULL THEN 'aggregated'
+            ELSE 'open' END;
+        ALTER TABLE decision_copies ADD COLUMN state TEXT NOT NULL DEFAULT 'frozen'
+            CHECK (state IN ('frozen', 'rolled', 'tallied'));
+        UPDATE decision_copies SET state = CASE
+            WHEN tally_sent_at IS NOT NULL THEN 'tallied'
+            WHEN roll IS NOT NULL THEN 'rolled'
+            ELSE 'frozen' END;
         """,
     ),
 ]

@@ -1,7 +1,9 @@
 """A proposal's life at this level, and its electorate: SQL in small named functions.
 
 ``decision_proposals``: every proposal issued here or received, its signed document as
-received, where it came from (``via``), when tallies are due, and the signed outcome.
+received, where it came from (``via``), when tallies are due, its state (``states.PROPOSAL``:
+open, aggregated, decided; moved only along that graph, by :func:`_move`), and the signed
+outcome.
 ``decision_electorate``: the chapters of this node's subtree when the proposal opened here
 (from the signed branch reports), with the child they hang under and their member count.
 This node's own copy lives in :mod:`node.decisions.copy_store`; what the subtree sent up, in
@@ -15,7 +17,9 @@ from dataclasses import dataclass
 import aiosqlite
 
 from federation import jsonio
-from node.core.db import fetch_all, fetch_one
+from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.due import TransitionError
+from node.decisions.states import EXCLUSIONS, PROPOSAL
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Proposal:
     is_issuer: bool
     aggregate_sent_at: float | None
     outcome: dict | None
+    state: str = "open"
 
 
 def _proposal(row) -> Proposal | None:
@@ -45,6 +50,7 @@ def _proposal(row) -> Proposal | None:
         bool(row["is_issuer"]),
         row["aggregate_sent_at"],
         outcome,
+        row["state"],
     )
 
 
@@ -82,23 +88,49 @@ async def require_proposal(conn: aiosqlite.Connection, proposal_id: str) -> Prop
 
 
 async def proposals_awaiting_outcome(conn: aiosqlite.Connection, now: float) -> list[Proposal]:
+    """At the issuer, each ``open`` proposal whose ``endTime`` has passed."""
     rows = await fetch_all(
-        conn, "SELECT * FROM decision_proposals WHERE is_issuer = 1 AND outcome IS NULL AND end_time <= ?", (now,)
+        conn, "SELECT * FROM decision_proposals WHERE is_issuer = 1 AND state = 'open' AND end_time <= ?", (now,)
     )
     return [p for p in map(_proposal, rows) if p is not None]
 
 
 async def proposals_awaiting_aggregate(conn: aiosqlite.Connection, now: float) -> list[Proposal]:
+    """At a level between (it holds an electorate), each ``open`` proposal whose ``endTime`` has passed."""
     rows = await fetch_all(
         conn,
-        "SELECT * FROM decision_proposals WHERE is_issuer = 0 AND aggregate_sent_at IS NULL AND end_time <= ?"
+        "SELECT * FROM decision_proposals WHERE is_issuer = 0 AND state = 'open' AND end_time <= ?"
         " AND EXISTS (SELECT 1 FROM decision_electorate e WHERE e.proposal_id = decision_proposals.id)",
         (now,),
     )
     return [p for p in map(_proposal, rows) if p is not None]
 
 
+async def _move(
+    conn: aiosqlite.Connection, proposal_id: str, source: str, target: str, sets: str = "", params: tuple = ()
+) -> bool:
+    """Move a proposal from ``source`` to ``target`` (a transition ``states.PROPOSAL`` allows), setting
+    ``sets`` too; False when it is in ``target`` already, :class:`TransitionError` from any other state."""
+    PROPOSAL.check(source, target)
+    cursor = await conn.execute(
+        f"UPDATE decision_proposals SET state = ?{sets} WHERE id = ? AND state = ?",
+        (target, *params, proposal_id, source),
+    )
+    if cursor.rowcount == 1:
+        return True
+    now = await fetch_value(conn, "SELECT state FROM decision_proposals WHERE id = ?", (proposal_id,))
+    if now == target:
+        return False
+    raise TransitionError(f"{PROPOSAL.name}: {proposal_id} is {now!r}, not {source!r}: it cannot go to {target!r}")
+
+
+async def mark_decided(conn: aiosqlite.Connection, proposal_id: str, outcome: dict) -> bool:
+    """At the issuer: ``open`` -> ``decided`` with the signed outcome (False: decided already)."""
+    return await _move(conn, proposal_id, "open", "decided", ", outcome = ?", (jsonio.dumps_str(outcome),))
+
+
 async def set_outcome(conn: aiosqlite.Connection, proposal_id: str, outcome: dict) -> bool:
+    """Keep the outcome that came down from the issuer, once (False: known already); it moves no state here."""
     cursor = await conn.execute(
         "UPDATE decision_proposals SET outcome = ? WHERE id = ? AND outcome IS NULL",
         (jsonio.dumps_str(outcome), proposal_id),
@@ -107,7 +139,8 @@ async def set_outcome(conn: aiosqlite.Connection, proposal_id: str, outcome: dic
 
 
 async def mark_aggregate_sent(conn: aiosqlite.Connection, proposal_id: str, now: float) -> None:
-    await conn.execute("UPDATE decision_proposals SET aggregate_sent_at = ? WHERE id = ?", (now, proposal_id))
+    """At a level between: ``open`` -> ``aggregated``, when its signed aggregate went up."""
+    await _move(conn, proposal_id, "open", "aggregated", ", aggregate_sent_at = ?", (now,))
 
 
 # --- the electorate ------------------------------------------------------------------------
@@ -153,7 +186,15 @@ async def elector(conn: aiosqlite.Connection, proposal_id: str, chapter: str):
 
 
 async def mark_exclusions_due(conn: aiosqlite.Connection, proposal_id: str, due: bool = True) -> None:
-    await conn.execute("UPDATE decision_proposals SET exclusions_due = ? WHERE id = ?", (int(due), proposal_id))
+    """``states.EXCLUSIONS``: a roll arrived (-> ``due``, from either state), or they were worked out
+    (``due`` -> ``settled``; a settled proposal stays as it is)."""
+    if due:
+        await conn.execute("UPDATE decision_proposals SET exclusions_due = 1 WHERE id = ?", (proposal_id,))
+    else:
+        EXCLUSIONS.check("due", "settled")
+        await conn.execute(
+            "UPDATE decision_proposals SET exclusions_due = 0 WHERE id = ? AND exclusions_due = 1", (proposal_id,)
+        )
 
 
 async def proposals_with_exclusions_due(conn: aiosqlite.Connection) -> list[Proposal]:

@@ -23,8 +23,7 @@ from typing import Any
 
 from federation.activitystreams import id_of, origin_of
 from federation.client import FederationClient, FetchError, make_session
-from federation.multikey import find_multikey
-from federation.proofs import ProofError, proof_verification_method, verify_proof
+from federation.proofs import ProofError, proof_verification_method, verify_actor_proof
 from node.core.clock import Clock
 from node.decisions import leaves, outcome, proposal
 
@@ -58,11 +57,8 @@ class Fetcher:
                 return f"signed with {method}, not a key of {author}"
             if author not in self.actors:
                 self.actors[author] = await self.json(author)
-            key = find_multikey(self.actors[author], method)
-            if key is None:
-                return f"{author} publishes no Multikey {method}"
-            verify_proof(document, key)
-        except (ProofError, ValueError, FetchError) as error:
+            verify_actor_proof(document, self.actors[author])
+        except (ProofError, FetchError) as error:
             return str(error)
         return None
 

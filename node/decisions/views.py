@@ -1,7 +1,9 @@
 """The decisions' read side: a proposal's results, a copy's leaves, a receipt's inclusion proof.
 
 - ``GET /objects/{uuid}/results`` (the proposal's id + ``/results``): JSON (``results``), or a
-  page with result bars by branch and chapter when a browser asks for HTML.
+  page when a browser asks for HTML: the outcome first, then the rules that produced it (in words,
+  :mod:`node.decisions.words`), the counts of each question, and the bars of each branch and
+  chapter by name and place.
 - ``GET /objects/{uuid}/leaves`` (a copy's id + ``/leaves``): the anonymous leaves exactly as
   the tally was signed over them, in canonical order, as an ``OrderedCollection`` (what every
   level above recounts and checks the root against); only after the close (404 before: while
@@ -24,7 +26,7 @@ from node.core.appkeys import CLOCK, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from node.core.rendering import render
-from node.decisions import copy_store, leaves, results, store, tallying
+from node.decisions import copy_store, leaves, pages, results, store, tallying
 
 
 def _object_id(request: web.Request) -> str:
@@ -39,7 +41,9 @@ async def results_view(request: web.Request) -> web.Response:
     document = await results.results(conn, prop, to_epoch(request.app[CLOCK].now()))
     if "text/html" not in request.headers.get("Accept", ""):
         return web.json_response(document)
-    return await render(request, "decision_results.html", {"r": document, "proposal": prop.document})
+    return await render(
+        request, "decision_results.html", {**await pages.decision_context(request, prop), "r": document}
+    )
 
 
 async def _copy(request: web.Request):

@@ -1,35 +1,40 @@
 """The decisions worker: rolls up, exclusions down, tallies up, refusals, aggregates, the issuer's outcome.
 
-Each cycle (every second in production; tests step ``run_single_cycle()`` with a frozen clock):
+Six kinds of due work on the application's runner (:mod:`node.core.due`; every second in
+production, tests step ``run_single_cycle()`` with a frozen clock), in this order, each moving
+its rows along the graphs of :mod:`node.decisions.states`:
 
-1. ``send_rolls``: each copy whose signed roll has not gone up: signed and sent to our linked
+1. ``decision roll``, a copy ``frozen`` -> ``rolled``: its signed roll is sent to our linked
    parent, so a member on two rolls is resolved while the vote is open.
-2. ``send_exclusions`` (at the issuer): each proposal a roll arrived for: the shared members
-   worked out again (``rolls.resolve``); when that changes anything, new signed exclusions
-   (the next ``sequence``) go down to every linked child.
-3. ``send_tallies``: each copy whose ``endTime`` has passed and whose tally is not sent (or must
-   be built again: the exclusions changed): the polls room closes its questions, then the
-   signed tally and its leaves are built from the stored choices and sent to our linked parent
-   in one transaction with ``tally_sent_at`` (so a crash never sends two).
-4. ``send_refusals``: each roll or tally refused here: the chapter is sent a ``Reject`` whose
-   ``result`` is a signed ``DecisionRefusal`` naming that document (its proof value) and why.
-5. ``send_aggregates``: at a level between, once every chapter of its electorate has
-   reported or ``tallyDeadline`` has passed, its own signed aggregate goes to its parent.
-6. ``decide``: at the issuer, once every chapter has reported or at ``tallyDeadline``, the
-   outcome is computed (``deciding``), signed, the proposal's served Question(s) updated as
-   a chapter's at close (``closed``, counts, ``votersCount``) with an ``Update`` to the
-   followers, and the outcome sent down to every linked child.
+2. ``decision exclusions`` (at the issuer), a proposal's exclusions ``due`` -> ``settled``: the
+   shared members worked out again (``rolls.resolve``); when that changes anything, new signed
+   exclusions (the next ``sequence``) go down to every linked child. (A copy whose tally went
+   up and whose exclusions then change goes ``tallied`` -> ``rolled``: see ``inbound``.)
+3. ``decision tally``, a copy ``rolled`` -> ``tallied`` once its ``endTime`` has passed: the
+   polls room closes its questions, then the signed tally and its leaves are built from the
+   stored choices and sent to our linked parent in one transaction with the state (so a crash
+   never sends two).
+4. ``decision refusal``, a refusal ``untold`` -> ``told``: the chapter whose roll or tally was
+   refused here is sent a ``Reject`` whose ``result`` is a signed ``DecisionRefusal`` naming
+   that document (its proof value) and why.
+5. ``decision aggregate``, at a level between, a proposal ``open`` -> ``aggregated``: once
+   every chapter of its electorate has reported or ``tallyDeadline`` has passed, its own
+   signed aggregate goes to its parent.
+6. ``decision outcome``, at the issuer, a proposal ``open`` -> ``decided``: once every chapter
+   has reported or at ``tallyDeadline``, the outcome is computed (``deciding``), signed and
+   kept, the proposal's served Question(s) updated as a chapter's at close (``closed``,
+   counts, ``votersCount``) with an ``Update`` to the followers, and the outcome sent down to
+   every linked child.
 
-Every item runs in its own transaction and its own ``try``: one proposal that fails (a bug, a
-document no check foresaw) is logged and tried again after a growing pause, and never
-stops the others.
+Every item runs in its own transaction and, on the runner, its own ``try``: one proposal that
+fails (a bug, a document no check foresaw) is logged and tried again after a growing pause,
+and never stops the others.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -41,17 +46,26 @@ from node.core.appkeys import (
     CONFIG,
     DATABASE,
     DECISION_WORKER,
-    DELIVERY_WORKER,
+    DUE_RUNNER,
     KEYRING,
     POLL_WORKER,
-    RUN_WORKERS,
     URLS,
 )
-from node.core.background import WorkerLoop
 from node.core.clock import iso, to_epoch
+from node.core.due import DueKind
+from node.core.keys import ActorKeys
 from node.decisions import copy_store, deciding, proposal, received, rolls, sending, store, tallying
+from node.decisions.states import COPY, EXCLUSIONS, PROPOSAL, REFUSAL
 
 log = logging.getLogger("chapterhouse.decisions")
+
+
+def _by_proposal(row) -> str:
+    return str(row["proposal_id"])
+
+
+def _by_id(prop: store.Proposal) -> str:
+    return prop.id
 
 
 class DecisionWorker:
@@ -59,164 +73,134 @@ class DecisionWorker:
         self.app = app
         self.db, self.urls, self.clock = app[DATABASE], app[URLS], app[CLOCK]
         self.username = app[CONFIG].node.name
-        self.loop = WorkerLoop("decisions", self._loop_cycle, idle_seconds=1.0)
-        self._failing: dict[tuple[str, str], tuple[int, float]] = {}  # (step, item) -> (failures, next try)
+        self.runner = app[DUE_RUNNER]
+        self.kinds = (
+            DueKind("decision roll", COPY, lambda: copy_store.rolls_due(self.db.reader), self.send_roll, _by_proposal),
+            DueKind(
+                "decision exclusions",
+                EXCLUSIONS,
+                lambda: store.proposals_with_exclusions_due(self.db.reader),
+                self.send_exclusions,
+                _by_id,
+            ),
+            DueKind("decision tally", COPY, self._tallies_due, self.send_tally, _by_proposal),
+            DueKind(
+                "decision refusal",
+                REFUSAL,
+                lambda: received.refusals_due(self.db.reader),
+                self.send_refusal,
+                lambda row: f"{row['proposal_id']} {row['refused']}",
+            ),
+            DueKind(
+                "decision aggregate",
+                PROPOSAL,
+                lambda: store.proposals_awaiting_aggregate(self.db.reader, to_epoch(self.clock.now())),
+                self.send_aggregate,
+                _by_id,
+            ),
+            DueKind(
+                "decision outcome",
+                PROPOSAL,
+                lambda: store.proposals_awaiting_outcome(self.db.reader, to_epoch(self.clock.now())),
+                self.decide,
+                _by_id,
+            ),
+        )
 
     @property
-    def keys(self):
+    def keys(self) -> ActorKeys:
         return self.app[KEYRING][self.username]
 
-    async def _loop_cycle(self) -> int:
-        await self.run_single_cycle()
-        return 0
-
     async def run_single_cycle(self) -> int:
-        done = 0
-        for step in (
-            self.send_rolls,
-            self.send_exclusions,
-            self.send_tallies,
-            self.send_refusals,
-            self.send_aggregates,
-            self.decide,
-        ):
-            done += await step()
-        if done:
-            self.app[DELIVERY_WORKER].wake()
-        return done
+        """Each kind once, in order; how many items did something."""
+        return await self.runner.run(self.kinds)
 
-    async def _each(
-        self, step: str, items: Iterable[Any], key: Callable[[Any], str], work: Callable[[Any], Awaitable[bool]]
-    ) -> int:
-        """``work`` for each item, each on its own: a failure is logged and tried later, never blocking the rest."""
-        now, done = to_epoch(self.clock.now()), 0
-        for item in items:
-            name = (step, key(item))
-            failures, next_try = self._failing.get(name, (0, 0.0))
-            if now < next_try:
-                continue
-            try:
-                done += int(await work(item))
-            except Exception:
-                log.exception("decisions: %s failed for %s (tried again later; the others go on)", step, name[1])
-                self._failing[name] = (failures + 1, now + min(3600.0, 2.0**failures))
-            else:
-                self._failing.pop(name, None)
-        return done
-
-    async def send_rolls(self) -> int:
+    async def send_roll(self, copy) -> bool:
         now = self.clock.now()
+        async with self.db.transaction() as conn:
+            prop = await store.require_proposal(conn, copy["proposal_id"])
+            roll = await tallying.signed_roll(conn, self.urls, self.keys, copy, now)
+            await self._to_parent(conn, prop, roll, now)
+            await copy_store.mark_roll_sent(conn, copy["proposal_id"], roll)
+        return True
 
-        async def send(copy) -> bool:
-            async with self.db.transaction() as conn:
-                prop = await store.require_proposal(conn, copy["proposal_id"])
-                roll = await tallying.signed_roll(conn, self.urls, self.keys, copy, now)
-                await self._to_parent(conn, prop, roll, now)
-                await copy_store.mark_roll_sent(conn, copy["proposal_id"], roll)
-            return True
-
-        return await self._each("roll", await copy_store.rolls_due(self.db.reader), lambda c: c["proposal_id"], send)
-
-    async def send_exclusions(self) -> int:
+    async def send_exclusions(self, prop: store.Proposal) -> bool:
         now = self.clock.now()
+        async with self.db.transaction() as conn:
+            excluded = rolls.resolve(await received.shared_entries(conn, prop.id))
+            latest = await received.exclusions(conn, prop.id)
+            await store.mark_exclusions_due(conn, prop.id, False)
+            if excluded == ((latest or {}).get("excluded") or {}):
+                return False
+            sequence = (latest["sequence"] if latest else 0) + 1
+            unsigned = vocabulary.decision_document(
+                "DecisionExclusions",
+                actor=self.urls.actor(self.username),
+                proposal=prop.id,
+                published=iso(now),
+                sequence=sequence,
+                excluded=excluded,
+            )
+            document = tallying.sign(self.urls, self.keys, unsigned, now)
+            await received.insert_exclusions(conn, prop.id, sequence, document, to_epoch(now))
+            await self._to_children(conn, document, now)
+        return True
 
-        async def resolve(prop: store.Proposal) -> bool:
-            async with self.db.transaction() as conn:
-                excluded = rolls.resolve(await received.shared_entries(conn, prop.id))
-                latest = await received.exclusions(conn, prop.id)
-                await store.mark_exclusions_due(conn, prop.id, False)
-                if excluded == ((latest or {}).get("excluded") or {}):
-                    return False
-                sequence = (latest["sequence"] if latest else 0) + 1
-                unsigned = vocabulary.decision_document(
-                    "DecisionExclusions",
-                    actor=self.urls.actor(self.username),
-                    proposal=prop.id,
-                    published=iso(now),
-                    sequence=sequence,
-                    excluded=excluded,
-                )
-                document = tallying.sign(self.urls, self.keys, unsigned, now)
-                await received.insert_exclusions(conn, prop.id, sequence, document, to_epoch(now))
-                await self._to_children(conn, document, now)
-            return True
-
-        due = await store.proposals_with_exclusions_due(self.db.reader)
-        return await self._each("exclusions", due, lambda p: p.id, resolve)
-
-    async def send_tallies(self) -> int:
-        now = self.clock.now()
-        due = await copy_store.copies_due(self.db.reader, to_epoch(now))
+    async def _tallies_due(self) -> list:
+        due = await copy_store.copies_due(self.db.reader, to_epoch(self.clock.now()))
         if due and POLL_WORKER in self.app:
-            await self.app[POLL_WORKER].close_due()
+            await self.app[POLL_WORKER].close_due()  # the copy's questions close first, with their Updates
+        return due
 
-        async def send(copy) -> bool:
-            async with self.db.transaction() as conn:
-                prop = await store.require_proposal(conn, copy["proposal_id"])
-                tally, made = await tallying.signed_tally(conn, self.urls, self.keys, prop.document, copy, now)
-                await self._to_parent(conn, prop, tally, now)
-                await copy_store.mark_tally_sent(conn, prop.id, tally, made, to_epoch(now))
-            return True
-
-        return await self._each("tally", due, lambda c: c["proposal_id"], send)
-
-    async def send_refusals(self) -> int:
+    async def send_tally(self, copy) -> bool:
         now = self.clock.now()
+        async with self.db.transaction() as conn:
+            prop = await store.require_proposal(conn, copy["proposal_id"])
+            tally, made = await tallying.signed_tally(conn, self.urls, self.keys, prop.document, copy, now)
+            await self._to_parent(conn, prop, tally, now)
+            await copy_store.mark_tally_sent(conn, prop.id, tally, made, to_epoch(now))
+        return True
 
-        async def tell(row) -> bool:
-            async with self.db.transaction() as conn:
-                refused = jsonio.loads(row["document"])
-                unsigned = vocabulary.decision_document(
-                    "DecisionRefusal",
-                    actor=self.urls.actor(self.username),
-                    proposal=row["proposal_id"],
-                    published=iso(now),
-                    refused=row["refused"],
-                    reason=row["reason"],
-                )
-                refusal = tallying.sign(self.urls, self.keys, unsigned, now)
-                await sending.send_refusal(
-                    conn, self.urls, self.username, refusal, refused, to=row["chapter"], inbox=row["inbox"], now=now
-                )
-                await received.mark_refusal_sent(
-                    conn, row["proposal_id"], row["chapter"], row["refused"], to_epoch(now)
-                )
-            return True
-
-        due = await received.refusals_due(self.db.reader)
-        return await self._each("refusal", due, lambda r: f"{r['proposal_id']} {r['refused']}", tell)
-
-    async def send_aggregates(self) -> int:
+    async def send_refusal(self, row) -> bool:
         now = self.clock.now()
+        async with self.db.transaction() as conn:
+            refused = jsonio.loads(row["document"])
+            unsigned = vocabulary.decision_document(
+                "DecisionRefusal",
+                actor=self.urls.actor(self.username),
+                proposal=row["proposal_id"],
+                published=iso(now),
+                refused=row["refused"],
+                reason=row["reason"],
+            )
+            refusal = tallying.sign(self.urls, self.keys, unsigned, now)
+            await sending.send_refusal(
+                conn, self.urls, self.username, refusal, refused, to=row["chapter"], inbox=row["inbox"], now=now
+            )
+            await received.mark_refusal_sent(conn, row["proposal_id"], row["chapter"], row["refused"], to_epoch(now))
+        return True
 
-        async def send(prop: store.Proposal) -> bool:
-            if to_epoch(now) < prop.tally_deadline and not await deciding.all_reported(self.db.reader, prop):
+    async def send_aggregate(self, prop: store.Proposal) -> bool:
+        now = self.clock.now()
+        if to_epoch(now) < prop.tally_deadline and not await deciding.all_reported(self.db.reader, prop):
+            return False
+        async with self.db.transaction() as conn:
+            aggregate = await deciding.signed_aggregate(conn, self.urls, self.keys, prop, now)
+            await self._to_parent(conn, prop, aggregate, now)
+            await store.mark_aggregate_sent(conn, prop.id, to_epoch(now))
+        return True
+
+    async def decide(self, prop: store.Proposal) -> bool:
+        now = self.clock.now()
+        if to_epoch(now) < prop.tally_deadline and not await deciding.all_reported(self.db.reader, prop):
+            return False
+        async with self.db.transaction() as conn:
+            outcome = await deciding.signed_outcome(conn, self.urls, self.keys, prop, now)
+            if not await store.mark_decided(conn, prop.id, outcome):
                 return False
-            async with self.db.transaction() as conn:
-                aggregate = await deciding.signed_aggregate(conn, self.urls, self.keys, prop, now)
-                await self._to_parent(conn, prop, aggregate, now)
-                await store.mark_aggregate_sent(conn, prop.id, to_epoch(now))
-            return True
-
-        due = await store.proposals_awaiting_aggregate(self.db.reader, to_epoch(now))
-        return await self._each("aggregate", due, lambda p: p.id, send)
-
-    async def decide(self) -> int:
-        now = self.clock.now()
-
-        async def decide_one(prop: store.Proposal) -> bool:
-            if to_epoch(now) < prop.tally_deadline and not await deciding.all_reported(self.db.reader, prop):
-                return False
-            async with self.db.transaction() as conn:
-                outcome = await deciding.signed_outcome(conn, self.urls, self.keys, prop, now)
-                if not await store.set_outcome(conn, prop.id, outcome):
-                    return False
-                await self._close_served(conn, prop, outcome, now)
-                await self._to_children(conn, outcome, now)
-            return True
-
-        due = await store.proposals_awaiting_outcome(self.db.reader, to_epoch(now))
-        return await self._each("outcome", due, lambda p: p.id, decide_one)
+            await self._close_served(conn, prop, outcome, now)
+            await self._to_children(conn, outcome, now)
+        return True
 
     async def _to_parent(self, conn, prop: store.Proposal, document: dict, now) -> None:
         parent = await links.linked_parent(conn)
@@ -265,10 +249,9 @@ class DecisionWorker:
 
 
 async def decision_worker_context(app: web.Application) -> AsyncIterator[None]:
-    """The application's decisions worker (``cleanup_ctx``), after the poll worker it asks to close copies."""
+    """The application's decisions worker (``cleanup_ctx``): its kinds of due work, on the application's
+    runner, after the poll worker's (it asks that one to close copies)."""
     worker = DecisionWorker(app)
     app[DECISION_WORKER] = worker
-    if app[RUN_WORKERS]:
-        worker.loop.start()
+    app[DUE_RUNNER].add(worker.kinds)
     yield
-    await worker.loop.stop()

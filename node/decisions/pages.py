@@ -1,0 +1,268 @@
+"""Decisions in the browser: issuing one, its page at every level, a chapter's copy, the panels.
+
+- ``/decisions/new`` (the admin of a node with linked children): a proposal or a survey with
+  any number of questions (``oneOf`` or ``anyOf`` each), the policy in plain fields (shares in
+  percent, the weight mode, a weight per linked branch, the closing time and the tally
+  deadline), a preview of what members will see, and everything typed kept when something is
+  wrong. It publishes through :func:`outbox.service.submit`, so the proposal is composed, signed
+  and sent down exactly as a client-to-server POST of a ``Question`` or ``Survey`` with its
+  ``decision`` would be (:mod:`node.decisions.issuing`); the preview is that same composition,
+  not applied.
+- ``/decisions/{uuid}``: where a browser opening a proposal's id, a chapter's copy or a copied
+  question lands (``registry.object_page_paths``: a document with ``decision`` or ``proposal``
+  comes here; any other Question or Survey keeps the polls room's page). For a proposal: what is
+  asked, who issued it, the rules in words, the deadlines, each branch's reporting, and the outcome
+  once there is one. For this chapter's copy: the same, who may vote (the roll frozen when the
+  proposal arrived), and for the signed-in member either the vote form, or why they cannot vote
+  (not a member, not on the roll, counted in another chapter), or that their vote is counted and
+  since when; after the close, the organisation's outcome beside this chapter's own count.
+- The dashboard's "Decisions" panel (the admin of a node with a subtree, or one with proposals):
+  each proposal kept here, its phase, turnout so far and outcome; the home page's "Decisions of
+  the organisation" on a node with a subtree.
+
+Pages read the decision tables only through their rooms' functions, but for two small listings
+(proposals newest first, a receipt's date) kept here as named SQL.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.branches import links, names
+from node.core import objects
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
+from node.core.clock import to_epoch
+from node.core.db import fetch_all, fetch_value
+from node.core.errors import ApiError
+from node.core.i18n import N_
+from node.core.registry import Part, Registry
+from node.core.rendering import formatter, render
+from node.decisions import copy_store, proposal, results, store, words
+from node.decisions.composing import new_decision, new_decision_form, page_of
+from node.membership.sessions import active_member_actor, viewer
+from node.polls import model as polls
+from node.polls import results as poll_results
+
+LISTED = 20
+HOME_SHOWN = 6
+
+
+def _object_id(request: web.Request) -> str:
+    return f"{request.app[URLS].base}/objects/{request.match_info['uuid']}"
+
+
+def _now(request: web.Request) -> float:
+    return to_epoch(request.app[CLOCK].now())
+
+
+# --- listings ------------------------------------------------------------------------------
+
+
+async def proposals(conn, *, limit: int) -> list[store.Proposal]:
+    """The proposals kept here, newest first."""
+    rows = await fetch_all(conn, "SELECT id FROM decision_proposals ORDER BY received_at DESC LIMIT ?", (limit,))
+    found = [await store.get_proposal(conn, row["id"]) for row in rows]
+    return [p for p in found if p is not None]
+
+
+async def receipt_date(conn, proposal_id: str, voter: str) -> float | None:
+    return await fetch_value(
+        conn, "SELECT given_at FROM decision_receipts WHERE proposal_id = ? AND voter = ?", (proposal_id, voter)
+    )
+
+
+async def summary(request: web.Request, prop: store.Proposal) -> dict:
+    """One line of a list: title, issuer, phase, closing time, turnout so far, outcome, where to go."""
+    conn, now, fmt = request.app[DATABASE].reader, _now(request), formatter(request)
+    report = await results.results(conn, prop, now)
+    copy = await copy_store.copy_of(conn, prop.id)
+    local = request.app[URLS].is_local(prop.id)
+    return {
+        "id": prop.id,
+        "title": proposal.title_of(prop.document),
+        "issuer": (await names.name_of(conn, prop.issuer)).name if not local else request.app[CONFIG].node.display_name,
+        "phase": report["status"],
+        "phase_words": words.PHASE[report["status"]],
+        "end": prop.document.get("endTime"),
+        "voters": report["voters"],
+        "electorate": report["electorate"],
+        "outcome": words.outcome(report["outcome"], fmt),
+        "href": page_of(copy["copy_id"]) if copy else page_of(prop.id) if local else prop.id,
+        "results": f"{prop.id}/results",
+    }
+
+
+async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
+    reader = request.app[DATABASE].reader
+    if not await links.count_linked_children(reader):
+        return []
+    listed = [await summary(request, p) for p in await proposals(reader, limit=HOME_SHOWN)]
+    return [Part(45, "home_decisions.html", {"decisions": listed}, wide=True)]
+
+
+async def admin_sections(request: web.Request) -> list[Part]:
+    reader = request.app[DATABASE].reader
+    has_subtree = bool(await links.count_linked_children(reader))
+    kept = await proposals(reader, limit=LISTED)
+    if not has_subtree and not kept:
+        return []
+    listed = [await summary(request, p) for p in kept]
+    return [Part(11, "admin_decisions.html", {"decisions": listed, "can_issue": has_subtree})]
+
+
+# --- a proposal's page, and a chapter's copy ------------------------------------------------
+
+
+def _questions(document: dict) -> list[dict]:
+    return [
+        {
+            "id": q["id"],
+            "text": proposal.title_of({"content": q.get("content") or q.get("name") or ""}),
+            "single": proposal.kind_of(q) == "oneOf",
+            "options": proposal.options_of(q),
+        }
+        for q in proposal.questions_of(document)
+    ]
+
+
+async def _branches(conn, report: dict) -> list[dict]:
+    """Each branch of the electorate, flattened with its depth, by name and place."""
+    flat: list[dict] = []
+
+    async def walk(entries: list[dict], depth: int) -> None:
+        for entry in entries:
+            name = await names.name_of(conn, entry["id"])
+            flat.append({**entry, "name": name, "depth": depth, "status_words": words.BRANCH_STATUS[entry["status"]]})
+            await walk(entry["children"], depth + 1)
+
+    await walk(report["branches"], 0)
+    return flat
+
+
+async def decision_context(request: web.Request, prop: store.Proposal) -> dict:
+    conn, now, fmt = request.app[DATABASE].reader, _now(request), formatter(request)
+    report = await results.results(conn, prop, now)
+    branches = await _branches(conn, report)
+    policy = prop.document.get("decision") or {}
+    weights = {branch: (await names.name_of(conn, branch)).name for branch in policy.get("weights") or {}}
+    local = request.app[URLS].is_local(prop.issuer)
+    issuer = request.app[CONFIG].node.display_name if local else (await names.name_of(conn, prop.issuer)).name
+    return {
+        "proposal": prop.document,
+        "title": proposal.title_of(prop.document),
+        "issuer": issuer,
+        "issuer_site": names.site_of(prop.issuer),
+        "questions": _questions(prop.document),
+        "rules": words.rules(policy, fmt, weights),
+        "end": prop.document.get("endTime"),
+        "deadline": policy.get("tallyDeadline"),
+        "phase": report["status"],
+        "phase_words": words.PHASE[report["status"]],
+        "report": report,
+        "outcome": words.outcome(report["outcome"], fmt),
+        "branches": branches,
+        "results_path": f"{prop.id}/results",
+        "statuses": words.STATUS,
+    }
+
+
+async def _voter_state(request: web.Request, copy, questions: list[polls.Question]) -> dict:
+    """What the signed-in person may do with this copy, and why."""
+    conn, now = request.app[DATABASE].reader, _now(request)
+    open_now = bool(questions) and questions[0].accepts_votes_at(now)
+    found = await viewer(request)
+    if found is None or found.username is None:
+        return {"state": "signed out" if found is None else "no account", "open": open_now}
+    voter = await active_member_actor(request)
+    if voter is None:
+        return {"state": "not a member", "open": open_now}
+    entry = await copy_store.roll_entry(conn, copy["proposal_id"], voter)
+    if entry is None:
+        return {"state": "not on roll", "open": open_now}
+    if entry["excluded"]:
+        return {"state": "counted elsewhere", "open": open_now}
+    chosen = {q.id: await polls.counted_choices_of(conn, q.id, voter) for q in questions}
+    voted_at = await receipt_date(conn, copy["proposal_id"], voter)
+    if any(chosen.values()):
+        return {"state": "voted", "open": open_now, "chosen": chosen, "voted_at": voted_at}
+    return {"state": "may vote" if open_now else "closed", "open": open_now, "chosen": chosen}
+
+
+async def copy_context(request: web.Request, copy) -> dict:
+    conn = request.app[DATABASE].reader
+    prop = await store.get_proposal(conn, copy["proposal_id"])
+    if prop is None:
+        raise ApiError(404, N_("this copy's proposal is not kept here"))
+    stored = await objects.get(conn, copy["copy_id"])
+    document = stored.data if stored is not None else {}
+    if document.get("type") == "Survey":
+        questions = await polls.survey_questions(conn, copy["copy_id"])
+    else:
+        questions = [q for q in [await polls.get_question(conn, copy["copy_id"])] if q is not None]
+    counts = [await poll_results.question_results(conn, q, _now(request)) for q in questions]
+    return {
+        **await decision_context(request, prop),
+        "copy": document,
+        "copy_questions": list(zip(questions, counts, _questions(prop.document), strict=False)),
+        "vote_path": (
+            f"/surveys/{copy['copy_id'].rsplit('/', 1)[-1]}/answers"
+            if document.get("type") == "Survey"
+            else f"/polls/{copy['copy_id'].rsplit('/', 1)[-1]}/vote"
+        ),
+        "roll_size": copy["roll_size"],
+        "frozen_at": copy["frozen_at"],
+        "me": await _voter_state(request, copy, questions),
+    }
+
+
+async def decision_page(request: web.Request) -> web.Response:
+    conn, object_id = request.app[DATABASE].reader, _object_id(request)
+    copy = await copy_store.copy_by_id(conn, object_id)
+    if copy is None:
+        copied = await copy_store.copied_question(conn, object_id)  # one question of a survey's copy
+        copy = await copy_store.copy_of(conn, copied["proposal_id"]) if copied is not None else None
+        if copy is not None:
+            raise web.HTTPFound(page_of(copy["copy_id"]))
+    if copy is not None:
+        return await render(request, "decision.html", await copy_context(request, copy))
+    prop = await store.get_proposal(conn, object_id)
+    if prop is None:
+        raise ApiError(
+            404,
+            N_("no decision here with that id"),
+            hint=N_("Check the address, or see the decisions on the home page."),
+        )
+    return await render(request, "decision.html", await decision_context(request, prop))
+
+
+def with_decisions(path_of):
+    """The polls room's page for a Question or Survey, or the decision's for a proposal or a copy."""
+
+    def page(object_id: str, document: dict | None = None) -> str:
+        if document and ("decision" in document or "proposal" in document):
+            return page_of(object_id)
+        return path_of(object_id, document)
+
+    return page
+
+
+def register(registry: Registry) -> None:
+    for kind in ("Question", "Survey"):
+        registry.object_page_paths[kind] = with_decisions(registry.object_page_paths[kind])
+    registry.home_parts.append(home_parts)
+    registry.admin_sections.append(admin_sections)
+    registry.nav_links.append((55, "/decisions", N_("Decisions")))
+
+
+async def decisions_index(request: web.Request) -> web.Response:
+    reader = request.app[DATABASE].reader
+    listed = [await summary(request, p) for p in await proposals(reader, limit=100)]
+    can_issue = bool(await links.count_linked_children(reader))
+    return await render(request, "decisions.html", {"decisions": listed, "can_issue": can_issue})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/decisions", decisions_index)
+    app.router.add_get("/decisions/new", new_decision_form)
+    app.router.add_post("/decisions/new", new_decision)
+    app.router.add_get("/decisions/{uuid}", decision_page)

@@ -150,6 +150,14 @@ async def compose_join_answer(ctx: OutboxContext, activity: dict, kind: str) -> 
     received = await inbox_store.get_by_activity_id(ctx.db.reader, join_id) if join_id else None
     if received is None or received["type"] != "Join":
         return None
+    if received["state"] == "queued":  # not processed yet, or waiting to be tried again
+        raise ApiError(
+            409,
+            f"{join_id} is still being processed by this node's inbox"
+            + (f" (last try: {received['last_error']})" if received["last_error"] else ""),
+            hint="answer it again in a few seconds; pending requests are listed at /admin/members",
+            headers={"Retry-After": "5"},
+        )
     join = jsonio.loads(received["body"])
     requester, chapter, now = received["actor_id"], ctx.username, to_epoch(ctx.now)
     if id_of(join.get("object")) != ctx.actor_id:

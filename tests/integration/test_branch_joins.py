@@ -9,6 +9,7 @@ import uuid
 from aiohttp import web
 
 from node.branches import links
+from node.core import inbox_items
 from tests.support.c2s import eventually, publish
 from tests.support.remote_actor import RemoteActor
 from tests.support.tree import admin_children, answer, link, tree_config, wait_linked, wait_unlinked
@@ -127,3 +128,24 @@ async def test_a_burst_of_joins_walks_up_the_tree_once(make_node, tmp_path):
     finally:
         await world.stop()
         await chapter.stop()
+
+
+async def test_an_answer_to_a_join_still_in_the_inbox_is_asked_again_later_not_refused(make_node, tmp_path):
+    """The race seen with two chapters asking at once: the admin answered a Join the region's inbox had
+    not processed yet (or was to try again), and got 404 "not a pending membership request". Now it is 409
+    with Retry-After, and the same answer succeeds once the inbox has processed the Join."""
+    europe = await make_node(config=tree_config(tmp_path, "europe", "region"), start_workers=False)
+    london = await make_node(config=tree_config(tmp_path, "london", "chapter"))
+    status, body = await link(london, europe)
+    assert status == 201, body
+    join_id = body["id"]
+
+    async def stored():
+        return await inbox_items.get_by_activity_id(europe.db.reader, join_id)
+
+    assert (await eventually(stored))["state"] == "queued"
+    status, body = await answer(europe, join_id)
+    assert status == 409 and "still being processed" in body["error"], body
+    await europe.settle()
+    status, body = await answer(europe, join_id)
+    assert status == 201 and body["type"] == "Accept", body

@@ -48,6 +48,8 @@ Read side and pages:
                          ``cast_local_vote``; the decisions room wraps it (the frozen roll, a leaf
                          and a receipt for a vote on a proposal's copy)
   ``object_page_paths`` / ``object_page_context`` / ``profile_context``: what features add
+                         (``object_page_paths``: by type, ``path(id, document)`` of the object's
+                         own page; a later room may wrap an earlier one's, as decisions do polls')
                          to the pages of the shell (``profile_context``: plain context for the
                          home page's header, e.g. the tree room's place and founding date)
   ``nav_links``          (order, path, label msgid) of the site's main navigation
@@ -126,7 +128,7 @@ class Registry:
     local_actors: list[Hook] = field(default_factory=list)
     page_context: list[Hook] = field(default_factory=list)
     local_vote: Hook | None = None
-    object_page_paths: dict[str, Callable[[str], str]] = field(default_factory=dict)
+    object_page_paths: dict[str, Callable[[str, dict | None], str]] = field(default_factory=dict)
     object_page_context: list[Hook] = field(default_factory=list)
     profile_context: list[Hook] = field(default_factory=list)
     nav_links: list[tuple[int, str, str]] = field(default_factory=list)

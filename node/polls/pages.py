@@ -114,6 +114,7 @@ def _refused(outcomes: list[polls.BallotOutcome]) -> None:
 
 async def poll_page(request: web.Request) -> web.Response:
     question, stored = await _question(request)
+    _own_page(request, stored)
     results = await poll_results.question_results(request.app[DATABASE].reader, question, _now(request))
     return await render(
         request,
@@ -184,6 +185,7 @@ async def poll_results_page(request: web.Request) -> web.Response:
 
 async def survey_page(request: web.Request) -> web.Response:
     survey, stored = await _survey(request)
+    _own_page(request, stored)
     db, now = request.app[DATABASE], _now(request)
     items = []
     for question in await polls.survey_questions(db.reader, survey["id"]):
@@ -312,8 +314,15 @@ async def new_survey(request: web.Request) -> web.Response:
 
 def register(registry: Registry) -> None:
     """A browser opening a Question's or a Survey's id lands on its page here."""
-    registry.object_page_paths["Question"] = lambda object_id: page_path(object_id, "polls")
-    registry.object_page_paths["Survey"] = lambda object_id: page_path(object_id, "surveys")
+    registry.object_page_paths["Question"] = lambda object_id, _document=None: page_path(object_id, "polls")
+    registry.object_page_paths["Survey"] = lambda object_id, _document=None: page_path(object_id, "surveys")
+
+
+def _own_page(request: web.Request, stored: objects.StoredObject) -> None:
+    """A poll another room shows on a page of its own (a decision's copy) is seen there."""
+    path = request.app[REGISTRY].object_page_paths[stored.type](stored.id, stored.data)
+    if path != request.path:
+        raise web.HTTPFound(path)
 
 
 def add_routes(app: web.Application) -> None:

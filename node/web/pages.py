@@ -53,7 +53,7 @@ async def object_page(request: web.Request, stored: objects.StoredObject) -> web
     registry = request.app[REGISTRY]
     own_page = registry.object_page_paths.get(stored.type)
     if own_page is not None:
-        raise web.HTTPFound(own_page(stored.id))
+        raise web.HTTPFound(own_page(stored.id, stored.data))
     extra: dict = {}
     for add in registry.object_page_context:
         extra.update(await add(request, stored))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.core.clock import Clock
     from node.core.config import Config
     from node.core.db import Database
+    from node.core.due import DueRunner
     from node.core.i18n import Language, Languages
     from node.core.keys import KeyRing
     from node.core.registry import Registry
@@ -48,6 +49,7 @@ REMOTE_ACTORS: web.AppKey[RemoteActors] = web.AppKey("remote_actors")
 INBOX_WORKER: web.AppKey[InboxWorker] = web.AppKey("inbox_worker")
 INBOX_INTAKE: web.AppKey[InboxIntake] = web.AppKey("inbox_intake")
 DELIVERY_WORKER: web.AppKey[DeliveryWorker] = web.AppKey("delivery_worker")
+DUE_RUNNER: web.AppKey[DueRunner] = web.AppKey("due_runner")  # the rooms' kinds of due work, one loop
 POLL_WORKER: web.AppKey[PollWorker] = web.AppKey("poll_worker")
 BRANCH_REPORTER: web.AppKey[Reporter] = web.AppKey("branch_reporter")  # signed reports to the parent
 DECISION_WORKER: web.AppKey[DecisionWorker] = web.AppKey("decision_worker")  # tallies up, outcomes down

@@ -5,6 +5,11 @@ in production by :class:`WorkerLoop`, which sleeps at most ``idle_seconds`` betw
 cycles (and, with ``gather_seconds``, a moment after a part-full batch, so that under load
 work is done in full batches, one transaction each, instead of a trickle of small ones), so rows that become due later (retries, expired leases) are picked up without a
 wake-up. A cycle that raises is logged and retried after a pause; it never ends the loop.
+
+Given a ``clock``, the loop waits through it (:meth:`node.core.clock.Clock.wait`), so a test's
+frozen clock wakes it when moved, and never longer than ``idle_seconds`` of real time; given
+``wake_at`` (an epoch on that clock, or None), it wakes then if that comes sooner (the runner
+of due work, :mod:`node.core.due`, says when its next item falls due).
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from node.core.clock import Clock
 
 log = logging.getLogger("chapterhouse.worker")
 
@@ -56,9 +65,13 @@ class WorkerLoop(BackgroundTask):
         idle_seconds: float = 1.0,
         full_batch: int = 0,
         gather_seconds: float = 0.0,
+        clock: Clock | None = None,
+        wake_at: Callable[[], Awaitable[float | None]] | None = None,
     ) -> None:
         super().__init__(name)
         self._cycle = cycle
+        self._clock = clock
+        self._wake_at = wake_at
         self._idle_seconds = idle_seconds
         self._full_batch = full_batch
         self._gather_seconds = gather_seconds
@@ -79,5 +92,25 @@ class WorkerLoop(BackgroundTask):
                 continue
             if done:
                 continue
+            await self._idle()
+
+    async def _idle(self) -> None:
+        """Until woken, the clock moves (a frozen one), ``wake_at`` comes or ``idle_seconds`` pass."""
+        seconds = self._idle_seconds
+        if self._clock is None:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._idle_seconds)
+                await asyncio.wait_for(self._wakeup.wait(), seconds)
+            return
+        if self._wake_at is not None:
+            try:
+                at = await self._wake_at()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: could not plan the next wake-up; waiting the idle time", self.name)
+                at = None
+            ahead = None if at is None else at - self._clock.now().timestamp()
+            if ahead is not None and ahead > 0:  # a moment past is an item pausing after a failure: no hurry
+                seconds = min(seconds, ahead)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._clock.wait(self._wakeup, seconds), self._idle_seconds)

@@ -4,8 +4,9 @@ Resources are opened and closed by ``cleanup_ctx`` in dependency order: the data
 migrations) with the local keys; the admin's blocks and the inbox rate limits; a
 ``ClientSession`` for deliveries and one for fetches (two connection pools, so neither starves
 the other) with their federation client and the remote-actor cache (its key fetches bounded
-by :class:`federation.fetchgate.KeyFetchGate`); the inbox and delivery workers; then each
-room's own background work (the poll worker, the branch tree's reporter) and the inbox intake (group commit of received
+by :class:`federation.fetchgate.KeyFetchGate`); the inbox and delivery workers and the runner of
+due work (:mod:`node.core.due`); then each room's own background work (the kinds of due work of
+the polls, the branch tree's reporter and the decisions, added to that runner) and the inbox intake (group commit of received
 activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
 lets tests step the workers one cycle at a time (``run_single_cycle``).
 """
@@ -37,6 +38,7 @@ from node.core.appkeys import (
     CONFIG,
     DATABASE,
     DELIVERY_WORKER,
+    DUE_RUNNER,
     FEDERATION_CLIENT,
     INBOX_INTAKE,
     INBOX_LIMITS,
@@ -51,6 +53,7 @@ from node.core.appkeys import (
 from node.core.clock import Clock
 from node.core.config import Config
 from node.core.db import Database, fetch_value
+from node.core.due import DueRunner
 from node.core.errors import error_middleware
 from node.core.keys import load_or_create_keys
 from node.core.migrations import Migration
@@ -188,12 +191,15 @@ def _workers(start: bool):
             on_deliveries_queued=delivery.wake,
         )
         app[DELIVERY_WORKER], app[INBOX_WORKER] = delivery, inbox
+        app[DUE_RUNNER] = due = DueRunner(app[CLOCK], on_done=delivery.wake)  # the rooms add their kinds
         await delivery.release_leases()  # this process is the only writer: any lease left is a dead one's
         await inbox.release_leases()
         if start:
             delivery.loop.start()
             inbox.loop.start()
+            due.loop.start()
         yield
+        await due.loop.stop()
         await inbox.loop.stop()
         await delivery.loop.stop()
 

@@ -12,7 +12,7 @@ takes them all. There is no timer, so a lone request is committed at once and a 
 adds no latency. If the batch's transaction fails, every request in it gets the error (and
 answers 500); nothing is half-stored, because the batch is one transaction.
 
-Started and stopped by ``node.app`` (``cleanup_ctx``), reachable as ``app[INBOX_INTAKE]``.
+Started and stopped by ``node.web.app`` (``cleanup_ctx``), reachable as ``app[INBOX_INTAKE]``.
 Stopping commits what is already queued before the task ends.
 """
 

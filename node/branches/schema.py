@@ -1,6 +1,7 @@
 """The branch tree's tables (applied in order by ``node.core.migrations``).
 
-A migration is never edited once released: add a new one, numbered after every other room's.
+A migration is never edited once released: add a new one, numbered after this room's highest
+(numbers are per room; ``node.core.migrations`` records each applied one in its ledger).
 """
 
 from __future__ import annotations

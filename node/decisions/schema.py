@@ -1,7 +1,7 @@
 """The decisions tables' schema migration (applied in order by ``node.core.migrations``).
 
 A migration is never edited once released: add a new one, numbered after this room's highest
-(numbers order one room's migrations only; see ``node.core.migrations``).
+(numbers are per room; ``node.core.migrations`` records each applied one in its ledger).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 - ``/join``: sign-up (username, display name, password) -> a local account with a
   ``requested`` membership; the page says it awaits an admin's approval.
 - ``/login``: a member account signs in with its password (``/login/admin`` is for the
-  admin token). Sign-in and sign-up are throttled (:mod:`node.throttle`): past the limit the
+  admin token). Sign-in and sign-up are throttled (:mod:`node.membership.throttle`): past the limit the
   form answers 429 with ``Retry-After``, whatever the password.
 - ``/admin/members`` (the admin, or a member with the role admin): pending requests with
   Approve / Refuse, active members with a role select and Remove. Every change is
@@ -14,7 +14,7 @@
 
 Every form that changes something carries the session's CSRF token (403 without it); the
 forms shown before signing in (join, sign-in) carry the form cookie's token
-(:func:`node.sessions.check_form_token`). A
+(:func:`node.membership.sessions.check_form_token`). A
 refused form shows the reason on the page with the 4xx status; passwords are never logged
 nor sent back into a page.
 """

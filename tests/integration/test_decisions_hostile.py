@@ -16,6 +16,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from node.core.clock import FrozenClock, iso
 from node.core.db import fetch_all, fetch_one
@@ -163,6 +165,20 @@ def without_context(document):
     if isinstance(document, list):
         return [without_context(v) for v in document]
     return document
+
+
+def keys_in(document) -> set[str]:
+    """Every key of every object in ``document`` (outside its ``@context``)."""
+    found: set[str] = set()
+    stack = [without_context(document)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found |= set(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def counts_of(final: dict, number: int = 0) -> dict[str, int]:
@@ -556,8 +572,18 @@ async def test_a_strangers_activity_costs_no_fetch_and_no_ballot(make_node, tmp_
             (a, await stranger.send(a, "Reject", object={"type": "Add", "object": tally}, result=refusal)),
             (a, await stranger.add(a, outcome)),
         ]
-        assert await member_host.vote(a, "a0", question, "agree") == 202  # on time
-        clock.advance(minutes=5, seconds=1)  # the close passes while the inbox works
+        assert await member_host.vote(a, "a0", question, "agree") == 202  # on time, behind the stranger's items
+
+        async def counted():
+            row = await fetch_one(
+                a.db.reader,
+                "SELECT * FROM poll_ballots WHERE question_id = ? AND voter = ?",
+                (question, member_host.id("a0")),
+            )
+            return row is not None and row["counted"] == 1
+
+        await eventually(counted, timeout=10)  # not stalled behind them
+        clock.advance(minutes=5, seconds=1)
         for node, (status, activity) in sent:
             assert status == 202
             await inbox_item(node, activity["id"], state="dead", within=30)
@@ -630,6 +656,10 @@ async def test_quorums_and_block_share_are_measured_as_the_policy_says(make_node
     unknown = mastodon_vote(member_host.id("a5"), question, a.actor_id, "maybe", 77)
     assert await member_host.post("a5", a.inbox, unknown) == 202
     await a.settle()
+    kept = await fetch_all(
+        a.db.reader, "SELECT * FROM poll_ballots WHERE voter = ? AND question_id = ?", (member_host.id("a5"), question)
+    )
+    assert not [dict(row) for row in kept if row["counted"]], [dict(row) for row in kept]
     clock.advance(minutes=5, seconds=1)
     for pid in (turnout, block):
         made, _ = hostile.honest_tally(await offered(hostile, pid), [], roll_size=H_MEMBERS)
@@ -826,3 +856,295 @@ async def test_a_hostile_parents_refusals_change_no_ballot_and_it_learns_no_vote
     after = await copy_store.copy_of(x.db.reader, prop["id"])
     assert "we say so" in after["rejected"]
     assert (await ballots(), json.loads(after["tally"])) == before
+
+
+# --- 10: what every level above a chapter, and the public, can see ------------------------------
+
+TALLY_FIELDS = {
+    "@context",
+    "type",
+    "attributedTo",
+    "proposal",
+    "published",
+    "questions",
+    "voters",
+    "rollSize",
+    "exclusions",
+    "excludedMembers",
+    "merkleRoot",
+    "leaves",
+    "proof",
+}
+
+
+async def test_no_level_above_a_chapter_learns_who_voted(make_node, tmp_path, member_host, hostile):
+    """Attack 10: no tally, aggregate, outcome or /results (JSON or page) at r1 or world, and nothing H
+    receives from its parent, carries a member's id, a participation tag or roll, or any field per voter;
+    leaves are 404 before the close and sorted by commitment after; rolls and exclusions are never served
+    (the ids of the activities that carried them, the outboxes, any URL beside the proposal: nothing)."""
+    from node.decisions.rolls import member_commitment
+
+    clock = FrozenClock()
+    nodes = await build(make_node, tmp_path, clock, member_host, hostile)
+    a, r1, world = nodes["a"], nodes["r1"], nodes["world"]
+    pid = await issue(world, clock)
+    await offered(hostile, pid)
+    shared = member_host.id("a5")  # on H's roll too (a day earlier), so exclusions go down the tree
+    await send_roll(hostile, r1, pid, [(member_commitment(pid, shared), 19_000), *random_entries(3)])
+    await vote(member_host, nodes, pid, {"a": {"agree": 2, "disagree": 1}, "b": {"disagree": 1}})
+    copy = await copy_store.copy_of(a.db.reader, pid)
+    for path in ("leaves", "roll", "rolls", "exclusions"):
+        status, _ = await get_json(f"{copy['copy_id']}/{path}", accept="application/json")
+        assert status == 404, path
+    exclusions = await eventually(lambda: received.exclusions(a.db.reader, pid), timeout=20)
+    assert exclusions["excluded"] == {a.actor_id: [member_commitment(pid, shared)]}
+    clock.advance(minutes=5, seconds=1)
+    made, _ = hostile.honest_tally(await offered(hostile, pid), [], roll_size=4, exclusions=1)
+    assert (await hostile.add(r1, hostile.tally(pid, made)))[0] == 202
+    final = await final_results(world, pid)
+    assert counts_of(final) == {"agree": 2, "disagree": 2}
+    status, served = await get_json(
+        json.loads((await tally_sent(a, pid))["tally"])["leaves"], accept="application/json"
+    )
+    commitments = [leaf["commitment"] for leaf in served["orderedItems"]]
+    assert status == 200 and commitments == sorted(commitments) and len(commitments) == 3
+    members = f"127.0.0.1:{member_host.port}"
+    secret = ("participation", "rollTags", "commitments", "rollHash", "receipt", "voter", "since", "joined")
+    await eventually(lambda: received.aggregates(world.db.reader, pid), timeout=15)
+    for node in (r1, world):
+        for accept in ("application/json", "text/html"):
+            async with __import__("aiohttp").ClientSession() as session:
+                async with session.get(f"{pid}/results", headers={"Accept": accept}) as response:
+                    assert response.status == 200
+                    text = await response.text()
+            assert members not in text, (node.actor_id, accept)
+        body = await results(node, pid)
+        assert not keys_in(body) & set(secret), (node.actor_id, keys_in(body) & set(secret))
+        for branch in chapters_of(body).values():
+            if branch["tally"] is not None and branch["tally"]["type"] == "DecisionTally":
+                assert set(branch["tally"]) <= TALLY_FIELDS, set(branch["tally"]) - TALLY_FIELDS
+        for aggregate in (await received.aggregates(node.db.reader, pid)).values():
+            assert members not in json.dumps(aggregate)
+            assert all(set(c) == {"id", "status"} for c in aggregate["result"]["chapters"])
+        assert members not in json.dumps(body["signedOutcome"]) and not keys_in(body["signedOutcome"]) & set(secret)
+    from_parent = json.dumps(without_context([x for x in hostile.received if x.get("actor") == r1.actor_id]))
+    assert members not in from_parent and "participation" not in from_parent
+    carried = [x for x in hostile.received if isinstance(x.get("object"), dict)]
+    carried = [x for x in carried if x["object"].get("type") in ("DecisionExclusions", "DecisionRoll")]
+    assert carried  # the exclusions came down to H
+    for node in (a, r1, world):
+        sent = await fetch_all(
+            node.db.reader,
+            "SELECT id FROM objects WHERE kind = 'activity' AND type = 'Add' AND (data LIKE '%\"type\":\"DecisionRoll\"%'"
+            ' OR data LIKE \'%"type":"DecisionExclusions"%\')',
+            (),
+        )
+        assert sent, node.actor_id  # the Adds that carried a roll up or exclusions down
+        urls = [row["id"] for row in sent] + [x["id"] for x in carried]
+        urls += [node.outbox, f"{node.outbox}?page=1", f"{pid}/rolls", f"{pid}/exclusions", f"{pid}/roll"]
+        assert len(urls) > 5
+        for url in urls:
+            status, body = await get_json(url)
+            text = json.dumps(without_context(body))
+            assert "commitments" not in keys_in(body) and "DecisionExclusions" not in text, (url, status)
+            if url.startswith(pid) or url in [row["id"] for row in sent]:
+                assert status == 404, (url, status, body)
+
+
+# --- the property: a single hostile edit in flight is refused, or changes nothing -----------------
+
+
+@st.composite
+def honest_runs(draw):
+    """A proposal's questions, an honest chapter's voters' answers, and its roll size."""
+    questions = {}
+    for number in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(("oneOf", "anyOf")))
+        options = [f"o{n}" for n in range(draw(st.integers(2, 4)))]
+        questions[f"https://w.example/objects/q{number}"] = (kind, options)
+    answers = []
+    for _ in range(draw(st.integers(0, 6))):
+        asked = draw(st.lists(st.sampled_from(sorted(questions)), min_size=1, unique=True))
+        given_ = {}
+        for qid in asked:
+            kind, options = questions[qid]
+            size = 1 if kind == "oneOf" else draw(st.integers(1, len(options)))
+            given_[qid] = draw(st.lists(st.sampled_from(options), min_size=size, max_size=size, unique=True))
+        answers.append(given_)
+    return questions, answers, len(answers) + draw(st.integers(0, 3))
+
+
+EDITS = ("count", "voters", "question voters", "roll size", "leaf answers", "commitment", "author", "proof byte")
+
+
+def _tampered(draw, tally: dict, made: list[dict], questions: dict, edit: str) -> tuple[dict, list[dict]]:
+    import copy as copying
+
+    tally, made = copying.deepcopy(tally), copying.deepcopy(made)
+    numbers = st.one_of(st.integers(-2, 12), st.none(), st.just("1"), st.just(1.0), st.just(2**64))
+    if edit == "count":
+        entry = draw(st.sampled_from(tally["questions"]))
+        entry["counts"][draw(st.sampled_from(sorted(entry["counts"])))] = draw(numbers)
+    elif edit == "voters":
+        tally["voters"] = draw(numbers)
+    elif edit == "question voters":
+        draw(st.sampled_from(tally["questions"]))["voters"] = draw(numbers)
+    elif edit == "roll size":
+        tally["rollSize"] = draw(numbers)
+    elif edit == "leaf answers" and made:
+        leaf = draw(st.sampled_from(made))
+        qid = draw(st.sampled_from(sorted(questions)))
+        _, options = questions[qid]
+        leaf["answers"][qid] = draw(st.lists(st.sampled_from([*options, "x"]), min_size=0, max_size=3))
+    elif edit == "commitment" and made:
+        leaf = draw(st.sampled_from(made))
+        leaf["commitment"] = draw(
+            st.sampled_from(["0" * 64, "f" * 64, leaf["commitment"][::-1], made[0]["commitment"]])
+        )
+    elif edit == "author":
+        tally["attributedTo"] = draw(st.sampled_from(["https://other.example/users/b", "https://w.example/users/a "]))
+    elif edit == "proof byte":
+        value = tally["proof"]["proofValue"]
+        at = 1 + draw(st.integers(0, 10_000)) % (len(value) - 1)  # the length varies with the (fresh) key
+        tally["proof"]["proofValue"] = value[:at] + ("2" if value[at] != "2" else "3") + value[at + 1 :]
+    return tally, made
+
+
+def _as_received(tally: dict, made: list, ballots, roll_size: int, keys: dict):
+    """What a level keeps of ``tally`` and its leaves (the recount, the roll it is measured against, and the
+    figures the tally states, as /results serves it), or None when it is refused."""
+    from federation.proofs import ProofError, verify_proof
+    from node.decisions import leaves
+
+    key = keys.get(tally.get("attributedTo"))
+    if key is None:
+        return None
+    try:
+        verify_proof(tally, key)
+        counted = leaves.recount(ballots, made)
+    except (ProofError, leaves.LeafError):
+        return None
+    if leaves.claim_problems(tally, counted) or tally.get("merkleRoot") != leaves.merkle_root(made):
+        return None
+    if tally.get("rollSize") != roll_size:  # checking.tally_refusal: measured against the roll kept
+        return None
+    return {"recount": counted.as_json(), "roll": tally["rollSize"], "stated": [tally["questions"], tally["voters"]]}
+
+
+@settings(max_examples=120)
+@given(run=honest_runs(), edit=st.sampled_from(EDITS), resign=st.booleans(), data=st.data())
+def test_a_single_hostile_edit_is_refused_or_changes_nothing(run, edit, resign, data):
+    """For random honest tallies and leaves, one hostile edit in flight (a count, a figure, a roll size, a
+    leaf's answers, a commitment, the author, a proof byte), made by a level between (the proof left as
+    it was) or by the chapter itself (signed again with its own key): the level receiving it refuses it,
+    or keeps exactly the honest recount."""
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from federation.proofs import add_proof
+    from node.decisions import leaves
+    from node.decisions.leaves import Ballot
+
+    questions, answers, roll_size = run
+    proposal_id, chapter = "https://w.example/objects/p", "https://w.example/users/a"
+    ballots = {qid: Ballot(kind, tuple(options)) for qid, (kind, options) in questions.items()}
+    made = leaves.canonical_order(
+        [leaves.leaf(proposal_id, chapter, f"r{n}", given_) for n, given_ in enumerate(answers)]
+    )
+    honest = leaves.recount(ballots, made)
+    key = Ed25519PrivateKey.generate()
+    unsigned = {
+        "type": "DecisionTally",
+        "attributedTo": chapter,
+        "proposal": proposal_id,
+        "questions": [{"id": q, "counts": c.counts, "voters": c.voters} for q, c in honest.questions.items()],
+        "voters": honest.voters,
+        "rollSize": roll_size,
+        "merkleRoot": leaves.merkle_root(made),
+    }
+    now = datetime.now(UTC)
+    tally = add_proof(unsigned, private_key=key, verification_method=f"{chapter}#ed25519-key", created=now)
+    keys = {chapter: key.public_key()}
+    kept_honest = _as_received(tally, made, ballots, roll_size, keys)
+    assert kept_honest is not None and kept_honest["recount"] == honest.as_json()  # the honest run
+    edited, served = _tampered(data.draw, tally, made, questions, edit)
+    if resign and edit != "proof byte":
+        body = {k: v for k, v in edited.items() if k != "proof"}
+        edited = add_proof(body, private_key=key, verification_method=f"{chapter}#ed25519-key", created=now)
+    kept = _as_received(edited, served, ballots, roll_size, keys)
+    assert kept is None or kept == kept_honest, (edit, edited, served)
+
+
+@settings(max_examples=120)
+@given(
+    count=st.integers(0, 6),
+    edit=st.sampled_from(("size", "commitment", "day", "drop", "swap", "duplicate")),
+    data=st.data(),
+)
+def test_a_single_edit_to_a_roll_is_refused_or_changes_nothing(count, edit, data):
+    """A signed roll's entries (``rolls.entries_of``) after one edit in flight: refused, or the same."""
+    from node.decisions import rolls
+
+    members = [(f"https://m.example/users/{n}", 1_700_000_000.0 + n * 86_400) for n in range(count)]
+    fields, _ = rolls.roll_fields("https://w.example/objects/p", members)
+    honest = rolls.entries_of(fields)
+    assert not isinstance(honest, str) and len(honest) == count
+    entries = [list(e) for e in fields["commitments"]]
+    if edit == "size":
+        fields["rollSize"] = data.draw(st.one_of(st.integers(-1, count + 2), st.none(), st.just(str(count))))
+    elif entries and edit == "commitment":
+        entries[data.draw(st.integers(0, count - 1))][0] = data.draw(st.sampled_from(["0" * 64, "F" * 64, "x"]))
+    elif entries and edit == "day":
+        entries[data.draw(st.integers(0, count - 1))][1] = data.draw(st.sampled_from([0, 1, -1, 10**9, 1.5, "1"]))
+    elif entries and edit == "drop":
+        entries.pop(data.draw(st.integers(0, count - 1)))
+    elif len(entries) > 1 and edit == "swap":
+        entries[0], entries[1] = entries[1], entries[0]
+    elif entries and edit == "duplicate":
+        entries.append(entries[0])
+    fields["commitments"] = entries
+    found = rolls.entries_of(fields)
+    assert isinstance(found, str) or found == honest, (edit, fields)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: node/decisions/worker.py send_tallies (copy_store.copies_due) builds and sends a chapter's tally as "
+    "soon as endTime has passed, without waiting for the ballots its inbox accepted (202) before the close and has "
+    "not processed yet; the ballot is then counted on the copy (judged by its received time) but is in no tally",
+)
+async def test_a_ballot_received_before_the_close_counts_however_late_the_inbox_reaches_it(
+    make_node, tmp_path, member_host, hostile
+):
+    """Attack 5, the lateness: a ballot accepted with 202 before the close, reached by the inbox worker
+    only after the close (the worker was busy), counts in the chapter's tally and at the top."""
+    clock = FrozenClock()
+    nodes = await build(make_node, tmp_path, clock, member_host, hostile)
+    a, r1 = nodes["a"], nodes["r1"]
+    pid = await issue(nodes["world"], clock)
+    prop = await offered(hostile, pid)
+    await send_roll(hostile, r1, pid, random_entries(H_MEMBERS))
+    question = (await copy_questions(a, pid))[pid]
+    await a.inbox_worker.loop.stop()  # as if a stranger's item held it
+    try:
+        assert await member_host.vote(a, "a0", question, "agree") == 202
+        clock.advance(minutes=5, seconds=1)
+        await asyncio.sleep(2)  # the decisions worker's cycles pass the close
+    finally:
+        a.inbox_worker.loop.start()
+        a.inbox_worker.wake()
+
+    async def ballot():
+        return await fetch_one(
+            a.db.reader,
+            "SELECT * FROM poll_ballots WHERE question_id = ? AND voter = ?",
+            (question, member_host.id("a0")),
+        )
+
+    row = await eventually(ballot, timeout=15)
+    assert row["counted"] == 1, dict(row)  # judged by when it was received
+    made, _ = hostile.honest_tally(prop, [], roll_size=H_MEMBERS)
+    assert (await hostile.add(r1, hostile.tally(pid, made)))[0] == 202
+    final = await final_results(nodes["world"], pid, within=40)
+    assert counts_of(final) == {"agree": 1, "disagree": 0} and final["voters"] == 1

@@ -1,24 +1,42 @@
-"""Bounds on fetching signing keys, so that a stranger's slow server cannot tie the node up.
+"""Bounds on fetching signing keys, so that a stranger's slow server cannot tie the node up,
+while a large honest server's burst of new senders is served.
 
 Verifying an inbox POST may need the signer's key, fetched from wherever its ``keyId``
 points, before anything is known about the sender. A server that holds every GET open (a
 tarpit) could otherwise fill the node's connections with fetches that each wait for their
-timeout, and make honest senders wait behind them. :class:`KeyFetchGate` stands in front of
-every key fetch and says no at once, without any network, when:
+timeout, and make honest senders wait behind them. A big honest server, on the other hand,
+sends hundreds of new senders at once when a chapter's post travels far on it: each needs its
+key fetched once. :class:`KeyFetchGate` stands in front of every key fetch:
 
-- the same URL failed a little while ago (a negative cache, ``failure_seconds``; the reason
-  and HTTP status are kept, so a 410 still reads as gone);
-- its host has used up its fetch budget (a token bucket per host, applied before fetching);
-- its host already has ``per_host`` fetches in flight, or the node has ``total``.
+- **One fetch per URL** however many requests wait on it (single flight), shielded from any
+  one waiter's cancellation; the queued and running fetches are ``_in_flight``.
+- At most ``per_host`` fetches run at once to one host, and ``total`` in all. A fetch that
+  cannot start yet **waits its turn** (first come, first served per host; hosts take turns),
+  for at most ``wait_seconds``, and only while the host keeps answering: when none of its
+  fetches has ended for ``slow_seconds`` while its queue waits, the host is slow, and its
+  waiting fetches are refused.
+- **A slow or failing host is the one refused.** A fetch that took longer than
+  ``slow_seconds`` (a tarpit's, which lasts until the client's timeout) marks its host slow
+  for ``failure_seconds``: while it is, a fetch that cannot start at once is refused at once,
+  without any network, and its queue is emptied with the same refusal. Each host has a fetch
+  budget (a token bucket, ``per_host_burst`` then ``per_host_per_minute``), spent by fetches
+  that fail or are slow: a fetch that succeeds within ``slow_seconds`` gives its token back, so
+  a responsive host's burst never runs it out, and a host that has run it out is refused
+  before any fetch.
+- A URL that failed a little while ago is refused at once (a negative cache,
+  ``failure_seconds``; the reason and HTTP status are kept, so a 410 still reads as gone).
+
+So a tarpit gets at most ``per_host`` GETs at a time, each until the client's timeout, the
+requests behind them wait ``slow_seconds`` at most, and later ones are refused at once; a host
+that answers in milliseconds has hundreds of new keys fetched, two at a time, in a few seconds.
 
 The inbox worker's fetches of actor documents and NodeInfo (what a received activity names:
 a report's author, a Join's requester, a follower's host) pass the same gate, so a stranger's
 activity gets no more network from the node than its signature did (``RemoteActors.gated``).
-
-Concurrent requests for the same URL share one fetch (single flight), shielded from any one
-waiter's cancellation; :meth:`KeyFetchGate.close` cancels those still in flight when the node stops. Key fetches also run on
-their own connection pool (:func:`federation.client.make_session` is called once for deliveries
-and once for fetches), so deliveries and fetches never starve each other.
+:meth:`KeyFetchGate.close` cancels the fetches still queued or running when the node stops. Key
+fetches also run on their own connection pool (:func:`federation.client.make_session` is
+called once for deliveries and once for fetches), so deliveries and fetches never starve each
+other.
 """
 
 from __future__ import annotations
@@ -26,8 +44,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -36,19 +55,44 @@ from federation.tokenbuckets import TokenBuckets
 
 T = TypeVar("T")
 MAX_REMEMBERED_FAILURES = 10_000
+MAX_REMEMBERED_SLOW_HOSTS = 10_000
+
+
+@dataclass
+class _Host:
+    """One host's fetches: running, and waiting their turn (a future each, set when it may start)."""
+
+    running: int = 0
+    waiting: deque[asyncio.Future[None]] = field(default_factory=deque)
+    last_ended: float = 0.0  # when one of its fetches last ended: a waiting queue's progress
 
 
 class KeyFetchGate:
     def __init__(
-        self, *, per_host: int, total: int, per_host_per_minute: float, per_host_burst: int, failure_seconds: float
+        self,
+        *,
+        per_host: int,
+        total: int,
+        per_host_per_minute: float,
+        per_host_burst: int,
+        failure_seconds: float,
+        wait_seconds: float = 10.0,
+        slow_seconds: float = 2.0,
+        waiting_per_host: int = 1000,
     ) -> None:
         self.per_host = per_host
         self.total = total
         self.failure_seconds = failure_seconds
+        self.wait_seconds = wait_seconds
+        self.slow_seconds = slow_seconds
+        self.waiting_per_host = waiting_per_host
         self._budget = TokenBuckets(per_minute=per_host_per_minute, burst=per_host_burst)
         self._failures: OrderedDict[str, tuple[float, str, int | None]] = OrderedDict()
-        self._in_flight: dict[str, asyncio.Task] = {}
-        self._by_host: Counter[str] = Counter()
+        self._slow: OrderedDict[str, float] = OrderedDict()  # host -> until when it counts as slow
+        self._in_flight: dict[str, asyncio.Task] = {}  # url -> its one fetch (queued or running)
+        self._hosts: dict[str, _Host] = {}
+        self._queued: OrderedDict[str, None] = OrderedDict()  # hosts with fetches waiting, in turn
+        self._running = 0
 
     @classmethod
     def from_config(cls, federation) -> KeyFetchGate:
@@ -58,10 +102,13 @@ class KeyFetchGate:
             per_host_per_minute=federation.key_fetch_per_host_per_minute,
             per_host_burst=federation.key_fetch_per_host_burst,
             failure_seconds=federation.key_fetch_failure_seconds,
+            wait_seconds=federation.key_fetch_wait_seconds,
+            slow_seconds=federation.key_fetch_slow_seconds,
+            waiting_per_host=federation.key_fetches_waiting_per_host,
         )
 
     async def fetch(self, url: str, fetch: Callable[[], Awaitable[T]]) -> T:
-        """``fetch()`` for ``url`` if the bounds allow, else a FetchError saying which bound said no."""
+        """``fetch()`` for ``url`` when its turn comes, else a FetchError saying which bound said no."""
         self._refuse_remembered(url)
         task = self._in_flight.get(url)
         if task is None:
@@ -69,9 +116,10 @@ class KeyFetchGate:
             self._admit(url, host)
             task = asyncio.ensure_future(self._run(url, host, fetch))
             self._in_flight[url] = task
-            task.add_done_callback(lambda done: self._finished(url, host, done))
-            self._by_host[host] += 1
+            task.add_done_callback(lambda done: self._finished(url, done))
         return await asyncio.shield(task)
+
+    # --- refusals at once, without any network ---------------------------------------------
 
     def _refuse_remembered(self, url: str) -> None:
         failed = self._failures.get(url)
@@ -86,20 +134,153 @@ class KeyFetchGate:
         )
 
     def _admit(self, url: str, host: str) -> None:
-        wait = self._budget.take(host, time.monotonic())
+        now = time.monotonic()
+        wait = self._budget.take(host, now)
         if wait is not None:
-            raise FetchError(f"too many fetches (keys, actors) from {host}; not fetching {url} for {math.ceil(wait)} s")
-        if self._by_host[host] >= self.per_host:
-            raise FetchError(f"{self.per_host} fetches from {host} are already waiting; not fetching {url} now")
-        if sum(self._by_host.values()) >= self.total:
-            raise FetchError(f"{self.total} fetches of keys and actors are already waiting; not fetching {url} now")
+            raise FetchError(f"too many failed or slow fetches from {host}; not fetching {url} for {math.ceil(wait)} s")
+        self._budget.give_back(host)  # only looked: the token is taken when the fetch starts
+        state = self._hosts.get(host)
+        if state is None or self._can_start(state):
+            return
+        if self._is_slow(host, now):
+            raise FetchError(
+                f"{host} is slow to answer and {self.per_host} fetches from it are waiting; not fetching {url} now"
+            )
+        if len(state.waiting) >= self.waiting_per_host:
+            raise FetchError(f"{self.waiting_per_host} fetches from {host} are already waiting; not fetching {url} now")
+
+    def _is_slow(self, host: str, now: float) -> bool:
+        until = self._slow.get(host)
+        if until is not None and until <= now:
+            del self._slow[host]
+            return False
+        return until is not None
+
+    def _can_start(self, state: _Host) -> bool:
+        return state.running < self.per_host and self._running < self.total and not state.waiting
+
+    # --- a fetch's turn ---------------------------------------------------------------------
 
     async def _run(self, url: str, host: str, fetch: Callable[[], Awaitable[T]]) -> T:
+        await self._turn(url, host)
+        started, slow_or_failed = time.monotonic(), True
         try:
-            return await fetch()
+            result = await fetch()
+            slow_or_failed = time.monotonic() - started > self.slow_seconds
+            return result
         except FetchError as error:
             self._remember(url, error)
             raise
+        finally:
+            self._ended(host, started, slow_or_failed)
+
+    async def _turn(self, url: str, host: str) -> None:
+        """Return when the fetch may start (holding one of the host's places), or raise FetchError."""
+        state = self._hosts.setdefault(host, _Host())
+        if self._can_start(state):
+            wait = self._budget.take(host, time.monotonic())
+            if wait is not None:
+                self._tidy(host, state)
+                raise FetchError(
+                    f"too many failed or slow fetches from {host}; not fetching {url} for {math.ceil(wait)} s"
+                )
+            self._start(state)
+            return
+        now = time.monotonic()
+        if self._is_slow(host, now):  # turned slow since the fetch was admitted
+            self._tidy(host, state)
+            raise FetchError(f"{host} is slow to answer; not fetching {url} now")
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        state.waiting.append(turn)
+        self._queued[host] = None
+        since, deadline = now, now + self.wait_seconds
+        try:
+            while True:
+                await asyncio.wait({turn}, timeout=min(deadline - now, self.slow_seconds / 4))
+                if turn.done():
+                    turn.result()  # the host's refusal, if it was refused meanwhile
+                    return
+                now = time.monotonic()
+                if now - max(since, state.last_ended) > self.slow_seconds:
+                    if state.running:  # its own fetches hold the queue up: the host is slow
+                        self._mark_slow(host, state, now)
+                        raise FetchError(f"{host} is slow to answer its key fetches; not fetching {url}")
+                    raise FetchError(f"{self.total} fetches of keys and actors are running; not fetching {url} now")
+                if now >= deadline:
+                    raise FetchError(f"waited {self.wait_seconds:g} s for a turn to fetch {url}")
+        except BaseException:
+            if not turn.done():
+                turn.cancel()
+            elif not turn.cancelled() and turn.exception() is None:
+                self._ended(host, time.monotonic(), False)  # given a turn just as it gave up: pass it on
+            self._tidy(host, state)
+            raise
+
+    def _tidy(self, host: str, state: _Host) -> None:
+        while state.waiting and state.waiting[0].done():
+            state.waiting.popleft()
+        if not state.running and not state.waiting and self._hosts.get(host) is state:
+            del self._hosts[host]
+            self._queued.pop(host, None)
+
+    def _start(self, state: _Host) -> None:
+        state.running += 1
+        self._running += 1
+
+    def _ended(self, host: str, started: float, slow_or_failed: bool) -> None:
+        now = time.monotonic()
+        state = self._hosts[host]
+        state.running -= 1
+        self._running -= 1
+        state.last_ended = now
+        if not slow_or_failed:
+            self._budget.give_back(host)
+        elif now - started > self.slow_seconds:
+            self._mark_slow(host, state, now)
+        self._give_turns()
+        self._tidy(host, state)
+
+    def _mark_slow(self, host: str, state: _Host, now: float) -> None:
+        self._slow[host] = now + self.failure_seconds
+        self._slow.move_to_end(host)
+        while len(self._slow) > MAX_REMEMBERED_SLOW_HOSTS:
+            self._slow.popitem(last=False)
+        self._refuse_waiting(host, state, f"{host} is slow to answer its key fetches")
+
+    def _refuse_waiting(self, host: str, state: _Host, reason: str) -> None:
+        while state.waiting:
+            turn = state.waiting.popleft()
+            if not turn.done():
+                turn.set_exception(FetchError(f"{reason}; not fetching now"))
+        self._queued.pop(host, None)
+
+    def _give_turns(self) -> None:
+        """Start waiting fetches while there is room: one host after another, in turn."""
+        while self._running < self.total and self._queued:
+            started = False
+            for host in list(self._queued):
+                if self._running >= self.total:
+                    break
+                state = self._hosts[host]
+                while state.waiting and state.waiting[0].done():
+                    state.waiting.popleft()
+                if not state.waiting:
+                    del self._queued[host]
+                    continue
+                if state.running >= self.per_host:
+                    continue
+                wait = self._budget.take(host, time.monotonic())
+                if wait is not None:
+                    self._refuse_waiting(host, state, f"too many failed or slow fetches from {host}")
+                    continue
+                self._start(state)
+                state.waiting.popleft().set_result(None)
+                self._queued.move_to_end(host)
+                started = True
+            if not started:
+                return
+
+    # --- failures remembered, and the end ------------------------------------------------------
 
     def _remember(self, url: str, error: FetchError) -> None:
         self._failures[url] = (time.monotonic() + self.failure_seconds, error.reason, error.status)
@@ -111,17 +292,14 @@ class KeyFetchGate:
         self._failures.pop(url, None)
 
     async def close(self) -> None:
-        """Cancel the fetches still in flight (shielded from their waiters, so nothing else
-        would) and wait for them to end: called before the fetch session closes."""
+        """Cancel the fetches still queued or running (shielded from their waiters, so nothing
+        else would) and wait for them to end: called before the fetch session closes."""
         tasks = list(self._in_flight.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _finished(self, url: str, host: str, task: asyncio.Task) -> None:
+    def _finished(self, url: str, task: asyncio.Task) -> None:
         self._in_flight.pop(url, None)
-        self._by_host[host] -= 1
-        if self._by_host[host] <= 0:
-            del self._by_host[host]
         if not task.cancelled():
             task.exception()  # retrieved here: a fetch whose every waiter went away logs nothing

@@ -93,9 +93,12 @@ class FederationConfig:
     inbox_per_actor_burst: int = 120
     max_recipients: int = 1000  # addresses (to, cc, bto, bcc, audience) an incoming activity may carry
     allowed_networks: tuple[str, ...] = ()  # private networks reachable even without allow_private_addresses
-    key_fetches_per_host: int = 2  # signing-key fetches in flight to one host; more are refused at once
+    key_fetches_per_host: int = 2  # signing-key fetches running at once to one host; more wait their turn
     key_fetches_total: int = 16  # and in total
-    key_fetch_per_host_per_minute: float = 60.0  # key fetches one host's senders may cause (then refused)
+    key_fetches_waiting_per_host: int = 1000  # fetches waiting their turn for one host; past it refused at once
+    key_fetch_wait_seconds: float = 10.0  # how long a request may wait for its key fetch's turn
+    key_fetch_slow_seconds: float = 2.0  # a host whose key fetch takes longer is slow: its waiting ones are refused
+    key_fetch_per_host_per_minute: float = 60.0  # failed or slow key fetches one host may cause (then refused)
     key_fetch_per_host_burst: int = 30
     key_fetch_failure_seconds: float = 120.0  # a key that could not be fetched is not tried again for this long
     inbox_prepare_timeout_seconds: float = 15.0  # all the network work of one received item (then retried later)
@@ -267,6 +270,7 @@ def validate(config: Config) -> None:
         "max_recipients",
         "key_fetches_per_host",
         "key_fetches_total",
+        "key_fetches_waiting_per_host",
         "key_fetch_per_host_per_minute",
         "key_fetch_per_host_burst",
     ):
@@ -277,6 +281,9 @@ def validate(config: Config) -> None:
             raise ConfigError(f"[accounts] {f.name} must be positive")
     if config.federation.key_fetch_failure_seconds < 0:
         raise ConfigError("[federation] key_fetch_failure_seconds must be 0 or more")
+    for key in ("key_fetch_wait_seconds", "key_fetch_slow_seconds"):
+        if not getattr(config.federation, key) > 0:
+            raise ConfigError(f"[federation] {key} must be positive")
     if not config.federation.inbox_prepare_timeout_seconds > 0:
         raise ConfigError("[federation] inbox_prepare_timeout_seconds must be positive (15 is a good start)")
     for f in fields(ServerConfig):

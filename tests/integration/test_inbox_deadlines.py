@@ -95,9 +95,14 @@ async def test_a_silent_server_named_by_one_item_does_not_hold_up_the_batch(make
 
 async def test_actor_fetches_for_inbox_items_pass_the_per_host_gate(make_node, tmp_path):
     """Five reports naming five authors on one silent host: at most ``key_fetches_per_host``
-    fetches reach it at once; the others are refused at once, without any network."""
+    fetches reach it at once; the others wait their turn until the host proves slow (no fetch
+    of its ended within ``key_fetch_slow_seconds``), then are refused without any network."""
     europe, london = await _linked_region(
-        make_node, tmp_path, inbox_prepare_timeout_seconds=DEADLINE, key_fetches_per_host=2
+        make_node,
+        tmp_path,
+        inbox_prepare_timeout_seconds=DEADLINE,
+        key_fetches_per_host=2,
+        key_fetch_slow_seconds=DEADLINE / 2,
     )
     silent = await RawPeer(behaviour="silent").start()
     try:
@@ -107,7 +112,7 @@ async def test_actor_fetches_for_inbox_items_pass_the_per_host_gate(make_node, t
         await europe.inbox_worker.run_single_cycle()
         assert len(silent.requests) == 2
         errors = [(await _items(europe))[a["id"]]["last_error"] for a in sent]
-        assert sum("already waiting" in error for error in errors) == 3, errors
+        assert sum("slow to answer" in error for error in errors) == 3, errors
     finally:
         await silent.stop()
 

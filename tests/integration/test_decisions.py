@@ -530,7 +530,8 @@ async def _vote_on_page(node, cookie: dict, question_id: str, choice: str) -> tu
     async with browser_like_session() as session:
         session.cookie_jar.update_cookies({cookie["name"]: cookie["value"]}, URL(node.base_url))
         async with session.get(f"{node.base_url}{page_path}") as response:
-            token = form_token(await response.text(), f"{page_path}/vote")
+            text = await response.text()  # the copy's page (/decisions/...): a member off the roll has no form,
+            token = form_token(text, f"{page_path}/vote") or form_token(text)  # but the session's token is there
         async with session.post(
             f"{node.base_url}{page_path}/vote", data={"csrf_token": token, "choice": choice}, allow_redirects=False
         ) as response:

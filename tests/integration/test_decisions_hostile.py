@@ -1148,3 +1148,34 @@ async def test_a_ballot_received_before_the_close_counts_however_late_the_inbox_
     assert (await hostile.add(r1, hostile.tally(pid, made)))[0] == 202
     final = await final_results(nodes["world"], pid, within=40)
     assert counts_of(final) == {"agree": 1, "disagree": 0} and final["voters"] == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gap (issue 18: 'the sender told why where it is a peer'): a document a LINKED child brings without "
+    "standing (checking.standing: an aggregate of another node, a tally of a chapter under a sibling) only goes "
+    "dead in the parent's inbox (inbound.with_documents raises PermanentError); no Reject or signed refusal is "
+    "sent back to the child, so a misconfigured honest child never learns why",
+)
+async def test_a_linked_child_is_told_why_its_document_is_refused(make_node, tmp_path, member_host, hostile):
+    """A linked child whose Add of a decision document is refused on its standing is answered with a Reject."""
+    clock = FrozenClock()
+    nodes = await build(make_node, tmp_path, clock, member_host, hostile)
+    r1, a = nodes["r1"], nodes["a"]
+    pid = await issue(nodes["world"], clock)
+    await offered(hostile, pid)
+    aggregate = hostile.sign(
+        hostile.decision("DecisionAggregate", pid, result={"questions": [], "voters": 0, "chapters": []})
+        | {"attributedTo": a.actor_id}
+    )
+    _, add = await hostile.add(r1, aggregate)
+    await dead_with(r1, add["id"], "a level sends its own aggregate")
+
+    async def answered():
+        for reject in hostile.of_type("Reject"):
+            if add["id"] in json.dumps(reject.get("object")):
+                return reject
+        return None
+
+    reject = await eventually(answered, timeout=8)
+    assert "aggregate" in json.dumps(reject)

@@ -6,7 +6,8 @@
 - ``POST /objects/{uuid}/sign`` (``sign=yes|no``): an active member signs a blog post or a
   proposal, or withdraws their signature; pages show "N signatories". Signatures are kept in
   the ``endorsements`` table (one per member and object) and are the chapter's own record:
-  they are not federated.
+  they are not federated. A post's page names its signatories, each linked to their page
+  (``/@username``); :func:`signed_by` lists what a member signed, for that page.
 - :func:`page_context`: what an object's page shows of this (the reply form, the sign button,
   the count, the author's and the repliers' names, and the edit buttons for who may edit).
 """
@@ -16,11 +17,12 @@ from __future__ import annotations
 import aiosqlite
 from aiohttp import web
 
+from federation import jsonio
 from node.content import forms, interactions, listing
 from node.core import objects
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
-from node.core.db import fetch_value
+from node.core.db import fetch_all, fetch_value
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.membership.members import PUBLISHER_ROLES
@@ -46,6 +48,27 @@ async def unsign(conn: aiosqlite.Connection, object_id: str, actor_id: str) -> N
 
 async def signatories(conn: aiosqlite.Connection, object_id: str) -> int:
     return await fetch_value(conn, "SELECT COUNT(*) FROM endorsements WHERE object_id = ?", (object_id,))
+
+
+async def signatory_ids(conn: aiosqlite.Connection, object_id: str, *, limit: int = 500) -> list[str]:
+    """Who signed, first signature first."""
+    rows = await fetch_all(
+        conn,
+        "SELECT actor_id FROM endorsements WHERE object_id = ? ORDER BY signed_at, actor_id LIMIT ?",
+        (object_id, limit),
+    )
+    return [row["actor_id"] for row in rows]
+
+
+async def signed_by(conn: aiosqlite.Connection, actor_id: str, *, limit: int = 50) -> list[dict]:
+    """The public posts ``actor_id`` signed, newest signature first, as served."""
+    rows = await fetch_all(
+        conn,
+        "SELECT o.data FROM endorsements e JOIN objects o ON o.id = e.object_id WHERE e.actor_id = ?"
+        " AND o.deleted IS NULL AND o.visibility IN ('public', 'unlisted') ORDER BY e.signed_at DESC LIMIT ?",
+        (actor_id, limit),
+    )
+    return [jsonio.loads(row["data"]) for row in rows]
 
 
 async def has_signed(conn: aiosqlite.Connection, object_id: str, actor_id: str) -> bool:
@@ -124,6 +147,15 @@ async def sign_post(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(stored.id)
 
 
+def profile_path(request: web.Request, actor_id: str) -> str | None:
+    """``/@username`` of a local member's account (or of the chapter), None for anyone else."""
+    urls = request.app[URLS]
+    prefix = urls.actor("")
+    if not isinstance(actor_id, str) or not actor_id.startswith(prefix) or "/" in actor_id[len(prefix) :]:
+        return None
+    return f"/@{actor_id[len(prefix) :]}" if actor_id != prefix else None  # the chapter's is its home
+
+
 async def page_context(request: web.Request, stored: objects.StoredObject) -> dict:
     """The reply form, the signatures, the author's name and the edit buttons, for an object's page."""
     reader, found = request.app[DATABASE].reader, await viewer(request)
@@ -137,12 +169,16 @@ async def page_context(request: web.Request, stored: objects.StoredObject) -> di
     may_edit = own or (stored.author == request.app[CONFIG].node.name and await viewer_role(request) in PUBLISHER_ROLES)
     context = {
         "author_name": names.get(stored.data.get("attributedTo", ""), ""),
+        "author_page": profile_path(request, stored.data.get("attributedTo", "")),
         "reply_authors": names,
         "can_reply": member is not None,
         "can_edit": may_edit and stored.type in ("Note", "Article", "Event"),
     }
     if signable:
+        signers = await signatory_ids(reader, stored.id)
+        signer_names = await listing.author_names(request, set(signers))
         context.update(
+            signatory_names=[(signer_names.get(actor, actor), profile_path(request, actor)) for actor in signers],
             signatories=await signatories(reader, stored.id),
             can_sign=member is not None,
             signed=member is not None and await has_signed(reader, stored.id, member),

@@ -1,6 +1,7 @@
 """The public pages of the shell: the chapter's home page, and one post.
 
-The home page (``/``, and ``/@{chapter}``, where Mastodon links from the actor's ``url``) says
+A member's ``/@{username}`` is their page (:mod:`node.web.people`). The home page (``/``, and
+``/@{chapter}``, where Mastodon links from the actor's ``url``) says
 who the chapter is (its summary, and what ``profile_context`` hooks add, such as the tree
 room's place and founding date), how to join and how to follow (the handle with a copy
 button), then the rooms' sections (``registry.home_parts``: latest news, blogs, minutes,
@@ -17,12 +18,12 @@ from aiohttp import web
 
 from node.core import objects
 from node.core.appkeys import CONFIG, REGISTRY, SIGN_IN_LIMITS
-from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.registry import Part
 from node.core.rendering import render
 from node.membership.sessions import check_csrf, check_form_token, render_form, safe_next, sign_in, sign_out, viewer
 from node.membership.throttle import ADMIN_ACCOUNT
+from node.web import people
 
 
 async def home(request: web.Request) -> web.Response:
@@ -38,8 +39,9 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def profile(request: web.Request) -> web.Response:
+    """The chapter's ``/@name`` is its home page; a member's is their page (:mod:`node.web.people`)."""
     if request.match_info["username"] != request.app[CONFIG].node.name:
-        raise ApiError(404, N_("no chapter named {name} here", name=request.match_info["username"]))
+        return await people.person_page(request, request.match_info["username"])
     return await home(request)
 
 

@@ -10,8 +10,9 @@
   voting is open, a leaf would tell who just voted how).
 - ``GET /objects/{uuid}/receipts/{receipt}``: for whoever holds a receipt, their leaf, index and
   audit path under the root of the signed tally (RFC 9162), to check with
-  ``node.decisions.leaves.verify_receipt``, or as a page that says whether it checks out. A
-  receipt no one was given answers 404.
+  ``node.decisions.leaves.verify_receipt``, or as a page that says whether it checks out (with a
+  copy button for the receipt, and ``?format=json`` for the proof as data). A receipt no one was
+  given answers 404.
 """
 
 from __future__ import annotations
@@ -98,10 +99,14 @@ async def receipt_view(request: web.Request) -> web.Response:
         "tally": tally,
     }
     headers = {"Cache-Control": "private, no-store"}
-    if "text/html" not in request.headers.get("Accept", ""):
+    if "text/html" not in request.headers.get("Accept", "") or request.query.get("format") == "json":
         return web.json_response(proof, headers=headers)
     verified = leaves.verify_receipt(proof["leaf"], index, len(made), proof["proof"], proof["merkleRoot"] or "")
-    response = await render(request, "decision_receipt.html", {"p": proof, "verified": verified, "copy": copy})
+    response = await render(
+        request,
+        "decision_receipt.html",
+        {"p": proof, "verified": verified, "copy": copy, "receipt": request.match_info["receipt"]},
+    )
     response.headers.update(headers)
     return response
 

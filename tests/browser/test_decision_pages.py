@@ -110,6 +110,8 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
         await mei.locator(f"form.ballot input[name=q{n}][value='{options[0]}']").check()
     await mei.locator("form.ballot").get_by_role("button", name="投票").click()
     assert "你的投票已计入" in await mei.locator("main").inner_text()
+    receipt = await mei.locator("code.receipt").first.inner_text()
+    assert await mei.get_by_role("button", name="复制").first.is_visible()  # a copy button beside the code
     copy_page = london.base_url + "/decisions/" + copy_id.rsplit("/", 1)[-1]
     await mei.goto(copy_page)
     counted = mei.locator("[data-vote=counted]")
@@ -138,6 +140,13 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     await mei.goto(copy_page)
     assert "通过" in await mei.locator(".outcome-box").inner_text()
     await shots(mei, "decision-copy-closed-zh")
+    await mei.goto(f"{copy_id}/receipts/{receipt}")
+    assert await mei.locator("[data-verified=true]").count() == 1
+    assert (
+        await mei.locator("#receipt").inner_text() == receipt
+        and await mei.get_by_role("button", name="复制").is_visible()
+    )
+    await shots(mei, "decision-receipt-zh")
 
     for page, name, word in ((late, "en", "Passed"), (mei, "zh", "通过")):
         await page.goto(f"{proposal_id}/results")

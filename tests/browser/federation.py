@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from axe_playwright_python.async_playwright import Axe
+
 from tests.support.nodes import ADMIN_TOKEN
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "federation"
@@ -12,9 +14,21 @@ SIZES = {"london": 3, "paris": 2, "lima": 1}
 WIDTHS = (1280, 390)
 
 
+async def axe_clean(page) -> None:
+    """axe-core finds nothing serious or critical on the page as it is now."""
+    results = await Axe().run(page)
+    found = [
+        f"{violation['id']} ({violation['impact']}): {violation['help']} -> {[n['target'] for n in violation['nodes']][:3]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert not found, f"accessibility violations on {page.url}:\n" + "\n".join(found)
+
+
 async def shots(page, name: str) -> None:
-    """``name``-1280.png and ``name``-390.png, whole pages; at 390 px nothing may scroll sideways."""
+    """``name``-1280.png and ``name``-390.png, whole pages; at 390 px nothing may scroll sideways; axe stays clean."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await axe_clean(page)
     for width in WIDTHS:
         await page.set_viewport_size({"width": width, "height": 900})
         await page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)

@@ -27,6 +27,8 @@ PUBLIC_PAGES = [
     "/minutes",
     "/events",
     "/polls",
+    "/decisions",
+    "/tree",
     "/members",
     "/join",
     "/login",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -37,7 +38,14 @@ from node.core.urls import INSTANCE_USERNAME, Urls
 
 
 class PermanentError(Exception):
-    """This activity can never be processed; the message says why."""
+    """This activity can never be processed; the message says why.
+
+    ``answer``: what to record, in the transaction that marks the item dead, to tell the sender why
+    (a linked peer is answered; a stranger is not, so no one can make the node write to a third party)."""
+
+    def __init__(self, reason: str, *, answer: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None):
+        super().__init__(reason)
+        self.answer = answer
 
 
 class TryLater(Exception):
@@ -100,7 +108,7 @@ class InboxContext:
     config: Config
     urls: Urls
     remote_actors: RemoteActors
-    now: object  # datetime
+    now: datetime
     recipient: str
     received_at: float  # epoch seconds when the inbox accepted the item (202): judge lateness by it
     registry: Registry
@@ -136,7 +144,7 @@ class PrepareContext:
     urls: Urls
     remote_actors: RemoteActors
     reader: aiosqlite.Connection
-    now: object  # datetime
+    now: datetime
     sender: RemoteActor | None = None
     actor_id: str | None = None  # the activity's actor, as the inbox verified it
     received_at: float | None = None  # when the inbox accepted the item (epoch seconds)

@@ -269,7 +269,7 @@ class InboxWorker:
 
     async def _failed(self, row, error: Exception) -> None:
         if isinstance(error, PermanentError):
-            await self._dead(row, str(error))
+            await self._dead(row, str(error), answer=error.answer)
         elif isinstance(error, (jsonio.JsonError, KeyError, TypeError, ValueError)):
             await self._dead(row, f"malformed activity: {type(error).__name__}: {error}")
         elif isinstance(error, (FetchError, asyncio.TimeoutError, OSError, TryLater)):
@@ -286,7 +286,9 @@ class InboxWorker:
         async with self.db.transaction() as conn:
             await store.mark_retry(conn, row["seq"], at=now + self.policy.next_delay(row["attempts"]), error=error)
 
-    async def _dead(self, row, error: str) -> None:
+    async def _dead(self, row, error: str, *, answer=None) -> None:
         log.info("inbox item %s is dead: %s", row["activity_id"], error)
         async with self.db.transaction() as conn:
             await store.mark_dead(conn, row["seq"], error=error, now=to_epoch(self.clock.now()))
+            if answer is not None:  # the sender is told why, in the same commit
+                await answer(conn)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import aiosqlite
 
 from federation import jsonio
+from node.core import inbox_items
 from node.core.db import fetch_all, fetch_one, fetch_value
 from node.core.due import TransitionError
 from node.decisions.states import COPY
@@ -85,13 +86,22 @@ async def copied_question(conn: aiosqlite.Connection, question_id: str):
 
 
 async def copies_due(conn: aiosqlite.Connection, now: float) -> list[aiosqlite.Row]:
-    """Copies whose roll went up and whose ``endTime`` has passed: their tally is due (``rolled``)."""
-    return await fetch_all(
+    """Copies whose roll went up and whose ``endTime`` has passed: their tally is due (``rolled``) once
+    the inbox has processed every activity it accepted before the close (a ballot acknowledged in
+    time is in the tally), or half the time to the ``tallyDeadline`` has gone by (a stuck item does
+    not keep the tally from its parent)."""
+    rows = await fetch_all(
         conn,
-        "SELECT c.*, p.end_time FROM decision_copies c JOIN decision_proposals p ON p.id = c.proposal_id"
-        " WHERE c.state = 'rolled' AND p.end_time <= ?",
+        "SELECT c.*, p.end_time, p.tally_deadline FROM decision_copies c"
+        " JOIN decision_proposals p ON p.id = c.proposal_id WHERE c.state = 'rolled' AND p.end_time <= ?",
         (now,),
     )
+    due = []
+    for row in rows:
+        patience = row["end_time"] + (row["tally_deadline"] - row["end_time"]) / 2
+        if now >= patience or not await inbox_items.waiting_since(conn, row["end_time"]):
+            due.append(row)
+    return due
 
 
 async def mark_tally_sent(conn: aiosqlite.Connection, proposal_id: str, tally: dict, leaves: list, now: float) -> None:

@@ -19,9 +19,14 @@ inside the transaction it checks again and writes. Nothing a stranger sends chan
   passed down, told to members).
 - ``Reject`` carrying a signed ``DecisionRefusal`` of the roll or tally we sent last, from the
   parent the proposal came from or its issuer: the reason is shown to the admin. It changes no
-  count. (A level refuses a linked child's roll or tally with a reason the worker sends, signed;
-  a document from anyone else is refused without an answer, so no stranger can make a node
-  send mail to a third party.)
+  count. A refusal from a linked child (of a proposal or exclusions we sent down) is kept in
+  the inbox for the admin and changes nothing.
+
+Whatever a linked peer brings that is refused (on its standing, its proof or its content)
+is answered: the refusal is recorded with the item (:func:`refused`, or in the transaction
+for a refused roll or tally) and the worker sends the peer a signed ``DecisionRefusal`` naming
+the document and why. A stranger's document is refused without an answer, so no one can
+make a node write to a third party.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ async def on_offer(ctx: InboxContext, activity: dict) -> None:
     if parent is None or parent.peer_id != sender:
         raise PermanentError(f"a proposal comes down from our linked parent, not from {sender}")
     if ctx.prepared["proposal_error"] is not None:
-        raise PermanentError(f"proposal refused: {ctx.prepared['proposal_error']}")
+        raise await refused(ctx, activity, document, f"proposal refused: {ctx.prepared['proposal_error']}")
     end, deadline = proposal.times_of(document)
     if not await store.insert_proposal(
         ctx.conn, document=document, end_time=end, deadline=deadline, via=sender, now=to_epoch(ctx.now)
@@ -123,7 +128,7 @@ async def on_roll(ctx: InboxContext, prop: store.Proposal, activity: dict, roll:
     reason = await checking.roll_refusal(ctx, prop, roll, ctx.received_at)
     if reason is not None:
         log.warning("decisions: roll of %s on %s refused: %s", origin, prop.id, reason)
-        await _refuse(ctx, prop, roll, reason)
+        await _refuse(ctx, activity, roll, reason)
         return
     entries = rolls.entries_of(roll)
     assert not isinstance(entries, str)  # roll_refusal checked it
@@ -166,24 +171,53 @@ async def on_tally(ctx: InboxContext, prop: store.Proposal, activity: dict, tall
     )
     if reason is not None:
         log.warning("decisions: tally of %s on %s refused: %s", origin, prop.id, reason)
-        await _refuse(ctx, prop, tally, reason)
+        await _refuse(ctx, activity, tally, reason)
         return
     await _pass_up(ctx, prop, tally)
 
 
-async def _refuse(ctx: InboxContext, prop: store.Proposal, document: dict, reason: str) -> None:
+async def _refuse(ctx: InboxContext, activity: dict, document: dict, reason: str) -> None:
     """Keep why a chapter's roll or tally is refused here; the worker tells the chapter, signed."""
     check: checking.DocumentCheck = ctx.prepared["decision_check"]
-    await received.add_refusal(
-        ctx.conn,
-        prop.id,
-        chapter=id_of(document["attributedTo"]) or "",
-        refused=sending.proof_value_of(document) or "",
-        document=document,
-        reason=reason,
-        inbox=check.inbox,
-        now=to_epoch(ctx.now),
-    )
+    chapter = id_of(document["attributedTo"]) or ""
+    await _refusal(checking.proposal_of(document), chapter, check.inbox, activity, document, reason, ctx.now)(ctx.conn)
+
+
+def _refusal(proposal_id: str, to: str, inbox: str | None, answered: dict, document: dict, reason: str, now):
+    """What records a refusal for the worker to send, signed, to ``to``."""
+
+    async def record(conn) -> None:
+        await received.add_refusal(
+            conn,
+            proposal_id,
+            chapter=to,
+            refused=sending.proof_value_of(document) or "",
+            kind=str(document.get("type", "")),
+            answered=answered,
+            reason=reason,
+            inbox=inbox,
+            now=to_epoch(now),
+        )
+
+    return record
+
+
+async def _peer_inbox(ctx: InboxContext, sender: str) -> str | None:
+    """Where ``sender`` is told why, when it is a linked child or our linked parent (a stranger is not told)."""
+    child = await links.linked_child(ctx.conn, sender)
+    if child is not None:
+        return child.delivery_inbox
+    parent = await links.linked_parent(ctx.conn)
+    return parent.delivery_inbox if parent is not None and parent.peer_id == sender else None
+
+
+async def refused(ctx: InboxContext, activity: dict, document: dict, reason: str) -> PermanentError:
+    """The item's end: dead with ``reason``, and a linked peer that sent it told why (signed, by the worker)."""
+    sender = id_of(activity.get("actor")) or ""
+    inbox = await _peer_inbox(ctx, sender)
+    proposal_id = checking.proposal_of(document) or str(document.get("id", ""))
+    answer = _refusal(proposal_id, sender, inbox, activity, document, reason, ctx.now) if inbox else None
+    return PermanentError(reason, answer=answer)
 
 
 async def on_aggregate(ctx: InboxContext, prop: store.Proposal, activity: dict, aggregate: dict) -> None:
@@ -244,11 +278,11 @@ def with_documents(inner: Handler) -> Handler:
             await inner.apply(ctx, activity)
             return
         prop = await store.get_proposal(ctx.conn, checking.proposal_of(document))
-        refused = await checking.standing(ctx.conn, prop, document, id_of(activity.get("actor")))
+        why = await checking.standing(ctx.conn, prop, document, id_of(activity.get("actor")))
         check: checking.DocumentCheck | None = ctx.prepared.get("decision_check")
-        refused = refused or (check.error if check is not None else "the document was not checked")
-        if refused is not None or prop is None:
-            raise PermanentError(f"{document['type']} refused: {refused}")
+        why = why or (check.error if check is not None else "the document was not checked")
+        if why is not None or prop is None:
+            raise await refused(ctx, activity, document, f"{document['type']} refused: {why}")
         await steps[document["type"]](ctx, prop, activity, document)
 
     return Handler(apply, needs_sender=inner.needs_sender)
@@ -259,14 +293,19 @@ async def prepare_refusal(pctx: PrepareContext, activity: dict) -> dict:
     if not isinstance(refusal, dict) or refusal.get("type") != "DecisionRefusal":
         return {}
     prop = await store.get_proposal(pctx.reader, id_of(refusal.get("proposal")) or "")
-    sender = id_of(activity.get("actor"))
-    if prop is None or sender not in (prop.via, prop.issuer) or id_of(refusal.get("attributedTo")) != sender:
-        return {"refusal_error": "a refusal comes from the parent the proposal came from, or its issuer"}
+    sender = id_of(activity.get("actor")) or ""
+    above = prop is not None and sender in (prop.via, prop.issuer)
+    below = prop is not None and await links.linked_child(pctx.reader, sender) is not None
+    if not (above or below) or id_of(refusal.get("attributedTo")) != sender:
+        return {
+            "refusal_error": "a refusal comes from the parent the proposal came from, its issuer, or a linked child"
+        }
     return {"refusal_error": await proposal.check_signed(pctx.remote_actors, refusal, pctx.now)}
 
 
 def with_refusals(inner: Handler) -> Handler:
-    """A ``Reject`` of a tally of ours: its signed, structured reason is kept for the admin."""
+    """A ``Reject`` carrying a signed ``DecisionRefusal``: of our roll or tally (from the parent or the
+    issuer), its reason kept for the admin; of what we sent down (from a linked child), logged."""
 
     async def apply(ctx: InboxContext, activity: dict) -> None:
         if "refusal_error" not in ctx.prepared:
@@ -274,8 +313,13 @@ def with_refusals(inner: Handler) -> Handler:
             return
         if ctx.prepared["refusal_error"] is not None:
             raise PermanentError(f"refusal ignored: {ctx.prepared['refusal_error']}")
-        refusal = activity["result"]
+        refusal, sender = activity["result"], id_of(activity.get("actor")) or ""
         proposal_id = id_of(refusal.get("proposal")) or ""
+        if await links.linked_child(ctx.conn, sender) is not None:  # a child refused what we sent down
+            log.warning(
+                "decisions: the child %s refused a document of %s: %s", sender, proposal_id, refusal.get("reason")
+            )
+            return  # kept in the inbox for the admin to read; it changes nothing here
         copy = await copy_store.copy_of(ctx.conn, proposal_id)
         sent = {sending.proof_value(copy[name]) for name in ("roll", "tally")} - {None} if copy is not None else set()
         if refusal.get("refused") not in sent:

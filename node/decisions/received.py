@@ -198,16 +198,18 @@ async def add_refusal(
     *,
     chapter: str,
     refused: str,
-    document: dict,
+    kind: str,
+    answered: dict,
     reason: str,
     inbox: str | None,
     now: float,
 ) -> None:
-    """Keep a refusal of a chapter's signed roll or tally (``refused``: its proof value), to tell it once."""
+    """Keep a refusal to tell ``chapter`` (a linked peer) once: of the signed document of ``kind`` whose
+    proof value is ``refused``, brought by the activity ``answered`` (what the Reject answers)."""
     await conn.execute(
         "INSERT INTO decision_refusals (proposal_id, chapter, refused, kind, document, reason, inbox, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (proposal_id, chapter, refused, document.get("type", ""), jsonio.dumps_str(document), reason, inbox, now),
+        (proposal_id, chapter, refused, kind, jsonio.dumps_str(answered), reason, inbox, now),
     )
 
 

@@ -1108,12 +1108,6 @@ def test_a_single_edit_to_a_roll_is_refused_or_changes_nothing(count, edit, data
     assert isinstance(found, str) or found == honest, (edit, fields)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: node/decisions/worker.py send_tallies (copy_store.copies_due) builds and sends a chapter's tally as "
-    "soon as endTime has passed, without waiting for the ballots its inbox accepted (202) before the close and has "
-    "not processed yet; the ballot is then counted on the copy (judged by its received time) but is in no tally",
-)
 async def test_a_ballot_received_before_the_close_counts_however_late_the_inbox_reaches_it(
     make_node, tmp_path, member_host, hostile
 ):
@@ -1150,13 +1144,6 @@ async def test_a_ballot_received_before_the_close_counts_however_late_the_inbox_
     assert counts_of(final) == {"agree": 1, "disagree": 0} and final["voters"] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap (issue 18: 'the sender told why where it is a peer'): a document a LINKED child brings without "
-    "standing (checking.standing: an aggregate of another node, a tally of a chapter under a sibling) only goes "
-    "dead in the parent's inbox (inbound.with_documents raises PermanentError); no Reject or signed refusal is "
-    "sent back to the child, so a misconfigured honest child never learns why",
-)
 async def test_a_linked_child_is_told_why_its_document_is_refused(make_node, tmp_path, member_host, hostile):
     """A linked child whose Add of a decision document is refused on its standing is answered with a Reject."""
     clock = FrozenClock()

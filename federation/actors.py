@@ -15,6 +15,7 @@ the inbox worker's, whose fetches a stranger's activity chooses.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
 from collections.abc import Mapping
@@ -143,8 +144,10 @@ class RemoteActors:
         self.gate = gate  # bounds on key fetches (federation.fetchgate); None: unbounded
         self.actors_gated = False  # True in the view :meth:`gated` gives
         self._keys: dict[str, RemoteKey] = {}
+        self._key_ids_of: dict[str, set[str]] = {}  # owner -> its ids in _keys (dropping them reads no other)
         self._actors: dict[str, tuple[float, RemoteActor]] = {}
         self._fetched: dict[str, float] = {}  # when this process last stored each actor's document
+        self._writes = _FetchedActorWrites()  # shared with the gated view, as the dicts are
 
     def gated(self) -> RemoteActors:
         """The same cache (shared, not copied), whose network fetches of actor documents pass
@@ -161,7 +164,7 @@ class RemoteActors:
             row = await self.store.select_key(self.store.reader, key_id)
             if row:
                 key = RemoteKey(row["key_id"], row["actor_id"], row["public_pem"])
-                self._keys[key_id] = key
+                self._cache_key(key)
                 return key
         return await self._fetch_key(key_id)
 
@@ -190,14 +193,12 @@ class RemoteActors:
             actor = await self._fetch_actor_now(owner)  # inside the key's own pass of the gate
         else:
             actor = await self._store_actor(actor_from_document(document), requested=url)
+        # absorb() stored the actor's own keys (on its host, its owner) in the actor's transaction
         key = next((k for k in keys_of_actor(actor.data) if k.key_id == key_id), None)
         if key is None:
             raise FetchError(f"actor {actor.id} does not list the key {key_id}")
         if urlsplit(key.owner).netloc != urlsplit(key_id).netloc:
             raise FetchError(f"key {key_id} is owned by {key.owner}, on another host")
-        async with self.store.transaction() as conn:
-            await self.store.upsert_key(conn, key, self.clock.now().timestamp())
-        self._keys[key_id] = key
         return key
 
     async def get_actor(self, actor_id: str, *, refresh: bool = False, max_age: float | None = None) -> RemoteActor:
@@ -231,8 +232,7 @@ class RemoteActors:
     async def _store_actor(self, actor: RemoteActor, *, requested: str) -> RemoteActor:
         if actor.id != requested and urldefrag(actor.id).url != requested:
             raise FetchError(f"fetched {requested} but the document's id is {actor.id}")
-        async with self.store.transaction() as conn:
-            await self.absorb(conn, actor, now=self.clock.now().timestamp())
+        await self._writes.store(self, actor)
         return actor
 
     async def absorb(self, conn: Any, actor: RemoteActor, *, now: float) -> None:
@@ -245,9 +245,9 @@ class RemoteActors:
         await self.store.delete_keys_except(conn, actor.id, [key.key_id for key in listed])
         for key in listed:
             await self.store.upsert_key(conn, key, now)
-        for key_id in [k for k, v in self._keys.items() if v.owner == actor.id]:
-            del self._keys[key_id]
-        self._keys.update({key.key_id: key for key in listed})
+        self._drop_keys_of(actor.id)
+        for key in listed:
+            self._cache_key(key)
         self._actors[actor.id] = (time.monotonic(), actor)
         self._fetched[actor.id] = time.monotonic()
 
@@ -256,5 +256,60 @@ class RemoteActors:
         await self.store.delete_actor(conn, actor_id)
         self._actors.pop(actor_id, None)
         self._fetched.pop(actor_id, None)
-        for key_id in [k for k, v in self._keys.items() if v.owner == actor_id]:
-            del self._keys[key_id]
+        self._drop_keys_of(actor_id)
+
+    def _cache_key(self, key: RemoteKey) -> None:
+        self._keys[key.key_id] = key
+        self._key_ids_of.setdefault(key.owner, set()).add(key.key_id)
+
+    def _drop_keys_of(self, owner: str) -> None:
+        for key_id in self._key_ids_of.pop(owner, ()):
+            self._keys.pop(key_id, None)
+
+
+class _FetchedActorWrites:
+    """Fetched actors stored together: one write transaction for all that arrived meanwhile.
+
+    A burst of new senders has hundreds of actors fetched within a second; one transaction each
+    made every fetch wait its turn for the database's one writer (behind the inbox's group
+    commit and the worker's batches): ~26 ms a fetch, most of a first contact's time. Each
+    :meth:`store` returns once its actor is committed (a key is used only once it is stored, as
+    before), and a failing transaction fails the fetches of its batch, which are then retried
+    like any failed fetch.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[RemoteActor, asyncio.Future[None]]] = []
+        self._committer: asyncio.Task | None = None
+
+    async def store(self, actors: RemoteActors, actor: RemoteActor) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_retrieved)  # a waiter may have gone: its failure is not logged as lost
+        self._pending.append((actor, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.ensure_future(self._commit(actors))
+        await asyncio.shield(done)
+
+    async def _commit(self, actors: RemoteActors) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                async with actors.store.transaction() as conn:
+                    now = actors.clock.now().timestamp()
+                    for actor, _ in batch:
+                        await actors.absorb(conn, actor, now=now)
+            except BaseException as error:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(FetchError(f"storing {len(batch)} fetched actors failed: {error!r}"))
+                if not isinstance(error, Exception):
+                    raise
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -120,7 +120,9 @@ class FederationClient:
                 raise FetchError(check)
             headers = {"Accept": accept}
             if signer is not None:
-                headers = sign_request(
+                # in a thread, as a delivery's: a burst of new senders' key fetches signs beside the loop
+                headers = await asyncio.to_thread(
+                    sign_request,
                     "GET",
                     current,
                     None,

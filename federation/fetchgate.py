@@ -10,7 +10,12 @@ key fetched once. :class:`KeyFetchGate` stands in front of every key fetch:
 
 - **One fetch per URL** however many requests wait on it (single flight), shielded from any
   one waiter's cancellation; the queued and running fetches are ``_in_flight``.
-- At most ``per_host`` fetches run at once to one host, and ``total`` in all. A fetch that
+- At most ``per_host`` fetches run at once to one host, and ``total`` in all; a host whose
+  fetches succeed quickly (within a quarter of ``slow_seconds``) earns one more place per quick
+  answer, up to ``per_responsive_host``, and is back to ``per_host`` at its first slow or failed
+  fetch (additive increase, reset on trouble: a burst from a large server is not held to
+  two at a time, and a tarpit that answered quickly before holding on gets at most
+  ``per_responsive_host`` connections, once, before it is marked slow). A fetch that
   cannot start yet **waits its turn** (first come, first served per host; hosts take turns),
   for at most ``wait_seconds``, and only while the host keeps answering: when none of its
   fetches has ended for ``slow_seconds`` while its queue waits, the host is slow, and its
@@ -19,14 +24,13 @@ key fetched once. :class:`KeyFetchGate` stands in front of every key fetch:
   ``slow_seconds`` (a tarpit's, which lasts until the client's timeout) marks its host slow
   for ``failure_seconds``: while it is, a fetch that cannot start at once is refused at once,
   without any network, and its queue is emptied with the same refusal. Each host has a fetch
-  budget (a token bucket, ``per_host_burst`` then ``per_host_per_minute``), spent by fetches
-  that fail or are slow: a fetch that succeeds within ``slow_seconds`` gives its token back, so
-  a responsive host's burst never runs it out, and a host that has run it out is refused
-  before any fetch.
+  budget (a token bucket, ``per_host_burst`` then ``per_host_per_minute``), spent only by
+  fetches that fail or are slow, so a responsive host's burst never runs it out, and a host
+  that has run it out is refused before any fetch.
 - A URL that failed a little while ago is refused at once (a negative cache,
   ``failure_seconds``; the reason and HTTP status are kept, so a 410 still reads as gone).
 
-So a tarpit gets at most ``per_host`` GETs at a time, each until the client's timeout, the
+So a tarpit gets at most ``per_host`` GETs at a time (``per_responsive_host`` if it first answered quickly), each until the client's timeout, the
 requests behind them wait ``slow_seconds`` at most, and later ones are refused at once; a host
 that answers in milliseconds has hundreds of new keys fetched, two at a time, in a few seconds.
 
@@ -62,6 +66,7 @@ MAX_REMEMBERED_SLOW_HOSTS = 10_000
 class _Host:
     """One host's fetches: running, and waiting their turn (a future each, set when it may start)."""
 
+    allowance: int  # fetches it may have running: per_host, more while it answers quickly
     running: int = 0
     waiting: deque[asyncio.Future[None]] = field(default_factory=deque)
     last_ended: float = 0.0  # when one of its fetches last ended: a waiting queue's progress
@@ -79,8 +84,10 @@ class KeyFetchGate:
         wait_seconds: float = 10.0,
         slow_seconds: float = 2.0,
         waiting_per_host: int = 1000,
+        per_responsive_host: int | None = None,
     ) -> None:
         self.per_host = per_host
+        self.per_responsive_host = max(per_host, per_responsive_host or per_host)
         self.total = total
         self.failure_seconds = failure_seconds
         self.wait_seconds = wait_seconds
@@ -105,6 +112,7 @@ class KeyFetchGate:
             wait_seconds=federation.key_fetch_wait_seconds,
             slow_seconds=federation.key_fetch_slow_seconds,
             waiting_per_host=federation.key_fetches_waiting_per_host,
+            per_responsive_host=federation.key_fetches_per_responsive_host,
         )
 
     async def fetch(self, url: str, fetch: Callable[[], Awaitable[T]]) -> T:
@@ -135,19 +143,28 @@ class KeyFetchGate:
 
     def _admit(self, url: str, host: str) -> None:
         now = time.monotonic()
-        wait = self._budget.take(host, now)
-        if wait is not None:
-            raise FetchError(f"too many failed or slow fetches from {host}; not fetching {url} for {math.ceil(wait)} s")
-        self._budget.give_back(host)  # only looked: the token is taken when the fetch starts
+        self._refuse_spent(url, host)
         state = self._hosts.get(host)
         if state is None or self._can_start(state):
             return
         if self._is_slow(host, now):
             raise FetchError(
-                f"{host} is slow to answer and {self.per_host} fetches from it are waiting; not fetching {url} now"
+                f"{host} is slow to answer and {state.running} fetches from it are running; not fetching {url} now"
             )
         if len(state.waiting) >= self.waiting_per_host:
             raise FetchError(f"{self.waiting_per_host} fetches from {host} are already waiting; not fetching {url} now")
+
+    def _budget_spent(self, host: str) -> float | None:
+        """None while the host's budget has a token left (only looked at), else the seconds until one is back."""
+        wait = self._budget.take(host, time.monotonic())
+        if wait is None:
+            self._budget.give_back(host)
+        return wait
+
+    def _refuse_spent(self, url: str, host: str) -> None:
+        wait = self._budget_spent(host)
+        if wait is not None:
+            raise FetchError(f"too many failed or slow fetches from {host}; not fetching {url} for {math.ceil(wait)} s")
 
     def _is_slow(self, host: str, now: float) -> bool:
         until = self._slow.get(host)
@@ -157,7 +174,7 @@ class KeyFetchGate:
         return until is not None
 
     def _can_start(self, state: _Host) -> bool:
-        return state.running < self.per_host and self._running < self.total and not state.waiting
+        return state.running < state.allowance and self._running < self.total and not state.waiting
 
     # --- a fetch's turn ---------------------------------------------------------------------
 
@@ -176,14 +193,15 @@ class KeyFetchGate:
 
     async def _turn(self, url: str, host: str) -> None:
         """Return when the fetch may start (holding one of the host's places), or raise FetchError."""
-        state = self._hosts.setdefault(host, _Host())
+        state = self._hosts.get(host)
+        if state is None:
+            state = self._hosts[host] = _Host(self.per_host)
         if self._can_start(state):
-            wait = self._budget.take(host, time.monotonic())
-            if wait is not None:
+            try:
+                self._refuse_spent(url, host)
+            except FetchError:
                 self._tidy(host, state)
-                raise FetchError(
-                    f"too many failed or slow fetches from {host}; not fetching {url} for {math.ceil(wait)} s"
-                )
+                raise
             self._start(state)
             return
         now = time.monotonic()
@@ -212,7 +230,7 @@ class KeyFetchGate:
             if not turn.done():
                 turn.cancel()
             elif not turn.cancelled() and turn.exception() is None:
-                self._ended(host, time.monotonic(), False)  # given a turn just as it gave up: pass it on
+                self._ended(host, None, False)  # given a turn just as it gave up: pass it on
             self._tidy(host, state)
             raise
 
@@ -227,16 +245,21 @@ class KeyFetchGate:
         state.running += 1
         self._running += 1
 
-    def _ended(self, host: str, started: float, slow_or_failed: bool) -> None:
+    def _ended(self, host: str, started: float | None, slow_or_failed: bool) -> None:
+        """A fetch ended (``started`` None: a turn given up before fetching anything)."""
         now = time.monotonic()
         state = self._hosts[host]
         state.running -= 1
         self._running -= 1
-        state.last_ended = now
-        if not slow_or_failed:
-            self._budget.give_back(host)
-        elif now - started > self.slow_seconds:
-            self._mark_slow(host, state, now)
+        if started is not None:
+            state.last_ended = now
+            if slow_or_failed:
+                self._budget.take(host, now)  # the budget is spent by failed and slow fetches only
+                state.allowance = self.per_host
+                if now - started > self.slow_seconds:
+                    self._mark_slow(host, state, now)
+            elif now - started < self.slow_seconds / 4:  # quick: one more may run at once, up to the bound
+                state.allowance = min(self.per_responsive_host, state.allowance + 1)
         self._give_turns()
         self._tidy(host, state)
 
@@ -267,10 +290,9 @@ class KeyFetchGate:
                 if not state.waiting:
                     del self._queued[host]
                     continue
-                if state.running >= self.per_host:
+                if state.running >= state.allowance:
                     continue
-                wait = self._budget.take(host, time.monotonic())
-                if wait is not None:
+                if self._budget_spent(host) is not None:
                     self._refuse_waiting(host, state, f"too many failed or slow fetches from {host}")
                     continue
                 self._start(state)

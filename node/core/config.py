@@ -95,6 +95,7 @@ class FederationConfig:
     allowed_networks: tuple[str, ...] = ()  # private networks reachable even without allow_private_addresses
     key_fetches_per_host: int = 2  # signing-key fetches running at once to one host; more wait their turn
     key_fetches_total: int = 16  # and in total
+    key_fetches_per_responsive_host: int = 8  # to a host whose fetches answer quickly (back to per_host when not)
     key_fetches_waiting_per_host: int = 1000  # fetches waiting their turn for one host; past it refused at once
     key_fetch_wait_seconds: float = 10.0  # how long a request may wait for its key fetch's turn
     key_fetch_slow_seconds: float = 2.0  # a host whose key fetch takes longer is slow: its waiting ones are refused
@@ -271,6 +272,7 @@ def validate(config: Config) -> None:
         "key_fetches_per_host",
         "key_fetches_total",
         "key_fetches_waiting_per_host",
+        "key_fetches_per_responsive_host",
         "key_fetch_per_host_per_minute",
         "key_fetch_per_host_burst",
     ):

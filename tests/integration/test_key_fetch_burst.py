@@ -8,20 +8,28 @@ test_inbox_deadlines.py, tests/unit/test_fetchgate.py) hold that a slow host is 
 
 The node runs as production runs it, in its own process (``tests.support.subprocess_node``),
 with the config example's limits; the member host is one aiohttp server on loopback serving
-every actor's document.
+every actor's document (one key pair for all, which costs the node nothing less: each key id is
+fetched and parsed), answering 404 for NodeInfo and 202 to deliveries, and counting the GETs.
+First contact learns each thing once: one GET per key id, one NodeInfo per host (its failure
+remembered too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
+from collections import Counter
+from contextlib import closing
 from datetime import UTC, datetime
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from federation.signatures import sign_request
+from tests.support.c2s import eventually
 from tests.support.decisions import MemberHost
 from tests.support.subprocess_node import SubprocessNode
 
@@ -38,11 +46,44 @@ async def node(tmp_path):
         node.kill()
 
 
+class CountingHost(MemberHost):
+    """A MemberHost that counts the GETs it answers: actor documents and NodeInfo (404)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gets: Counter[str] = Counter()
+
+    async def start(self) -> CountingHost:
+        @web.middleware
+        async def count(request: web.Request, handler):
+            if request.method == "GET":
+                self.gets["nodeinfo" if "nodeinfo" in request.path else "actor"] += 1
+            return await handler(request)
+
+        app = web.Application(middlewares=[count])
+        app.router.add_get("/users/{name}", self._actor)
+        app.router.add_post("/users/{name}/inbox", self._inbox)
+        app.router.add_post("/inbox", self._inbox)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+
 @pytest.fixture
 async def member_host():
-    host = await MemberHost().start()
+    host = await CountingHost().start()
     yield host
     await host.stop()
+
+
+def _done(node: SubprocessNode) -> int:
+    with closing(sqlite3.connect(f"file:{node.database}?mode=ro", uri=True, timeout=5)) as conn:
+        return conn.execute("SELECT COUNT(*) FROM inbox_items WHERE state = 'done'").fetchone()[0]
+
+
+async def _all_done(node: SubprocessNode, count: int) -> bool:
+    return _done(node) >= count
 
 
 def _signed_follow(host: MemberHost, node: SubprocessNode, index: int) -> tuple[bytes, dict[str, str]]:
@@ -83,3 +124,6 @@ async def test_five_hundred_new_senders_from_one_host_are_all_answered_202(node,
     refused = [text for status, text in answers if status != 202]
     assert not refused, f"{len(refused)} of {SENDERS} not accepted, e.g. {refused[:3]}"
     assert elapsed < WITHIN_SECONDS, f"{SENDERS} new senders took {elapsed:.1f} s"
+
+    await eventually(lambda: _all_done(node, SENDERS), timeout=60)
+    assert member_host.gets == {"actor": SENDERS, "nodeinfo": 1}  # each key once; the host's NodeInfo once

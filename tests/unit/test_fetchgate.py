@@ -132,3 +132,39 @@ async def test_a_turn_is_waited_for_at_most_wait_seconds():
     release.set()
     assert await first == "key"
     assert await gate.fetch(f"{HOST}/users/b#main-key", _key) == "key"  # a refused turn is no failure of the URL
+
+
+async def test_a_host_that_answers_quickly_earns_more_places_and_loses_them_when_slow():
+    gate, running, most = _fast_gate(per_responsive_host=6, slow_seconds=0.4), 0, 0
+
+    async def fetch():
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.005)
+        running -= 1
+        return "key"
+
+    await asyncio.gather(*(gate.fetch(f"{HOST}/users/q{n}#main-key", fetch) for n in range(200)))
+    assert most == 6  # from 2, one more place per quick answer, up to per_responsive_host
+
+    release, started = asyncio.Event(), []
+
+    async def held():
+        started.append(1)
+        await release.wait()
+        return "key"
+
+    async def slow():
+        await asyncio.sleep(0.5)  # past slow_seconds: the host is back to per_host, and slow
+        return "key"
+
+    assert await gate.fetch(f"{HOST}/users/slow#main-key", slow) == "key"
+    state = gate._hosts.get("127.0.0.1:2")
+    assert state is None or state.allowance == 2
+    waiting = [asyncio.ensure_future(gate.fetch(f"{HOST}/users/h{n}#main-key", held)) for n in range(4)]
+    await asyncio.sleep(0.05)
+    assert len(started) == 2  # two places again; and the host is marked slow, so the others are refused
+    assert sum(task.done() for task in waiting) == 2
+    release.set()
+    await asyncio.gather(*waiting, return_exceptions=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -415,3 +416,55 @@ async def start_node(setup: NodeSetup, log_dir: Path) -> ServerProcess:
         node.stop()
         raise
     return node
+
+
+# --- profiling a server under load (py-spy, attached by pid) ---------------------------------
+
+
+class Profile:
+    """``async with Profile(server, "name"):`` samples ``server`` with py-spy while the block runs.
+
+    Only when ``BENCH_PROFILE`` names a folder (``BENCH_PROFILE=/tmp/prof python -m benchmarks.bench_x``):
+    then py-spy (``pip install py-spy``) attaches to the server's pid and writes collapsed
+    stacks (``name.txt``, summed by ``python -m benchmarks.profile_top name.txt``). Otherwise
+    it does nothing, so figures measured without it carry no sampling cost.
+    """
+
+    def __init__(self, server: ServerProcess, name: str) -> None:
+        self.server = server
+        self.name = name
+        self.process: subprocess.Popen | None = None
+
+    async def __aenter__(self) -> Profile:
+        folder = os.environ.get("BENCH_PROFILE")
+        if folder:
+            self.process = await asyncio.to_thread(self._attach, Path(folder))
+            await asyncio.sleep(1.0)  # attached before the load starts
+        return self
+
+    def _attach(self, folder: Path) -> subprocess.Popen:
+        folder.mkdir(parents=True, exist_ok=True)
+        spy = Path(sys.executable).with_name("py-spy")
+        output = str(folder / f"{self.name}.txt")
+        return subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "--pid",
+                str(self.server.pid),
+                "--rate",
+                "250",
+                "--nonblocking",
+                "--format",
+                "raw",
+                "--output",
+                output,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    async def __aexit__(self, *exc) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+            await asyncio.to_thread(self.process.wait, 30)

@@ -111,6 +111,7 @@ def register(registry: Registry) -> None:
     """The content's parts of an object's page, of the home page, and the site's navigation."""
     registry.object_page_context.append(object_page_context)
     registry.home_parts.append(listing.home_parts)
+    registry.account_parts.append(participation.account_parts)
     registry.compose_links.extend(
         [
             (10, "/write/news", N_("News")),

@@ -18,13 +18,14 @@ import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
-from node.content import forms, interactions, listing
+from node.content import forms, interactions, listing, posts
 from node.core import objects
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.db import fetch_all, fetch_value
 from node.core.errors import ApiError
 from node.core.i18n import N_
+from node.core.registry import Part
 from node.membership.members import PUBLISHER_ROLES
 from node.membership.sessions import active_member_actor, check_csrf, require_viewer, viewer, viewer_role
 from outbox import service
@@ -184,6 +185,22 @@ async def page_context(request: web.Request, stored: objects.StoredObject) -> di
             signed=member is not None and await has_signed(reader, stored.id, member),
         )
     return context
+
+
+async def account_parts(request: web.Request, username: str) -> list[Part]:
+    """A member's own account page: their blog posts, and what they signed."""
+    reader, actor_id = request.app[DATABASE].reader, request.app[URLS].actor(username)
+    return [
+        Part(
+            30,
+            "account_posts.html",
+            {
+                "posts": await posts.recent_public(reader, username, "blog", limit=20),
+                "signed": await signed_by(reader, actor_id, limit=20),
+                "page": f"/@{username}",
+            },
+        )
+    ]
 
 
 def add_routes(app: web.Application) -> None:

@@ -60,6 +60,8 @@ Read side and pages:
   ``admin_sections``     the admin dashboard's panels: ``hook(request) -> [Part]`` (follow
                          requests, members and roles, blocks and reports, delivery health;
                          the tree room adds its children and parent links here)
+  ``account_parts``      a member's own account page's sections: ``hook(request, username) -> [Part]``
+                         (their posts from the content room, their votes with receipts from decisions)
   ``compose_links``      (order, path, label msgid) of what secretaries and admins can publish
   ``template_dirs``      each room's templates
   ``migrations``         each room's schema migrations, numbered per room and stamped with the
@@ -134,6 +136,7 @@ class Registry:
     nav_links: list[tuple[int, str, str]] = field(default_factory=list)
     home_parts: list[Hook] = field(default_factory=list)
     admin_sections: list[Hook] = field(default_factory=list)
+    account_parts: list[Hook] = field(default_factory=list)
     compose_links: list[tuple[int, str, str]] = field(default_factory=list)
     template_dirs: list[Path] = field(default_factory=list)
     migrations: list[Migration] = field(default_factory=list)

@@ -16,6 +16,7 @@
   proposal arrived), and for the signed-in member either the vote form, or why they cannot vote
   (not a member, not on the roll, counted in another chapter), or that their vote is counted and
   since when; after the close, the organisation's outcome beside this chapter's own count.
+- A member's account page: their votes on decisions, each with its receipt and where to check it.
 - The dashboard's "Decisions" panel (the admin of a node with a subtree, or one with proposals):
   each proposal kept here, its phase, turnout so far and outcome; the home page's "Decisions of
   the organisation" on a node with a subtree.
@@ -69,6 +70,34 @@ async def receipt_date(conn, proposal_id: str, voter: str) -> float | None:
     return await fetch_value(
         conn, "SELECT given_at FROM decision_receipts WHERE proposal_id = ? AND voter = ?", (proposal_id, voter)
     )
+
+
+async def receipts_of(conn, voter: str, *, limit: int = 50) -> list:
+    """A voter's receipts, newest first, with the copy each was given on (for their own account page)."""
+    return await fetch_all(
+        conn,
+        "SELECT r.proposal_id, r.receipt, r.given_at, c.copy_id FROM decision_receipts r"
+        " JOIN decision_copies c ON c.proposal_id = r.proposal_id WHERE r.voter = ? ORDER BY r.given_at DESC LIMIT ?",
+        (voter, limit),
+    )
+
+
+async def account_parts(request: web.Request, username: str) -> list[Part]:
+    """A member's own votes on decisions, each with its receipt (the page is private, never cached)."""
+    conn = request.app[DATABASE].reader
+    votes = []
+    for row in await receipts_of(conn, request.app[URLS].actor(username)):
+        prop = await store.get_proposal(conn, row["proposal_id"])
+        votes.append(
+            {
+                "title": proposal.title_of(prop.document) if prop else row["proposal_id"],
+                "page": page_of(row["copy_id"]),
+                "receipt": row["receipt"],
+                "given_at": row["given_at"],
+                "check": f"{row['copy_id']}/receipts/{row['receipt']}",
+            }
+        )
+    return [Part(40, "account_votes.html", {"votes": votes})] if votes else []
 
 
 async def summary(request: web.Request, prop: store.Proposal) -> dict:
@@ -251,6 +280,7 @@ def register(registry: Registry) -> None:
         registry.object_page_paths[kind] = with_decisions(registry.object_page_paths[kind])
     registry.home_parts.append(home_parts)
     registry.admin_sections.append(admin_sections)
+    registry.account_parts.append(account_parts)
     registry.nav_links.append((55, "/decisions", N_("Decisions")))
 
 

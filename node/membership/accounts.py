@@ -195,6 +195,29 @@ async def authenticate(app: web.Application, username, password) -> Account | No
     return await get_account(app[DATABASE].reader, username)
 
 
+def check_display_name(display_name) -> str:
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise ApiError(400, N_("write the name people see"), hint=N_("it may be your full name or a nickname"))
+    if len(display_name.strip()) > MAX_DISPLAY_NAME_LENGTH:
+        raise ApiError(400, N_("the display name is longer than {n} characters", n=MAX_DISPLAY_NAME_LENGTH))
+    return display_name.strip()
+
+
+async def change_display_name(app: web.Application, username: str, display_name) -> str:
+    name = check_display_name(display_name)
+    await app[DATABASE].write_statement("UPDATE accounts SET display_name = ? WHERE username = ?", (name, username))
+    return name
+
+
+async def change_password(app: web.Application, username: str, current, new) -> None:
+    """The new password once the current one is right and the new one is fit (a 400 or 403 saying why)."""
+    if await authenticate(app, username, current) is None:
+        raise ApiError(403, N_("that is not your current password"), hint=N_("type your current password again"))
+    check_new_account(app[CONFIG].node.name, username, None, new)
+    fresh = await asyncio.to_thread(passwords.hash_password, new)
+    await app[DATABASE].write_statement("UPDATE accounts SET password_hash = ? WHERE username = ?", (fresh, username))
+
+
 async def rehash(app: web.Application, username: str, password: str, checked: str) -> bool:
     """Replace the older hash ``checked`` (just verified against ``password``) with a new argon2id
     one; one statement, so it lands only if the stored hash is still the one checked."""

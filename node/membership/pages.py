@@ -10,7 +10,9 @@
   published through :func:`outbox.service.submit`, exactly as the client-to-server outbox
   would (``Add`` / ``Remove`` with the members collection as target), so it federates.
 - ``/@{chapter}/members``: public; the member count and the newest members.
-- ``/account``: the signed-in member's status and role, and a Leave button.
+- ``/account``: the signed-in member's status and role, a Leave button, forms to change their
+  display name and their password (the current one first), and what other rooms add
+  (``registry.account_parts``: their posts, their votes with receipts).
 
 Every form that changes something carries the session's CSRF token (403 without it); the
 forms shown before signing in (join, sign-in) carry the form cookie's token
@@ -26,7 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from federation import jsonio
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, REMOTE_ACTORS, SIGN_IN_LIMITS, URLS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, REGISTRY, REMOTE_ACTORS, SIGN_IN_LIMITS, URLS
 from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
 from node.core.i18n import N_
@@ -240,7 +242,7 @@ async def public_members(request: web.Request) -> web.Response:
     )
 
 
-async def account_page(request: web.Request) -> web.Response:
+async def account_page(request: web.Request, *, extra: dict | None = None, status: int = 200) -> web.Response:
     found = await require_viewer(request)
     if found.username is None:
         raise ApiError(403, N_("this page is for member accounts"), hint=N_("sign in with your password at /login"))
@@ -249,6 +251,7 @@ async def account_page(request: web.Request) -> web.Response:
     if account is None:
         raise ApiError(404, "this account no longer exists")
     membership = await members.get_member(reader, request.app[CONFIG].node.name, urls.actor(account.username))
+    parts = [part for add in request.app[REGISTRY].account_parts for part in await add(request, account.username)]
     return await render(
         request,
         "account.html",
@@ -257,8 +260,39 @@ async def account_page(request: web.Request) -> web.Response:
             "membership": membership,
             "role_names": ROLE_NAMES,
             "member_handle": f"@{account.username}@{urls.host}",
+            "parts": sorted(parts, key=lambda part: part.order),
+            "changed": request.query.get("changed"),
+            **(extra or {}),
         },
+        status=status,
     )
+
+
+async def _account_form(request: web.Request):
+    found = await require_viewer(request)
+    form = await request.post()
+    check_csrf(found, form)
+    if found.username is None:
+        raise ApiError(403, N_("this page is for member accounts"), hint=N_("sign in with your password at /login"))
+    return found.username, form
+
+
+async def account_name(request: web.Request) -> web.Response:
+    username, form = await _account_form(request)
+    try:
+        await accounts.change_display_name(request.app, username, form.get("display_name"))
+    except ApiError as error:
+        return await account_page(request, extra={"name_error": error.error}, status=error.status)
+    raise web.HTTPSeeOther("/account?changed=name")
+
+
+async def account_password(request: web.Request) -> web.Response:
+    username, form = await _account_form(request)
+    try:
+        await accounts.change_password(request.app, username, form.get("current_password"), form.get("new_password"))
+    except ApiError as error:
+        return await account_page(request, extra={"password_error": error.error}, status=error.status)
+    raise web.HTTPSeeOther("/account?changed=password")
 
 
 async def account_leave(request: web.Request) -> web.Response:
@@ -286,3 +320,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/members", public_members)
     app.router.add_get("/account", account_page)
     app.router.add_post("/account/leave", account_leave)
+    app.router.add_post("/account/name", account_name)
+    app.router.add_post("/account/password", account_password)

@@ -17,6 +17,7 @@ import pytest
 from node.core.clock import FrozenClock
 from node.core.db import fetch_all
 from node.decisions import copy_store
+from node.membership import accounts
 from tests.browser.federation import SIZES, UNDER, admin_page, browser_in, shots
 from tests.browser.test_poll_pages import sign_in_as
 from tests.support.c2s import eventually
@@ -88,6 +89,8 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     nodes = await build_tree(make_node, tmp_path, clock, member_host, SIZES, UNDER)
     world, london = nodes["world"], nodes["london"]
     mei = await browser_in(browser, "zh-CN")
+    async with london.db.transaction() as conn:
+        await accounts.insert_account(conn, username="mei", display_name="Mei Chen", password_hash="-", now=0.0)
     await sign_in_as(london, mei, "mei")  # a member when the proposal arrives: on the roll
 
     admin, page_url = await admin_issues_a_survey(browser, world, clock)
@@ -118,6 +121,10 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     assert "你的投票已计入" in await counted.inner_text() and "2026" in await counted.inner_text()
     assert await mei.locator("form.ballot").count() == 0
     await shots(mei, "decision-copy-voted-zh")
+    await mei.goto(f"{london.base_url}/account")
+    votes = mei.locator(".card", has_text="你的投票")
+    assert receipt in await votes.inner_text() and "Members' survey 2026" in await votes.inner_text()
+    await shots(mei, "account-votes-zh")
 
     await late.goto(copy_page)
     why = await late.locator("[data-vote='not on roll']").inner_text()

@@ -42,7 +42,7 @@ from node.core.appkeys import (
     CLOCK,
     CONFIG,
     DATABASE,
-    DELIVERY_WORKER,
+    HOST_IS_BACK,
     INBOX_INTAKE,
     INBOX_LIMITS,
     REGISTRY,
@@ -256,7 +256,7 @@ async def post_inbox(request: web.Request) -> web.Response:
     await request.app[INBOX_INTAKE].submit(
         IntakeRow(activity_id, recipient, actor_id, kind, body.decode("utf-8"), now, activity)
     )
-    await request.app[DELIVERY_WORKER].host_is_back(key_parts.netloc)
+    await request.app[HOST_IS_BACK](key_parts.netloc)
     return web.Response(body=ACCEPTED, status=202, content_type="application/json")
 
 

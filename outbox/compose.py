@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
 
 import aiosqlite
 
@@ -29,7 +29,9 @@ from node.core.clock import iso, to_epoch
 from node.core.config import Config
 from node.core.db import Database
 from node.core.errors import ApiError
+from node.core.keys import KeyRing
 from node.core.objects import PUBLIC, as_list
+from node.core.ports import Blocks
 from node.core.registry import Registry
 from node.core.sanitize import clean_html
 from node.core.urls import Urls
@@ -50,20 +52,29 @@ class Composed:
 
 
 @dataclass(frozen=True)
-class OutboxContext:
+class Authoring:
+    """What building a document and its activity needs: who writes, when, where ids live. An inbox
+    handler that publishes inside its own transaction (the decisions room) builds with this alone."""
+
     config: Config
     urls: Urls
-    db: Database
     remote_actors: RemoteActors
     username: str
-    now: Any  # datetime
+    now: datetime
     registry: Registry = field(default_factory=Registry)
-    blocklist: Any = None  # node.moderation.blocks.BlockList, for the Block composer
-    keyring: Any = None  # node.core.keys.KeyRing, for composers that sign what they publish (a proposal)
 
     @property
     def actor_id(self) -> str:
         return self.urls.actor(self.username)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxContext(Authoring):
+    """A composer's context (``registry.composers``): authoring, and the database it reads."""
+
+    db: Database
+    blocklist: Blocks  # for the Block composer, which reloads it
+    keyring: KeyRing  # for composers that sign what they publish (a proposal)
 
 
 def _bad(message: str, hint: str | None = None) -> ApiError:
@@ -131,7 +142,7 @@ async def _own_object(ctx: OutboxContext, activity: dict) -> objects.StoredObjec
     return stored
 
 
-def create_of(ctx: OutboxContext, new_object: dict, addressing: dict) -> dict:
+def create_of(ctx: Authoring, new_object: dict, addressing: dict) -> dict:
     """The Create activity for a newly composed object (embedded without its @context)."""
     return vocabulary.activity(
         "Create",

@@ -27,12 +27,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.core.due import DueRunner
     from node.core.i18n import Language, Languages
     from node.core.keys import KeyRing
+    from node.core.ports import Blocks, HostIsBack
     from node.core.registry import Registry
     from node.core.urls import Urls
     from node.decisions.worker import DecisionWorker
     from node.membership.sessions import Viewer
     from node.membership.throttle import SignInLimits
-    from node.moderation.blocks import BlockList
     from node.polls.worker import PollWorker
     from node.web.guard import ConnectionGuard
     from outbox.delivery import DeliveryWorker
@@ -53,7 +53,8 @@ DUE_RUNNER: web.AppKey[DueRunner] = web.AppKey("due_runner")  # the rooms' kinds
 POLL_WORKER: web.AppKey[PollWorker] = web.AppKey("poll_worker")
 BRANCH_REPORTER: web.AppKey[Reporter] = web.AppKey("branch_reporter")  # signed reports to the parent
 DECISION_WORKER: web.AppKey[DecisionWorker] = web.AppKey("decision_worker")  # tallies up, outcomes down
-BLOCKLIST: web.AppKey[BlockList] = web.AppKey("blocklist")
+BLOCKLIST: web.AppKey[Blocks] = web.AppKey("blocklist")  # the moderation room's BlockList
+HOST_IS_BACK: web.AppKey[HostIsBack] = web.AppKey("host_is_back")  # inbox -> the delivery worker's resume
 INBOX_LIMITS: web.AppKey[InboxLimits] = web.AppKey("inbox_limits")
 SIGN_IN_LIMITS: web.AppKey[SignInLimits] = web.AppKey("sign_in_limits")
 CONNECTION_GUARD: web.AppKey[ConnectionGuard] = web.AppKey("connection_guard")  # set by node.web.guard.GuardedRunner

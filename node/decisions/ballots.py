@@ -92,7 +92,7 @@ async def keep_choices(conn: aiosqlite.Connection, choices: list[CountedChoice],
 
 def choices_and_receipts(ctx: InboxContext):
     """The batch's work: every counted choice in one statement, then each new voter's receipt Note."""
-    octx = telling.outbox_context(ctx)
+    octx = telling.authoring(ctx)
 
     async def write(conn, taken: list[BallotOnCopy]) -> None:
         counted = [entry.counted for entry in taken if entry.pending.counted]
@@ -121,7 +121,7 @@ def choices_and_receipts(ctx: InboxContext):
 async def tell_counted_elsewhere(ctx: InboxContext, proposal_id: str, voter: str, conn, _entries: list) -> None:
     """A member whose ballot here is refused because the issuer's exclusions count them in another
     chapter is told so, once per batch (their actor signed the ballot: their inbox is known now)."""
-    await telling.tell_excluded(conn, telling.outbox_context(ctx), proposal_id, [voter])
+    await telling.tell_excluded(conn, telling.authoring(ctx), proposal_id, [voter])
 
 
 async def _voters_now(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:

@@ -26,7 +26,7 @@ from node.decisions import copy_store, proposal, rolls
 from node.membership import members
 from node.polls import model as polls
 from node.polls import outbound as polls_out
-from outbox.compose import OutboxContext, create_of
+from outbox.compose import Authoring, create_of
 
 
 def _spec(question: dict) -> polls_out.QuestionSpec:
@@ -43,7 +43,7 @@ async def freeze_roll(conn: aiosqlite.Connection, chapter: str, proposal_id: str
     return fields["rollSize"], fields["rollHash"]
 
 
-def _documents(octx: OutboxContext, document: dict, addressed: dict, end: datetime) -> tuple[dict, list[dict]]:
+def _documents(octx: Authoring, document: dict, addressed: dict, end: datetime) -> tuple[dict, list[dict]]:
     """(the copy, its questions): one Question, or a Survey and its Questions."""
     questions = proposal.questions_of(document)
     if document.get("type") != "Survey":
@@ -69,7 +69,7 @@ def _documents(octx: OutboxContext, document: dict, addressed: dict, end: dateti
     return survey, copied
 
 
-async def _poll_rows(conn, octx: OutboxContext, copy: dict, questions: list[dict], end: float) -> None:
+async def _poll_rows(conn, octx: Authoring, copy: dict, questions: list[dict], end: float) -> None:
     survey_id = copy["id"] if copy["type"] == "Survey" else None
     if survey_id is not None:
         await polls.insert_survey(
@@ -97,7 +97,7 @@ async def _poll_rows(conn, octx: OutboxContext, copy: dict, questions: list[dict
         )
 
 
-async def publish_copy(conn: aiosqlite.Connection, octx: OutboxContext, document: dict) -> str:
+async def publish_copy(conn: aiosqlite.Connection, octx: Authoring, document: dict) -> str:
     """Publish this chapter's copy of ``document`` and freeze its roll; the copy's id."""
     end, _ = proposal.times_of(document)
     followers = octx.urls.followers(octx.username)

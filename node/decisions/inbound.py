@@ -52,7 +52,7 @@ from node.decisions import (
     store,
     telling,
 )
-from node.decisions.telling import outbox_context
+from node.decisions.telling import authoring
 from node.membership import members
 
 log = logging.getLogger("chapterhouse.decisions")
@@ -99,7 +99,7 @@ async def on_offer(ctx: InboxContext, activity: dict) -> None:
     await electorate.freeze(ctx.conn, document["id"], ctx.chapter_id)
     await issuing.send_down(ctx.conn, ctx.urls, username=ctx.chapter, document=document, now=ctx.now)
     if ctx.received_at < end and await wants_copy(ctx):
-        copy_id = await copying.publish_copy(ctx.conn, outbox_context(ctx), document)
+        copy_id = await copying.publish_copy(ctx.conn, authoring(ctx), document)
         log.info("decisions: proposal %s copied here as %s", document["id"], copy_id)
     ctx.queued_deliveries = True
 
@@ -247,7 +247,7 @@ async def apply_to_copy(ctx: InboxContext, prop: store.Proposal, lost: list[str]
     newly = await copy_store.apply_exclusions(ctx.conn, prop.id, lost, "counted in another chapter")
     ctx.once_per_batch.forget(("decision roll", prop.id))
     if newly:
-        await telling.tell_excluded(ctx.conn, outbox_context(ctx), prop.id, newly)
+        await telling.tell_excluded(ctx.conn, authoring(ctx), prop.id, newly)
         ctx.queued_deliveries = True
     changed = bool(newly) or before != await copy_store.excluded_count(ctx.conn, prop.id)
     if changed and copy["tally_sent_at"] is not None:
@@ -258,7 +258,7 @@ async def on_outcome(ctx: InboxContext, prop: store.Proposal, activity: dict, ou
     if not await store.set_outcome(ctx.conn, prop.id, outcome):
         return  # known already
     await _pass_down(ctx, outcome)
-    await telling.tell_members(ctx.conn, outbox_context(ctx), prop, outcome)
+    await telling.tell_members(ctx.conn, authoring(ctx), prop, outcome)
     ctx.queued_deliveries = True
 
 

@@ -7,18 +7,19 @@ from html import escape
 
 import aiosqlite
 
+from inbox.handlers import InboxContext
 from node.core import follows, publish, vocabulary
 from node.core.clock import iso, to_epoch
 from node.decisions import copy_store, proposal, store
-from outbox.compose import OutboxContext, create_of
+from outbox.compose import Authoring, create_of
 
 
-def outbox_context(ctx) -> OutboxContext:
+def authoring(ctx: InboxContext) -> Authoring:
     """What the polls room's document builders need, from an inbox handler's context."""
-    return OutboxContext(ctx.config, ctx.urls, None, ctx.remote_actors, ctx.chapter, ctx.now, ctx.registry)
+    return Authoring(ctx.config, ctx.urls, ctx.remote_actors, ctx.chapter, ctx.now, ctx.registry)
 
 
-def _note(octx: OutboxContext, content: str, to: list[str], cc: list[str]) -> dict:
+def _note(octx: Authoring, content: str, to: list[str], cc: list[str]) -> dict:
     note_id = octx.urls.new_object_id()
     return {
         "@context": vocabulary.context(),
@@ -33,11 +34,11 @@ def _note(octx: OutboxContext, content: str, to: list[str], cc: list[str]) -> di
     }
 
 
-def _create(octx: OutboxContext, note: dict) -> dict:
+def _create(octx: Authoring, note: dict) -> dict:
     return create_of(octx, note, {"to": note["to"], "cc": note["cc"]})
 
 
-async def _publish_note(conn: aiosqlite.Connection, octx: OutboxContext, note: dict, inboxes: list[str]) -> None:
+async def _publish_note(conn: aiosqlite.Connection, octx: Authoring, note: dict, inboxes: list[str]) -> None:
     create = _create(octx, note)
     await publish.record(
         conn,
@@ -62,7 +63,7 @@ class Receipt:
     proof_url: str  # where the receipt's inclusion proof is served, once the tally is signed
 
 
-def _receipt_note(octx: OutboxContext, receipt: Receipt) -> dict:
+def _receipt_note(octx: Authoring, receipt: Receipt) -> dict:
     content = (
         f"<p>Your ballot on {escape(receipt.question)} is counted. Your receipt, the same for every question"
         f" of this decision: <code>{receipt.receipt}</code></p>"
@@ -73,7 +74,7 @@ def _receipt_note(octx: OutboxContext, receipt: Receipt) -> dict:
     return _note(octx, content, [receipt.voter], [])
 
 
-async def tell_excluded(conn: aiosqlite.Connection, octx: OutboxContext, proposal_id: str, voters: list[str]) -> None:
+async def tell_excluded(conn: aiosqlite.Connection, octx: Authoring, proposal_id: str, voters: list[str]) -> None:
     """Members the issuer's exclusions count in another chapter: told, each alone, why their ballot
     here does not count (a member of this node without an inbox sees it on the copy's page)."""
     inboxes = await octx.remote_actors.store.delivery_inboxes(conn, voters)
@@ -91,7 +92,7 @@ async def tell_excluded(conn: aiosqlite.Connection, octx: OutboxContext, proposa
         )
 
 
-async def send_receipts(conn: aiosqlite.Connection, octx: OutboxContext, receipts: list[Receipt], inboxes) -> None:
+async def send_receipts(conn: aiosqlite.Connection, octx: Authoring, receipts: list[Receipt], inboxes) -> None:
     """Each voter's receipt, to them alone (a direct Note): with it they find their leaf and its
     proof under the signed root. ``inboxes``: where each sender's deliveries go (an actor not
     cached gets none; the Note is still kept, as for any direct Note whose inbox is unknown)."""
@@ -106,7 +107,7 @@ async def send_receipts(conn: aiosqlite.Connection, octx: OutboxContext, receipt
         )
 
 
-async def tell_members(conn: aiosqlite.Connection, octx: OutboxContext, prop: store.Proposal, outcome: dict) -> None:
+async def tell_members(conn: aiosqlite.Connection, octx: Authoring, prop: store.Proposal, outcome: dict) -> None:
     """The outcome, public to the chapter's followers, when this node holds a copy."""
     if await copy_store.copy_of(conn, prop.id) is None:
         return

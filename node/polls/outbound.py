@@ -35,7 +35,7 @@ from node.core.sanitize import clean_html
 from node.core.vocabulary import context, with_language
 from node.polls import model as polls
 from outbox import addressing
-from outbox.compose import Composed, OutboxContext, _addressing, _public_part, create_of
+from outbox.compose import Authoring, Composed, OutboxContext, _addressing, _public_part, create_of
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 20
@@ -103,7 +103,7 @@ def parse_question(obj: dict, where: str = "the Question") -> QuestionSpec:
 
 
 def question_document(
-    ctx: OutboxContext, spec: QuestionSpec, *, question_id: str, end_time: datetime, addressed: dict, thread: str
+    ctx: Authoring, spec: QuestionSpec, *, question_id: str, end_time: datetime, addressed: dict, thread: str
 ) -> dict:
     document = {
         "@context": context(),
@@ -201,7 +201,7 @@ def parse_survey(obj: dict, now: datetime) -> SurveySpec:
     return SurveySpec(title.strip(), clean_html(introduction), end_time, hide, specs)
 
 
-def survey_document(ctx: OutboxContext, spec: SurveySpec, survey_id: str, question_ids: list[str], addressed: dict):
+def survey_document(ctx: Authoring, spec: SurveySpec, survey_id: str, question_ids: list[str], addressed: dict):
     survey = {
         "@context": context(),
         "id": survey_id,

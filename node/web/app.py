@@ -14,7 +14,7 @@ lets tests step the workers one cycle at a time (``run_single_cycle``).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +40,7 @@ from node.core.appkeys import (
     DELIVERY_WORKER,
     DUE_RUNNER,
     FEDERATION_CLIENT,
+    HOST_IS_BACK,
     INBOX_INTAKE,
     INBOX_LIMITS,
     INBOX_WORKER,
@@ -57,6 +58,7 @@ from node.core.due import DueRunner
 from node.core.errors import error_middleware
 from node.core.keys import load_or_create_keys
 from node.core.migrations import Migration
+from node.core.ports import Blocks
 from node.core.registry import Registry
 from node.core.remote_actors import RemoteActorStore
 from node.core.urls import INSTANCE_USERNAME, Urls
@@ -128,7 +130,7 @@ async def _moderation(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-def _blocked_reason(blocklist: BlockList):
+def _blocked_reason(blocklist: Blocks) -> Callable[[str], str | None]:
     def refuse(url: str) -> str | None:
         return "the admin of this node blocked that host or actor" if blocklist.url_blocked(url) else None
 
@@ -191,6 +193,7 @@ def _workers(start: bool):
             on_deliveries_queued=delivery.wake,
         )
         app[DELIVERY_WORKER], app[INBOX_WORKER] = delivery, inbox
+        app[HOST_IS_BACK] = delivery.host_is_back  # the inbox's word that a paused host is back (node.core.ports)
         app[DUE_RUNNER] = due = DueRunner(app[CLOCK], on_done=delivery.wake)  # the rooms add their kinds
         await delivery.release_leases()  # this process is the only writer: any lease left is a dead one's
         await inbox.release_leases()

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
+from federation import jsonio
 from node.core.db import fetch_all, fetch_value
 
 ENQUEUE_SQL = (
@@ -32,6 +33,45 @@ async def enqueue_many(conn: aiosqlite.Connection, pairs: list[tuple[str, str]],
         ENQUEUE_SQL,
         [(activity_id, inbox, urlsplit(inbox).netloc.lower(), signer, now, now) for activity_id, inbox in pairs],
     )
+
+
+# An older Update of the same object still queued for an inbox (a host in backoff, say) is
+# dropped when a newer one is queued for it: the newer carries the whole object, so the older
+# would only be sent to be overwritten (Synapse drops superseded events in catch-up the same
+# way). Marked dead with the reason, so the admin's view still shows what became of it; a row
+# already in flight is delivered anyway (its result is not recorded: it is no longer queued).
+# Only queued rows are read (the partial index by host, then each row's activity by its id),
+# never a host's delivered history nor the author's every activity (hence INDEXED BY and the
+# unary + that keeps the planner off objects_by_author).
+SUPERSEDE_UPDATES_SQL = (
+    "UPDATE deliveries SET state = 'dead', last_error = ?, finished_at = ?"
+    " WHERE seq IN (SELECT d.seq FROM deliveries d INDEXED BY deliveries_queued_by_host"
+    "               JOIN objects o ON o.id = d.activity_id"
+    "               WHERE d.state = 'queued' AND d.host IN (SELECT value FROM json_each(?))"
+    "                 AND d.inbox IN (SELECT value FROM json_each(?)) AND d.activity_id != ?"
+    "                 AND +o.kind = 'activity' AND +o.type = 'Update' AND +o.object_id = ? AND +o.author = ?)"
+)
+
+
+async def drop_superseded_updates(
+    conn: aiosqlite.Connection, *, activity_id: str, object_id: str, author: str, inboxes: list[str], now: float
+) -> int:
+    """Drop the older ``Update``s of ``object_id`` by ``author`` still queued for ``inboxes`` (where the
+    newer ``activity_id`` has just been queued); returns how many."""
+    hosts = sorted({urlsplit(inbox).netloc.lower() for inbox in inboxes})
+    cursor = await conn.execute(
+        SUPERSEDE_UPDATES_SQL,
+        (
+            f"superseded by a newer Update of the same object ({activity_id})",
+            now,
+            jsonio.dumps_str(hosts),
+            jsonio.dumps_str(inboxes),
+            activity_id,
+            object_id,
+            author,
+        ),
+    )
+    return cursor.rowcount
 
 
 # Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).

@@ -2,7 +2,9 @@
 
 Whoever publishes (the client-to-server outbox, or the inbox answering a Follow with an
 Accept) calls :func:`record` inside its own transaction, so the activity, its object and
-one delivery row per distinct inbox commit together or not at all.
+one delivery row per distinct inbox commit together or not at all. An ``Update`` also drops
+the older Updates of the same object still queued for the same inboxes
+(:func:`node.core.deliveries.drop_superseded_updates`): a host in backoff gets the newest only.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ async def record(
     unique_inboxes = sorted({inbox for inbox in inboxes if not urls.is_local(inbox)})
     if unique_inboxes:
         await store.enqueue(conn, activity_id=activity["id"], inboxes=unique_inboxes, signer=username, now=now)
+        updated = activity.get("object")
+        updated = updated.get("id") if isinstance(updated, dict) else updated
+        if activity.get("type") == "Update" and isinstance(updated, str):
+            await store.drop_superseded_updates(
+                conn, activity_id=activity["id"], object_id=updated, author=username, inboxes=unique_inboxes, now=now
+            )
 
 
 async def record_many(

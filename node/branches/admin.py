@@ -45,7 +45,7 @@ def _activity(form, children: str) -> dict:
         return {"type": action.title(), "object": target}
     if action == "remove":
         return {"type": "Remove", "object": target, "target": children}
-    raise ApiError(400, N_("unknown action on the branch tree"), hint="link, leave, accept, reject or remove")
+    raise ApiError(400, N_("unknown action on the branch tree"), hint=N_("link, leave, accept, reject or remove"))
 
 
 async def answer(request: web.Request) -> web.Response:

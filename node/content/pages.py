@@ -80,20 +80,20 @@ async def answer_event(request: web.Request) -> web.Response:
     check_csrf(found, form)
     answer = form.get("answer")
     if answer not in events.ANSWERS:
-        raise ApiError(400, f"answer must be one of {', '.join(events.ANSWERS)}")
+        raise ApiError(400, N_("answer must be one of {answers}", answers=", ".join(events.ANSWERS)))
     urls, db = request.app[URLS], request.app[DATABASE]
     event_id = f"{urls.base}/objects/{request.match_info['uuid']}"
     stored = await objects.get(db.reader, event_id)
     if stored is None or stored.type not in ("Event", "Tombstone") or stored.kind != "object":
-        raise ApiError(404, f"no event {event_id} here")
+        raise ApiError(404, N_("no event {id} here", id=event_id))
     if stored.deleted is not None:
-        raise ApiError(410, f"the event {event_id} was deleted")
+        raise ApiError(410, N_("the event {id} was deleted", id=event_id))
     member = await active_member_actor(request)
     if member is None:
         raise ApiError(
             403,
-            "only active members of the chapter answer here",
-            hint="members on other servers answer with Accept or Reject of the Event",
+            N_("only active members of the chapter answer here"),
+            hint=N_("members on other servers answer with Accept or Reject of the Event"),
         )
     async with db.transaction() as conn:
         await events.record_answer(

@@ -4,7 +4,8 @@ Handlers raise :class:`ApiError`; the middleware turns it, aiohttp's own HTTP er
 405, 413 ...) and any unexpected exception into a JSON body, or, when the client asks for
 ``text/html`` before any JSON type (a browser), into an error page in the reader's language
 (``error.html``: a title for the status, the reason translated when it was marked with
-:func:`node.core.i18n.N_`, the hint, and a 500's reference). Only a fault of the node itself
+:func:`node.core.i18n.N_`, the hint, a 500's reference, and what to do next: back to the page
+the browser came from on this site (the form, the poll), sign in when that is what is missing). Only a fault of the node itself
 is a 500, and it is logged with an id the response repeats, never with request secrets.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -61,6 +63,15 @@ def wants_html(request: web.Request) -> bool:
     return not any(0 <= accept.find(kind) < html_at for kind in JSON_TYPES)
 
 
+def _back(request: web.Request) -> str | None:
+    """Where the browser came from on this site (the form that was refused), to offer a way back."""
+    referer = request.headers.get("Referer", "")
+    parts = urlsplit(referer)
+    if not referer or parts.netloc != request.host or parts.path == request.path:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 async def _refusal(
     request: web.Request, status: int, error: str, hint: str | None, headers: dict, incident: str | None = None
 ) -> web.Response:
@@ -69,7 +80,7 @@ async def _refusal(
             response = await render(
                 request,
                 "error.html",
-                {"status": status, "reason": error, "hint": hint, "incident": incident},
+                {"status": status, "reason": error, "hint": hint, "incident": incident, "back": _back(request)},
                 status=status,
             )
         except Exception:  # the page itself failed (a broken database?): the JSON still says it

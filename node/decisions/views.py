@@ -26,6 +26,7 @@ from federation.activitystreams import AS_CONTEXT
 from node.core.appkeys import CLOCK, DATABASE, URLS
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
+from node.core.i18n import N_
 from node.core.rendering import render
 from node.decisions import copy_store, leaves, pages, results, store, tallying
 
@@ -38,7 +39,7 @@ async def results_view(request: web.Request) -> web.Response:
     conn = request.app[DATABASE].reader
     prop = await store.get_proposal(conn, _object_id(request))
     if prop is None:
-        raise ApiError(404, "no proposal here with that id", hint="results are at a proposal's id + /results")
+        raise ApiError(404, N_("no proposal here with that id"), hint=N_("results are at a proposal's id + /results"))
     document = await results.results(conn, prop, to_epoch(request.app[CLOCK].now()))
     if "text/html" not in request.headers.get("Accept", ""):
         return web.json_response(document)
@@ -50,7 +51,7 @@ async def results_view(request: web.Request) -> web.Response:
 async def _copy(request: web.Request):
     copy = await copy_store.copy_by_id(request.app[DATABASE].reader, _object_id(request))
     if copy is None:
-        raise ApiError(404, "no copy of a proposal here with that id")
+        raise ApiError(404, N_("no copy of a proposal here with that id"))
     return copy
 
 
@@ -59,8 +60,8 @@ def _signed(copy) -> tuple[dict, list[dict]]:
     if not copy["tally"] or not copy["leaves"]:
         raise ApiError(
             404,
-            "the leaves and their proofs are served once the vote has closed and the chapter's tally is signed",
-            hint="come back after the proposal's endTime",
+            N_("the leaves and their proofs are served once the vote has closed and the chapter's tally is signed"),
+            hint=N_("come back after the proposal's endTime"),
         )
     return jsonio.loads(copy["tally"]), jsonio.loads(copy["leaves"])
 
@@ -89,7 +90,7 @@ async def receipt_view(request: web.Request) -> web.Response:
     mine = leaves.commitment(copy["proposal_id"], chapter, request.match_info["receipt"])
     index = next((i for i, entry in enumerate(made) if entry["commitment"] == mine), None)
     if index is None:
-        raise ApiError(404, "no counted ballot has this receipt", hint="check the receipt you were sent")
+        raise ApiError(404, N_("no counted ballot has this receipt"), hint=N_("check the receipt you were sent"))
     proof: dict[str, Any] = {
         "leaf": made[index],
         "index": index,

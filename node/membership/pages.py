@@ -249,7 +249,7 @@ async def account_page(request: web.Request, *, extra: dict | None = None, statu
     reader, urls = request.app[DATABASE].reader, request.app[URLS]
     account = await accounts.get_account(reader, found.username)
     if account is None:
-        raise ApiError(404, "this account no longer exists")
+        raise ApiError(404, N_("this account no longer exists"))
     membership = await members.get_member(reader, request.app[CONFIG].node.name, urls.actor(account.username))
     parts = [part for add in request.app[REGISTRY].account_parts for part in await add(request, account.username)]
     return await render(
@@ -300,7 +300,7 @@ async def account_leave(request: web.Request) -> web.Response:
     form = await request.post()
     check_csrf(found, form)
     if found.username is None:
-        raise ApiError(403, "only a member account can leave", hint="sign in with your password at /login")
+        raise ApiError(403, N_("only a member account can leave"), hint=N_("sign in with your password at /login"))
     now = to_epoch(request.app[CLOCK].now())
     async with request.app[DATABASE].transaction() as conn:
         left = await members.leave(conn, request.app[CONFIG].node.name, request.app[URLS].actor(found.username), now)

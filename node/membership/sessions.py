@@ -157,7 +157,9 @@ def check_form_token(request: web.Request, form) -> None:
     sent = form.get("csrf_token", "") if form is not None else ""
     cookie = request.cookies.get(FORM_COOKIE, "")
     if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), cookie.encode()):
-        raise ApiError(403, "the form's CSRF token is missing or stale", hint="reload the page and submit again")
+        raise ApiError(
+            403, N_("the form's CSRF token is missing or stale"), hint=N_("reload the page and submit again")
+        )
 
 
 async def require_viewer(request: web.Request) -> Viewer:

@@ -7,7 +7,8 @@
 - ``/polls/{uuid}/results``, ``/surveys/{uuid}/results``: counts, percentages and total
   voters per question; JSON unless the client asks for ``text/html``.
 - ``/polls/new``, ``/surveys/new``: for the admin and secretaries; they publish through
-  :func:`outbox.service.submit`, exactly as a client-to-server POST would.
+  :func:`outbox.service.submit`, exactly as a client-to-server POST would; a refused new poll
+  comes back as the form, with the reason and what was typed.
 
 Votes cast here go through :func:`node.polls.model.cast_local_vote`, the same counting code as
 votes from other servers. Every form carries the session's CSRF token. Polls that are not
@@ -63,9 +64,13 @@ def _now(request: web.Request) -> float:
 async def _visible_object(request: web.Request, object_id: str, kind: str) -> objects.StoredObject:
     stored = await objects.get(request.app[DATABASE].reader, object_id)
     if stored is None or stored.type != kind or stored.deleted is not None:
-        raise ApiError(404, f"no {kind} at {object_id}")
+        raise ApiError(404, N_("nothing to vote on at {id}", id=object_id))
     if stored.visibility not in ("public", "unlisted") and await viewer_role(request) is None:
-        raise ApiError(404, f"no {kind} at {object_id}", hint="this one is for the chapter's members: sign in")
+        raise ApiError(
+            404,
+            N_("nothing to vote on at {id}", id=object_id),
+            hint=N_("this one is for the chapter's members: sign in"),
+        )
     return stored
 
 
@@ -74,7 +79,7 @@ async def _question(request: web.Request) -> tuple[polls.Question, objects.Store
     stored = await _visible_object(request, object_id, "Question")
     question = await polls.get_question(request.app[DATABASE].reader, object_id)
     if question is None:
-        raise ApiError(404, f"{object_id} is not one of the chapter's polls")
+        raise ApiError(404, N_("{id} is not one of the chapter's polls", id=object_id))
     return question, stored
 
 
@@ -83,7 +88,7 @@ async def _survey(request: web.Request):
     stored = await _visible_object(request, object_id, "Survey")
     survey = await polls.get_survey(request.app[DATABASE].reader, object_id)
     if survey is None:
-        raise ApiError(404, f"{object_id} is not one of the chapter's surveys")
+        raise ApiError(404, N_("{id} is not one of the chapter's surveys", id=object_id))
     return survey, stored
 
 
@@ -148,7 +153,7 @@ async def poll_vote(request: web.Request) -> web.Response:
         try:
             outcomes = await _local_vote(request)(conn, fresh, voter, _choices(form, "choice"), _now(request))
         except polls.VoteRefused as error:
-            raise ApiError(400, str(error)) from None
+            raise ApiError(400, N_("your vote was not counted: {reason}", reason=str(error))) from None
     _refused(outcomes)
     return await _counted(request, outcomes, page_path(question.id, "polls") + "/results")
 
@@ -224,7 +229,7 @@ async def survey_answer(request: web.Request) -> web.Response:
             try:
                 outcomes += await _local_vote(request)(conn, question, voter, choices, now)
             except polls.VoteRefused as error:
-                raise ApiError(400, f"question {question.position + 1}: {error}") from None
+                raise ApiError(400, N_("question {n}: {reason}", n=question.position + 1, reason=str(error))) from None
     if not outcomes:
         raise ApiError(400, N_("no question was answered"))
     _refused(outcomes)
@@ -264,9 +269,11 @@ def _question_body(form, prefix: str = "") -> dict | None:
     options = [line.strip() for line in _text(form, f"{prefix}options").splitlines() if line.strip()]
     if not text and not options:
         return None
+    if not text or len(options) < 2:  # said here, in the reader's language, before the composer's English
+        raise ApiError(400, N_("A question needs its text and at least two options, one per line."))
     kind = form.get(f"{prefix}kind", "oneOf")
     if kind not in polls.KINDS:
-        raise ApiError(400, f"the kind of question must be one of {', '.join(polls.KINDS)}")
+        raise ApiError(400, N_("the kind of question must be one of {kinds}", kinds=", ".join(polls.KINDS)))
     return {"type": "Question", "content": f"<p>{html.escape(text)}</p>", kind: options}
 
 
@@ -279,11 +286,15 @@ async def new_poll(request: web.Request) -> web.Response:
     await require_role(request, PUBLISHER_ROLES)
     form = await request.post()
     check_csrf(await viewer(request), form)
-    body = _question_body(form)
-    if body is None:
-        raise ApiError(400, N_("the poll needs its question and options"))
-    body.update(endTime=_end_time(request, form), hideResults=form.get("hide_results") == "on")
-    published = await service.submit(request.app, request.app[CONFIG].node.name, body)
+    try:
+        body = _question_body(form)
+        if body is None:
+            raise ApiError(400, N_("the poll needs its question and options"))
+        body.update(endTime=_end_time(request, form), hideResults=form.get("hide_results") == "on")
+        published = await service.submit(request.app, request.app[CONFIG].node.name, body)
+    except ApiError as error:  # the form again, with the reason and everything typed
+        values = {key: form.get(key) for key in form if key != "csrf_token"}
+        return await render(request, "poll_new.html", {"values": values, "error": error.error}, status=error.status)
     raise web.HTTPSeeOther(page_path(published.new_object["id"], "polls"))
 
 

@@ -70,6 +70,10 @@ class NodeConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     database: Path
+    keep_processed_days: float = 30.0  # processed inbox items (and their bodies) are deleted after this; 0: kept
+    keep_delivered_days: float = 30.0  # delivered (or given up) delivery rows are deleted after this; 0: kept
+    prune_interval_seconds: float = 3600.0  # how often the pruning runs (expired sessions go then too)
+    prune_batch_rows: int = 1000  # rows per DELETE: the write lock is held for one batch at a time
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,9 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
     )
     storage_raw = _require(_section(raw, "storage", StorageConfig), "storage", ("database",))
     database = Path(storage_raw["database"])
-    storage = StorageConfig(database=database if database.is_absolute() else (relative_to / database).resolve())
+    storage = StorageConfig(
+        **{**storage_raw, "database": database if database.is_absolute() else (relative_to / database).resolve()}
+    )
     admin = AdminConfig(**_require(_section(raw, "admin", AdminConfig), "admin", ("token",)))
     federation_raw = _section(raw, "federation", FederationConfig, required=False)
     if "allowed_networks" in federation_raw:
@@ -283,6 +289,11 @@ def validate(config: Config) -> None:
             raise ConfigError(f"[accounts] {f.name} must be positive")
     if config.federation.key_fetch_failure_seconds < 0:
         raise ConfigError("[federation] key_fetch_failure_seconds must be 0 or more")
+    for key in ("keep_processed_days", "keep_delivered_days"):
+        if getattr(config.storage, key) < 0:
+            raise ConfigError(f"[storage] {key} must be 0 (keep forever) or more")
+    if not config.storage.prune_interval_seconds > 0 or config.storage.prune_batch_rows < 1:
+        raise ConfigError("[storage] prune_interval_seconds and prune_batch_rows must be positive")
     for key in ("key_fetch_wait_seconds", "key_fetch_slow_seconds"):
         if not getattr(config.federation, key) > 0:
             raise ConfigError(f"[federation] {key} must be positive")

@@ -35,6 +35,12 @@ async def enqueue_many(conn: aiosqlite.Connection, pairs: list[tuple[str, str]],
     )
 
 
+# Pruning (node.core.retention): rows delivered or given up (done or dead) before the cutoff, by
+# window of seq; a row still queued (a host in backoff) is never deleted.
+PRUNE_TABLE = "deliveries"
+PRUNE_ARRIVAL = "created_at"
+PRUNE_ENDED = "state IN ('done', 'dead') AND finished_at < ?"
+
 # An older Update of the same object still queued for an inbox (a host in backoff, say) is
 # dropped when a newer one is queued for it: the newer carries the whole object, so the older
 # would only be sent to be overwritten (Synapse drops superseded events in catch-up the same

@@ -15,6 +15,12 @@ import aiosqlite
 from federation import jsonio
 from node.core.db import fetch_all, fetch_value
 
+# Pruning (node.core.retention): items processed (done or dead) before the cutoff, by window of
+# seq; an item still queued (acknowledged, not yet processed) is never deleted, however old.
+PRUNE_TABLE = "inbox_items"
+PRUNE_ARRIVAL = "received_at"
+PRUNE_ENDED = "state IN ('done', 'dead') AND finished_at < ?"
+
 # Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
 CLAIM_DUE_SQL = (
     "UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from node.core import retention
 from node.core.i18n import N_
 from node.core.registry import Registry
 from node.core.urls import Urls
@@ -51,3 +52,4 @@ def register(registry: Registry) -> None:
 
 def setup(app: web.Application) -> None:
     pages.add_routes(app)
+    retention.add_step(app, "expired sessions", sessions.prune_expired)

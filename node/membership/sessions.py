@@ -17,6 +17,7 @@ still has that tag: rotating the token ends every admin session made with the ol
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -28,7 +29,7 @@ from aiohttp import web
 
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, VIEWER
 from node.core.clock import to_epoch
-from node.core.db import fetch_one
+from node.core.db import Database, fetch_one
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.rendering import render
@@ -245,3 +246,18 @@ async def render_form(
     response = await render(request, template, {**(context or {}), "form_token": token}, status=status)
     set_form_cookie(request, response, token)
     return response
+
+
+async def prune_expired(db: Database, now: float, batch: int, pause: float) -> int:
+    """Delete expired sessions, ``batch`` at a time (by the expiry index); a step of
+    :mod:`node.core.retention`. An expired session is never read again (:func:`select_session`)."""
+    deleted = 0
+    while True:
+        count = await db.write_statement(
+            "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ? LIMIT ?)",
+            (now, batch),
+        )
+        deleted += count
+        if count < batch:
+            return deleted
+        await asyncio.sleep(pause)

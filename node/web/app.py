@@ -29,7 +29,7 @@ from inbox.intake import InboxIntake
 from inbox.ratelimit import InboxLimits
 from inbox.worker import InboxWorker
 from node import branches, content, decisions, membership, moderation, polls
-from node.core import rendering
+from node.core import rendering, retention
 from node.core import schema as core_schema
 from node.core.actors import local_usernames, signer_for
 from node.core.appkeys import (
@@ -240,6 +240,7 @@ def make_app(
     app[REGISTRY] = build_registry(features)
     app[RUN_WORKERS] = start_workers
     app.cleanup_ctx.extend([_database, _moderation, _federation, _workers(start_workers), _intake])
+    retention.setup(app)  # processed and delivered rows past [storage] retention, pruned in the background
     rendering.setup(app)
     discovery.add_routes(app)
     activitypub.add_routes(app)

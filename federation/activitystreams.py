@@ -27,6 +27,15 @@ def id_of(value) -> str | None:
     return None
 
 
+def actor_of(activity: dict) -> str:
+    """The id of an activity's actor. The inbox stores no activity without one, nor does the outbox
+    publish one, so a handler may rely on it; a ``ValueError`` says a caller broke that rule."""
+    actor = id_of(activity.get("actor"))
+    if actor is None:
+        raise ValueError(f"the activity {activity.get('id')!r} names no actor")
+    return actor
+
+
 class Origin(NamedTuple):
     """Where an id lives: ``netloc`` is ``host[:port]`` as written, ``hostname`` the host lowercased."""
 

@@ -111,7 +111,8 @@ class ActorStore(Protocol):
     so :meth:`RemoteActors.absorb` and :meth:`RemoteActors.forget` join a caller's transaction.
     """
 
-    reader: Any
+    @property
+    def reader(self) -> Any: ...
 
     def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 

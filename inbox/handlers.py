@@ -27,7 +27,7 @@ from typing import Any
 
 import aiosqlite
 
-from federation.activitystreams import id_of
+from federation.activitystreams import actor_of, id_of
 from federation.actors import RemoteActor, RemoteActors, actor_from_document
 from inbox.relay import Relay, relay
 from node.core import follows, objects, publish, vocabulary
@@ -216,7 +216,7 @@ async def undo_other(ctx: InboxContext, undone: dict, actor_id: str) -> None:
 
 
 async def handle_undo(ctx: InboxContext, activity: dict) -> None:
-    actor_id = id_of(activity["actor"])
+    actor_id = actor_of(activity)
     undone = activity.get("object")
     if isinstance(undone, str):  # only the id: find what it was
         follower = await follows.follower_by_follow_id(ctx.conn, ctx.chapter, undone)
@@ -227,7 +227,7 @@ async def handle_undo(ctx: InboxContext, activity: dict) -> None:
         raise PermanentError("Undo needs the activity it undoes")
     if id_of(undone.get("actor")) not in (None, actor_id):
         raise PermanentError(f"{actor_id} cannot undo an activity of {id_of(undone.get('actor'))}")
-    await ctx.registry.undo_handlers.get(undone.get("type"), undo_other)(ctx, undone, actor_id)
+    await ctx.registry.undo_handlers.get(objects.primary_type(undone), undo_other)(ctx, undone, actor_id)
 
 
 async def answer_to_our_follow(ctx: InboxContext, activity: dict, accepted: bool) -> None:
@@ -237,11 +237,11 @@ async def answer_to_our_follow(ctx: InboxContext, activity: dict, accepted: bool
     following = await follows.following_by_follow_id(ctx.conn, follow_id)
     if following is None:
         if isinstance(activity.get("object"), dict):  # some servers send their own id for our Follow
-            target = id_of(activity["actor"])
+            target = actor_of(activity)
             following = await follows.following_by_target(ctx.conn, ctx.chapter, target)
         if following is None:
             return  # not a follow of ours (or already undone): nothing to do
-    if following["target_id"] != id_of(activity["actor"]):
+    if following["target_id"] != actor_of(activity):
         raise PermanentError(f"{id_of(activity['actor'])} answered a Follow addressed to {following['target_id']}")
     if accepted:
         await follows.set_following_state(ctx.conn, following["follow_id"], "accepted")
@@ -291,7 +291,7 @@ async def handle_create(ctx: InboxContext, activity: dict) -> None:
 
 
 async def handle_delete(ctx: InboxContext, activity: dict) -> None:
-    actor_id = id_of(activity["actor"])
+    actor_id = actor_of(activity)
     object_id = id_of(activity.get("object"))
     if object_id == actor_id:  # the account is gone
         await follows.remove_actor_everywhere(ctx.conn, actor_id)
@@ -304,7 +304,7 @@ async def handle_delete(ctx: InboxContext, activity: dict) -> None:
 async def handle_update(ctx: InboxContext, activity: dict) -> None:
     """An actor's Update of itself refreshes the cached document and keys (key rotation)."""
     updated = activity.get("object")
-    if isinstance(updated, dict) and updated.get("id") == id_of(activity["actor"]):
+    if isinstance(updated, dict) and updated.get("id") == actor_of(activity):
         try:
             actor = actor_from_document(updated)
         except Exception as error:  # a malformed actor document is the sender's fault, not ours
@@ -312,7 +312,7 @@ async def handle_update(ctx: InboxContext, activity: dict) -> None:
         await ctx.remote_actors.absorb(ctx.conn, actor, now=to_epoch(ctx.now))
     elif isinstance(updated, dict) and isinstance(updated.get("id"), str):
         for refresh in ctx.registry.remote_update_hooks:
-            await refresh(ctx, updated, id_of(activity["actor"]))
+            await refresh(ctx, updated, actor_of(activity))
 
 
 async def keep_only(ctx: InboxContext, activity: dict) -> None:
@@ -354,7 +354,8 @@ async def run_handler(ctx: InboxContext, handler: Handler, activity: dict) -> No
     """
     await handler.apply(ctx, activity)
     registry = ctx.registry
-    for hook in (*registry.after_handled.get(activity.get("type"), ()), *registry.after_handled.get("*", ())):
+    kind = objects.primary_type(activity)
+    for hook in (*registry.after_handled.get(kind, ()), *registry.after_handled.get("*", ())):
         await hook(ctx, activity)
     for rule in registry.relay_rules:
         relayed = await rule(ctx, activity)

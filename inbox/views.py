@@ -25,7 +25,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
 
 from aiohttp import web
 
@@ -182,6 +185,17 @@ def _check_rate(request: web.Request, signer: VerifiedSigner, key_hostname: str)
         )
 
 
+class _SignedRequest(TypedDict):
+    """A received request as both verifiers take it."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str]
+    body: bytes | None
+    now: datetime
+    expected_host: str | None
+
+
 def _is_self_delete(kind: str, actor_id: str, activity: dict) -> bool:
     return kind == "Delete" and id_of(activity.get("object")) == actor_id
 
@@ -191,7 +205,7 @@ async def _verified_signer(
 ) -> VerifiedSigner | None:
     """Who signed; None means "acknowledge and drop" (a gone actor we never knew)."""
     remote_actors, now = request.app[REMOTE_ACTORS], request.app[CLOCK].now()
-    params = {
+    params: _SignedRequest = {
         "method": request.method,
         "target": request.raw_path,
         "headers": request.headers,

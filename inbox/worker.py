@@ -26,6 +26,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+import aiosqlite
+
 from federation import jsonio
 from federation.actors import RemoteActor, RemoteActors
 from federation.client import FetchError
@@ -79,7 +81,7 @@ class _HandlerFailed(Exception):
 class _Ready:
     """A claimed item, parsed, with everything its handler needs from the network."""
 
-    row: object
+    row: aiosqlite.Row
     activity: dict
     handler: Handler
     sender: RemoteActor | None
@@ -203,8 +205,10 @@ class InboxWorker:
         for row, error in failed:
             await self._failed(row, error)
 
-    async def _apply_batch(self, items: list[_Ready], *, isolate: bool) -> tuple[list[tuple[object, Exception]], bool]:
-        failed: list[tuple[object, Exception]] = []
+    async def _apply_batch(
+        self, items: list[_Ready], *, isolate: bool
+    ) -> tuple[list[tuple[aiosqlite.Row, Exception]], bool]:
+        failed: list[tuple[aiosqlite.Row, Exception]] = []
         done: list[int] = []
         queued = False
         once_per_batch = OncePerBatch()

@@ -113,6 +113,6 @@ async def apply(app: web.Application, username: str, composed: Composed, *, now)
     for hook in composed.after_commit:
         await hook()
     app[DELIVERY_WORKER].wake()
-    for hook in app[REGISTRY].after_published:  # e.g. the poll worker: a new question may close sooner
-        hook(app, composed.activity)
+    for published in app[REGISTRY].after_published:  # e.g. the poll worker: a new question may close sooner
+        published(app, composed.activity)
     return Published(composed.activity, composed.new_object, len(set(inboxes)), recipients.unreachable)

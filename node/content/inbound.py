@@ -21,8 +21,10 @@ Replies to replies are not followed (only direct replies to a local object are k
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NoReturn
 from urllib.parse import urlsplit
 
+from federation.activitystreams import actor_of
 from inbox.handlers import Handler, InboxContext, PermanentError, id_of
 from node.content import events, interactions
 from node.core import objects
@@ -84,7 +86,7 @@ def _check_author(created: dict, actor_id: str) -> None:
 async def keep_reply(ctx: InboxContext, activity: dict, created: dict, parent: objects.StoredObject) -> None:
     if created.get("type") not in REPLY_TYPES:
         return  # not a comment (a vote on something that is not a poll, ...): kept in the inbox only
-    actor_id = id_of(activity["actor"])
+    actor_id = actor_of(activity)
     _check_author(created, actor_id)
     reply = _kept_reply(created, actor_id, parent.id, ctx.now)
     # followers-only and direct replies are kept but not shown: the author's followers are not ours to know
@@ -133,7 +135,7 @@ async def count_reaction(ctx: InboxContext, activity: dict) -> None:
     target = await _local_target(ctx, activity)
     if target is None:
         return
-    actor_id = id_of(activity["actor"])
+    actor_id = actor_of(activity)
     _same_host_as_actor(f"the {activity['type']}", activity.get("id"), actor_id)
     await interactions.add_reaction(
         ctx.conn,
@@ -161,14 +163,14 @@ async def answer_event(ctx: InboxContext, activity: dict, event: objects.StoredO
     await events.record_answer(
         ctx.conn,
         event_id=event.id,
-        actor_id=id_of(activity["actor"]),
+        actor_id=actor_of(activity),
         answer=events.ANSWERS_BY_ACTIVITY[activity["type"]],
         activity_id=activity.get("id"),
         now=to_epoch(ctx.now),
     )
 
 
-async def answer_deleted(ctx: InboxContext, activity: dict, target: objects.StoredObject | None) -> None:
+async def answer_deleted(ctx: InboxContext, activity: dict, target: objects.StoredObject | None) -> NoReturn:
     """An answer to something that was deleted (a deleted Event is a Tombstone): never recorded."""
     former = target.data.get("formerType", "object") if target is not None else "object"
     raise PermanentError(

@@ -29,6 +29,7 @@ LEVELS = ("chapter", "region", "nation", "international")
 _USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 EXAMPLE_TOKEN = "change-me"  # noqa: S105 - config.example.toml's: a node off loopback refuses to start with it
+_SCALARS: dict[str, type | tuple[type, ...]] = {"bool": bool, "int": int, "float": (int, float), "str": str}
 TABLES = ("node", "storage", "admin", "federation", "polls", "accounts", "server", "tree")
 
 
@@ -180,7 +181,7 @@ def _section(raw: dict, name: str, cls: type, *, required: bool = True) -> dict:
     for f in fields(cls):
         if f.name in table and f.type in ("bool", "int", "float", "str"):
             value = table[f.name]
-            expected = {"bool": bool, "int": int, "float": (int, float), "str": str}[f.type]
+            expected = _SCALARS[f.type]
             if not isinstance(value, expected) or (f.type in ("int", "float") and isinstance(value, bool)):
                 raise ConfigError(f"[{name}] {f.name} must be a {f.type}, not {value!r}")
     return dict(table)

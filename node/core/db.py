@@ -133,8 +133,9 @@ class Database:
 
 
 async def fetch_one(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
-    rows = await conn.execute_fetchall(sql, params)
-    return rows[0] if rows else None
+    for row in await conn.execute_fetchall(sql, params):
+        return row
+    return None
 
 
 async def fetch_all(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:

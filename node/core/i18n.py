@@ -30,6 +30,7 @@ Adding a language: ``make messages`` (extracts the strings and updates every cat
 from __future__ import annotations
 
 import gettext
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache
@@ -157,7 +158,7 @@ class Languages:
                 return found
         return self.default
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Language]:
         return iter(self.by_code.values())
 
 

@@ -101,7 +101,21 @@ async def public_keys(conn: aiosqlite.Connection, username: str) -> tuple[str, e
     stored = await select_keys(conn, username)
     if "rsa" not in stored or "ed25519" not in stored:
         return None
-    return stored["rsa"][1], serialization.load_pem_public_key(stored["ed25519"][1].encode())
+    public = serialization.load_pem_public_key(stored["ed25519"][1].encode())
+    if not isinstance(public, ed25519.Ed25519PublicKey):
+        raise TypeError(f"the stored ed25519 key of {username} is a {type(public).__name__}")
+    return stored["rsa"][1], public
+
+
+def _private_keys(
+    username: str, stored: dict[str, tuple[str, str]]
+) -> tuple[rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey]:
+    """An actor's stored private keys, each of its kind (a row edited by hand is refused, saying what it holds)."""
+    rsa_key = serialization.load_pem_private_key(stored["rsa"][0].encode(), None)
+    ed_key = serialization.load_pem_private_key(stored["ed25519"][0].encode(), None)
+    if not isinstance(rsa_key, rsa.RSAPrivateKey) or not isinstance(ed_key, ed25519.Ed25519PrivateKey):
+        raise TypeError(f"the stored keys of {username} are a {type(rsa_key).__name__} and a {type(ed_key).__name__}")
+    return rsa_key, ed_key
 
 
 async def load_or_create_keys(db: Database, usernames: list[str], now) -> KeyRing:
@@ -115,10 +129,11 @@ async def load_or_create_keys(db: Database, usernames: list[str], now) -> KeyRin
                     key = generate()
                     stored[kind] = (_private_pem(key), _public_pem(key))
                     await insert_key(conn, username, kind, *stored[kind], to_epoch(now))
+            rsa_private, ed25519_private = _private_keys(username, stored)
             loaded[username] = ActorKeys(
                 username=username,
-                rsa_private=serialization.load_pem_private_key(stored["rsa"][0].encode(), None),
+                rsa_private=rsa_private,
                 rsa_public_pem=stored["rsa"][1],
-                ed25519_private=serialization.load_pem_private_key(stored["ed25519"][0].encode(), None),
+                ed25519_private=ed25519_private,
             )
     return KeyRing(loaded)

@@ -21,6 +21,7 @@ back button after signing out) keeps it.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp_jinja2
@@ -30,6 +31,8 @@ from aiohttp import web
 from node.core.appkeys import CONFIG, LANGUAGE, LANGUAGES, REGISTRY, URLS
 from node.core.i18n import COOKIE, Formatter, Language, formatting_locale, load_languages, zone
 from node.core.sanitize import clean_html
+
+R = TypeVar("R", bound=web.StreamResponse)
 
 CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' https: data:; "
@@ -70,7 +73,8 @@ def setup(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
     )
-    environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+    # added to the Environment by the jinja2.ext.i18n extension at run time, unknown to its stubs
+    environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     environment.filters["safe_html"] = lambda html: jinja2.utils.markupsafe.Markup(clean_html(html or ""))
     environment.filters["tr"] = _translate
     for name in ("datetime", "date", "time", "number", "percent"):
@@ -99,14 +103,14 @@ def formatter(request: web.Request) -> Formatter:
 
 async def page_base(request: web.Request) -> dict:
     """What every page's template gets, before the page's own context."""
-    config, registry = request.app[CONFIG], request.app[REGISTRY]
-    base = {
+    config, registry, languages = request.app[CONFIG], request.app[REGISTRY], request.app[LANGUAGES]
+    base: dict[str, Any] = {
         "chapter": config.node,
         "urls": request.app[URLS],
         "viewer": None,
         "handle": f"@{config.node.name}@{request.app[URLS].host}",
         "language": language_of(request),
-        "languages": list(request.app[LANGUAGES]),
+        "languages": list(languages),
         "fmt": formatter(request),
         "here": quote(request.path_qs, safe="/"),
         "nav_links": sorted(registry.nav_links),
@@ -137,7 +141,7 @@ def page_of(request: web.Request) -> int:
     return int(raw)
 
 
-def secured(response: web.StreamResponse, request: web.Request) -> web.StreamResponse:
+def secured(response: R, request: web.Request) -> R:
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 
 from federation import jsonio
-from federation.activitystreams import id_of
+from federation.activitystreams import actor_of, id_of
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext
 from node.branches import ancestry, links
 from node.core.clock import to_epoch
@@ -136,7 +136,7 @@ async def on_roll(ctx: InboxContext, prop: store.Proposal, activity: dict, roll:
         ctx.conn,
         prop.id,
         chapter=origin,
-        via_child=id_of(activity["actor"]) or "",
+        via_child=actor_of(activity) or "",
         size=len(entries),
         document=roll,
         now=to_epoch(ctx.now),
@@ -161,7 +161,7 @@ async def on_tally(ctx: InboxContext, prop: store.Proposal, activity: dict, tall
         ctx.conn,
         prop.id,
         chapter=origin,
-        via_child=id_of(activity["actor"]) or "",
+        via_child=actor_of(activity) or "",
         reason=reason,
         document=tally,
         recount=check.recount.as_json() if reason is None and check.recount is not None else None,

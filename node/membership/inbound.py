@@ -18,7 +18,7 @@ sender's actor document is fetched before (``needs_sender``).
 
 from __future__ import annotations
 
-from federation.activitystreams import id_of
+from federation.activitystreams import actor_of, id_of
 from federation.actors import RemoteActor
 from inbox.handlers import Handler, InboxContext
 from node.core.clock import to_epoch
@@ -46,7 +46,7 @@ async def handle_join(ctx: InboxContext, activity: dict) -> None:
 async def handle_leave(ctx: InboxContext, activity: dict) -> None:
     if id_of(activity.get("object")) != ctx.chapter_id:
         return
-    await members.leave(ctx.conn, ctx.chapter, id_of(activity["actor"]), to_epoch(ctx.now))
+    await members.leave(ctx.conn, ctx.chapter, actor_of(activity), to_epoch(ctx.now))
 
 
 async def file_follow_as_request(ctx: InboxContext, activity: dict) -> None:

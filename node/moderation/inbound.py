@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from federation.activitystreams import as_list, id_of
+from federation.activitystreams import actor_of, as_list, id_of
 from inbox.handlers import Handler, InboxContext
 from node.core.clock import to_epoch
 from node.core.registry import Registry
@@ -13,12 +13,13 @@ MAX_TARGETS = 50
 
 async def handle_flag(ctx: InboxContext, activity: dict) -> None:
     targets = [target for target in (id_of(item) for item in as_list(activity.get("object"))) if target]
-    content = activity.get("content") if isinstance(activity.get("content"), str) else ""
+    given = activity.get("content")
+    content = given if isinstance(given, str) else ""
     await reports.insert_report(
         ctx.conn,
         activity_id=activity["id"],
         direction="received",
-        reporter=id_of(activity["actor"]),
+        reporter=actor_of(activity),
         targets=targets[:MAX_TARGETS],
         content=content,
         now=to_epoch(ctx.now),

@@ -103,8 +103,8 @@ async def metrics_view(request: web.Request) -> web.Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         _Snapshot(
-            Counter(app[REQUEST_TALLY]),
-            Counter(app[DELIVERY_WORKER].outcome_tally),
+            app[REQUEST_TALLY].copy(),
+            app[DELIVERY_WORKER].outcome_tally.copy(),
             await inbox_store.count_by_state(db.reader),
             await outbox_store.count_by_state(db.reader),
             len(await outbox_store.hosts_in_backoff(db.reader, now=now)),

@@ -16,6 +16,11 @@ really claims one. The baseline is the same operation on an empty table (holding
 rows being claimed); the ratio should stay near 1. ``EXPLAIN QUERY PLAN`` of each statement
 is printed (and kept in the JSON): every one must go through an index, with no full scan.
 
+Then the pruning (:mod:`node.core.retention`): twice the largest size written in arrival
+order, the older half processed 60 days ago (past the default 30 days), one pass of the node's
+pruner (how long, how many DELETEs, the longest one: the write lock is held that long at
+most), and the three operations timed again on what is left.
+
 End to end, the inbox load (:mod:`benchmarks.bench_inbox`) and the fan-out
 (:mod:`benchmarks.bench_fanout`) run again on a node whose tables already hold a million
 rows each, beside the same run on empty tables.
@@ -65,6 +70,37 @@ SELECT 'http://127.0.0.1:1/activities/' || printf('%06d', n % 1000),
 FROM seq
 """
 
+# For the prune: rows in arrival order (as a node writes them: seq grows with time), the first
+# half processed long ago (60 days: past the default 30 days of retention), the second half
+# within the last day; 1 % of each still queued (never pruned, however old).
+_FILL_INBOX_AGED = """
+INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, attempts,
+                         next_attempt_at, finished_at)
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :rows),
+     aged(n, at) AS (SELECT n, CASE WHEN n <= :old THEN :now - 60 * 86400 + n * 0.01
+                                    ELSE :now - 86400 + (n - :old) * 0.01 END FROM seq)
+SELECT 'https://remote.example/activities/' || printf('%09d', n), 'shared',
+       'https://remote.example/users/u' || (n % 1000), 'Create', '{"type":"Create"}', at,
+       CASE WHEN n % 100 = 0 THEN 'queued' ELSE 'done' END, 1,
+       CASE WHEN n % 100 = 0 THEN :now + 86400 + n ELSE at END,
+       CASE WHEN n % 100 = 0 THEN NULL ELSE at + 1 END
+FROM aged
+"""
+
+_FILL_DELIVERIES_AGED = """
+INSERT INTO deliveries (activity_id, inbox, host, signer, state, attempts, next_attempt_at, last_status,
+                        created_at, finished_at)
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :rows),
+     aged(n, at) AS (SELECT n, CASE WHEN n <= :old THEN :now - 60 * 86400 + n * 0.01
+                                    ELSE :now - 86400 + (n - :old) * 0.01 END FROM seq)
+SELECT 'http://127.0.0.1:1/activities/' || printf('%07d', n / 1000),
+       'https://h' || printf('%06d', n % 1000) || '.example/inbox', 'h' || printf('%06d', n % 1000) || '.example',
+       'bench', CASE WHEN n % 100 = 0 THEN 'queued' ELSE 'done' END, 1,
+       CASE WHEN n % 100 = 0 THEN :now + 86400 + n ELSE at END, 202, at,
+       CASE WHEN n % 100 = 0 THEN NULL ELSE at + 1 END
+FROM aged
+"""
+
 # The statements the three operations run (the stores' own SQL), for EXPLAIN QUERY PLAN,
 # with parameters bound to sample values.
 _PLANS = {
@@ -89,6 +125,59 @@ def fill(database: Path, rows: int) -> float:
     finally:
         conn.close()
     return time.perf_counter() - began
+
+
+def fill_aged(database: Path, rows: int) -> float:
+    """``rows`` rows into each table in arrival order, the older half past retention; seconds taken."""
+    began = time.perf_counter()
+    conn = sqlite3.connect(database)
+    try:
+        conn.execute("PRAGMA cache_size=-262144")
+        params = {"rows": rows, "old": rows // 2, "now": time.time()}
+        with conn:
+            conn.execute(_FILL_INBOX_AGED, params)
+            conn.execute(_FILL_DELIVERIES_AGED, params)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("ANALYZE")
+    finally:
+        conn.close()
+    return time.perf_counter() - began
+
+
+async def prune(database: Path) -> dict:
+    """One pass of the node's pruner (node.core.retention, default retention) over ``database``:
+    rows deleted, seconds, and the longest single DELETE (how long the write lock was held at once)."""
+    from node.core.config import StorageConfig
+    from node.core.db import Database
+    from node.core.retention import Pruner
+    from node.web.app import all_migrations
+
+    db = Database(database, migrations=all_migrations())
+    await db.open()
+    held: list[float] = []
+    write_statement = db.write_statement
+
+    async def timed(sql, params=()):
+        began = time.perf_counter()
+        try:
+            return await write_statement(sql, params)
+        finally:
+            held.append(time.perf_counter() - began)
+
+    db.write_statement = timed  # type: ignore[method-assign]
+    try:
+        began = time.perf_counter()
+        deleted = await Pruner(StorageConfig(database)).prune(db, time.time())
+        seconds = time.perf_counter() - began
+    finally:
+        await db.close()
+    return {
+        "deleted": deleted,
+        "seconds": seconds,
+        "statements": len(held),
+        "longest_statement_ms": max(held, default=0.0) * 1000,
+        "median_statement_ms": statistics.median(held) * 1000 if held else 0.0,
+    }
 
 
 def query_plans(database: Path) -> dict[str, list[str]]:
@@ -186,6 +275,22 @@ async def measure(quick: bool) -> list[Figure]:
             databases[size] = directory / f"template-{size}.sqlite3"
             shutil.copyfile(paths[size], databases[size])  # untouched copy for the end-to-end runs
         plans[size] = query_plans(paths[size])
+    # Pruned: twice the largest size written, the older half past retention, then one pass of
+    # the node's pruner; the operations are then timed on what is left (as many rows again).
+    largest = sizes[-1]
+    pruned = -largest  # its key in the tables below (a negative size: "after a prune")
+    paths[pruned] = directory / "pruned.sqlite3"
+    await migrate_database(paths[pruned])
+    seconds = fill_aged(paths[pruned], 2 * largest)
+    print(f"  growth: wrote {2 * largest:,} rows into each table (half past retention) in {seconds:.1f} s", flush=True)
+    pruning = await prune(paths[pruned])
+    print(
+        f"  growth: pruned {pruning['deleted']} in {pruning['seconds']:.1f} s, {pruning['statements']} DELETEs,"
+        f" the longest {pruning['longest_statement_ms']:.1f} ms (median {pruning['median_statement_ms']:.1f} ms)",
+        flush=True,
+    )
+    DETAILS["prune"] = pruning
+    plans[pruned] = query_plans(paths[pruned])
     # Rounds in turn over the sizes, so a busy moment on the machine falls on every size alike.
     samples: dict[int, dict[str, list[float]]] = {size: {} for size in paths}
     for _ in range(ROUNDS):
@@ -197,7 +302,6 @@ async def measure(quick: bool) -> list[Figure]:
         for size, by_name in samples.items()
     }
 
-    largest = sizes[-1]
     print(f"  growth: EXPLAIN QUERY PLAN with {largest:,} rows:", flush=True)
     for name, lines in plans[largest].items():
         print(f"    {name}:", flush=True)
@@ -214,12 +318,13 @@ async def measure(quick: bool) -> list[Figure]:
         print(f"  growth: FULL SCANS: {scans}", flush=True)
 
     figures = []
-    for size in sizes:
+    for size in [*sizes, pruned]:
+        label = f"{size:,} rows stored" if size > 0 else f"{-size:,} rows left after pruning {-size:,}"
         for name in timings[size]:
             figures.append(
                 Figure(
                     "growth",
-                    f"{name}, {size:,} rows stored",
+                    f"{name}, {label}",
                     timings[size][name],
                     "µs",
                     "same on an empty table",

@@ -118,6 +118,13 @@ class InboxContext:
     once_per_batch: OncePerBatch = field(default_factory=OncePerBatch)  # shared by the batch's items
 
     @property
+    def signer(self) -> RemoteActor:
+        """The sender, for a handler registered with ``needs_sender``: the worker fetched it before."""
+        if self.sender is None:
+            raise PermanentError("the sender's actor could not be fetched")
+        return self.sender
+
+    @property
     def chapter(self) -> str:
         return self.config.node.name
 

@@ -11,6 +11,8 @@ the rules make come back as the 4xx the outbox answers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from node.branches import links, names
@@ -26,7 +28,9 @@ PANEL_ORDER = 12  # after the summary, before follow requests
 
 async def admin_sections(request: web.Request) -> list[Part]:
     reader = request.app[DATABASE].reader
-    context = {state: await links.children_in_state(reader, state) for state in ("pending", "linked", "refused")}
+    context: dict[str, Any] = {
+        state: await links.children_in_state(reader, state) for state in ("pending", "linked", "refused")
+    }
     context["parent"] = await links.latest_parent(reader)
     shown = [link.peer_id for state in ("pending", "linked", "refused") for link in context[state]]
     context["names"] = await names.names_of(reader, [*shown, context["parent"].peer_id if context["parent"] else None])

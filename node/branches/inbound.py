@@ -23,7 +23,8 @@ from __future__ import annotations
 import logging
 
 from federation import jsonio
-from federation.activitystreams import id_of
+from federation.activitystreams import actor_of, id_of
+from federation.actors import RemoteActor
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext, TryLater
 from node.branches import linking, links, relaying, reports, requests
 from node.branches.linking import Local
@@ -39,7 +40,7 @@ def local(ctx: InboxContext) -> Local:
 
 
 async def on_link_request(ctx: InboxContext, activity: dict) -> None:
-    requester = ctx.prepared.get("requester") or ctx.sender
+    requester: RemoteActor = ctx.prepared.get("requester") or ctx.signer
     existing = await links.get(ctx.conn, requester.id, "child")
     here = local(ctx)
     if existing is not None and existing.state == "linked":  # it asks again (it lost our answer): answer again
@@ -65,7 +66,7 @@ async def on_link_request(ctx: InboxContext, activity: dict) -> None:
         now=to_epoch(ctx.now),
     )
     ctx.once_per_batch.forget(relaying.LINKED_CHILDREN)  # this handler changes who is a linked child
-    link = await links.get(ctx.conn, requester.id, "child")
+    link = await links.require(ctx.conn, requester.id, "child")
     reason = requests.refusal(ctx.config, ctx.chapter_id, requester, ctx.prepared.get("ancestors", []))
     if reason is not None:
         await linking.refuse_child(ctx.conn, here, link, activity, reason)
@@ -94,11 +95,12 @@ async def on_join_answered(ctx: InboxContext, activity: dict, join: objects.Stor
     link = await links.by_join(ctx.conn, join.id, "parent") if join is not None else None
     if link is None:
         return  # a Join of ours that was no link request (none is sent yet): nothing to do
-    if id_of(activity["actor"]) != link.peer_id:
+    if actor_of(activity) != link.peer_id:
         raise PermanentError(f"{id_of(activity['actor'])} answered a Join addressed to {link.peer_id}")
     here = local(ctx)
     if activity["type"] == "Reject":
-        reason = activity.get("content") if isinstance(activity.get("content"), str) else "no reason given"
+        given = activity.get("content")
+        reason = given if isinstance(given, str) else "no reason given"
         await links.set_state(ctx.conn, link.peer_id, "parent", "refused", here.epoch, reason=reason[:1000])
         log.warning("branch tree: %s refused our link request: %s", link.peer_id, reason)
     elif activity["type"] == "Accept" and link.state == "pending":
@@ -115,7 +117,7 @@ async def on_join_answered(ctx: InboxContext, activity: dict, join: objects.Stor
 
 def leave_or_unlink(membership_leave: Handler) -> Handler:
     async def apply(ctx: InboxContext, activity: dict) -> None:
-        child = await links.get(ctx.conn, id_of(activity["actor"]), "child")
+        child = await links.get(ctx.conn, actor_of(activity), "child")
         if (
             child is not None
             and child.state in ("linked", "pending")
@@ -131,7 +133,8 @@ def leave_or_unlink(membership_leave: Handler) -> Handler:
 
 
 async def on_remove(ctx: InboxContext, activity: dict) -> None:
-    actor, removed, target = (id_of(activity.get(name)) for name in ("actor", "object", "target"))
+    actor = actor_of(activity)
+    removed, target = (id_of(activity.get(name)) for name in ("object", "target"))
     parent = await links.current_parent(ctx.conn)
     if parent is not None and actor == parent.peer_id and removed == ctx.chapter_id:
         await linking.drop_parent(ctx.conn, local(ctx), parent)
@@ -155,7 +158,7 @@ async def prepare_report(pctx: PrepareContext, activity: dict) -> dict:
     """The report's proof checked against its origin's actor, fetched for it; only for a report
     sent by a linked child (who else would send one is checked first, without any network)."""
     report = _report_of(activity)
-    if report is None or await links.linked_child(pctx.reader, pctx.actor_id) is None:
+    if report is None or pctx.actor_id is None or await links.linked_child(pctx.reader, pctx.actor_id) is None:
         return {}
     return {"report_check": await reports.check_proof(pctx.remote_actors, report, pctx.now)}
 
@@ -168,7 +171,7 @@ def refuse_report(activity: dict, reason: str) -> PermanentError:
 
 
 async def _report_refusal(ctx: InboxContext, activity: dict, check: reports.ReportCheck) -> str | None:
-    sender = id_of(activity["actor"])
+    sender = actor_of(activity)
     if await links.linked_child(ctx.conn, sender) is None:
         return f"{sender} is not a linked child of this node"
     if id_of(activity.get("target")) != ctx.urls.children(ctx.chapter):
@@ -188,7 +191,7 @@ async def on_add(ctx: InboxContext, activity: dict) -> None:
         return  # not the tree's: kept in the inbox only
     check: reports.ReportCheck | None = ctx.prepared.get("report_check")
     if check is None:  # not checked: its sender was no linked child before the transaction
-        sender = id_of(activity["actor"])
+        sender = actor_of(activity)
         if await links.linked_child(ctx.conn, sender) is None:
             raise refuse_report(activity, f"{sender} is not a linked child of this node")
         raise TryLater(f"{sender} was linked while its report waited: the report is checked when tried again")
@@ -205,7 +208,7 @@ async def on_add(ctx: InboxContext, activity: dict) -> None:
     await reports.upsert(
         ctx.conn,
         origin_id=check.origin,
-        via_child=id_of(activity["actor"]),
+        via_child=actor_of(activity),
         parent_id=check.parent,
         published=check.published,
         report=report,

@@ -105,6 +105,14 @@ async def get(conn: aiosqlite.Connection, peer_id: str, role: str) -> Link | Non
     return _link(await fetch_one(conn, "SELECT * FROM branch_links WHERE peer_id = ? AND role = ?", (peer_id, role)))
 
 
+async def require(conn: aiosqlite.Connection, peer_id: str, role: str) -> Link:
+    """The link just written (``request``, ``set_state``) in this transaction: always there."""
+    link = await get(conn, peer_id, role)
+    if link is None:
+        raise LookupError(f"no {role} link with {peer_id}, though this transaction wrote one")
+    return link
+
+
 async def by_join(conn: aiosqlite.Connection, join_id: str, role: str) -> Link | None:
     return _link(await fetch_one(conn, "SELECT * FROM branch_links WHERE join_id = ? AND role = ?", (join_id, role)))
 

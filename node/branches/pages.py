@@ -35,10 +35,10 @@ async def levels_above(request: web.Request) -> list[names.BranchName]:
     reader = request.app[DATABASE].reader
     parent = await links.linked_parent(reader)
     found: list[names.BranchName] = []
-    current = parent.peer_id if parent is not None else None
+    current, level = (parent.peer_id, parent.level) if parent is not None else (None, None)
     while current and len(found) < MAX_LEVELS_ABOVE and all(n.id != current for n in found):
         document = await names.cached_actor(reader, current) or {}
-        found.append(names.from_document(current, {"level": parent.level if not found else None, **document}))
+        found.append(names.from_document(current, {"level": level if not found else None, **document}))
         above = document.get("parent")
         current = above if isinstance(above, str) else None
     return found

@@ -209,6 +209,8 @@ async def relay_subtree(ctx: InboxContext, activity: dict) -> list[Relay] | None
     followers, out = ctx.urls.followers(ctx.chapter), []
     if relayed["type"] == "Create":
         post_id = id_of(relayed["object"])
+        if post_id is None:  # own_public_post saw its id: a relayed Announce's object may have none
+            return None
         out.append(
             Relay(
                 vocabulary.relay_announce(

@@ -80,9 +80,9 @@ def signed_report(urls: Urls, keys: ActorKeys, facts: dict, now: datetime) -> di
 class ReportCheck:
     """The outcome of checking a report's proof (before the transaction)."""
 
-    origin: str | None
-    parent: str | None
-    published: float | None
+    origin: str  # these three are the report's when error is None ("" and 0.0 when it had none)
+    parent: str
+    published: float
     error: str | None  # None: the proof verifies with the origin's own key
 
 
@@ -113,7 +113,7 @@ def _against(actor: dict, report: dict, origin: str, now: datetime) -> str | Non
 async def check_proof(remote_actors: RemoteActors, report: dict, now: datetime) -> ReportCheck:
     """Verify the report's proof against its origin's published Multikey, and its claimed parent
     against the parent the origin's actor shows; FetchError if the origin is unreachable."""
-    origin = id_of(report.get("attributedTo"))
+    origin = id_of(report.get("attributedTo")) or ""
     error = _shape_error(report)
     if error is None:
         try:
@@ -122,7 +122,7 @@ async def check_proof(remote_actors: RemoteActors, report: dict, now: datetime) 
             error = f"the report's proof: {failure}"
         else:
             error = await _verify(remote_actors, report, origin, method, now)
-    return ReportCheck(origin, id_of(report.get("parent")), parse_time(report.get("published")), error)
+    return ReportCheck(origin, id_of(report.get("parent")) or "", parse_time(report.get("published")) or 0.0, error)
 
 
 async def _verify(remote_actors: RemoteActors, report: dict, origin: str, method: str, now: datetime) -> str | None:

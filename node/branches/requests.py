@@ -12,6 +12,8 @@ came may not hold now.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from federation.activitystreams import id_of, origin_of
 from federation.actors import RemoteActor, RemoteActors
 from inbox.handlers import PrepareContext
@@ -21,7 +23,7 @@ from node.core.config import Config
 NODE_TYPES = ("Group", "Organization")
 
 
-def is_node(actor: RemoteActor | None) -> bool:
+def is_node(actor: RemoteActor | None) -> TypeGuard[RemoteActor]:
     """A node of the tree: a Group (or Organization) actor with a ``level``."""
     if actor is None or not isinstance(actor.data.get("level"), str):
         return False

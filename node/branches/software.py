@@ -59,13 +59,15 @@ def inbox_host(inbox: str) -> str:
 async def _nodeinfo_software(pctx: PrepareContext, origin: str) -> str | None:
     client = pctx.remote_actors.client
     index = await client.get_json(f"{origin}/.well-known/nodeinfo", signer=None, accept="application/json")
-    entries = index.get("links") if isinstance(index.get("links"), list) else []
+    listed = index.get("links")
+    entries = listed if isinstance(listed, list) else []
     hrefs = {entry.get("rel"): entry.get("href") for entry in entries if isinstance(entry, dict)}
     href = next((hrefs[rel] for rel in NODEINFO_RELS if isinstance(hrefs.get(rel), str)), None)
     if href is None or origin_of(href).netloc.lower() != origin_of(origin).netloc.lower():
         return None
     document = await client.get_json(href, signer=None, accept="application/json")
-    software = document.get("software") if isinstance(document.get("software"), dict) else {}
+    described = document.get("software")
+    software = described if isinstance(described, dict) else {}
     name = software.get("name")
     return name.lower()[:64] if isinstance(name, str) else None
 

@@ -134,6 +134,7 @@ async def forget(conn: aiosqlite.Connection, post_id: str, origin: str) -> None:
 async def recent(conn: aiosqlite.Connection, kind: str, *, limit: int, now_iso: str) -> list[dict]:
     """The newest posts of ``kind`` from branches linked now (events: the upcoming ones, soonest first),
     each with its branch's name and place from the branch's own report."""
+    params: tuple[object, ...]
     if kind == "event":
         when = "coalesce(json_extract(p.document, '$.endTime'), json_extract(p.document, '$.startTime'))"
         condition, order, params = (

@@ -79,8 +79,10 @@ async def subtree(
     for entry in kept:
         below[id_of(entry["parent"]) or ""].append(entry)
     for link in await links.children_in_state(reader, "linked"):
-        entry = by_origin.get(link.peer_id)
-        child = _node(link.peer_id, entry["report"] if entry else None, linked=_at(link.linked_at), level=link.level)
+        reported = by_origin.get(link.peer_id)
+        child = _node(
+            link.peer_id, reported["report"] if reported else None, linked=_at(link.linked_at), level=link.level
+        )
         root["children"].append(_branch(child, link.peer_id, below, 1))
     root["children"].sort(key=lambda n: (n["name"] or "", n["id"]))
     return _total(root)

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from federation import jsonio
@@ -66,7 +68,7 @@ async def subtree(request: web.Request, *, own: bool = False) -> web.Response:
 async def admin_children(request: web.Request) -> web.Response:
     require_admin(request)
     reader = request.app[DATABASE].reader
-    listing = {
+    listing: dict[str, Any] = {
         state: [link.as_json() for link in await links.children_in_state(reader, state)] for state in links.STATES
     }
     parent = await links.latest_parent(reader)

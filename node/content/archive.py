@@ -2,12 +2,14 @@
 
 ``?page=N`` pages by :data:`node.content.listing.PAGE_SIZE`; ``/events`` shows the upcoming
 events (soonest first) and then the past ones (newest first) apart. ``/feed.atom`` is an
-Atom 1.0 feed (RFC 4287) of the chapter's latest public posts, minutes and events, each entry
+Atom 1.0 feed (RFC 4287) of the chapter's latest public posts, minutes and events (an event's entry
+opens with its time and place) and its members' blog posts, each entry
 with its page, dates, author and HTML content (sanitised as on the pages).
 """
 
 from __future__ import annotations
 
+import html
 from xml.etree import ElementTree as ET
 
 from aiohttp import web
@@ -60,6 +62,16 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
     return element
 
 
+def _event_line(item: listing.Item) -> str:
+    """An event's entry starts with when and where it is (feed readers show no Event fields)."""
+    if item.type != "Event":
+        return ""
+    document, place = item.document, item.document.get("location")
+    place_name = place.get("name") if isinstance(place, dict) else place
+    when = " – ".join(str(document[key]) for key in ("startTime", "endTime") if isinstance(document.get(key), str))
+    return f"<p>{html.escape(when)}{' · ' + html.escape(place_name) if isinstance(place_name, str) else ''}</p>"
+
+
 def _entry(feed: ET.Element, item: listing.Item) -> None:
     entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
     _text(entry, "id", item.id)
@@ -70,7 +82,7 @@ def _entry(feed: ET.Element, item: listing.Item) -> None:
     author = ET.SubElement(entry, f"{{{ATOM}}}author")
     _text(author, "name", item.author)
     _text(author, "uri", item.author_id)
-    _text(entry, "content", clean_html(item.document.get("content") or item.excerpt), type="html")
+    _text(entry, "content", _event_line(item) + clean_html(item.document.get("content") or item.excerpt), type="html")
 
 
 async def feed(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ a few of each, skipping ids already shown (``shown``); the archive pages are pag
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import aiosqlite
@@ -53,8 +54,9 @@ QUERIES: dict[str, tuple[str, str]] = {
         " json_extract(data, '$.startTime')) < :now",
         "json_extract(data, '$.startTime') DESC, seq DESC",
     ),
-    "feed": (
-        "author = :chapter AND type IN ('Note', 'Article', 'Event') AND json_extract(data, '$.inReplyTo') IS NULL"
+    "feed": (  # the chapter's posts, minutes and events, and its members' blog posts
+        "(author = :chapter OR (type IN ('Note', 'Article') AND json_extract(data, '$.postKind') = 'blog'))"
+        " AND type IN ('Note', 'Article', 'Event') AND json_extract(data, '$.inReplyTo') IS NULL"
         " AND NOT (type = 'Note' AND json_extract(data, '$.postKind') = 'minutes')",
         "seq DESC",
     ),
@@ -110,7 +112,8 @@ async def documents(
 
 
 def _excerpt(document: dict) -> str:
-    text = " ".join(Markup(document.get("content") or document.get("summary") or "").striptags().split())  # noqa: S704 (tags stripped, never rendered as markup)
+    html = re.sub(r"(?i)(</p>|<br\s*/?>)", r"\1 ", document.get("content") or document.get("summary") or "")
+    text = " ".join(Markup(html).striptags().split())  # noqa: S704 (tags stripped, never rendered as markup); paragraphs stay apart
     return text if len(text) <= EXCERPT_CHARACTERS else text[:EXCERPT_CHARACTERS].rsplit(" ", 1)[0] + "…"
 
 

@@ -63,7 +63,10 @@ async def object_page(request: web.Request, stored: objects.StoredObject) -> web
 
 
 async def admin_login_form(request: web.Request) -> web.Response:
-    return await render_form(request, "login_admin.html", {"error": None, "next": safe_next(request.query.get("next"))})
+    wanted = request.query.get("next")  # signing in as the admin lands on the dashboard unless told otherwise
+    return await render_form(
+        request, "login_admin.html", {"error": None, "next": safe_next(wanted) if wanted else "/admin"}
+    )
 
 
 async def admin_login(request: web.Request) -> web.Response:

@@ -4,8 +4,15 @@ from, sign in); dates follow the reader's own conventions (en-GB: day before mon
 
 from __future__ import annotations
 
+import aiohttp
+
+from node.membership import accounts
+from outbox import service
 from tests.browser.federation import browser_in, shots
 from tests.browser.test_poll_pages import sign_in_as
+from tests.support.c2s import publish
+from tests.support.nodes import ADMIN_TOKEN
+from tests.support.polls import closes_in
 
 
 async def test_a_refused_poll_keeps_what_was_typed_in_chinese(browser, make_node):
@@ -37,3 +44,57 @@ async def test_error_pages_say_what_to_do(browser, make_node):
     text = await zh.locator("main").inner_text()
     assert "没有可投票的内容" in text and "nothing to vote on" not in text
     await shots(zh, "error-404-zh")
+
+
+async def test_feed_survey_options_excerpts_and_the_admins_landing(browser, make_node):
+    node = await make_node()
+    await _account_post(node)
+    for body in (
+        {
+            "type": "Note",
+            "postKind": "news",
+            "name": "Two paragraphs",
+            "content": "<p>First one.</p><p>Second one.</p>",
+        },
+        {
+            "type": "Event",
+            "name": "Book fair",
+            "startTime": closes_in(node, days=9),
+            "location": {"type": "Place", "name": "Town hall"},
+        },
+        {
+            "type": "Survey",
+            "name": "Members' survey",
+            "content": "<p>Once a year.</p>",
+            "endTime": closes_in(node, days=3),
+            "orderedItems": [{"type": "Question", "content": "<p>Dues?</p>", "oneOf": ["Up", "Same"]}],
+        },
+    ):
+        status, made, _ = await publish(node, body)
+        assert status == 201, made
+    survey_page = "/surveys/" + made["object"].rsplit("/", 1)[-1]
+
+    async with aiohttp.ClientSession() as session, session.get(f"{node.base_url}/feed.atom") as response:
+        feed = await response.text()
+    assert "Notes on the engine" in feed  # a member's blog post
+    assert "Book fair" in feed and "Town hall" in feed  # an event, with its place
+
+    visitor = await browser_in(browser, "en-GB")
+    await visitor.goto(f"{node.base_url}{survey_page}")
+    assert await visitor.locator("ul.options li", has_text="Same").count() == 1  # options shown to a visitor
+    await visitor.goto(f"{node.base_url}/news")
+    assert "First one. Second one." in await visitor.locator("main").inner_text()
+
+    admin = await browser_in(browser, "en-GB")
+    await admin.goto(f"{node.base_url}/login/admin")
+    await admin.locator("#token").fill(ADMIN_TOKEN)
+    await admin.locator("section.panel button[type=submit]").click()
+    assert admin.url == f"{node.base_url}/admin"
+
+
+async def _account_post(node) -> None:
+    """A member's public blog post, published as the pages publish it (under the member's Person)."""
+    async with node.db.transaction() as conn:
+        await accounts.insert_account(conn, username="ada", display_name="Ada", password_hash="-", now=0.0)
+    page_body = {"type": "Note", "postKind": "blog", "name": "Notes on the engine", "content": "<p>Looms.</p>"}
+    await service.submit(node.app, "ada", page_body)

@@ -46,6 +46,12 @@ async def test_admins_link_and_unlink_branches_from_their_dashboards(browser, ma
     assert "Leave this parent" in await london_admin.locator(".card", has_text="Branch tree").inner_text()
 
     await europe_admin.goto(f"{europe.base_url}/admin")
+
+    async def confirm(dialog) -> None:  # "Remove IOPS London from the tree? ..."
+        assert "IOPS London" in dialog.message
+        await dialog.accept()
+
+    europe_admin.once("dialog", confirm)
     await europe_admin.locator(".card", has_text="Branch tree").get_by_role("button", name="Remove").click()
 
     async def unlinked():

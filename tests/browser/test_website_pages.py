@@ -130,7 +130,16 @@ async def test_a_secretary_edits_and_deletes_news_and_a_member_replies_and_signs
         assert await member.get_by_role("link", name="Edit").count() == 0  # not hers to edit
 
         await secretary.goto(news_id)
+        asked: list[str] = []
+
+        async def confirm(dialog) -> None:
+            asked.append(dialog.message)
+            await dialog.accept()
+
+        secretary.once("dialog", confirm)
         await secretary.get_by_role("button", name="Delete").click()
+        await secretary.wait_for_load_state()
+        assert asked == ["Delete this for good? It cannot be undone."]  # it asks first
         status, _ = await get_json(news_id)
         assert status == 410
         _, blog = await get_json(blog_id)

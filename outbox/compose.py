@@ -50,6 +50,13 @@ class Composed:
     direct_inboxes: list[str] = field(default_factory=list)  # delivered to whatever the addressing says, too
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # e.g. reload a cache
 
+    @property
+    def created(self) -> dict:
+        """The new object of a composer that makes one (a Note, an Article, ...): always set there."""
+        if self.new_object is None:
+            raise LookupError(f"the {self.activity.get('type')} composed made no new object")
+        return self.new_object
+
 
 @dataclass(frozen=True)
 class Authoring:

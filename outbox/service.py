@@ -38,6 +38,11 @@ class Published:
     deliveries: int
     unreachable: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def created_id(self) -> str:
+        """The id of what was published: the new object's (a page that made one goes there), else the activity's."""
+        return str(self.new_object["id"] if self.new_object is not None else self.activity["id"])
+
     def as_json(self) -> dict:
         result = {"id": self.activity["id"], "type": self.activity["type"], "deliveries": self.deliveries}
         if self.new_object is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -64,7 +65,7 @@ def parse_place(value) -> dict:
     name = value.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
         raise EventError(f"location.name must be a non-empty string of at most {MAX_NAME} characters")
-    place = {"type": "Place", "name": name.strip()}
+    place: dict[str, Any] = {"type": "Place", "name": name.strip()}
     address = value.get("address")
     if isinstance(address, str) and address.strip():
         place["address"] = {"type": "PostalAddress", "streetAddress": address.strip()}
@@ -94,7 +95,7 @@ def event_fields(obj: dict) -> dict:
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
         raise EventError(f"an Event needs a name (at most {MAX_NAME} characters)")
     start = parse_time(obj.get("startTime"), "startTime")
-    fields = {"name": name.strip(), "startTime": iso(start)}
+    fields: dict[str, Any] = {"name": name.strip(), "startTime": iso(start)}
     if obj.get("endTime") is not None:
         end = parse_time(obj["endTime"], "endTime")
         if end <= start:

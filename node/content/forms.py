@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import datetime, tzinfo
+from typing import Any
 
 from node.core.clock import iso
 from node.core.i18n import N_, Message
@@ -92,7 +93,7 @@ def _post(kind: str, form) -> dict:
 
 
 def _minutes(form) -> dict:
-    body = {
+    body: dict[str, Any] = {
         "type": "Minutes",
         "name": _text(form, "title"),
         "meetingDate": _text(form, "meeting_date"),
@@ -108,7 +109,11 @@ def _minutes(form) -> dict:
 
 
 def _event(form, tz: tzinfo) -> dict:
-    body = {"type": "Event", "name": _text(form, "title"), "startTime": _moment(form, "starts", tz, required=True)}
+    body: dict[str, Any] = {
+        "type": "Event",
+        "name": _text(form, "title"),
+        "startTime": _moment(form, "starts", tz, required=True),
+    }
     ends = _moment(form, "ends", tz, required=False)
     if ends:
         body["endTime"] = ends
@@ -151,7 +156,8 @@ def values_of(kind: str, document: dict, record, tz: tzinfo) -> dict:
             "content": plain(record.notes or ""),
             "decisions": "\n".join(d.text + (f" | {d.vote}" if d.vote else "") for d in record.decisions),
         }
-    location = document.get("location") if isinstance(document.get("location"), dict) else {}
+    given = document.get("location")
+    location = given if isinstance(given, dict) else {}
     return {
         "title": document.get("name") or "",
         "content": plain(document.get("content") or ""),

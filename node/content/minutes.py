@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import aiosqlite
 
@@ -154,7 +155,7 @@ def parse(obj: dict) -> Minutes:
 
 def changed(current: Minutes, changes: dict) -> Minutes:
     """``current`` with the posted fields that ``changes`` holds read and replaced."""
-    values = {attribute: read(changes[name]) for name, read, attribute in FIELDS if name in changes}
+    values: dict[str, Any] = {attribute: read(changes[name]) for name, read, attribute in FIELDS if name in changes}
     return replace(current, **values)
 
 

@@ -74,7 +74,7 @@ async def compose_kind_of_post(ctx: OutboxContext, activity: dict, obj: dict) ->
     if kind not in POST_KINDS:
         raise ApiError(400, f"postKind must be one of {', '.join(POST_KINDS)}, not {kind!r}")
     composed = await compose_post(ctx, activity, obj)
-    composed.new_object.update({"@context": context(), "postKind": kind})
+    composed.created.update({"@context": context(), "postKind": kind})
     composed.activity.update({"@context": context()})
     composed.activity["object"]["postKind"] = kind
     return composed

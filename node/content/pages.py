@@ -61,7 +61,8 @@ POST_TEMPLATES: dict[str, Callable[[web.Request, objects.StoredObject], Awaitabl
 async def object_page_context(request: web.Request, stored: objects.StoredObject) -> dict:
     if stored.type not in CONTENT_TYPES:
         return {}
-    kind = stored.data.get("postKind") if isinstance(stored.data.get("postKind"), str) else stored.type
+    post_kind = stored.data.get("postKind")
+    kind = post_kind if isinstance(post_kind, str) else stored.type
     specific = POST_TEMPLATES.get(kind) or POST_TEMPLATES.get(stored.type)
     context = await specific(request, stored) if specific else {}
     reader = request.app[DATABASE].reader

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiosqlite
 from aiohttp import web
 
@@ -116,7 +118,7 @@ async def reply(request: web.Request) -> web.Response:
         raise ApiError(400, N_("the reply is empty"))
     body = {"type": "Note", "content": forms.paragraphs(text), "inReplyTo": stored.id}
     composed, now = await service.compose(request.app, username, body)
-    note = composed.new_object
+    note = composed.created
 
     async def keep_in_thread(conn: aiosqlite.Connection) -> None:
         await interactions.insert_reply(
@@ -168,7 +170,7 @@ async def page_context(request: web.Request, stored: objects.StoredObject) -> di
     signable = stored.data.get("postKind") in SIGNABLE_KINDS
     own = found is not None and found.username is not None and stored.author == found.username
     may_edit = own or (stored.author == request.app[CONFIG].node.name and await viewer_role(request) in PUBLISHER_ROLES)
-    context = {
+    context: dict[str, Any] = {
         "author_name": names.get(stored.data.get("attributedTo", ""), ""),
         "author_page": profile_path(request, stored.data.get("attributedTo", "")),
         "reply_authors": names,

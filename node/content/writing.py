@@ -121,7 +121,7 @@ async def write(request: web.Request) -> web.Response:
         message = error.message if isinstance(error, forms.FormError) else error.error
         status = 400 if isinstance(error, forms.FormError) else error.status
         return await _form_page(request, kind, dict(form), action=f"/write/{kind}", error=message, status=status)
-    object_id = published.new_object["id"]
+    object_id = published.created_id
     if boosted:
         await _boost(request, object_id)
     raise web.HTTPSeeOther(object_id)

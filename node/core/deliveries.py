@@ -116,7 +116,7 @@ async def mark_done(conn: aiosqlite.Connection, seq: int, *, status: int, now: f
     await conn.execute(MARK_DONE_SQL, (status, now, seq))
 
 
-async def mark_done_many(conn: aiosqlite.Connection, done: list[tuple[int, int]], *, now: float) -> None:
+async def mark_done_many(conn: aiosqlite.Connection, done: list[tuple[int, int | None]], *, now: float) -> None:
     """Each ``(seq, status)`` delivered, in one statement."""
     await conn.executemany(MARK_DONE_SQL, [(status, now, seq) for seq, status in done])
 

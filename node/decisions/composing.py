@@ -218,4 +218,4 @@ async def new_decision(request: web.Request) -> web.Response:
         return await _page(request, values, error=error.message, status=400)
     except ApiError as error:
         return await _page(request, values, error=error.error, status=error.status)
-    raise web.HTTPSeeOther(page_of(published.new_object["id"]))
+    raise web.HTTPSeeOther(page_of(published.created_id))

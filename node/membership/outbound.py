@@ -120,8 +120,10 @@ async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -
                 hint="send a role to change it",
             )
 
+        new_role = role  # a str here: None was refused above
+
         async def change_role(conn: aiosqlite.Connection) -> None:
-            await members.set_role(conn, chapter, member_id, role, now)
+            await members.set_role(conn, chapter, member_id, new_role, now)
 
         return MembershipChange(_activity(ctx, "Add", member_id, role=role), change_role)
 

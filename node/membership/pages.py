@@ -149,7 +149,8 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     check_form_token(request, form)
     next_path = safe_next(form.get("next") or "/account")
-    username = form.get("username") if isinstance(form.get("username"), str) else ""
+    given = form.get("username")
+    username = given if isinstance(given, str) else ""
     context = {"username": username, "next": next_path, "admin_next": next_path}
     wait = request.app[SIGN_IN_LIMITS].sign_in_wait(request, username.strip()[:64])
     if wait is not None:

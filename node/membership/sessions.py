@@ -222,7 +222,7 @@ async def require_admin_session(request: web.Request) -> Viewer:
 _C0_AND_SPACE = "".join(chr(c) for c in range(0x21))
 
 
-def safe_next(value: str | None) -> str:
+def safe_next(value: object) -> str:
     r"""Only same-site paths: never redirect a signed-in person elsewhere.
 
     The value is read as a browser reads a URL (leading and trailing controls and spaces

@@ -61,8 +61,9 @@ async def undo_block(ctx: OutboxContext, original: objects.StoredObject) -> Comp
 
 
 async def compose_flag(ctx: OutboxContext, activity: dict) -> Composed:
-    flagged = [id_of(item) for item in objects.as_list(activity.get("object"))]
-    if not flagged or None in flagged or len(flagged) > MAX_FLAGGED:
+    named = [id_of(item) for item in objects.as_list(activity.get("object"))]
+    flagged = [item for item in named if item is not None]
+    if not named or len(flagged) < len(named) or len(named) > MAX_FLAGGED:
         raise ApiError(400, f"Flag needs 1 to {MAX_FLAGGED} ids (the actor, and the posts) as its object")
     reason = activity.get("content", "")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from federation.activitystreams import actor_of
 from inbox.handlers import InboxContext, id_of
 from node.core import objects
 from node.core.clock import to_epoch
@@ -60,7 +61,7 @@ async def take_ballot(
         if comment_handler is not None:
             await comment_handler(ctx, activity, created, parent)
         return None
-    voter = id_of(activity.get("actor"))
+    voter = actor_of(activity)
     ballot = polls.Ballot(
         question=question,
         voter=voter,

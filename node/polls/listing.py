@@ -68,7 +68,7 @@ async def _card(request: web.Request, document: dict, now: float, ballot_form) -
             "questions": len(questions),
             "closed": survey is None or now >= survey["end_time"],
         }
-    question = await polls.get_question(reader, document["id"])
+    question = await polls.require_question(reader, document["id"])
     results = await poll_results.question_results(reader, question, now)
     return {
         "kind": "poll",

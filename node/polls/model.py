@@ -165,6 +165,14 @@ async def get_question(conn: aiosqlite.Connection, question_id: str) -> Question
     return _row_to_question(row) if row else None
 
 
+async def require_question(conn: aiosqlite.Connection, question_id: str) -> Question:
+    """A question a listing of ``poll_questions`` just named: always there."""
+    found = await get_question(conn, question_id)
+    if found is None:
+        raise LookupError(f"no question {question_id}, though a listing of the questions named it")
+    return found
+
+
 async def dirty_questions(conn: aiosqlite.Connection) -> list[Question]:
     rows = await fetch_all(conn, "SELECT * FROM poll_questions WHERE dirty = 1 ORDER BY created_at")
     return [_row_to_question(row) for row in rows]
@@ -391,7 +399,7 @@ async def write_ballots(conn: aiosqlite.Connection, pending: list[PendingBallot]
         (row["question_id"], row["voter"], row["choice"])
         for row in await fetch_all(conn, WRITE_BATCH_SQL, (jsonio.dumps_str(rows),))
     }
-    repeats = []
+    repeats: list[tuple[PendingBallot, str]] = []
     for entry in waiting:
         key = (entry.ballot.question.id, entry.ballot.voter, entry.ballot.choice)
         entry.counted = key in inserted
@@ -399,10 +407,10 @@ async def write_ballots(conn: aiosqlite.Connection, pending: list[PendingBallot]
         if entry.counted:
             log.info("ballot counted: %s chose %r on %s", entry.ballot.voter, entry.ballot.choice, key[0])
         else:
-            entry.reason = repeated_reason(entry.ballot.question)
-            repeats.append(entry)
-    for entry in repeats:
-        await refuse_ballot(conn, entry.ballot, entry.reason)
+            entry.reason = reason = repeated_reason(entry.ballot.question)
+            repeats.append((entry, reason))
+    for entry, reason in repeats:
+        await refuse_ballot(conn, entry.ballot, reason)
 
 
 async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str) -> BallotOutcome:

@@ -140,7 +140,7 @@ async def _ballot_post(request: web.Request):
     form = await request.post()
     found = await viewer(request)
     check_csrf(found, form)
-    if found.username is None:
+    if found is None or found.username is None:
         raise ApiError(403, N_("only members vote; the admin session has no member account"))
     return form, request.app[URLS].actor(found.username)
 
@@ -295,7 +295,7 @@ async def new_poll(request: web.Request) -> web.Response:
     except ApiError as error:  # the form again, with the reason and everything typed
         values = {key: form.get(key) for key in form if key != "csrf_token"}
         return await render(request, "poll_new.html", {"values": values, "error": error.error}, status=error.status)
-    raise web.HTTPSeeOther(page_path(published.new_object["id"], "polls"))
+    raise web.HTTPSeeOther(page_path(published.created_id, "polls"))
 
 
 async def new_survey_form(request: web.Request) -> web.Response:
@@ -320,13 +320,13 @@ async def new_survey(request: web.Request) -> web.Response:
         "orderedItems": questions,
     }
     published = await service.submit(request.app, request.app[CONFIG].node.name, body)
-    raise web.HTTPSeeOther(page_path(published.new_object["id"], "surveys"))
+    raise web.HTTPSeeOther(page_path(published.created_id, "surveys"))
 
 
 def register(registry: Registry) -> None:
     """A browser opening a Question's or a Survey's id lands on its page here."""
-    registry.object_page_paths["Question"] = lambda object_id, _document=None: page_path(object_id, "polls")
-    registry.object_page_paths["Survey"] = lambda object_id, _document=None: page_path(object_id, "surveys")
+    registry.object_page_paths["Question"] = lambda object_id, _document: page_path(object_id, "polls")
+    registry.object_page_paths["Survey"] = lambda object_id, _document: page_path(object_id, "surveys")
 
 
 def _own_page(request: web.Request, stored: objects.StoredObject) -> None:

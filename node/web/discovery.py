@@ -37,8 +37,9 @@ async def _username_for_resource(request: web.Request, resource: str) -> str:
         for username in usernames.values():
             if resource in (urls.actor(username), urls.profile(username)):
                 return username
-        if await accounts.federated_account_username(request.app[DATABASE].reader, urls, resource):
-            return accounts.username_of_actor(urls, resource)
+        local = await accounts.federated_account_username(request.app[DATABASE].reader, urls, resource)
+        if local is not None:
+            return local
     raise ApiError(404, f"no account {resource} here", hint=f"try acct:{config.node.name}@{urls.host}")
 
 
@@ -79,7 +80,7 @@ async def nodeinfo_index(request: web.Request) -> web.Response:
     return web.json_response({"links": links})
 
 
-async def _usage(request: web.Request) -> dict:
+async def _usage(request: web.Request) -> tuple[dict, int]:
     db, clock, config = request.app[DATABASE], request.app[CLOCK], request.app[CONFIG]
     now = clock.now()
     last = await objects.last_published(db.reader, config.node.name)

@@ -22,7 +22,7 @@ from node.content import events, interactions, listing, minutes, participation
 from node.content.views import CONTENT_TYPES
 from node.core import objects
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
-from node.core.clock import to_epoch
+from node.core.clock import iso, to_epoch
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.registry import Registry
@@ -38,10 +38,18 @@ async def _minutes_context(request: web.Request, stored: objects.StoredObject) -
     return {"post_template": "minutes.html", "minutes": found.record, "where": events.place_text(found.record.location)}
 
 
+def is_over(request: web.Request, event: dict) -> bool:
+    """An event whose end (or start, without an end) has passed: no more answers to "who is coming"."""
+    ends = event.get("endTime") or event.get("startTime")
+    return isinstance(ends, str) and ends < iso(request.app[CLOCK].now())
+
+
 async def _event_context(request: web.Request, stored: objects.StoredObject) -> dict:
     db, chapter = request.app[DATABASE], request.app[CONFIG].node.name
-    member = await active_member_actor(request)
+    over = is_over(request, stored.data)
+    member = None if over else await active_member_actor(request)
     return {
+        "event_over": over,
         "post_template": "event.html",
         "answer_labels": ANSWER_LABELS,
         "where": events.place_text(stored.data.get("location")),
@@ -89,6 +97,8 @@ async def answer_event(request: web.Request) -> web.Response:
         raise ApiError(404, N_("no event {id} here", id=event_id))
     if stored.deleted is not None:
         raise ApiError(410, N_("the event {id} was deleted", id=event_id))
+    if is_over(request, stored.data):
+        raise ApiError(409, N_("this event is over: it takes no more answers"), hint=N_("see the upcoming events"))
     member = await active_member_actor(request)
     if member is None:
         raise ApiError(

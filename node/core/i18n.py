@@ -243,6 +243,26 @@ class Formatter:
             return str(value or "")
         return dates.format_date(moment.astimezone(self.tz).date(), "long", locale=self.code)
 
+    def span(self, start, end=None) -> str:
+        """When something happens, with its weekday: "Sat, 5 Dec 2026, 10:00–17:00" (a range on one
+        day says the day once), "Sat, 5 Dec 2026, 10:00 – Sun, 6 Dec 2026, 12:00" across days."""
+        first, last = _moment(start), _moment(end)
+        if first is None:
+            return str(start or "")
+        first = first.astimezone(self.tz)
+        day = dates.format_skeleton("yMMMEd", first, locale=self.code)
+        if last is None:
+            return f"{day}, {dates.format_time(first, 'short', locale=self.code)}"
+        last = last.astimezone(self.tz)
+        if last.date() == first.date():
+            times = dates.format_interval(first.time(), last.time(), "Hm", locale=self.code)
+            return f"{day}, {times}"
+        end_day = dates.format_skeleton("yMMMEd", last, locale=self.code)
+        return (
+            f"{day}, {dates.format_time(first, 'short', locale=self.code)} – "
+            f"{end_day}, {dates.format_time(last, 'short', locale=self.code)}"
+        )
+
     def time(self, value) -> str:
         moment = _moment(value)
         return dates.format_time(moment.astimezone(self.tz), "short", locale=self.code) if moment else ""

@@ -5,7 +5,8 @@ language.
 registered (``registry.template_dirs``, first registered first), with Jinja's i18n extension
 whose ``_`` / ``gettext`` / ``ngettext`` read the reader's :class:`node.core.i18n.Language`
 from the template's context, and filters that format for it: ``datetime``, ``date``,
-``time``, ``number``, ``percent``, and ``tr`` (a :class:`node.core.i18n.Message` from Python,
+``time``, ``number``, ``percent``, ``span`` (an event's time with its weekday, a range on one day
+written once), and ``tr`` (a :class:`node.core.i18n.Message` from Python,
 translated). The catalogs are compiled when the application is made (``LANGUAGES``).
 
 ``render`` passes every template the chapter, the URLs, the reader's language and the
@@ -60,6 +61,11 @@ def _formatting_filter(name: str):
 
 
 @jinja2.pass_context
+def _span(context, start, end=None) -> str:
+    return context["fmt"].span(start, end)
+
+
+@jinja2.pass_context
 def _translate(context, message) -> str:
     return context["language"].gettext(message) if message else ""
 
@@ -79,6 +85,7 @@ def setup(app: web.Application) -> None:
     environment.filters["tr"] = _translate
     for name in ("datetime", "date", "time", "number", "percent"):
         environment.filters[name] = _formatting_filter(name)
+    environment.filters["span"] = _span
 
 
 def language_of(request: web.Request) -> Language:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.support.c2s import eventually, publish
 from tests.support.content import signed_in_local_member
+from tests.support.polls import closes_in
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
@@ -57,8 +58,8 @@ async def test_a_signed_in_member_answers_going_and_the_count_changes(make_node,
         {
             "type": "Event",
             "name": "Winter book fair",
-            "startTime": "2026-12-05T10:00:00Z",
-            "endTime": "2026-12-05T17:00:00Z",
+            "startTime": closes_in(london, days=20),  # upcoming: a past event takes no answers
+            "endTime": closes_in(london, days=20, hours=7),
             "location": "Town hall",
         },
     )

@@ -4,8 +4,12 @@ from, sign in); dates follow the reader's own conventions (en-GB: day before mon
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import aiohttp
 
+from node.core.appkeys import CLOCK
+from node.core.clock import iso
 from node.membership import accounts
 from outbox import service
 from tests.browser.federation import browser_in, shots
@@ -98,3 +102,35 @@ async def _account_post(node) -> None:
         await accounts.insert_account(conn, username="ada", display_name="Ada", password_hash="-", now=0.0)
     page_body = {"type": "Note", "postKind": "blog", "name": "Notes on the engine", "content": "<p>Looms.</p>"}
     await service.submit(node.app, "ada", page_body)
+
+
+async def test_events_say_their_day_once_and_past_ones_take_no_answers(browser, make_node):
+    node = await make_node(start_workers=True)
+    now = node.app[CLOCK].now().replace(microsecond=0)
+    start = (now + timedelta(days=3)).replace(hour=10, minute=0, second=0)
+    upcoming = {
+        "type": "Event",
+        "name": "Book fair",
+        "startTime": iso(start),
+        "endTime": iso(start + timedelta(hours=7)),
+        "location": {"type": "Place", "name": "Town hall"},
+    }
+    past = {"type": "Event", "name": "Last year's fair", "startTime": iso(now - timedelta(days=30))}
+    ids = []
+    for body in (upcoming, past):
+        status, made, _ = await publish(node, body)
+        assert status == 201, made
+        ids.append(made["object"])
+    page = await browser_in(browser, "en-GB")
+    await sign_in_as(node, page, "maria")
+    await page.goto(ids[0])
+    when = await page.locator("dl.facts dd").first.inner_text()
+    assert when.count(str(start.year)) == 1 and "10:00–17:00" in when and when.split(",")[0] in WEEKDAYS
+    assert await page.get_by_role("button", name="Going", exact=True).count() == 1
+    await page.goto(ids[1])
+    assert await page.get_by_role("heading", name="Who came").count() == 1
+    assert await page.get_by_role("button", name="Going", exact=True).count() == 0
+    await shots(page, "event-past-en")
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

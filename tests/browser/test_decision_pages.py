@@ -49,6 +49,7 @@ async def _fill_question(page, n: int, text: str, kind: str, options: list[str])
 
 async def admin_issues_a_survey(browser, world, clock):
     admin = await admin_page(browser, world)
+    await shots(admin, "dashboard-international-en")
     panel = admin.locator(".card", has_text="Decisions")
     await panel.get_by_role("link", name="Put a decision to the members").click()
     assert admin.url == f"{world.base_url}/decisions/new"

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test lint bench setup clean chromium messages
+.PHONY: run test lint bench setup clean chromium wrk messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,15 @@ lint: setup
 test: lint chromium
 	$(BIN)/python -m pytest -q
 
-bench: setup
+# The inbox benchmarks are driven by Debian's wrk (a load generator written in C), installed
+# here as the browser tests' chromium is.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; \
+	  else echo "the inbox benchmarks need Debian's wrk: sudo apt-get install wrk" >&2; exit 1; fi; }
+
+bench: setup wrk
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -134,7 +138,12 @@ class LoadResult:
     def rate(self, *ok: int) -> float:
         return self.count(*ok) / self.elapsed if self.elapsed else float("nan")
 
+    percentiles_ms: dict[float, float] = field(default_factory=dict)  # from wrk, which keeps no list
+    client: str = "aiohttp"
+
     def percentile_ms(self, p: float) -> float:
+        if p in self.percentiles_ms:
+            return self.percentiles_ms[p]
         return percentile(self.latencies, p) * 1000
 
 
@@ -182,6 +191,117 @@ async def post_all(requests: list[Request], *, connections: int = 64, time_limit
         await asyncio.gather(*(worker(session) for _ in range(connections)))
         result.elapsed = time.perf_counter() - began
     return result
+
+
+# --- the load client in C: wrk replaying pre-signed requests -----------------------------------
+
+WRK_SCRIPT = ROOT / "benchmarks" / "wrk" / "replay.lua"
+WRK_THREADS = 2
+
+
+def have_wrk() -> bool:
+    return shutil.which("wrk") is not None
+
+
+def raw_http(request: Request) -> bytes:
+    """The whole HTTP/1.1 request as it goes on the wire: request line, headers (Host among the
+    signed ones), Content-Length, body."""
+    parts = urlsplit(request.url)
+    headers = {"Host": parts.netloc, **request.headers, "Content-Length": str(len(request.body))}
+    head = f"POST {parts.path or '/'}{'?' + parts.query if parts.query else ''} HTTP/1.1\r\n"
+    head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (head + "\r\n").encode() + request.body
+
+
+async def wrk_post_all(requests: list[Request], *, connections: int = 64, time_limit: float = 120.0) -> LoadResult:
+    """POST every request exactly once with wrk (``benchmarks/wrk/replay.lua``), ``connections``
+    keep-alive connections on ``WRK_THREADS`` threads; stops when each has its answer, or at
+    ``time_limit``. All requests must go to one origin. Latency percentiles are wrk's."""
+    if not requests:
+        return LoadResult(sent=0, elapsed=0.0, client="wrk")
+    origin = urlsplit(requests[0].url)
+    with tempfile.NamedTemporaryFile("wb", prefix="chapterhouse-wrk-", suffix=".bin", delete=False) as file:
+        for request in requests:
+            raw = raw_http(request)
+            file.write(f"{len(raw)}\n".encode() + raw)
+        path = file.name
+    try:
+        command = ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{math.ceil(time_limit)}s"]
+        command += ["--timeout", "30s", "-s", str(WRK_SCRIPT), f"{origin.scheme}://{origin.netloc}/"]
+        command += ["--", path, str(WRK_THREADS)]
+        started_at = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        lines, spans = await asyncio.wait_for(_read_wrk(process), time_limit + 30)
+    finally:
+        os.unlink(path)
+    line = next((x for x in lines if x.startswith("WRK-RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk printed no result (exit {process.returncode}):\n" + "\n".join(lines))
+    data = json.loads(line.removeprefix("WRK-RESULT "))
+    # from the first thread's start to the last thread's last answer (wrk's own duration is its -d)
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans) if spans else time_limit
+    statuses: dict[int | str, int] = {int(code): n for code, n in data["statuses"].items()}
+    missing = len(requests) - sum(statuses.values())
+    if missing:
+        statuses["no answer"] = missing
+    return LoadResult(
+        sent=len(requests),
+        elapsed=elapsed,
+        statuses=statuses,
+        started_at=started_at,
+        percentiles_ms={50: data["p50_us"] / 1000, 90: data["p90_us"] / 1000, 99: data["p99_us"] / 1000},
+        client="wrk",
+    )
+
+
+async def _read_wrk(process: asyncio.subprocess.Process) -> tuple[list[str], list[tuple[float, float]]]:
+    """wrk's output lines, interrupting it (it then reports) once every thread said it is done."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    spans: list[tuple[float, float]] = []
+    while True:
+        raw = await process.stdout.readline()
+        if not raw:
+            break
+        line = raw.decode(errors="replace").rstrip("\n")
+        lines.append(line)
+        if line.startswith("WRK-THREAD-DONE "):
+            _, _, start, end = line.split()
+            spans.append((float(start), float(end)))
+            if len(spans) == WRK_THREADS and process.returncode is None:
+                process.send_signal(signal.SIGINT)
+    await process.wait()
+    return lines, spans
+
+
+async def load(requests: list[Request], *, connections: int = 64, time_limit: float = 120.0) -> LoadResult:
+    """wrk when it is installed (``make bench`` installs it), else the aiohttp client (a warning says so)."""
+    if have_wrk():
+        return await wrk_post_all(requests, connections=connections, time_limit=time_limit)
+    print("  (wrk is not installed: the Python client drives this load; `make wrk` installs it)", flush=True)
+    return await post_all(requests, connections=connections, time_limit=time_limit)
+
+
+class ClientCeiling:
+    """A raw 202 responder (``benchmarks._raw_responder``) in its own process, loaded by the same
+    client as the servers measured: what the client itself reaches on this machine."""
+
+    async def measure(self, requests: list[Request], *, connections: int = 64) -> LoadResult:
+        directory = workdir("ceiling")
+        port = free_port()
+        server = ServerProcess(
+            "raw responder",
+            python_cmd("-m", "benchmarks._raw_responder", "--port", str(port)),
+            log=directory / "raw.log",
+        )
+        try:
+            await server.wait_ready(f"http://{LOOPBACK}:{port}/healthz")
+            moved = [Request(f"http://{LOOPBACK}:{port}/inbox", r.body, r.headers) for r in requests]
+            return await load(moved, connections=connections)
+        finally:
+            server.stop()
 
 
 # --- keys and signing ------------------------------------------------------------------------
@@ -358,9 +478,10 @@ class NodeSetup:
         return f"{self.base_url}/users/{NODE_NAME}"
 
 
-def node_setup(directory: Path, **federation) -> NodeSetup:
-    """A config file for a node on a free loopback port, with its own SQLite file."""
-    port = free_port()
+def node_setup(directory: Path, *, port: int | None = None, **federation) -> NodeSetup:
+    """A config file for a node on a loopback port (a free one unless given: rounds that replay the
+    same signed requests, whose signatures cover the host and port, reuse one), with its own SQLite file."""
+    port = port or free_port()
     database = directory / "node.sqlite3"
     # The load comes from 1,000 actors behind one loopback address: the per-host inbox limit
     # would rightly throttle that, so the bench lifts the limits (it measures speed, not policy).

@@ -53,7 +53,7 @@ from aiohttp import web
 from node.branches import (
     admin,
     inbound,
-    links,
+    link_store,
     outbound,
     pages,
     relaying,
@@ -70,7 +70,7 @@ from node.core.registry import Registry
 async def actor_part(app: web.Application) -> dict:
     """The chapter actor's place in the tree: its children collection, and its parent while linked."""
     part: dict = {"children": app[URLS].children(app[CONFIG].node.name)}
-    parent = await links.linked_parent(app[DATABASE].reader)
+    parent = await link_store.linked_parent(app[DATABASE].reader)
     if parent is not None:
         part["parent"] = parent.peer_id
     return part

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node.branches import links, names
+from node.branches import link_store, names
 from node.core.appkeys import CONFIG, DATABASE, URLS
 from node.core.errors import ApiError
 from node.core.i18n import N_
@@ -29,9 +29,9 @@ PANEL_ORDER = 12  # after the summary, before follow requests
 async def admin_sections(request: web.Request) -> list[Part]:
     reader = request.app[DATABASE].reader
     context: dict[str, Any] = {
-        state: await links.children_in_state(reader, state) for state in ("pending", "linked", "refused")
+        state: await link_store.children_in_state(reader, state) for state in ("pending", "linked", "refused")
     }
-    context["parent"] = await links.latest_parent(reader)
+    context["parent"] = await link_store.latest_parent(reader)
     shown = [link.peer_id for state in ("pending", "linked", "refused") for link in context[state]]
     context["names"] = await names.names_of(reader, [*shown, context["parent"].peer_id if context["parent"] else None])
     return [Part(PANEL_ORDER, "admin_tree.html", context)]

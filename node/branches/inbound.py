@@ -26,7 +26,7 @@ from federation import jsonio
 from federation.activitystreams import actor_of, id_of
 from federation.actors import RemoteActor
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext, TryLater
-from node.branches import linking, links, relaying, reports, requests
+from node.branches import link_store, linking, relaying, reports, requests
 from node.branches.linking import Local
 from node.core import objects, vocabulary
 from node.core.clock import to_epoch
@@ -41,7 +41,7 @@ def local(ctx: InboxContext) -> Local:
 
 async def on_link_request(ctx: InboxContext, activity: dict) -> None:
     requester: RemoteActor = ctx.prepared.get("requester") or ctx.signer
-    existing = await links.get(ctx.conn, requester.id, "child")
+    existing = await link_store.get(ctx.conn, requester.id, "child")
     here = local(ctx)
     if existing is not None and existing.state == "linked":  # it asks again (it lost our answer): answer again
         await linking.send(
@@ -54,7 +54,7 @@ async def on_link_request(ctx: InboxContext, activity: dict) -> None:
         )
         ctx.queued_deliveries = True
         return
-    await links.request(
+    await link_store.request(
         ctx.conn,
         peer_id=requester.id,
         role="child",
@@ -66,7 +66,7 @@ async def on_link_request(ctx: InboxContext, activity: dict) -> None:
         now=to_epoch(ctx.now),
     )
     ctx.once_per_batch.forget(relaying.LINKED_CHILDREN)  # this handler changes who is a linked child
-    link = await links.require(ctx.conn, requester.id, "child")
+    link = await link_store.require(ctx.conn, requester.id, "child")
     reason = requests.refusal(ctx.config, ctx.chapter_id, requester, ctx.prepared.get("ancestors", []))
     if reason is not None:
         await linking.refuse_child(ctx.conn, here, link, activity, reason)
@@ -92,7 +92,7 @@ def join_or_link_request(membership_join: Handler) -> Handler:
 
 async def on_join_answered(ctx: InboxContext, activity: dict, join: objects.StoredObject | None) -> None:
     """The parent answered our Join."""
-    link = await links.by_join(ctx.conn, join.id, "parent") if join is not None else None
+    link = await link_store.by_join(ctx.conn, join.id, "parent") if join is not None else None
     if link is None:
         return  # a Join of ours that was no link request (none is sent yet): nothing to do
     if actor_of(activity) != link.peer_id:
@@ -101,10 +101,10 @@ async def on_join_answered(ctx: InboxContext, activity: dict, join: objects.Stor
     if activity["type"] == "Reject":
         given = activity.get("content")
         reason = given if isinstance(given, str) else "no reason given"
-        await links.set_state(ctx.conn, link.peer_id, "parent", "refused", here.epoch, reason=reason[:1000])
+        await link_store.set_state(ctx.conn, link.peer_id, "parent", "refused", here.epoch, reason=reason[:1000])
         log.warning("branch tree: %s refused our link request: %s", link.peer_id, reason)
     elif activity["type"] == "Accept" and link.state == "pending":
-        await links.set_state(ctx.conn, link.peer_id, "parent", "linked", here.epoch)
+        await link_store.set_state(ctx.conn, link.peer_id, "parent", "linked", here.epoch)
         await linking.record_follows(ctx.conn, here, link)
         await linking.forward_subtree(ctx.conn, here, link)
         ctx.queued_deliveries = True
@@ -117,7 +117,7 @@ async def on_join_answered(ctx: InboxContext, activity: dict, join: objects.Stor
 
 def leave_or_unlink(membership_leave: Handler) -> Handler:
     async def apply(ctx: InboxContext, activity: dict) -> None:
-        child = await links.get(ctx.conn, actor_of(activity), "child")
+        child = await link_store.get(ctx.conn, actor_of(activity), "child")
         if (
             child is not None
             and child.state in ("linked", "pending")
@@ -135,11 +135,11 @@ def leave_or_unlink(membership_leave: Handler) -> Handler:
 async def on_remove(ctx: InboxContext, activity: dict) -> None:
     actor = actor_of(activity)
     removed, target = (id_of(activity.get(name)) for name in ("object", "target"))
-    parent = await links.current_parent(ctx.conn)
+    parent = await link_store.current_parent(ctx.conn)
     if parent is not None and actor == parent.peer_id and removed == ctx.chapter_id:
         await linking.drop_parent(ctx.conn, local(ctx), parent)
         return
-    child = await links.linked_child(ctx.conn, actor)
+    child = await link_store.linked_child(ctx.conn, actor)
     if child is None or removed in (None, ctx.chapter_id) or target != child.collection:
         return  # not the tree's: kept in the inbox only
     row = await reports.get(ctx.conn, removed)
@@ -158,7 +158,7 @@ async def prepare_report(pctx: PrepareContext, activity: dict) -> dict:
     """The report's proof checked against its origin's actor, fetched for it; only for a report
     sent by a linked child (who else would send one is checked first, without any network)."""
     report = _report_of(activity)
-    if report is None or pctx.actor_id is None or await links.linked_child(pctx.reader, pctx.actor_id) is None:
+    if report is None or pctx.actor_id is None or await link_store.linked_child(pctx.reader, pctx.actor_id) is None:
         return {}
     return {"report_check": await reports.check_proof(pctx.remote_actors, report, pctx.now)}
 
@@ -172,7 +172,7 @@ def refuse_report(activity: dict, reason: str) -> PermanentError:
 
 async def _report_refusal(ctx: InboxContext, activity: dict, check: reports.ReportCheck) -> str | None:
     sender = actor_of(activity)
-    if await links.linked_child(ctx.conn, sender) is None:
+    if await link_store.linked_child(ctx.conn, sender) is None:
         return f"{sender} is not a linked child of this node"
     if id_of(activity.get("target")) != ctx.urls.children(ctx.chapter):
         return f"a report is added to {ctx.urls.children(ctx.chapter)}, not {id_of(activity.get('target'))}"
@@ -192,7 +192,7 @@ async def on_add(ctx: InboxContext, activity: dict) -> None:
     check: reports.ReportCheck | None = ctx.prepared.get("report_check")
     if check is None:  # not checked: its sender was no linked child before the transaction
         sender = actor_of(activity)
-        if await links.linked_child(ctx.conn, sender) is None:
+        if await link_store.linked_child(ctx.conn, sender) is None:
             raise refuse_report(activity, f"{sender} is not a linked child of this node")
         raise TryLater(f"{sender} was linked while its report waited: the report is checked when tried again")
     reason = await _report_refusal(ctx, activity, check)
@@ -214,7 +214,7 @@ async def on_add(ctx: InboxContext, activity: dict) -> None:
         report=report,
         now=to_epoch(ctx.now),
     )
-    parent = await links.linked_parent(ctx.conn)
+    parent = await link_store.linked_parent(ctx.conn)
     if parent is not None:
         await linking.forward(ctx.conn, local(ctx), parent, report)
         ctx.queued_deliveries = True

@@ -16,8 +16,8 @@ from datetime import datetime
 
 import aiosqlite
 
-from node.branches import links, reporter, reports
-from node.branches.links import Link
+from node.branches import link_store, reporter, reports
+from node.branches.link_store import Link
 from node.core import follows, publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.urls import Urls
@@ -83,7 +83,7 @@ async def drop_follows(conn: aiosqlite.Connection, local: Local, link: Link) -> 
 
 async def accept_child(conn: aiosqlite.Connection, local: Local, link: Link, join: dict) -> dict:
     """Link a child that asked: its row linked, the follows made, our Accept (the Join embedded) sent."""
-    await links.set_state(conn, link.peer_id, "child", "linked", local.epoch)
+    await link_store.set_state(conn, link.peer_id, "child", "linked", local.epoch)
     await record_follows(conn, local, link)
     accept = vocabulary.answer(
         "Accept", local.urls, actor=local.actor_id, answered=join, to=link.peer_id, now=local.now
@@ -95,7 +95,7 @@ async def accept_child(conn: aiosqlite.Connection, local: Local, link: Link, joi
 
 async def refuse_child(conn: aiosqlite.Connection, local: Local, link: Link, join: dict, reason: str) -> dict:
     """Refuse a link request: the row refused with the reason, a Reject saying it sent."""
-    await links.set_state(conn, link.peer_id, "child", "refused", local.epoch, reason=reason)
+    await link_store.set_state(conn, link.peer_id, "child", "refused", local.epoch, reason=reason)
     reject = vocabulary.refusal(
         local.urls, actor=local.actor_id, answered=join, to=link.peer_id, reason=reason, now=local.now
     )
@@ -107,7 +107,7 @@ async def refuse_child(conn: aiosqlite.Connection, local: Local, link: Link, joi
 async def drop_child(conn: aiosqlite.Connection, local: Local, link: Link) -> None:
     """A child is gone (it left, or we removed it): its follows and its branch's reports too, and
     our parent is told to drop that branch as well."""
-    await links.set_state(conn, link.peer_id, "child", "unlinked", local.epoch)
+    await link_store.set_state(conn, link.peer_id, "child", "unlinked", local.epoch)
     await drop_follows(conn, local, link)
     await reports.drop_branch(conn, link.peer_id)
     await tell_parent_removed(conn, local, link.peer_id)
@@ -115,7 +115,7 @@ async def drop_child(conn: aiosqlite.Connection, local: Local, link: Link) -> No
 
 
 async def tell_parent_removed(conn: aiosqlite.Connection, local: Local, removed: str) -> None:
-    parent = await links.linked_parent(conn)
+    parent = await link_store.linked_parent(conn)
     if parent is not None:  # "removed from my subtree": the target is our own children collection
         removal = vocabulary.subtree_removal(
             local.urls,
@@ -130,7 +130,7 @@ async def tell_parent_removed(conn: aiosqlite.Connection, local: Local, removed:
 
 async def drop_parent(conn: aiosqlite.Connection, local: Local, link: Link) -> None:
     """We are no longer below ``link.peer_id`` (we left, or it removed us)."""
-    await links.set_state(conn, link.peer_id, "parent", "unlinked", local.epoch)
+    await link_store.set_state(conn, link.peer_id, "parent", "unlinked", local.epoch)
     await drop_follows(conn, local, link)
     await reporter.forget_sent(conn, link.peer_id)
     log.info("branch tree: this node is no longer below %s", link.peer_id)

@@ -25,9 +25,9 @@ from federation import jsonio
 from federation.activitystreams import id_of
 from federation.actors import RemoteActor
 from federation.client import FetchError
-from node.branches import ancestry, linking, links, reports, requests, rules
+from node.branches import ancestry, link_store, linking, reports, requests, rules
+from node.branches.link_store import Link
 from node.branches.linking import Local
-from node.branches.links import Link
 from node.core import inbox_items, vocabulary
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
@@ -58,12 +58,12 @@ async def _fetch_node(ctx: OutboxContext, actor_id: str) -> RemoteActor:
 
 
 async def _own_subtree(reader: aiosqlite.Connection) -> set[str]:
-    linked = {link.peer_id for link in await links.children_in_state(reader, "linked")}
+    linked = {link.peer_id for link in await link_store.children_in_state(reader, "linked")}
     return linked | await reports.origins(reader)
 
 
 async def _parent_refusal(ctx: OutboxContext, parent: RemoteActor) -> tuple[int, str] | None:
-    current = await links.current_parent(ctx.db.reader)
+    current = await link_store.current_parent(ctx.db.reader)
     reason = rules.second_parent_refusal(
         current.peer_id if current else None, current.state if current else None, parent.id
     )
@@ -95,7 +95,7 @@ async def compose_join(ctx: OutboxContext, activity: dict) -> Composed:
     join = vocabulary.link_request(ctx.urls, actor=ctx.actor_id, parent=parent.id, now=ctx.now)
 
     async def save(conn: aiosqlite.Connection) -> None:
-        await links.request(
+        await link_store.request(
             conn,
             peer_id=parent.id,
             role="parent",
@@ -113,7 +113,7 @@ async def compose_join(ctx: OutboxContext, activity: dict) -> Composed:
 async def compose_leave(ctx: OutboxContext, activity: dict) -> Composed:
     """Leave our parent (or withdraw our request)."""
     target = id_of(activity.get("object"))
-    parent = await links.current_parent(ctx.db.reader)
+    parent = await link_store.current_parent(ctx.db.reader)
     if parent is None or parent.peer_id != target:
         where = f"below {parent.peer_id}" if parent else "below no parent"
         raise ApiError(
@@ -138,7 +138,7 @@ async def compose_children_change(ctx: OutboxContext, activity: dict, kind: str)
             hint="link requests are listed at /admin/children",
         )
     child_id = id_of(activity.get("object"))
-    child = await links.get(ctx.db.reader, child_id, "child") if child_id else None
+    child = await link_store.get(ctx.db.reader, child_id, "child") if child_id else None
     if child is None or child.state != "linked":
         raise ApiError(404, f"{child_id} is not a linked child of this node", hint="see /admin/children")
     remove = vocabulary.unlink(
@@ -182,7 +182,7 @@ async def _refuse_now(ctx: OutboxContext, link: Link, join: dict, reason: str) -
 async def compose_link_answer(ctx: OutboxContext, activity: dict, kind: str) -> Composed | None:
     """Accept / Reject of a link request; None when the object is no link request's Join."""
     join_id = id_of(activity.get("object"))
-    link = await links.by_join(ctx.db.reader, join_id, "child") if join_id else None
+    link = await link_store.by_join(ctx.db.reader, join_id, "child") if join_id else None
     if link is None:
         return None
     join = await _received_join(ctx, link)
@@ -200,7 +200,7 @@ async def compose_link_answer(ctx: OutboxContext, activity: dict, kind: str) -> 
     accept = vocabulary.answer("Accept", ctx.urls, actor=ctx.actor_id, answered=join, to=link.peer_id, now=ctx.now)
 
     async def save(conn: aiosqlite.Connection) -> None:
-        await links.set_state(conn, link.peer_id, "child", "linked", to_epoch(ctx.now))
+        await link_store.set_state(conn, link.peer_id, "child", "linked", to_epoch(ctx.now))
         await linking.record_follows(conn, local(ctx), link)
 
     return Composed(activity=accept, changes=[save])
@@ -216,7 +216,7 @@ def _compose_reject(ctx: OutboxContext, activity: dict, link: Link, join: dict) 
     )
 
     async def save(conn: aiosqlite.Connection) -> None:
-        await links.set_state(conn, link.peer_id, "child", "refused", to_epoch(ctx.now), reason=reason)
+        await link_store.set_state(conn, link.peer_id, "child", "refused", to_epoch(ctx.now), reason=reason)
         log.warning("branch tree: link request %s from %s refused by the admin: %s", link.join_id, link.peer_id, reason)
 
     return Composed(activity=reject, changes=[save])

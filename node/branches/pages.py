@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.branches import links, names, tree
+from node.branches import link_store, names, tree
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.i18n import N_
 from node.core.registry import Part, Registry
@@ -33,7 +33,7 @@ MAX_LEVELS_ABOVE = 6
 async def levels_above(request: web.Request) -> list[names.BranchName]:
     """This node's parent and the levels above it, nearest first, as far as kept actor documents tell."""
     reader = request.app[DATABASE].reader
-    parent = await links.linked_parent(reader)
+    parent = await link_store.linked_parent(reader)
     found: list[names.BranchName] = []
     current, level = (parent.peer_id, parent.level) if parent is not None else (None, None)
     while current and len(found) < MAX_LEVELS_ABOVE and all(n.id != current for n in found):
@@ -74,7 +74,7 @@ async def subtree_of(request: web.Request) -> dict:
 
 async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
     reader = request.app[DATABASE].reader
-    if not await links.count_linked_children(reader):
+    if not await link_store.count_linked_children(reader):
         if request.app[CONFIG].node.level == "chapter":
             return []
         return [Part(TREE_ORDER, "home_find_chapter.html", {"chapters": []})]

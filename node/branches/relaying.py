@@ -39,7 +39,7 @@ from federation.client import FetchError
 from federation.proofs import ProofError, verify_actor_proof
 from inbox.handlers import InboxContext, PrepareContext
 from inbox.relay import Relay
-from node.branches import links, reports, software
+from node.branches import link_store, reports, software
 from node.core import follows, vocabulary
 
 log = logging.getLogger("chapterhouse.branches")
@@ -105,7 +105,7 @@ async def prepare_relayed(pctx: PrepareContext, activity: dict) -> dict:
     if activity.get("type") != "Announce" or child is None:
         return {}
     claimed = _claimed_relay(activity, child)
-    if claimed is None or await links.linked_child(pctx.reader, child) is None:
+    if claimed is None or await link_store.linked_child(pctx.reader, child) is None:
         return {}
     relayed, origin = claimed
     if not await _through(pctx.reader, origin, child):
@@ -167,7 +167,7 @@ async def _split_followers(ctx: InboxContext) -> tuple[list[str], list[str]]:
     """Followers' inboxes that want the post's id, and those that want the activity (FEP-1b12, our parent)."""
     inboxes = await follows.follower_inboxes(ctx.conn, ctx.chapter)
     embedded_hosts = await software.fep_1b12_hosts(ctx.conn)
-    parent = await links.linked_parent(ctx.conn)
+    parent = await link_store.linked_parent(ctx.conn)
     parent_inbox = parent.delivery_inbox if parent is not None else None
     plain = [i for i in inboxes if i != parent_inbox and software.inbox_host(i) not in embedded_hosts]
     embedded = [i for i in inboxes if i not in plain and i != parent_inbox] + ([parent_inbox] if parent_inbox else [])
@@ -187,7 +187,7 @@ LINKED_CHILDREN = "branch tree: linked children"
 
 
 async def is_linked_child(ctx: InboxContext, sender: str) -> bool:
-    children = await ctx.once_per_batch.remember(LINKED_CHILDREN, partial(links.linked_child_ids, ctx.conn))
+    children = await ctx.once_per_batch.remember(LINKED_CHILDREN, partial(link_store.linked_child_ids, ctx.conn))
     return sender in children
 
 

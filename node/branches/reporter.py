@@ -27,8 +27,8 @@ import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
-from node.branches import links, reports
-from node.branches.links import Link
+from node.branches import link_store, reports
+from node.branches.link_store import Link
 from node.core import publish, vocabulary
 from node.core.appkeys import BRANCH_REPORTER, CLOCK, CONFIG, DATABASE, DUE_RUNNER, KEYRING, URLS
 from node.core.clock import Clock, to_epoch
@@ -101,7 +101,7 @@ class Reporter:
         return await self.runner.run([self.kind])
 
     async def _due(self) -> list[DueReport]:
-        parent = await links.linked_parent(self.db.reader)
+        parent = await link_store.linked_parent(self.db.reader)
         if parent is None:
             return []
         facts = await reports.own_facts(self.db.reader, self.config, parent=parent.peer_id, linked=parent.linked_at)
@@ -114,7 +114,7 @@ class Reporter:
 
     async def _next_due(self) -> float | None:
         """When changed facts may go next: an interval after the last report (a new fact waits that long)."""
-        parent = await links.linked_parent(self.db.reader)
+        parent = await link_store.linked_parent(self.db.reader)
         sent = None if parent is None else await last_sent(self.db.reader, parent.peer_id)
         return None if sent is None else float(sent["sent_at"]) + self.interval
 
@@ -123,7 +123,7 @@ class Reporter:
         parent = due.parent
         report = reports.signed_report(self.urls, self.keyring[self.config.node.name], due.facts, now)
         async with self.db.transaction() as conn:
-            still = await links.linked_parent(conn)
+            still = await link_store.linked_parent(conn)
             if still is None or still.peer_id != parent.peer_id or not parent.collection:
                 return False
             add = vocabulary.report_delivery(

@@ -17,7 +17,7 @@ from typing import TypeGuard
 from federation.activitystreams import id_of, origin_of
 from federation.actors import RemoteActor, RemoteActors
 from inbox.handlers import PrepareContext
-from node.branches import ancestry, links, rules
+from node.branches import ancestry, link_store, rules
 from node.core.config import Config
 
 NODE_TYPES = ("Group", "Organization")
@@ -38,7 +38,7 @@ def host_of(actor_id: str) -> str:
 async def our_ancestors(
     remote_actors: RemoteActors, reader, local_id: str, *, max_age: float | None = None
 ) -> list[str]:
-    parent = await links.current_parent(reader)
+    parent = await link_store.current_parent(reader)
     return await ancestry.ancestors(remote_actors, parent.peer_id if parent else None, local=local_id, max_age=max_age)
 
 

@@ -30,7 +30,7 @@ from markupsafe import Markup
 from federation import jsonio
 from federation.activitystreams import id_of
 from inbox.handlers import InboxContext
-from node.branches import links, names, relaying, reports
+from node.branches import link_store, names, relaying, reports
 from node.core.appkeys import CLOCK, DATABASE
 from node.core.clock import iso, to_epoch
 from node.core.db import fetch_all
@@ -194,7 +194,7 @@ def _branch(report: dict) -> dict:
 
 async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
     reader = request.app[DATABASE].reader
-    if not await links.count_linked_children(reader):
+    if not await link_store.count_linked_children(reader):
         return []
     now = iso(request.app[CLOCK].now())
     parts = []

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import aiosqlite
 
 from federation.activitystreams import id_of
-from node.branches import links, reports
+from node.branches import link_store, reports
 from node.core.config import Config
 from node.core.keys import KeyRing
 from node.core.urls import Urls
@@ -65,7 +65,7 @@ async def subtree(
     reader: aiosqlite.Connection, config: Config, urls: Urls, keyring: KeyRing | None, now: datetime
 ) -> dict:
     """This node's subtree; with a ``keyring``, this node's own report is signed too."""
-    parent = await links.linked_parent(reader)
+    parent = await link_store.linked_parent(reader)
     facts = await reports.own_facts(
         reader, config, parent=parent.peer_id if parent else None, linked=parent.linked_at if parent else None
     )
@@ -78,7 +78,7 @@ async def subtree(
     below: dict[str, list[dict]] = defaultdict(list)
     for entry in kept:
         below[id_of(entry["parent"]) or ""].append(entry)
-    for link in await links.children_in_state(reader, "linked"):
+    for link in await link_store.children_in_state(reader, "linked"):
         reported = by_origin.get(link.peer_id)
         child = _node(
             link.peer_id, reported["report"] if reported else None, linked=_at(link.linked_at), level=link.level

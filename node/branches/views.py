@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from federation import jsonio
-from node.branches import links, tree
+from node.branches import link_store, tree
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, URLS
 from node.core.auth import require_admin
 from node.core.errors import ApiError
@@ -40,9 +40,11 @@ async def children_collection(request: web.Request) -> web.Response:
     name = _chapter(request)
     await require_signed_if_authorized_fetch(request)
     reader, page = request.app[DATABASE].reader, page_number(request)
-    total = await links.count_linked_children(reader)
+    total = await link_store.count_linked_children(reader)
     items = (
-        [] if page is None else await links.page_linked_children(reader, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        []
+        if page is None
+        else await link_store.page_linked_children(reader, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     )
     return ap_response(request, collection_document(request.app[URLS].children(name), total, page, items))
 
@@ -69,9 +71,10 @@ async def admin_children(request: web.Request) -> web.Response:
     require_admin(request)
     reader = request.app[DATABASE].reader
     listing: dict[str, Any] = {
-        state: [link.as_json() for link in await links.children_in_state(reader, state)] for state in links.STATES
+        state: [link.as_json() for link in await link_store.children_in_state(reader, state)]
+        for state in link_store.STATES
     }
-    parent = await links.latest_parent(reader)
+    parent = await link_store.latest_parent(reader)
     listing["parent"] = parent.as_json() if parent is not None else None
     return web.json_response(listing)
 

@@ -29,7 +29,7 @@ import aiosqlite
 from federation.activitystreams import id_of, origin_of
 from federation.client import FetchError
 from inbox.handlers import InboxContext, PrepareContext, TryLater
-from node.branches import links
+from node.branches import link_store
 from node.decisions import leaves, proposal, received, rolls, store
 
 UP = ("DecisionRoll", "DecisionTally", "DecisionAggregate")
@@ -67,13 +67,13 @@ async def standing(
     if origin is None or sender is None:
         return "the document names no attributedTo"
     if kind in DOWN:
-        parent = await links.linked_parent(conn)
+        parent = await link_store.linked_parent(conn)
         if parent is None or parent.peer_id != sender or prop.via != sender:
             return f"a {kind} comes down from the linked parent the proposal came from, not from {sender}"
         if origin != prop.issuer:
             return f"a {kind} is signed by the proposal's issuer {prop.issuer}, not {origin}"
         return None
-    if await links.linked_child(conn, sender) is None:
+    if await link_store.linked_child(conn, sender) is None:
         return f"{sender} is not a linked child of this node"
     if kind == "DecisionAggregate":
         return None if origin == sender else f"a level sends its own aggregate: {sender} sent one of {origin}"

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from node.branches import links, names
+from node.branches import link_store, names
 from node.core.appkeys import CONFIG, DATABASE
 from node.core.clock import iso
 from node.core.errors import ApiError
@@ -143,7 +143,7 @@ def body_of(request: web.Request, form) -> dict:
 
 async def _branches(request: web.Request) -> list:
     reader = request.app[DATABASE].reader
-    return [await names.name_of(reader, link.peer_id) for link in await links.children_in_state(reader, "linked")]
+    return [await names.name_of(reader, link.peer_id) for link in await link_store.children_in_state(reader, "linked")]
 
 
 async def _page(request: web.Request, values: dict, *, error=None, preview=None, status: int = 200) -> web.Response:
@@ -165,7 +165,7 @@ async def _page(request: web.Request, values: dict, *, error=None, preview=None,
 
 async def _require_issuer(request: web.Request):
     found = await require_role(request, ("admin",))
-    if not await links.count_linked_children(request.app[DATABASE].reader):
+    if not await link_store.count_linked_children(request.app[DATABASE].reader):
         raise ApiError(
             409,
             N_("a decision goes down the tree: this node has no linked branches"),

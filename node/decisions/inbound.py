@@ -36,7 +36,7 @@ import logging
 from federation import jsonio
 from federation.activitystreams import actor_of, id_of
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext
-from node.branches import ancestry, links
+from node.branches import ancestry, link_store
 from node.core.clock import to_epoch
 from node.core.registry import Registry
 from node.decisions import (
@@ -62,7 +62,7 @@ async def prepare_offer(pctx: PrepareContext, activity: dict) -> dict:
     document = activity.get("object")
     if not isinstance(document, dict) or "decision" not in document:
         return {}
-    parent, sender = await links.linked_parent(pctx.reader), id_of(activity.get("actor"))
+    parent, sender = await link_store.linked_parent(pctx.reader), id_of(activity.get("actor"))
     if parent is None or parent.peer_id != sender:
         return {"proposal_error": f"a proposal comes down from our linked parent, not from {sender}"}
     error = proposal.shape_error(document)
@@ -76,7 +76,7 @@ async def prepare_offer(pctx: PrepareContext, activity: dict) -> dict:
 
 
 async def wants_copy(ctx: InboxContext) -> bool:
-    if ctx.config.node.level == "chapter" or not await links.count_linked_children(ctx.conn):
+    if ctx.config.node.level == "chapter" or not await link_store.count_linked_children(ctx.conn):
         return True
     return await members.count_in_state(ctx.conn, ctx.chapter) > 0
 
@@ -85,7 +85,7 @@ async def on_offer(ctx: InboxContext, activity: dict) -> None:
     document = activity.get("object")
     if "proposal_error" not in ctx.prepared or not isinstance(document, dict):
         return  # not a proposal: kept in the inbox only
-    parent = await links.linked_parent(ctx.conn)
+    parent = await link_store.linked_parent(ctx.conn)
     sender = id_of(activity.get("actor"))
     if parent is None or parent.peer_id != sender:
         raise PermanentError(f"a proposal comes down from our linked parent, not from {sender}")
@@ -107,7 +107,7 @@ async def on_offer(ctx: InboxContext, activity: dict) -> None:
 async def _pass_up(ctx: InboxContext, prop: store.Proposal, document: dict) -> None:
     if prop.is_issuer:
         return
-    parent = await links.linked_parent(ctx.conn)
+    parent = await link_store.linked_parent(ctx.conn)
     if parent is not None and parent.peer_id == prop.via:
         await sending.send_document(
             ctx.conn, ctx.urls, ctx.chapter, document, to=parent.peer_id, inbox=parent.delivery_inbox, now=ctx.now
@@ -116,7 +116,7 @@ async def _pass_up(ctx: InboxContext, prop: store.Proposal, document: dict) -> N
 
 
 async def _pass_down(ctx: InboxContext, document: dict) -> None:
-    for child in await links.children_in_state(ctx.conn, "linked"):
+    for child in await link_store.children_in_state(ctx.conn, "linked"):
         await sending.send_document(
             ctx.conn, ctx.urls, ctx.chapter, document, to=child.peer_id, inbox=child.delivery_inbox, now=ctx.now
         )
@@ -204,10 +204,10 @@ def _refusal(proposal_id: str, to: str, inbox: str | None, answered: dict, docum
 
 async def _peer_inbox(ctx: InboxContext, sender: str) -> str | None:
     """Where ``sender`` is told why, when it is a linked child or our linked parent (a stranger is not told)."""
-    child = await links.linked_child(ctx.conn, sender)
+    child = await link_store.linked_child(ctx.conn, sender)
     if child is not None:
         return child.delivery_inbox
-    parent = await links.linked_parent(ctx.conn)
+    parent = await link_store.linked_parent(ctx.conn)
     return parent.delivery_inbox if parent is not None and parent.peer_id == sender else None
 
 
@@ -295,7 +295,7 @@ async def prepare_refusal(pctx: PrepareContext, activity: dict) -> dict:
     prop = await store.get_proposal(pctx.reader, id_of(refusal.get("proposal")) or "")
     sender = id_of(activity.get("actor")) or ""
     above = prop is not None and sender in (prop.via, prop.issuer)
-    below = prop is not None and await links.linked_child(pctx.reader, sender) is not None
+    below = prop is not None and await link_store.linked_child(pctx.reader, sender) is not None
     if not (above or below) or id_of(refusal.get("attributedTo")) != sender:
         return {
             "refusal_error": "a refusal comes from the parent the proposal came from, its issuer, or a linked child"
@@ -315,7 +315,7 @@ def with_refusals(inner: Handler) -> Handler:
             raise PermanentError(f"refusal ignored: {ctx.prepared['refusal_error']}")
         refusal, sender = activity["result"], id_of(activity.get("actor")) or ""
         proposal_id = id_of(refusal.get("proposal")) or ""
-        if await links.linked_child(ctx.conn, sender) is not None:  # a child refused what we sent down
+        if await link_store.linked_child(ctx.conn, sender) is not None:  # a child refused what we sent down
             log.warning(
                 "decisions: the child %s refused a document of %s: %s", sender, proposal_id, refusal.get("reason")
             )

@@ -21,7 +21,7 @@ from datetime import datetime
 import aiosqlite
 
 from federation.proofs import add_proof
-from node.branches import links
+from node.branches import link_store
 from node.core import objects, publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
@@ -74,7 +74,7 @@ def signed_proposal(ctx: OutboxContext, obj: dict, addressed: dict) -> dict:
 async def send_down(conn: aiosqlite.Connection, urls, *, username: str, document: dict, now) -> list[str]:
     """An Offer of ``document`` to every linked child; the children reached."""
     reached = []
-    for child in await links.children_in_state(conn, "linked"):
+    for child in await link_store.children_in_state(conn, "linked"):
         offer = vocabulary.proposal_offer(
             urls, actor=urls.actor(username), proposal=document, to=child.peer_id, now=now
         )
@@ -85,7 +85,7 @@ async def send_down(conn: aiosqlite.Connection, urls, *, username: str, document
 
 
 async def compose_proposal(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
-    if not await links.count_linked_children(ctx.db.reader):
+    if not await link_store.count_linked_children(ctx.db.reader):
         raise ApiError(422, "a decision goes down the tree: this node has no linked children", hint="link one first")
     addressed = _addressing(ctx, activity, obj)
     document = signed_proposal(ctx, obj, addressed)

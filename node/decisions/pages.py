@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.branches import links, names
+from node.branches import link_store, names
 from node.core import objects
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
@@ -123,7 +123,7 @@ async def summary(request: web.Request, prop: store.Proposal) -> dict:
 
 async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
     reader = request.app[DATABASE].reader
-    if not await links.count_linked_children(reader):
+    if not await link_store.count_linked_children(reader):
         return []
     listed = [await summary(request, p) for p in await proposals(reader, limit=HOME_SHOWN)]
     return [Part(45, "home_decisions.html", {"decisions": listed}, wide=True)]
@@ -131,7 +131,7 @@ async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
 
 async def admin_sections(request: web.Request) -> list[Part]:
     reader = request.app[DATABASE].reader
-    has_subtree = bool(await links.count_linked_children(reader))
+    has_subtree = bool(await link_store.count_linked_children(reader))
     kept = await proposals(reader, limit=LISTED)
     if not has_subtree and not kept:
         return []
@@ -287,7 +287,7 @@ def register(registry: Registry) -> None:
 async def decisions_index(request: web.Request) -> web.Response:
     reader = request.app[DATABASE].reader
     listed = [await summary(request, p) for p in await proposals(reader, limit=100)]
-    can_issue = bool(await links.count_linked_children(reader))
+    can_issue = bool(await link_store.count_linked_children(reader))
     return await render(request, "decisions.html", {"decisions": listed, "can_issue": can_issue})
 
 

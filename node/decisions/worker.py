@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from federation import jsonio
-from node.branches import links
+from node.branches import link_store
 from node.core import follows, objects, publish, vocabulary
 from node.core.appkeys import (
     CLOCK,
@@ -203,14 +203,14 @@ class DecisionWorker:
         return True
 
     async def _to_parent(self, conn, prop: store.Proposal, document: dict, now) -> None:
-        parent = await links.linked_parent(conn)
+        parent = await link_store.linked_parent(conn)
         if parent is not None and parent.peer_id == prop.via:
             await sending.send_document(
                 conn, self.urls, self.username, document, to=parent.peer_id, inbox=parent.delivery_inbox, now=now
             )
 
     async def _to_children(self, conn, document: dict, now) -> None:
-        for child in await links.children_in_state(conn, "linked"):
+        for child in await link_store.children_in_state(conn, "linked"):
             await sending.send_document(
                 conn, self.urls, self.username, document, to=child.peer_id, inbox=child.delivery_inbox, now=now
             )

@@ -8,7 +8,7 @@ import uuid
 
 from aiohttp import web
 
-from node.branches import links
+from node.branches import link_store
 from node.core import inbox_items
 from tests.support.c2s import eventually, publish
 from tests.support.remote_actor import RemoteActor
@@ -53,7 +53,7 @@ async def test_a_node_waiting_for_one_parent_cannot_ask_a_second(make_node, tmp_
     status, body = await link(london, americas)
     assert status == 409, body
     assert f"waits for an answer from {europe.actor_id}" in body["error"] and "Leave" in body["error"]
-    parent = await links.current_parent(london.db.reader)
+    parent = await link_store.current_parent(london.db.reader)
     assert parent is not None and (parent.peer_id, parent.state) == (europe.actor_id, "pending")
     await asyncio.sleep(0.3)
     assert (await admin_children(americas))["pending"] == []
@@ -100,7 +100,7 @@ async def test_a_burst_of_joins_walks_up_the_tree_once(make_node, tmp_path):
     try:
         europe = await make_node(config=tree_config(tmp_path, "europe", "region"), start_workers=False)
         async with europe.db.transaction() as conn:  # europe is linked below world (as world's Accept would leave it)
-            await links.request(
+            await link_store.request(
                 conn,
                 peer_id=world.id,
                 role="parent",
@@ -111,7 +111,7 @@ async def test_a_burst_of_joins_walks_up_the_tree_once(make_node, tmp_path):
                 collection=f"{world.id}/children",
                 now=0,
             )
-            await links.set_state(conn, world.id, "parent", "linked", 0)
+            await link_store.set_state(conn, world.id, "parent", "linked", 0)
         joins = [
             chapter.activity("Join", europe.actor_id, id=f"{chapter.base}/joins/{uuid.uuid4()}") for _ in range(10)
         ]

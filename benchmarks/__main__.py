@@ -21,7 +21,15 @@ from datetime import UTC, datetime
 from benchmarks._support import RESULTS
 from benchmarks.report import Figure, format_table, machine_summary
 
-MODULES = ["bench_signatures", "bench_inbox", "bench_fanout", "bench_growth", "bench_tree", "bench_decisions"]
+MODULES = [
+    "bench_signatures",
+    "bench_inbox",
+    "bench_first_contact",
+    "bench_fanout",
+    "bench_growth",
+    "bench_tree",
+    "bench_decisions",
+]
 
 
 def _clean(value):

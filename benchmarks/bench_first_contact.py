@@ -9,7 +9,8 @@ at a time per host) and one remote server (``benchmarks._member_host``, its own 
 loopback port serving every actor's document and a 404 for NodeInfo). In each round, N signed
 ``Follow``s from N actors whose keys the node has never fetched, and N from N other actors
 whose keys are already stored (the baseline: the same requests with keys cached), alternating
-which goes first, over 64 connections. Figures: accepted per second (202), processed per
+which goes first, over 64 connections (``wrk`` replaying the signed requests, as the inbox
+bench; the aiohttp client without wrk). Figures: accepted per second (202), processed per
 second (every item ``done``), and how many GETs the remote server had (actor documents and
 NodeInfo: once per actor and once per host is the aim).
 
@@ -31,10 +32,10 @@ from benchmarks._support import (
     Request,
     ServerProcess,
     free_port,
+    load,
     make_actor_set,
     migrate_database,
     node_setup,
-    post_all,
     python_cmd,
     sign_all,
     start_node,
@@ -93,7 +94,7 @@ async def one_round(n: int, round_: int, run: str, host_port: int, actors: Remot
             before = _last_seq(setup.database)
             cpu_before = node.cpu_seconds()
             async with Profile(node, f"first-contact-{round_ + 1}-{name.replace(' ', '-')}"):
-                result = await post_all(batches[name], connections=CONNECTIONS, time_limit=60)
+                result = await load(batches[name], connections=CONNECTIONS, time_limit=60)
                 processed = await wait_all_done(
                     setup.database, result.count(202), result.started_at, after_seq=before, time_limit=60
                 )

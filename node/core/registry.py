@@ -62,6 +62,8 @@ Read side and pages:
                          the tree room adds its children and parent links here)
   ``account_parts``      a member's own account page's sections: ``hook(request, username) -> [Part]``
                          (their posts from the content room, their votes with receipts from decisions)
+  ``poll_list_parts``    what other rooms add to the Polls page: ``hook(request) -> [Part]`` (the
+                         organisation's open decisions, on a node that holds no copy of them)
   ``compose_links``      (order, path, label msgid) of what secretaries and admins can publish
   ``template_dirs``      each room's templates
   ``migrations``         each room's schema migrations, numbered per room and stamped with the
@@ -137,6 +139,7 @@ class Registry:
     home_parts: list[Hook] = field(default_factory=list)
     admin_sections: list[Hook] = field(default_factory=list)
     account_parts: list[Hook] = field(default_factory=list)
+    poll_list_parts: list[Hook] = field(default_factory=list)
     compose_links: list[tuple[int, str, str]] = field(default_factory=list)
     template_dirs: list[Path] = field(default_factory=list)
     migrations: list[Migration] = field(default_factory=list)

@@ -118,6 +118,7 @@ async def summary(request: web.Request, prop: store.Proposal) -> dict:
         "outcome": words.outcome(report["outcome"], fmt),
         "href": page_of(copy["copy_id"]) if copy else page_of(prop.id) if local else prop.id,
         "results": f"{prop.id}/results",
+        "has_copy": copy is not None,
     }
 
 
@@ -127,6 +128,19 @@ async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
         return []
     listed = [await summary(request, p) for p in await proposals(reader, limit=HOME_SHOWN)]
     return [Part(45, "home_decisions.html", {"decisions": listed}, wide=True)]
+
+
+async def poll_list_parts(request: web.Request) -> list[Part]:
+    """The Polls page of a node that holds proposals without copies of its own (a region, the
+    international): the organisation's open decisions, where its own members would look for them."""
+    reader = request.app[DATABASE].reader
+    listed = [await summary(request, p) for p in await proposals(reader, limit=LISTED)]
+    open_here = [d for d in listed if d["phase"] == "open" and not d["has_copy"]]  # a copy is a poll here already
+    if not open_here:
+        return []
+    return [
+        Part(10, "home_decisions.html", {"decisions": open_here, "title": N_("Open decisions of the organisation")})
+    ]
 
 
 async def admin_sections(request: web.Request) -> list[Part]:
@@ -281,6 +295,7 @@ def register(registry: Registry) -> None:
     registry.home_parts.append(home_parts)
     registry.admin_sections.append(admin_sections)
     registry.account_parts.append(account_parts)
+    registry.poll_list_parts.append(poll_list_parts)
     registry.nav_links.append((55, "/decisions", N_("Decisions")))
 
 

@@ -12,7 +12,7 @@ import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
-from node.core.appkeys import CLOCK, CONFIG, DATABASE
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, REGISTRY
 from node.core.clock import to_epoch
 from node.core.db import fetch_all, fetch_value
 from node.core.i18n import N_
@@ -113,10 +113,12 @@ async def polls_archive(request: web.Request) -> web.Response:
     shown: set[str] = set()
     open_cards = await cards(request, is_open=True, offset=0, limit=100, shown=shown) if page == 1 else []
     closed_cards = await cards(request, is_open=False, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE, shown=shown)
+    parts = [part for add in request.app[REGISTRY].poll_list_parts for part in await add(request)] if page == 1 else []
     return await render(
         request,
         "polls_archive.html",
         {
+            "parts": sorted(parts, key=lambda part: part.order),
             "open_cards": open_cards,
             "closed_cards": closed_cards,
             "page": page,

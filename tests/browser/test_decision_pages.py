@@ -95,6 +95,8 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     await sign_in_as(london, mei, "mei")  # a member when the proposal arrives: on the roll
 
     admin, page_url = await admin_issues_a_survey(browser, world, clock)
+    await admin.goto(f"{world.base_url}/polls")  # the Polls page lists the organisation's open decisions
+    assert "Members' survey 2026" in await admin.locator("main").inner_text()
     await admin.goto(f"{world.base_url}/")
     assert "Members' survey 2026" in await admin.locator(".card", has_text="Decisions of the organisation").inner_text()
     proposal_id = next(iter(await _proposals(world)))

@@ -73,12 +73,26 @@ def _local(value: str | None, tz: tzinfo) -> str:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(tz).strftime("%Y-%m-%dT%H:%M")
 
 
-def _decisions(form) -> list[dict]:
+VOTE_PAGE = re.compile(
+    r"^(?P<origin>https?://[^/\s]+)?/(?:polls|surveys|decisions|objects)/(?P<uuid>[0-9a-fA-F-]{8,64})/?$"
+)
+
+
+def vote_id(link: str, base: str = "") -> str:
+    """The vote's id from what a secretary pastes: its id, or the address of its page on this site
+    (``/polls/<uuid>``, ``/surveys/...``, ``/decisions/...``, with or without the host)."""
+    found = VOTE_PAGE.match(link)
+    if found is None:
+        return link
+    return f"{found['origin'] or base}/objects/{found['uuid']}"
+
+
+def _decisions(form, base: str = "") -> list[dict]:
     """One decision per line: its text, then optionally `|` and the link of the vote that took it."""
     decisions = []
     for line in _lines(form, "decisions"):
         text, _, vote = line.partition("|")
-        decisions.append({"text": text.strip(), **({"vote": vote.strip()} if vote.strip() else {})})
+        decisions.append({"text": text.strip(), **({"vote": vote_id(vote.strip(), base)} if vote.strip() else {})})
     return decisions
 
 
@@ -92,14 +106,14 @@ def _post(kind: str, form) -> dict:
     return body
 
 
-def _minutes(form) -> dict:
+def _minutes(form, base: str = "") -> dict:
     body: dict[str, Any] = {
         "type": "Minutes",
         "name": _text(form, "title"),
         "meetingDate": _text(form, "meeting_date"),
         "attendees": _lines(form, "attendees"),
         "agenda": _lines(form, "agenda"),
-        "decisions": _decisions(form),
+        "decisions": _decisions(form, base),
     }
     if _text(form, "place"):
         body["location"] = {"type": "Place", "name": _text(form, "place")}
@@ -124,18 +138,18 @@ def _event(form, tz: tzinfo) -> dict:
     return body
 
 
-def body_of(kind: str, form, tz: tzinfo) -> dict:
-    """The object to publish from a submitted form of ``kind``."""
+def body_of(kind: str, form, tz: tzinfo, base: str = "") -> dict:
+    """The object to publish from a submitted form of ``kind`` (``base``: this site, for a vote's page address)."""
     if kind in ("news", "blog"):
         return _post(kind, form)
     if kind == "minutes":
-        return _minutes(form)
+        return _minutes(form, base)
     return _event(form, tz)
 
 
-def changes_of(kind: str, form, tz: tzinfo) -> dict:
+def changes_of(kind: str, form, tz: tzinfo, base: str = "") -> dict:
     """The fields an Update changes, from an edit form of ``kind``."""
-    body = {k: v for k, v in body_of(kind, form, tz).items() if k not in ("type", "postKind")}
+    body = {k: v for k, v in body_of(kind, form, tz, base).items() if k not in ("type", "postKind")}
     if kind in ("event", "minutes"):
         body.setdefault("endTime" if kind == "event" else "content", None)  # an emptied field removes it
         body.setdefault("location", None)

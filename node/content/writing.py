@@ -115,7 +115,7 @@ async def write(request: web.Request) -> web.Response:
     form = await request.post()
     check_csrf(await require_viewer(request), form)
     try:
-        body = forms.body_of(kind, form, zone(request.app[CONFIG].node.timezone))
+        body = forms.body_of(kind, form, zone(request.app[CONFIG].node.timezone), request.app[URLS].base)
         published = await service.submit(request.app, username, body)
     except (forms.FormError, ApiError) as error:
         message = error.message if isinstance(error, forms.FormError) else error.error
@@ -170,7 +170,7 @@ async def edit(request: web.Request) -> web.Response:
     form = await request.post()
     check_csrf(await require_viewer(request), form)
     try:
-        changes = forms.changes_of(kind, form, zone(request.app[CONFIG].node.timezone))
+        changes = forms.changes_of(kind, form, zone(request.app[CONFIG].node.timezone), request.app[URLS].base)
         await service.submit(request.app, stored.author, {"type": "Update", "object": {"id": stored.id, **changes}})
     except (forms.FormError, ApiError) as error:
         message = error.message if isinstance(error, forms.FormError) else error.error

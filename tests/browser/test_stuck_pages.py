@@ -8,15 +8,15 @@ from datetime import timedelta
 
 import aiohttp
 
-from node.core.appkeys import CLOCK
+from node.core.appkeys import CLOCK, URLS
 from node.core.clock import iso
 from node.membership import accounts
 from outbox import service
-from tests.browser.federation import browser_in, shots
+from tests.browser.federation import admin_page, browser_in, shots
 from tests.browser.test_poll_pages import sign_in_as
 from tests.support.c2s import publish
 from tests.support.nodes import ADMIN_TOKEN
-from tests.support.polls import closes_in
+from tests.support.polls import add_member, closes_in
 
 
 async def test_a_refused_poll_keeps_what_was_typed_in_chinese(browser, make_node):
@@ -134,3 +134,19 @@ async def test_events_say_their_day_once_and_past_ones_take_no_answers(browser, 
 
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+async def test_the_members_table_fits_a_phone(browser, make_node):
+    node = await make_node()
+    for username in ("ada", "grace"):
+        async with node.db.transaction() as conn:
+            await accounts.insert_account(
+                conn, username=username, display_name=username.title(), password_hash="-", now=0.0
+            )
+        await add_member(node, node.app[URLS].actor(username), is_local=True)
+    admin = await admin_page(browser, node, next_path="/admin/members")
+    await admin.set_viewport_size({"width": 390, "height": 900})
+    remove = admin.get_by_role("button", name="Remove Ada")
+    box = await remove.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390  # the action is on screen, not scrolled away
+    await shots(admin, "admin-members-en")

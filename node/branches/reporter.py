@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 from aiohttp import web
@@ -46,7 +47,7 @@ SENT = StateGraph(
 )
 
 
-async def last_sent(conn: aiosqlite.Connection, parent_id: str):
+async def last_sent(conn: aiosqlite.Connection, parent_id: str) -> aiosqlite.Row | None:
     return await fetch_one(
         conn, "SELECT fingerprint, sent_at FROM branch_report_sent WHERE parent_id = ?", (parent_id,)
     )
@@ -69,7 +70,7 @@ class DueReport:
     """A report due to the current parent: the facts, and their fingerprint."""
 
     parent: Link
-    facts: dict
+    facts: dict[str, Any]
     fingerprint: str
 
 

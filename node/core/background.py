@@ -36,7 +36,7 @@ class BackgroundTask(abc.ABC):
     def __init__(self, name: str) -> None:
         self.name = name
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wakeup.set()

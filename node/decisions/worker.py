@@ -35,7 +35,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
 
+import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
@@ -60,7 +63,7 @@ from node.decisions.states import COPY, EXCLUSIONS, PROPOSAL, REFUSAL
 log = logging.getLogger("chapterhouse.decisions")
 
 
-def _by_proposal(row) -> str:
+def _by_proposal(row: aiosqlite.Row) -> str:
     return str(row["proposal_id"])
 
 
@@ -79,7 +82,7 @@ class DecisionWorker:
             DueKind(
                 "decision exclusions",
                 EXCLUSIONS,
-                lambda: store.proposals_with_exclusions_due(self.db.reader),
+                lambda: store.proposals_with_exclusions_due(self.db.reader, to_epoch(self.clock.now())),
                 self.send_exclusions,
                 _by_id,
             ),
@@ -115,7 +118,7 @@ class DecisionWorker:
         """Each kind once, in order; how many items did something."""
         return await self.runner.run(self.kinds)
 
-    async def send_roll(self, copy) -> bool:
+    async def send_roll(self, copy: aiosqlite.Row) -> bool:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             prop = await store.require_proposal(conn, copy["proposal_id"])
@@ -125,12 +128,19 @@ class DecisionWorker:
         return True
 
     async def send_exclusions(self, prop: store.Proposal) -> bool:
+        """Work out the shared members again; send new exclusions when they changed, and at the close
+        once more as final (chapters build their tallies on final exclusions)."""
         now = self.clock.now()
+        closed = to_epoch(now) >= prop.end_time
         async with self.db.transaction() as conn:
-            excluded = rolls.resolve(await received.shared_entries(conn, prop.id))
+            excluded = rolls.resolve(await received.shared_entries(conn, prop.id, prop.end_time))
             latest = await received.exclusions(conn, prop.id)
-            await store.mark_exclusions_due(conn, prop.id, False)
-            if excluded == ((latest or {}).get("excluded") or {}):
+            if closed:
+                await store.mark_exclusions_final(conn, prop.id)
+            else:
+                await store.mark_exclusions_due(conn, prop.id, False)
+            unchanged = excluded == ((latest or {}).get("excluded") or {})
+            if unchanged and (not closed or (latest or {}).get("final") is True):
                 return False
             sequence = (latest["sequence"] if latest else 0) + 1
             unsigned = vocabulary.decision_document(
@@ -140,19 +150,20 @@ class DecisionWorker:
                 published=iso(now),
                 sequence=sequence,
                 excluded=excluded,
+                final=closed,
             )
             document = tallying.sign(self.urls, self.keys, unsigned, now)
             await received.insert_exclusions(conn, prop.id, sequence, document, to_epoch(now))
             await self._to_children(conn, document, now)
         return True
 
-    async def _tallies_due(self) -> list:
+    async def _tallies_due(self) -> list[aiosqlite.Row]:
         due = await copy_store.copies_due(self.db.reader, to_epoch(self.clock.now()))
         if due and POLL_WORKER in self.app:
             await self.app[POLL_WORKER].close_due()  # the copy's questions close first, with their Updates
         return due
 
-    async def send_tally(self, copy) -> bool:
+    async def send_tally(self, copy: aiosqlite.Row) -> bool:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             prop = await store.require_proposal(conn, copy["proposal_id"])
@@ -161,7 +172,7 @@ class DecisionWorker:
             await copy_store.mark_tally_sent(conn, prop.id, tally, made, to_epoch(now))
         return True
 
-    async def send_refusal(self, row) -> bool:
+    async def send_refusal(self, row: aiosqlite.Row) -> bool:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             refused = jsonio.loads(row["document"])
@@ -175,7 +186,7 @@ class DecisionWorker:
             )
             refusal = tallying.sign(self.urls, self.keys, unsigned, now)
             await sending.send_refusal(
-                conn, self.urls, self.username, refusal, refused, to=row["chapter"], inbox=row["inbox"], now=now
+                conn, self.urls, self.username, refusal, refused, to=row["peer"], inbox=row["inbox"], now=now
             )
             await received.mark_refusal_sent(conn, row["proposal_id"], row["chapter"], row["refused"], to_epoch(now))
         return True
@@ -202,20 +213,24 @@ class DecisionWorker:
             await self._to_children(conn, outcome, now)
         return True
 
-    async def _to_parent(self, conn, prop: store.Proposal, document: dict, now) -> None:
+    async def _to_parent(
+        self, conn: aiosqlite.Connection, prop: store.Proposal, document: dict[str, Any], now: datetime
+    ) -> None:
         parent = await link_store.linked_parent(conn)
         if parent is not None and parent.peer_id == prop.via:
             await sending.send_document(
                 conn, self.urls, self.username, document, to=parent.peer_id, inbox=parent.delivery_inbox, now=now
             )
 
-    async def _to_children(self, conn, document: dict, now) -> None:
+    async def _to_children(self, conn: aiosqlite.Connection, document: dict[str, Any], now: datetime) -> None:
         for child in await link_store.children_in_state(conn, "linked"):
             await sending.send_document(
                 conn, self.urls, self.username, document, to=child.peer_id, inbox=child.delivery_inbox, now=now
             )
 
-    async def _close_served(self, conn, prop: store.Proposal, outcome: dict, now) -> None:
+    async def _close_served(
+        self, conn: aiosqlite.Connection, prop: store.Proposal, outcome: dict[str, Any], now: datetime
+    ) -> None:
         """The proposal as served: closed, with the aggregate counts; an Update to the followers."""
         stored = await objects.get(conn, prop.id)
         if stored is None or stored.deleted is not None:

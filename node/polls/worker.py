@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -226,7 +227,7 @@ async def poll_worker_context(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-def wake_for_new_questions(app: web.Application, activity: dict) -> None:
+def wake_for_new_questions(app: web.Application, activity: dict[str, Any]) -> None:
     """A question just published may close before the poll worker's next wake-up."""
     if POLL_WORKER in app:
         app[POLL_WORKER].wake()

@@ -172,7 +172,7 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     await fetch_session.close()
 
 
-def _workers(start: bool):
+def _workers(start: bool) -> Callable[[web.Application], AsyncIterator[None]]:
     async def workers(app: web.Application) -> AsyncIterator[None]:
         delivery = DeliveryWorker(
             db=app[DATABASE],

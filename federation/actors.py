@@ -236,6 +236,19 @@ class RemoteActors:
         await self._writes.store(self, actor)
         return actor
 
+    async def absorb_many(self, conn: Any, actors: list[RemoteActor], *, now: float) -> None:
+        """:meth:`absorb` for many actors: in a few statements when the store can
+        (``store_fetched``), else one by one."""
+        store_fetched = getattr(self.store, "store_fetched", None)
+        if store_fetched is None:
+            for actor in actors:
+                await self.absorb(conn, actor, now=now)
+            return
+        fetched = [(actor, [key for key in keys_of_actor(actor.data) if key.owner == actor.id]) for actor in actors]
+        await store_fetched(conn, fetched, now)
+        for actor, listed in fetched:
+            self._remember(actor, listed)
+
     async def absorb(self, conn: Any, actor: RemoteActor, *, now: float) -> None:
         """Store an actor document and the keys it lists (inside the caller's transaction).
 
@@ -246,6 +259,10 @@ class RemoteActors:
         await self.store.delete_keys_except(conn, actor.id, [key.key_id for key in listed])
         for key in listed:
             await self.store.upsert_key(conn, key, now)
+        self._remember(actor, listed)
+
+    def _remember(self, actor: RemoteActor, listed: list[RemoteKey]) -> None:
+        """The memory's side of storing an actor: its keys as listed now, the document, when."""
         self._drop_keys_of(actor.id)
         for key in listed:
             self._cache_key(key)
@@ -296,9 +313,7 @@ class _FetchedActorWrites:
             batch, self._pending = self._pending, []
             try:
                 async with actors.store.transaction() as conn:
-                    now = actors.clock.now().timestamp()
-                    for actor, _ in batch:
-                        await actors.absorb(conn, actor, now=now)
+                    await actors.absorb_many(conn, [actor for actor, _ in batch], now=actors.clock.now().timestamp())
             except BaseException as error:
                 for _, done in batch:
                     if not done.done():

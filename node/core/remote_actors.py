@@ -68,6 +68,34 @@ class RemoteActorStore:
         where = f" AND key_id NOT IN ({marks})" if keep else ""
         await conn.execute(f"DELETE FROM remote_keys WHERE actor_id = ?{where}", (actor_id, *keep))
 
+    async def store_fetched(
+        self, conn: aiosqlite.Connection, fetched: list[tuple[RemoteActor, list[RemoteKey]]], fetched_at: float
+    ) -> None:
+        """Many fetched actors and the keys each lists, as :meth:`upsert_actor`, :meth:`delete_keys_except`
+        and :meth:`upsert_key` would store them one by one, in three statements (the rows travel as JSON
+        arrays): a burst of new senders' actors is stored in a few trips to the database thread."""
+        actors = [(actor.id, actor.inbox, actor.shared_inbox, jsonio.dumps_str(actor.data)) for actor, _ in fetched]
+        keys = [(key.key_id, key.owner, key.public_pem) for _, listed in fetched for key in listed]
+        await conn.execute(
+            "INSERT INTO remote_actors (id, inbox, shared_inbox, data, fetched_at)"
+            " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) WHERE true"
+            " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
+            " data = excluded.data, fetched_at = excluded.fetched_at",
+            (fetched_at, jsonio.dumps_str(actors)),
+        )
+        await conn.execute(
+            "DELETE FROM remote_keys WHERE actor_id IN (SELECT value FROM json_each(?))"
+            " AND key_id NOT IN (SELECT value FROM json_each(?))",
+            (jsonio.dumps_str([actor.id for actor, _ in fetched]), jsonio.dumps_str([key[0] for key in keys])),
+        )
+        await conn.execute(
+            "INSERT INTO remote_keys (key_id, actor_id, public_pem, fetched_at)"
+            " SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM json_each(?) WHERE true"
+            " ON CONFLICT (key_id) DO UPDATE SET actor_id = excluded.actor_id, public_pem = excluded.public_pem,"
+            " fetched_at = excluded.fetched_at",
+            (fetched_at, jsonio.dumps_str(keys)),
+        )
+
     async def delete_actor(self, conn: aiosqlite.Connection, actor_id: str) -> None:
         await conn.execute("DELETE FROM remote_keys WHERE actor_id = ?", (actor_id,))
         await conn.execute("DELETE FROM remote_actors WHERE id = ?", (actor_id,))

@@ -19,6 +19,7 @@ Run: ``python -m benchmarks.bench_first_contact [--quick]``.
 
 from __future__ import annotations
 
+import statistics
 import uuid
 
 import aiohttp
@@ -27,6 +28,7 @@ import orjson
 from benchmarks._support import (
     AS,
     LOOPBACK,
+    ClientCeiling,
     Profile,
     RemoteActorSet,
     Request,
@@ -118,6 +120,7 @@ async def one_round(n: int, round_: int, run: str, host_port: int, actors: Remot
             )
     finally:
         node.stop()
+    figures["ceiling"] = (await ClientCeiling().measure(batches["keys cached"], connections=CONNECTIONS)).rate(202)
     return figures
 
 
@@ -167,16 +170,18 @@ async def measure(quick: bool) -> list[Figure]:
         first, cached = span("first contact", what), span("keys cached", what)
         ratios = [f / c for f, c in zip(first, cached, strict=True)]
         print(f"  first contact {what}: ratio to keys cached {min(ratios):.2f}-{max(ratios):.2f} over {rounds} rounds")
-        worst = min(range(rounds), key=lambda i: ratios[i])
+        shown = sorted(range(rounds), key=lambda i: ratios[i])[rounds // 2]  # the median round
         figures.append(
             Figure(
                 "first contact",
-                f"{what}, {n} Follows from {n} new actors on one host (worst of {rounds} rounds)",
-                first[worst],
+                f"{what}, {n} Follows from {n} new actors on one host",
+                first[shown],
                 "req/s",
                 "the same Follows from actors whose keys are stored, same round",
-                cached[worst],
+                cached[shown],
                 target=0.5,
+                ratios=tuple(ratios),
+                ceiling=statistics.median(r["ceiling"] for r in rounds_),
             )
         )
     gets = rounds_[-1]["first contact"]["gets"]

@@ -27,7 +27,7 @@ from urllib.parse import urldefrag, urlsplit
 from federation import jsonio
 from federation.activitystreams import id_of
 from federation.client import FederationClient, FetchError, Signer
-from federation.fetchgate import KeyFetchGate
+from federation.fetchgate import KeyFetchGate, leave_place
 
 ACTOR_TYPES = {"Person", "Service", "Application", "Group", "Organization"}
 CACHE_SECONDS = 24 * 3600
@@ -233,6 +233,7 @@ class RemoteActors:
     async def _store_actor(self, actor: RemoteActor, *, requested: str) -> RemoteActor:
         if actor.id != requested and urldefrag(actor.id).url != requested:
             raise FetchError(f"fetched {requested} but the document's id is {actor.id}")
+        leave_place()  # the host's part is done: its key-fetch place is free while this waits for the writer
         await self._writes.store(self, actor)
         return actor
 

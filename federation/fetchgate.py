@@ -27,6 +27,8 @@ key fetched once. :class:`KeyFetchGate` stands in front of every key fetch:
   budget (a token bucket, ``per_host_burst`` then ``per_host_per_minute``), spent only by
   fetches that fail or are slow, so a responsive host's burst never runs it out, and a host
   that has run it out is refused before any fetch.
+- A place is held for the network part only: a fetch that has its answer (before it stores
+  it: a write that waits its turn for the database) gives the place up (:func:`leave_place`).
 - A URL that failed a little while ago is refused at once (a negative cache,
   ``failure_seconds``; the reason and HTTP status are kept, so a 410 still reads as gone).
 
@@ -46,6 +48,7 @@ other.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 import time
 from collections import OrderedDict, deque
@@ -58,6 +61,19 @@ from federation.client import FetchError
 from federation.tokenbuckets import TokenBuckets
 
 T = TypeVar("T")
+#: Set while a fetch holds its host's place: :func:`leave_place` gives the place up early.
+_LEAVE: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("key_fetch_place", default=None)
+
+
+def leave_place() -> None:
+    """Called by a fetch whose network part is over and whose answer was good (before it stores
+    what it fetched): its host's place goes to the next fetch at once, timed by the network part
+    alone; the single flight still lasts until the fetch returns. No-op outside a gated fetch."""
+    leave = _LEAVE.get()
+    if leave is not None:
+        leave()
+
+
 MAX_REMEMBERED_FAILURES = 10_000
 MAX_REMEMBERED_SLOW_HOSTS = 10_000
 
@@ -180,16 +196,25 @@ class KeyFetchGate:
 
     async def _run(self, url: str, host: str, fetch: Callable[[], Awaitable[T]]) -> T:
         await self._turn(url, host)
-        started, slow_or_failed = time.monotonic(), True
+        started, slow_or_failed, held = time.monotonic(), True, True
+
+        def leave(*, failed: bool) -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._ended(host, started, failed or time.monotonic() - started > self.slow_seconds)
+
+        token = _LEAVE.set(lambda: leave(failed=False))
         try:
             result = await fetch()
-            slow_or_failed = time.monotonic() - started > self.slow_seconds
+            slow_or_failed = False
             return result
         except FetchError as error:
             self._remember(url, error)
             raise
         finally:
-            self._ended(host, started, slow_or_failed)
+            _LEAVE.reset(token)
+            leave(failed=slow_or_failed)
 
     async def _turn(self, url: str, host: str) -> None:
         """Return when the fetch may start (holding one of the host's places), or raise FetchError."""

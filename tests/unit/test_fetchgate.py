@@ -4,11 +4,12 @@ waiters (one waiter giving up must not end it for the others), so only ``close``
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from federation.client import FetchError
-from federation.fetchgate import KeyFetchGate
+from federation.fetchgate import KeyFetchGate, leave_place
 
 KEY = "http://127.0.0.1:1/users/slow#main-key"
 
@@ -168,3 +169,24 @@ async def test_a_host_that_answers_quickly_earns_more_places_and_loses_them_when
     assert sum(task.done() for task in waiting) == 2
     release.set()
     await asyncio.gather(*waiting, return_exceptions=True)
+
+
+async def test_a_fetch_that_has_its_answer_leaves_its_place_before_storing_it():
+    """The host's place covers the network part only: a store that waits for the database (past
+    slow_seconds, here) neither holds the next fetch back nor makes the host look slow."""
+    gate, order = _fast_gate(per_host=1, slow_seconds=0.1), []
+
+    async def fetch_then_store(name: str):
+        order.append(f"{name} fetched")
+        leave_place()
+        await asyncio.sleep(0.3)  # the store, waiting for the writer
+        order.append(f"{name} stored")
+        return name
+
+    results = await asyncio.gather(
+        gate.fetch(f"{HOST}/users/a#main-key", lambda: fetch_then_store("a")),
+        gate.fetch(f"{HOST}/users/b#main-key", lambda: fetch_then_store("b")),
+    )
+    assert results == ["a", "b"]
+    assert order.index("b fetched") < order.index("a stored")  # b's turn came when a had its answer
+    assert not gate._is_slow("127.0.0.1:2", time.monotonic())

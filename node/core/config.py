@@ -290,11 +290,7 @@ def validate(config: Config) -> None:
             raise ConfigError(f"[accounts] {f.name} must be positive")
     if config.federation.key_fetch_failure_seconds < 0:
         raise ConfigError("[federation] key_fetch_failure_seconds must be 0 or more")
-    for key in ("keep_processed_days", "keep_delivered_days"):
-        if getattr(config.storage, key) < 0:
-            raise ConfigError(f"[storage] {key} must be 0 (keep forever) or more")
-    if not config.storage.prune_interval_seconds > 0 or config.storage.prune_batch_rows < 1:
-        raise ConfigError("[storage] prune_interval_seconds and prune_batch_rows must be positive")
+    _validate_retention(config.storage)
     for key in ("key_fetch_wait_seconds", "key_fetch_slow_seconds"):
         if not getattr(config.federation, key) > 0:
             raise ConfigError(f"[federation] {key} must be positive")
@@ -308,6 +304,14 @@ def validate(config: Config) -> None:
     if config.tree.report_interval_seconds <= 0:
         raise ConfigError("[tree] report_interval_seconds must be positive")
     _validate_founded(config.node.founded)
+
+
+def _validate_retention(storage: StorageConfig) -> None:
+    for key in ("keep_processed_days", "keep_delivered_days"):
+        if getattr(storage, key) < 0:
+            raise ConfigError(f"[storage] {key} must be 0 (keep forever) or more")
+    if not storage.prune_interval_seconds > 0 or storage.prune_batch_rows < 1:
+        raise ConfigError("[storage] prune_interval_seconds and prune_batch_rows must be positive")
 
 
 def _validate_founded(founded: str) -> None:

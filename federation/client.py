@@ -111,8 +111,12 @@ class FederationClient:
         self.delivery_timeout = aiohttp.ClientTimeout(total=delivery_timeout)
         self._scheme_by_host: dict[str, Scheme] = {}
 
-    async def get_json(self, url: str, *, signer: Signer | None, accept: str = ACCEPT_AP) -> dict:
-        """Signed GET of a JSON document; its ``id`` (if any) must be on the host that served it."""
+    async def get_json(
+        self, url: str, *, signer: Signer | None, accept: str = ACCEPT_AP, max_bytes: int | None = None
+    ) -> dict:
+        """Signed GET of a JSON document; its ``id`` (if any) must be on the host that served it.
+        ``max_bytes``: this document's own cap (a chapter's leaves), instead of ``max_fetch_bytes``;
+        a body over the cap is a :class:`FetchError` with ``status`` 413."""
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             check = self._check(current)
@@ -143,7 +147,7 @@ class FederationClient:
                     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
                     if content_type not in _JSON_TYPES:
                         raise FetchError(f"GET {current} answered {content_type or 'no content type'}, not JSON")
-                    body = await self._read_capped(response, current)
+                    body = await self._read_capped(response, current, max_bytes or self.max_fetch_bytes)
             except (TimeoutError, aiohttp.ClientError, BlockedAddress, OSError, ValueError) as error:
                 raise FetchError(f"GET {current} failed: {_describe(error)}") from None
             try:
@@ -207,15 +211,14 @@ class FederationClient:
             return str(error)
         return self.refuse(url) if self.refuse is not None else None
 
-    async def _read_capped(self, response: aiohttp.ClientResponse, url: str) -> bytes:
-        limit = self.max_fetch_bytes
+    async def _read_capped(self, response: aiohttp.ClientResponse, url: str, limit: int) -> bytes:
         if response.content_length is not None and response.content_length > limit:
-            raise FetchError(f"GET {url} is {response.content_length} bytes, over the {limit}-byte limit")
+            raise FetchError(f"GET {url} is {response.content_length} bytes, over the {limit}-byte limit", status=413)
         chunks, size = [], 0
         async for chunk in response.content.iter_chunked(65536):
             size += len(chunk)
             if size > limit:
-                raise FetchError(f"GET {url} is over the {limit}-byte limit")
+                raise FetchError(f"GET {url} is over the {limit}-byte limit", status=413)
             chunks.append(chunk)
         return b"".join(chunks)
 

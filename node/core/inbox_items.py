@@ -117,16 +117,6 @@ async def page_for_recipients(
     )
 
 
-async def waiting_since(conn: aiosqlite.Connection, moment: float) -> bool:
-    """Whether an item the inbox accepted at or before ``moment`` still waits to be processed."""
-    return (
-        await fetch_value(
-            conn, "SELECT 1 FROM inbox_items WHERE state = 'queued' AND received_at <= ? LIMIT 1", (moment,)
-        )
-        is not None
-    )
-
-
 async def get_by_activity_id(conn: aiosqlite.Connection, activity_id: str):
     rows = await fetch_all(conn, "SELECT * FROM inbox_items WHERE activity_id = ?", (activity_id,))
     return rows[0] if rows else None

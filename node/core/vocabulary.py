@@ -90,6 +90,7 @@ TERMS: dict[str, object] = {
     "exclusions": {"@id": "chapterhouse:exclusions", "@type": "xsd:nonNegativeInteger"},
     "excludedMembers": {"@id": "chapterhouse:excludedMembers", "@type": "xsd:nonNegativeInteger"},
     "excluded": {"@id": "chapterhouse:excluded", "@type": "@json"},
+    "final": {"@id": "chapterhouse:final", "@type": "xsd:boolean"},
     "refused": "chapterhouse:refused",
     "reason": "chapterhouse:reason",
     "questions": {"@id": "chapterhouse:questions", "@type": "@json"},

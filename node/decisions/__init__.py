@@ -28,18 +28,26 @@ achieve (each rule below is enforced in the module named, and attacked in
   (``leaves.MAX_COUNT``, ``rolls``, ``electorate``); a malformed document is refused with a
   reason and never reaches arithmetic, and one proposal's failure never blocks another
   (``worker``). What a hostile chapter CAN do is lie about its own members: claim members it
-  does not have (bounded by its own signed report) or stuff ballots for members who did not
-  vote. No protocol stops a chapter from lying about itself; what it cannot do is change
-  anyone else's say, and every level above, and the public, can check its arithmetic.
+  does not have (bounded by its own signed report from before the proposal) or stuff ballots
+  for members who did not vote. No protocol stops a chapter from lying about itself, and one
+  claim reaches others: a claim on another chapter's member, with an earlier day, takes that
+  member's say there (``rolls``: never silently: ``excludedMembers`` on that chapter's tally,
+  and the member is told where their ballot counts). Beyond that it cannot change anyone
+  else's say, and every level above, and the public, can check its arithmetic.
 - **A linked parent** (a level above): may refuse to pass a proposal or a tally on (nothing
   stops a parent from dropping what it relays; that shows as "not reporting" everywhere
   above it), but cannot forge the issuer's proposal, exclusions or outcome (each carries the
-  issuer's proof), cannot void a chapter's ballots (a refusal only tells the chapter's admin
+  issuer's proof, and a proposal's ids are on its issuer's host: no level re-issues another's
+  proposal under its own name), cannot void a chapter's ballots (a refusal only tells the chapter's admin
   why; it is a signed, structured ``DecisionRefusal`` of the very tally the chapter sent last,
   from the parent the proposal came from or its issuer, never text parsed out of
   ``content``), and cannot make a chapter publish more than its own composer allows
   (``proposal.shape_error``: at most 50 questions, so one Offer makes at most 51 Creates,
   each delivered once per distinct follower inbox, and is passed on once per child).
+
+Every refusal of what a linked peer brings is answered, signed, to that peer (``inbound``);
+a stranger's documents go dead without an answer. Only chapters copy a proposal: members vote
+in their chapters.
 
 Privacy: no node above a chapter can tell which of its members voted, or how. Tallies carry
 no per-voter tags: a member on two rolls is resolved on the rolls, before counting, with
@@ -67,7 +75,9 @@ Flow
    and a chapter publishes its own copy through the polls room and freezes its roll
    (``copying``); the worker sends the signed roll up (``tallying.signed_roll``).
 3. **Rolls and exclusions** (``rolls``): each level checks and keeps each chapter's roll and
-   passes it up; the issuer works out the shared members and sends signed exclusions down.
+   passes it up; the issuer works out the shared members and sends signed exclusions down,
+   and at the close its final exclusions, on which every chapter builds its tally (a roll after
+   the close loses every contest, so no published leaves change because of another's roll).
 4. **Ballots** (``ballots``): counted against the frozen roll less its exclusions; each voter
    gets one random receipt.
 5. **Up** (``worker``, ``tallying``, ``checking``): at ``endTime`` the chapter's signed tally

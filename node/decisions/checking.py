@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import aiosqlite
 
+from federation import jsonio
 from federation.activitystreams import id_of, origin_of
 from federation.client import FetchError
 from inbox.handlers import InboxContext, PrepareContext, TryLater
@@ -33,6 +34,7 @@ from node.branches import link_store
 from node.decisions import leaves, proposal, received, rolls, store
 
 UP = ("DecisionRoll", "DecisionTally", "DecisionAggregate")
+MAX_LEAVES_BYTES = 256 * 1024 * 1024
 DOWN = ("DecisionExclusions", "DecisionOutcome")
 DOCUMENT_TYPES = UP + DOWN
 
@@ -76,7 +78,11 @@ async def standing(
     if await link_store.linked_child(conn, sender) is None:
         return f"{sender} is not a linked child of this node"
     if kind == "DecisionAggregate":
-        return None if origin == sender else f"a level sends its own aggregate: {sender} sent one of {origin}"
+        if origin != sender:
+            return f"a level sends its own aggregate: {sender} sent one of {origin}"
+        if await store.elector(conn, prop.id, sender) is not None:
+            return f"{sender} is a chapter of the electorate: a chapter sends its tally, not an aggregate"
+        return None
     elector = await store.elector(conn, prop.id, origin)
     if elector is None:
         return f"{origin} is not in the electorate of this proposal here (linked after it opened, or no chapter)"
@@ -85,22 +91,36 @@ async def standing(
     return None
 
 
-async def _leaves(pctx: PrepareContext, tally: dict) -> list | str:
+def leaves_cap(prop: store.Proposal, tally: dict) -> int:
+    """The most bytes a chapter's leaves can take: a leaf per voter on its roll, each answering every
+    question with every option (so a large chapter is fetched whole, and a larger body is a lie)."""
+    stated = tally.get("rollSize")
+    roll: int = stated if isinstance(stated, int) and not isinstance(stated, bool) else 0
+    per_leaf = 120 + sum(
+        len(q["id"]) + 16 + sum(len(name) + 4 for name in proposal.options_of(q))
+        for q in proposal.questions_of(prop.document)
+    )
+    return min(MAX_LEAVES_BYTES, 65_536 + max(0, min(roll, leaves.MAX_COUNT)) * per_leaf * 2)
+
+
+async def _leaves(pctx: PrepareContext, prop: store.Proposal, tally: dict) -> list | str:
     url, origin = tally.get("leaves"), id_of(tally.get("attributedTo")) or ""
     if not isinstance(url, str) or origin_of(url).netloc != origin_of(origin).netloc:
         return "the tally's leaves are not on its chapter's host"
     try:
-        page = await pctx.remote_actors.client.get_json(url, signer=pctx.remote_actors.signer)
+        page = await pctx.remote_actors.client.get_json(
+            url, signer=pctx.remote_actors.signer, max_bytes=leaves_cap(prop, tally)
+        )
     except FetchError as error:
-        if error.gone:
-            return f"the leaves are gone: {error.reason}"
+        if error.gone or error.status == 413:
+            return f"the leaves could not be had: {error.reason}"
         raise
     items = page.get("orderedItems") if isinstance(page, dict) else None
     return items if isinstance(items, list) else "no leaves at that URL"
 
 
 async def _tally_check(pctx: PrepareContext, prop: store.Proposal, tally: dict, inbox: str | None) -> DocumentCheck:
-    found = await _leaves(pctx, tally)
+    found = await _leaves(pctx, prop, tally)
     if isinstance(found, str):
         return DocumentCheck(None, [found], inbox)
     try:
@@ -151,6 +171,14 @@ async def roll_refusal(ctx: InboxContext, prop: store.Proposal, roll: dict, rece
     return None
 
 
+def _recounted(existing, tally: dict) -> bool:
+    """A counted tally may be replaced only by the chapter's recount on newer exclusions (a roll after
+    the close made its chapter lose members): a tally stating a later exclusions sequence."""
+    before = jsonio.loads(existing["document"]).get("exclusions")
+    after = tally.get("exclusions")
+    return type(before) is int and type(after) is int and after > before
+
+
 async def excluded_from(conn: aiosqlite.Connection, prop_id: str, chapter: str, seq: int | None) -> list[str] | None:
     """The commitments the exclusions of ``seq`` (the newest when None) take from ``chapter``; None
     when this level holds no exclusions of that sequence (0: none were issued)."""
@@ -168,8 +196,10 @@ async def tally_refusal(ctx: InboxContext, prop: store.Proposal, tally: dict, re
     origin = id_of(tally.get("attributedTo")) or ""
     if received_at > prop.tally_deadline:
         return "late: the tally arrived after the tallyDeadline"
+    if received_at < prop.end_time:
+        return "early: a tally is built at the close, and this one arrived before it"
     existing = await received.get_tally(ctx.conn, prop.id, origin)
-    if existing is not None and existing["status"] == "reported":
+    if existing is not None and existing["status"] == "reported" and not _recounted(existing, tally):
         return f"a chapter reports once: a tally of {origin} is already counted here"
     if check.problems:
         return "; ".join(check.problems)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import aiosqlite
 
 from federation import jsonio
-from node.core import inbox_items
 from node.core.db import fetch_all, fetch_one, fetch_value
 from node.core.due import TransitionError
 from node.decisions.states import COPY
@@ -87,9 +86,9 @@ async def copied_question(conn: aiosqlite.Connection, question_id: str):
 
 async def copies_due(conn: aiosqlite.Connection, now: float) -> list[aiosqlite.Row]:
     """Copies whose roll went up and whose ``endTime`` has passed: their tally is due (``rolled``) once
-    the inbox has processed every activity it accepted before the close (a ballot acknowledged in
-    time is in the tally), or half the time to the ``tallyDeadline`` has gone by (a stuck item does
-    not keep the tally from its parent)."""
+    the issuer's final exclusions are here (so the leaves, once published, never change because of
+    another chapter's roll) and the inbox has processed every ballot its roll's members sent before
+    the close; or, whatever is missing, half way to the ``tallyDeadline``."""
     rows = await fetch_all(
         conn,
         "SELECT c.*, p.end_time, p.tally_deadline FROM decision_copies c"
@@ -99,9 +98,33 @@ async def copies_due(conn: aiosqlite.Connection, now: float) -> list[aiosqlite.R
     due = []
     for row in rows:
         patience = row["end_time"] + (row["tally_deadline"] - row["end_time"]) / 2
-        if now >= patience or not await inbox_items.waiting_since(conn, row["end_time"]):
+        final = await _final_exclusions(conn, row["proposal_id"])
+        if now >= patience or (final and not await ballots_waiting(conn, row["proposal_id"], row["end_time"])):
             due.append(row)
     return due
+
+
+async def _final_exclusions(conn: aiosqlite.Connection, proposal_id: str) -> bool:
+    text = await fetch_value(
+        conn,
+        "SELECT document FROM decision_exclusions WHERE proposal_id = ? ORDER BY seq DESC LIMIT 1",
+        (proposal_id,),
+    )
+    return bool(text) and jsonio.loads(text).get("final") is True
+
+
+async def ballots_waiting(conn: aiosqlite.Connection, proposal_id: str, end_time: float) -> bool:
+    """Whether the inbox still holds, unprocessed, a Create that a member on this roll sent before the
+    close (a ballot it acknowledged in time); a stranger's stuck item holds no tally back."""
+    return (
+        await fetch_value(
+            conn,
+            "SELECT 1 FROM inbox_items i WHERE i.state = 'queued' AND i.type = 'Create' AND i.received_at <= ?"
+            " AND i.actor_id IN (SELECT member_id FROM decision_roll WHERE proposal_id = ?) LIMIT 1",
+            (end_time, proposal_id),
+        )
+        is not None
+    )
 
 
 async def mark_tally_sent(conn: aiosqlite.Connection, proposal_id: str, tally: dict, leaves: list, now: float) -> None:

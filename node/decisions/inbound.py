@@ -53,7 +53,6 @@ from node.decisions import (
     telling,
 )
 from node.decisions.telling import authoring
-from node.membership import members
 
 log = logging.getLogger("chapterhouse.decisions")
 
@@ -76,9 +75,9 @@ async def prepare_offer(pctx: PrepareContext, activity: dict) -> dict:
 
 
 async def wants_copy(ctx: InboxContext) -> bool:
-    if ctx.config.node.level == "chapter" or not await link_store.count_linked_children(ctx.conn):
-        return True
-    return await members.count_in_state(ctx.conn, ctx.chapter) > 0
+    """Members vote in their chapters: only a chapter (or a node with no children) copies a proposal.
+    A region's own members are in no electorate, so a copy there would take ballots that never count."""
+    return ctx.config.node.level == "chapter" or not await link_store.count_linked_children(ctx.conn)
 
 
 async def on_offer(ctx: InboxContext, activity: dict) -> None:
@@ -125,6 +124,9 @@ async def _pass_down(ctx: InboxContext, document: dict) -> None:
 
 async def on_roll(ctx: InboxContext, prop: store.Proposal, activity: dict, roll: dict) -> None:
     origin = id_of(roll["attributedTo"]) or ""
+    kept = await received.roll_of(ctx.conn, prop.id, origin)
+    if kept is not None and jsonio.loads(kept["document"]) == roll:
+        return  # the same roll again (redelivered, or through a second path): kept once, nobody told
     reason = await checking.roll_refusal(ctx, prop, roll, ctx.received_at)
     if reason is not None:
         log.warning("decisions: roll of %s on %s refused: %s", origin, prop.id, reason)
@@ -183,14 +185,18 @@ async def _refuse(ctx: InboxContext, activity: dict, document: dict, reason: str
     await _refusal(checking.proposal_of(document), chapter, check.inbox, activity, document, reason, ctx.now)(ctx.conn)
 
 
-def _refusal(proposal_id: str, to: str, inbox: str | None, answered: dict, document: dict, reason: str, now):
-    """What records a refusal for the worker to send, signed, to ``to``."""
+def _refusal(
+    proposal_id: str, author: str, inbox: str | None, answered: dict, document: dict, reason: str, now, peer=None
+):
+    """What records a refusal of ``author``'s document for the worker to send, signed, to ``peer`` (the
+    linked peer that brought it; the author itself by default)."""
 
     async def record(conn) -> None:
         await received.add_refusal(
             conn,
             proposal_id,
-            chapter=to,
+            peer=peer,
+            chapter=author,
             refused=sending.proof_value_of(document) or "",
             kind=str(document.get("type", "")),
             answered=answered,
@@ -216,7 +222,8 @@ async def refused(ctx: InboxContext, activity: dict, document: dict, reason: str
     sender = id_of(activity.get("actor")) or ""
     inbox = await _peer_inbox(ctx, sender)
     proposal_id = checking.proposal_of(document) or str(document.get("id", ""))
-    answer = _refusal(proposal_id, sender, inbox, activity, document, reason, ctx.now) if inbox else None
+    author = id_of(document.get("attributedTo")) or sender
+    answer = _refusal(proposal_id, author, inbox, activity, document, reason, ctx.now, peer=sender) if inbox else None
     return PermanentError(reason, answer=answer)
 
 

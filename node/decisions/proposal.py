@@ -21,7 +21,7 @@ import html
 import re
 from datetime import datetime, timedelta
 
-from federation.activitystreams import id_of
+from federation.activitystreams import id_of, origin_of
 from federation.actors import RemoteActors
 from federation.client import FetchError
 from federation.proofs import ProofError, proof_verification_method, verify_actor_proof
@@ -151,6 +151,9 @@ def shape_error(proposal) -> str | None:
         return "a proposal is a Question or a Survey"
     if not isinstance(proposal.get("decision"), dict) or not _short_id(proposal.get("id")):
         return "a proposal needs an id and a decision"
+    issuer = id_of(proposal.get("attributedTo")) or ""
+    if not _on_host_of(proposal["id"], issuer):
+        return f"a proposal's id is on its issuer's host: {proposal['id']} is not on the host of {issuer}"
     try:
         end, _ = times_of(proposal)
         items = proposal.get("orderedItems") if proposal.get("type") == "Survey" else [proposal]
@@ -160,6 +163,8 @@ def shape_error(proposal) -> str | None:
         for item in items:
             if not isinstance(item, dict) or not _short_id(item.get("id")) or item["id"] in ids:
                 return "every question of a proposal needs an id of its own"
+            if not _on_host_of(item["id"], issuer):
+                return f"a proposal's questions are on its issuer's host: {item['id']} is not"
             ids.add(item["id"])
             spec = polls_out.parse_question(item)
             if spec.options != options_of(item):
@@ -172,6 +177,11 @@ def shape_error(proposal) -> str | None:
     if policy != proposal["decision"]:
         return "the proposal's decision is not in the form its issuer signs"
     return None
+
+
+def _on_host_of(object_id: str, actor_id: str) -> bool:
+    """An object is its author's only on its author's host: no node can re-issue another's proposal id."""
+    return bool(actor_id) and origin_of(object_id).netloc.lower() == origin_of(actor_id).netloc.lower()
 
 
 def _short_id(value) -> bool:

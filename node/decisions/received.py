@@ -56,16 +56,18 @@ async def insert_roll_entries(
     )
 
 
-async def shared_entries(conn: aiosqlite.Connection, proposal_id: str) -> list[tuple[str, str, int]]:
-    """(commitment, chapter, day) of every commitment on two rolls or more."""
+async def shared_entries(conn: aiosqlite.Connection, proposal_id: str, end_time: float) -> list[tuple]:
+    """(commitment, chapter, day, late) of every commitment on two rolls or more; ``late``: its roll
+    was received here after ``end_time``."""
     rows = await fetch_all(
         conn,
-        "SELECT commitment, chapter, day FROM decision_roll_entries WHERE proposal_id = ? AND commitment IN"
-        " (SELECT commitment FROM decision_roll_entries WHERE proposal_id = ? GROUP BY commitment"
-        " HAVING COUNT(*) > 1)",
-        (proposal_id, proposal_id),
+        "SELECT e.commitment, e.chapter, e.day, r.received_at > ? AS late FROM decision_roll_entries e"
+        " JOIN decision_rolls r ON r.proposal_id = e.proposal_id AND r.chapter = e.chapter"
+        " WHERE e.proposal_id = ? AND e.commitment IN (SELECT commitment FROM decision_roll_entries"
+        " WHERE proposal_id = ? GROUP BY commitment HAVING COUNT(*) > 1)",
+        (end_time, proposal_id, proposal_id),
     )
-    return [(row["commitment"], row["chapter"], row["day"]) for row in rows]
+    return [(row["commitment"], row["chapter"], row["day"], bool(row["late"])) for row in rows]
 
 
 # --- the issuer's exclusions ----------------------------------------------------------------
@@ -125,7 +127,7 @@ async def put_tally(
         " via_child = excluded.via_child, status = excluded.status, reason = excluded.reason,"
         " document = excluded.document, recount = excluded.recount, roll = excluded.roll,"
         " inbox = COALESCE(excluded.inbox, decision_tallies.inbox), received_at = excluded.received_at"
-        " WHERE decision_tallies.status != 'reported'",
+        " WHERE decision_tallies.status != 'reported' OR excluded.status = 'reported'",
         (
             proposal_id,
             chapter,
@@ -203,13 +205,15 @@ async def add_refusal(
     reason: str,
     inbox: str | None,
     now: float,
+    peer: str | None = None,
 ) -> None:
-    """Keep a refusal to tell ``chapter`` (a linked peer) once: of the signed document of ``kind`` whose
-    proof value is ``refused``, brought by the activity ``answered`` (what the Reject answers)."""
+    """Keep a refusal of the signed document of ``kind`` by ``chapter`` (its author) whose proof value is
+    ``refused``, brought by the activity ``answered`` (what the Reject answers), to tell ``peer`` (the
+    linked peer that brought it; the author itself by default) once, at ``inbox``."""
     await conn.execute(
-        "INSERT INTO decision_refusals (proposal_id, chapter, refused, kind, document, reason, inbox, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (proposal_id, chapter, refused, kind, jsonio.dumps_str(answered), reason, inbox, now),
+        "INSERT INTO decision_refusals (proposal_id, chapter, peer, refused, kind, document, reason, inbox,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (proposal_id, chapter, peer or chapter, refused, kind, jsonio.dumps_str(answered), reason, inbox, now),
     )
 
 

@@ -34,8 +34,10 @@ def _entry(branch: str, level: str | None, kept: dict | None, default: str) -> d
 
 async def branches(conn: aiosqlite.Connection, prop: store.Proposal) -> list[dict]:
     kept = {t["origin"]: t for t in await received.tallies(conn, prop.id)}
-    for origin, document in (await received.aggregates(conn, prop.id)).items():
-        kept[origin] = {"status": "reported", "reason": None, "document": document}
+    aggregates = {  # a branch's own sum, shown on its entry: never in place of a chapter's tally
+        origin: {"status": "reported", "reason": None, "document": document}
+        for origin, document in (await received.aggregates(conn, prop.id)).items()
+    }
     top: list[dict] = []
     made: dict[str, dict] = {}
     for elector in await store.electorate(conn, prop.id):
@@ -44,7 +46,7 @@ async def branches(conn: aiosqlite.Connection, prop: store.Proposal) -> list[dic
             if branch not in made:
                 row = await reports.get(conn, branch)
                 level = None if row is None else jsonio.loads(row["report"]).get("level")
-                made[branch] = _entry(branch, level, kept.get(branch), "not reporting")
+                made[branch] = _entry(branch, level, aggregates.get(branch), "not reporting")
                 siblings.append(made[branch])
             siblings = made[branch]["children"]
         chapter = _entry(elector["chapter"], elector["level"], kept.get(elector["chapter"]), "not reporting")

@@ -11,13 +11,24 @@ The issuer finds the commitments on two or more rolls and resolves each before a
 counted (:func:`resolve`): the member stays on the roll where the membership began first
 (the earliest day, then the smallest chapter id), and is excluded from the others. The
 result is a signed ``DecisionExclusions`` (a ``sequence`` number, and per chapter the
-commitments it loses) sent down the tree, and again whenever a later roll changes it. A
-chapter refuses ballots from its excluded members, leaves out any such ballot it counted
-before, and tells them where they count; its tally states which exclusions it applied.
+commitments it loses) sent down the tree, again whenever a later roll changes it, and once
+more at the close with ``final: true``: a chapter builds its tally only on final exclusions
+(or, if they never come, half way to the ``tallyDeadline``), so its leaves, once published,
+never change because of another roll. A roll received after the close loses every contest
+(its chapter alone recounts; no other chapter's published leaves change, which would tell
+the difference between two versions: a member's vote). A chapter refuses ballots from its
+excluded members, leaves out any such ballot it counted before, and tells them where they
+count; its tally states which exclusions it applied.
 So tallies carry nothing per voter: no level above a chapter can tell which of its members
 voted, or how. What a level above can still learn: whether an account it guesses is on a
 chapter's roll (a commitment of public ids can be recomputed by whoever holds the roll), and
 the day that membership began.
+
+The day is the chapter's own word too, so a hostile chapter can claim members it does not
+have, with early days, and take them from others (where they will not vote): bounded by its
+report from before the proposal, and never silent: every exclusion shows as
+``excludedMembers`` on the losing chapter's tally, in ``/results``, and each excluded member
+is told where their ballot counts. Admins who see a chapter claim others' members unlink it.
 
 A roll is the chapter's word about its own members: it may not exceed the member count of
 the chapter's last signed report by more than :func:`allowance` (members who joined between
@@ -84,16 +95,18 @@ def entries_of(roll: Mapping[str, Any]) -> list[tuple[str, int]] | str:
     return entries
 
 
-def resolve(entries: Iterable[tuple[str, str, int]]) -> dict[str, list[str]]:
-    """{chapter: the commitments it loses} for ``entries`` of (commitment, chapter, day) on several rolls."""
-    holders: dict[str, list[tuple[int, str]]] = {}
-    for digest, chapter, day in entries:
-        holders.setdefault(digest, []).append((day, chapter))
+def resolve(entries: Iterable[tuple[Any, ...]]) -> dict[str, list[str]]:
+    """{chapter: the commitments it loses} for ``entries`` of (commitment, chapter, day[, late]) on
+    several rolls: a roll received after the close (``late``) loses every contest, so that the
+    exclusions of the rolls in time are final at the close."""
+    holders: dict[str, list[tuple[bool, int, str]]] = {}
+    for digest, chapter, day, *late in entries:
+        holders.setdefault(digest, []).append((bool(late and late[0]), day, chapter))
     excluded: dict[str, list[str]] = {}
     for digest, claims in holders.items():
         if len(claims) < 2:
             continue
-        for _, chapter in sorted(claims)[1:]:
+        for *_, chapter in sorted(claims)[1:]:
             excluded.setdefault(chapter, []).append(digest)
     return {chapter: sorted(found) for chapter, found in sorted(excluded.items())}
 
@@ -101,6 +114,8 @@ def resolve(entries: Iterable[tuple[str, str, int]]) -> dict[str, list[str]]:
 def exclusions_of(document: Mapping[str, Any]) -> dict[str, list[str]] | str:
     """The exclusions a ``DecisionExclusions`` states, or why it is malformed."""
     sequence, excluded = document.get("sequence"), document.get("excluded")
+    if not isinstance(document.get("final", False), bool):
+        return "exclusions say whether they are final (true or false)"
     if type(sequence) is not int or not 1 <= sequence <= MAX_COUNT:
         return "exclusions need a sequence number from 1"
     if not isinstance(excluded, dict):

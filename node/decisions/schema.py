@@ -235,4 +235,14 @@ MIGRATIONS: list[Migration] = [
             ELSE 'frozen' END;
         """,
     ),
+    Migration(
+        15,
+        "decisions: final exclusions, refusals told to the peer",
+        """
+        -- node/decisions/received.py: a refusal names the document's author (chapter) and, apart, the linked
+        -- peer that brought it and is told (peer); older rows told their chapter
+        ALTER TABLE decision_refusals ADD COLUMN peer TEXT;
+        UPDATE decision_refusals SET peer = chapter;
+        """,
+    ),
 ]

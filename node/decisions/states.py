@@ -21,8 +21,11 @@ between is kept as a document (once) and moves no state there.
 
 ``EXCLUSIONS``, at the issuer, a proposal's shared members (``decision_proposals.exclusions_due``)::
 
-    settled  (0)  the exclusions sent match every roll received    -> due
-    due      (1)  a roll arrived since they were worked out          -> settled, due
+    settled  (0)  the exclusions sent match every roll received    -> due, final
+    due      (1)  a roll arrived since they were worked out          -> settled, due, final
+    final    (2)  at endTime the final exclusions went down (chapters
+                  build their tallies on them); a roll after the close
+                  can only lose its shared members                   -> due
 
 ``REFUSAL``, a roll or tally this level refused (``decision_refusals.sent_at``)::
 
@@ -48,8 +51,8 @@ COPY = StateGraph(
 EXCLUSIONS = StateGraph(
     "the issuer's exclusions of a proposal",
     initial="settled",
-    transitions={"settled": ["due"], "due": ["settled", "due"]},
-    meanings={"settled": "exclusions_due = 0", "due": "exclusions_due = 1"},
+    transitions={"settled": ["due", "final"], "due": ["settled", "due", "final"], "final": ["due"]},
+    meanings={"settled": "exclusions_due = 0", "due": "exclusions_due = 1", "final": "exclusions_due = 2"},
 )
 REFUSAL = StateGraph(
     "a refusal of a chapter's roll or tally",

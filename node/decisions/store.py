@@ -197,6 +197,19 @@ async def mark_exclusions_due(conn: aiosqlite.Connection, proposal_id: str, due:
         )
 
 
-async def proposals_with_exclusions_due(conn: aiosqlite.Connection) -> list[Proposal]:
-    rows = await fetch_all(conn, "SELECT * FROM decision_proposals WHERE is_issuer = 1 AND exclusions_due = 1")
+async def mark_exclusions_final(conn: aiosqlite.Connection, proposal_id: str) -> None:
+    """``states.EXCLUSIONS``: at or after endTime, the final exclusions went down (-> ``final``)."""
+    EXCLUSIONS.check("due", "final")
+    await conn.execute("UPDATE decision_proposals SET exclusions_due = 2 WHERE id = ?", (proposal_id,))
+
+
+async def proposals_with_exclusions_due(conn: aiosqlite.Connection, now: float) -> list[Proposal]:
+    """At the issuer: a roll arrived since the exclusions were worked out, or the vote closed and the
+    final exclusions have not gone down yet."""
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM decision_proposals WHERE is_issuer = 1"
+        " AND (exclusions_due = 1 OR (exclusions_due = 0 AND end_time <= ?))",
+        (now,),
+    )
     return [p for p in map(_proposal, rows) if p is not None]

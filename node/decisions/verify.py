@@ -79,34 +79,52 @@ async def check_chapter(
 ) -> leaves.Recount | None:
     """The chapter's tally, checked from its proof to its leaves; its recount, or None when it fails."""
     tally = branch.get("tally")
-    if branch.get("status") != "reported" or not isinstance(tally, dict):
-        report.ok(f"{chapter}: {branch.get('status')} (in the denominator only)")
+    status = branch.get("status")
+    if status not in ("reported", "refused") or not isinstance(tally, dict):
+        report.ok(f"{chapter}: {status} (in the denominator only)")
         return None
-    if id_of(tally.get("attributedTo")) != chapter or id_of(tally.get("proposal")) != prop["id"]:
-        report.fail(f"{chapter}: the tally shown is not this chapter's tally of this proposal")
+    if (
+        tally.get("type") != "DecisionTally"
+        or id_of(tally.get("attributedTo")) != chapter
+        or id_of(tally.get("proposal")) != prop["id"]
+    ):
+        report.fail(f"{chapter}: the document shown is not this chapter's tally of this proposal")
         return None
+    if status == "refused":
+        checked = await _checked(fetcher, prop, chapter, tally)
+        why = "its proof, leaves and figures check out" if isinstance(checked, leaves.Recount) else checked
+        report.ok(f"{chapter}: refused ({branch.get('reason')}); {why} (in the denominator only)")
+        return None
+    checked = await _checked(fetcher, prop, chapter, tally)
+    if isinstance(checked, str):
+        report.fail(f"{chapter}: {checked}")
+        return None
+    report.ok(f"{chapter}: {checked.voters} voters of a roll of {tally['rollSize']}, proof, leaves and root check out")
+    return checked
+
+
+async def _checked(fetcher: Fetcher, prop: dict, chapter: str, tally: dict) -> leaves.Recount | str:
+    """The tally's recount, or what does not check out (its proof, its leaves, its figures, its root)."""
     error = await fetcher.proof_error(tally, chapter)
     url = tally.get("leaves")
     if not isinstance(url, str) or origin_of(url).netloc != origin_of(chapter).netloc:
         error = error or "its leaves are not on its own host"
     if error is not None or not isinstance(url, str):
-        report.fail(f"{chapter}: {error}")
-        return None
+        return str(error)
     try:
         page = (await fetcher.json(url)).get("orderedItems")
         served: list = page if isinstance(page, list) else []
         counted = leaves.recount(proposal.ballots_of(prop), served)
     except (FetchError, leaves.LeafError) as failure:
-        report.fail(f"{chapter}: its leaves: {failure}")
-        return None
+        return f"its leaves: {failure}"
     problems = leaves.claim_problems(tally, counted)
     if tally.get("merkleRoot") != leaves.merkle_root(served):
         problems.append("the Merkle root does not match the leaves")
-    if problems:
-        report.fail(f"{chapter}: {'; '.join(problems)}")
-        return None
-    report.ok(f"{chapter}: {counted.voters} voters of a roll of {tally['rollSize']}, proof, leaves and root check out")
-    return counted
+    return "; ".join(problems) if problems else counted
+
+
+def _counts(question: dict) -> dict:
+    return {o.get("name"): o.get("count") for o in question.get("options", []) if isinstance(o, dict)}
 
 
 def _compare(report: Report, what: str, claimed: Any, computed: Any) -> None:
@@ -129,6 +147,8 @@ async def verify(fetcher: Fetcher, proposal_id: str) -> Report:
         report.fail("no signed outcome yet: the decision is not final")
         return report
     error = await fetcher.proof_error(signed, id_of(prop.get("attributedTo")))
+    if error is None and id_of(signed.get("proposal")) != proposal_id:
+        error = f"it is the outcome of {signed.get('proposal')}"
     (report.fail if error else report.ok)(f"the outcome: {error or 'signed by the issuer'}")
     stated = {c["id"]: c for c in signed.get("result", {}).get("chapters", [])}
     counted: dict[str, tuple[leaves.Recount, tuple[str, ...], int]] = {}
@@ -142,6 +162,10 @@ async def verify(fetcher: Fetcher, proposal_id: str) -> Report:
         else:
             rolls[chapter] = (roll, path)
     policy = proposal.policy_of(prop)
+    signed_questions = {q.get("id"): q for q in signed["result"].get("questions", [])}
+    voters = sum(r.voters for r, _, _ in counted.values())
+    _compare(report, "the voters", results.get("voters"), voters)
+    _compare(report, "the signed outcome's voters", signed["result"].get("voters"), voters)
     for number, question in enumerate(proposal.questions_of(prop)):
         rows = [
             outcome.ChapterTally(
@@ -159,10 +183,25 @@ async def verify(fetcher: Fetcher, proposal_id: str) -> Report:
             totals,
         )
         _compare(report, f"question {number + 1}'s outcome", (shown.get("outcome") or {}).get("status"), decided.status)
+        mine = signed_questions.get(question["id"]) or {}
+        _compare(report, f"the signed counts of question {number + 1}", _counts(mine), totals)
+        _compare(
+            report,
+            f"the signed outcome of question {number + 1}",
+            (mine.get("outcome") or {}).get("status"),
+            decided.status,
+        )
+        _compare(
+            report,
+            f"the voters of question {number + 1}",
+            [shown.get("votersCount"), mine.get("votersCount")],
+            [sum(row.voters for row in rows)] * 2,
+        )
         if number == 0:
             _compare(report, "the outcome", (results.get("outcome") or {}).get("status"), decided.status)
             _compare(report, "the signed outcome", signed["result"].get("status"), decided.status)
             _compare(report, "the electorate", results.get("electorate"), decided.electorate)
+            _compare(report, "the signed electorate", signed["result"].get("electorate"), decided.electorate)
             report.lines.append(f"      {decided.status}: {decided.reason}")
     return report
 
@@ -182,6 +221,9 @@ async def run(proposal_id: str, *, allow_private: bool, timeout: float = 20.0) -
             report = await verify(Fetcher(client), proposal_id)
         except FetchError as error:
             print(f"chapterhouse verify: could not fetch what the proposal needs: {error}")
+            return 1
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            print(f"chapterhouse verify: the documents served are malformed ({type(error).__name__}: {error})")
             return 1
     print("\n".join(report.lines))
     if report.failures:

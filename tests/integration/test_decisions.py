@@ -151,7 +151,10 @@ async def test_a_proposal_is_immutable_and_needs_a_subtree(make_node, tmp_path, 
     """An Update changing options, policy or times is 422; a node without children cannot issue."""
     clock = FrozenClock()
     nodes = await build_tree(make_node, tmp_path, clock, member_host, {"a": 2}, under={"r1": ["a"]})
+    await add_members(nodes["r1"], member_host, "regional", 2)  # a region's own members are in no electorate
     proposal_id = await issue(nodes["world"], clock)
+    await copy_questions(nodes["a"], proposal_id)
+    assert await copy_store.copy_of(nodes["r1"].db.reader, proposal_id) is None  # so no copy takes their ballots
     for change in ({"decision": {"passThreshold": 0.9}}, {"oneOf": ["yes", "no"]}, {"endTime": iso(clock.now())}):
         status, body, _ = await publish(nodes["world"], {"type": "Update", "object": {"id": proposal_id, **change}})
         assert status == 422, body
@@ -338,7 +341,7 @@ async def test_a_member_on_two_rolls_is_counted_once(make_node, tmp_path, member
     assert final["electorate"] == 179, final["electorate"]
     assert options["agree"] == 12 and options["disagree"] == 10 and final["voters"] == 22, final
     b_tally = next(c["tally"] for r in final["branches"] for c in r["children"] if c["id"] == nodes["b"].actor_id)
-    assert b_tally["excludedMembers"] == 1 and b_tally["rollSize"] == 49 and b_tally["exclusions"] == 1
+    assert b_tally["excludedMembers"] == 1 and b_tally["rollSize"] == 49 and b_tally["exclusions"] >= 1
     assert not {"rollTags", "participation"} & set(b_tally)
 
 

@@ -156,5 +156,12 @@ def test_a_shared_member_stays_where_the_membership_began_first_and_nowhere_else
     assert rolls.resolve([("c9", "https://a", 1)]) == {}
 
 
+def test_a_roll_received_after_the_close_loses_every_contest():
+    """So that the exclusions of the rolls in time are final at the close, whatever a late roll claims."""
+    entries = [("c1", "https://early", 500, False), ("c1", "https://late", 0, True), ("c2", "https://late", 3, True)]
+    entries += [("c2", "https://other-late", 1, True)]
+    assert rolls.resolve(entries) == {"https://late": ["c1", "c2"]}
+
+
 def test_a_roll_may_exceed_the_last_report_only_by_the_members_who_joined_since():
     assert rolls.allowance(0) == 5 and rolls.allowance(100) == 110 and rolls.allowance(10_000) == 11_000

@@ -290,6 +290,7 @@ async def measure(quick: bool) -> list[Figure]:
         flush=True,
     )
     DETAILS["prune"] = pruning
+    pruned_rows = pruning["deleted"]["inbox items"]
     plans[pruned] = query_plans(paths[pruned])
     # Rounds in turn over the sizes, so a busy moment on the machine falls on every size alike.
     samples: dict[int, dict[str, list[float]]] = {size: {} for size in paths}
@@ -319,7 +320,11 @@ async def measure(quick: bool) -> list[Figure]:
 
     figures = []
     for size in [*sizes, pruned]:
-        label = f"{size:,} rows stored" if size > 0 else f"{-size:,} rows left after pruning {-size:,}"
+        label = (
+            f"{size:,} rows stored"
+            if size > 0
+            else f"{2 * -size - pruned_rows:,} rows left after pruning {pruned_rows:,}"
+        )
         for name in timings[size]:
             figures.append(
                 Figure(

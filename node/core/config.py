@@ -74,7 +74,7 @@ class StorageConfig:
     keep_processed_days: float = 30.0  # processed inbox items (and their bodies) are deleted after this; 0: kept
     keep_delivered_days: float = 30.0  # delivered (or given up) delivery rows are deleted after this; 0: kept
     prune_interval_seconds: float = 3600.0  # how often the pruning runs (expired sessions go then too)
-    prune_batch_rows: int = 1000  # rows per DELETE: the write lock is held for one batch at a time
+    prune_batch_rows: int = 500  # rows per DELETE: the write lock is held for one batch at a time
 
 
 @dataclass(frozen=True)

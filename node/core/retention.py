@@ -12,8 +12,8 @@ backoff). Only rows that ended (``done`` or ``dead``) before the cutoff go.
 
 Bounded: rows are deleted in windows of ``prune_batch_rows`` consecutive ``seq`` (the primary
 key: each window is one short range scan), one ``DELETE`` statement per window (its own
-atomic transaction, :meth:`Database.write_statement`: ~16 ms for 1,000 rows on a busy 2-core
-machine), with a pause between windows at least as long as the last one held the lock, so the
+atomic transaction, :meth:`Database.write_statement`: 16-23 ms median for 1,000 rows on a busy
+2-core machine, hence 500 by default), with a pause between windows at least as long as the last one held the lock, so the
 write lock is never held for long nor more than half the time, and the inbox's commits go on
 in between. The walk starts at
 the oldest row and stops at the first window that begins with a row received (created) after

@@ -15,7 +15,7 @@ second Follow exchange, and the link's end removes exactly those), the parent's 
 of the parent (from the child) or ``Remove`` of a child from the children collection (from
 the parent) unlinks both sides at once.
 
-**Reports** (``reports``, ``reporter``): every node sends its parent a ``BranchReport`` of its
+**Reports** (``reports``: made, checked and kept; ``report_sending``: sent to the parent): every node sends its parent a ``BranchReport`` of its
 facts (level, name, place, founding date, active members, parent) with a FEP-8b32 proof from
 its Ed25519 key, on linking and when the facts change, at most once per
 ``report_interval_seconds``. A parent checks the proof against the origin's Multikey before
@@ -57,7 +57,7 @@ from node.branches import (
     outbound,
     pages,
     relaying,
-    reporter,
+    report_sending,
     schema,
     software,
     subtree_posts,
@@ -99,4 +99,4 @@ def setup(app: web.Application) -> None:
     views.add_routes(app)
     pages.add_routes(app)
     admin.add_routes(app)
-    app.cleanup_ctx.append(reporter.reporter_context)
+    app.cleanup_ctx.append(report_sending.reporter_context)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from node.branches import link_store, reporter, reports
+from node.branches import link_store, report_sending, reports
 from node.branches.link_store import Link
 from node.core import follows, publish, vocabulary
 from node.core.clock import to_epoch
@@ -132,12 +132,12 @@ async def drop_parent(conn: aiosqlite.Connection, local: Local, link: Link) -> N
     """We are no longer below ``link.peer_id`` (we left, or it removed us)."""
     await link_store.set_state(conn, link.peer_id, "parent", "unlinked", local.epoch)
     await drop_follows(conn, local, link)
-    await reporter.forget_sent(conn, link.peer_id)
+    await report_sending.forget_sent(conn, link.peer_id)
     log.info("branch tree: this node is no longer below %s", link.peer_id)
 
 
 async def forward_subtree(conn: aiosqlite.Connection, local: Local, parent: Link) -> int:
-    """A new parent hears every report kept from our subtree, unchanged (ours follows from the reporter)."""
+    """A new parent hears every report kept from our subtree, unchanged (ours follows from report_sending)."""
     kept = await reports.all_reports(conn)
     for entry in kept:
         await forward(conn, local, parent, entry["report"])

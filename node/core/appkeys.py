@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from inbox.intake import InboxIntake
     from inbox.ratelimit import InboxLimits
     from inbox.worker import InboxWorker
-    from node.branches.reporter import Reporter
+    from node.branches.report_sending import Reporter
     from node.core.clock import Clock
     from node.core.config import Config
     from node.core.db import Database

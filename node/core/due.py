@@ -25,7 +25,7 @@ another, nor another kind. Tests step a room's kinds one cycle at a time with
 :meth:`DueRunner.run` (the rooms' ``run_single_cycle()``), which ignores ``every``.
 
 This module knows no feature: the rooms bring their graphs and kinds (the polls room, the
-decisions room and the branch reporter; see their ``worker``/``reporter`` docstrings).
+decisions room and the branch reporter; see their ``worker``/``report_sending`` docstrings).
 """
 
 from __future__ import annotations

@@ -132,6 +132,10 @@ def _compare(report: Report, what: str, claimed: Any, computed: Any) -> None:
         report.fail(f"{what}: the results say {claimed!r}, the documents give {computed!r}")
 
 
+Counted = dict[str, tuple[leaves.Recount, tuple[str, ...], int]]  # chapter -> (recount, path, roll)
+Silent = dict[str, tuple[int, tuple[str, ...]]]  # chapter -> (roll, path), in the denominator only
+
+
 async def verify(fetcher: Fetcher, proposal_id: str) -> Report:
     report = Report()
     results = await fetcher.json(f"{proposal_id}/results", accept="application/json")
@@ -150,9 +154,22 @@ async def verify(fetcher: Fetcher, proposal_id: str) -> Report:
     if error is None and id_of(signed.get("proposal")) != proposal_id:
         error = f"it is the outcome of {signed.get('proposal')}"
     (report.fail if error else report.ok)(f"the outcome: {error or 'signed by the issuer'}")
+    counted, silent = await _chapters(fetcher, report, prop, results, signed)
+    voters = sum(r.voters for r, _, _ in counted.values())
+    _compare(report, "the voters", results.get("voters"), voters)
+    _compare(report, "the signed outcome's voters", signed["result"].get("voters"), voters)
+    for number, question in enumerate(proposal.questions_of(prop)):
+        _question(report, prop, results, signed, number, question, counted, silent)
+    return report
+
+
+async def _chapters(
+    fetcher: Fetcher, report: Report, prop: dict, results: dict, signed: dict
+) -> tuple[Counted, Silent]:
+    """Each chapter's tally checked; (those counted, those in the denominator only)."""
     stated = {c["id"]: c for c in signed.get("result", {}).get("chapters", [])}
-    counted: dict[str, tuple[leaves.Recount, tuple[str, ...], int]] = {}
-    rolls: dict[str, tuple[int, tuple[str, ...]]] = {}
+    counted: Counted = {}
+    silent: Silent = {}
     for chapter, (branch, path) in _paths(results.get("branches", [])).items():
         found = await check_chapter(fetcher, report, prop, chapter, branch)
         roll = int((stated.get(chapter) or {}).get("roll", branch.get("roll") or 0))
@@ -160,50 +177,44 @@ async def verify(fetcher: Fetcher, proposal_id: str) -> Report:
             _compare(report, f"{chapter}'s roll", roll, branch["tally"]["rollSize"])
             counted[chapter] = (found, path, branch["tally"]["rollSize"])
         else:
-            rolls[chapter] = (roll, path)
-    policy = proposal.policy_of(prop)
-    signed_questions = {q.get("id"): q for q in signed["result"].get("questions", [])}
-    voters = sum(r.voters for r, _, _ in counted.values())
-    _compare(report, "the voters", results.get("voters"), voters)
-    _compare(report, "the signed outcome's voters", signed["result"].get("voters"), voters)
-    for number, question in enumerate(proposal.questions_of(prop)):
-        rows = [
-            outcome.ChapterTally(
-                c, roll, path, True, r.questions[question["id"]].voters, r.questions[question["id"]].counts
-            )
-            for c, (r, path, roll) in counted.items()
-        ] + [outcome.ChapterTally(c, roll, path) for c, (roll, path) in rolls.items()]
-        decided = outcome.decide(policy, rows)
-        shown: dict = next((q for q in results.get("questions", []) if q.get("id") == question["id"]), {})
-        totals = {o["name"]: sum(row.counts.get(o["name"], 0) for row in rows) for o in shown.get("options", [])}
-        _compare(
-            report,
-            f"question {number + 1}'s counts",
-            {o["name"]: o["count"] for o in shown.get("options", [])},
-            totals,
+            silent[chapter] = (roll, path)
+    return counted, silent
+
+
+def _question(
+    report: Report,
+    prop: dict,
+    results: dict,
+    signed: dict,
+    number: int,
+    question: dict,
+    counted: Counted,
+    silent: Silent,
+) -> None:
+    """One question redone under the signed policy, compared with /results and the signed outcome."""
+    rows = [
+        outcome.ChapterTally(
+            c, roll, path, True, r.questions[question["id"]].voters, r.questions[question["id"]].counts
         )
-        _compare(report, f"question {number + 1}'s outcome", (shown.get("outcome") or {}).get("status"), decided.status)
-        mine = signed_questions.get(question["id"]) or {}
-        _compare(report, f"the signed counts of question {number + 1}", _counts(mine), totals)
-        _compare(
-            report,
-            f"the signed outcome of question {number + 1}",
-            (mine.get("outcome") or {}).get("status"),
-            decided.status,
-        )
-        _compare(
-            report,
-            f"the voters of question {number + 1}",
-            [shown.get("votersCount"), mine.get("votersCount")],
-            [sum(row.voters for row in rows)] * 2,
-        )
-        if number == 0:
-            _compare(report, "the outcome", (results.get("outcome") or {}).get("status"), decided.status)
-            _compare(report, "the signed outcome", signed["result"].get("status"), decided.status)
-            _compare(report, "the electorate", results.get("electorate"), decided.electorate)
-            _compare(report, "the signed electorate", signed["result"].get("electorate"), decided.electorate)
-            report.lines.append(f"      {decided.status}: {decided.reason}")
-    return report
+        for c, (r, path, roll) in counted.items()
+    ] + [outcome.ChapterTally(c, roll, path) for c, (roll, path) in silent.items()]
+    decided = outcome.decide(proposal.policy_of(prop), rows)
+    shown: dict = next((q for q in results.get("questions", []) if q.get("id") == question["id"]), {})
+    mine: dict = next((q for q in signed["result"].get("questions", []) if q.get("id") == question["id"]), {})
+    totals = {o["name"]: sum(row.counts.get(o["name"], 0) for row in rows) for o in shown.get("options", [])}
+    n = number + 1
+    _compare(report, f"question {n}'s counts", _counts(shown), totals)
+    _compare(report, f"the signed counts of question {n}", _counts(mine), totals)
+    _compare(report, f"question {n}'s outcome", (shown.get("outcome") or {}).get("status"), decided.status)
+    _compare(report, f"the signed outcome of question {n}", (mine.get("outcome") or {}).get("status"), decided.status)
+    voters = sum(row.voters for row in rows)
+    _compare(report, f"the voters of question {n}", [shown.get("votersCount"), mine.get("votersCount")], [voters] * 2)
+    if number == 0:
+        _compare(report, "the outcome", (results.get("outcome") or {}).get("status"), decided.status)
+        _compare(report, "the signed outcome", signed["result"].get("status"), decided.status)
+        _compare(report, "the electorate", results.get("electorate"), decided.electorate)
+        _compare(report, "the signed electorate", signed["result"].get("electorate"), decided.electorate)
+        report.lines.append(f"      {decided.status}: {decided.reason}")
 
 
 async def run(proposal_id: str, *, allow_private: bool, timeout: float = 20.0) -> int:

@@ -1,4 +1,4 @@
-"""The reporter: this node's signed report to its parent, on linking and when its facts change.
+"""Sending this node's signed report to its parent, on linking and when its facts change (the reporter).
 
 A kind of due work (``branch report``) on the application's runner (:mod:`node.core.due`:
 checked every second; tests step ``run_single_cycle()``). What was last sent to each parent is

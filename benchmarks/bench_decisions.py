@@ -67,7 +67,7 @@ from benchmarks.bench_inbox import run_node, seed_remote_actors
 from benchmarks.bench_tree import _actor, _link, _post, _start, _wait_in_tree, tree_setup
 from benchmarks.report import Figure, run_standalone
 from federation.proofs import add_proof, verify_proof
-from node.core import vocabulary
+from node.decisions import documents as decision_documents
 from node.decisions import leaves as ballot_leaves
 from node.decisions import outcome
 
@@ -91,7 +91,7 @@ def chapter_bodies(number: int, members: int, now: datetime) -> tuple[bytes, byt
         ]
     )
     counts = {name: sum(1 for leaf in made if leaf["answers"][PROPOSAL] == [name]) for name in OPTIONS}
-    document = vocabulary.decision_document(
+    document = decision_documents.decision_document(
         "DecisionTally",
         actor=chapter,
         proposal=PROPOSAL,

@@ -84,6 +84,6 @@ async def resolve(
 
 def _local_audience(address: str, urls: Urls, username: str, audiences: Mapping[str, Audience]) -> Audience | None:
     for name, audience in audiences.items():
-        if address == getattr(urls, name)(username):
+        if address == urls.collection(username, name):
             return audience
     return None

@@ -392,11 +392,11 @@ async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
 
 async def _add_or_remove(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
     target = id_of(activity.get("target"))
-    collections = ctx.registry.collection_composers  # by the target collection's name in Urls
+    collections = ctx.registry.collection_composers  # by the target collection's name (Urls.collection)
     for collection, composer in collections.items():
-        if target == getattr(ctx.urls, collection)(ctx.username):
+        if target == ctx.urls.collection(ctx.username, collection):
             return await composer(ctx, activity, kind)
-    targets = [getattr(ctx.urls, collection)(ctx.username) for collection in collections]
+    targets = [ctx.urls.collection(ctx.username, collection) for collection in collections]
     raise _bad(f"{kind} is supported with target = the {' or '.join(collections)} collection", hint=", ".join(targets))
 
 

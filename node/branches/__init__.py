@@ -56,6 +56,7 @@ from node.branches import (
     link_store,
     outbound,
     pages,
+    paths,
     relaying,
     report_sending,
     schema,
@@ -69,7 +70,7 @@ from node.core.registry import Registry
 
 async def actor_part(app: web.Application) -> dict:
     """The chapter actor's place in the tree: its children collection, and its parent while linked."""
-    part: dict = {"children": app[URLS].children(app[CONFIG].node.name)}
+    part: dict = {"children": paths.children(app[URLS], app[CONFIG].node.name)}
     parent = await link_store.linked_parent(app[DATABASE].reader)
     if parent is not None:
         part["parent"] = parent.peer_id

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node.branches import link_store, names
+from node.branches import link_store, names, paths
 from node.core.appkeys import CONFIG, DATABASE, URLS
 from node.core.errors import ApiError
 from node.core.i18n import N_
@@ -57,7 +57,7 @@ async def answer(request: web.Request) -> web.Response:
     form = await request.post()
     check_csrf(found, form)
     chapter, urls = request.app[CONFIG].node.name, request.app[URLS]
-    await submit(request.app, chapter, _activity(form, urls.children(chapter)))
+    await submit(request.app, chapter, _activity(form, paths.children(urls, chapter)))
     raise web.HTTPSeeOther("/admin#branches")
 
 

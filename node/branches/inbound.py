@@ -26,7 +26,7 @@ from federation import jsonio
 from federation.activitystreams import actor_of, id_of
 from federation.actors import RemoteActor
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext, TryLater
-from node.branches import link_store, linking, relaying, reports, requests
+from node.branches import documents, link_store, linking, paths, relaying, reports, requests
 from node.branches.linking import Local
 from node.core import objects, vocabulary
 from node.core.clock import to_epoch
@@ -110,7 +110,7 @@ async def on_join_answered(ctx: InboxContext, activity: dict, join: objects.Stor
         ctx.queued_deliveries = True
         log.info("branch tree: this node is now linked below %s", link.peer_id)
     elif activity["type"] == "Accept" and link.state != "linked":  # we withdrew (or were refused) meanwhile
-        leave = vocabulary.unlink("Leave", ctx.urls, actor=ctx.chapter_id, peer=link.peer_id, now=ctx.now)
+        leave = documents.unlink("Leave", ctx.urls, actor=ctx.chapter_id, peer=link.peer_id, now=ctx.now)
         await linking.send(ctx.conn, here, leave, link.delivery_inbox)
         ctx.queued_deliveries = True
 
@@ -174,8 +174,8 @@ async def _report_refusal(ctx: InboxContext, activity: dict, check: reports.Repo
     sender = actor_of(activity)
     if await link_store.linked_child(ctx.conn, sender) is None:
         return f"{sender} is not a linked child of this node"
-    if id_of(activity.get("target")) != ctx.urls.children(ctx.chapter):
-        return f"a report is added to {ctx.urls.children(ctx.chapter)}, not {id_of(activity.get('target'))}"
+    if id_of(activity.get("target")) != paths.children(ctx.urls, ctx.chapter):
+        return f"a report is added to {paths.children(ctx.urls, ctx.chapter)}, not {id_of(activity.get('target'))}"
     if check.error is not None:
         return check.error
     if check.origin == sender and check.parent != ctx.chapter_id:

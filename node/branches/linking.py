@@ -16,7 +16,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from node.branches import link_store, report_sending, reports
+from node.branches import documents, link_store, paths, report_sending, reports
 from node.branches.link_store import Link
 from node.core import follows, publish, vocabulary
 from node.core.clock import to_epoch
@@ -96,7 +96,7 @@ async def accept_child(conn: aiosqlite.Connection, local: Local, link: Link, joi
 async def refuse_child(conn: aiosqlite.Connection, local: Local, link: Link, join: dict, reason: str) -> dict:
     """Refuse a link request: the row refused with the reason, a Reject saying it sent."""
     await link_store.set_state(conn, link.peer_id, "child", "refused", local.epoch, reason=reason)
-    reject = vocabulary.refusal(
+    reject = documents.refusal(
         local.urls, actor=local.actor_id, answered=join, to=link.peer_id, reason=reason, now=local.now
     )
     await send(conn, local, reject, link.delivery_inbox)
@@ -117,11 +117,11 @@ async def drop_child(conn: aiosqlite.Connection, local: Local, link: Link) -> No
 async def tell_parent_removed(conn: aiosqlite.Connection, local: Local, removed: str) -> None:
     parent = await link_store.linked_parent(conn)
     if parent is not None:  # "removed from my subtree": the target is our own children collection
-        removal = vocabulary.subtree_removal(
+        removal = documents.subtree_removal(
             local.urls,
             actor=local.actor_id,
             removed=removed,
-            target=local.urls.children(local.chapter),
+            target=paths.children(local.urls, local.chapter),
             to=parent.peer_id,
             now=local.now,
         )
@@ -146,7 +146,7 @@ async def forward_subtree(conn: aiosqlite.Connection, local: Local, parent: Link
 
 async def forward(conn: aiosqlite.Connection, local: Local, parent: Link, report: dict) -> None:
     if parent.collection:
-        add = vocabulary.report_delivery(
+        add = documents.report_delivery(
             local.urls, actor=local.actor_id, report=report, target=parent.collection, to=parent.peer_id, now=local.now
         )
         await send(conn, local, add, parent.delivery_inbox)

@@ -25,7 +25,7 @@ from federation import jsonio
 from federation.activitystreams import id_of
 from federation.actors import RemoteActor
 from federation.client import FetchError
-from node.branches import ancestry, link_store, linking, reports, requests, rules
+from node.branches import ancestry, documents, link_store, linking, paths, reports, requests, rules
 from node.branches.link_store import Link
 from node.branches.linking import Local
 from node.core import inbox_items, vocabulary
@@ -92,7 +92,7 @@ async def compose_join(ctx: OutboxContext, activity: dict) -> Composed:
     if refused is not None:
         log.warning("branch tree: our link request to %s refused here: %s", parent.id, refused[1])
         raise ApiError(refused[0], f"refused: {refused[1]}")
-    join = vocabulary.link_request(ctx.urls, actor=ctx.actor_id, parent=parent.id, now=ctx.now)
+    join = documents.link_request(ctx.urls, actor=ctx.actor_id, parent=parent.id, now=ctx.now)
 
     async def save(conn: aiosqlite.Connection) -> None:
         await link_store.request(
@@ -121,7 +121,7 @@ async def compose_leave(ctx: OutboxContext, activity: dict) -> Composed:
             f"this node is not linked below {target} (it is {where})",
             hint="the parent is the actor's 'parent'; members leave a chapter from its pages",
         )
-    leave = vocabulary.unlink("Leave", ctx.urls, actor=ctx.actor_id, peer=parent.peer_id, now=ctx.now)
+    leave = documents.unlink("Leave", ctx.urls, actor=ctx.actor_id, peer=parent.peer_id, now=ctx.now)
 
     async def save(conn: aiosqlite.Connection) -> None:
         await linking.drop_parent(conn, local(ctx), parent)
@@ -141,8 +141,13 @@ async def compose_children_change(ctx: OutboxContext, activity: dict, kind: str)
     child = await link_store.get(ctx.db.reader, child_id, "child") if child_id else None
     if child is None or child.state != "linked":
         raise ApiError(404, f"{child_id} is not a linked child of this node", hint="see /admin/children")
-    remove = vocabulary.unlink(
-        "Remove", ctx.urls, actor=ctx.actor_id, peer=child.peer_id, now=ctx.now, target=ctx.urls.children(ctx.username)
+    remove = documents.unlink(
+        "Remove",
+        ctx.urls,
+        actor=ctx.actor_id,
+        peer=child.peer_id,
+        now=ctx.now,
+        target=paths.children(ctx.urls, ctx.username),
     )
 
     async def save(conn: aiosqlite.Connection) -> None:
@@ -211,9 +216,7 @@ def _compose_reject(ctx: OutboxContext, activity: dict, link: Link, join: dict) 
         raise ApiError(409, f"{join['id']} was already {link.state}", hint="see /admin/children")
     content = activity.get("content")
     reason = content if isinstance(content, str) and content.strip() else f"the admin of {ctx.actor_id} declined"
-    reject = vocabulary.refusal(
-        ctx.urls, actor=ctx.actor_id, answered=join, to=link.peer_id, reason=reason, now=ctx.now
-    )
+    reject = documents.refusal(ctx.urls, actor=ctx.actor_id, answered=join, to=link.peer_id, reason=reason, now=ctx.now)
 
     async def save(conn: aiosqlite.Connection) -> None:
         await link_store.set_state(conn, link.peer_id, "child", "refused", to_epoch(ctx.now), reason=reason)

@@ -39,8 +39,8 @@ from federation.client import FetchError
 from federation.proofs import ProofError, verify_actor_proof
 from inbox.handlers import InboxContext, PrepareContext
 from inbox.relay import Relay
-from node.branches import link_store, reports, software
-from node.core import follows, vocabulary
+from node.branches import documents, link_store, reports, software
+from node.core import follows
 
 log = logging.getLogger("chapterhouse.branches")
 
@@ -213,7 +213,7 @@ async def relay_subtree(ctx: InboxContext, activity: dict) -> list[Relay] | None
             return None
         out.append(
             Relay(
-                vocabulary.relay_announce(
+                documents.relay_announce(
                     ctx.urls,
                     actor=ctx.chapter_id,
                     relayed=post_id,
@@ -228,7 +228,7 @@ async def relay_subtree(ctx: InboxContext, activity: dict) -> list[Relay] | None
     if embedded:
         out.append(
             Relay(
-                vocabulary.relay_announce(
+                documents.relay_announce(
                     ctx.urls,
                     actor=ctx.chapter_id,
                     relayed=relayed,

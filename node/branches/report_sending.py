@@ -28,10 +28,10 @@ import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
-from node.branches import link_store, reports
+from node.branches import documents, link_store, reports
 from node.branches.link_store import Link
-from node.core import publish, vocabulary
-from node.core.appkeys import BRANCH_REPORTER, CLOCK, CONFIG, DATABASE, DUE_RUNNER, KEYRING, URLS
+from node.core import publish
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, DUE_RUNNER, KEYRING, URLS
 from node.core.clock import Clock, to_epoch
 from node.core.config import Config
 from node.core.db import Database, fetch_one
@@ -127,7 +127,7 @@ class Reporter:
             still = await link_store.linked_parent(conn)
             if still is None or still.peer_id != parent.peer_id or not parent.collection:
                 return False
-            add = vocabulary.report_delivery(
+            add = documents.report_delivery(
                 self.urls,
                 actor=self.urls.actor(self.config.node.name),
                 report=report,
@@ -145,6 +145,9 @@ class Reporter:
             )
             await mark_sent(conn, parent.peer_id, due.fingerprint, to_epoch(now))
         return True
+
+
+BRANCH_REPORTER: web.AppKey[Reporter] = web.AppKey("branch_reporter", Reporter)  # signed reports to the parent
 
 
 async def reporter_context(app: web.Application) -> AsyncIterator[None]:

@@ -1,6 +1,6 @@
 """Signed reports: what each node states about itself, made here, checked and kept up the tree.
 
-A ``BranchReport`` (``node.core.vocabulary.branch_report``) carries a node's facts (level,
+A ``BranchReport`` (``node.branches.documents.branch_report``) carries a node's facts (level,
 name, location, founded, memberCount: active members from ``node.membership``) and its place
 (``parent``, ``linked``), signed with the node's Ed25519 key as a FEP-8b32 proof
 (``eddsa-jcs-2022``). ``published`` has millisecond precision, so two reports of one node in
@@ -30,11 +30,11 @@ from federation.activitystreams import id_of
 from federation.actors import RemoteActors
 from federation.client import FetchError
 from federation.proofs import ProofError, add_proof, proof_verification_method, verify_actor_proof
+from node.branches.documents import branch_report
 from node.core.config import Config
 from node.core.db import fetch_all, fetch_one
 from node.core.keys import ActorKeys
 from node.core.urls import Urls
-from node.core.vocabulary import branch_report
 from node.membership import members
 
 log = logging.getLogger("chapterhouse.branches")

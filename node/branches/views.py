@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from federation import jsonio
-from node.branches import link_store, tree
+from node.branches import link_store, paths, tree
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, KEYRING, URLS
 from node.core.auth import require_admin
 from node.core.errors import ApiError
@@ -46,7 +46,7 @@ async def children_collection(request: web.Request) -> web.Response:
         if page is None
         else await link_store.page_linked_children(reader, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     )
-    return ap_response(request, collection_document(request.app[URLS].children(name), total, page, items))
+    return ap_response(request, collection_document(paths.children(request.app[URLS], name), total, page, items))
 
 
 def wants_json(request: web.Request) -> bool:

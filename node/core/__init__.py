@@ -7,11 +7,16 @@
   ``schema``: the shared tables (keys, objects, follows, remote actors, inbox items,
   deliveries).
 - ``registry``: what runs in one application (handlers, composers, guards, hooks), filled by
-  each room's ``register(registry)``; ``appkeys``: every typed ``web.AppKey``.
+  each room's ``register(registry)``; ``appkeys``: the typed ``web.AppKey``s of the shared
+  ground (a room's own keys live in the room: its worker's, its sessions').
 - ``clock``, ``urls``, ``keys`` (the local actors' RSA and Ed25519 keys), ``actors`` (the
   chapter's ``Group``, the instance actor, members' ``Person`` documents, signers).
 - ``objects``: what local actors published, served at their ids; ``follows``: who follows
-  whom; ``vocabulary``: the one ``@context``, the address fields and every activity built.
+  whom; ``vocabulary``: the one ``@context`` (one document, every room's terms, so a peer
+  reads any of them), the address fields and the activities every room builds on (a room's
+  own documents are built in the room: ``node.branches.documents``,
+  ``node.decisions.documents``). ``urls``: the actor's addresses and its collections by name
+  (``Urls.collection``: a room names its own, ``node.branches.paths``).
 - ``publish``: record a local activity with its delivery rows in the caller's transaction
   (the inbox answering a Follow, the outbox, the poll worker all use it); ``inbox_items`` and
   ``deliveries``: the two queues' tables, shared by the pipelines and the admin's metrics.

@@ -1,4 +1,9 @@
-"""Every typed application key, in one place.
+"""The shared ground's typed application keys (the pipelines', the store's, the web shell's).
+
+A room's own keys live in the room that owns them (``node.polls.worker.POLL_WORKER``,
+``node.decisions.worker.DECISION_WORKER``, ``node.branches.report_sending.BRANCH_REPORTER``,
+``node.membership.sessions.VIEWER``, ``node.membership.throttle.SIGN_IN_LIMITS``): the core
+names no feature.
 
 Handlers read what they need with ``request.app[KEY]``; there is no service locator object.
 Types from other packages are named only for type checkers, so importing this module
@@ -20,7 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from inbox.intake import InboxIntake
     from inbox.ratelimit import InboxLimits
     from inbox.worker import InboxWorker
-    from node.branches.report_sending import Reporter
     from node.core.clock import Clock
     from node.core.config import Config
     from node.core.db import Database
@@ -30,10 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from node.core.ports import Blocks, HostIsBack
     from node.core.registry import Registry
     from node.core.urls import Urls
-    from node.decisions.worker import DecisionWorker
-    from node.membership.sessions import Viewer
-    from node.membership.throttle import SignInLimits
-    from node.polls.worker import PollWorker
     from node.web.guard import ConnectionGuard
     from outbox.delivery import DeliveryWorker
 
@@ -50,18 +50,13 @@ INBOX_WORKER: web.AppKey[InboxWorker] = web.AppKey("inbox_worker")
 INBOX_INTAKE: web.AppKey[InboxIntake] = web.AppKey("inbox_intake")
 DELIVERY_WORKER: web.AppKey[DeliveryWorker] = web.AppKey("delivery_worker")
 DUE_RUNNER: web.AppKey[DueRunner] = web.AppKey("due_runner")  # the rooms' kinds of due work, one loop
-POLL_WORKER: web.AppKey[PollWorker] = web.AppKey("poll_worker")
-BRANCH_REPORTER: web.AppKey[Reporter] = web.AppKey("branch_reporter")  # signed reports to the parent
-DECISION_WORKER: web.AppKey[DecisionWorker] = web.AppKey("decision_worker")  # tallies up, outcomes down
 BLOCKLIST: web.AppKey[Blocks] = web.AppKey("blocklist")  # the moderation room's BlockList
 HOST_IS_BACK: web.AppKey[HostIsBack] = web.AppKey("host_is_back")  # inbox -> the delivery worker's resume
 INBOX_LIMITS: web.AppKey[InboxLimits] = web.AppKey("inbox_limits")
-SIGN_IN_LIMITS: web.AppKey[SignInLimits] = web.AppKey("sign_in_limits")
 CONNECTION_GUARD: web.AppKey[ConnectionGuard] = web.AppKey("connection_guard")  # set by node.web.guard.GuardedRunner
 LANGUAGES: web.AppKey[Languages] = web.AppKey("languages")  # the compiled catalogs (node.core.i18n)
 REQUEST_TALLY: web.AppKey[Counter[tuple[str, str]]] = web.AppKey("request_tally")  # (route kind, status) -> count
 
 # Per-request storage
-VIEWER: web.RequestKey[Viewer | None] = web.RequestKey("viewer")
 SIGNER: web.RequestKey[VerifiedSigner | None] = web.RequestKey("signer")  # who signed a GET, verified once
 LANGUAGE: web.RequestKey[Language] = web.RequestKey("language")  # the reader's, negotiated once

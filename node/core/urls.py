@@ -34,13 +34,10 @@ class Urls:
     def members(self, username: str) -> str:
         return f"{self.actor(username)}/members"
 
-    def children(self, username: str) -> str:
-        """The branch tree: the node's linked children (node/branches)."""
-        return f"{self.actor(username)}/children"
-
-    def tree(self, username: str) -> str:
-        """The branch tree: the node's subtree with every signed report (node/branches)."""
-        return f"{self.actor(username)}/tree"
+    def collection(self, username: str, name: str) -> str:
+        """A collection of the actor by name (``followers``, ``members``, a room's own ``children``):
+        the outbox finds the target of an Add / Remove, and an audience, by it."""
+        return f"{self.actor(username)}/{name}"
 
     def featured(self, username: str) -> str:
         return f"{self.actor(username)}/featured"

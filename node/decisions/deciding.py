@@ -19,11 +19,10 @@ from datetime import datetime
 
 import aiosqlite
 
-from node.core import vocabulary
 from node.core.clock import iso
 from node.core.keys import ActorKeys
 from node.core.urls import Urls
-from node.decisions import outcome, proposal, received, store, tallying
+from node.decisions import documents, outcome, proposal, received, store, tallying
 from node.decisions.leaves import Recount
 
 
@@ -129,7 +128,7 @@ async def result_of(conn: aiosqlite.Connection, prop: store.Proposal) -> dict:
 
 
 async def signed_outcome(conn, urls: Urls, keys: ActorKeys, prop: store.Proposal, now: datetime) -> dict:
-    unsigned = vocabulary.decision_document(
+    unsigned = documents.decision_document(
         "DecisionOutcome",
         actor=urls.actor(keys.username),
         proposal=prop.id,
@@ -146,7 +145,7 @@ async def signed_aggregate(conn, urls: Urls, keys: ActorKeys, prop: store.Propos
         {"id": e["chapter"], "status": chapters.get(e["chapter"], "not reporting")}
         for e in await store.electorate(conn, prop.id)
     ]
-    unsigned = vocabulary.decision_document(
+    unsigned = documents.decision_document(
         "DecisionAggregate",
         actor=urls.actor(keys.username),
         proposal=prop.id,

@@ -26,7 +26,7 @@ from node.core import objects, publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from node.core.registry import Registry
-from node.decisions import electorate, proposal, store
+from node.decisions import documents, electorate, proposal, store
 from node.polls import outbound as polls_out
 from outbox.compose import Composed, OutboxContext, _addressing, create_of
 
@@ -75,9 +75,7 @@ async def send_down(conn: aiosqlite.Connection, urls, *, username: str, document
     """An Offer of ``document`` to every linked child; the children reached."""
     reached = []
     for child in await link_store.children_in_state(conn, "linked"):
-        offer = vocabulary.proposal_offer(
-            urls, actor=urls.actor(username), proposal=document, to=child.peer_id, now=now
-        )
+        offer = documents.proposal_offer(urls, actor=urls.actor(username), proposal=document, to=child.peer_id, now=now)
         inboxes = [child.delivery_inbox] if child.delivery_inbox else []
         await publish.record(conn, urls=urls, username=username, activity=offer, inboxes=inboxes, now=to_epoch(now))
         reached.append(child.peer_id)

@@ -8,6 +8,7 @@ from federation import jsonio
 from node.core import publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.urls import Urls
+from node.decisions import documents
 
 
 async def send(conn: aiosqlite.Connection, urls: Urls, username: str, activity: dict, inbox: str | None, now) -> None:
@@ -20,7 +21,7 @@ async def send_document(
     conn: aiosqlite.Connection, urls: Urls, username: str, document: dict, *, to: str, inbox: str | None, now
 ) -> None:
     """An ``Add`` of a signed roll, tally, aggregate, exclusions or outcome (unchanged) to ``to``."""
-    add = vocabulary.decision_delivery(
+    add = documents.decision_delivery(
         urls, actor=urls.actor(username), document=document, proposal=document["proposal"], to=to, now=now
     )
     await send(conn, urls, username, add, inbox, now)

@@ -18,11 +18,10 @@ from datetime import datetime
 import aiosqlite
 
 from federation.proofs import add_proof
-from node.core import vocabulary
 from node.core.clock import iso
 from node.core.keys import ActorKeys
 from node.core.urls import Urls
-from node.decisions import copy_store, leaves, proposal, received, rolls
+from node.decisions import copy_store, documents, leaves, proposal, received, rolls
 
 
 def leaves_url(copy_id: str) -> str:
@@ -37,7 +36,7 @@ def sign(urls: Urls, keys: ActorKeys, document: dict, now: datetime) -> dict:
 
 async def signed_roll(conn: aiosqlite.Connection, urls: Urls, keys: ActorKeys, copy, now: datetime) -> dict:
     entries = await copy_store.roll_entries(conn, copy["proposal_id"])
-    unsigned = vocabulary.decision_document(
+    unsigned = documents.decision_document(
         "DecisionRoll",
         actor=urls.actor(keys.username),
         proposal=copy["proposal_id"],
@@ -83,7 +82,7 @@ async def signed_tally(
 ) -> tuple[dict, list[dict]]:
     actor = urls.actor(keys.username)
     fields, made = await tally_fields(conn, actor, document, copy)
-    unsigned = vocabulary.decision_document(
+    unsigned = documents.decision_document(
         "DecisionTally", actor=actor, proposal=document["id"], published=iso(now), **fields
     )
     return sign(urls, keys, unsigned, now), made

@@ -48,17 +48,16 @@ from node.core.appkeys import (
     CLOCK,
     CONFIG,
     DATABASE,
-    DECISION_WORKER,
     DUE_RUNNER,
     KEYRING,
-    POLL_WORKER,
     URLS,
 )
 from node.core.clock import iso, to_epoch
 from node.core.due import DueKind
 from node.core.keys import ActorKeys
-from node.decisions import copy_store, deciding, proposal, received, rolls, sending, store, tallying
+from node.decisions import copy_store, deciding, documents, proposal, received, rolls, sending, store, tallying
 from node.decisions.states import COPY, EXCLUSIONS, PROPOSAL, REFUSAL
+from node.polls.worker import POLL_WORKER
 
 log = logging.getLogger("chapterhouse.decisions")
 
@@ -143,7 +142,7 @@ class DecisionWorker:
             if unchanged and (not closed or (latest or {}).get("final") is True):
                 return False
             sequence = (latest["sequence"] if latest else 0) + 1
-            unsigned = vocabulary.decision_document(
+            unsigned = documents.decision_document(
                 "DecisionExclusions",
                 actor=self.urls.actor(self.username),
                 proposal=prop.id,
@@ -176,7 +175,7 @@ class DecisionWorker:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             refused = jsonio.loads(row["document"])
-            unsigned = vocabulary.decision_document(
+            unsigned = documents.decision_document(
                 "DecisionRefusal",
                 actor=self.urls.actor(self.username),
                 proposal=row["proposal_id"],
@@ -261,6 +260,9 @@ class DecisionWorker:
         await publish.record(
             conn, urls=self.urls, username=self.username, activity=update, inboxes=inboxes, now=to_epoch(now)
         )
+
+
+DECISION_WORKER: web.AppKey[DecisionWorker] = web.AppKey("decision_worker", DecisionWorker)  # tallies up, outcomes down
 
 
 async def decision_worker_context(app: web.Application) -> AsyncIterator[None]:

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from federation import jsonio
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, REGISTRY, REMOTE_ACTORS, SIGN_IN_LIMITS, URLS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, REGISTRY, REMOTE_ACTORS, URLS
 from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
 from node.core.i18n import N_
@@ -44,6 +44,7 @@ from node.membership.sessions import (
     sign_in,
     viewer,
 )
+from node.membership.throttle import SIGN_IN_LIMITS
 from outbox.service import submit
 
 LIST_LIMIT = 100

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import aiosqlite
 from aiohttp import web
 
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, VIEWER
+from node.core.appkeys import CLOCK, CONFIG, DATABASE
 from node.core.clock import to_epoch
 from node.core.db import Database, fetch_one
 from node.core.errors import ApiError
@@ -46,6 +46,9 @@ class Viewer:
     username: str | None
     is_admin: bool
     csrf_token: str
+
+
+VIEWER: web.RequestKey[Viewer | None] = web.RequestKey("viewer")  # who is signed in, looked up once a request
 
 
 def _hash(token: str) -> str:

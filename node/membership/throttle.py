@@ -63,5 +63,8 @@ class SignInLimits:
         return None if wait is None else max(1, math.ceil(wait))
 
 
+SIGN_IN_LIMITS: web.AppKey[SignInLimits] = web.AppKey("sign_in_limits", SignInLimits)
+
+
 def _address(request: web.Request) -> str:
     return request.remote or "unknown"

@@ -52,7 +52,6 @@ from node.core.appkeys import (
     CONFIG,
     DATABASE,
     DUE_RUNNER,
-    POLL_WORKER,
     REGISTRY,
     REMOTE_ACTORS,
     URLS,
@@ -209,6 +208,9 @@ class PollWorker:
             len(voters),
         )
         return True
+
+
+POLL_WORKER: web.AppKey[PollWorker] = web.AppKey("poll_worker", PollWorker)  # the polls room's due work
 
 
 async def poll_worker_context(app: web.Application) -> AsyncIterator[None]:

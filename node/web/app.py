@@ -48,7 +48,6 @@ from node.core.appkeys import (
     REGISTRY,
     REMOTE_ACTORS,
     RUN_WORKERS,
-    SIGN_IN_LIMITS,
     URLS,
 )
 from node.core.clock import Clock
@@ -62,7 +61,7 @@ from node.core.ports import Blocks
 from node.core.registry import Registry
 from node.core.remote_actors import RemoteActorStore
 from node.core.urls import INSTANCE_USERNAME, Urls
-from node.membership.throttle import SignInLimits
+from node.membership.throttle import SIGN_IN_LIMITS, SignInLimits
 from node.moderation.blocks import BlockList
 from node.web import activitypub, admin, discovery, metrics, pages, settings, site
 from node.web.guard import body_deadline_middleware

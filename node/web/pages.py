@@ -17,12 +17,12 @@ import hmac
 from aiohttp import web
 
 from node.core import objects
-from node.core.appkeys import CONFIG, REGISTRY, SIGN_IN_LIMITS
+from node.core.appkeys import CONFIG, REGISTRY
 from node.core.i18n import N_
 from node.core.registry import Part
 from node.core.rendering import render
 from node.membership.sessions import check_csrf, check_form_token, render_form, safe_next, sign_in, sign_out, viewer
-from node.membership.throttle import ADMIN_ACCOUNT
+from node.membership.throttle import ADMIN_ACCOUNT, SIGN_IN_LIMITS
 from node.web import people
 
 

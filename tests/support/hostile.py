@@ -32,10 +32,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from federation.multikey import multikey_document
 from federation.proofs import add_proof
 from federation.signatures import sign_request
+from node.branches import documents as branch_documents
 from node.branches.reports import report_time
 from node.core import vocabulary
 from node.core.actors import ACTOR_CONTEXT
 from node.core.clock import iso
+from node.decisions import documents as decision_documents
 from node.decisions import leaves, proposal, rolls
 from tests.support.ports import free_port
 from tests.support.remote_actor import public_pem
@@ -260,7 +262,7 @@ class HostileGroup:
             "parent": persona.parent if parent == "-" else parent,
             "linked": report_time(datetime.now(UTC)),
         }
-        report = vocabulary.branch_report(
+        report = branch_documents.branch_report(
             actor=self.actor_id(persona.name), facts=facts, published=report_time(datetime.now(UTC))
         )
         return self.sign(report, name=persona.name)
@@ -332,7 +334,7 @@ class HostileGroup:
 
     def decision(self, kind: str, proposal_id: str, *, name: str | None = None, **fields: Any) -> dict:
         """An unsigned decision document of ``proposal_id`` by this actor (or ``name``)."""
-        return vocabulary.decision_document(
+        return decision_documents.decision_document(
             kind, actor=self.actor_id(name), proposal=proposal_id, published=iso(datetime.now(UTC)), **fields
         )
 

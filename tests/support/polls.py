@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from node.core.appkeys import CLOCK, POLL_WORKER
+from node.core.appkeys import CLOCK
 from node.core.clock import iso, to_epoch
 from node.membership import members
+from node.polls.worker import POLL_WORKER
 from tests.support.c2s import publish
 from tests.support.nodes import RunningNode
 

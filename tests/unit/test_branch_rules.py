@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from federation.jsonld import undefined_terms
+from node.branches import documents as branch_documents
 from node.branches import rules
 from node.branches.reports import check_proof, report_time
-from node.core import vocabulary
 from node.core.urls import Urls
 
 
@@ -43,7 +43,7 @@ def test_no_cycles_and_one_parent():
 def test_the_tree_documents_use_only_defined_terms():
     urls = Urls("https://london.example")
     now = datetime.now(UTC)
-    report = vocabulary.branch_report(
+    report = branch_documents.branch_report(
         actor=urls.actor("london"),
         published=report_time(now),
         facts={
@@ -57,7 +57,7 @@ def test_the_tree_documents_use_only_defined_terms():
         },
     )
     assert undefined_terms(report) == []
-    add = vocabulary.report_delivery(
+    add = branch_documents.report_delivery(
         urls,
         actor=urls.actor("london"),
         report=report,
@@ -66,7 +66,7 @@ def test_the_tree_documents_use_only_defined_terms():
         to="https://europe.example/users/europe",
     )
     assert add["object"] == report and undefined_terms(add) == []
-    announce = vocabulary.relay_announce(
+    announce = branch_documents.relay_announce(
         urls,
         actor=urls.actor("london"),
         relayed="https://paris.example/objects/1",
@@ -82,7 +82,7 @@ def test_the_tree_documents_use_only_defined_terms():
 
 async def test_a_report_without_a_proof_or_count_is_refused_before_any_fetch():
     urls = Urls("https://london.example")
-    report = vocabulary.branch_report(
+    report = branch_documents.branch_report(
         actor=urls.actor("london"), facts={"memberCount": -1}, published=report_time(datetime.now(UTC))
     )
     check = await check_proof(None, report, datetime.now(UTC))  # no network needed to refuse it

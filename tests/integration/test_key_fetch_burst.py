@@ -31,6 +31,8 @@ from aiohttp import web
 from federation.signatures import sign_request
 from tests.support.c2s import eventually
 from tests.support.decisions import MemberHost
+from tests.support.raw_peer import RawPeer
+from tests.support.remote_actor import new_rsa_key
 from tests.support.subprocess_node import SubprocessNode
 
 SENDERS = 500
@@ -39,7 +41,8 @@ WITHIN_SECONDS = 10.0
 
 @pytest.fixture
 async def node(tmp_path):
-    node = SubprocessNode(tmp_path / "node", "london")
+    # the example config's limits; a 3 s fetch timeout, so a tarpit's two GETs end sooner
+    node = SubprocessNode(tmp_path / "node", "london", overrides={"federation": {"fetch_timeout_seconds": 3}})
     try:
         yield await node.start()
     finally:
@@ -127,3 +130,59 @@ async def test_five_hundred_new_senders_from_one_host_are_all_answered_202(node,
 
     await eventually(lambda: _all_done(node, SENDERS), timeout=60)
     assert member_host.gets == {"actor": SENDERS, "nodeinfo": 1}  # each key once; the host's NodeInfo once
+
+
+TARPIT_SENDERS = 40
+HONEST_SENDERS = 200
+
+
+async def test_an_honest_burst_is_served_while_a_tarpit_is_refused(node, member_host):
+    """At the same time: 40 new senders whose keys live on a server that never answers, and 200
+    new senders on a responsive one. The tarpit gets at most two GETs, its senders are refused
+    (401) once it proves slow; every honest sender is answered 202."""
+    tarpit = await RawPeer(behaviour="silent").start()
+    try:
+        tarpit_key = new_rsa_key()
+        tarpit_follows = [
+            _follow_signed_as(f"{tarpit.base}/users/t{n}", tarpit_key, node, n) for n in range(TARPIT_SENDERS)
+        ]
+        honest = [_signed_follow(member_host, node, n) for n in range(HONEST_SENDERS)]
+        connector = aiohttp.TCPConnector(limit=TARPIT_SENDERS + HONEST_SENDERS)
+        async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
+
+            async def post(body: bytes, headers: dict[str, str]) -> int:
+                async with session.post(node.shared_inbox, data=body, headers=headers) as response:
+                    return response.status
+
+            started = time.monotonic()
+            bad = [asyncio.ensure_future(post(*signed)) for signed in tarpit_follows]
+            await asyncio.sleep(0.2)  # the tarpit's fetches are running when the honest burst arrives
+            good = await asyncio.gather(*(post(*signed) for signed in honest))
+            honest_seconds = time.monotonic() - started
+            refused = await asyncio.gather(*bad)
+        assert good == [202] * HONEST_SENDERS and honest_seconds < WITHIN_SECONDS, (honest_seconds, Counter(good))
+        assert refused == [401] * TARPIT_SENDERS, Counter(refused)
+        assert len(tarpit.requests) <= 2  # [federation] key_fetches_per_host: the tarpit never earned more
+    finally:
+        await tarpit.stop()
+
+
+def _follow_signed_as(actor_id: str, key, node: SubprocessNode, index: int) -> tuple[bytes, dict[str, str]]:
+    activity = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{actor_id}/follows/{index}",
+        "type": "Follow",
+        "actor": actor_id,
+        "object": node.actor_id,
+    }
+    body = json.dumps(activity).encode()
+    headers = sign_request(
+        "POST",
+        node.shared_inbox,
+        body,
+        key_id=f"{actor_id}#main-key",
+        private_key=key,
+        now=datetime.now(UTC),
+        headers={"Content-Type": "application/activity+json"},
+    )
+    return body, headers

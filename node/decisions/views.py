@@ -28,7 +28,7 @@ from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.rendering import render
-from node.decisions import copy_store, leaves, pages, results, store, tallying
+from node.decisions import copy_store, leaves, pages, proposal, results, store, tallying
 
 
 def _object_id(request: web.Request) -> str:
@@ -106,10 +106,26 @@ async def receipt_view(request: web.Request) -> web.Response:
     response = await render(
         request,
         "decision_receipt.html",
-        {"p": proof, "verified": verified, "copy": copy, "receipt": request.match_info["receipt"]},
+        {
+            "p": proof,
+            "verified": verified,
+            "copy": copy,
+            "receipt": request.match_info["receipt"],
+            "answers": await _answers_in_order(request, copy["proposal_id"], made[index].get("answers") or {}),
+        },
     )
     response.headers.update(headers)
     return response
+
+
+async def _answers_in_order(request: web.Request, proposal_id: str, answers: dict) -> list[tuple[int, str, list]]:
+    """A leaf's answers (keyed by question id, in canonical order) as the proposal asks them:
+    (its number, its text, the choices)."""
+    prop = await store.get_proposal(request.app[DATABASE].reader, proposal_id)
+    asked = proposal.questions_of(prop.document) if prop is not None else []
+    numbered = {q["id"]: (n, proposal.title_of({"content": q.get("content") or ""})) for n, q in enumerate(asked, 1)}
+    found = [(*numbered.get(qid, (len(numbered) + 1, qid)), choices) for qid, choices in answers.items()]
+    return sorted(found, key=lambda entry: entry[0])
 
 
 def add_routes(app: web.Application) -> None:

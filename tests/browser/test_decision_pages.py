@@ -157,6 +157,10 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     await shots(mei, "decision-copy-closed-zh")
     await mei.goto(f"{copy_id}/receipts/{receipt}")
     assert await mei.locator("[data-verified=true]").count() == 1
+    first = await mei.locator(
+        "[data-question='1']"
+    ).inner_text()  # numbered as the proposal asks, not as the leaf sorts
+    assert "Adopt the new charter?" in first and first.endswith("agree")
     assert (
         await mei.locator("#receipt").inner_text() == receipt
         and await mei.get_by_role("button", name="复制").is_visible()

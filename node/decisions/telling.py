@@ -10,7 +10,8 @@ import aiosqlite
 from inbox.handlers import InboxContext
 from node.core import follows, publish, vocabulary
 from node.core.clock import iso, to_epoch
-from node.decisions import copy_store, proposal, store
+from node.core.i18n import N_, load_languages
+from node.decisions import copy_store, proposal, store, words
 from outbox.compose import Authoring, create_of
 
 
@@ -111,12 +112,19 @@ async def tell_members(conn: aiosqlite.Connection, octx: Authoring, prop: store.
     """The outcome, public to the chapter's followers, when this node holds a copy."""
     if await copy_store.copy_of(conn, prop.id) is None:
         return
+    code = octx.config.node.language
+    language = load_languages(code).get(code)
+    say = language.gettext if language is not None else str
     result = outcome.get("result") or {}
-    asked = proposal.title_of(prop.document)
+    status = words.STATUS.get(str(result.get("status")))
+    said = say(status) if status is not None else str(result.get("status"))
+    agreement = result.get("agreement")
+    share = f" ({say(N_('{share} agree', share=f'{agreement:.0%}'))})" if isinstance(agreement, float) else ""
     content = (
-        f'<p>Outcome of <a href="{escape(prop.id)}">{escape(asked)}</a>: {escape(str(result.get("status")))}'
-        f" ({escape(str(result.get('reason')))}).</p>"
+        f"<p><strong>{escape(proposal.title_of(prop.document))}</strong></p>"
+        f"<p>{escape(say(N_('The decision of the whole organisation: {outcome}', outcome=said)))}{escape(share)}</p>"
+        f'<p><a href="{escape(prop.id)}/results">{escape(say("See the results"))}</a></p>'
     )
     followers = octx.urls.followers(octx.username)
-    note = _note(octx, content, [vocabulary.PUBLIC], [followers])
+    note = vocabulary.with_language(_note(octx, content, [vocabulary.PUBLIC], [followers]), code)
     await _publish_note(conn, octx, note, await follows.follower_inboxes(conn, octx.username))

@@ -21,7 +21,7 @@ from yarl import URL
 
 from node.content import interactions
 from node.core.clock import FrozenClock, iso, to_epoch
-from node.core.db import fetch_one
+from node.core.db import fetch_all, fetch_one
 from node.decisions import copy_store, leaves, received, verify
 from node.decisions.ballots import COUNTED_ELSEWHERE, NOT_ON_ROLL
 from node.membership import members
@@ -109,6 +109,15 @@ async def test_ballots_mode_passes_end_to_end(make_node, tmp_path, member_host):
     assert response.status == 200 and 'data-outcome="passed"' in page and 'data-count="56"' in page
     served = (await get_json(proposal_id))[1]
     assert served["closed"] and served["votersCount"] == 100 and served["oneOf"][0]["replies"]["totalItems"] == 56
+
+    async def told_members():  # each chapter's news item: the question as its title, in the chapter's language
+        rows = await fetch_all(nodes["c"].db.reader, "SELECT data FROM objects WHERE type = 'Note'")
+        notes = [json.loads(row["data"]) for row in rows]
+        return [n for n in notes if "The decision of the whole organisation" in n.get("content", "")]
+
+    news = (await eventually(told_members, timeout=15))[0]
+    assert "<strong>Adopt the charter?</strong>" in news["content"] and "Passed (59% agree)" in news["content"]
+    assert proposal_id not in news["content"].replace(f"{proposal_id}/results", "")  # no raw URL as its words
 
 
 async def decide(host, nodes, clock, ballots, *, decision=None, minutes=5) -> dict:

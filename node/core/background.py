@@ -45,11 +45,15 @@ class BackgroundTask(abc.ABC):
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Cancel the task and wait until it has ended. Cancelled again while it runs: a cancellation
+        that lands as an awaited wait completes can be lost (Python 3.11's ``asyncio.wait_for``), and
+        a stop must never wait on a loop that went on."""
+        task, self._task = self._task, None
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            log.error("%s ended with an error", self.name, exc_info=task.exception())
 
     @abc.abstractmethod
     async def _run(self) -> None:
@@ -98,8 +102,9 @@ class WorkerLoop(BackgroundTask):
         """Until woken, the clock moves (a frozen one), ``wake_at`` comes or ``idle_seconds`` pass."""
         seconds = self._idle_seconds
         if self._clock is None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), seconds)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._wakeup.wait()
             return
         if self._wake_at is not None:
             try:
@@ -112,5 +117,6 @@ class WorkerLoop(BackgroundTask):
             ahead = None if at is None else at - self._clock.now().timestamp()
             if ahead is not None and ahead > 0:  # a moment past is an item pausing after a failure: no hurry
                 seconds = min(seconds, ahead)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._clock.wait(self._wakeup, seconds), self._idle_seconds)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._idle_seconds):
+                await self._clock.wait(self._wakeup, seconds)

@@ -21,8 +21,9 @@ class Clock:
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Until ``event`` is set or ``seconds`` of this clock pass; callers check the time again
         after, since a clock may also return early."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), max(seconds, 0.0))
+        with contextlib.suppress(TimeoutError):  # asyncio.timeout: never swallows a cancellation
+            async with asyncio.timeout(max(seconds, 0.0)):
+                await event.wait()
 
     async def wait_until(self, event: asyncio.Event, when: float) -> None:
         """Until ``event`` is set or this clock reaches ``when`` (epoch seconds)."""

@@ -171,12 +171,15 @@ async def roll_refusal(ctx: InboxContext, prop: store.Proposal, roll: dict, rece
     return None
 
 
-def _recounted(existing, tally: dict) -> bool:
-    """A counted tally may be replaced only by the chapter's recount on newer exclusions (a roll after
-    the close made its chapter lose members): a tally stating a later exclusions sequence."""
+async def _recounted(conn: aiosqlite.Connection, prop_id: str, origin: str, existing, tally: dict) -> bool:
+    """A counted tally may be replaced only by the chapter's recount on newer exclusions that took
+    members from it (a roll after the close): a later sequence that changed this chapter's roll. A
+    tally that merely states a later sequence, its roll the same, replaces nothing."""
     before = jsonio.loads(existing["document"]).get("exclusions")
     after = tally.get("exclusions")
-    return type(before) is int and type(after) is int and after > before
+    if type(before) is not int or type(after) is not int or after <= before:
+        return False
+    return await excluded_from(conn, prop_id, origin, before) != await excluded_from(conn, prop_id, origin, after)
 
 
 async def excluded_from(conn: aiosqlite.Connection, prop_id: str, chapter: str, seq: int | None) -> list[str] | None:
@@ -199,7 +202,11 @@ async def tally_refusal(ctx: InboxContext, prop: store.Proposal, tally: dict, re
     if received_at < prop.end_time:
         return "early: a tally is built at the close, and this one arrived before it"
     existing = await received.get_tally(ctx.conn, prop.id, origin)
-    if existing is not None and existing["status"] == "reported" and not _recounted(existing, tally):
+    if (
+        existing is not None
+        and existing["status"] == "reported"
+        and not await _recounted(ctx.conn, prop.id, origin, existing, tally)
+    ):
         return f"a chapter reports once: a tally of {origin} is already counted here"
     if check.problems:
         return "; ".join(check.problems)

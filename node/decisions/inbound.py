@@ -257,7 +257,7 @@ async def apply_to_copy(ctx: InboxContext, prop: store.Proposal, lost: list[str]
         await telling.tell_excluded(ctx.conn, authoring(ctx), prop.id, newly)
         ctx.queued_deliveries = True
     changed = bool(newly) or before != await copy_store.excluded_count(ctx.conn, prop.id)
-    if changed and copy["tally_sent_at"] is not None:
+    if changed and copy["state"] == "tallied":
         await copy_store.resend_tally(ctx.conn, prop.id)
 
 

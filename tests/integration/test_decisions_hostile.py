@@ -368,6 +368,15 @@ async def test_a_hostile_chapters_figures_are_recounted_and_refused(
     _, add = await hostile.add(r1, hostile.tally(pids["twice"], second))
     await dead_with(r1, add["id"], "a chapter reports once")
     assert dict(await h_row()) == before_twice
+    # ... nor by one that states the issuer's later (final) exclusions, which took nothing from H:
+    # only a recount on exclusions that changed its roll replaces a counted tally
+    final = await eventually(lambda: received.exclusions(r1.db.reader, pids["twice"]), timeout=15)
+    restated, _ = hostile.honest_tally(
+        prop, [{prop["id"]: ["disagree"]}] * 4, roll_size=H_MEMBERS, exclusions=final["sequence"]
+    )
+    _, add = await hostile.add(r1, hostile.tally(pids["twice"], restated))
+    await dead_with(r1, add["id"], "a chapter reports once")
+    assert dict(await h_row()) == before_twice
     kept = await received.get_tally(r1.db.reader, pids["twice"], hostile.actor_id())
     assert json.loads(kept["document"]) == first and kept["status"] == "reported"
     # leaves that would add up, served by another host than the chapter's

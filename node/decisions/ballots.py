@@ -124,10 +124,6 @@ async def tell_counted_elsewhere(ctx: InboxContext, proposal_id: str, voter: str
     await telling.tell_excluded(conn, telling.authoring(ctx), proposal_id, [voter])
 
 
-async def _voters_now(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:
-    return await copy_store.roll_members(conn, proposal_id)
-
-
 def local_vote_on_copy(inner):
     """A vote on the pages (``registry.local_vote``): on a copy, counted against the frozen roll; the
     voter's receipt is shown on the page (a local member has no inbox to send a Note to)."""
@@ -137,7 +133,7 @@ def local_vote_on_copy(inner):
         if copied is None:
             return await inner(conn, question, voter, choices, now)
         proposal_id = copied["proposal_id"]
-        checks = roll_checks(proposal_id, _voters_now)
+        checks = roll_checks(proposal_id, copy_store.roll_members)
         outcomes = await polls.cast_local_vote(conn, question, voter, choices, now, checks)
         counted = [
             CountedChoice(proposal_id, copied["proposal_question"], voter, voter, outcome.choice)

@@ -25,14 +25,13 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import aiosqlite
-
 from federation.activitystreams import actor_of, id_of
 from federation.actors import RemoteActor, RemoteActors, actor_from_document
 from inbox.relay import Relay, relay
 from node.core import follows, objects, publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.config import Config
+from node.core.db import Connection
 from node.core.registry import Registry
 from node.core.urls import INSTANCE_USERNAME, Urls
 
@@ -43,7 +42,7 @@ class PermanentError(Exception):
     ``answer``: what to record, in the transaction that marks the item dead, to tell the sender why
     (a linked peer is answered; a stranger is not, so no one can make the node write to a third party)."""
 
-    def __init__(self, reason: str, *, answer: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None):
+    def __init__(self, reason: str, *, answer: Callable[[Connection], Awaitable[None]] | None = None):
         super().__init__(reason)
         self.answer = answer
 
@@ -52,7 +51,7 @@ class TryLater(Exception):
     """This activity cannot be processed yet (it arrived before what it depends on): retried with backoff."""
 
 
-BatchWork = Callable[[aiosqlite.Connection, list], Awaitable[object]]
+BatchWork = Callable[[Connection, list], Awaitable[object]]
 
 
 class OncePerBatch:
@@ -95,7 +94,7 @@ class OncePerBatch:
     def rollback(self, checkpoint: int) -> None:
         del self._entries[checkpoint:]
 
-    async def run(self, conn: aiosqlite.Connection) -> None:
+    async def run(self, conn: Connection) -> None:
         for key, work in self._work.items():
             await work(conn, [entry for entry_key, entry in self._entries if entry_key == key])
         self._work.clear()
@@ -104,7 +103,7 @@ class OncePerBatch:
 
 @dataclass
 class InboxContext:
-    conn: aiosqlite.Connection
+    conn: Connection
     config: Config
     urls: Urls
     remote_actors: RemoteActors
@@ -150,7 +149,7 @@ class PrepareContext:
     config: Config
     urls: Urls
     remote_actors: RemoteActors
-    reader: aiosqlite.Connection
+    reader: Connection
     now: datetime
     sender: RemoteActor | None = None
     actor_id: str | None = None  # the activity's actor, as the inbox verified it

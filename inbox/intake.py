@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from node.core import inbox_items as store
-from node.core.db import Database
+from node.core.db import Store
 
 if TYPE_CHECKING:  # pragma: no cover
     from inbox.worker import ParsedActivities
@@ -54,7 +54,7 @@ class IntakeRow:
 class InboxIntake:
     def __init__(
         self,
-        db: Database,
+        db: Store,
         *,
         on_committed: Callable[[], None] = lambda: None,
         parsed: ParsedActivities | None = None,

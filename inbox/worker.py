@@ -26,8 +26,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-import aiosqlite
-
 from federation import jsonio
 from federation.actors import RemoteActor, RemoteActors
 from federation.client import FetchError
@@ -45,7 +43,7 @@ from node.core import inbox_items as store
 from node.core.background import WorkerLoop
 from node.core.clock import to_epoch
 from node.core.config import Config
-from node.core.db import Database
+from node.core.db import Row, Store
 from node.core.registry import Registry
 from node.core.retry import INBOX, RetryPolicy
 from node.core.urls import Urls
@@ -81,7 +79,7 @@ class _HandlerFailed(Exception):
 class _Ready:
     """A claimed item, parsed, with everything its handler needs from the network."""
 
-    row: aiosqlite.Row
+    row: Row
     activity: dict
     handler: Handler
     sender: RemoteActor | None
@@ -92,7 +90,7 @@ class InboxWorker:
     def __init__(
         self,
         *,
-        db: Database,
+        db: Store,
         config: Config,
         urls: Urls,
         remote_actors: RemoteActors,
@@ -205,10 +203,8 @@ class InboxWorker:
         for row, error in failed:
             await self._failed(row, error)
 
-    async def _apply_batch(
-        self, items: list[_Ready], *, isolate: bool
-    ) -> tuple[list[tuple[aiosqlite.Row, Exception]], bool]:
-        failed: list[tuple[aiosqlite.Row, Exception]] = []
+    async def _apply_batch(self, items: list[_Ready], *, isolate: bool) -> tuple[list[tuple[Row, Exception]], bool]:
+        failed: list[tuple[Row, Exception]] = []
         done: list[int] = []
         queued = False
         once_per_batch = OncePerBatch()

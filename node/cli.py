@@ -89,7 +89,7 @@ def _backup(args: argparse.Namespace) -> int:
     from node.core.backup import backup
 
     config = load_config(args.config)
-    version = backup(config.storage.database, args.to)
+    version = backup(config.storage.sqlite_file, args.to)
     print(
         f"chapterhouse: backed up {config.storage.database} to {args.to} ({version} migrations recorded, integrity ok)"
     )
@@ -100,7 +100,7 @@ def _restore(args: argparse.Namespace) -> int:
     from node.core.backup import restore
 
     config = load_config(args.config)
-    kept = restore(args.backup, config.storage.database)
+    kept = restore(args.backup, config.storage.sqlite_file)
     note = f"; the replaced database is kept as {kept}" if kept else ""
     print(f"chapterhouse: restored {args.backup} to {config.storage.database}{note}")
     return 0

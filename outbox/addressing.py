@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from federation.actors import RemoteActors
 from federation.client import FetchError
 from node.core import follows
-from node.core.db import Database
+from node.core.db import Store
 from node.core.objects import PUBLIC_ALIASES, as_list
 from node.core.urls import Urls
 from node.core.vocabulary import DELIVERY_FIELDS
@@ -47,7 +47,7 @@ def addressed(activity: dict) -> list[str]:
 async def resolve(
     activity: dict,
     *,
-    db: Database,
+    db: Store,
     urls: Urls,
     username: str,
     remote_actors: RemoteActors,

@@ -18,8 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiosqlite
-
 from federation import jsonio
 from federation.activitystreams import id_of
 from federation.actors import RemoteActors
@@ -27,7 +25,7 @@ from federation.client import FetchError
 from node.core import follows, inbox_items, objects, vocabulary
 from node.core.clock import iso, to_epoch
 from node.core.config import Config
-from node.core.db import Database
+from node.core.db import Connection, Store
 from node.core.errors import ApiError
 from node.core.keys import KeyRing
 from node.core.objects import PUBLIC, as_list
@@ -39,7 +37,7 @@ from node.core.vocabulary import ADDRESS_FIELDS, AS_CONTEXT, DELIVERY_FIELDS, se
 
 EDITABLE_FIELDS = ("content", "name", "summary", "sensitive")
 
-Change = Callable[[aiosqlite.Connection], Awaitable[None]]
+Change = Callable[[Connection], Awaitable[None]]
 
 
 @dataclass
@@ -79,7 +77,7 @@ class Authoring:
 class OutboxContext(Authoring):
     """A composer's context (``registry.composers``): authoring, and the database it reads."""
 
-    db: Database
+    db: Store
     blocklist: Blocks  # for the Block composer, which reloads it
     keyring: KeyRing  # for composers that sign what they publish (a proposal)
 
@@ -241,7 +239,7 @@ async def compose_update(ctx: OutboxContext, activity: dict) -> Composed:
         **_public_part(_addressing(ctx, stored.data)),
     )
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await objects.replace_data(conn, stored.id, updated_object, updated=to_epoch(ctx.now))
 
     return Composed(activity=update, changes=[save])
@@ -268,7 +266,7 @@ async def compose_delete(ctx: OutboxContext, activity: dict) -> Composed:
         **_public_part(_addressing(ctx, stored.data)),
     )
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await objects.replace_data(conn, stored.id, tombstone, updated=to_epoch(ctx.now), deleted=to_epoch(ctx.now))
         await objects.unfeature(conn, ctx.username, stored.id)
 
@@ -289,7 +287,7 @@ async def compose_follow(ctx: OutboxContext, activity: dict) -> Composed:
         ) from None
     follow = vocabulary.activity("Follow", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=remote.id, to=[remote.id])
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await follows.insert_following(
             conn, username=ctx.username, target_id=remote.id, follow_id=follow["id"], now=to_epoch(ctx.now)
         )
@@ -305,7 +303,7 @@ async def _undo_follow(ctx: OutboxContext, original: objects.StoredObject) -> Co
         "Undo", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=original.data, to=[following["target_id"]]
     )
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await follows.remove_following(conn, original.id)
 
     return Composed(activity=undo, changes=[save])
@@ -343,7 +341,7 @@ async def _answer_follow(ctx: OutboxContext, activity: dict, kind: str) -> Compo
         kind, ctx.urls, actor=ctx.actor_id, answered=original, to=follower["follower_id"], now=ctx.now
     )
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         if kind == "Accept":
             await follows.set_follower_state(conn, ctx.username, follower["follower_id"], "accepted")
         else:
@@ -381,7 +379,7 @@ async def _pin(ctx: OutboxContext, activity: dict, kind: str) -> Composed:
         **_public_part(_addressing(ctx, stored.data)),
     )  # never a wider audience than the object's
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         if kind == "Add":
             await objects.feature(conn, ctx.username, stored.id, to_epoch(ctx.now))
         else:

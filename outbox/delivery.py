@@ -24,7 +24,7 @@ from node.core import objects
 from node.core.actors import signer_for
 from node.core.background import WorkerLoop
 from node.core.clock import to_epoch
-from node.core.db import Database
+from node.core.db import Store
 from node.core.keys import KeyRing
 from node.core.retry import DELIVERY, HOST_BACKOFF, RetryPolicy
 from node.core.urls import Urls
@@ -64,7 +64,7 @@ class DeliveryWorker:
     def __init__(
         self,
         *,
-        db: Database,
+        db: Store,
         client: FederationClient,
         keyring: KeyRing,
         urls: Urls,

@@ -10,16 +10,46 @@ from hypothesis import HealthCheck, settings
 
 from node.web.app import DEFAULT_FEATURES
 from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtures)
+from tests.support import pg_cluster
 from tests.support.nodes import node_config, start_node
 from tests.support.remote_actor import RemoteActor
+from tests.support.stores import use_postgres
 
 # Timing never decides a test: no per-example deadline (CI has 2 busy cores).
 settings.register_profile("chapterhouse", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("chapterhouse")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--store",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the nodes' store: SQLite files, or PostgreSQL (CHAPTERHOUSE_TEST_POSTGRES, else a throwaway cluster)",
+    )
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "expect_logged_errors: the test makes the node log errors on purpose")
+    config.addinivalue_line("markers", "sqlite_only: the test is about the SQLite file itself (skipped on PostgreSQL)")
+    if config.getoption("--store") == "postgres":
+        config._chapterhouse_postgres = pg_cluster.start_for_tests()
+        use_postgres(config._chapterhouse_postgres.url)
+
+
+def pytest_unconfigure(config):
+    server = getattr(config, "_chapterhouse_postgres", None)
+    if server is not None:
+        server.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--store") != "postgres":
+        return
+    skip = pytest.mark.skip(reason="about the SQLite file itself: the PostgreSQL store has its own tests")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
 
 
 class _ErrorRecords(logging.Handler):

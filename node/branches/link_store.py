@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, fetch_all, fetch_one, fetch_value
 
 STATES = ("pending", "linked", "refused", "unlinked")
 
@@ -67,7 +65,7 @@ def _link(row) -> Link | None:
 
 
 async def request(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     peer_id: str,
     role: str,
@@ -92,7 +90,7 @@ async def request(
 
 
 async def set_state(
-    conn: aiosqlite.Connection, peer_id: str, role: str, state: str, now: float, *, reason: str | None = None
+    conn: Connection, peer_id: str, role: str, state: str, now: float, *, reason: str | None = None
 ) -> None:
     await conn.execute(
         "UPDATE branch_links SET state = ?, reason = ?, changed_at = ?,"
@@ -101,11 +99,11 @@ async def set_state(
     )
 
 
-async def get(conn: aiosqlite.Connection, peer_id: str, role: str) -> Link | None:
+async def get(conn: Connection, peer_id: str, role: str) -> Link | None:
     return _link(await fetch_one(conn, "SELECT * FROM branch_links WHERE peer_id = ? AND role = ?", (peer_id, role)))
 
 
-async def require(conn: aiosqlite.Connection, peer_id: str, role: str) -> Link:
+async def require(conn: Connection, peer_id: str, role: str) -> Link:
     """The link just written (``request``, ``set_state``) in this transaction: always there."""
     link = await get(conn, peer_id, role)
     if link is None:
@@ -113,28 +111,28 @@ async def require(conn: aiosqlite.Connection, peer_id: str, role: str) -> Link:
     return link
 
 
-async def by_join(conn: aiosqlite.Connection, join_id: str, role: str) -> Link | None:
+async def by_join(conn: Connection, join_id: str, role: str) -> Link | None:
     return _link(await fetch_one(conn, "SELECT * FROM branch_links WHERE join_id = ? AND role = ?", (join_id, role)))
 
 
-async def linked_child(conn: aiosqlite.Connection, peer_id: str) -> Link | None:
+async def linked_child(conn: Connection, peer_id: str) -> Link | None:
     link = await get(conn, peer_id, "child")
     return link if link is not None and link.state == "linked" else None
 
 
-async def linked_child_ids(conn: aiosqlite.Connection) -> frozenset[str]:
+async def linked_child_ids(conn: Connection) -> frozenset[str]:
     rows = await fetch_all(conn, "SELECT peer_id FROM branch_links WHERE role = 'child' AND state = 'linked'")
     return frozenset(row["peer_id"] for row in rows)
 
 
-async def current_parent(conn: aiosqlite.Connection) -> Link | None:
+async def current_parent(conn: Connection) -> Link | None:
     """Our parent, linked or asked for (there is at most one)."""
     return _link(
         await fetch_one(conn, "SELECT * FROM branch_links WHERE role = 'parent' AND state IN ('pending', 'linked')")
     )
 
 
-async def latest_parent(conn: aiosqlite.Connection) -> Link | None:
+async def latest_parent(conn: Connection) -> Link | None:
     """Our parent, or the last one we asked or had (refused, unlinked): for the admin's list."""
     current = await current_parent(conn)
     return current or _link(
@@ -142,12 +140,12 @@ async def latest_parent(conn: aiosqlite.Connection) -> Link | None:
     )
 
 
-async def linked_parent(conn: aiosqlite.Connection) -> Link | None:
+async def linked_parent(conn: Connection) -> Link | None:
     link = await current_parent(conn)
     return link if link is not None and link.state == "linked" else None
 
 
-async def children_in_state(conn: aiosqlite.Connection, state: str) -> list[Link]:
+async def children_in_state(conn: Connection, state: str) -> list[Link]:
     """Children in one state, newest first (by when linked, else asked)."""
     rows = await fetch_all(
         conn,
@@ -158,11 +156,11 @@ async def children_in_state(conn: aiosqlite.Connection, state: str) -> list[Link
     return [link for link in map(_link, rows) if link is not None]
 
 
-async def count_linked_children(conn: aiosqlite.Connection) -> int:
+async def count_linked_children(conn: Connection) -> int:
     return await fetch_value(conn, "SELECT COUNT(*) FROM branch_links WHERE role = 'child' AND state = 'linked'")
 
 
-async def page_linked_children(conn: aiosqlite.Connection, *, offset: int, limit: int) -> list[str]:
+async def page_linked_children(conn: Connection, *, offset: int, limit: int) -> list[str]:
     rows = await fetch_all(
         conn,
         "SELECT peer_id FROM branch_links WHERE role = 'child' AND state = 'linked'"

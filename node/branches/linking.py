@@ -14,12 +14,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from node.branches import documents, link_store, paths, report_sending, reports
 from node.branches.link_store import Link
 from node.core import follows, publish, vocabulary
 from node.core.clock import to_epoch
+from node.core.db import Connection
 from node.core.urls import Urls
 
 log = logging.getLogger("chapterhouse.branches")
@@ -42,7 +41,7 @@ class Local:
         return to_epoch(self.now)
 
 
-async def send(conn: aiosqlite.Connection, local: Local, activity: dict, inbox: str | None) -> None:
+async def send(conn: Connection, local: Local, activity: dict, inbox: str | None) -> None:
     await publish.record(
         conn,
         urls=local.urls,
@@ -53,7 +52,7 @@ async def send(conn: aiosqlite.Connection, local: Local, activity: dict, inbox: 
     )
 
 
-async def record_follows(conn: aiosqlite.Connection, local: Local, link: Link) -> None:
+async def record_follows(conn: Connection, local: Local, link: Link) -> None:
     """We follow the peer and the peer follows us (unless such a follow is there already)."""
     if await follows.following_by_target(conn, local.chapter, link.peer_id) is None:
         await follows.insert_following(
@@ -73,7 +72,7 @@ async def record_follows(conn: aiosqlite.Connection, local: Local, link: Link) -
         )
 
 
-async def drop_follows(conn: aiosqlite.Connection, local: Local, link: Link) -> None:
+async def drop_follows(conn: Connection, local: Local, link: Link) -> None:
     """The follows this link made, and only those."""
     await follows.remove_following(conn, link.join_id)
     follower = await follows.follower_by_follow_id(conn, local.chapter, link.join_id)
@@ -81,7 +80,7 @@ async def drop_follows(conn: aiosqlite.Connection, local: Local, link: Link) -> 
         await follows.remove_follower(conn, local.chapter, link.peer_id)
 
 
-async def accept_child(conn: aiosqlite.Connection, local: Local, link: Link, join: dict) -> dict:
+async def accept_child(conn: Connection, local: Local, link: Link, join: dict) -> dict:
     """Link a child that asked: its row linked, the follows made, our Accept (the Join embedded) sent."""
     await link_store.set_state(conn, link.peer_id, "child", "linked", local.epoch)
     await record_follows(conn, local, link)
@@ -93,7 +92,7 @@ async def accept_child(conn: aiosqlite.Connection, local: Local, link: Link, joi
     return accept
 
 
-async def refuse_child(conn: aiosqlite.Connection, local: Local, link: Link, join: dict, reason: str) -> dict:
+async def refuse_child(conn: Connection, local: Local, link: Link, join: dict, reason: str) -> dict:
     """Refuse a link request: the row refused with the reason, a Reject saying it sent."""
     await link_store.set_state(conn, link.peer_id, "child", "refused", local.epoch, reason=reason)
     reject = documents.refusal(
@@ -104,7 +103,7 @@ async def refuse_child(conn: aiosqlite.Connection, local: Local, link: Link, joi
     return reject
 
 
-async def drop_child(conn: aiosqlite.Connection, local: Local, link: Link) -> None:
+async def drop_child(conn: Connection, local: Local, link: Link) -> None:
     """A child is gone (it left, or we removed it): its follows and its branch's reports too, and
     our parent is told to drop that branch as well."""
     await link_store.set_state(conn, link.peer_id, "child", "unlinked", local.epoch)
@@ -114,7 +113,7 @@ async def drop_child(conn: aiosqlite.Connection, local: Local, link: Link) -> No
     log.info("branch tree: %s is no longer a child of this node", link.peer_id)
 
 
-async def tell_parent_removed(conn: aiosqlite.Connection, local: Local, removed: str) -> None:
+async def tell_parent_removed(conn: Connection, local: Local, removed: str) -> None:
     parent = await link_store.linked_parent(conn)
     if parent is not None:  # "removed from my subtree": the target is our own children collection
         removal = documents.subtree_removal(
@@ -128,7 +127,7 @@ async def tell_parent_removed(conn: aiosqlite.Connection, local: Local, removed:
         await send(conn, local, removal, parent.delivery_inbox)
 
 
-async def drop_parent(conn: aiosqlite.Connection, local: Local, link: Link) -> None:
+async def drop_parent(conn: Connection, local: Local, link: Link) -> None:
     """We are no longer below ``link.peer_id`` (we left, or it removed us)."""
     await link_store.set_state(conn, link.peer_id, "parent", "unlinked", local.epoch)
     await drop_follows(conn, local, link)
@@ -136,7 +135,7 @@ async def drop_parent(conn: aiosqlite.Connection, local: Local, link: Link) -> N
     log.info("branch tree: this node is no longer below %s", link.peer_id)
 
 
-async def forward_subtree(conn: aiosqlite.Connection, local: Local, parent: Link) -> int:
+async def forward_subtree(conn: Connection, local: Local, parent: Link) -> int:
     """A new parent hears every report kept from our subtree, unchanged (ours follows from report_sending)."""
     kept = await reports.all_reports(conn)
     for entry in kept:
@@ -144,7 +143,7 @@ async def forward_subtree(conn: aiosqlite.Connection, local: Local, parent: Link
     return len(kept)
 
 
-async def forward(conn: aiosqlite.Connection, local: Local, parent: Link, report: dict) -> None:
+async def forward(conn: Connection, local: Local, parent: Link, report: dict) -> None:
     if parent.collection:
         add = documents.report_delivery(
             local.urls, actor=local.actor_id, report=report, target=parent.collection, to=parent.peer_id, now=local.now

@@ -12,11 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from federation import jsonio
 from node.branches import reports
-from node.core.db import fetch_one
+from node.core.db import Connection, fetch_one
 
 
 @dataclass(frozen=True)
@@ -56,17 +54,17 @@ def from_document(actor_id: str, document: dict) -> BranchName:
     )
 
 
-async def cached_actor(conn: aiosqlite.Connection, actor_id: str) -> dict | None:
+async def cached_actor(conn: Connection, actor_id: str) -> dict | None:
     row = await fetch_one(conn, "SELECT data FROM remote_actors WHERE id = ?", (actor_id,))
     return jsonio.loads(row["data"]) if row is not None else None
 
 
-async def name_of(conn: aiosqlite.Connection, actor_id: str) -> BranchName:
+async def name_of(conn: Connection, actor_id: str) -> BranchName:
     kept = await reports.get(conn, actor_id)
     if kept is not None:
         return from_document(actor_id, jsonio.loads(kept["report"]))
     return from_document(actor_id, await cached_actor(conn, actor_id) or {})
 
 
-async def names_of(conn: aiosqlite.Connection, actor_ids) -> dict[str, BranchName]:
+async def names_of(conn: Connection, actor_ids) -> dict[str, BranchName]:
     return {actor_id: await name_of(conn, actor_id) for actor_id in dict.fromkeys(actor_ids) if actor_id}

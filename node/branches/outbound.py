@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import logging
 
-import aiosqlite
-
 from federation import jsonio
 from federation.activitystreams import id_of
 from federation.actors import RemoteActor
@@ -30,6 +28,7 @@ from node.branches.link_store import Link
 from node.branches.linking import Local
 from node.core import inbox_items, vocabulary
 from node.core.clock import to_epoch
+from node.core.db import Connection
 from node.core.errors import ApiError
 from node.core.registry import Registry
 from outbox.compose import Composed, OutboxContext
@@ -57,7 +56,7 @@ async def _fetch_node(ctx: OutboxContext, actor_id: str) -> RemoteActor:
     return actor
 
 
-async def _own_subtree(reader: aiosqlite.Connection) -> set[str]:
+async def _own_subtree(reader: Connection) -> set[str]:
     linked = {link.peer_id for link in await link_store.children_in_state(reader, "linked")}
     return linked | await reports.origins(reader)
 
@@ -94,7 +93,7 @@ async def compose_join(ctx: OutboxContext, activity: dict) -> Composed:
         raise ApiError(refused[0], f"refused: {refused[1]}")
     join = documents.link_request(ctx.urls, actor=ctx.actor_id, parent=parent.id, now=ctx.now)
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await link_store.request(
             conn,
             peer_id=parent.id,
@@ -123,7 +122,7 @@ async def compose_leave(ctx: OutboxContext, activity: dict) -> Composed:
         )
     leave = documents.unlink("Leave", ctx.urls, actor=ctx.actor_id, peer=parent.peer_id, now=ctx.now)
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await linking.drop_parent(conn, local(ctx), parent)
 
     return Composed(activity=leave, changes=[save])
@@ -150,7 +149,7 @@ async def compose_children_change(ctx: OutboxContext, activity: dict, kind: str)
         target=paths.children(ctx.urls, ctx.username),
     )
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await linking.drop_child(conn, local(ctx), child)
 
     return Composed(activity=remove, changes=[save])
@@ -204,7 +203,7 @@ async def compose_link_answer(ctx: OutboxContext, activity: dict, kind: str) -> 
         raise await _refuse_now(ctx, link, join, reason)
     accept = vocabulary.answer("Accept", ctx.urls, actor=ctx.actor_id, answered=join, to=link.peer_id, now=ctx.now)
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await link_store.set_state(conn, link.peer_id, "child", "linked", to_epoch(ctx.now))
         await linking.record_follows(conn, local(ctx), link)
 
@@ -218,7 +217,7 @@ def _compose_reject(ctx: OutboxContext, activity: dict, link: Link, join: dict) 
     reason = content if isinstance(content, str) and content.strip() else f"the admin of {ctx.actor_id} declined"
     reject = documents.refusal(ctx.urls, actor=ctx.actor_id, answered=join, to=link.peer_id, reason=reason, now=ctx.now)
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await link_store.set_state(conn, link.peer_id, "child", "refused", to_epoch(ctx.now), reason=reason)
         log.warning("branch tree: link request %s from %s refused by the admin: %s", link.join_id, link.peer_id, reason)
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
@@ -34,7 +33,7 @@ from node.core import publish
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, DUE_RUNNER, KEYRING, URLS
 from node.core.clock import Clock, to_epoch
 from node.core.config import Config
-from node.core.db import Database, fetch_one
+from node.core.db import Connection, Row, Store, fetch_one
 from node.core.due import DueKind, DueRunner, StateGraph
 from node.core.keys import KeyRing
 from node.core.urls import Urls
@@ -47,13 +46,13 @@ SENT = StateGraph(
 )
 
 
-async def last_sent(conn: aiosqlite.Connection, parent_id: str) -> aiosqlite.Row | None:
+async def last_sent(conn: Connection, parent_id: str) -> Row | None:
     return await fetch_one(
         conn, "SELECT fingerprint, sent_at FROM branch_report_sent WHERE parent_id = ?", (parent_id,)
     )
 
 
-async def mark_sent(conn: aiosqlite.Connection, parent_id: str, fingerprint: str, now: float) -> None:
+async def mark_sent(conn: Connection, parent_id: str, fingerprint: str, now: float) -> None:
     await conn.execute(
         "INSERT INTO branch_report_sent (parent_id, fingerprint, sent_at) VALUES (?, ?, ?)"
         " ON CONFLICT (parent_id) DO UPDATE SET fingerprint = excluded.fingerprint, sent_at = excluded.sent_at",
@@ -61,7 +60,7 @@ async def mark_sent(conn: aiosqlite.Connection, parent_id: str, fingerprint: str
     )
 
 
-async def forget_sent(conn: aiosqlite.Connection, parent_id: str) -> None:
+async def forget_sent(conn: Connection, parent_id: str) -> None:
     await conn.execute("DELETE FROM branch_report_sent WHERE parent_id = ?", (parent_id,))
 
 
@@ -78,7 +77,7 @@ class Reporter:
     def __init__(
         self,
         *,
-        db: Database,
+        db: Store,
         config: Config,
         urls: Urls,
         keyring: KeyRing,

@@ -23,8 +23,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from federation import jsonio
 from federation.activitystreams import id_of
 from federation.actors import RemoteActors
@@ -32,7 +30,7 @@ from federation.client import FetchError
 from federation.proofs import ProofError, add_proof, proof_verification_method, verify_actor_proof
 from node.branches.documents import branch_report
 from node.core.config import Config
-from node.core.db import fetch_all, fetch_one
+from node.core.db import Connection, fetch_all, fetch_one
 from node.core.keys import ActorKeys
 from node.core.urls import Urls
 from node.membership import members
@@ -55,7 +53,7 @@ def parse_time(value) -> float | None:
     return moment.timestamp() if moment is not None and moment.tzinfo is not None else None
 
 
-async def own_facts(conn: aiosqlite.Connection, config: Config, *, parent: str | None, linked: float | None) -> dict:
+async def own_facts(conn: Connection, config: Config, *, parent: str | None, linked: float | None) -> dict:
     """What this node states about itself now."""
     return {
         "level": config.node.level,
@@ -145,12 +143,12 @@ async def _verify(remote_actors: RemoteActors, report: dict, origin: str, method
 # --- the branch_reports table ---------------------------------------------------------------
 
 
-async def get(conn: aiosqlite.Connection, origin_id: str):
+async def get(conn: Connection, origin_id: str):
     return await fetch_one(conn, "SELECT * FROM branch_reports WHERE origin_id = ?", (origin_id,))
 
 
 async def upsert(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     origin_id: str,
     via_child: str,
@@ -168,7 +166,7 @@ async def upsert(
     )
 
 
-async def all_reports(conn: aiosqlite.Connection) -> list[dict]:
+async def all_reports(conn: Connection) -> list[dict]:
     rows = await fetch_all(conn, "SELECT origin_id, via_child, parent_id, report FROM branch_reports")
     return [
         {"origin": r["origin_id"], "via": r["via_child"], "parent": r["parent_id"], "report": jsonio.loads(r["report"])}
@@ -176,17 +174,17 @@ async def all_reports(conn: aiosqlite.Connection) -> list[dict]:
     ]
 
 
-async def origins(conn: aiosqlite.Connection) -> set[str]:
+async def origins(conn: Connection) -> set[str]:
     return {row["origin_id"] for row in await fetch_all(conn, "SELECT origin_id FROM branch_reports")}
 
 
-async def drop_branch(conn: aiosqlite.Connection, via_child: str) -> int:
+async def drop_branch(conn: Connection, via_child: str) -> int:
     """Forget every report that came through one child (it was unlinked)."""
     cursor = await conn.execute("DELETE FROM branch_reports WHERE via_child = ?", (via_child,))
     return cursor.rowcount
 
 
-async def drop_subtree(conn: aiosqlite.Connection, root: str) -> int:
+async def drop_subtree(conn: Connection, root: str) -> int:
     """Forget a node's report and those of every node whose claimed parents lead to it."""
     cursor = await conn.execute(
         "WITH RECURSIVE below(id, depth) AS (SELECT ?, 0 UNION SELECT r.origin_id, below.depth + 1"
@@ -197,7 +195,7 @@ async def drop_subtree(conn: aiosqlite.Connection, root: str) -> int:
     return cursor.rowcount
 
 
-async def reaches(conn: aiosqlite.Connection, start: str | None, child: str) -> bool:
+async def reaches(conn: Connection, start: str | None, child: str) -> bool:
     """Whether the chain of claimed parents from ``start`` reaches ``child`` through reports kept from it."""
     current = start
     for _ in range(MAX_DEPTH):

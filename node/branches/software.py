@@ -19,13 +19,11 @@ import asyncio
 import logging
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from federation.activitystreams import id_of, origin_of
 from federation.client import FetchError
 from inbox.handlers import InboxContext, PrepareContext
 from node.core.clock import to_epoch
-from node.core.db import fetch_all, fetch_one
+from node.core.db import Connection, fetch_all, fetch_one
 
 log = logging.getLogger("chapterhouse.branches")
 FEP_1B12_SOFTWARE = ("lemmy", "mbin", "friendica", "piefed")
@@ -35,11 +33,11 @@ NODEINFO_SECONDS = 5.0  # at most, for both fetches of a host's NodeInfo
 NODEINFO_RELS = ("http://nodeinfo.diaspora.software/ns/schema/2.1", "http://nodeinfo.diaspora.software/ns/schema/2.0")
 
 
-async def known(conn: aiosqlite.Connection, host: str):
+async def known(conn: Connection, host: str):
     return await fetch_one(conn, "SELECT software, fetched_at FROM peer_software WHERE host = ?", (host,))
 
 
-async def store(conn: aiosqlite.Connection, host: str, software: str | None, now: float) -> None:
+async def store(conn: Connection, host: str, software: str | None, now: float) -> None:
     await conn.execute(
         "INSERT INTO peer_software (host, software, fetched_at) VALUES (?, ?, ?) ON CONFLICT (host) DO UPDATE SET"
         " software = excluded.software, fetched_at = excluded.fetched_at",
@@ -47,7 +45,7 @@ async def store(conn: aiosqlite.Connection, host: str, software: str | None, now
     )
 
 
-async def fep_1b12_hosts(conn: aiosqlite.Connection) -> set[str]:
+async def fep_1b12_hosts(conn: Connection) -> set[str]:
     rows = await fetch_all(conn, "SELECT host, software FROM peer_software WHERE software IS NOT NULL")
     return {row["host"] for row in rows if row["software"] in FEP_1B12_SOFTWARE}
 

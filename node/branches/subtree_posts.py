@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import aiosqlite
 from aiohttp import web
 from markupsafe import Markup
 
@@ -33,7 +32,7 @@ from inbox.handlers import InboxContext
 from node.branches import link_store, names, relaying, reports
 from node.core.appkeys import CLOCK, DATABASE
 from node.core.clock import iso, to_epoch
-from node.core.db import fetch_all
+from node.core.db import Connection, fetch_all
 from node.core.i18n import N_
 from node.core.registry import Part, Registry
 from node.core.sanitize import clean_html
@@ -116,7 +115,7 @@ async def keep(ctx: InboxContext, activity: dict) -> None:
     await store(ctx.conn, kept_copy(post), kind=kind, origin=origin, via_child=child, now=to_epoch(ctx.now))
 
 
-async def store(conn: aiosqlite.Connection, post: dict, *, kind: str, origin: str, via_child: str, now: float) -> None:
+async def store(conn: Connection, post: dict, *, kind: str, origin: str, via_child: str, now: float) -> None:
     published = reports.parse_time(post.get("published")) or now
     await conn.execute(
         "INSERT INTO branch_subtree_posts (post_id, origin_id, via_child, kind, published, document, received_at)"
@@ -127,11 +126,11 @@ async def store(conn: aiosqlite.Connection, post: dict, *, kind: str, origin: st
     )
 
 
-async def forget(conn: aiosqlite.Connection, post_id: str, origin: str) -> None:
+async def forget(conn: Connection, post_id: str, origin: str) -> None:
     await conn.execute("DELETE FROM branch_subtree_posts WHERE post_id = ? AND origin_id = ?", (post_id, origin))
 
 
-async def recent(conn: aiosqlite.Connection, kind: str, *, limit: int, now_iso: str) -> list[dict]:
+async def recent(conn: Connection, kind: str, *, limit: int, now_iso: str) -> list[dict]:
     """The newest posts of ``kind`` from branches linked now (events: the upcoming ones, soonest first),
     each with its branch's name and place from the branch's own report."""
     params: tuple[object, ...]

@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from federation.activitystreams import id_of
 from node.branches import link_store, reports
 from node.core.config import Config
+from node.core.db import Connection
 from node.core.keys import KeyRing
 from node.core.urls import Urls
 
@@ -61,9 +60,7 @@ def _branch(node: dict, via: str, below: dict[str, list[dict]], depth: int) -> d
     return _total(node)
 
 
-async def subtree(
-    reader: aiosqlite.Connection, config: Config, urls: Urls, keyring: KeyRing | None, now: datetime
-) -> dict:
+async def subtree(reader: Connection, config: Config, urls: Urls, keyring: KeyRing | None, now: datetime) -> dict:
     """This node's subtree; with a ``keyring``, this node's own report is signed too."""
     parent = await link_store.linked_parent(reader)
     facts = await reports.own_facts(

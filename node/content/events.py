@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from node.core.clock import iso
-from node.core.db import fetch_all
+from node.core.db import Connection, fetch_all
 
 ANSWERS_BY_ACTIVITY = {"Accept": "going", "Reject": "not_going", "TentativeAccept": "maybe"}
 ANSWERS = ("going", "not_going", "maybe")
@@ -114,7 +112,7 @@ def with_counts(document: dict, counts: AnswerCounts) -> dict:
 
 
 async def record_answer(
-    conn: aiosqlite.Connection, *, event_id: str, actor_id: str, answer: str, activity_id: str | None, now: float
+    conn: Connection, *, event_id: str, actor_id: str, answer: str, activity_id: str | None, now: float
 ) -> None:
     """An actor's answer; it replaces their earlier one unless that one is newer."""
     if answer not in ANSWERS:
@@ -128,19 +126,19 @@ async def record_answer(
     )
 
 
-async def answer_of(conn: aiosqlite.Connection, event_id: str, actor_id: str) -> str | None:
+async def answer_of(conn: Connection, event_id: str, actor_id: str) -> str | None:
     rows = await fetch_all(
         conn, "SELECT answer FROM event_answers WHERE event_id = ? AND actor_id = ?", (event_id, actor_id)
     )
     return rows[0]["answer"] if rows else None
 
 
-async def forget_actor(conn: aiosqlite.Connection, actor_id: str) -> None:
+async def forget_actor(conn: Connection, actor_id: str) -> None:
     """The account is gone: its answers go with it."""
     await conn.execute("DELETE FROM event_answers WHERE actor_id = ?", (actor_id,))
 
 
-async def count_answers(conn: aiosqlite.Connection, chapter: str, event_id: str) -> AnswerCounts:
+async def count_answers(conn: Connection, chapter: str, event_id: str) -> AnswerCounts:
     """Answers of the chapter's active members, by answer; everyone else's as ``not_counted``."""
     rows = await fetch_all(
         conn,

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from federation import jsonio
-from node.core.db import fetch_all, fetch_value
+from node.core.db import Connection, fetch_all, fetch_value
 
 
 @dataclass(frozen=True)
@@ -28,7 +26,7 @@ class Counts:
 
 
 async def insert_reply(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     reply: dict,
     object_id: str,
@@ -46,7 +44,7 @@ async def insert_reply(
     return cursor.rowcount == 1
 
 
-async def update_reply(conn: aiosqlite.Connection, *, reply_id: str, actor_id: str, reply: dict, now: float) -> bool:
+async def update_reply(conn: Connection, *, reply_id: str, actor_id: str, reply: dict, now: float) -> bool:
     """Replace a kept reply's Note, only when ``actor_id`` wrote it; True if it was ours to change."""
     cursor = await conn.execute(
         "UPDATE interactions SET data = ?, updated = ? WHERE id = ? AND kind = 'reply' AND actor_id = ?",
@@ -55,25 +53,25 @@ async def update_reply(conn: aiosqlite.Connection, *, reply_id: str, actor_id: s
     return cursor.rowcount == 1
 
 
-async def get_reply(conn: aiosqlite.Connection, reply_id: str) -> dict | None:
+async def get_reply(conn: Connection, reply_id: str) -> dict | None:
     data = await fetch_value(conn, "SELECT data FROM interactions WHERE id = ? AND kind = 'reply'", (reply_id,))
     return jsonio.loads(data) if data else None
 
 
-async def delete_by_author(conn: aiosqlite.Connection, interaction_id: str, actor_id: str) -> int:
+async def delete_by_author(conn: Connection, interaction_id: str, actor_id: str) -> int:
     """Forget a reply (by its Note id) or reaction (by its activity id), only at its author's word."""
     cursor = await conn.execute("DELETE FROM interactions WHERE id = ? AND actor_id = ?", (interaction_id, actor_id))
     return cursor.rowcount
 
 
-async def delete_everything_of(conn: aiosqlite.Connection, actor_id: str) -> int:
+async def delete_everything_of(conn: Connection, actor_id: str) -> int:
     """The account is gone: its replies, likes and boosts go with it."""
     cursor = await conn.execute("DELETE FROM interactions WHERE actor_id = ?", (actor_id,))
     return cursor.rowcount
 
 
 async def add_reaction(
-    conn: aiosqlite.Connection, *, kind: str, activity_id: str, object_id: str, actor_id: str, now: float
+    conn: Connection, *, kind: str, activity_id: str, object_id: str, actor_id: str, now: float
 ) -> bool:
     """A like or boost; a second one by the same actor of the same object changes nothing."""
     cursor = await conn.execute(
@@ -85,7 +83,7 @@ async def add_reaction(
 
 
 async def remove_reaction(
-    conn: aiosqlite.Connection, *, kind: str, actor_id: str, activity_id: str | None, object_id: str | None
+    conn: Connection, *, kind: str, actor_id: str, activity_id: str | None, object_id: str | None
 ) -> int:
     """Undo of a like or boost: by its activity id, or by what it reacted to (ids differ between servers)."""
     cursor = await conn.execute(
@@ -95,7 +93,7 @@ async def remove_reaction(
     return cursor.rowcount
 
 
-async def counts(conn: aiosqlite.Connection, object_id: str) -> Counts:
+async def counts(conn: Connection, object_id: str) -> Counts:
     rows = await fetch_all(
         conn,
         "SELECT kind, COUNT(*) AS n FROM interactions WHERE object_id = ?"
@@ -106,7 +104,7 @@ async def counts(conn: aiosqlite.Connection, object_id: str) -> Counts:
     return Counts(replies=by_kind.get("reply", 0), likes=by_kind.get("like", 0), shares=by_kind.get("announce", 0))
 
 
-async def page_thread(conn: aiosqlite.Connection, object_id: str, *, offset: int = 0, limit: int = 20) -> list[dict]:
+async def page_thread(conn: Connection, object_id: str, *, offset: int = 0, limit: int = 20) -> list[dict]:
     """The public and unlisted replies to ``object_id``, oldest first, as received (sanitised) Notes."""
     rows = await fetch_all(
         conn,

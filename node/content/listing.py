@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import aiosqlite
 from aiohttp import web
 from markupsafe import Markup
 
 from federation import jsonio
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import iso
-from node.core.db import fetch_all, fetch_value
+from node.core.db import Connection, fetch_all, fetch_value
 from node.core.i18n import N_
 from node.core.registry import Part
 from node.membership import accounts
@@ -89,14 +88,14 @@ def _where(section: str) -> tuple[str, str]:
     return (f"kind = 'object' AND visibility = 'public' AND deleted IS NULL AND {condition}", order)
 
 
-async def count(conn: aiosqlite.Connection, section: str, *, chapter: str, now: str) -> int:
+async def count(conn: Connection, section: str, *, chapter: str, now: str) -> int:
     where, _ = _where(section)
     sql = f"SELECT COUNT(*) FROM objects WHERE {where}"
     return await fetch_value(conn, sql, {"chapter": chapter, "now": now})
 
 
 async def documents(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     section: str,
     *,
     chapter: str,

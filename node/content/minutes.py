@@ -23,11 +23,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-import aiosqlite
-
 from federation import jsonio
 from node.content.events import EventError, parse_place, place_text
-from node.core.db import fetch_all, fetch_one
+from node.core.db import Connection, fetch_all, fetch_one
 from node.core.sanitize import clean_html
 from node.core.vocabulary import context
 
@@ -274,9 +272,7 @@ class StoredMinutes:
     record: Minutes
 
 
-async def insert(
-    conn: aiosqlite.Connection, *, article_id: str, note_id: str, author: str, record: Minutes, now: float
-) -> None:
+async def insert(conn: Connection, *, article_id: str, note_id: str, author: str, record: Minutes, now: float) -> None:
     await conn.execute(
         "INSERT INTO minutes (article_id, note_id, author, title, meeting_date, location, attendees, agenda, notes,"
         " published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -296,14 +292,14 @@ async def insert(
     await _insert_decisions(conn, article_id, record.decisions)
 
 
-async def _insert_decisions(conn: aiosqlite.Connection, article_id: str, decisions: tuple[Decision, ...]) -> None:
+async def _insert_decisions(conn: Connection, article_id: str, decisions: tuple[Decision, ...]) -> None:
     await conn.executemany(
         "INSERT INTO minutes_decisions (article_id, position, text, vote) VALUES (?, ?, ?, ?)",
         [(article_id, position, d.text, d.vote) for position, d in enumerate(decisions)],
     )
 
 
-async def replace_record(conn: aiosqlite.Connection, article_id: str, record: Minutes, *, now: float) -> None:
+async def replace_record(conn: Connection, article_id: str, record: Minutes, *, now: float) -> None:
     await conn.execute(
         "UPDATE minutes SET title = ?, meeting_date = ?, location = ?, attendees = ?, agenda = ?, notes = ?,"
         " updated = ? WHERE article_id = ?",
@@ -322,13 +318,13 @@ async def replace_record(conn: aiosqlite.Connection, article_id: str, record: Mi
     await _insert_decisions(conn, article_id, record.decisions)
 
 
-async def delete(conn: aiosqlite.Connection, article_id: str) -> None:
+async def delete(conn: Connection, article_id: str) -> None:
     """The minutes were deleted: the structure goes; the objects stay as Tombstones."""
     await conn.execute("DELETE FROM minutes_decisions WHERE article_id = ?", (article_id,))
     await conn.execute("DELETE FROM minutes WHERE article_id = ?", (article_id,))
 
 
-async def get(conn: aiosqlite.Connection, object_id: str) -> StoredMinutes | None:
+async def get(conn: Connection, object_id: str) -> StoredMinutes | None:
     """The minutes whose Article or announcement Note has this id."""
     row = await fetch_one(conn, "SELECT * FROM minutes WHERE article_id = ? OR note_id = ?", (object_id, object_id))
     if row is None:
@@ -348,7 +344,7 @@ async def get(conn: aiosqlite.Connection, object_id: str) -> StoredMinutes | Non
     return StoredMinutes(row["article_id"], row["note_id"], row["author"], record)
 
 
-async def citing_vote(conn: aiosqlite.Connection, vote: str) -> list[str]:
+async def citing_vote(conn: Connection, vote: str) -> list[str]:
     """The Articles of the minutes whose decisions cite this vote."""
     rows = await fetch_all(conn, "SELECT DISTINCT article_id FROM minutes_decisions WHERE vote = ?", (vote,))
     return [row["article_id"] for row in rows]

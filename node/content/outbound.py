@@ -16,12 +16,11 @@ Registered by :func:`register` in the application's registry:
 
 from __future__ import annotations
 
-import aiosqlite
-
 from node.content import events, minutes
 from node.content.posts import POST_KINDS
 from node.core import objects, vocabulary
 from node.core.clock import iso, to_epoch
+from node.core.db import Connection
 from node.core.errors import ApiError
 from node.core.registry import Registry
 from node.core.vocabulary import context, with_language
@@ -130,7 +129,7 @@ async def compose_minutes(ctx: OutboxContext, activity: dict, obj: dict) -> Comp
     create = create_of(ctx, note, addressing)
     visibility = objects.visibility_of(create, ctx.urls.followers(ctx.username), ctx.urls.members(ctx.username))
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await objects.insert(
             conn, document=note, kind="object", author=ctx.username, visibility=visibility, published=to_epoch(ctx.now)
         )
@@ -182,7 +181,7 @@ async def update_minutes(ctx: OutboxContext, activity: dict, stored: objects.Sto
         language,
     )
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await objects.replace_data(conn, article.id, new_article, updated=to_epoch(ctx.now))
         await objects.replace_data(conn, note.id, new_note, updated=to_epoch(ctx.now))
         await minutes.replace_record(conn, article.id, record, now=to_epoch(ctx.now))
@@ -196,7 +195,7 @@ async def delete_minutes(ctx: OutboxContext, activity: dict, stored: objects.Sto
     addressing = _public_part(_addressing(ctx, note.data))
     delete = _activity(ctx, "Delete", {"id": note.id, "type": "Tombstone", "formerType": "Note"}, addressing)
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         for gone in (article, note):
             await objects.replace_data(
                 conn, gone.id, _tombstone(gone, deleted), updated=to_epoch(ctx.now), deleted=to_epoch(ctx.now)
@@ -257,7 +256,7 @@ async def update_event(ctx: OutboxContext, activity: dict, stored: objects.Store
     )
     addressing = _public_part(_addressing(ctx, stored.data))
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await objects.replace_data(conn, stored.id, updated_event, updated=to_epoch(ctx.now))
 
     return Composed(activity=_activity(ctx, "Update", _without_context(updated_event), addressing), changes=[save])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
@@ -24,7 +23,7 @@ from node.content import forms, interactions, listing, posts
 from node.core import objects
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
-from node.core.db import fetch_all, fetch_value
+from node.core.db import Connection, fetch_all, fetch_value
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.registry import Part
@@ -38,22 +37,22 @@ SIGNABLE_KINDS = ("blog", "proposal")
 # --- the endorsements table ------------------------------------------------------------------
 
 
-async def sign(conn: aiosqlite.Connection, object_id: str, actor_id: str, now: float) -> None:
+async def sign(conn: Connection, object_id: str, actor_id: str, now: float) -> None:
     await conn.execute(
         "INSERT INTO endorsements (object_id, actor_id, signed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (object_id, actor_id, now),
     )
 
 
-async def unsign(conn: aiosqlite.Connection, object_id: str, actor_id: str) -> None:
+async def unsign(conn: Connection, object_id: str, actor_id: str) -> None:
     await conn.execute("DELETE FROM endorsements WHERE object_id = ? AND actor_id = ?", (object_id, actor_id))
 
 
-async def signatories(conn: aiosqlite.Connection, object_id: str) -> int:
+async def signatories(conn: Connection, object_id: str) -> int:
     return await fetch_value(conn, "SELECT COUNT(*) FROM endorsements WHERE object_id = ?", (object_id,))
 
 
-async def signatory_ids(conn: aiosqlite.Connection, object_id: str, *, limit: int = 500) -> list[str]:
+async def signatory_ids(conn: Connection, object_id: str, *, limit: int = 500) -> list[str]:
     """Who signed, first signature first."""
     rows = await fetch_all(
         conn,
@@ -63,7 +62,7 @@ async def signatory_ids(conn: aiosqlite.Connection, object_id: str, *, limit: in
     return [row["actor_id"] for row in rows]
 
 
-async def signed_by(conn: aiosqlite.Connection, actor_id: str, *, limit: int = 50) -> list[dict]:
+async def signed_by(conn: Connection, actor_id: str, *, limit: int = 50) -> list[dict]:
     """The public posts ``actor_id`` signed, newest signature first, as served."""
     rows = await fetch_all(
         conn,
@@ -74,7 +73,7 @@ async def signed_by(conn: aiosqlite.Connection, actor_id: str, *, limit: int = 5
     return [jsonio.loads(row["data"]) for row in rows]
 
 
-async def has_signed(conn: aiosqlite.Connection, object_id: str, actor_id: str) -> bool:
+async def has_signed(conn: Connection, object_id: str, actor_id: str) -> bool:
     return bool(
         await fetch_value(
             conn, "SELECT 1 FROM endorsements WHERE object_id = ? AND actor_id = ?", (object_id, actor_id)
@@ -120,7 +119,7 @@ async def reply(request: web.Request) -> web.Response:
     composed, now = await service.compose(request.app, username, body)
     note = composed.created
 
-    async def keep_in_thread(conn: aiosqlite.Connection) -> None:
+    async def keep_in_thread(conn: Connection) -> None:
         await interactions.insert_reply(
             conn,
             reply={k: v for k, v in note.items() if k != "@context"},

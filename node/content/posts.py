@@ -8,10 +8,8 @@ Minutes (``postKind: "minutes"``) and Events have their own modules; here they a
 
 from __future__ import annotations
 
-import aiosqlite
-
 from federation import jsonio
-from node.core.db import fetch_all
+from node.core.db import Connection, fetch_all
 
 POST_KINDS = ("news", "blog")
 
@@ -31,7 +29,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-async def recent_public(conn: aiosqlite.Connection, author: str, section: str, *, limit: int = 10) -> list[dict]:
+async def recent_public(conn: Connection, author: str, section: str, *, limit: int = 10) -> list[dict]:
     """The newest public objects of one section (a key of :data:`SECTIONS`), as served."""
     condition, order = SECTIONS[section]
     rows = await fetch_all(

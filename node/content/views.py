@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-import aiosqlite
 from aiohttp import web
 
 from node.content import events, interactions
 from node.core import objects
 from node.core.appkeys import CONFIG, DATABASE
+from node.core.db import Connection
 from node.core.vocabulary import context
 
 CONTENT_TYPES = ("Note", "Article", "Page", "Event")
 
-Addition = Callable[[aiosqlite.Connection, str, objects.StoredObject, dict], Awaitable[dict]]
+Addition = Callable[[Connection, str, objects.StoredObject, dict], Awaitable[dict]]
 
 
-async def _event_counts(conn: aiosqlite.Connection, chapter: str, stored: objects.StoredObject, document: dict) -> dict:
+async def _event_counts(conn: Connection, chapter: str, stored: objects.StoredObject, document: dict) -> dict:
     return events.with_counts(document, await events.count_answers(conn, chapter, stored.id))
 
 

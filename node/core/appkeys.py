@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from inbox.worker import InboxWorker
     from node.core.clock import Clock
     from node.core.config import Config
-    from node.core.db import Database
+    from node.core.db import Store
     from node.core.due import DueRunner
     from node.core.i18n import Language, Languages
     from node.core.keys import KeyRing
@@ -42,7 +42,7 @@ CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 URLS: web.AppKey[Urls] = web.AppKey("urls")
 REGISTRY: web.AppKey[Registry] = web.AppKey("registry")  # what runs: handlers, composers, hooks
 RUN_WORKERS: web.AppKey[bool] = web.AppKey("run_workers")  # False: tests step workers one cycle at a time
-DATABASE: web.AppKey[Database] = web.AppKey("database")
+DATABASE: web.AppKey[Store] = web.AppKey("database")
 KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 FEDERATION_CLIENT: web.AppKey[FederationClient] = web.AppKey("federation_client")
 REMOTE_ACTORS: web.AppKey[RemoteActors] = web.AppKey("remote_actors")

@@ -14,8 +14,10 @@ dependency for a file read once at start, for no check the node lacks today.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
@@ -68,13 +70,43 @@ class NodeConfig:
         return int(self.listen.rsplit(":", 1)[1])
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
 @dataclass(frozen=True)
 class StorageConfig:
-    database: Path
+    """Where the node keeps everything: a SQLite file (``database``, the default) or, when ``url``
+    is a ``postgresql://`` address (``[storage] database`` or ``DATABASE_URL``), PostgreSQL."""
+
+    database: Path | None = None
+    url: str | None = field(default=None, repr=False)  # PostgreSQL's address: may hold a password
+    pool_size: int = 8  # PostgreSQL: reading connections per process (the writer is one more)
     keep_processed_days: float = 30.0  # processed inbox items (and their bodies) are deleted after this; 0: kept
     keep_delivered_days: float = 30.0  # delivered (or given up) delivery rows are deleted after this; 0: kept
     prune_interval_seconds: float = 3600.0  # how often the pruning runs (expired sessions go then too)
     prune_batch_rows: int = 500  # rows per DELETE: the write lock is held for one batch at a time
+
+    @property
+    def postgres(self) -> bool:
+        return self.url is not None
+
+    @property
+    def sqlite_file(self) -> Path:
+        """The SQLite file; a clear error for the commands that only a SQLite node has."""
+        if self.database is None:
+            raise ConfigError(
+                "this node keeps its data in PostgreSQL, not a SQLite file: back it up with pg_dump"
+                " (see the README's deployment section)"
+            )
+        return self.database
+
+    def describe(self) -> str:
+        """Where the data is, for logs: the file, or the PostgreSQL address without its password."""
+        if self.url is None:
+            return str(self.database)
+        from node.core.postgres import redacted
+
+        return redacted(self.url)
 
 
 @dataclass(frozen=True)
@@ -187,8 +219,10 @@ def _section(raw: dict, name: str, cls: type, *, required: bool = True) -> dict:
     return dict(table)
 
 
-def parse_config(raw: dict, *, relative_to: Path) -> Config:
-    """Build a Config from parsed TOML; paths are resolved against ``relative_to``."""
+def parse_config(raw: dict, *, relative_to: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Build a Config from parsed TOML; paths are resolved against ``relative_to``; a
+    ``DATABASE_URL`` in ``environ`` (the process's environment by default) wins over
+    ``[storage] database``."""
     unknown_tables = sorted(set(raw) - set(TABLES))
     if unknown_tables:
         raise ConfigError(
@@ -198,10 +232,10 @@ def parse_config(raw: dict, *, relative_to: Path) -> Config:
     node = NodeConfig(
         **_require(_section(raw, "node", NodeConfig), "node", ("base_url", "listen", "name", "display_name"))
     )
-    storage_raw = _require(_section(raw, "storage", StorageConfig), "storage", ("database",))
-    database = Path(storage_raw["database"])
-    storage = StorageConfig(
-        **{**storage_raw, "database": database if database.is_absolute() else (relative_to / database).resolve()}
+    storage = _storage(
+        _require(_section(raw, "storage", StorageConfig), "storage", ("database",)),
+        relative_to,
+        (os.environ if environ is None else environ).get("DATABASE_URL"),
     )
     admin = AdminConfig(**_require(_section(raw, "admin", AdminConfig), "admin", ("token",)))
     federation_raw = _section(raw, "federation", FederationConfig, required=False)
@@ -341,6 +375,25 @@ def _validate_pages(node: NodeConfig) -> None:
 
 def uses_example_token(config: Config) -> bool:
     return config.admin.token == EXAMPLE_TOKEN
+
+
+def _storage(raw: dict, relative_to: Path, database_url: str | None) -> StorageConfig:
+    if "url" in raw:
+        raise ConfigError('[storage] has no key "url": put a PostgreSQL address in database (or DATABASE_URL)')
+    address = database_url or raw["database"]
+    if not isinstance(address, str) or not address:
+        raise ConfigError('[storage] database must be a file path or a "postgresql://user@host/db" address')
+    if address.startswith(POSTGRES_SCHEMES):
+        return StorageConfig(**{**raw, "database": None, "url": address})
+    if "://" in address:
+        raise ConfigError(
+            f"[storage] database {address.split('://')[0]}://... is not a store Chapterhouse knows:"
+            " a SQLite file path or a postgresql:// address"
+        )
+    database = Path(address)
+    return StorageConfig(
+        **{**raw, "database": database if database.is_absolute() else (relative_to / database).resolve()}
+    )
 
 
 def load_config(path: Path | str) -> Config:

@@ -1,4 +1,15 @@
-"""The embedded store: one SQLite file in WAL mode, one writer, one reader.
+"""The stores: one SQLite file (the default, embedded), or PostgreSQL (:mod:`node.core.postgres`).
+
+Both offer the same small surface, :class:`Store`: ``open``/``close``, ``reader`` (a
+:class:`Connection` for reads outside a transaction), ``transaction()`` (a write transaction
+yielding a :class:`Connection`) and ``write_statement``; :func:`open_store` picks one from the
+config. Rooms' store functions take a :class:`Connection` and work unchanged on either: their
+SQL is written once, in what both engines accept, with ``?`` or ``:name`` parameters (the
+PostgreSQL side numbers them). Where the SQL must differ, :func:`dialects` puts the two texts
+side by side in one value, which SQLite reads as the plain string it is and PostgreSQL reads
+through its ``postgres`` attribute.
+
+The SQLite store: one file in WAL mode, one writer, one reader.
 
 All writes go through :meth:`Database.transaction`, which serialises writers on an asyncio
 lock and wraps the block in ``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on any error),
@@ -21,14 +32,88 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 import aiosqlite
 
 from node.core import migrations as schema
+from node.core.config import StorageConfig
 from node.core.migrations import Migration
+
+#: A row of a result: by column name or position (``sqlite3.Row`` or ``asyncpg.Record``).
+Row = Any
+Params = Sequence[Any] | dict[str, Any]
+
+SQLITE = "sqlite"
+POSTGRES = "postgres"
+
+
+class Sql(str):
+    """One statement in two dialects: the SQLite text (this string) and ``postgres``."""
+
+    postgres: str
+
+    def __new__(cls, sqlite: str, postgres: str) -> Sql:
+        text = super().__new__(cls, sqlite)
+        text.postgres = postgres
+        return text
+
+
+def dialects(*, sqlite: str, postgres: str) -> Sql:
+    """The same statement where the engines differ, written side by side: ``dialects(sqlite=...,
+    postgres=...)``, passed to ``execute`` and the fetch helpers like any other SQL string."""
+    return Sql(sqlite, postgres)
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    async def fetchone(self) -> Row | None: ...
+
+    async def fetchall(self) -> Sequence[Row]: ...
+
+
+class Connection(Protocol):
+    """What the rooms' store functions use of a connection (aiosqlite's, or the PostgreSQL one)."""
+
+    def execute(self, sql: str, parameters: Params = ...) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Params]) -> Awaitable[Any]: ...
+
+    def execute_fetchall(self, sql: str, parameters: Params = ...) -> Awaitable[Iterable[Row]]: ...
+
+
+class Store(Protocol):
+    """A node's database, SQLite or PostgreSQL."""
+
+    dialect: str
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    @property
+    def reader(self) -> Connection: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]: ...
+
+    async def write_statement(self, sql: str, params: Params = ()) -> int: ...
+
+    async def notify(self, channel: str) -> None: ...
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> None: ...
+
+
+def make_store(storage: StorageConfig, migrations: Iterable[Migration]) -> Store:
+    """The store the config names: PostgreSQL when it has a URL, else the SQLite file."""
+    if storage.url is not None:
+        from node.core.postgres import PostgresDatabase
+
+        return PostgresDatabase(storage.url, migrations=migrations, pool_size=storage.pool_size)
+    return Database(storage.sqlite_file, migrations=migrations)
 
 
 class DatabaseInUse(RuntimeError):
@@ -54,6 +139,10 @@ def hold_exclusive_lock(database: Path):
 
 
 class Database:
+    """The SQLite store."""
+
+    dialect = SQLITE
+
     def __init__(self, path: Path, *, migrations: Iterable[Migration] = (), synchronous_full: bool = False) -> None:
         self.path = path
         self._migrations = list(migrations)
@@ -68,7 +157,7 @@ class Database:
         self._lock = hold_exclusive_lock(self.path)
         try:
             self._writer = await self._connect()
-            await schema.migrate(self._writer, self._migrations)
+            await schema.migrate(self, self._migrations)
             self._reader = await self._connect()
             await self._reader.execute("PRAGMA query_only=ON")
         except BaseException:
@@ -96,7 +185,7 @@ class Database:
             self._lock = None
 
     @property
-    def reader(self) -> aiosqlite.Connection:
+    def reader(self) -> aiosqlite.Connection:  # a Connection
         if self._reader is None:
             raise RuntimeError("database is not open")
         return self._reader
@@ -117,7 +206,7 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
-    async def write_statement(self, sql: str, params: tuple | dict = ()) -> int:
+    async def write_statement(self, sql: str, params: Params = ()) -> int:
         """One write statement as its own transaction (SQLite runs a lone statement atomically),
         serialised with :meth:`transaction`: one trip to the database thread instead of three
         (BEGIN, the statement, COMMIT). Returns the number of rows changed."""
@@ -127,21 +216,27 @@ class Database:
             cursor = await self._writer.execute(sql, params)
             return cursor.rowcount
 
+    async def notify(self, channel: str) -> None:
+        """Nothing to wake: one process serves a SQLite file, and it wakes its own workers."""
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """Nothing to hear (see :meth:`notify`)."""
+
 
 # Statement and fetch run as ONE call on the connection's thread: no statement stays open
 # across an await, so coroutines sharing the reader never hold each other in an old snapshot.
 
 
-async def fetch_one(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+async def fetch_one(conn: Connection, sql: str, params: Params = ()) -> Row | None:
     for row in await conn.execute_fetchall(sql, params):
         return row
     return None
 
 
-async def fetch_all(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
+async def fetch_all(conn: Connection, sql: str, params: Params = ()) -> list[Row]:
     return list(await conn.execute_fetchall(sql, params))
 
 
-async def fetch_value(conn: aiosqlite.Connection, sql: str, params: tuple | dict = ()):
+async def fetch_value(conn: Connection, sql: str, params: Params = ()):
     row = await fetch_one(conn, sql, params)
     return None if row is None else row[0]

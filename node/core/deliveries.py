@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from federation import jsonio
-from node.core.db import fetch_all, fetch_value
+from node.core.db import Connection, Row, fetch_all, fetch_value
 
 ENQUEUE_SQL = (
     "INSERT INTO deliveries (activity_id, inbox, host, signer, state, next_attempt_at, created_at)"
@@ -23,11 +21,11 @@ ENQUEUE_SQL = (
 )
 
 
-async def enqueue(conn: aiosqlite.Connection, *, activity_id: str, inboxes: list[str], signer: str, now: float) -> None:
+async def enqueue(conn: Connection, *, activity_id: str, inboxes: list[str], signer: str, now: float) -> None:
     await enqueue_many(conn, [(activity_id, inbox) for inbox in inboxes], signer=signer, now=now)
 
 
-async def enqueue_many(conn: aiosqlite.Connection, pairs: list[tuple[str, str]], *, signer: str, now: float) -> None:
+async def enqueue_many(conn: Connection, pairs: list[tuple[str, str]], *, signer: str, now: float) -> None:
     """One row per ``(activity id, inbox)``, all signed by ``signer``, in one statement."""
     await conn.executemany(
         ENQUEUE_SQL,
@@ -60,7 +58,7 @@ SUPERSEDE_UPDATES_SQL = (
 
 
 async def drop_superseded_updates(
-    conn: aiosqlite.Connection, *, activity_id: str, object_id: str, author: str, inboxes: list[str], now: float
+    conn: Connection, *, activity_id: str, object_id: str, author: str, inboxes: list[str], now: float
 ) -> int:
     """Drop the older ``Update``s of ``object_id`` by ``author`` still queued for ``inboxes`` (where the
     newer ``activity_id`` has just been queued); returns how many."""
@@ -77,7 +75,7 @@ async def drop_superseded_updates(
             author,
         ),
     )
-    return cursor.rowcount
+    return int(cursor.rowcount)
 
 
 # Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
@@ -91,11 +89,11 @@ CLAIM_DUE_SQL = (
 )
 
 
-async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: float, limit: int) -> list[aiosqlite.Row]:
+async def claim_due(conn: Connection, *, now: float, lease_seconds: float, limit: int) -> list[Row]:
     return await fetch_all(conn, CLAIM_DUE_SQL, (now + lease_seconds, now, now, limit))
 
 
-async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_seconds: float) -> int:
+async def release_leases(conn: Connection, *, now: float, lease_seconds: float) -> int:
     """At start, make due now every queued row due within one lease: the rows a killed process had
     claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway.
     Hosts in backoff stay paused: the claim still skips them."""
@@ -103,7 +101,7 @@ async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_second
         "UPDATE deliveries SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
         (now, now, now + lease_seconds),
     )
-    return cursor.rowcount
+    return int(cursor.rowcount)
 
 
 MARK_DONE_SQL = (
@@ -112,23 +110,23 @@ MARK_DONE_SQL = (
 )
 
 
-async def mark_done(conn: aiosqlite.Connection, seq: int, *, status: int, now: float) -> None:
+async def mark_done(conn: Connection, seq: int, *, status: int, now: float) -> None:
     await conn.execute(MARK_DONE_SQL, (status, now, seq))
 
 
-async def mark_done_many(conn: aiosqlite.Connection, done: list[tuple[int, int | None]], *, now: float) -> None:
+async def mark_done_many(conn: Connection, done: list[tuple[int, int | None]], *, now: float) -> None:
     """Each ``(seq, status)`` delivered, in one statement."""
     await conn.executemany(MARK_DONE_SQL, [(status, now, seq) for seq, status in done])
 
 
-async def mark_retry(conn: aiosqlite.Connection, seq: int, *, at: float, status: int | None, error: str) -> None:
+async def mark_retry(conn: Connection, seq: int, *, at: float, status: int | None, error: str) -> None:
     await conn.execute(
         "UPDATE deliveries SET next_attempt_at = ?, last_status = ?, last_error = ? WHERE seq = ? AND state = 'queued'",
         (at, status, error[:2000], seq),
     )
 
 
-async def mark_dead(conn: aiosqlite.Connection, seq: int, *, status: int | None, error: str, now: float) -> None:
+async def mark_dead(conn: Connection, seq: int, *, status: int | None, error: str, now: float) -> None:
     await conn.execute(
         "UPDATE deliveries SET state = 'dead', last_status = ?, last_error = ?, finished_at = ?"
         " WHERE seq = ? AND state = 'queued'",
@@ -136,7 +134,7 @@ async def mark_dead(conn: aiosqlite.Connection, seq: int, *, status: int | None,
     )
 
 
-async def release(conn: aiosqlite.Connection, seq: int, *, now: float) -> None:
+async def release(conn: Connection, seq: int, *, now: float) -> None:
     """Give back a claimed row that was not attempted: due now, and the claim not counted."""
     await conn.execute(
         "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts - 1 WHERE seq = ? AND state = 'queued'",
@@ -144,23 +142,23 @@ async def release(conn: aiosqlite.Connection, seq: int, *, now: float) -> None:
     )
 
 
-async def count_by_state(conn: aiosqlite.Connection) -> dict[str, int]:
+async def count_by_state(conn: Connection) -> dict[str, int]:
     rows = await fetch_all(conn, "SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state")
     return {row["state"]: row["n"] for row in rows}
 
 
-async def deliveries_of(conn: aiosqlite.Connection, activity_id: str) -> list[aiosqlite.Row]:
+async def deliveries_of(conn: Connection, activity_id: str) -> list[Row]:
     return await fetch_all(conn, "SELECT * FROM deliveries WHERE activity_id = ? ORDER BY seq", (activity_id,))
 
 
 # --- host backoff -----------------------------------------------------------------------------
 
 
-async def host_failures(conn: aiosqlite.Connection, host: str) -> int:
+async def host_failures(conn: Connection, host: str) -> int:
     return await fetch_value(conn, "SELECT failures FROM host_backoff WHERE host = ?", (host,)) or 0
 
 
-async def back_off_host(conn: aiosqlite.Connection, host: str, *, retry_at: float, error: str) -> None:
+async def back_off_host(conn: Connection, host: str, *, retry_at: float, error: str) -> None:
     await conn.execute(
         "INSERT INTO host_backoff (host, failures, retry_at, last_error) VALUES (?, 1, ?, ?)"
         " ON CONFLICT (host) DO UPDATE SET failures = host_backoff.failures + 1, retry_at = excluded.retry_at,"
@@ -169,7 +167,7 @@ async def back_off_host(conn: aiosqlite.Connection, host: str, *, retry_at: floa
     )
 
 
-async def clear_host_backoff(conn: aiosqlite.Connection, host: str, *, now: float) -> bool:
+async def clear_host_backoff(conn: Connection, host: str, *, now: float) -> bool:
     """Forget a host's failures and make its queued deliveries due now; True if it was backed off."""
     cursor = await conn.execute("DELETE FROM host_backoff WHERE host = ?", (host,))
     if cursor.rowcount == 0:
@@ -181,7 +179,7 @@ async def clear_host_backoff(conn: aiosqlite.Connection, host: str, *, now: floa
     return True
 
 
-async def hosts_in_backoff(conn: aiosqlite.Connection, *, now: float) -> list[aiosqlite.Row]:
+async def hosts_in_backoff(conn: Connection, *, now: float) -> list[Row]:
     return await fetch_all(
         conn, "SELECT host, failures, retry_at, last_error FROM host_backoff WHERE retry_at > ?", (now,)
     )

@@ -10,10 +10,8 @@ becomes due again when the lease runs out (at once when the node starts again:
 
 from __future__ import annotations
 
-import aiosqlite
-
 from federation import jsonio
-from node.core.db import fetch_all, fetch_value
+from node.core.db import Connection, Row, fetch_all, fetch_value
 
 # Pruning (node.core.retention): items processed (done or dead) before the cutoff, by window of
 # seq; an item still queued (acknowledged, not yet processed) is never deleted, however old.
@@ -48,11 +46,11 @@ def insert_batch_statement(rows: list[tuple[str, str, str, str, str, float]]) ->
     return INSERT_BATCH_SQL, (jsonio.dumps_str(rows),)
 
 
-async def claim_due(conn: aiosqlite.Connection, *, now: float, lease_seconds: float, limit: int) -> list[aiosqlite.Row]:
+async def claim_due(conn: Connection, *, now: float, lease_seconds: float, limit: int) -> list[Row]:
     return await fetch_all(conn, CLAIM_DUE_SQL, (now + lease_seconds, now, limit))
 
 
-async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_seconds: float) -> int:
+async def release_leases(conn: Connection, *, now: float, lease_seconds: float) -> int:
     """At start, make due now every queued row due within one lease: the rows a killed process had
     claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway.
     They are due from when they were received, so they keep their place before what came after them
@@ -65,14 +63,14 @@ async def release_leases(conn: aiosqlite.Connection, *, now: float, lease_second
     return cursor.rowcount
 
 
-async def mark_done(conn: aiosqlite.Connection, seq: int, now: float) -> None:
+async def mark_done(conn: Connection, seq: int, now: float) -> None:
     await conn.execute(
         "UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL WHERE seq = ? AND state = 'queued'",
         (now, seq),
     )
 
 
-async def mark_done_many(conn: aiosqlite.Connection, seqs: list[int], now: float) -> None:
+async def mark_done_many(conn: Connection, seqs: list[int], now: float) -> None:
     """One statement for the whole batch (see :data:`INSERT_BATCH_SQL` for why not ``executemany``)."""
     await conn.execute(
         "UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL"
@@ -81,33 +79,31 @@ async def mark_done_many(conn: aiosqlite.Connection, seqs: list[int], now: float
     )
 
 
-async def mark_retry(conn: aiosqlite.Connection, seq: int, *, at: float, error: str) -> None:
+async def mark_retry(conn: Connection, seq: int, *, at: float, error: str) -> None:
     await conn.execute(
         "UPDATE inbox_items SET next_attempt_at = ?, last_error = ? WHERE seq = ? AND state = 'queued'",
         (at, error[:2000], seq),
     )
 
 
-async def mark_dead(conn: aiosqlite.Connection, seq: int, *, error: str, now: float) -> None:
+async def mark_dead(conn: Connection, seq: int, *, error: str, now: float) -> None:
     await conn.execute(
         "UPDATE inbox_items SET state = 'dead', last_error = ?, finished_at = ? WHERE seq = ? AND state = 'queued'",
         (error[:2000], now, seq),
     )
 
 
-async def count_by_state(conn: aiosqlite.Connection) -> dict[str, int]:
+async def count_by_state(conn: Connection) -> dict[str, int]:
     rows = await fetch_all(conn, "SELECT state, COUNT(*) AS n FROM inbox_items GROUP BY state")
     return {row["state"]: row["n"] for row in rows}
 
 
-async def count_for_recipients(conn: aiosqlite.Connection, recipients: tuple[str, ...]) -> int:
+async def count_for_recipients(conn: Connection, recipients: tuple[str, ...]) -> int:
     marks = ",".join("?" * len(recipients))
     return await fetch_value(conn, f"SELECT COUNT(*) FROM inbox_items WHERE recipient IN ({marks})", recipients)
 
 
-async def page_for_recipients(
-    conn: aiosqlite.Connection, recipients: tuple[str, ...], *, offset: int, limit: int
-) -> list[aiosqlite.Row]:
+async def page_for_recipients(conn: Connection, recipients: tuple[str, ...], *, offset: int, limit: int) -> list[Row]:
     marks = ",".join("?" * len(recipients))
     return await fetch_all(
         conn,
@@ -117,6 +113,6 @@ async def page_for_recipients(
     )
 
 
-async def get_by_activity_id(conn: aiosqlite.Connection, activity_id: str):
+async def get_by_activity_id(conn: Connection, activity_id: str):
     rows = await fetch_all(conn, "SELECT * FROM inbox_items WHERE activity_id = ?", (activity_id,))
     return rows[0] if rows else None

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import aiosqlite
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from node.core.clock import to_epoch
-from node.core.db import Database, fetch_all, fetch_value
+from node.core.db import Connection, Store, fetch_all, fetch_value
 
 
 @dataclass(frozen=True)
@@ -56,19 +55,17 @@ def _public_pem(key) -> str:
     )
 
 
-async def select_keys(conn: aiosqlite.Connection, username: str) -> dict[str, tuple[str, str]]:
+async def select_keys(conn: Connection, username: str) -> dict[str, tuple[str, str]]:
     rows = await fetch_all(conn, "SELECT kind, private_pem, public_pem FROM actor_keys WHERE username = ?", (username,))
     return {row["kind"]: (row["private_pem"], row["public_pem"]) for row in rows}
 
 
-async def first_key_created_at(conn: aiosqlite.Connection, username: str) -> float | None:
+async def first_key_created_at(conn: Connection, username: str) -> float | None:
     """When the actor's first key was made: the actor's ``published`` date."""
     return await fetch_value(conn, "SELECT MIN(created_at) FROM actor_keys WHERE username = ?", (username,))
 
 
-async def insert_key(
-    conn: aiosqlite.Connection, username: str, kind: str, private_pem: str, public_pem: str, now: float
-) -> None:
+async def insert_key(conn: Connection, username: str, kind: str, private_pem: str, public_pem: str, now: float) -> None:
     await conn.execute(
         "INSERT INTO actor_keys (username, kind, private_pem, public_pem, created_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (username, kind) DO NOTHING",
@@ -88,15 +85,13 @@ def generate_key_pems() -> dict[str, tuple[str, str]]:
     return {kind: (_private_pem(key), _public_pem(key)) for kind, key in keys.items()}
 
 
-async def create_actor_keys(
-    conn: aiosqlite.Connection, username: str, pems: dict[str, tuple[str, str]], now: float
-) -> None:
+async def create_actor_keys(conn: Connection, username: str, pems: dict[str, tuple[str, str]], now: float) -> None:
     """Store one new actor's keys (from :func:`generate_key_pems`) in the caller's transaction."""
     for kind, (private_pem, public_pem) in pems.items():
         await insert_key(conn, username, kind, private_pem, public_pem, now)
 
 
-async def public_keys(conn: aiosqlite.Connection, username: str) -> tuple[str, ed25519.Ed25519PublicKey] | None:
+async def public_keys(conn: Connection, username: str) -> tuple[str, ed25519.Ed25519PublicKey] | None:
     """An actor's RSA public PEM and Ed25519 public key, for its document; None if it has no keys."""
     stored = await select_keys(conn, username)
     if "rsa" not in stored or "ed25519" not in stored:
@@ -118,7 +113,7 @@ def _private_keys(
     return rsa_key, ed_key
 
 
-async def load_or_create_keys(db: Database, usernames: list[str], now) -> KeyRing:
+async def load_or_create_keys(db: Store, usernames: list[str], now) -> KeyRing:
     """Load every local actor's keys, generating the missing ones in one transaction."""
     loaded: dict[str, ActorKeys] = {}
     async with db.transaction() as conn:

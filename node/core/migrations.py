@@ -24,11 +24,15 @@ old runner skipped; tables a later migration drops are left out of that check): 
 pending and runs. ``user_version`` is not written since.
 
 Each table's queries live beside the module that owns it (named in the comment above each
-table), so that a second store (PostgreSQL for a large international node) can slot in behind
-the same functions; the ledger's DDL and queries are portable as they are, and only the
-one-off upgrade from ``user_version`` reads SQLite's own ``PRAGMA`` and ``sqlite_master``.
-Rooms' DDL sticks to what both engines accept: epoch REAL timestamps, TEXT JSON, partial
-indexes.
+table), and the same migrations build the tables on SQLite and on PostgreSQL
+(:mod:`node.core.postgres`). Rooms' DDL is written in SQLite's words and sticks to what both
+engines accept (epoch REAL timestamps, TEXT JSON, partial indexes); :func:`postgres_ddl` turns
+the few type words whose meaning differs into PostgreSQL's (``REAL`` is a 4-byte float there,
+far too coarse for a timestamp; ``INTEGER`` is 4 bytes; ``AUTOINCREMENT`` is an identity
+column), and a migration whose SQL cannot be said the same way carries its ``postgres`` text.
+The ledger's DDL and queries are portable as they are; the one-off upgrade from
+``user_version`` is SQLite's alone. On PostgreSQL, processes that start together take turns:
+the store holds an advisory lock while it migrates.
 """
 
 from __future__ import annotations
@@ -37,10 +41,13 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-import aiosqlite
+if TYPE_CHECKING:
+    from node.core.db import Connection
 
 log = logging.getLogger("chapterhouse.migrations")
 
@@ -59,6 +66,34 @@ _CREATES_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`]?(\
 _DROPS_TABLE = re.compile(r"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?[\"`]?(\w+)", re.IGNORECASE)
 
 
+class Migrating(Protocol):
+    """What :func:`migrate` needs of a store: its dialect, and write transactions."""
+
+    dialect: str
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]: ...
+
+
+class OnSqliteConnection:
+    """One open aiosqlite connection (autocommit) as a :class:`Migrating` store, for tools and
+    tests that hold a bare connection: ``await migrate(OnSqliteConnection(conn), migrations)``."""
+
+    dialect = "sqlite"
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        await self._conn.execute("COMMIT")
+
+
 @dataclass(frozen=True)
 class Migration:
     """One schema change of a room: ``Migration(number, name, sql)`` in the room's ``schema.py``;
@@ -68,6 +103,13 @@ class Migration:
     name: str
     sql: str
     room: str = ""
+    postgres: str | None = None  # the PostgreSQL text, where translating ``sql`` would not do
+
+    def statements(self, dialect: str) -> list[str]:
+        """The statements to run on this engine (``"sqlite"`` or ``"postgres"``)."""
+        if dialect == "postgres":
+            return _statements(self.postgres if self.postgres is not None else postgres_ddl(self.sql))
+        return _statements(self.sql)
 
     @property
     def key(self) -> tuple[str, int]:
@@ -100,11 +142,11 @@ def in_order(migrations: Iterable[Migration]) -> list[Migration]:
     return [numbered[number] for numbered in rooms.values() for number in sorted(numbered)]
 
 
-async def migrate(conn: aiosqlite.Connection, migrations: Iterable[Migration]) -> list[tuple[str, int]]:
+async def migrate(db: Migrating, migrations: Iterable[Migration]) -> list[tuple[str, int]]:
     """Apply what the ledger lacks, each migration in its own transaction with its ledger row;
     return the (room, number) applied now, in the order applied."""
     ordered = in_order(migrations)
-    applied = await _ledger(conn, ordered)
+    applied = await _ledger(db, ordered)
     done: list[tuple[str, int]] = []
     for migration in ordered:
         if migration.key in applied:
@@ -117,38 +159,29 @@ async def migrate(conn: aiosqlite.Connection, migrations: Iterable[Migration]) -
                     migration.name,
                 )
             continue
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(migration.sql):
+        async with db.transaction() as conn:
+            for statement in migration.statements(db.dialect):
                 await conn.execute(statement)
             await _record(conn, migration)
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
         done.append(migration.key)
     return done
 
 
-async def _ledger(conn: aiosqlite.Connection, known: list[Migration]) -> dict[tuple[str, int], str]:
+async def _ledger(db: Migrating, known: list[Migration]) -> dict[tuple[str, int], str]:
     """The ledger's (room, number) -> checksum; made on first use, from ``user_version`` if the
     database predates it (in the same transaction, so the upgrade happens once)."""
-    await conn.execute("BEGIN IMMEDIATE")
-    try:
-        if not await _has_table(conn, "schema_migrations"):
+    async with db.transaction() as conn:
+        if not await has_table(conn, "schema_migrations", db.dialect):
             await conn.execute(LEDGER)
-            for migration in await _implied_by_user_version(conn, known):
-                await _record(conn, migration)
+            if db.dialect == "sqlite":
+                for migration in await _implied_by_user_version(conn, known):
+                    await _record(conn, migration)
         async with conn.execute("SELECT room, number, checksum FROM schema_migrations") as cursor:
             rows = await cursor.fetchall()
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
     return {(room, number): checksum for room, number, checksum in rows}
 
 
-async def _implied_by_user_version(conn: aiosqlite.Connection, known: list[Migration]) -> list[Migration]:
+async def _implied_by_user_version(conn: Connection, known: list[Migration]) -> list[Migration]:
     """What a database from before the ledger has applied: the migrations numbered up to its
     ``user_version``, but for one none of whose tables exist (the old runner skipped a room
     registered after the database passed its numbers; a table a later migration drops is no sign)."""
@@ -160,26 +193,32 @@ async def _implied_by_user_version(conn: aiosqlite.Connection, known: list[Migra
     implied = []
     for migration in old:
         tables = [table for table in _CREATES_TABLE.findall(migration.sql) if table.lower() not in dropped]
-        if tables and not any([await _has_table(conn, table) for table in tables]):
+        if tables and not any([await has_table(conn, table, "sqlite") for table in tables]):
             log.info("migration %s %d (%s) was skipped before the ledger: it runs now", *migration.key, migration.name)
         else:
             implied.append(migration)
     return implied
 
 
-async def _has_table(conn: aiosqlite.Connection, name: str) -> bool:
-    async with conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) as cursor:
+_HAS_TABLE = {
+    "sqlite": "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+    "postgres": "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",
+}
+
+
+async def has_table(conn: Connection, name: str, dialect: str) -> bool:
+    async with conn.execute(_HAS_TABLE[dialect], (name,)) as cursor:
         return await cursor.fetchone() is not None
 
 
-async def _record(conn: aiosqlite.Connection, migration: Migration) -> None:
+async def _record(conn: Connection, migration: Migration) -> None:
     await conn.execute(
         "INSERT INTO schema_migrations (room, number, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?)",
         (migration.room, migration.number, migration.name, migration.checksum, time.time()),
     )
 
 
-async def recorded(conn: aiosqlite.Connection) -> list[tuple[str, int]]:
+async def recorded(conn: Connection) -> list[tuple[str, int]]:
     """The ledger's (room, number), by room and number (for tools and tests)."""
     async with conn.execute("SELECT room, number FROM schema_migrations ORDER BY room, number") as cursor:
         return [(room, number) for room, number in await cursor.fetchall()]
@@ -189,3 +228,22 @@ def _statements(sql: str) -> list[str]:
     """Split a migration into statements (no semicolons inside our DDL strings)."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+# SQLite's type words whose PostgreSQL namesakes mean less (a 4-byte float, a 4-byte integer).
+_POSTGRES_TYPES = (
+    (
+        re.compile(r"\bINTEGER\s+PRIMARY\s+KEY\s+AUTOINCREMENT\b", re.IGNORECASE),
+        "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    ),
+    (re.compile(r"\bREAL\b", re.IGNORECASE), "DOUBLE PRECISION"),
+    (re.compile(r"\bINTEGER\b", re.IGNORECASE), "BIGINT"),
+    (re.compile(r"\bBLOB\b", re.IGNORECASE), "BYTEA"),
+)
+
+
+def postgres_ddl(sql: str) -> str:
+    """A migration's SQLite DDL in PostgreSQL's words: 8-byte floats and integers, identity columns."""
+    for pattern, words in _POSTGRES_TYPES:
+        sql = pattern.sub(words, sql)
+    return sql

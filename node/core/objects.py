@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from federation import jsonio
 from federation.activitystreams import PUBLIC, PUBLIC_ALIASES, as_list  # noqa: F401  (re-exported)
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, fetch_all, fetch_one, fetch_value
 
 
 def visibility_of(document: dict, followers_url: str, members_url: str | None = None) -> str:
@@ -107,7 +105,7 @@ def _insert_row(document: dict, kind: str, author: str, visibility: str, publish
 
 
 async def insert(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     document: dict,
     kind: str,
@@ -120,7 +118,7 @@ async def insert(
 
 
 async def insert_many(
-    conn: aiosqlite.Connection, documents: list[tuple[dict, str, str]], *, author: str, published: float
+    conn: Connection, documents: list[tuple[dict, str, str]], *, author: str, published: float
 ) -> None:
     """Several ``(document, kind, visibility)`` of one author, in one statement."""
     rows = [
@@ -130,7 +128,7 @@ async def insert_many(
 
 
 async def replace_data(
-    conn: aiosqlite.Connection, object_id: str, document: dict, *, updated: float, deleted: float | None = None
+    conn: Connection, object_id: str, document: dict, *, updated: float, deleted: float | None = None
 ) -> None:
     await conn.execute(
         "UPDATE objects SET data = ?, type = ?, updated = ?, deleted = COALESCE(?, deleted) WHERE id = ?",
@@ -138,7 +136,7 @@ async def replace_data(
     )
 
 
-async def data_of_many(conn: aiosqlite.Connection, object_ids: list[str]) -> dict[str, bytes]:
+async def data_of_many(conn: Connection, object_ids: list[str]) -> dict[str, bytes]:
     """The stored JSON of each of ``object_ids`` that exists, as bytes, in one query."""
     rows = await fetch_all(
         conn,
@@ -148,12 +146,12 @@ async def data_of_many(conn: aiosqlite.Connection, object_ids: list[str]) -> dic
     return {row["id"]: row["data"].encode() for row in rows}
 
 
-async def get(conn: aiosqlite.Connection, object_id: str) -> StoredObject | None:
+async def get(conn: Connection, object_id: str) -> StoredObject | None:
     row = await fetch_one(conn, "SELECT * FROM objects WHERE id = ?", (object_id,))
     return _row_to_object(row) if row else None
 
 
-async def count_outbox(conn: aiosqlite.Connection, author: str) -> int:
+async def count_outbox(conn: Connection, author: str) -> int:
     return await fetch_value(
         conn,
         "SELECT COUNT(*) FROM objects WHERE author = ? AND kind = 'activity' AND visibility IN ('public', 'unlisted')",
@@ -161,7 +159,7 @@ async def count_outbox(conn: aiosqlite.Connection, author: str) -> int:
     )
 
 
-async def page_outbox(conn: aiosqlite.Connection, author: str, *, offset: int, limit: int) -> list[StoredObject]:
+async def page_outbox(conn: Connection, author: str, *, offset: int, limit: int) -> list[StoredObject]:
     rows = await fetch_all(
         conn,
         "SELECT * FROM objects WHERE author = ? AND kind = 'activity' AND visibility IN ('public', 'unlisted')"
@@ -171,29 +169,29 @@ async def page_outbox(conn: aiosqlite.Connection, author: str, *, offset: int, l
     return [_row_to_object(r) for r in rows]
 
 
-async def count_local_posts(conn: aiosqlite.Connection) -> int:
+async def count_local_posts(conn: Connection) -> int:
     return await fetch_value(conn, "SELECT COUNT(*) FROM objects WHERE kind = 'object' AND deleted IS NULL")
 
 
-async def last_published(conn: aiosqlite.Connection, author: str) -> float | None:
+async def last_published(conn: Connection, author: str) -> float | None:
     return await fetch_value(conn, "SELECT MAX(published) FROM objects WHERE author = ?", (author,))
 
 
 # --- featured (pinned) ---------------------------------------------------------------------
 
 
-async def feature(conn: aiosqlite.Connection, username: str, object_id: str, now: float) -> None:
+async def feature(conn: Connection, username: str, object_id: str, now: float) -> None:
     await conn.execute(
         "INSERT INTO featured (username, object_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (username, object_id, now),
     )
 
 
-async def unfeature(conn: aiosqlite.Connection, username: str, object_id: str) -> None:
+async def unfeature(conn: Connection, username: str, object_id: str) -> None:
     await conn.execute("DELETE FROM featured WHERE username = ? AND object_id = ?", (username, object_id))
 
 
-async def featured_stored(conn: aiosqlite.Connection, username: str) -> list[StoredObject]:
+async def featured_stored(conn: Connection, username: str) -> list[StoredObject]:
     """The pinned objects as stored (with their visibility), newest pin first."""
     rows = await fetch_all(
         conn,

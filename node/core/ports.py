@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
-    from node.core.db import Database
+    from node.core.db import Store
 
 
 class Blocks(Protocol):
@@ -28,7 +28,7 @@ class Blocks(Protocol):
 
     def url_blocked(self, url: str | None) -> bool: ...
 
-    async def load(self, db: Database) -> None:
+    async def load(self, db: Store) -> None:
         """Read the blocks again (after the admin changed them)."""
         ...
 

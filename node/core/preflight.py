@@ -73,7 +73,8 @@ def _port_problem(config: Config) -> str | None:
 
 def problems(config: Config) -> list[str]:
     """What stops this node from starting, each in one line that says what to do."""
-    found = [_token_problem(config), _storage_problem(config.storage.database)]
+    database = config.storage.database
+    found = [_token_problem(config), None if database is None else _storage_problem(database)]
     if not any(found):
         found.append(_port_problem(config))
     return [problem for problem in found if problem]
@@ -94,11 +95,29 @@ def warnings(config: Config) -> list[str]:
     return []
 
 
+def _postgres_problem(error: BaseException, where: str) -> str | None:
+    """PostgreSQL's refusals at start, as what to do (the address is shown without its password)."""
+    name = type(error).__name__
+    if isinstance(error, OSError) and error.errno in (errno.ECONNREFUSED, errno.ENOENT):
+        return f"cannot reach PostgreSQL at {where}: start the server, or fix [storage] database (or DATABASE_URL)"
+    if name == "InvalidCatalogNameError":
+        return f"PostgreSQL has no such database ({where}): create it with createdb, or fix the address"
+    if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
+        return f"PostgreSQL refused the user or password of {where}: fix the address, or the server's pg_hba.conf"
+    if name.endswith("Error") and type(error).__module__.startswith("asyncpg"):
+        return f"PostgreSQL at {where} refused to start the node ({error}): see the server's log"
+    return None
+
+
 def explain(error: BaseException, config: Config) -> str:
     """What failed while starting, as one line that says what to do."""
     listen = config.node.listen
     if isinstance(error, DatabaseInUse):
         return f"{error}"
+    if config.storage.postgres:
+        found = _postgres_problem(error, config.storage.describe())
+        if found:
+            return found
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return (
             f"{listen} is already in use (another node or program): stop it, or change the port in "

@@ -9,15 +9,14 @@ the older Updates of the same object still queued for the same inboxes
 
 from __future__ import annotations
 
-import aiosqlite
-
 from node.core import deliveries as store
 from node.core import objects
+from node.core.db import Connection
 from node.core.urls import Urls
 
 
 async def record(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     urls: Urls,
     username: str,
@@ -49,7 +48,7 @@ async def record(
 
 
 async def record_many(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     urls: Urls,
     username: str,

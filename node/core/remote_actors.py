@@ -9,32 +9,30 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aiosqlite
-
 from federation import jsonio
 from federation.actors import RemoteActor, RemoteKey
-from node.core.db import Database, fetch_all, fetch_one
+from node.core.db import Connection, Store, fetch_all, fetch_one
 
 
 class RemoteActorStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Store) -> None:
         self.db = db
 
     @property
-    def reader(self) -> aiosqlite.Connection:
+    def reader(self) -> Connection:
         return self.db.reader
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         async with self.db.transaction() as conn:
             yield conn
 
-    async def select_actor(self, conn: aiosqlite.Connection, actor_id: str):
+    async def select_actor(self, conn: Connection, actor_id: str):
         return await fetch_one(
             conn, "SELECT id, inbox, shared_inbox, data, fetched_at FROM remote_actors WHERE id = ?", (actor_id,)
         )
 
-    async def delivery_inboxes(self, conn: aiosqlite.Connection, actor_ids: list[str]) -> dict[str, str]:
+    async def delivery_inboxes(self, conn: Connection, actor_ids: list[str]) -> dict[str, str]:
         """Where to deliver to each cached actor of ``actor_ids`` (its shared inbox, else its inbox), in one query."""
         rows = await fetch_all(
             conn,
@@ -44,7 +42,7 @@ class RemoteActorStore:
         )
         return {row["id"]: row["inbox"] for row in rows if row["inbox"]}
 
-    async def upsert_actor(self, conn: aiosqlite.Connection, actor: RemoteActor, fetched_at: float) -> None:
+    async def upsert_actor(self, conn: Connection, actor: RemoteActor, fetched_at: float) -> None:
         await conn.execute(
             "INSERT INTO remote_actors (id, inbox, shared_inbox, data, fetched_at) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
@@ -52,10 +50,10 @@ class RemoteActorStore:
             (actor.id, actor.inbox, actor.shared_inbox, jsonio.dumps_str(actor.data), fetched_at),
         )
 
-    async def select_key(self, conn: aiosqlite.Connection, key_id: str):
+    async def select_key(self, conn: Connection, key_id: str):
         return await fetch_one(conn, "SELECT key_id, actor_id, public_pem FROM remote_keys WHERE key_id = ?", (key_id,))
 
-    async def upsert_key(self, conn: aiosqlite.Connection, key: RemoteKey, fetched_at: float) -> None:
+    async def upsert_key(self, conn: Connection, key: RemoteKey, fetched_at: float) -> None:
         await conn.execute(
             "INSERT INTO remote_keys (key_id, actor_id, public_pem, fetched_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (key_id) DO UPDATE SET actor_id = excluded.actor_id, public_pem = excluded.public_pem,"
@@ -63,13 +61,13 @@ class RemoteActorStore:
             (key.key_id, key.owner, key.public_pem, fetched_at),
         )
 
-    async def delete_keys_except(self, conn: aiosqlite.Connection, actor_id: str, keep: list[str]) -> None:
+    async def delete_keys_except(self, conn: Connection, actor_id: str, keep: list[str]) -> None:
         marks = ",".join("?" * len(keep))
         where = f" AND key_id NOT IN ({marks})" if keep else ""
         await conn.execute(f"DELETE FROM remote_keys WHERE actor_id = ?{where}", (actor_id, *keep))
 
     async def store_fetched(
-        self, conn: aiosqlite.Connection, fetched: list[tuple[RemoteActor, list[RemoteKey]]], fetched_at: float
+        self, conn: Connection, fetched: list[tuple[RemoteActor, list[RemoteKey]]], fetched_at: float
     ) -> None:
         """Many fetched actors and the keys each lists, as :meth:`upsert_actor`, :meth:`delete_keys_except`
         and :meth:`upsert_key` would store them one by one, in three statements (the rows travel as JSON
@@ -96,6 +94,6 @@ class RemoteActorStore:
             (fetched_at, jsonio.dumps_str(keys)),
         )
 
-    async def delete_actor(self, conn: aiosqlite.Connection, actor_id: str) -> None:
+    async def delete_actor(self, conn: Connection, actor_id: str) -> None:
         await conn.execute("DELETE FROM remote_keys WHERE actor_id = ?", (actor_id,))
         await conn.execute("DELETE FROM remote_actors WHERE id = ?", (actor_id,))

@@ -12,7 +12,7 @@ backoff). Only rows that ended (``done`` or ``dead``) before the cutoff go.
 
 Bounded: rows are deleted in windows of ``prune_batch_rows`` consecutive ``seq`` (the primary
 key: each window is one short range scan), one ``DELETE`` statement per window (its own
-atomic transaction, :meth:`Database.write_statement`: 16-23 ms median for 1,000 rows on a busy
+atomic transaction, :meth:`Store.write_statement`: 16-23 ms median for 1,000 rows on a busy
 2-core machine, hence 500 by default), with a pause between windows at least as long as the last one held the lock, so the
 write lock is never held for long nor more than half the time, and the inbox's commits go on
 in between. The walk starts at
@@ -37,7 +37,7 @@ from node.core import deliveries, inbox_items
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, RUN_WORKERS
 from node.core.clock import to_epoch
 from node.core.config import StorageConfig
-from node.core.db import Database, fetch_one, fetch_value
+from node.core.db import Store, fetch_one, fetch_value
 
 log = logging.getLogger("chapterhouse.retention")
 DAY = 86_400.0
@@ -45,7 +45,7 @@ PAUSE_SECONDS = 0.01  # between two windows: the write lock is free for others m
 FIRST_PRUNE_SECONDS = 60.0  # after the node starts, not during its first busy seconds
 
 #: One step of a pruning pass: ``step(db, now, batch_rows, pause)`` returns the rows it deleted.
-Step = Callable[[Database, float, int, float], Awaitable[int]]
+Step = Callable[[Store, float, int, float], Awaitable[int]]
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Pruner:
     storage: StorageConfig
     steps: dict[str, Step] = field(default_factory=dict)
 
-    async def prune(self, db: Database, now: float, *, pause: float = PAUSE_SECONDS) -> dict[str, int]:
+    async def prune(self, db: Store, now: float, *, pause: float = PAUSE_SECONDS) -> dict[str, int]:
         """One pass over every table: the rows deleted, by what they were."""
         batch = self.storage.prune_batch_rows
         deleted = {}
@@ -96,7 +96,7 @@ def add_step(app: web.Application, name: str, step: Step) -> None:
 
 
 async def prune_windows(
-    db: Database, table: str, arrival: str, ended: str, *, before: float, batch: int, pause: float
+    db: Store, table: str, arrival: str, ended: str, *, before: float, batch: int, pause: float
 ) -> int:
     """Delete the rows of ``table`` matching ``ended`` (a condition on ``?`` = ``before``), one window of
     ``batch`` rows by ``seq`` at a time, from the oldest, until a window begins after ``before`` by ``arrival``."""

@@ -23,11 +23,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
-import aiosqlite
-
 from federation.activitystreams import id_of
 from inbox.handlers import InboxContext, OncePerBatch
 from node.core.clock import to_epoch
+from node.core.db import Connection
 from node.decisions import copy_store, telling
 from node.polls import inbound as polls_in
 from node.polls import model as polls
@@ -36,13 +35,13 @@ NOT_ON_ROLL = "not on the frozen roll of this decision"
 COUNTED_ELSEWHERE = "on the roll of another chapter too, where this member's ballot counts (the issuer's exclusions)"
 RECEIPTS = "decision receipts"
 
-RollReader = Callable[[aiosqlite.Connection, str], Awaitable[frozenset[str]]]
+RollReader = Callable[[Connection, str], Awaitable[frozenset[str]]]
 
 
 def roll_checks(proposal_id: str, voters: RollReader) -> tuple[polls.BallotCheck, ...]:
     """The polls room's checks, with "may vote on this proposal here" for "an active member now"."""
 
-    async def check_roll(conn: aiosqlite.Connection, ballot: polls.Ballot) -> str | None:
+    async def check_roll(conn: Connection, ballot: polls.Ballot) -> str | None:
         if ballot.voter in await voters(conn, proposal_id):
             return None
         entry = await copy_store.roll_entry(conn, proposal_id, ballot.voter)
@@ -54,7 +53,7 @@ def roll_checks(proposal_id: str, voters: RollReader) -> tuple[polls.BallotCheck
 def batch_voters(batch: OncePerBatch) -> RollReader:
     """Who may vote, read once per inbox batch (an exclusion arriving in the batch forgets it)."""
 
-    async def voters(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:
+    async def voters(conn: Connection, proposal_id: str) -> frozenset[str]:
         return await batch.remember(("decision roll", proposal_id), partial(copy_store.roll_members, conn, proposal_id))
 
     return voters
@@ -77,12 +76,12 @@ class BallotOnCopy:
     pending: polls.PendingBallot
 
 
-async def _copy_ids(conn: aiosqlite.Connection, proposal_ids: set[str]) -> dict[str, str]:
+async def _copy_ids(conn: Connection, proposal_ids: set[str]) -> dict[str, str]:
     copies = {proposal_id: await copy_store.copy_of(conn, proposal_id) for proposal_id in proposal_ids}
     return {proposal_id: copy["copy_id"] for proposal_id, copy in copies.items() if copy is not None}
 
 
-async def keep_choices(conn: aiosqlite.Connection, choices: list[CountedChoice], now: float) -> dict[tuple, str]:
+async def keep_choices(conn: Connection, choices: list[CountedChoice], now: float) -> dict[tuple, str]:
     """Write the choices; {(proposal, voter): receipt} for the voters given their receipt now."""
     await copy_store.insert_choices(conn, [(c.proposal_id, c.voter, c.proposal_question, c.choice) for c in choices])
     offered = {(c.proposal_id, c.voter): secrets.token_hex(16) for c in choices}
@@ -128,7 +127,7 @@ def local_vote_on_copy(inner):
     """A vote on the pages (``registry.local_vote``): on a copy, counted against the frozen roll; the
     voter's receipt is shown on the page (a local member has no inbox to send a Note to)."""
 
-    async def cast(conn: aiosqlite.Connection, question: polls.Question, voter: str, choices: list[str], now: float):
+    async def cast(conn: Connection, question: polls.Question, voter: str, choices: list[str], now: float):
         copied = await copy_store.copied_question(conn, question.id)
         if copied is None:
             return await inner(conn, question, voter, choices, now)

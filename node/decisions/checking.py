@@ -24,13 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import aiosqlite
-
 from federation import jsonio
 from federation.activitystreams import id_of, origin_of
 from federation.client import FetchError
 from inbox.handlers import InboxContext, PrepareContext, TryLater
 from node.branches import link_store
+from node.core.db import Connection
 from node.decisions import leaves, proposal, received, rolls, store
 
 UP = ("DecisionRoll", "DecisionTally", "DecisionAggregate")
@@ -59,9 +58,7 @@ def proposal_of(document: dict) -> str:
     return id_of(document.get("proposal")) or ""
 
 
-async def standing(
-    conn: aiosqlite.Connection, prop: store.Proposal | None, document: dict, sender: str | None
-) -> str | None:
+async def standing(conn: Connection, prop: store.Proposal | None, document: dict, sender: str | None) -> str | None:
     """Why ``sender`` may not bring ``document`` here (None: it may), from stored state only."""
     kind, origin = document.get("type"), id_of(document.get("attributedTo"))
     if prop is None:
@@ -171,7 +168,7 @@ async def roll_refusal(ctx: InboxContext, prop: store.Proposal, roll: dict, rece
     return None
 
 
-async def _recounted(conn: aiosqlite.Connection, prop_id: str, origin: str, existing, tally: dict) -> bool:
+async def _recounted(conn: Connection, prop_id: str, origin: str, existing, tally: dict) -> bool:
     """A counted tally may be replaced only by the chapter's recount on newer exclusions that took
     members from it (a roll after the close): a later sequence that changed this chapter's roll. A
     tally that merely states a later sequence, its roll the same, replaces nothing."""
@@ -182,7 +179,7 @@ async def _recounted(conn: aiosqlite.Connection, prop_id: str, origin: str, exis
     return await excluded_from(conn, prop_id, origin, before) != await excluded_from(conn, prop_id, origin, after)
 
 
-async def excluded_from(conn: aiosqlite.Connection, prop_id: str, chapter: str, seq: int | None) -> list[str] | None:
+async def excluded_from(conn: Connection, prop_id: str, chapter: str, seq: int | None) -> list[str] | None:
     """The commitments the exclusions of ``seq`` (the newest when None) take from ``chapter``; None
     when this level holds no exclusions of that sequence (0: none were issued)."""
     if seq == 0:

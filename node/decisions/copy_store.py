@@ -12,16 +12,14 @@ voter of a choice or receipt is never served: the leaves are built from them at 
 
 from __future__ import annotations
 
-import aiosqlite
-
 from federation import jsonio
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, Row, fetch_all, fetch_one, fetch_value
 from node.core.due import TransitionError
 from node.decisions.states import COPY
 
 
 async def insert_copy(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     proposal_id: str,
     copy_id: str,
@@ -42,7 +40,7 @@ async def insert_copy(
 
 
 async def _move(
-    conn: aiosqlite.Connection, proposal_id: str, source: str, target: str, sets: str = "", params: tuple = ()
+    conn: Connection, proposal_id: str, source: str, target: str, sets: str = "", params: tuple = ()
 ) -> None:
     """Move a copy from ``source`` to ``target`` (a transition ``states.COPY`` allows), setting ``sets`` too."""
     COPY.check(source, target)
@@ -55,36 +53,36 @@ async def _move(
         raise TransitionError(f"{COPY.name}: {proposal_id} is {now!r}, not {source!r}: it cannot go to {target!r}")
 
 
-async def rolls_due(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
+async def rolls_due(conn: Connection) -> list[Row]:
     """Copies whose signed roll has not gone up yet (``frozen``)."""
     return await fetch_all(conn, "SELECT * FROM decision_copies WHERE state = 'frozen'")
 
 
-async def mark_roll_sent(conn: aiosqlite.Connection, proposal_id: str, roll: dict) -> None:
+async def mark_roll_sent(conn: Connection, proposal_id: str, roll: dict) -> None:
     await _move(conn, proposal_id, "frozen", "rolled", ", roll = ?", (jsonio.dumps_str(roll),))
 
 
-async def roll_entries(conn: aiosqlite.Connection, proposal_id: str) -> list[tuple[str, int]]:
+async def roll_entries(conn: Connection, proposal_id: str) -> list[tuple[str, int]]:
     rows = await fetch_all(
         conn, "SELECT commitment, day FROM decision_roll WHERE proposal_id = ? ORDER BY commitment", (proposal_id,)
     )
     return [(row["commitment"], row["day"]) for row in rows]
 
 
-async def copy_of(conn: aiosqlite.Connection, proposal_id: str):
+async def copy_of(conn: Connection, proposal_id: str):
     return await fetch_one(conn, "SELECT * FROM decision_copies WHERE proposal_id = ?", (proposal_id,))
 
 
-async def copy_by_id(conn: aiosqlite.Connection, copy_id: str):
+async def copy_by_id(conn: Connection, copy_id: str):
     return await fetch_one(conn, "SELECT * FROM decision_copies WHERE copy_id = ?", (copy_id,))
 
 
-async def copied_question(conn: aiosqlite.Connection, question_id: str):
+async def copied_question(conn: Connection, question_id: str):
     """(proposal id, the proposal's question) a question of ours copies, or None."""
     return await fetch_one(conn, "SELECT * FROM decision_copy_questions WHERE question_id = ?", (question_id,))
 
 
-async def copies_due(conn: aiosqlite.Connection, now: float) -> list[aiosqlite.Row]:
+async def copies_due(conn: Connection, now: float) -> list[Row]:
     """Copies whose roll went up and whose ``endTime`` has passed: their tally is due (``rolled``) once
     the issuer's final exclusions are here (so the leaves, once published, never change because of
     another chapter's roll) and the inbox has processed every ballot its roll's members sent before
@@ -104,7 +102,7 @@ async def copies_due(conn: aiosqlite.Connection, now: float) -> list[aiosqlite.R
     return due
 
 
-async def _final_exclusions(conn: aiosqlite.Connection, proposal_id: str) -> bool:
+async def _final_exclusions(conn: Connection, proposal_id: str) -> bool:
     text = await fetch_value(
         conn,
         "SELECT document FROM decision_exclusions WHERE proposal_id = ? ORDER BY seq DESC LIMIT 1",
@@ -113,7 +111,7 @@ async def _final_exclusions(conn: aiosqlite.Connection, proposal_id: str) -> boo
     return bool(text) and jsonio.loads(text).get("final") is True
 
 
-async def ballots_waiting(conn: aiosqlite.Connection, proposal_id: str, end_time: float) -> bool:
+async def ballots_waiting(conn: Connection, proposal_id: str, end_time: float) -> bool:
     """Whether the inbox still holds, unprocessed, a Create that a member on this roll sent before the
     close (a ballot it acknowledged in time); a stranger's stuck item holds no tally back."""
     return (
@@ -127,7 +125,7 @@ async def ballots_waiting(conn: aiosqlite.Connection, proposal_id: str, end_time
     )
 
 
-async def mark_tally_sent(conn: aiosqlite.Connection, proposal_id: str, tally: dict, leaves: list, now: float) -> None:
+async def mark_tally_sent(conn: Connection, proposal_id: str, tally: dict, leaves: list, now: float) -> None:
     await _move(
         conn,
         proposal_id,
@@ -138,19 +136,19 @@ async def mark_tally_sent(conn: aiosqlite.Connection, proposal_id: str, tally: d
     )
 
 
-async def resend_tally(conn: aiosqlite.Connection, proposal_id: str) -> None:
+async def resend_tally(conn: Connection, proposal_id: str) -> None:
     """The worker builds and sends the tally again (the exclusions changed after it was sent)."""
     await _move(conn, proposal_id, "tallied", "rolled", ", tally_sent_at = NULL")
 
 
-async def mark_copy_refused(conn: aiosqlite.Connection, proposal_id: str, reason: str) -> None:
+async def mark_copy_refused(conn: Connection, proposal_id: str, reason: str) -> None:
     await conn.execute("UPDATE decision_copies SET rejected = ? WHERE proposal_id = ?", (reason, proposal_id))
 
 
 # --- the frozen roll -----------------------------------------------------------------------
 
 
-async def insert_roll(conn: aiosqlite.Connection, proposal_id: str, roll: list[tuple[str, str, int]]) -> None:
+async def insert_roll(conn: Connection, proposal_id: str, roll: list[tuple[str, str, int]]) -> None:
     """Each (member, commitment, day)."""
     await conn.executemany(
         "INSERT INTO decision_roll (proposal_id, member_id, commitment, day) VALUES (?, ?, ?, ?)",
@@ -158,7 +156,7 @@ async def insert_roll(conn: aiosqlite.Connection, proposal_id: str, roll: list[t
     )
 
 
-async def roll_members(conn: aiosqlite.Connection, proposal_id: str) -> frozenset[str]:
+async def roll_members(conn: Connection, proposal_id: str) -> frozenset[str]:
     """Who may vote on the copy: the frozen roll less the members the issuer's exclusions count elsewhere."""
     rows = await fetch_all(
         conn, "SELECT member_id FROM decision_roll WHERE proposal_id = ? AND excluded IS NULL", (proposal_id,)
@@ -166,13 +164,13 @@ async def roll_members(conn: aiosqlite.Connection, proposal_id: str) -> frozense
     return frozenset(row["member_id"] for row in rows)
 
 
-async def roll_entry(conn: aiosqlite.Connection, proposal_id: str, member_id: str):
+async def roll_entry(conn: Connection, proposal_id: str, member_id: str):
     return await fetch_one(
         conn, "SELECT * FROM decision_roll WHERE proposal_id = ? AND member_id = ?", (proposal_id, member_id)
     )
 
 
-async def apply_exclusions(conn: aiosqlite.Connection, proposal_id: str, lost: list[str], reason: str) -> list[str]:
+async def apply_exclusions(conn: Connection, proposal_id: str, lost: list[str], reason: str) -> list[str]:
     """Mark exactly the members whose commitments are in ``lost`` excluded; the members newly excluded."""
     before = {
         row["member_id"]
@@ -191,7 +189,7 @@ async def apply_exclusions(conn: aiosqlite.Connection, proposal_id: str, lost: l
     return sorted({row["member_id"] for row in after} - before)
 
 
-async def excluded_count(conn: aiosqlite.Connection, proposal_id: str) -> int:
+async def excluded_count(conn: Connection, proposal_id: str) -> int:
     return int(
         await fetch_value(
             conn, "SELECT COUNT(*) FROM decision_roll WHERE proposal_id = ? AND excluded IS NOT NULL", (proposal_id,)
@@ -202,14 +200,14 @@ async def excluded_count(conn: aiosqlite.Connection, proposal_id: str) -> int:
 # --- choices and receipts ------------------------------------------------------------------
 
 
-async def insert_choices(conn: aiosqlite.Connection, choices: list[tuple[str, str, str, str]]) -> None:
+async def insert_choices(conn: Connection, choices: list[tuple[str, str, str, str]]) -> None:
     """Each counted ``(proposal id, voter, proposal question, choice)``, in one statement."""
     await conn.executemany(
         "INSERT INTO decision_choices (proposal_id, voter, question, choice) VALUES (?, ?, ?, ?)", choices
     )
 
 
-async def give_receipts(conn: aiosqlite.Connection, offered: list[tuple[str, str, str]], now: float) -> set[str]:
+async def give_receipts(conn: Connection, offered: list[tuple[str, str, str]], now: float) -> set[str]:
     """Keep each ``(proposal id, voter, receipt)`` unless the voter has one already; the receipts kept."""
     kept: set[str] = set()
     for proposal_id, voter, receipt in offered:
@@ -223,13 +221,13 @@ async def give_receipts(conn: aiosqlite.Connection, offered: list[tuple[str, str
     return kept
 
 
-async def receipt_of(conn: aiosqlite.Connection, proposal_id: str, voter: str) -> str | None:
+async def receipt_of(conn: Connection, proposal_id: str, voter: str) -> str | None:
     return await fetch_value(
         conn, "SELECT receipt FROM decision_receipts WHERE proposal_id = ? AND voter = ?", (proposal_id, voter)
     )
 
 
-async def counted_ballots(conn: aiosqlite.Connection, proposal_id: str) -> list[aiosqlite.Row]:
+async def counted_ballots(conn: Connection, proposal_id: str) -> list[Row]:
     """Every counted choice of a voter still on the roll, with the voter's receipt."""
     return await fetch_all(
         conn,

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from node.core import follows, publish
 from node.core.clock import from_epoch, to_epoch
+from node.core.db import Connection
 from node.core.vocabulary import PUBLIC
 from node.decisions import copy_store, proposal, rolls
 from node.membership import members
@@ -34,7 +33,7 @@ def _spec(question: dict) -> polls_out.QuestionSpec:
     return polls_out.QuestionSpec(text, proposal.kind_of(question), proposal.options_of(question), False)
 
 
-async def freeze_roll(conn: aiosqlite.Connection, chapter: str, proposal_id: str) -> tuple[int, str]:
+async def freeze_roll(conn: Connection, chapter: str, proposal_id: str) -> tuple[int, str]:
     roll = await members.active_roll(conn, chapter)
     fields, by_member = rolls.roll_fields(proposal_id, roll)
     await copy_store.insert_roll(
@@ -97,7 +96,7 @@ async def _poll_rows(conn, octx: Authoring, copy: dict, questions: list[dict], e
         )
 
 
-async def publish_copy(conn: aiosqlite.Connection, octx: Authoring, document: dict) -> str:
+async def publish_copy(conn: Connection, octx: Authoring, document: dict) -> str:
     """Publish this chapter's copy of ``document`` and freeze its roll; the copy's id."""
     end, _ = proposal.times_of(document)
     followers = octx.urls.followers(octx.username)

@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from node.core.clock import iso
+from node.core.db import Connection
 from node.core.keys import ActorKeys
 from node.core.urls import Urls
 from node.decisions import documents, outcome, proposal, received, store, tallying
@@ -35,7 +34,7 @@ class Standing:
     recounts: dict[str, tuple[int, Recount]]  # reporting chapter -> (its roll, its recount)
 
     @classmethod
-    async def read(cls, conn: aiosqlite.Connection, prop: store.Proposal) -> Standing:
+    async def read(cls, conn: Connection, prop: store.Proposal) -> Standing:
         latest = await received.exclusions(conn, prop.id)
         lost = (latest or {}).get("excluded") or {}
         sizes = await received.roll_sizes(conn, prop.id)
@@ -99,12 +98,12 @@ def totals(prop: store.Proposal, standing: Standing) -> tuple[list[dict], int]:
     return questions, sum(counted.voters for _, counted in standing.recounts.values())
 
 
-async def all_reported(conn: aiosqlite.Connection, prop: store.Proposal) -> bool:
+async def all_reported(conn: Connection, prop: store.Proposal) -> bool:
     kept = await received.reported_recounts(conn, prop.id)
     return all(e["chapter"] in kept for e in await store.electorate(conn, prop.id))
 
 
-async def result_of(conn: aiosqlite.Connection, prop: store.Proposal) -> dict:
+async def result_of(conn: Connection, prop: store.Proposal) -> dict:
     """The outcome: the first question's decides the proposal; each question of a survey is decided
     by the same policy too (its ``outcome`` beside its counts)."""
     policy = proposal.policy_of(prop.document)

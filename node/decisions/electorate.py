@@ -11,9 +11,8 @@ out (a report is its node's word, but no number received goes unbounded into a c
 
 from __future__ import annotations
 
-import aiosqlite
-
 from node.branches import reports
+from node.core.db import Connection
 from node.decisions import store
 from node.decisions.leaves import MAX_COUNT
 
@@ -30,7 +29,7 @@ def _path(report_parents: dict[str, str | None], chapter: str, here: str) -> lis
     return path
 
 
-async def freeze(conn: aiosqlite.Connection, proposal_id: str, here: str) -> int:
+async def freeze(conn: Connection, proposal_id: str, here: str) -> int:
     """Record the electorate of ``proposal_id`` as this node sees it now; how many chapters."""
     kept = await reports.all_reports(conn)
     parents = {entry["origin"]: entry["parent"] for entry in kept}

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from federation.proofs import add_proof
 from node.branches import link_store
 from node.core import objects, publish, vocabulary
 from node.core.clock import to_epoch
+from node.core.db import Connection
 from node.core.errors import ApiError
 from node.core.registry import Registry
 from node.decisions import documents, electorate, proposal, store
@@ -71,7 +70,7 @@ def signed_proposal(ctx: OutboxContext, obj: dict, addressed: dict) -> dict:
     )
 
 
-async def send_down(conn: aiosqlite.Connection, urls, *, username: str, document: dict, now) -> list[str]:
+async def send_down(conn: Connection, urls, *, username: str, document: dict, now) -> list[str]:
     """An Offer of ``document`` to every linked child; the children reached."""
     reached = []
     for child in await link_store.children_in_state(conn, "linked"):
@@ -89,7 +88,7 @@ async def compose_proposal(ctx: OutboxContext, activity: dict, obj: dict) -> Com
     document = signed_proposal(ctx, obj, addressed)
     end_time, deadline = proposal.times_of(document)
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         now = to_epoch(ctx.now)
         await store.insert_proposal(conn, document=document, end_time=end_time, deadline=deadline, via=None, now=now)
         await serve_embedded(conn, ctx, document, now)
@@ -99,7 +98,7 @@ async def compose_proposal(ctx: OutboxContext, activity: dict, obj: dict) -> Com
     return Composed(activity=create_of(ctx, document, addressed), new_object=document, changes=[save])
 
 
-async def serve_embedded(conn: aiosqlite.Connection, ctx: OutboxContext, document: dict, now: float) -> None:
+async def serve_embedded(conn: Connection, ctx: OutboxContext, document: dict, now: float) -> None:
     """A Survey's embedded Questions answer at their own ids too (as the proposal's parts, public)."""
     if document.get("type") != "Survey":
         return

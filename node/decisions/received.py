@@ -13,10 +13,8 @@ table of its own so no document can change the kind of another's row.
 
 from __future__ import annotations
 
-import aiosqlite
-
 from federation import jsonio
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, Row, fetch_all, fetch_one, fetch_value
 from node.core.due import TransitionError
 from node.decisions.states import REFUSAL
 
@@ -24,7 +22,7 @@ from node.decisions.states import REFUSAL
 
 
 async def insert_roll(
-    conn: aiosqlite.Connection, proposal_id: str, *, chapter: str, via_child: str, size: int, document: dict, now: float
+    conn: Connection, proposal_id: str, *, chapter: str, via_child: str, size: int, document: dict, now: float
 ) -> bool:
     """Keep a chapter's roll once (False: one was kept already)."""
     cursor = await conn.execute(
@@ -35,20 +33,18 @@ async def insert_roll(
     return cursor.rowcount == 1
 
 
-async def roll_of(conn: aiosqlite.Connection, proposal_id: str, chapter: str):
+async def roll_of(conn: Connection, proposal_id: str, chapter: str):
     return await fetch_one(
         conn, "SELECT * FROM decision_rolls WHERE proposal_id = ? AND chapter = ?", (proposal_id, chapter)
     )
 
 
-async def roll_sizes(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, int]:
+async def roll_sizes(conn: Connection, proposal_id: str) -> dict[str, int]:
     rows = await fetch_all(conn, "SELECT chapter, size FROM decision_rolls WHERE proposal_id = ?", (proposal_id,))
     return {row["chapter"]: row["size"] for row in rows}
 
 
-async def insert_roll_entries(
-    conn: aiosqlite.Connection, proposal_id: str, chapter: str, entries: list[tuple[str, int]]
-) -> None:
+async def insert_roll_entries(conn: Connection, proposal_id: str, chapter: str, entries: list[tuple[str, int]]) -> None:
     await conn.executemany(
         "INSERT INTO decision_roll_entries (proposal_id, commitment, chapter, day) VALUES (?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING",
@@ -56,7 +52,7 @@ async def insert_roll_entries(
     )
 
 
-async def shared_entries(conn: aiosqlite.Connection, proposal_id: str, end_time: float) -> list[tuple]:
+async def shared_entries(conn: Connection, proposal_id: str, end_time: float) -> list[tuple]:
     """(commitment, chapter, day, late) of every commitment on two rolls or more; ``late``: its roll
     was received here after ``end_time``."""
     rows = await fetch_all(
@@ -73,7 +69,7 @@ async def shared_entries(conn: aiosqlite.Connection, proposal_id: str, end_time:
 # --- the issuer's exclusions ----------------------------------------------------------------
 
 
-async def insert_exclusions(conn: aiosqlite.Connection, proposal_id: str, seq: int, document: dict, now: float) -> bool:
+async def insert_exclusions(conn: Connection, proposal_id: str, seq: int, document: dict, now: float) -> bool:
     cursor = await conn.execute(
         "INSERT INTO decision_exclusions (proposal_id, seq, document, received_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING",
@@ -82,7 +78,7 @@ async def insert_exclusions(conn: aiosqlite.Connection, proposal_id: str, seq: i
     return cursor.rowcount == 1
 
 
-async def exclusions(conn: aiosqlite.Connection, proposal_id: str, seq: int | None = None) -> dict | None:
+async def exclusions(conn: Connection, proposal_id: str, seq: int | None = None) -> dict | None:
     """The exclusions document of ``seq`` (the newest when None), or None."""
     if seq is None:
         text = await fetch_value(
@@ -100,14 +96,14 @@ async def exclusions(conn: aiosqlite.Connection, proposal_id: str, seq: int | No
 # --- chapter tallies ------------------------------------------------------------------------
 
 
-async def get_tally(conn: aiosqlite.Connection, proposal_id: str, chapter: str):
+async def get_tally(conn: Connection, proposal_id: str, chapter: str):
     return await fetch_one(
         conn, "SELECT * FROM decision_tallies WHERE proposal_id = ? AND chapter = ?", (proposal_id, chapter)
     )
 
 
 async def put_tally(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     proposal_id: str,
     *,
     chapter: str,
@@ -143,7 +139,7 @@ async def put_tally(
     )
 
 
-async def tallies(conn: aiosqlite.Connection, proposal_id: str) -> list[dict]:
+async def tallies(conn: Connection, proposal_id: str) -> list[dict]:
     rows = await fetch_all(
         conn, "SELECT * FROM decision_tallies WHERE proposal_id = ? ORDER BY chapter", (proposal_id,)
     )
@@ -162,7 +158,7 @@ async def tallies(conn: aiosqlite.Connection, proposal_id: str) -> list[dict]:
     ]
 
 
-async def reported_recounts(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, tuple[int, dict]]:
+async def reported_recounts(conn: Connection, proposal_id: str) -> dict[str, tuple[int, dict]]:
     """{chapter: (its roll, its recount)} of the reported tallies: all that aggregation reads."""
     rows = await fetch_all(
         conn,
@@ -175,7 +171,7 @@ async def reported_recounts(conn: aiosqlite.Connection, proposal_id: str) -> dic
 # --- aggregates ----------------------------------------------------------------------------
 
 
-async def put_aggregate(conn: aiosqlite.Connection, proposal_id: str, origin: str, document: dict, now: float) -> None:
+async def put_aggregate(conn: Connection, proposal_id: str, origin: str, document: dict, now: float) -> None:
     await conn.execute(
         "INSERT INTO decision_aggregates (proposal_id, origin, document, received_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (proposal_id, origin) DO UPDATE SET document = excluded.document,"
@@ -184,7 +180,7 @@ async def put_aggregate(conn: aiosqlite.Connection, proposal_id: str, origin: st
     )
 
 
-async def aggregates(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, dict]:
+async def aggregates(conn: Connection, proposal_id: str) -> dict[str, dict]:
     rows = await fetch_all(
         conn, "SELECT origin, document FROM decision_aggregates WHERE proposal_id = ?", (proposal_id,)
     )
@@ -195,7 +191,7 @@ async def aggregates(conn: aiosqlite.Connection, proposal_id: str) -> dict[str, 
 
 
 async def add_refusal(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     proposal_id: str,
     *,
     chapter: str,
@@ -217,7 +213,7 @@ async def add_refusal(
     )
 
 
-async def roll_refusal(conn: aiosqlite.Connection, proposal_id: str, chapter: str) -> str | None:
+async def roll_refusal(conn: Connection, proposal_id: str, chapter: str) -> str | None:
     """Why this level refused the chapter's roll, or None."""
     return await fetch_value(
         conn,
@@ -227,14 +223,12 @@ async def roll_refusal(conn: aiosqlite.Connection, proposal_id: str, chapter: st
     )
 
 
-async def refusals_due(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
+async def refusals_due(conn: Connection) -> list[Row]:
     """Refusals whose chapter has not been sent them yet."""
     return await fetch_all(conn, "SELECT * FROM decision_refusals WHERE sent_at IS NULL")
 
 
-async def mark_refusal_sent(
-    conn: aiosqlite.Connection, proposal_id: str, chapter: str, refused: str, now: float
-) -> None:
+async def mark_refusal_sent(conn: Connection, proposal_id: str, chapter: str, refused: str, now: float) -> None:
     """``untold`` -> ``told`` (``states.REFUSAL``): a refusal is sent to its chapter once."""
     REFUSAL.check("untold", "told")
     cursor = await conn.execute(

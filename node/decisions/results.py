@@ -13,10 +13,9 @@ recount its leaves and redo the arithmetic (``chapterhouse verify``).
 
 from __future__ import annotations
 
-import aiosqlite
-
 from federation import jsonio
 from node.branches import reports
+from node.core.db import Connection
 from node.decisions import deciding, received, store
 
 
@@ -32,7 +31,7 @@ def _entry(branch: str, level: str | None, kept: dict | None, default: str) -> d
     }
 
 
-async def branches(conn: aiosqlite.Connection, prop: store.Proposal) -> list[dict]:
+async def branches(conn: Connection, prop: store.Proposal) -> list[dict]:
     kept = {t["origin"]: t for t in await received.tallies(conn, prop.id)}
     aggregates = {  # a branch's own sum, shown on its entry: never in place of a chapter's tally
         origin: {"status": "reported", "reason": None, "document": document}
@@ -61,7 +60,7 @@ def status_of(prop: store.Proposal, now: float) -> str:
     return "open" if now < prop.end_time else "counting"
 
 
-async def results(conn: aiosqlite.Connection, prop: store.Proposal, now: float) -> dict:
+async def results(conn: Connection, prop: store.Proposal, now: float) -> dict:
     result = prop.outcome["result"] if prop.outcome else await deciding.result_of(conn, prop)
     status = status_of(prop, now)
     outcome, questions = None, result["questions"]

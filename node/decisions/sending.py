@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from federation import jsonio
 from node.core import publish, vocabulary
 from node.core.clock import to_epoch
+from node.core.db import Connection
 from node.core.urls import Urls
 from node.decisions import documents
 
 
-async def send(conn: aiosqlite.Connection, urls: Urls, username: str, activity: dict, inbox: str | None, now) -> None:
+async def send(conn: Connection, urls: Urls, username: str, activity: dict, inbox: str | None, now) -> None:
     await publish.record(
         conn, urls=urls, username=username, activity=activity, inboxes=[inbox] if inbox else [], now=to_epoch(now)
     )
 
 
 async def send_document(
-    conn: aiosqlite.Connection, urls: Urls, username: str, document: dict, *, to: str, inbox: str | None, now
+    conn: Connection, urls: Urls, username: str, document: dict, *, to: str, inbox: str | None, now
 ) -> None:
     """An ``Add`` of a signed roll, tally, aggregate, exclusions or outcome (unchanged) to ``to``."""
     add = documents.decision_delivery(
@@ -39,7 +38,7 @@ def proof_value_of(document: dict) -> str | None:
 
 
 async def send_refusal(
-    conn: aiosqlite.Connection, urls: Urls, username: str, refusal: dict, refused: dict, *, to: str, inbox, now
+    conn: Connection, urls: Urls, username: str, refusal: dict, refused: dict, *, to: str, inbox, now
 ) -> None:
     """A ``Reject`` of a chapter's tally, whose ``result`` is the signed, structured ``DecisionRefusal``."""
     reject = vocabulary.activity(

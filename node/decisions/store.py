@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from federation import jsonio
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, fetch_all, fetch_one, fetch_value
 from node.core.due import TransitionError
 from node.decisions.states import EXCLUSIONS, PROPOSAL
 
@@ -55,7 +53,7 @@ def _proposal(row) -> Proposal | None:
 
 
 async def insert_proposal(
-    conn: aiosqlite.Connection, *, document: dict, end_time: float, deadline: float, via: str | None, now: float
+    conn: Connection, *, document: dict, end_time: float, deadline: float, via: str | None, now: float
 ) -> bool:
     """Keep a proposal once (False: it was known already)."""
     cursor = await conn.execute(
@@ -75,11 +73,11 @@ async def insert_proposal(
     return cursor.rowcount == 1
 
 
-async def get_proposal(conn: aiosqlite.Connection, proposal_id: str) -> Proposal | None:
+async def get_proposal(conn: Connection, proposal_id: str) -> Proposal | None:
     return _proposal(await fetch_one(conn, "SELECT * FROM decision_proposals WHERE id = ?", (proposal_id,)))
 
 
-async def require_proposal(conn: aiosqlite.Connection, proposal_id: str) -> Proposal:
+async def require_proposal(conn: Connection, proposal_id: str) -> Proposal:
     """The proposal a row of this node refers to (a copy's): always kept before the row was written."""
     found = await get_proposal(conn, proposal_id)
     if found is None:
@@ -87,7 +85,7 @@ async def require_proposal(conn: aiosqlite.Connection, proposal_id: str) -> Prop
     return found
 
 
-async def proposals_awaiting_outcome(conn: aiosqlite.Connection, now: float) -> list[Proposal]:
+async def proposals_awaiting_outcome(conn: Connection, now: float) -> list[Proposal]:
     """At the issuer, each ``open`` proposal whose ``endTime`` has passed."""
     rows = await fetch_all(
         conn, "SELECT * FROM decision_proposals WHERE is_issuer = 1 AND state = 'open' AND end_time <= ?", (now,)
@@ -95,7 +93,7 @@ async def proposals_awaiting_outcome(conn: aiosqlite.Connection, now: float) -> 
     return [p for p in map(_proposal, rows) if p is not None]
 
 
-async def proposals_awaiting_aggregate(conn: aiosqlite.Connection, now: float) -> list[Proposal]:
+async def proposals_awaiting_aggregate(conn: Connection, now: float) -> list[Proposal]:
     """At a level between (it holds an electorate), each ``open`` proposal whose ``endTime`` has passed."""
     rows = await fetch_all(
         conn,
@@ -107,7 +105,7 @@ async def proposals_awaiting_aggregate(conn: aiosqlite.Connection, now: float) -
 
 
 async def _move(
-    conn: aiosqlite.Connection, proposal_id: str, source: str, target: str, sets: str = "", params: tuple = ()
+    conn: Connection, proposal_id: str, source: str, target: str, sets: str = "", params: tuple = ()
 ) -> bool:
     """Move a proposal from ``source`` to ``target`` (a transition ``states.PROPOSAL`` allows), setting
     ``sets`` too; False when it is in ``target`` already, :class:`TransitionError` from any other state."""
@@ -124,12 +122,12 @@ async def _move(
     raise TransitionError(f"{PROPOSAL.name}: {proposal_id} is {now!r}, not {source!r}: it cannot go to {target!r}")
 
 
-async def mark_decided(conn: aiosqlite.Connection, proposal_id: str, outcome: dict) -> bool:
+async def mark_decided(conn: Connection, proposal_id: str, outcome: dict) -> bool:
     """At the issuer: ``open`` -> ``decided`` with the signed outcome (False: decided already)."""
     return await _move(conn, proposal_id, "open", "decided", ", outcome = ?", (jsonio.dumps_str(outcome),))
 
 
-async def set_outcome(conn: aiosqlite.Connection, proposal_id: str, outcome: dict) -> bool:
+async def set_outcome(conn: Connection, proposal_id: str, outcome: dict) -> bool:
     """Keep the outcome that came down from the issuer, once (False: known already); it moves no state here."""
     cursor = await conn.execute(
         "UPDATE decision_proposals SET outcome = ? WHERE id = ? AND outcome IS NULL",
@@ -138,7 +136,7 @@ async def set_outcome(conn: aiosqlite.Connection, proposal_id: str, outcome: dic
     return cursor.rowcount == 1
 
 
-async def mark_aggregate_sent(conn: aiosqlite.Connection, proposal_id: str, now: float) -> None:
+async def mark_aggregate_sent(conn: Connection, proposal_id: str, now: float) -> None:
     """At a level between: ``open`` -> ``aggregated``, when its signed aggregate went up."""
     await _move(conn, proposal_id, "open", "aggregated", ", aggregate_sent_at = ?", (now,))
 
@@ -147,7 +145,7 @@ async def mark_aggregate_sent(conn: aiosqlite.Connection, proposal_id: str, now:
 
 
 async def add_elector(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     proposal_id: str,
     *,
     chapter: str,
@@ -163,7 +161,7 @@ async def add_elector(
     )
 
 
-async def electorate(conn: aiosqlite.Connection, proposal_id: str) -> list[dict]:
+async def electorate(conn: Connection, proposal_id: str) -> list[dict]:
     rows = await fetch_all(
         conn, "SELECT * FROM decision_electorate WHERE proposal_id = ? ORDER BY via_child, chapter", (proposal_id,)
     )
@@ -179,13 +177,13 @@ async def electorate(conn: aiosqlite.Connection, proposal_id: str) -> list[dict]
     ]
 
 
-async def elector(conn: aiosqlite.Connection, proposal_id: str, chapter: str):
+async def elector(conn: Connection, proposal_id: str, chapter: str):
     return await fetch_one(
         conn, "SELECT * FROM decision_electorate WHERE proposal_id = ? AND chapter = ?", (proposal_id, chapter)
     )
 
 
-async def mark_exclusions_due(conn: aiosqlite.Connection, proposal_id: str, due: bool = True) -> None:
+async def mark_exclusions_due(conn: Connection, proposal_id: str, due: bool = True) -> None:
     """``states.EXCLUSIONS``: a roll arrived (-> ``due``, from either state), or they were worked out
     (``due`` -> ``settled``; a settled proposal stays as it is)."""
     if due:
@@ -197,13 +195,13 @@ async def mark_exclusions_due(conn: aiosqlite.Connection, proposal_id: str, due:
         )
 
 
-async def mark_exclusions_final(conn: aiosqlite.Connection, proposal_id: str) -> None:
+async def mark_exclusions_final(conn: Connection, proposal_id: str) -> None:
     """``states.EXCLUSIONS``: at or after endTime, the final exclusions went down (-> ``final``)."""
     EXCLUSIONS.check("due", "final")
     await conn.execute("UPDATE decision_proposals SET exclusions_due = 2 WHERE id = ?", (proposal_id,))
 
 
-async def proposals_with_exclusions_due(conn: aiosqlite.Connection, now: float) -> list[Proposal]:
+async def proposals_with_exclusions_due(conn: Connection, now: float) -> list[Proposal]:
     """At the issuer: a roll arrived since the exclusions were worked out, or the vote closed and the
     final exclusions have not gone down yet."""
     rows = await fetch_all(

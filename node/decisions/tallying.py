@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-import aiosqlite
-
 from federation.proofs import add_proof
 from node.core.clock import iso
+from node.core.db import Connection
 from node.core.keys import ActorKeys
 from node.core.urls import Urls
 from node.decisions import copy_store, documents, leaves, proposal, received, rolls
@@ -34,7 +33,7 @@ def sign(urls: Urls, keys: ActorKeys, document: dict, now: datetime) -> dict:
     )
 
 
-async def signed_roll(conn: aiosqlite.Connection, urls: Urls, keys: ActorKeys, copy, now: datetime) -> dict:
+async def signed_roll(conn: Connection, urls: Urls, keys: ActorKeys, copy, now: datetime) -> dict:
     entries = await copy_store.roll_entries(conn, copy["proposal_id"])
     unsigned = documents.decision_document(
         "DecisionRoll",
@@ -48,7 +47,7 @@ async def signed_roll(conn: aiosqlite.Connection, urls: Urls, keys: ActorKeys, c
     return sign(urls, keys, unsigned, now)
 
 
-async def chapter_leaves(conn: aiosqlite.Connection, chapter_id: str, proposal_id: str) -> list[dict]:
+async def chapter_leaves(conn: Connection, chapter_id: str, proposal_id: str) -> list[dict]:
     """One leaf per voter still on the roll, in canonical order."""
     answers: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for row in await copy_store.counted_ballots(conn, proposal_id):
@@ -58,7 +57,7 @@ async def chapter_leaves(conn: aiosqlite.Connection, chapter_id: str, proposal_i
     )
 
 
-async def tally_fields(conn: aiosqlite.Connection, chapter_id: str, document: dict, copy) -> tuple[dict, list[dict]]:
+async def tally_fields(conn: Connection, chapter_id: str, document: dict, copy) -> tuple[dict, list[dict]]:
     """(the tally's fields, its leaves) as this node stored them now."""
     proposal_id = document["id"]
     made = await chapter_leaves(conn, chapter_id, proposal_id)
@@ -78,7 +77,7 @@ async def tally_fields(conn: aiosqlite.Connection, chapter_id: str, document: di
 
 
 async def signed_tally(
-    conn: aiosqlite.Connection, urls: Urls, keys: ActorKeys, document: dict, copy, now
+    conn: Connection, urls: Urls, keys: ActorKeys, document: dict, copy, now
 ) -> tuple[dict, list[dict]]:
     actor = urls.actor(keys.username)
     fields, made = await tally_fields(conn, actor, document, copy)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-import aiosqlite
-
 from inbox.handlers import InboxContext
 from node.core import follows, publish, vocabulary
 from node.core.clock import iso, to_epoch
+from node.core.db import Connection
 from node.core.i18n import N_, load_languages
 from node.decisions import copy_store, proposal, store, words
 from outbox.compose import Authoring, create_of
@@ -39,7 +38,7 @@ def _create(octx: Authoring, note: dict) -> dict:
     return create_of(octx, note, {"to": note["to"], "cc": note["cc"]})
 
 
-async def _publish_note(conn: aiosqlite.Connection, octx: Authoring, note: dict, inboxes: list[str]) -> None:
+async def _publish_note(conn: Connection, octx: Authoring, note: dict, inboxes: list[str]) -> None:
     create = _create(octx, note)
     await publish.record(
         conn,
@@ -75,7 +74,7 @@ def _receipt_note(octx: Authoring, receipt: Receipt) -> dict:
     return _note(octx, content, [receipt.voter], [])
 
 
-async def tell_excluded(conn: aiosqlite.Connection, octx: Authoring, proposal_id: str, voters: list[str]) -> None:
+async def tell_excluded(conn: Connection, octx: Authoring, proposal_id: str, voters: list[str]) -> None:
     """Members the issuer's exclusions count in another chapter: told, each alone, why their ballot
     here does not count (a member of this node without an inbox sees it on the copy's page)."""
     inboxes = await octx.remote_actors.store.delivery_inboxes(conn, voters)
@@ -93,7 +92,7 @@ async def tell_excluded(conn: aiosqlite.Connection, octx: Authoring, proposal_id
         )
 
 
-async def send_receipts(conn: aiosqlite.Connection, octx: Authoring, receipts: list[Receipt], inboxes) -> None:
+async def send_receipts(conn: Connection, octx: Authoring, receipts: list[Receipt], inboxes) -> None:
     """Each voter's receipt, to them alone (a direct Note): with it they find their leaf and its
     proof under the signed root. ``inboxes``: where each sender's deliveries go (an actor not
     cached gets none; the Note is still kept, as for any direct Note whose inbox is unknown)."""
@@ -108,7 +107,7 @@ async def send_receipts(conn: aiosqlite.Connection, octx: Authoring, receipts: l
         )
 
 
-async def tell_members(conn: aiosqlite.Connection, octx: Authoring, prop: store.Proposal, outcome: dict) -> None:
+async def tell_members(conn: Connection, octx: Authoring, prop: store.Proposal, outcome: dict) -> None:
     """The outcome, public to the chapter's followers, when this node holds a copy."""
     if await copy_store.copy_of(conn, prop.id) is None:
         return

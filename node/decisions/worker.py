@@ -38,7 +38,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
@@ -53,6 +52,7 @@ from node.core.appkeys import (
     URLS,
 )
 from node.core.clock import iso, to_epoch
+from node.core.db import Connection, Row
 from node.core.due import DueKind
 from node.core.keys import ActorKeys
 from node.decisions import copy_store, deciding, documents, proposal, received, rolls, sending, store, tallying
@@ -62,7 +62,7 @@ from node.polls.worker import POLL_WORKER
 log = logging.getLogger("chapterhouse.decisions")
 
 
-def _by_proposal(row: aiosqlite.Row) -> str:
+def _by_proposal(row: Row) -> str:
     return str(row["proposal_id"])
 
 
@@ -117,7 +117,7 @@ class DecisionWorker:
         """Each kind once, in order; how many items did something."""
         return await self.runner.run(self.kinds)
 
-    async def send_roll(self, copy: aiosqlite.Row) -> bool:
+    async def send_roll(self, copy: Row) -> bool:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             prop = await store.require_proposal(conn, copy["proposal_id"])
@@ -156,13 +156,13 @@ class DecisionWorker:
             await self._to_children(conn, document, now)
         return True
 
-    async def _tallies_due(self) -> list[aiosqlite.Row]:
+    async def _tallies_due(self) -> list[Row]:
         due = await copy_store.copies_due(self.db.reader, to_epoch(self.clock.now()))
         if due and POLL_WORKER in self.app:
             await self.app[POLL_WORKER].close_due()  # the copy's questions close first, with their Updates
         return due
 
-    async def send_tally(self, copy: aiosqlite.Row) -> bool:
+    async def send_tally(self, copy: Row) -> bool:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             prop = await store.require_proposal(conn, copy["proposal_id"])
@@ -171,7 +171,7 @@ class DecisionWorker:
             await copy_store.mark_tally_sent(conn, prop.id, tally, made, to_epoch(now))
         return True
 
-    async def send_refusal(self, row: aiosqlite.Row) -> bool:
+    async def send_refusal(self, row: Row) -> bool:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             refused = jsonio.loads(row["document"])
@@ -212,23 +212,21 @@ class DecisionWorker:
             await self._to_children(conn, outcome, now)
         return True
 
-    async def _to_parent(
-        self, conn: aiosqlite.Connection, prop: store.Proposal, document: dict[str, Any], now: datetime
-    ) -> None:
+    async def _to_parent(self, conn: Connection, prop: store.Proposal, document: dict[str, Any], now: datetime) -> None:
         parent = await link_store.linked_parent(conn)
         if parent is not None and parent.peer_id == prop.via:
             await sending.send_document(
                 conn, self.urls, self.username, document, to=parent.peer_id, inbox=parent.delivery_inbox, now=now
             )
 
-    async def _to_children(self, conn: aiosqlite.Connection, document: dict[str, Any], now: datetime) -> None:
+    async def _to_children(self, conn: Connection, document: dict[str, Any], now: datetime) -> None:
         for child in await link_store.children_in_state(conn, "linked"):
             await sending.send_document(
                 conn, self.urls, self.username, document, to=child.peer_id, inbox=child.delivery_inbox, now=now
             )
 
     async def _close_served(
-        self, conn: aiosqlite.Connection, prop: store.Proposal, outcome: dict[str, Any], now: datetime
+        self, conn: Connection, prop: store.Proposal, outcome: dict[str, Any], now: datetime
     ) -> None:
         """The proposal as served: closed, with the aggregate counts; an Update to the followers."""
         stored = await objects.get(conn, prop.id)

@@ -25,13 +25,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiosqlite
 from aiohttp import web
 
 from node.core import keys
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
 from node.core.clock import to_epoch
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, fetch_all, fetch_one, fetch_value
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.urls import Urls
@@ -57,9 +56,7 @@ def _account(row) -> Account | None:
     return None if row is None else Account(row["username"], row["display_name"], row["created_at"])
 
 
-async def insert_account(
-    conn: aiosqlite.Connection, *, username: str, display_name: str, password_hash: str, now: float
-) -> bool:
+async def insert_account(conn: Connection, *, username: str, display_name: str, password_hash: str, now: float) -> bool:
     """Insert a new account; False if the username is taken."""
     cursor = await conn.execute(
         "INSERT INTO accounts (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)"
@@ -69,25 +66,25 @@ async def insert_account(
     return cursor.rowcount == 1
 
 
-async def get_account(conn: aiosqlite.Connection, username: str) -> Account | None:
+async def get_account(conn: Connection, username: str) -> Account | None:
     return _account(
         await fetch_one(conn, "SELECT username, display_name, created_at FROM accounts WHERE username = ?", (username,))
     )
 
 
-async def password_hash_of(conn: aiosqlite.Connection, username: str) -> str | None:
+async def password_hash_of(conn: Connection, username: str) -> str | None:
     return await fetch_value(conn, "SELECT password_hash FROM accounts WHERE username = ?", (username,))
 
 
-async def account_exists(conn: aiosqlite.Connection, username: str) -> bool:
+async def account_exists(conn: Connection, username: str) -> bool:
     return bool(await fetch_value(conn, "SELECT 1 FROM accounts WHERE username = ?", (username,)))
 
 
-async def count_accounts(conn: aiosqlite.Connection) -> int:
+async def count_accounts(conn: Connection) -> int:
     return await fetch_value(conn, "SELECT COUNT(*) FROM accounts")
 
 
-async def display_names(conn: aiosqlite.Connection, usernames: list[str]) -> dict[str, str]:
+async def display_names(conn: Connection, usernames: list[str]) -> dict[str, str]:
     if not usernames:
         return {}
     marks = ", ".join("?" for _ in usernames)
@@ -110,13 +107,13 @@ def username_of_actor(urls: Urls, actor_id: str) -> str | None:
     return None
 
 
-async def local_account_username(conn: aiosqlite.Connection, urls: Urls, actor_id: str) -> str | None:
+async def local_account_username(conn: Connection, urls: Urls, actor_id: str) -> str | None:
     """The username of the local account with this actor id, if there is one."""
     username = username_of_actor(urls, actor_id)
     return username if username is not None and await account_exists(conn, username) else None
 
 
-async def federated_account_username(conn: aiosqlite.Connection, urls: Urls, actor_id: str) -> str | None:
+async def federated_account_username(conn: Connection, urls: Urls, actor_id: str) -> str | None:
     """The username of a local account the federation may see: one an admin has approved."""
     username = await local_account_username(conn, urls, actor_id)
     return username if username is not None and await members.was_ever_approved(conn, actor_id) else None

@@ -10,16 +10,14 @@ count: a removed member's later votes do not.
 
 from __future__ import annotations
 
-import aiosqlite
-
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, Row, fetch_all, fetch_one, fetch_value
 
 ROLES = ("admin", "secretary", "member")
 PUBLISHER_ROLES = ("admin", "secretary")
 
 
 async def upsert_member(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     chapter: str,
     actor_id: str,
@@ -56,11 +54,11 @@ async def upsert_member(
     )
 
 
-async def get_member(conn: aiosqlite.Connection, chapter: str, actor_id: str):
+async def get_member(conn: Connection, chapter: str, actor_id: str):
     return await fetch_one(conn, "SELECT * FROM members WHERE chapter = ? AND actor_id = ?", (chapter, actor_id))
 
 
-async def is_active_member(conn: aiosqlite.Connection, chapter: str, actor_id: str) -> bool:
+async def is_active_member(conn: Connection, chapter: str, actor_id: str) -> bool:
     return bool(
         await fetch_value(
             conn, "SELECT 1 FROM members WHERE chapter = ? AND actor_id = ? AND state = 'active'", (chapter, actor_id)
@@ -68,7 +66,7 @@ async def is_active_member(conn: aiosqlite.Connection, chapter: str, actor_id: s
     )
 
 
-async def was_ever_approved(conn: aiosqlite.Connection, actor_id: str) -> bool:
+async def was_ever_approved(conn: Connection, actor_id: str) -> bool:
     """Whether this actor was ever admitted as a member (it has a ``joined_at``), in any state now."""
     return bool(
         await fetch_value(
@@ -77,14 +75,14 @@ async def was_ever_approved(conn: aiosqlite.Connection, actor_id: str) -> bool:
     )
 
 
-async def role_of(conn: aiosqlite.Connection, chapter: str, actor_id: str) -> str | None:
+async def role_of(conn: Connection, chapter: str, actor_id: str) -> str | None:
     """The role of an active member, None for anyone else."""
     return await fetch_value(
         conn, "SELECT role FROM members WHERE chapter = ? AND actor_id = ? AND state = 'active'", (chapter, actor_id)
     )
 
 
-async def set_state(conn: aiosqlite.Connection, chapter: str, actor_id: str, state: str, now: float) -> int:
+async def set_state(conn: Connection, chapter: str, actor_id: str, state: str, now: float) -> int:
     cursor = await conn.execute(
         "UPDATE members SET state = ?, changed_at = ?,"
         " joined_at = CASE WHEN ? = 'active' AND state != 'active' THEN ? ELSE joined_at END"
@@ -94,20 +92,20 @@ async def set_state(conn: aiosqlite.Connection, chapter: str, actor_id: str, sta
     return cursor.rowcount
 
 
-async def set_role(conn: aiosqlite.Connection, chapter: str, actor_id: str, role: str, now: float) -> int:
+async def set_role(conn: Connection, chapter: str, actor_id: str, role: str, now: float) -> int:
     cursor = await conn.execute(
         "UPDATE members SET role = ?, changed_at = ? WHERE chapter = ? AND actor_id = ?", (role, now, chapter, actor_id)
     )
     return cursor.rowcount
 
 
-async def count_in_state(conn: aiosqlite.Connection, chapter: str, state: str = "active") -> int:
+async def count_in_state(conn: Connection, chapter: str, state: str = "active") -> int:
     return await fetch_value(conn, "SELECT COUNT(*) FROM members WHERE chapter = ? AND state = ?", (chapter, state))
 
 
 async def page_in_state(
-    conn: aiosqlite.Connection, chapter: str, *, state: str = "active", offset: int = 0, limit: int = 20
-) -> list[aiosqlite.Row]:
+    conn: Connection, chapter: str, *, state: str = "active", offset: int = 0, limit: int = 20
+) -> list[Row]:
     """Newest first (by when they joined, or asked to)."""
     return await fetch_all(
         conn,
@@ -117,7 +115,7 @@ async def page_in_state(
     )
 
 
-async def member_inboxes(conn: aiosqlite.Connection, chapter: str) -> list[str]:
+async def member_inboxes(conn: Connection, chapter: str) -> list[str]:
     """One inbox per active remote member (its shared inbox when it has one)."""
     rows = await fetch_all(
         conn,
@@ -129,7 +127,7 @@ async def member_inboxes(conn: aiosqlite.Connection, chapter: str) -> list[str]:
 
 
 async def request_membership(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     chapter: str,
     actor_id: str,
@@ -162,7 +160,7 @@ async def request_membership(
     )
 
 
-async def leave(conn: aiosqlite.Connection, chapter: str, actor_id: str, now: float) -> int:
+async def leave(conn: Connection, chapter: str, actor_id: str, now: float) -> int:
     """A member (or someone waiting) leaves; 0 if they were neither."""
     cursor = await conn.execute(
         "UPDATE members SET state = 'left', changed_at = ?"
@@ -172,7 +170,7 @@ async def leave(conn: aiosqlite.Connection, chapter: str, actor_id: str, now: fl
     return cursor.rowcount
 
 
-async def leave_everywhere(conn: aiosqlite.Connection, actor_id: str, now: float) -> int:
+async def leave_everywhere(conn: Connection, actor_id: str, now: float) -> int:
     """A remote account was deleted: it belongs to no chapter here any more."""
     cursor = await conn.execute(
         "UPDATE members SET state = 'left', changed_at = ? WHERE actor_id = ? AND state IN ('active', 'requested')",
@@ -182,14 +180,14 @@ async def leave_everywhere(conn: aiosqlite.Connection, actor_id: str, now: float
 
 
 async def page_ids_in_state(
-    conn: aiosqlite.Connection, chapter: str, *, state: str = "active", offset: int = 0, limit: int = 20
+    conn: Connection, chapter: str, *, state: str = "active", offset: int = 0, limit: int = 20
 ) -> list[str]:
     """Actor ids, newest first: the items of the members collection."""
     rows = await page_in_state(conn, chapter, state=state, offset=offset, limit=limit)
     return [row["actor_id"] for row in rows]
 
 
-async def active_roll(conn: aiosqlite.Connection, chapter: str) -> list[tuple[str, float]]:
+async def active_roll(conn: Connection, chapter: str) -> list[tuple[str, float]]:
     """Every active member with the time the membership began (a decision's frozen roll)."""
     rows = await fetch_all(
         conn,

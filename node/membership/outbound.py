@@ -21,14 +21,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import aiosqlite
-
 from federation import jsonio
 from federation.activitystreams import id_of
 from federation.client import FetchError
 from node.core import inbox_items as inbox_store
 from node.core import vocabulary
 from node.core.clock import to_epoch
+from node.core.db import Connection
 from node.core.errors import ApiError
 from node.core.registry import Registry
 from node.core.urls import INSTANCE_USERNAME
@@ -36,7 +35,7 @@ from node.core.vocabulary import context
 from node.membership import accounts, members
 from outbox.compose import Composed, OutboxContext
 
-Change = Callable[[aiosqlite.Connection], Awaitable[None]]
+Change = Callable[[Connection], Awaitable[None]]
 
 
 @dataclass
@@ -106,7 +105,7 @@ async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -
         if existing is None or existing["state"] not in ("active", "requested"):
             raise ApiError(404, f"{member_id} is not a member of the chapter, nor waiting to be")
 
-        async def remove(conn: aiosqlite.Connection) -> None:
+        async def remove(conn: Connection) -> None:
             await members.set_state(conn, chapter, member_id, "removed", now)
 
         return MembershipChange(_activity(ctx, "Remove", member_id), remove)
@@ -122,7 +121,7 @@ async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -
 
         new_role = role  # a str here: None was refused above
 
-        async def change_role(conn: aiosqlite.Connection) -> None:
+        async def change_role(conn: Connection) -> None:
             await members.set_role(conn, chapter, member_id, new_role, now)
 
         return MembershipChange(_activity(ctx, "Add", member_id, role=role), change_role)
@@ -130,7 +129,7 @@ async def compose_member_change(ctx: OutboxContext, activity: dict, kind: str) -
     candidate = await _candidate(ctx, member_id)
     role = role or "member"
 
-    async def admit(conn: aiosqlite.Connection) -> None:
+    async def admit(conn: Connection) -> None:
         await members.upsert_member(
             conn,
             chapter=chapter,
@@ -173,7 +172,7 @@ async def compose_join_answer(ctx: OutboxContext, activity: dict, kind: str) -> 
         kind, ctx.urls, actor=ctx.actor_id, now=ctx.now, context_value=context(), object=join, to=[requester]
     )
 
-    async def decide(conn: aiosqlite.Connection) -> None:
+    async def decide(conn: Connection) -> None:
         if kind == "Accept":
             await members.upsert_member(
                 conn, chapter=chapter, actor_id=requester, state="active", now=now, role="member"

@@ -24,12 +24,11 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import aiosqlite
 from aiohttp import web
 
 from node.core.appkeys import CLOCK, CONFIG, DATABASE
 from node.core.clock import to_epoch
-from node.core.db import Database, fetch_one
+from node.core.db import Connection, Store, fetch_one
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.rendering import render
@@ -61,7 +60,7 @@ def admin_token_tag(admin_token: str) -> str:
 
 
 async def insert_session(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     token_hash: str,
     username: str | None,
@@ -77,15 +76,15 @@ async def insert_session(
     )
 
 
-async def select_session(conn: aiosqlite.Connection, token_hash: str, now: float):
+async def select_session(conn: Connection, token_hash: str, now: float):
     return await fetch_one(conn, "SELECT * FROM sessions WHERE token_hash = ? AND expires_at > ?", (token_hash, now))
 
 
-async def delete_session(conn: aiosqlite.Connection, token_hash: str) -> None:
+async def delete_session(conn: Connection, token_hash: str) -> None:
     await conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
 
-async def delete_sessions_of(conn: aiosqlite.Connection, username: str) -> None:
+async def delete_sessions_of(conn: Connection, username: str) -> None:
     await conn.execute("DELETE FROM sessions WHERE username = ?", (username,))
 
 
@@ -251,7 +250,7 @@ async def render_form(
     return response
 
 
-async def prune_expired(db: Database, now: float, batch: int, pause: float) -> int:
+async def prune_expired(db: Store, now: float, batch: int, pause: float) -> int:
     """Delete expired sessions, ``batch`` at a time (by the expiry index); a step of
     :mod:`node.core.retention`. An expired session is never read again (:func:`select_session`)."""
     deleted = 0

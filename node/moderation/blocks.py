@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import aiosqlite
-
-from node.core.db import Database, fetch_all
+from node.core.db import Connection, Row, Store, fetch_all
 
 
 def normalise_domain(value: str) -> str | None:
@@ -28,7 +26,7 @@ def normalise_domain(value: str) -> str | None:
     return value
 
 
-async def insert_block(conn: aiosqlite.Connection, *, kind: str, value: str, reason: str, now: float) -> None:
+async def insert_block(conn: Connection, *, kind: str, value: str, reason: str, now: float) -> None:
     await conn.execute(
         "INSERT INTO blocks (kind, value, reason, created_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (kind, value) DO UPDATE SET reason = excluded.reason",
@@ -36,12 +34,12 @@ async def insert_block(conn: aiosqlite.Connection, *, kind: str, value: str, rea
     )
 
 
-async def delete_block(conn: aiosqlite.Connection, *, kind: str, value: str) -> int:
+async def delete_block(conn: Connection, *, kind: str, value: str) -> int:
     cursor = await conn.execute("DELETE FROM blocks WHERE kind = ? AND value = ?", (kind, value))
-    return cursor.rowcount
+    return int(cursor.rowcount)
 
 
-async def all_blocks(conn: aiosqlite.Connection) -> list[aiosqlite.Row]:
+async def all_blocks(conn: Connection) -> list[Row]:
     return await fetch_all(conn, "SELECT kind, value, reason, created_at FROM blocks ORDER BY created_at DESC")
 
 
@@ -53,7 +51,7 @@ def host_within(host: str | None, domain: str) -> bool:
     return name == domain or name.endswith("." + domain)
 
 
-async def drop_relations(conn: aiosqlite.Connection, *, kind: str, value: str) -> None:
+async def drop_relations(conn: Connection, *, kind: str, value: str) -> None:
     """A blocked actor or domain follows no one here and is no member; no delivery stays queued."""
 
     def concerned(actor_id: str) -> bool:
@@ -85,7 +83,7 @@ class BlockList:
         self.domains: set[str] = set()
         self.actors: set[str] = set()
 
-    async def load(self, db: Database) -> None:
+    async def load(self, db: Store) -> None:
         rows = await all_blocks(db.reader)
         self.domains = {r["value"] for r in rows if r["kind"] == "domain"}
         self.actors = {r["value"] for r in rows if r["kind"] == "actor"}

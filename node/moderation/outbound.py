@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from federation.activitystreams import id_of
 from federation.client import FetchError
 from node.core import objects, vocabulary
 from node.core.clock import to_epoch
+from node.core.db import Connection
 from node.core.errors import ApiError
 from node.core.registry import Registry
 from node.moderation import blocks, reports
@@ -41,7 +40,7 @@ async def compose_block(ctx: OutboxContext, activity: dict) -> Composed:
     target = _actor_to_block(ctx, activity)
     block = vocabulary.activity("Block", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=target)  # never delivered
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await blocks.insert_block(
             conn, kind="actor", value=target, reason="Block from the outbox", now=to_epoch(ctx.now)
         )
@@ -54,7 +53,7 @@ async def undo_block(ctx: OutboxContext, original: objects.StoredObject) -> Comp
     target = original.data["object"]
     undo = vocabulary.activity("Undo", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=original.data)
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await blocks.delete_block(conn, kind="actor", value=target)
 
     return Composed(activity=undo, changes=[save], after_commit=[lambda: ctx.blocklist.load(ctx.db)])
@@ -81,7 +80,7 @@ async def compose_flag(ctx: OutboxContext, activity: dict) -> Composed:
         "Flag", ctx.urls, actor=ctx.actor_id, now=ctx.now, object=flagged, content=reason, to=[reported.id]
     )
 
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await reports.insert_report(
             conn,
             activity_id=flag["id"],

@@ -7,15 +7,13 @@ actor's server as a ``Flag`` from the chapter, naming the actor and the objects.
 
 from __future__ import annotations
 
-import aiosqlite
-
 from federation import jsonio
 from node.core.clock import from_epoch, iso
-from node.core.db import fetch_all
+from node.core.db import Connection, Row, fetch_all
 
 
 async def insert_report(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     activity_id: str,
     direction: str,
@@ -31,7 +29,7 @@ async def insert_report(
     )
 
 
-async def all_reports(conn: aiosqlite.Connection, limit: int = 200) -> list[aiosqlite.Row]:
+async def all_reports(conn: Connection, limit: int = 200) -> list[Row]:
     return await fetch_all(conn, "SELECT * FROM reports ORDER BY created_at DESC, activity_id LIMIT ?", (limit,))
 
 

@@ -8,13 +8,12 @@ Only public polls are listed; a survey's questions are shown with their survey, 
 
 from __future__ import annotations
 
-import aiosqlite
 from aiohttp import web
 
 from federation import jsonio
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, REGISTRY
 from node.core.clock import to_epoch
-from node.core.db import fetch_all, fetch_value
+from node.core.db import Connection, fetch_all, fetch_value
 from node.core.i18n import N_
 from node.core.registry import Part
 from node.core.rendering import page_of, render
@@ -37,9 +36,7 @@ SELECT o.id, o.type, o.data, s.end_time FROM poll_surveys s JOIN objects o ON o.
 """
 
 
-async def listed(
-    conn: aiosqlite.Connection, chapter: str, *, is_open: bool, now: float, offset: int, limit: int
-) -> list[dict]:
+async def listed(conn: Connection, chapter: str, *, is_open: bool, now: float, offset: int, limit: int) -> list[dict]:
     order = "end_time ASC" if is_open else "end_time DESC"
     rows = await fetch_all(
         conn,
@@ -49,7 +46,7 @@ async def listed(
     return [{**jsonio.loads(row["data"]), "_kind": row["type"]} for row in rows]
 
 
-async def count_listed(conn: aiosqlite.Connection, chapter: str, *, is_open: bool, now: float) -> int:
+async def count_listed(conn: Connection, chapter: str, *, is_open: bool, now: float) -> int:
     return await fetch_value(
         conn, f"SELECT COUNT(*) FROM ({_LISTED})", {"chapter": chapter, "open": int(is_open), "now": now}
     )

@@ -31,12 +31,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
-import aiosqlite
-
 from federation import jsonio
 from node.core import objects
 from node.core.clock import from_epoch, iso
-from node.core.db import fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, Row, fetch_all, fetch_one, fetch_value
 from node.membership import members
 
 log = logging.getLogger("chapterhouse.polls")
@@ -131,7 +129,7 @@ def _row_to_question(row) -> Question:
 
 
 async def insert_question(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     question_id: str,
     chapter: str,
@@ -160,12 +158,12 @@ async def insert_question(
     )
 
 
-async def get_question(conn: aiosqlite.Connection, question_id: str) -> Question | None:
+async def get_question(conn: Connection, question_id: str) -> Question | None:
     row = await fetch_one(conn, "SELECT * FROM poll_questions WHERE id = ?", (question_id,))
     return _row_to_question(row) if row else None
 
 
-async def require_question(conn: aiosqlite.Connection, question_id: str) -> Question:
+async def require_question(conn: Connection, question_id: str) -> Question:
     """A question a listing of ``poll_questions`` just named: always there."""
     found = await get_question(conn, question_id)
     if found is None:
@@ -173,36 +171,34 @@ async def require_question(conn: aiosqlite.Connection, question_id: str) -> Ques
     return found
 
 
-async def dirty_questions(conn: aiosqlite.Connection) -> list[Question]:
+async def dirty_questions(conn: Connection) -> list[Question]:
     rows = await fetch_all(conn, "SELECT * FROM poll_questions WHERE dirty = 1 ORDER BY created_at")
     return [_row_to_question(row) for row in rows]
 
 
-async def questions_due_to_close(conn: aiosqlite.Connection, now: float) -> list[Question]:
+async def questions_due_to_close(conn: Connection, now: float) -> list[Question]:
     rows = await fetch_all(
         conn, "SELECT * FROM poll_questions WHERE closed_at IS NULL AND end_time <= ? ORDER BY end_time", (now,)
     )
     return [_row_to_question(row) for row in rows]
 
 
-async def next_end_time(conn: aiosqlite.Connection) -> float | None:
+async def next_end_time(conn: Connection) -> float | None:
     """When the next open question closes (None when every question is closed)."""
     return await fetch_value(conn, "SELECT MIN(end_time) FROM poll_questions WHERE closed_at IS NULL")
 
 
-async def mark_dirty(conn: aiosqlite.Connection, question_id: str) -> None:
+async def mark_dirty(conn: Connection, question_id: str) -> None:
     await conn.execute("UPDATE poll_questions SET dirty = 1 WHERE id = ?", (question_id,))
 
 
-async def mark_update_sent(
-    conn: aiosqlite.Connection, question_id: str, now: float, *, still_dirty: bool = False
-) -> None:
+async def mark_update_sent(conn: Connection, question_id: str, now: float, *, still_dirty: bool = False) -> None:
     await conn.execute(
         "UPDATE poll_questions SET dirty = ?, last_update_at = ? WHERE id = ?", (int(still_dirty), now, question_id)
     )
 
 
-async def mark_closed(conn: aiosqlite.Connection, question_id: str, closed_at: float) -> None:
+async def mark_closed(conn: Connection, question_id: str, closed_at: float) -> None:
     await conn.execute(
         "UPDATE poll_questions SET closed_at = ? WHERE id = ? AND closed_at IS NULL", (closed_at, question_id)
     )
@@ -212,7 +208,7 @@ async def mark_closed(conn: aiosqlite.Connection, question_id: str, closed_at: f
 
 
 async def insert_survey(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     survey_id: str,
     chapter: str,
@@ -229,11 +225,11 @@ async def insert_survey(
     )
 
 
-async def get_survey(conn: aiosqlite.Connection, survey_id: str):
+async def get_survey(conn: Connection, survey_id: str):
     return await fetch_one(conn, "SELECT * FROM poll_surveys WHERE id = ?", (survey_id,))
 
 
-async def survey_questions(conn: aiosqlite.Connection, survey_id: str) -> list[Question]:
+async def survey_questions(conn: Connection, survey_id: str) -> list[Question]:
     rows = await fetch_all(conn, "SELECT * FROM poll_questions WHERE survey_id = ? ORDER BY position", (survey_id,))
     return [_row_to_question(row) for row in rows]
 
@@ -241,7 +237,7 @@ async def survey_questions(conn: aiosqlite.Connection, survey_id: str) -> list[Q
 # --- SQL: poll_ballots ---------------------------------------------------------------------
 
 
-async def insert_ballot(conn: aiosqlite.Connection, ballot: Ballot, outcome: BallotOutcome) -> None:
+async def insert_ballot(conn: Connection, ballot: Ballot, outcome: BallotOutcome) -> None:
     await conn.execute(
         "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -259,7 +255,7 @@ async def insert_ballot(conn: aiosqlite.Connection, ballot: Ballot, outcome: Bal
     )
 
 
-async def counted_choices_of(conn: aiosqlite.Connection, question_id: str, voter: str) -> list[str]:
+async def counted_choices_of(conn: Connection, question_id: str, voter: str) -> list[str]:
     rows = await fetch_all(
         conn,
         "SELECT choice FROM poll_ballots WHERE question_id = ? AND voter = ? AND counted = 1",
@@ -268,7 +264,7 @@ async def counted_choices_of(conn: aiosqlite.Connection, question_id: str, voter
     return [row["choice"] for row in rows]
 
 
-async def remote_voters(conn: aiosqlite.Connection, question_id: str) -> list[str]:
+async def remote_voters(conn: Connection, question_id: str) -> list[str]:
     rows = await fetch_all(
         conn,
         "SELECT DISTINCT voter FROM poll_ballots WHERE question_id = ? AND counted = 1 AND source = 'remote'"
@@ -278,11 +274,11 @@ async def remote_voters(conn: aiosqlite.Connection, question_id: str) -> list[st
     return [row["voter"] for row in rows]
 
 
-async def ballots_of(conn: aiosqlite.Connection, question_id: str) -> list[aiosqlite.Row]:
+async def ballots_of(conn: Connection, question_id: str) -> list[Row]:
     return await fetch_all(conn, "SELECT * FROM poll_ballots WHERE question_id = ? ORDER BY seq", (question_id,))
 
 
-async def tally(conn: aiosqlite.Connection, question: Question) -> Tally:
+async def tally(conn: Connection, question: Question) -> Tally:
     rows = await fetch_all(
         conn,
         "SELECT choice, COUNT(*) AS n FROM poll_ballots WHERE question_id = ? AND counted = 1 GROUP BY choice",
@@ -297,7 +293,7 @@ async def tally(conn: aiosqlite.Connection, question: Question) -> Tally:
 
 # --- counting ------------------------------------------------------------------------------
 
-BallotCheck = Callable[[aiosqlite.Connection, Ballot], Awaitable[str | None]]
+BallotCheck = Callable[[Connection, Ballot], Awaitable[str | None]]
 
 MEMBERSHIP_REASONS = {
     None: "non-member",
@@ -307,15 +303,15 @@ MEMBERSHIP_REASONS = {
 }
 
 
-async def _check_open(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
+async def _check_open(conn: Connection, ballot: Ballot) -> str | None:
     return None if ballot.question.took_ballots_at(ballot.now) else "after close"
 
 
-async def _check_option(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
+async def _check_option(conn: Connection, ballot: Ballot) -> str | None:
     return None if ballot.choice in ballot.question.options else "unknown option"
 
 
-async def _check_member(conn: aiosqlite.Connection, ballot: Ballot) -> str | None:
+async def _check_member(conn: Connection, ballot: Ballot) -> str | None:
     chapter = ballot.question.chapter
     if await members.is_active_member(conn, chapter, ballot.voter):
         return None
@@ -342,7 +338,7 @@ def checks_with_membership(member_check: BallotCheck) -> tuple[BallotCheck, ...]
 
 
 async def count_ballot(
-    conn: aiosqlite.Connection, ballot: Ballot, checks: tuple[BallotCheck, ...] = BALLOT_CHECKS
+    conn: Connection, ballot: Ballot, checks: tuple[BallotCheck, ...] = BALLOT_CHECKS
 ) -> BallotOutcome:
     """Record ``ballot`` (inside the caller's transaction); count it if every check passes.
 
@@ -364,7 +360,7 @@ class PendingBallot:
     reason: str | None = None  # why it was not counted
 
 
-async def checked(conn: aiosqlite.Connection, ballot: Ballot, checks: tuple[BallotCheck, ...]) -> PendingBallot:
+async def checked(conn: Connection, ballot: Ballot, checks: tuple[BallotCheck, ...]) -> PendingBallot:
     """Run ``checks``: a refused ballot is recorded now, with the reason (``counted`` False); one
     that passes waits for its batch's :func:`write_ballots` (``counted`` None)."""
     for check in checks:
@@ -383,7 +379,7 @@ WRITE_BATCH_SQL = (
 )
 
 
-async def write_ballots(conn: aiosqlite.Connection, pending: list[PendingBallot]) -> None:
+async def write_ballots(conn: Connection, pending: list[PendingBallot]) -> None:
     """Record a batch's checked ballots in order: each is counted unless the voter already has a
     counted ballot the unique indexes forbid a second of (before this batch or earlier in it: the
     first wins); the repeats are kept as refused. One statement for all the counted, one more per
@@ -413,7 +409,7 @@ async def write_ballots(conn: aiosqlite.Connection, pending: list[PendingBallot]
         await refuse_ballot(conn, entry.ballot, reason)
 
 
-async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str) -> BallotOutcome:
+async def refuse_ballot(conn: Connection, ballot: Ballot, reason: str) -> BallotOutcome:
     """Record a ballot refused before counting (a malformed remote ballot), with the reason."""
     outcome = BallotOutcome(counted=False, reason=reason)
     await insert_ballot(conn, ballot, outcome)
@@ -429,7 +425,7 @@ async def refuse_ballot(conn: aiosqlite.Connection, ballot: Ballot, reason: str)
 
 
 async def cast_local_vote(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     question: Question,
     voter_actor_id: str,
     choices: list[str],
@@ -477,13 +473,13 @@ def served_question(document: dict, question: Question, counts: Tally, now: floa
     return served
 
 
-async def counts_changed(conn: aiosqlite.Connection, question_id: str, now: float) -> None:
+async def counts_changed(conn: Connection, question_id: str, now: float) -> None:
     """Ballots were counted: the stored Question shows the new counts, and the poll worker will send them."""
     await mark_dirty(conn, question_id)
     await refresh_served(conn, question_id, now)
 
 
-async def refresh_served(conn: aiosqlite.Connection, question_id: str, now: float) -> dict | None:
+async def refresh_served(conn: Connection, question_id: str, now: float) -> dict | None:
     """Rebuild the stored Question from the ballots; the new document, or None if it was deleted."""
     question = await get_question(conn, question_id)
     stored = await objects.get(conn, question_id)

@@ -25,10 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from node.core import publish
 from node.core.clock import iso, to_epoch
+from node.core.db import Connection
 from node.core.errors import ApiError
 from node.core.registry import Registry
 from node.core.sanitize import clean_html
@@ -135,7 +134,7 @@ def _question_row(
     survey_id: str | None = None,
     position: int = 0,
 ):
-    async def save(conn: aiosqlite.Connection) -> None:
+    async def save(conn: Connection) -> None:
         await polls.insert_question(
             conn,
             question_id=question_id,
@@ -244,7 +243,7 @@ async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Compo
         audiences=ctx.registry.audiences,
     )
 
-    async def save_survey(conn: aiosqlite.Connection) -> None:
+    async def save_survey(conn: Connection) -> None:
         await polls.insert_survey(
             conn,
             survey_id=survey_id,
@@ -256,7 +255,7 @@ async def compose_survey(ctx: OutboxContext, activity: dict, obj: dict) -> Compo
             now=to_epoch(ctx.now),
         )
 
-    async def publish_questions(conn: aiosqlite.Connection) -> None:
+    async def publish_questions(conn: Connection) -> None:
         for create, document in question_creates:
             await publish.record(
                 conn,

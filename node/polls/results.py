@@ -10,14 +10,13 @@ documents (``/polls/{uuid}/results``, ``/surveys/{uuid}/results``), not Activity
 
 from __future__ import annotations
 
-import aiosqlite
-
 from node.core import objects
 from node.core.clock import from_epoch, iso
+from node.core.db import Connection
 from node.polls import model as polls
 
 
-async def question_results(conn: aiosqlite.Connection, question: polls.Question, now: float) -> dict:
+async def question_results(conn: Connection, question: polls.Question, now: float) -> dict:
     stored = await objects.get(conn, question.id)
     visible = question.results_visible_at(now)
     result = {
@@ -44,7 +43,7 @@ async def question_results(conn: aiosqlite.Connection, question: polls.Question,
     return result
 
 
-async def survey_results(conn: aiosqlite.Connection, survey, now: float) -> dict:
+async def survey_results(conn: Connection, survey, now: float) -> dict:
     questions = await polls.survey_questions(conn, survey["id"])
     return {
         "id": survey["id"],

@@ -57,7 +57,7 @@ from node.core.appkeys import (
     URLS,
 )
 from node.core.clock import Clock, to_epoch
-from node.core.db import Database
+from node.core.db import Store
 from node.core.due import DueKind, DueRunner, StateGraph
 from node.core.urls import Urls
 from node.polls import model as polls
@@ -85,7 +85,7 @@ class PollWorker:
     def __init__(
         self,
         *,
-        db: Database,
+        db: Store,
         urls: Urls,
         remote_actors: RemoteActors,
         clock: Clock,

@@ -52,7 +52,7 @@ from node.core.appkeys import (
 )
 from node.core.clock import Clock
 from node.core.config import Config
-from node.core.db import Database, fetch_value
+from node.core.db import fetch_value, make_store
 from node.core.due import DueRunner
 from node.core.errors import error_middleware
 from node.core.keys import load_or_create_keys
@@ -110,7 +110,7 @@ log = logging.getLogger("chapterhouse")
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    db = Database(app[CONFIG].storage.database, migrations=app[REGISTRY].migrations)
+    db = make_store(app[CONFIG].storage, app[REGISTRY].migrations)
     await db.open()
     app[DATABASE] = db
     app[KEYRING] = await load_or_create_keys(db, local_usernames(app[CONFIG]), app[CLOCK].now())

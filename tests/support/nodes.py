@@ -9,10 +9,11 @@ from aiohttp import web
 
 from node.core.appkeys import DATABASE, DELIVERY_WORKER, INBOX_WORKER
 from node.core.clock import Clock
-from node.core.config import AdminConfig, Config, FederationConfig, NodeConfig, StorageConfig
+from node.core.config import AdminConfig, Config, FederationConfig, NodeConfig
 from node.web.app import DEFAULT_FEATURES, make_app
 from node.web.server import NodeRunner
 from tests.support.ports import free_port
+from tests.support.stores import storage_for
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 # How long stopping a node waits for requests still in flight before cancelling them (aiohttp's
@@ -31,7 +32,7 @@ def node_config(tmp_path: Path, name: str = "london", *, port: int | None = None
             display_name=f"IOPS {name.title()}",
             summary=f"The {name} chapter.",
         ),
-        storage=StorageConfig(database=tmp_path / f"{name}-{port}.sqlite3"),
+        storage=storage_for(tmp_path / f"{name}-{port}.sqlite3", name),
         admin=AdminConfig(token=ADMIN_TOKEN),
         federation=FederationConfig(**{"allow_private_addresses": True, **federation}),
     )

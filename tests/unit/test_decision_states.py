@@ -8,7 +8,7 @@ import aiosqlite
 import pytest
 
 from node.core.due import TransitionError
-from node.core.migrations import migrate
+from node.core.migrations import OnSqliteConnection, migrate
 from node.decisions import copy_store, store
 from node.web.app import all_migrations
 
@@ -28,7 +28,7 @@ COPIES = [  # proposal, roll, tally_sent_at -> state
 
 async def _before_states(conn: aiosqlite.Connection) -> None:
     everything = all_migrations()
-    await migrate(conn, [m for m in everything if m.key != ("decisions", 14)])
+    await migrate(OnSqliteConnection(conn), [m for m in everything if m.key != ("decisions", 14)])
     for pid, issuer, aggregate, outcome, _ in PROPOSALS:
         await conn.execute(
             "INSERT INTO decision_proposals (id, issuer, document, end_time, tally_deadline, is_issuer, received_at,"
@@ -41,7 +41,7 @@ async def _before_states(conn: aiosqlite.Connection) -> None:
             " tally_sent_at) VALUES (?, ?, '{}', 0, '', 0, ?, ?)",
             (pid, f"copy of {pid}", roll, sent),
         )
-    assert await migrate(conn, everything) == [("decisions", 14)]
+    assert await migrate(OnSqliteConnection(conn), everything) == [("decisions", 14)]
 
 
 async def test_the_state_columns_are_backfilled_from_the_columns_that_implied_them(tmp_path):

@@ -12,7 +12,7 @@ from itertools import groupby
 import aiosqlite
 import pytest
 
-from node.core.migrations import Migration, in_order, migrate, recorded
+from node.core.migrations import Migration, OnSqliteConnection, in_order, migrate, recorded
 from node.web.app import all_migrations, build_registry
 
 ROOMS_OF_EVERY_NODE = {"core", "web", "membership", "moderation"}
@@ -59,10 +59,10 @@ async def test_a_database_gets_every_rooms_tables_and_each_migration_once(tmp_pa
     path = tmp_path / "house.sqlite3"
     everything = all_migrations()
     async with aiosqlite.connect(path, isolation_level=None) as conn:
-        assert await migrate(conn, everything) == [m.key for m in in_order(everything)]
+        assert await migrate(OnSqliteConnection(conn), everything) == [m.key for m in in_order(everything)]
         later = Migration(1, "a later room's first", "CREATE TABLE later (id INTEGER PRIMARY KEY)", room="later")
-        assert await migrate(conn, [*everything, later]) == [("later", 1)]
-        assert await migrate(conn, [*everything, later]) == []  # applied once
+        assert await migrate(OnSqliteConnection(conn), [*everything, later]) == [("later", 1)]
+        assert await migrate(OnSqliteConnection(conn), [*everything, later]) == []  # applied once
         assert sorted(await recorded(conn)) == sorted([*(m.key for m in everything), ("later", 1)])
     assert {"objects", "members", "poll_questions", "endorsements", "site_settings", "branch_links", "later"} <= (
         _tables(path)
@@ -73,15 +73,15 @@ async def test_a_room_added_to_an_existing_database_gets_its_migrations(tmp_path
     path = tmp_path / "grown.sqlite3"
     bare, full = build_registry(features=()).migrations, build_registry().migrations
     async with aiosqlite.connect(path, isolation_level=None) as conn:
-        await migrate(conn, bare)
+        await migrate(OnSqliteConnection(conn), bare)
         assert "poll_questions" not in _tables(path)
-        added = await migrate(conn, full)
+        added = await migrate(OnSqliteConnection(conn), full)
         # polls' 5 and content's 6 are below what the bare node already applied (web 11): they run
         assert ("polls", 5) in added and ("content", 6) in added and ("content", 11) in added
         assert {room for room, _ in added} == {"polls", "content", "branches", "decisions"}
         # a room's new migration numbered below another room's highest runs too
         newer = Migration(2, "core: a later change", "CREATE TABLE core_later (id INTEGER)", room="core")
-        assert await migrate(conn, [*full, newer]) == [("core", 2)]
+        assert await migrate(OnSqliteConnection(conn), [*full, newer]) == [("core", 2)]
     assert {"poll_questions", "minutes", "endorsements", "branch_links", "core_later"} <= _tables(path)
 
 
@@ -91,9 +91,9 @@ async def test_a_database_from_before_the_ledger_is_upgraded_with_nothing_applie
     async with aiosqlite.connect(path, isolation_level=None) as conn:
         await _old_runner(conn, full)
         # every migration creates its tables without IF NOT EXISTS: one run twice would fail here
-        assert await migrate(conn, full) == []
+        assert await migrate(OnSqliteConnection(conn), full) == []
         assert sorted(await recorded(conn)) == sorted(m.key for m in full)
-        assert await migrate(conn, full) == []
+        assert await migrate(OnSqliteConnection(conn), full) == []
 
 
 async def test_a_room_the_old_runner_skipped_runs_when_the_ledger_is_made(tmp_path):
@@ -104,19 +104,24 @@ async def test_a_room_the_old_runner_skipped_runs_when_the_ledger_is_made(tmp_pa
         await _old_runner(conn, bare)  # user_version 11: web's 11 was the highest
         await _old_runner(conn, full)  # the old runner then ran only what was above 11
         assert "poll_questions" not in _tables(path)
-        added = await migrate(conn, full)
+        added = await migrate(OnSqliteConnection(conn), full)
         assert set(added) == {m.key for m in full if m.room in {"polls", "content", "branches"} and m.number <= 11}
         assert all(room not in ROOMS_OF_EVERY_NODE for room, _ in added)
-        assert await migrate(conn, full) == []
+        assert await migrate(OnSqliteConnection(conn), full) == []
     assert {"poll_questions", "minutes", "branch_links"} <= _tables(path)
 
 
 async def test_an_edited_migration_is_named_in_a_warning_and_not_run_again(tmp_path, caplog):
     first = Migration(1, "a table", "CREATE TABLE edited (id INTEGER)", room="x")
     async with aiosqlite.connect(tmp_path / "e.sqlite3", isolation_level=None) as conn:
-        await migrate(conn, [first])
+        await migrate(OnSqliteConnection(conn), [first])
         with caplog.at_level(logging.WARNING, logger="chapterhouse.migrations"):
-            assert await migrate(conn, [replace(first, sql="CREATE TABLE edited (id INTEGER, more TEXT)")]) == []
+            assert (
+                await migrate(
+                    OnSqliteConnection(conn), [replace(first, sql="CREATE TABLE edited (id INTEGER, more TEXT)")]
+                )
+                == []
+            )
     assert "migration x 1 (a table) was edited after it was applied" in caplog.text
 
 
@@ -125,6 +130,6 @@ async def test_a_failing_migration_leaves_neither_its_tables_nor_its_ledger_row(
     broken = Migration(1, "half", "CREATE TABLE half (id INTEGER); CREATE TABLE half (id INTEGER)", room="x")
     async with aiosqlite.connect(path, isolation_level=None) as conn:
         with pytest.raises(sqlite3.OperationalError, match="already exists"):
-            await migrate(conn, [broken])
+            await migrate(OnSqliteConnection(conn), [broken])
         assert await recorded(conn) == []
     assert "half" not in _tables(path)

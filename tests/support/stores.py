@@ -1,0 +1,60 @@
+"""Which store the tests' nodes use: SQLite files (the default), or PostgreSQL (``pytest --store postgres``).
+
+On PostgreSQL every node gets its own schema (``chtest_<pid>_<n>``) on the server that
+``CHAPTERHOUSE_TEST_POSTGRES`` names, or on a throwaway cluster of the run's own
+(:mod:`tests.support.pg_cluster`); the run drops its schemas when it ends, and a later run
+drops those a run left behind when it was killed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from pathlib import Path
+
+from node.core.config import StorageConfig
+
+PREFIX = "chtest_"
+
+
+class _Chosen:
+    kind = "sqlite"
+    server: str | None = None  # the PostgreSQL server's URL (no search_path)
+
+
+CHOSEN = _Chosen()
+_numbers = itertools.count(1)
+
+
+def use_postgres(server: str) -> None:
+    CHOSEN.kind, CHOSEN.server = "postgres", server
+
+
+def on_postgres() -> bool:
+    return CHOSEN.kind == "postgres"
+
+
+def new_schema(name: str = "") -> str:
+    label = re.sub(r"[^a-z0-9_]", "_", name.lower())[:20]
+    return f"{PREFIX}{os.getpid()}_{next(_numbers)}_{label}".rstrip("_")
+
+
+def postgres_url(schema: str) -> str:
+    assert CHOSEN.server is not None
+    joiner = "&" if "?" in CHOSEN.server else "?"
+    return f"{CHOSEN.server}{joiner}search_path={schema}"
+
+
+def storage_for(path: Path, name: str) -> StorageConfig:
+    """A node's store: the SQLite file at ``path``, or on PostgreSQL a schema of its own."""
+    if on_postgres():
+        return StorageConfig(url=postgres_url(new_schema(name)))
+    return StorageConfig(database=path)
+
+
+def database_address(path: Path, name: str) -> str:
+    """The same, as ``[storage] database`` of a config file (for nodes run as processes)."""
+    if on_postgres():
+        return postgres_url(new_schema(name))
+    return str(path)

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONFIG ?= config.toml
 
-.PHONY: run test lint bench setup clean chromium wrk messages
+.PHONY: run test lint bench setup clean chromium wrk messages postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,18 @@ lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: lint chromium
+# The suite runs twice: on SQLite files, then on PostgreSQL. The PostgreSQL pass uses the server that
+# CHAPTERHOUSE_TEST_POSTGRES names (postgresql://postgres@127.0.0.1/test, say), else a throwaway
+# cluster of its own from Debian's postgresql package (initdb in a temporary folder, a Unix socket only).
+postgres:
+	@[ -n "$$CHAPTERHOUSE_TEST_POSTGRES" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; \
+	  else echo "the PostgreSQL tests need a server (CHAPTERHOUSE_TEST_POSTGRES) or Debian's postgresql: sudo apt-get install postgresql" >&2; exit 1; fi; }
+
+test: lint chromium postgres
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --store postgres
 
 # The inbox benchmarks are driven by Debian's wrk (a load generator written in C), installed
 # here as the browser tests' chromium is.

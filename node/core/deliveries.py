@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from federation import jsonio
-from node.core.db import Connection, Row, fetch_all, fetch_value
+from node.core.db import Connection, Row, dialects, fetch_all, fetch_value
 
 ENQUEUE_SQL = (
     "INSERT INTO deliveries (activity_id, inbox, host, signer, state, next_attempt_at, created_at)"
@@ -47,13 +47,19 @@ PRUNE_ENDED = "state IN ('done', 'dead') AND finished_at < ?"
 # Only queued rows are read (the partial index by host, then each row's activity by its id),
 # never a host's delivered history nor the author's every activity (hence INDEXED BY and the
 # unary + that keeps the planner off objects_by_author).
-SUPERSEDE_UPDATES_SQL = (
-    "UPDATE deliveries SET state = 'dead', last_error = ?, finished_at = ?"
+SUPERSEDE_UPDATES_SQL = dialects(
+    sqlite="UPDATE deliveries SET state = 'dead', last_error = ?, finished_at = ?"
     " WHERE seq IN (SELECT d.seq FROM deliveries d INDEXED BY deliveries_queued_by_host"
     "               JOIN objects o ON o.id = d.activity_id"
     "               WHERE d.state = 'queued' AND d.host IN (SELECT value FROM json_each(?))"
     "                 AND d.inbox IN (SELECT value FROM json_each(?)) AND d.activity_id != ?"
-    "                 AND +o.kind = 'activity' AND +o.type = 'Update' AND +o.object_id = ? AND +o.author = ?)"
+    "                 AND +o.kind = 'activity' AND +o.type = 'Update' AND +o.object_id = ? AND +o.author = ?)",
+    # PostgreSQL's planner needs no steering (no INDEXED BY, no unary +)
+    postgres="UPDATE deliveries SET state = 'dead', last_error = ?, finished_at = ?"
+    " WHERE seq IN (SELECT d.seq FROM deliveries d JOIN objects o ON o.id = d.activity_id"
+    "               WHERE d.state = 'queued' AND d.host IN (SELECT jsonb_array_elements_text(?::jsonb))"
+    "                 AND d.inbox IN (SELECT jsonb_array_elements_text(?::jsonb)) AND d.activity_id != ?"
+    "                 AND o.kind = 'activity' AND o.type = 'Update' AND o.object_id = ? AND o.author = ?)",
 )
 
 

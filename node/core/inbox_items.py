@@ -11,7 +11,7 @@ becomes due again when the lease runs out (at once when the node starts again:
 from __future__ import annotations
 
 from federation import jsonio
-from node.core.db import Connection, Row, fetch_all, fetch_value
+from node.core.db import Connection, Row, dialects, fetch_all, fetch_value
 
 # Pruning (node.core.retention): items processed (done or dead) before the cutoff, by window of
 # seq; an item still queued (acknowledged, not yet processed) is never deleted, however old.
@@ -33,10 +33,14 @@ CLAIM_DUE_SQL = (
 #: Python's GIL: on a busy event loop every take-back waits for the loop's thread to let go,
 #: so a batch of 50 rows paid 50 waits. (``WHERE true`` keeps ``ON CONFLICT`` from reading as
 #: a join's ``ON``.) Rows keep the array's order, so ``seq`` is still arrival order.
-INSERT_BATCH_SQL = (
-    "INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, next_attempt_at)"
+INSERT_BATCH_SQL = dialects(
+    sqlite="INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, next_attempt_at)"
     " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 'queued', value ->> 5"
-    " FROM json_each(?) WHERE true ORDER BY key ON CONFLICT (activity_id) DO NOTHING"
+    " FROM json_each(?) WHERE true ORDER BY key ON CONFLICT (activity_id) DO NOTHING",
+    postgres="INSERT INTO inbox_items (activity_id, recipient, actor_id, type, body, received_at, state, next_attempt_at)"
+    " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, (value ->> 5)::float8, 'queued',"
+    " (value ->> 5)::float8 FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS t(value, key) ORDER BY key"
+    " ON CONFLICT (activity_id) DO NOTHING",
 )
 
 
@@ -50,16 +54,20 @@ async def claim_due(conn: Connection, *, now: float, lease_seconds: float, limit
     return await fetch_all(conn, CLAIM_DUE_SQL, (now + lease_seconds, now, limit))
 
 
+RELEASE_LEASES_SQL = dialects(
+    sqlite="UPDATE inbox_items SET next_attempt_at = MIN(received_at, ?)"
+    " WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
+    postgres="UPDATE inbox_items SET next_attempt_at = LEAST(received_at, ?)"
+    " WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
+)
+
+
 async def release_leases(conn: Connection, *, now: float, lease_seconds: float) -> int:
     """At start, make due now every queued row due within one lease: the rows a killed process had
     claimed (their lease would otherwise hold them back for ``lease_seconds``), and retries due soon anyway.
     They are due from when they were received, so they keep their place before what came after them
     (a member's first ballot, interrupted by the crash, is still counted before a second one)."""
-    cursor = await conn.execute(
-        "UPDATE inbox_items SET next_attempt_at = MIN(received_at, ?)"
-        " WHERE state = 'queued' AND next_attempt_at > ? AND next_attempt_at <= ?",
-        (now, now, now + lease_seconds),
-    )
+    cursor = await conn.execute(RELEASE_LEASES_SQL, (now, now, now + lease_seconds))
     return cursor.rowcount
 
 
@@ -72,11 +80,15 @@ async def mark_done(conn: Connection, seq: int, now: float) -> None:
 
 async def mark_done_many(conn: Connection, seqs: list[int], now: float) -> None:
     """One statement for the whole batch (see :data:`INSERT_BATCH_SQL` for why not ``executemany``)."""
-    await conn.execute(
-        "UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL"
-        " WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'queued'",
-        (now, jsonio.dumps_str(seqs)),
-    )
+    await conn.execute(MARK_DONE_MANY_SQL, (now, jsonio.dumps_str(seqs)))
+
+
+MARK_DONE_MANY_SQL = dialects(
+    sqlite="UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL"
+    " WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'queued'",
+    postgres="UPDATE inbox_items SET state = 'done', finished_at = ?, last_error = NULL"
+    " WHERE seq IN (SELECT jsonb_array_elements_text(?::jsonb)::bigint) AND state = 'queued'",
+)
 
 
 async def mark_retry(conn: Connection, seq: int, *, at: float, error: str) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from federation import jsonio
 from federation.activitystreams import PUBLIC, PUBLIC_ALIASES, as_list  # noqa: F401  (re-exported)
-from node.core.db import Connection, fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, dialects, fetch_all, fetch_one, fetch_value
 
 
 def visibility_of(document: dict, followers_url: str, members_url: str | None = None) -> str:
@@ -140,7 +140,10 @@ async def data_of_many(conn: Connection, object_ids: list[str]) -> dict[str, byt
     """The stored JSON of each of ``object_ids`` that exists, as bytes, in one query."""
     rows = await fetch_all(
         conn,
-        "SELECT id, data FROM objects WHERE id IN (SELECT value FROM json_each(?))",
+        dialects(
+            sqlite="SELECT id, data FROM objects WHERE id IN (SELECT value FROM json_each(?))",
+            postgres="SELECT id, data FROM objects WHERE id IN (SELECT jsonb_array_elements_text(?::jsonb))",
+        ),
         (jsonio.dumps_str(object_ids),),
     )
     return {row["id"]: row["data"].encode() for row in rows}

@@ -11,7 +11,45 @@ from contextlib import asynccontextmanager
 
 from federation import jsonio
 from federation.actors import RemoteActor, RemoteKey
-from node.core.db import Connection, Store, fetch_all, fetch_one
+from node.core.db import Connection, Store, dialects, fetch_all, fetch_one
+
+# Many rows in one statement travel as one JSON array: SQLite reads it with json_each,
+# PostgreSQL with jsonb_array_elements (WHERE true keeps SQLite's ON CONFLICT from reading as a
+# join's ON).
+INBOXES_SQL = dialects(
+    sqlite="SELECT id, COALESCE(shared_inbox, inbox) AS inbox FROM remote_actors"
+    " WHERE id IN (SELECT value FROM json_each(?))",
+    postgres="SELECT id, COALESCE(shared_inbox, inbox) AS inbox FROM remote_actors"
+    " WHERE id IN (SELECT jsonb_array_elements_text(?::jsonb))",
+)
+_UPSERT_ACTORS = (
+    " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
+    " data = excluded.data, fetched_at = excluded.fetched_at"
+)
+STORE_ACTORS_SQL = dialects(
+    sqlite="INSERT INTO remote_actors (id, inbox, shared_inbox, data, fetched_at)"
+    " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) WHERE true" + _UPSERT_ACTORS,
+    postgres="INSERT INTO remote_actors (id, inbox, shared_inbox, data, fetched_at)"
+    " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ?::float8 FROM jsonb_array_elements(?::jsonb) AS value"
+    + _UPSERT_ACTORS,
+)
+FORGET_KEYS_SQL = dialects(
+    sqlite="DELETE FROM remote_keys WHERE actor_id IN (SELECT value FROM json_each(?))"
+    " AND key_id NOT IN (SELECT value FROM json_each(?))",
+    postgres="DELETE FROM remote_keys WHERE actor_id IN (SELECT jsonb_array_elements_text(?::jsonb))"
+    " AND key_id NOT IN (SELECT jsonb_array_elements_text(?::jsonb))",
+)
+_UPSERT_KEYS = (
+    " ON CONFLICT (key_id) DO UPDATE SET actor_id = excluded.actor_id, public_pem = excluded.public_pem,"
+    " fetched_at = excluded.fetched_at"
+)
+STORE_KEYS_SQL = dialects(
+    sqlite="INSERT INTO remote_keys (key_id, actor_id, public_pem, fetched_at)"
+    " SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM json_each(?) WHERE true" + _UPSERT_KEYS,
+    postgres="INSERT INTO remote_keys (key_id, actor_id, public_pem, fetched_at)"
+    " SELECT value ->> 0, value ->> 1, value ->> 2, ?::float8 FROM jsonb_array_elements(?::jsonb) AS value"
+    + _UPSERT_KEYS,
+)
 
 
 class RemoteActorStore:
@@ -36,8 +74,7 @@ class RemoteActorStore:
         """Where to deliver to each cached actor of ``actor_ids`` (its shared inbox, else its inbox), in one query."""
         rows = await fetch_all(
             conn,
-            "SELECT id, COALESCE(shared_inbox, inbox) AS inbox FROM remote_actors"
-            " WHERE id IN (SELECT value FROM json_each(?))",
+            INBOXES_SQL,
             (jsonio.dumps_str(actor_ids),),
         )
         return {row["id"]: row["inbox"] for row in rows if row["inbox"]}
@@ -75,22 +112,15 @@ class RemoteActorStore:
         actors = [(actor.id, actor.inbox, actor.shared_inbox, jsonio.dumps_str(actor.data)) for actor, _ in fetched]
         keys = [(key.key_id, key.owner, key.public_pem) for _, listed in fetched for key in listed]
         await conn.execute(
-            "INSERT INTO remote_actors (id, inbox, shared_inbox, data, fetched_at)"
-            " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?) WHERE true"
-            " ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
-            " data = excluded.data, fetched_at = excluded.fetched_at",
+            STORE_ACTORS_SQL,
             (fetched_at, jsonio.dumps_str(actors)),
         )
         await conn.execute(
-            "DELETE FROM remote_keys WHERE actor_id IN (SELECT value FROM json_each(?))"
-            " AND key_id NOT IN (SELECT value FROM json_each(?))",
+            FORGET_KEYS_SQL,
             (jsonio.dumps_str([actor.id for actor, _ in fetched]), jsonio.dumps_str([key[0] for key in keys])),
         )
         await conn.execute(
-            "INSERT INTO remote_keys (key_id, actor_id, public_pem, fetched_at)"
-            " SELECT value ->> 0, value ->> 1, value ->> 2, ? FROM json_each(?) WHERE true"
-            " ON CONFLICT (key_id) DO UPDATE SET actor_id = excluded.actor_id, public_pem = excluded.public_pem,"
-            " fetched_at = excluded.fetched_at",
+            STORE_KEYS_SQL,
             (fetched_at, jsonio.dumps_str(keys)),
         )
 

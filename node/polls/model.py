@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from federation import jsonio
 from node.core import objects
 from node.core.clock import from_epoch, iso
-from node.core.db import Connection, Row, fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, Row, dialects, fetch_all, fetch_one, fetch_value
 from node.membership import members
 
 log = logging.getLogger("chapterhouse.polls")
@@ -372,10 +372,14 @@ async def checked(conn: Connection, ballot: Ballot, checks: tuple[BallotCheck, .
 
 
 #: A batch of checked ballots, each counted unless the unique indexes refuse it, in one statement.
-WRITE_BATCH_SQL = (
-    "INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
+WRITE_BATCH_SQL = dialects(
+    sqlite="INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
     " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, 1, NULL, value ->> 6"
-    " FROM json_each(?) WHERE true ON CONFLICT DO NOTHING RETURNING question_id, voter, choice"
+    " FROM json_each(?) WHERE true ORDER BY key ON CONFLICT DO NOTHING RETURNING question_id, voter, choice",
+    postgres="INSERT INTO poll_ballots (question_id, voter, choice, single, ballot_id, source, counted, reason, received_at)"
+    " SELECT value ->> 0, value ->> 1, value ->> 2, (value ->> 3)::bigint, value ->> 4, value ->> 5, 1, NULL,"
+    " (value ->> 6)::float8 FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS t(value, key) ORDER BY key"
+    " ON CONFLICT DO NOTHING RETURNING question_id, voter, choice",
 )
 
 

@@ -8,10 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.c2s import get_json, publish
 from tests.support.subprocess_node import SubprocessNode
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+# `chapterhouse backup` copies a SQLite file; a PostgreSQL node is backed up with pg_dump
+pytestmark = pytest.mark.sqlite_only
 
 
 def chapterhouse(*args: str) -> subprocess.CompletedProcess:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ from tests.support.c2s import eventually, get_json, publish
 from tests.support.nodes import node_config, start_node
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll
 from tests.support.remote_actor import RemoteActor
+from tests.support.stores import query
 from tests.support.subprocess_node import SubprocessNode
 
 MEMBERS = 30
@@ -70,15 +70,6 @@ class Ballot:
     @property
     def note_id(self) -> str:
         return self.activity["object"]["id"]
-
-
-def query(database, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read the node's SQLite file read-only, as an operator would (the node may be running)."""
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 async def signed_post(session: aiohttp.ClientSession, ballot: Ballot, url: str) -> int | None:

@@ -18,7 +18,7 @@ def _config_file(tmp_path, config) -> str:
     path.write_text(
         f'[node]\nbase_url = "{config.node.base_url}"\nlisten = "{config.node.listen}"\nname = "{config.node.name}"\n'
         f'display_name = "{config.node.display_name}"\nlevel = "{config.node.level}"\n\n'
-        f'[storage]\ndatabase = "{config.storage.database}"\n\n[admin]\ntoken = "{ADMIN_TOKEN}"\n'
+        f'[storage]\ndatabase = "{config.storage.url or config.storage.database}"\n\n[admin]\ntoken = "{ADMIN_TOKEN}"\n'
     )
     return str(path)
 

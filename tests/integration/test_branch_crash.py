@@ -12,11 +12,11 @@ lost, never doubled.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 
 from tests.support.c2s import eventually, publish
+from tests.support.stores import query
 from tests.support.subprocess_node import SubprocessNode
 from tests.support.tree import ids_in, link, tree_config, tree_of, wait_linked
 
@@ -37,11 +37,8 @@ async def region_process(tmp_path):
 
 def _stored(database, activity_type: str, actor: str) -> str | None:
     """The state of the region's inbox item (queued, done), None while it has none."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
-        row = conn.execute(
-            "SELECT state FROM inbox_items WHERE type = ? AND actor_id = ?", (activity_type, actor)
-        ).fetchone()
-    return row[0] if row else None
+    rows = query(database, "SELECT state FROM inbox_items WHERE type = ? AND actor_id = ?", (activity_type, actor))
+    return rows[0][0] if rows else None
 
 
 def _announces(follower, post_id: str) -> list[dict]:

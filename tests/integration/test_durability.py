@@ -14,7 +14,6 @@ import itertools
 import json
 import os
 import random
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from node.core.clock import FrozenClock, to_epoch
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.nodes import ADMIN_TOKEN
 from tests.support.remote_actor import AS, RemoteActor, public_pem
+from tests.support.stores import query
 from tests.support.subprocess_node import SubprocessNode
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -91,15 +91,6 @@ async def send_all(url: str, posts: list[tuple[RemoteActor, dict]], *, concurren
                 return activity["id"], await signed_post(session, actor, url, activity)
 
         return dict(await asyncio.gather(*(one(actor, activity) for actor, activity in posts)))
-
-
-def query(database, sql: str, params: tuple = ()) -> list[tuple]:
-    """Read the node's SQLite file read-only with the standard library, as an operator would."""
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def inbox_states(database) -> dict[str, int]:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from collections import Counter
-from contextlib import closing
 from datetime import UTC, datetime
 
 import aiohttp
@@ -33,6 +31,7 @@ from tests.support.c2s import eventually
 from tests.support.decisions import MemberHost
 from tests.support.raw_peer import RawPeer
 from tests.support.remote_actor import new_rsa_key
+from tests.support.stores import query
 from tests.support.subprocess_node import SubprocessNode
 
 SENDERS = 500
@@ -81,8 +80,7 @@ async def member_host():
 
 
 def _done(node: SubprocessNode) -> int:
-    with closing(sqlite3.connect(f"file:{node.database}?mode=ro", uri=True, timeout=5)) as conn:
-        return conn.execute("SELECT COUNT(*) FROM inbox_items WHERE state = 'done'").fetchone()[0]
+    return query(node.database, "SELECT COUNT(*) FROM inbox_items WHERE state = 'done'")[0][0]
 
 
 async def _all_done(node: SubprocessNode, count: int) -> bool:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -37,6 +36,7 @@ from node.core.clock import FrozenClock, to_epoch
 from tests.support.c2s import eventually, publish, read_inbox
 from tests.support.raw_peer import RawPeer
 from tests.support.remote_actor import AS, RemoteActor, new_rsa_key, public_pem
+from tests.support.stores import query
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 FAST = {"start_workers": False, "delivery_timeout_seconds": 1, "fetch_timeout_seconds": 1}
@@ -345,11 +345,8 @@ FETCH_FAULTS = [
 
 
 def _query(node, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{node.config.storage.database}?mode=ro", uri=True, timeout=10)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
+    storage = node.config.storage
+    return query(storage.url or storage.database, sql, params)
 
 
 @pytest.mark.parametrize("fault, usable_document", FETCH_FAULTS)

@@ -52,6 +52,7 @@ async def _fails_to_start(app: web.Application) -> AsyncIterator[None]:
 FAILS_AFTER_THE_DATABASE = _room(setup=lambda app: app.cleanup_ctx.append(_fails_to_start))
 
 
+@pytest.mark.sqlite_only  # about SQLite's connection threads and file lock
 @pytest.mark.parametrize(
     ("room", "error"), [(BROKEN_MIGRATION, "already exists"), (FAILS_AFTER_THE_DATABASE, "cannot start")]
 )

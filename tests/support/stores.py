@@ -8,12 +8,18 @@ drops those a run left behind when it was killed.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import itertools
 import os
 import re
+import sqlite3
 from pathlib import Path
 
+import asyncpg
+
 from node.core.config import StorageConfig
+from node.core.postgres import numbered
 
 PREFIX = "chtest_"
 
@@ -58,3 +64,26 @@ def database_address(path: Path, name: str) -> str:
     if on_postgres():
         return postgres_url(new_schema(name))
     return str(path)
+
+
+def query(address: str | Path, sql: str, params: tuple = ()) -> list[tuple]:
+    """Read a node's store as an operator would, outside the node: its SQLite file read-only, or
+    its PostgreSQL schema (SQL with ``?`` parameters either way). For tests' synchronous checks."""
+    address = str(address)
+    if not address.startswith(("postgresql://", "postgres://")):
+        conn = sqlite3.connect(f"file:{address}?mode=ro", uri=True, timeout=10)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callable from inside a running event loop
+        return pool.submit(asyncio.run, _pg_query(address, sql, params)).result()
+
+
+async def _pg_query(url: str, sql: str, params: tuple) -> list[tuple]:
+    conn = await asyncpg.connect(url)
+    try:
+        text, _ = numbered(sql) if params else (sql, None)
+        return [tuple(row) for row in await conn.fetch(text, *params)]
+    finally:
+        await conn.close()

@@ -23,6 +23,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.support.nodes import ADMIN_TOKEN, free_port
+from tests.support.stores import database_address
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +67,7 @@ class SubprocessNode:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.config_path = directory / f"{name}.toml"
-        self.database = directory / f"{name}.sqlite3"
+        self.database = database_address(directory / f"{name}.sqlite3", name)  # a path, or a PostgreSQL URL
         self.log_path = directory / f"{name}.log"
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -106,7 +107,7 @@ class SubprocessNode:
             display_name=f"IOPS {self.name.title()}",
             summary=f"The {self.name} chapter.",
         )
-        raw["storage"]["database"] = str(self.database)
+        raw["storage"]["database"] = self.database
         raw["admin"]["token"] = ADMIN_TOKEN
         raw.setdefault("federation", {})["allow_private_addresses"] = True
         for table, values in self.overrides.items():

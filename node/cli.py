@@ -1,4 +1,5 @@
 """The ``chapterhouse`` command: ``init`` a config, ``serve`` a node, ``backup`` and ``restore`` its database,
+move it from SQLite to PostgreSQL (``migrate-store``: :mod:`node.core.store_migration`),
 ``link`` and ``unlink`` it in the branch tree (client-to-server POSTs to the running node's own outbox).
 
 ``init`` writes a config from ``config.example.toml`` with a new random admin token and says
@@ -106,6 +107,26 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate_store(args: argparse.Namespace) -> int:
+    from node.core.postgres import redacted
+    from node.core.store_migration import StoreMigrationError, endpoints, migrate_store
+    from node.web.app import all_migrations
+
+    try:
+        source, target = endpoints(args.source, args.target, args.config)
+        copied = asyncio.run(migrate_store(source, target, all_migrations()))
+    except StoreMigrationError as error:
+        print(f"chapterhouse: {error}", file=sys.stderr)
+        return 2
+    print(f"chapterhouse: copied {source} to {redacted(target)}")
+    print("\n".join(copied.summary()))
+    print(
+        "chapterhouse: now set [storage] database (or DATABASE_URL) to that address and start the node;"
+        f" {source} is left as it was"
+    )
+    return 0
+
+
 def _link(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -146,6 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     restore = commands.add_parser("restore", help="put a backup in place of the database (node stopped)")
     restore.add_argument("backup", type=Path, help="a file written by `chapterhouse backup`")
     restore.set_defaults(run=_restore)
+    move = commands.add_parser("migrate-store", help="copy a stopped node's SQLite file into an empty PostgreSQL store")
+    move.add_argument(
+        "--from", dest="source", type=Path, help="the SQLite file (default: [storage] database of --config)"
+    )
+    move.add_argument(
+        "--to", dest="target", help="postgresql://user@host/db[?search_path=schema] (default: DATABASE_URL)"
+    )
+    move.add_argument("--config", type=Path, help="the node's TOML config, for its SQLite file")
+    move.set_defaults(run=_migrate_store)
     link = commands.add_parser("link", help="ask another node to be this node's parent in the branch tree")
     link.add_argument("parent", help="the parent's handle, @name@host (WebFinger), or its actor id")
     link.set_defaults(run=_link)

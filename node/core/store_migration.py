@@ -116,7 +116,9 @@ def endpoints(
             " for a schema of its own), or set DATABASE_URL"
         )
     if not is_postgres_url(target):
-        raise StoreMigrationError(f"--to {redacted(target)} is not a postgresql:// address")
+        raise StoreMigrationError(
+            f"{redacted(target)} (--to, or DATABASE_URL) is not a PostgreSQL address: give postgresql://user@host/db"
+        )
     return source, target
 
 
@@ -141,6 +143,11 @@ async def migrate_store(source: Path, target: str, migrations: Iterable[Migratio
             await _build_target(target, migrations)
             rows = await _copy_all(sqlite, tables, target)
         return Copied(rows, time.monotonic() - started)
+    except (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        raise StoreMigrationError(
+            f"copying {source} to {redacted(target)} failed ({type(error).__name__}: {error}); the target kept"
+            " nothing: check the file and the server, then run migrate-store again"
+        ) from None
     finally:
         lock.close()
 
@@ -217,11 +224,11 @@ def _source_tables(sqlite: sqlite3.Connection) -> list[Table]:
     ]
     tables = {}
     for name in names:
-        info = sqlite.execute(f'PRAGMA table_info("{name}")').fetchall()  # cid, name, type, notnull, default, pk
+        info = sqlite.execute(f"PRAGMA table_info({_quoted(name)})").fetchall()  # cid, name, type, notnull, default, pk
         key = tuple(column for _, column, *_, pk in sorted(info, key=lambda c: c[5]) if pk)
         tables[name] = Table(name, tuple(column[1] for column in info), key)
     parents = {
-        name: {row[2] for row in sqlite.execute(f'PRAGMA foreign_key_list("{name}")')} - {name} for name in names
+        name: {row[2] for row in sqlite.execute(f"PRAGMA foreign_key_list({_quoted(name)})")} - {name} for name in names
     }
     return [tables[name] for name in _parents_first(names, parents)]
 

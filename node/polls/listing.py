@@ -40,7 +40,7 @@ async def listed(conn: Connection, chapter: str, *, is_open: bool, now: float, o
     order = "end_time ASC" if is_open else "end_time DESC"
     rows = await fetch_all(
         conn,
-        f"SELECT * FROM ({_LISTED}) ORDER BY {order}, id LIMIT :limit OFFSET :offset",
+        f"SELECT * FROM ({_LISTED}) AS listed ORDER BY {order}, id LIMIT :limit OFFSET :offset",
         {"chapter": chapter, "open": int(is_open), "now": now, "limit": limit, "offset": offset},
     )
     return [{**jsonio.loads(row["data"]), "_kind": row["type"]} for row in rows]
@@ -48,7 +48,7 @@ async def listed(conn: Connection, chapter: str, *, is_open: bool, now: float, o
 
 async def count_listed(conn: Connection, chapter: str, *, is_open: bool, now: float) -> int:
     return await fetch_value(
-        conn, f"SELECT COUNT(*) FROM ({_LISTED})", {"chapter": chapter, "open": int(is_open), "now": now}
+        conn, f"SELECT COUNT(*) FROM ({_LISTED}) AS listed", {"chapter": chapter, "open": int(is_open), "now": now}
     )
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from federation import jsonio
@@ -43,7 +44,7 @@ from node.core import inbox_items as store
 from node.core.background import WorkerLoop
 from node.core.clock import to_epoch
 from node.core.config import Config
-from node.core.db import Row, Store
+from node.core.db import POSTGRES, Row, Store
 from node.core.registry import Registry
 from node.core.retry import INBOX, RetryPolicy
 from node.core.urls import Urls
@@ -102,8 +103,10 @@ class InboxWorker:
         handler_timeout: float = 30,
         prepare_timeout: float | None = None,
         policy: RetryPolicy = INBOX,
+        announce: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
+        self.announce = announce  # PostgreSQL: wakes the inbox workers of the other processes too
         self.config = config
         self.urls = urls
         self.remote_actors = remote_actors
@@ -125,17 +128,16 @@ class InboxWorker:
         self.loop = WorkerLoop("inbox", self.run_single_cycle, full_batch=batch, gather_seconds=0.02)
 
     def wake(self) -> None:
+        """Items were stored: this process's loop, and (``announce``) the other processes' inbox workers."""
         self.loop.wake()
-
-    async def release_leases(self) -> int:
-        """Once at start: rows claimed by a process that died (kill -9) are due again now, not after the lease."""
-        async with self.db.transaction() as conn:
-            return await store.release_leases(conn, now=to_epoch(self.clock.now()), lease_seconds=self.lease_seconds)
+        if self.announce is not None:
+            self.announce()
 
     async def run_single_cycle(self) -> int:
         now = to_epoch(self.clock.now())
         async with self.db.transaction() as conn:
             rows = await store.claim_due(conn, now=now, lease_seconds=self.lease_seconds, limit=self.batch)
+        rows.sort(key=lambda row: row["seq"])  # arrival order (PostgreSQL's RETURNING keeps no order)
         # concurrently: one item's slow fetches (a tarpit it names) never hold the others back
         prepared = await asyncio.gather(*(self._prepare(row) for row in rows))
         ready = [item for item in prepared if item is not None]
@@ -209,7 +211,7 @@ class InboxWorker:
         queued = False
         once_per_batch = OncePerBatch()
         async with self.db.transaction() as conn:
-            for item in items:
+            for item in await self._still_ours(conn, items):
                 ctx = InboxContext(
                     conn=conn,
                     config=self.config,
@@ -247,6 +249,20 @@ class InboxWorker:
             await self._finish_batch(conn, once_per_batch, isolate=isolate)
             await store.mark_done_many(conn, done, to_epoch(self.clock.now()))
         return failed, queued
+
+    async def _still_ours(self, conn, items: list[_Ready]) -> list[_Ready]:
+        """PostgreSQL: the items this claim still holds, locked until the batch commits (an item whose
+        lease ran out and that another process claimed since is that one's to finish)."""
+        if self.db.dialect != POSTGRES:
+            return items
+        held = await store.still_claimed(conn, [(item.row["seq"], item.row["attempts"]) for item in items])
+        for item in items:
+            if item.row["seq"] not in held:
+                log.info(
+                    "inbox item %s was claimed again meanwhile (its lease ran out); left to that claim",
+                    item.row["activity_id"],
+                )
+        return [item for item in items if item.row["seq"] in held]
 
     @staticmethod
     async def _finish_batch(conn, once_per_batch: OncePerBatch, *, isolate: bool) -> None:

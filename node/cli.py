@@ -7,6 +7,9 @@ where; the example it reads is the one shipped in the package (``node/config.exa
 kept identical to the top-level one by a test), so ``init`` works installed from a wheel. ``serve`` checks first (:mod:`node.core.preflight`) and ends with one line saying what
 to do when the node cannot start (a port in use, an unwritable data folder, a read-only
 database, the example token off loopback), and warns when ``base_url`` and ``listen`` disagree.
+On PostgreSQL a node may run in several processes (:mod:`node.core.processes`): ``serve
+--workers none`` serves HTTP only, and ``worker --only inbox,delivery,...`` runs background work
+without HTTP; a SQLite node is one ``serve`` process, and both options refuse it in one line.
 """
 
 from __future__ import annotations
@@ -59,7 +62,10 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     for warning in warnings(config):
         print(f"chapterhouse: warning: {warning}", file=sys.stderr)
-    app = make_app(config)
+    workers = _workers_to_run(args.workers, config)
+    if workers is None:
+        return 2
+    app = make_app(config, start_workers=workers)
     print(
         f"chapterhouse: {config.node.display_name} (@{config.node.name}@{config.node.host}) "
         f"on http://{config.node.listen}, database {config.storage.database}",
@@ -84,6 +90,68 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"chapterhouse: {explain(error, config)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _workers_to_run(text: str, config) -> frozenset[str] | None:
+    """``serve --workers``: the workers named (None, having said why, when they cannot be had)."""
+    from node.core.processes import ALL_WORKERS, WorkersError, parse_workers
+
+    try:
+        workers = parse_workers(text)
+    except WorkersError as error:
+        print(f"chapterhouse: --workers: {error}", file=sys.stderr)
+        return None
+    if workers != ALL_WORKERS and not config.storage.postgres:
+        print(
+            f"chapterhouse: --workers {text}: a SQLite file is served by one process, which runs every worker;"
+            ' leave --workers out (several processes need PostgreSQL: [storage] database = "postgresql://...")',
+            file=sys.stderr,
+        )
+        return None
+    return workers
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """``chapterhouse worker``: the node's background work in a process of its own (PostgreSQL only)."""
+    import asyncpg
+
+    from node.core.processes import WorkersError, describe, parse_workers, process_name
+    from node.web.app import make_app
+    from node.web.server import work
+
+    config = load_config(args.config)
+    if not config.storage.postgres:
+        print(
+            f"chapterhouse: worker: this node keeps its data in the SQLite file {config.storage.database}, which one"
+            " process serves: run `chapterhouse serve` (it runs every worker). Separate workers need PostgreSQL"
+            ' ([storage] database = "postgresql://...", or DATABASE_URL).',
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        workers = parse_workers(args.only)
+        metrics_at = _host_port(args.metrics_listen) if args.metrics_listen else None
+    except (WorkersError, ValueError) as error:
+        print(f"chapterhouse: worker: {error}", file=sys.stderr)
+        return 2
+    name = process_name("worker", args.name)
+    app = make_app(config, start_workers=workers, process_name=name)
+    print(f"chapterhouse: worker {name} runs {describe(workers)} on {config.storage.describe()}", flush=True)
+    try:
+        asyncio.run(work(app, metrics_at))
+    except (OSError, asyncpg.PostgresError) as error:  # said in one line, as serve does
+        from node.core.preflight import explain
+
+        print(f"chapterhouse: worker {name}: {explain(error, config)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--metrics-listen must be host:port, like 127.0.0.1:9101, not {text!r}")
+    return host.strip("[]"), int(port)
 
 
 def _backup(args: argparse.Namespace) -> int:
@@ -149,6 +217,28 @@ def _verify(args: argparse.Namespace) -> int:
     return verify(args.proposal, args.allow_private_addresses)
 
 
+def _process_commands(commands) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """``serve`` and ``worker``: the processes of a node (several on PostgreSQL: node.core.processes)."""
+    serve = commands.add_parser("serve", help="run a node")
+    serve.add_argument(
+        "--workers",
+        default="all",
+        help="the background work this process runs: all (the default), none, or some of"
+        " inbox,delivery,polls,decisions,tree (PostgreSQL: the rest runs in `chapterhouse worker` processes)",
+    )
+    serve.set_defaults(run=_serve)
+    worker = commands.add_parser(
+        "worker", help="run the node's background work in a process serving no HTTP (PostgreSQL only)"
+    )
+    worker.add_argument(
+        "--only", default="all", help="some of inbox,delivery,polls,decisions,tree (default: all of them)"
+    )
+    worker.add_argument("--name", help="this process's name in /metrics (default: worker-<pid>)")
+    worker.add_argument("--metrics-listen", help="host:port where this worker answers /metrics (admin token)")
+    worker.set_defaults(run=_worker)
+    return serve, worker
+
+
 def main(argv: list[str] | None = None) -> int:
     from node.core.backup import BackupError
 
@@ -159,8 +249,7 @@ def main(argv: list[str] | None = None) -> int:
 
     init = commands.add_parser("init", help="write a new config with a random admin token")
     init.set_defaults(run=_init)
-    serve = commands.add_parser("serve", help="run a node")
-    serve.set_defaults(run=_serve)
+    serve, worker = _process_commands(commands)
     backup = commands.add_parser("backup", help="write a consistent copy of the database (safe while it runs)")
     backup.add_argument("--to", type=Path, required=True, help="the new backup file")
     backup.set_defaults(run=_backup)
@@ -189,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "--allow-private-addresses", action="store_true", help="also fetch from loopback and private addresses"
     )
     verify.set_defaults(run=_verify)
-    for command in (init, serve, backup, restore, link, unlink):
+    for command in (init, serve, worker, backup, restore, link, unlink):
         command.add_argument("--config", type=Path, default=Path("config.toml"), help="path to the TOML config")
 
     args = parser.parse_args(argv)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from federation.client import FederationClient, PostResult
@@ -74,10 +76,17 @@ class DeliveryWorker:
         lease_seconds: float = 300,
         policy: RetryPolicy = DELIVERY,
         rng: random.Random | None = None,
-        host_budget_seconds: float = 30,
+        host_budget_seconds: float | None = None,
+        announce: Callable[[], None] | None = None,
+        paused_hosts_seconds: float | None = None,
     ) -> None:
         self.db = db
-        self.host_budget_seconds = host_budget_seconds
+        # a host's rows are given back past this, well within the lease (node.core.processes)
+        self.host_budget_seconds = min(30.0, lease_seconds / 4) if host_budget_seconds is None else host_budget_seconds
+        self.announce = announce  # PostgreSQL: wakes the delivery workers of the other processes too
+        # PostgreSQL: other processes pause hosts too, so the paused set is reread this often (None: never)
+        self.paused_hosts_seconds = paused_hosts_seconds
+        self._paused_hosts_fresh_until = 0.0
         self.client = client
         self.keyring = keyring
         self.urls = urls
@@ -92,20 +101,21 @@ class DeliveryWorker:
         self.outcome_tally: Counter[tuple[str, str]] = Counter()  # (outcome, status) -> attempts, for /metrics
 
     def wake(self) -> None:
+        """Deliveries were queued: this process's loop, and (``announce``) the other processes' delivery workers."""
         self.loop.wake()
+        if self.announce is not None:
+            self.announce()
 
     async def load_paused_hosts(self) -> None:
         rows = await store.hosts_in_backoff(self.db.reader, now=to_epoch(self.clock.now()))
         self.paused_hosts = {row["host"] for row in rows}
 
-    async def release_leases(self) -> int:
-        """Once at start: rows claimed by a process that died (kill -9) are due again now, not after the lease."""
-        async with self.db.transaction() as conn:
-            return await store.release_leases(conn, now=to_epoch(self.clock.now()), lease_seconds=self.lease_seconds)
-
     async def host_is_back(self, host: str) -> None:
         """A host proved it is up (it sent us a valid signed request): resume its deliveries now."""
         host = host.lower()
+        if self.paused_hosts_seconds is not None and time.monotonic() >= self._paused_hosts_fresh_until:
+            self._paused_hosts_fresh_until = time.monotonic() + self.paused_hosts_seconds
+            await self.load_paused_hosts()
         if host not in self.paused_hosts:
             return
         self.paused_hosts.discard(host)

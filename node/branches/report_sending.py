@@ -94,6 +94,7 @@ class Reporter:
             work=self._send,
             key=lambda due: due.parent.peer_id,
             next_due=self._next_due,
+            worker="tree",
         )
 
     async def run_single_cycle(self) -> int:

@@ -41,7 +41,8 @@ CONFIG: web.AppKey[Config] = web.AppKey("config")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 URLS: web.AppKey[Urls] = web.AppKey("urls")
 REGISTRY: web.AppKey[Registry] = web.AppKey("registry")  # what runs: handlers, composers, hooks
-RUN_WORKERS: web.AppKey[bool] = web.AppKey("run_workers")  # False: tests step workers one cycle at a time
+# the workers this process starts (node.core.processes); none: tests step them one cycle at a time
+WORKERS: web.AppKey[frozenset[str]] = web.AppKey("workers")
 DATABASE: web.AppKey[Store] = web.AppKey("database")
 KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 FEDERATION_CLIENT: web.AppKey[FederationClient] = web.AppKey("federation_client")

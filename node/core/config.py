@@ -140,6 +140,8 @@ class FederationConfig:
     key_fetch_per_host_burst: int = 30
     key_fetch_failure_seconds: float = 120.0  # a key that could not be fetched is not tried again for this long
     inbox_prepare_timeout_seconds: float = 15.0  # all the network work of one received item (then retried later)
+    inbox_lease_seconds: float = 120.0  # a claimed received item is due again after this if its worker died
+    delivery_lease_seconds: float = 300.0  # and a claimed delivery (node.core.processes)
 
     @property
     def networks(self):
@@ -330,6 +332,7 @@ def validate(config: Config) -> None:
             raise ConfigError(f"[federation] {key} must be positive")
     if not config.federation.inbox_prepare_timeout_seconds > 0:
         raise ConfigError("[federation] inbox_prepare_timeout_seconds must be positive (15 is a good start)")
+    _validate_leases(config.federation)
     for f in fields(ServerConfig):
         if getattr(config.server, f.name) <= 0:
             raise ConfigError(f"[server] {f.name} must be positive")
@@ -338,6 +341,20 @@ def validate(config: Config) -> None:
     if config.tree.report_interval_seconds <= 0:
         raise ConfigError("[tree] report_interval_seconds must be positive")
     _validate_founded(config.node.founded)
+
+
+def _validate_leases(federation: FederationConfig) -> None:
+    """A lease must outlast the work on what it claims (else another process may take the row meanwhile)."""
+    if not federation.inbox_lease_seconds > federation.inbox_prepare_timeout_seconds:
+        raise ConfigError(
+            "[federation] inbox_lease_seconds must be longer than inbox_prepare_timeout_seconds"
+            f" ({federation.inbox_prepare_timeout_seconds:g}); 120 is a good start"
+        )
+    if not federation.delivery_lease_seconds >= 4 * federation.delivery_timeout_seconds:
+        raise ConfigError(
+            "[federation] delivery_lease_seconds must be at least four delivery_timeout_seconds"
+            f" ({4 * federation.delivery_timeout_seconds:g}); 300 is a good start"
+        )
 
 
 def _validate_retention(storage: StorageConfig) -> None:

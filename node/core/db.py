@@ -90,6 +90,8 @@ class Store(Protocol):
     """A node's database, SQLite or PostgreSQL."""
 
     dialect: str
+    #: After ``open``: no other process of the node had this store open (leases left are dead ones').
+    first_process: bool
 
     async def open(self) -> None: ...
 
@@ -105,6 +107,11 @@ class Store(Protocol):
     async def notify(self, channel: str) -> None: ...
 
     async def listen(self, channel: str, callback: Callable[[], None]) -> None: ...
+
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """``async with store.exclusive(name) as granted``: True while no other process of the node
+        holds ``name`` (work that must happen once runs only then); False: skip it this time."""
+        ...
 
 
 def make_store(storage: StorageConfig, migrations: Iterable[Migration]) -> Store:
@@ -142,6 +149,7 @@ class Database:
     """The SQLite store."""
 
     dialect = SQLITE
+    first_process = True  # the file's lock (hold_exclusive_lock) lets no other process open it
 
     def __init__(self, path: Path, *, migrations: Iterable[Migration] = (), synchronous_full: bool = False) -> None:
         self.path = path
@@ -221,6 +229,11 @@ class Database:
 
     async def listen(self, channel: str, callback: Callable[[], None]) -> None:
         """Nothing to hear (see :meth:`notify`)."""
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """Always granted: the file's lock (:func:`hold_exclusive_lock`) already makes this process the only one."""
+        yield True
 
 
 # Statement and fetch run as ONE call on the connection's thread: no statement stays open

@@ -4,7 +4,8 @@ A delivery row is one (activity, destination inbox) pair, unique, written in the
 transaction as the activity. States: ``queued`` -> ``done`` | ``dead``; a failed attempt
 stays ``queued`` with a later ``next_attempt_at``. Claiming pushes ``next_attempt_at``
 forward by the lease (a crashed worker's rows come due again by themselves, and at once when
-the node starts again: :func:`release_leases`) and skips hosts
+the node starts again with no other process running: :func:`release_leases`; several PostgreSQL
+processes claim with ``SKIP LOCKED``: :mod:`node.core.processes`) and skips hosts
 in backoff. The partial index on due time keeps the claim flat as the table grows.
 """
 
@@ -85,13 +86,22 @@ async def drop_superseded_updates(
 
 
 # Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
-CLAIM_DUE_SQL = (
-    "UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
+# On PostgreSQL the rows chosen are locked as they are read and rows another claim holds are skipped
+# (several delivery workers claim at once: see node.core.inbox_items.CLAIM_DUE_SQL); the paused
+# hosts are skipped as on SQLite.
+CLAIM_DUE_SQL = dialects(
+    sqlite="UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
     " WHERE seq IN (SELECT d.seq FROM deliveries d"
     "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
     "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
-    "               ORDER BY d.next_attempt_at LIMIT ?)"
-    " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at"
+    "               ORDER BY d.next_attempt_at, d.seq LIMIT ?)"
+    " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at",
+    postgres="UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1"
+    " WHERE seq IN (SELECT d.seq FROM deliveries d"
+    "               WHERE d.state = 'queued' AND d.next_attempt_at <= ?"
+    "                 AND NOT EXISTS (SELECT 1 FROM host_backoff b WHERE b.host = d.host AND b.retry_at > ?)"
+    "               ORDER BY d.next_attempt_at, d.seq LIMIT ? FOR UPDATE OF d SKIP LOCKED)"
+    " RETURNING seq, activity_id, inbox, host, signer, attempts, created_at",
 )
 
 

@@ -24,6 +24,15 @@ most an hour, on the runner's clock), then tried again; one failing item never b
 another, nor another kind. Tests step a room's kinds one cycle at a time with
 :meth:`DueRunner.run` (the rooms' ``run_single_cycle()``), which ignores ``every``.
 
+Several processes (PostgreSQL, :mod:`node.core.processes`): each kind names the ``worker`` it
+belongs to (``polls``, ``decisions``, ``tree``), and a process's loop runs only the kinds of the
+workers it was given (``DueRunner(workers=...)``). Whatever runs a kind (the loop, or a room's
+explicit call, as the decisions' tally closes the polls first) does so only while holding that
+kind's lock (``DueRunner(exclusive=store.exclusive)``, :meth:`node.core.db.Store.exclusive`): a
+process that does not get it skips the kind this time, so an item is never worked on by two
+processes at once, and the next holder reads what the last one committed. The failures' pauses
+are each process's own.
+
 This module knows no feature: the rooms bring their graphs and kinds (the polls room, the
 decisions room and the branch reporter; see their ``worker``/``report_sending`` docstrings).
 """
@@ -32,7 +41,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,14 +155,33 @@ class DueKind:
     key: Callable[[Any], str] = str  # names an item in the log and in the failures' pauses
     every: float = 0.0  # seconds between runs in the loop (0: every cycle)
     next_due: Callable[[], Awaitable[float | None]] | None = None  # when its next item falls due (epoch)
+    worker: str = ""  # the worker it belongs to (polls, decisions, tree): a process runs the ones it is given
+
+
+@asynccontextmanager
+async def _granted(name: str) -> AsyncIterator[bool]:
+    """A runner without a store's lock (a test's): always granted."""
+    yield True
 
 
 class DueRunner:
     """Runs the kinds of due work the rooms added, each item on its own, on one worker loop."""
 
-    def __init__(self, clock: Clock, *, on_done: Callable[[], None] = lambda: None, idle_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        on_done: Callable[[], None] = lambda: None,
+        idle_seconds: float = 1.0,
+        exclusive: Callable[[str], AbstractAsyncContextManager[bool]] | None = None,
+        workers: Iterable[str] | None = None,
+        announce: Callable[[], None] | None = None,
+    ) -> None:
         self.clock = clock
         self.on_done = on_done  # something was done (deliveries were queued, as a rule): wake who sends them
+        self.exclusive = exclusive or _granted  # the store's: one process at a time runs a kind
+        self.workers = None if workers is None else frozenset(workers)  # the loop runs these kinds (None: all)
+        self.announce = announce  # PostgreSQL: wakes the runners of the other processes too
         self.kinds: list[DueKind] = []
         self._failing: dict[tuple[str, str], tuple[int, float]] = {}  # (kind, item) -> (failures, next try)
         self._next_run: dict[str, float] = {}  # kind -> when the loop runs it next (kinds with ``every``)
@@ -169,7 +198,10 @@ class DueRunner:
             self.kinds.append(kind)
 
     def wake(self) -> None:
+        """Something may be due sooner: this process's loop, and (``announce``) the other processes' runners."""
         self.loop.wake()
+        if self.announce is not None:
+            self.announce()
 
     async def run(self, kinds: Sequence[DueKind]) -> int:
         """One pass over ``kinds`` (whatever their ``every``); how many items did something."""
@@ -185,6 +217,11 @@ class DueRunner:
         return self._failing.get((kind, key), (0, 0.0))[0]
 
     async def _run_kind(self, kind: DueKind) -> int:
+        """Every due item of ``kind``, while no other process runs that kind (else nothing, this time)."""
+        async with self.exclusive(f"due: {kind.name}") as granted:
+            return await self._run_items(kind) if granted else 0
+
+    async def _run_items(self, kind: DueKind) -> int:
         done = 0
         for item in await kind.due():
             name = (kind.name, kind.key(item))
@@ -205,17 +242,21 @@ class DueRunner:
 
     async def _loop_cycle(self) -> int:
         now = to_epoch(self.clock.now())
-        kinds = [kind for kind in self.kinds if now >= self._next_run.get(kind.name, 0.0)]
+        kinds = [kind for kind in self._mine() if now >= self._next_run.get(kind.name, 0.0)]
         for kind in kinds:
             if kind.every:
                 self._next_run[kind.name] = now + kind.every
         await self.run(kinds)
         return 0  # then wait: what is due next is at least a moment away, or wakes the loop
 
+    def _mine(self) -> list[DueKind]:
+        """The kinds this process's loop runs: those of its workers (a kind naming none: every runner's)."""
+        return [kind for kind in self.kinds if self.workers is None or not kind.worker or kind.worker in self.workers]
+
     async def _wake_at(self) -> float | None:
         """The earliest moment a kind falls due: its next run (``every``), or its next item."""
         moments = list(self._next_run.values())
-        for kind in self.kinds:
+        for kind in self._mine():
             if kind.next_due is not None:
                 moment = await kind.next_due()
                 if moment is not None:

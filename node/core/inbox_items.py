@@ -3,8 +3,9 @@
 States: ``queued`` (due at ``next_attempt_at``) -> ``done`` | ``dead``; a failed attempt
 stays ``queued`` with a later ``next_attempt_at``. Claiming a row pushes its
 ``next_attempt_at`` forward by the lease, so a worker that dies mid-item leaves a row that
-becomes due again when the lease runs out (at once when the node starts again:
-:func:`release_leases`): nothing acknowledged is lost. One partial index
+becomes due again when the lease runs out (at once when the node starts again with no other
+process running: :func:`release_leases`; a process starting beside live ones cannot tell theirs
+from a dead one's and waits for the lease: :mod:`node.core.processes`): nothing acknowledged is lost. One partial index
 (``state = 'queued'``, by due time) serves the claim, however large the table grows.
 """
 
@@ -19,12 +20,27 @@ PRUNE_TABLE = "inbox_items"
 PRUNE_ARRIVAL = "received_at"
 PRUNE_ENDED = "state IN ('done', 'dead') AND finished_at < ?"
 
-# Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py).
-CLAIM_DUE_SQL = (
-    "UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"
+# Named, so that the benchmarks EXPLAIN exactly what runs (benchmarks/bench_growth.py). On PostgreSQL
+# several processes claim at once: the rows chosen are locked as they are read, and rows another
+# claim holds are skipped, not waited for (nor claimed twice: without the lock, a second UPDATE would
+# wait for the first and then take the same rows, its IN list read before the first committed).
+CLAIM_DUE_SQL = dialects(
+    sqlite="UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"
     " WHERE seq IN (SELECT seq FROM inbox_items WHERE state = 'queued' AND next_attempt_at <= ?"
-    "               ORDER BY next_attempt_at LIMIT ?)"
-    " RETURNING seq, activity_id, recipient, actor_id, type, body, attempts, received_at"
+    "               ORDER BY next_attempt_at, seq LIMIT ?)"
+    " RETURNING seq, activity_id, recipient, actor_id, type, body, attempts, received_at",
+    postgres="UPDATE inbox_items SET next_attempt_at = ?, attempts = attempts + 1"
+    " WHERE seq IN (SELECT seq FROM inbox_items WHERE state = 'queued' AND next_attempt_at <= ?"
+    "               ORDER BY next_attempt_at, seq LIMIT ? FOR UPDATE SKIP LOCKED)"
+    " RETURNING seq, activity_id, recipient, actor_id, type, body, attempts, received_at",
+)
+
+#: PostgreSQL: the claimed rows this process still holds (not claimed again since, not finished),
+#: locked until the caller's transaction ends, so no other claim can take them meanwhile.
+STILL_CLAIMED_SQL = (
+    "SELECT i.seq FROM inbox_items i"
+    " JOIN jsonb_to_recordset(?::jsonb) AS c(seq bigint, attempts bigint) ON c.seq = i.seq AND c.attempts = i.attempts"
+    " WHERE i.state = 'queued' FOR UPDATE OF i"
 )
 
 
@@ -52,6 +68,16 @@ def insert_batch_statement(rows: list[tuple[str, str, str, str, str, float]]) ->
 
 async def claim_due(conn: Connection, *, now: float, lease_seconds: float, limit: int) -> list[Row]:
     return await fetch_all(conn, CLAIM_DUE_SQL, (now + lease_seconds, now, limit))
+
+
+async def still_claimed(conn: Connection, claims: list[tuple[int, int]]) -> set[int]:
+    """Of ``claims`` (seq, attempts as claimed), the rows still this claim's, locked in the caller's
+    transaction (PostgreSQL only: a lease that ran out under a slow worker may have let another
+    process claim a row meanwhile; that one's effects then count, and this one's are dropped)."""
+    if not claims:
+        return set()
+    held = jsonio.dumps_str([{"seq": seq, "attempts": attempts} for seq, attempts in claims])
+    return {row["seq"] for row in await fetch_all(conn, STILL_CLAIMED_SQL, (held,))}
 
 
 RELEASE_LEASES_SQL = dialects(

@@ -114,16 +114,21 @@ def _private_keys(
 
 
 async def load_or_create_keys(db: Store, usernames: list[str], now) -> KeyRing:
-    """Load every local actor's keys, generating the missing ones in one transaction."""
+    """Load every local actor's keys, generating the missing ones in one transaction.
+
+    Two processes starting together on an empty PostgreSQL database may both make keys: each
+    inserts ``ON CONFLICT DO NOTHING`` (the second waits for the first's commit, then inserts
+    nothing) and reads back what is stored, so both keep the one pair that won."""
     loaded: dict[str, ActorKeys] = {}
     async with db.transaction() as conn:
         for username in usernames:
             stored = await select_keys(conn, username)
-            for kind, generate in _GENERATORS.items():
-                if kind not in stored:
-                    key = generate()
-                    stored[kind] = (_private_pem(key), _public_pem(key))
-                    await insert_key(conn, username, kind, *stored[kind], to_epoch(now))
+            missing = [kind for kind in _GENERATORS if kind not in stored]
+            for kind in missing:
+                key = _GENERATORS[kind]()
+                await insert_key(conn, username, kind, _private_pem(key), _public_pem(key), to_epoch(now))
+            if missing:
+                stored = await select_keys(conn, username)  # ours, or another process's made meanwhile
             rsa_private, ed25519_private = _private_keys(username, stored)
             loaded[username] = ActorKeys(
                 username=username,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -70,6 +71,12 @@ def search_path(url: str) -> str | None:
         return None
     first = values[0].split(",")[0].strip().strip('"')
     return first or None
+
+
+def advisory_key(schema: str | None, name: str) -> int:
+    """The advisory lock's number for ``name`` in one node's schema (several nodes may share a server)."""
+    digest = hashlib.blake2b(f"{schema or 'public'}\0{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 _PARAMETER = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|::|\?|:([A-Za-z_][A-Za-z0-9_]*)|--[^\n]*")
@@ -201,6 +208,10 @@ class PostgresDatabase:
         self._readers: asyncpg.Pool | None = None
         self._reader: Connection | None = None
         self._listener: asyncpg.Connection | None = None
+        self._locker: asyncpg.Connection | None = None  # holds the advisory locks of exclusive()
+        self._locker_busy = asyncio.Lock()  # one statement at a time on that connection
+        self._held: set[str] = set()
+        self.first_process = False  # set by open(): no other process of the node had the store open
 
     def __repr__(self) -> str:
         return f"PostgresDatabase({redacted(self.url)!r})"
@@ -212,6 +223,7 @@ class PostgresDatabase:
             self._writers = await asyncpg.create_pool(self.url, min_size=1, max_size=1)
             await self._migrate()
             self._readers = await asyncpg.create_pool(self.url, min_size=1, max_size=self._pool_size)
+            self.first_process = await self._count_in()
             self._reader = Connection(self._readers)
         except BaseException:
             await self.close()
@@ -236,9 +248,10 @@ class PostgresDatabase:
                 await raw.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            await self._listener.close()
-            self._listener = None
+        for conn in (self._listener, self._locker):
+            if conn is not None:
+                await conn.close()
+        self._listener = self._locker = None
         for pool in (self._readers, self._writers):
             if pool is not None:
                 await pool.close()
@@ -274,6 +287,61 @@ class PostgresDatabase:
         if self._listener is None:
             self._listener = await asyncpg.connect(self.url)
         await self._listener.add_listener(self._channel(channel), lambda *_: callback())
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """True while this process holds the session advisory lock named ``name`` (in this schema),
+        False at once when another process (or another task of this one) holds it.
+
+        The lock lives on a connection of its own, taken with ``pg_try_advisory_lock`` (never
+        waiting) and let go after the block. A process that dies lets go with its connection. If
+        that connection is lost while a block runs, the lock is gone with it: the block finishes,
+        and another process may already have begun the same work; the rooms' rows move only along
+        their graphs (``WHERE`` on the state), so what it does twice is at most one more Update."""
+        if name in self._held:
+            yield False
+            return
+        key = advisory_key(self.schema, name)
+        if not await self._locking("SELECT pg_try_advisory_lock($1)", key):
+            yield False
+            return
+        self._held.add(name)
+        try:
+            yield True
+        finally:
+            self._held.discard(name)
+            await self._locking("SELECT pg_advisory_unlock($1)", key)
+
+    async def _count_in(self) -> bool:
+        """Count this process among the node's open ones (a shared advisory lock each holds while its
+        store is open); True if it was the first: no other held it (an exclusive try succeeded first)."""
+        first = await self._locking("SELECT pg_try_advisory_lock($1)", self._processes_key)
+        await self._locking("SELECT pg_advisory_lock_shared($1)", self._processes_key)
+        if first:
+            await self._locking("SELECT pg_advisory_unlock($1)", self._processes_key)
+        return first
+
+    @property
+    def _processes_key(self) -> int:
+        return advisory_key(self.schema, "open processes")
+
+    async def _locking(self, sql: str, key: int) -> bool:
+        """One lock statement on the locks' connection (made at first use, again after a failure,
+        counting this process in again: :meth:`_count_in`)."""
+        async with self._locker_busy:
+            try:
+                if self._locker is None or self._locker.is_closed():
+                    locker = await asyncpg.connect(self.url)
+                    if self._reader is not None:  # open: counted among the node's processes again
+                        await locker.execute("SELECT pg_advisory_lock_shared($1)", self._processes_key)
+                    self._locker = locker
+                return bool(await self._locker.fetchval(sql, key))
+            except BaseException:
+                # a connection in an unknown state: end it (its locks end with it) and start afresh
+                locker, self._locker = self._locker, None
+                if locker is not None:
+                    locker.terminate()
+                raise
 
     def _channel(self, channel: str) -> str:
         # one node's processes, not every node on the server: the schema is in the channel's name

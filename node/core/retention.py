@@ -21,6 +21,10 @@ the cutoff: rows are in arrival order, and a row that ended before the cutoff ar
 Nothing reads a table in full, whatever its size.
 
 A room adds its own steps (:func:`add_step`): the membership room's expired sessions.
+
+Several processes (PostgreSQL, :mod:`node.core.processes`): the pruning runs in the processes
+that run the ``inbox`` worker, each pass while holding the store's ``retention`` lock
+(:meth:`node.core.db.Store.exclusive`), so two passes never walk the tables at once.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from node.core import deliveries, inbox_items
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, RUN_WORKERS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, WORKERS
 from node.core.clock import to_epoch
 from node.core.config import StorageConfig
 from node.core.db import Store, fetch_one, fetch_value
@@ -124,8 +128,9 @@ async def prune_windows(
 
 async def pruning_ctx(app: web.Application) -> AsyncIterator[None]:
     """The background task: a pass shortly after start, then every ``prune_interval_seconds``.
-    Not started when the workers are not (tests call :meth:`Pruner.prune` themselves)."""
-    task = asyncio.ensure_future(_prune_forever(app)) if app[RUN_WORKERS] else None
+    Run by the processes that run the ``inbox`` worker, not by others (tests call
+    :meth:`Pruner.prune` themselves)."""
+    task = asyncio.ensure_future(_prune_forever(app)) if "inbox" in app[WORKERS] else None
     yield
     if task is not None:
         task.cancel()
@@ -137,7 +142,8 @@ async def _prune_forever(app: web.Application) -> None:
     await asyncio.sleep(min(FIRST_PRUNE_SECONDS, storage.prune_interval_seconds))
     while True:
         try:
-            deleted = await pruner.prune(app[DATABASE], to_epoch(app[CLOCK].now()))
+            async with app[DATABASE].exclusive("retention") as granted:  # one process at a time prunes
+                deleted = await pruner.prune(app[DATABASE], to_epoch(app[CLOCK].now())) if granted else {}
             if any(deleted.values()):
                 log.info("pruned %s", ", ".join(f"{n} {what}" for what, n in deleted.items() if n))
         except Exception:

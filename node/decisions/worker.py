@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -76,7 +77,7 @@ class DecisionWorker:
         self.db, self.urls, self.clock = app[DATABASE], app[URLS], app[CLOCK]
         self.username = app[CONFIG].node.name
         self.runner = app[DUE_RUNNER]
-        self.kinds = (
+        self.kinds: tuple[DueKind, ...] = (
             DueKind("decision roll", COPY, lambda: copy_store.rolls_due(self.db.reader), self.send_roll, _by_proposal),
             DueKind(
                 "decision exclusions",
@@ -108,6 +109,8 @@ class DecisionWorker:
                 _by_id,
             ),
         )
+        # each belongs to the decisions' worker: a process runs them when given it (node.core.processes)
+        self.kinds = tuple(replace(kind, worker="decisions") for kind in self.kinds)
 
     @property
     def keys(self) -> ActorKeys:

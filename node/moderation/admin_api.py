@@ -16,6 +16,7 @@ from node.core.appkeys import BLOCKLIST, CLOCK, DATABASE
 from node.core.auth import require_admin
 from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
+from node.core.processes import BLOCKS_CHANNEL
 from node.moderation import blocks, reports
 
 
@@ -78,7 +79,13 @@ async def apply_block(app: web.Application, *, kind: str, value: str, reason: st
     async with app[DATABASE].transaction() as conn:
         await blocks.insert_block(conn, kind=kind, value=value, reason=reason, now=to_epoch(app[CLOCK].now()))
         await blocks.drop_relations(conn, kind=kind, value=value)
+    await blocks_changed(app)
+
+
+async def blocks_changed(app: web.Application) -> None:
+    """The blocks in memory read again, here and (PostgreSQL) in the node's other processes."""
     await app[BLOCKLIST].load(app[DATABASE])
+    await app[DATABASE].notify(BLOCKS_CHANNEL)
 
 
 async def remove_block(request: web.Request) -> web.Response:
@@ -88,7 +95,7 @@ async def remove_block(request: web.Request) -> web.Response:
         removed = await blocks.delete_block(conn, kind=kind, value=value)
     if not removed:
         raise ApiError(404, f"{value} is not blocked")
-    await request.app[BLOCKLIST].load(request.app[DATABASE])
+    await blocks_changed(request.app)
     return web.json_response({"kind": kind, "value": value, "removed": True})
 
 

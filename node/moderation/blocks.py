@@ -3,7 +3,9 @@
 A blocked domain covers its subdomains; a blocked actor is one id. The inbox refuses what
 blocked hosts and actors send (403, before any signature work for domains), nothing is
 delivered to them, and blocking drops them from followers and members. The rows are the
-truth; :class:`BlockList` keeps them in memory for the checks on every request.
+truth; :class:`BlockList` keeps them in memory for the checks on every request, in each process
+of the node: a change is read again where it was made and, through a ``blocks`` notification,
+in the others (``node.moderation.admin_api.blocks_changed``, :mod:`node.core.processes`).
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from federation import jsonio
-from node.core.appkeys import BLOCKLIST, DATABASE
+from node.core.appkeys import DATABASE
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.registry import Part
 from node.membership.sessions import check_csrf, require_role
 from node.moderation import blocks, reports
-from node.moderation.admin_api import _target, apply_block
+from node.moderation.admin_api import _target, apply_block, blocks_changed
 
 REPORTS_SHOWN = 50
 
@@ -40,7 +40,7 @@ async def moderate(request: web.Request) -> web.Response:
     if form.get("action") == "unblock":
         async with request.app[DATABASE].transaction() as conn:
             await blocks.delete_block(conn, kind=kind, value=value)
-        await request.app[BLOCKLIST].load(request.app[DATABASE])
+        await blocks_changed(request.app)
     elif form.get("action") == "block":
         reason = form.get("reason", "")
         await apply_block(request.app, kind=kind, value=value, reason=reason if isinstance(reason, str) else "")

@@ -106,6 +106,7 @@ class PollWorker:
             work=self._close_one,
             key=lambda question: question.id,
             next_due=lambda: polls.next_end_time(self.db.reader),
+            worker="polls",
         )
         self.counts = DueKind(
             "poll counts",
@@ -114,6 +115,7 @@ class PollWorker:
             work=self._send_update,
             key=lambda question: question.id,
             every=interval_seconds,
+            worker="polls",
         )
         self.kinds = (self.closing, self.counts)
 

@@ -7,14 +7,16 @@ the other) with their federation client and the remote-actor cache (its key fetc
 by :class:`federation.fetchgate.KeyFetchGate`); the inbox and delivery workers and the runner of
 due work (:mod:`node.core.due`); then each room's own background work (the kinds of due work of
 the polls, the branch tree's reporter and the decisions, added to that runner) and the inbox intake (group commit of received
-activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers=False``
-lets tests step the workers one cycle at a time (``run_single_cycle``).
+activities; it runs even when the workers are not started). Nothing happens at import time. ``start_workers``
+names the workers this process runs (:mod:`node.core.processes`: all of them for ``chapterhouse
+serve``, some for ``chapterhouse worker --only`` on PostgreSQL); ``start_workers=False`` lets tests
+step the workers one cycle at a time (``run_single_cycle``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -29,7 +31,7 @@ from inbox.intake import InboxIntake
 from inbox.ratelimit import InboxLimits
 from inbox.worker import InboxWorker
 from node import branches, content, decisions, membership, moderation, polls
-from node.core import rendering, retention
+from node.core import processes, rendering, retention
 from node.core import schema as core_schema
 from node.core.actors import local_usernames, signer_for
 from node.core.appkeys import (
@@ -47,17 +49,29 @@ from node.core.appkeys import (
     KEYRING,
     REGISTRY,
     REMOTE_ACTORS,
-    RUN_WORKERS,
     URLS,
+    WORKERS,
 )
-from node.core.clock import Clock
+from node.core.clock import Clock, to_epoch
 from node.core.config import Config
-from node.core.db import fetch_value, make_store
+from node.core.db import SQLITE, fetch_value, make_store
 from node.core.due import DueRunner
 from node.core.errors import error_middleware
 from node.core.keys import load_or_create_keys
 from node.core.migrations import Migration
 from node.core.ports import Blocks
+from node.core.processes import (
+    BLOCKS_CHANNEL,
+    DELIVERY_CHANNEL,
+    DUE_CHANNEL,
+    DUE_WORKERS,
+    INBOX_CHANNEL,
+    PAUSED_HOSTS_SECONDS,
+    Coalesced,
+    announcer,
+    on_notifications,
+    workers_of,
+)
 from node.core.registry import Registry
 from node.core.remote_actors import RemoteActorStore
 from node.core.urls import INSTANCE_USERNAME, Urls
@@ -111,22 +125,29 @@ log = logging.getLogger("chapterhouse")
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     db = make_store(app[CONFIG].storage, app[REGISTRY].migrations)
+    opened_at = to_epoch(app[CLOCK].now())  # before it opens: the other processes' claims all come later
     await db.open()
     app[DATABASE] = db
+    if db.first_process:  # no other process has the store open: any lease left is a dead one's
+        await processes.release_dead_leases(db, app[CONFIG].federation, now=opened_at)
     app[KEYRING] = await load_or_create_keys(db, local_usernames(app[CONFIG]), app[CLOCK].now())
     yield
     await db.close()
 
 
 async def _moderation(app: web.Application) -> AsyncIterator[None]:
-    """The admin's blocks (in memory for every request's check), the inbox rate limits and the
-    sign-in and sign-up throttles."""
+    """The admin's blocks (in memory for every request's check; reloaded when another process
+    changes them), the inbox rate limits and the sign-in and sign-up throttles (this process's own:
+    :mod:`node.core.processes`)."""
     blocklist = BlockList()
     await blocklist.load(app[DATABASE])
     app[BLOCKLIST] = blocklist
+    reload = Coalesced("reload blocks", lambda: blocklist.load(app[DATABASE]))
+    await on_notifications(app[DATABASE], {BLOCKS_CHANNEL: reload})
     app[INBOX_LIMITS] = InboxLimits.from_config(app[CONFIG].federation)
     app[SIGN_IN_LIMITS] = SignInLimits.from_config(app[CONFIG].accounts)
     yield
+    await reload.close()
 
 
 def _blocked_reason(blocklist: Blocks) -> Callable[[str], str | None]:
@@ -171,45 +192,68 @@ async def _federation(app: web.Application) -> AsyncIterator[None]:
     await fetch_session.close()
 
 
-def _workers(start: bool) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def workers(app: web.Application) -> AsyncIterator[None]:
-        delivery = DeliveryWorker(
-            db=app[DATABASE],
-            client=app[FEDERATION_CLIENT],
-            keyring=app[KEYRING],
-            urls=app[URLS],
-            clock=app[CLOCK],
-            concurrency=app[CONFIG].federation.delivery_concurrency,
-        )
-        await delivery.load_paused_hosts()
-        inbox = InboxWorker(
-            db=app[DATABASE],
-            config=app[CONFIG],
-            urls=app[URLS],
-            remote_actors=app[REMOTE_ACTORS],
-            clock=app[CLOCK],
-            registry=app[REGISTRY],
-            on_deliveries_queued=delivery.wake,
-        )
-        app[DELIVERY_WORKER], app[INBOX_WORKER] = delivery, inbox
-        app[HOST_IS_BACK] = delivery.host_is_back  # the inbox's word that a paused host is back (node.core.ports)
-        app[DUE_RUNNER] = due = DueRunner(app[CLOCK], on_done=delivery.wake)  # the rooms add their kinds
-        await delivery.release_leases()  # this process is the only writer: any lease left is a dead one's
-        await inbox.release_leases()
-        if start:
-            delivery.loop.start()
-            inbox.loop.start()
-            due.loop.start()
-        yield
-        await due.loop.stop()
-        await inbox.loop.stop()
-        await delivery.loop.stop()
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    """The inbox and delivery workers and the runner of due work, made in every process (tests step
+    them); the loops of this process's ``app[WORKERS]`` started, and woken by the other processes'
+    notifications (PostgreSQL; :mod:`node.core.processes`)."""
+    db, config, workers = app[DATABASE], app[CONFIG], app[WORKERS]
+    announcers = {channel: announcer(db, channel) for channel in (INBOX_CHANNEL, DELIVERY_CHANNEL, DUE_CHANNEL)}
+    delivery = DeliveryWorker(
+        db=db,
+        client=app[FEDERATION_CLIENT],
+        keyring=app[KEYRING],
+        urls=app[URLS],
+        clock=app[CLOCK],
+        concurrency=config.federation.delivery_concurrency,
+        lease_seconds=config.federation.delivery_lease_seconds,
+        announce=announcers[DELIVERY_CHANNEL],
+        paused_hosts_seconds=None if db.dialect == SQLITE else PAUSED_HOSTS_SECONDS,
+    )
+    await delivery.load_paused_hosts()
+    inbox = InboxWorker(
+        db=db,
+        config=config,
+        urls=app[URLS],
+        remote_actors=app[REMOTE_ACTORS],
+        clock=app[CLOCK],
+        registry=app[REGISTRY],
+        on_deliveries_queued=delivery.wake,
+        lease_seconds=config.federation.inbox_lease_seconds,
+        announce=announcers[INBOX_CHANNEL],
+    )
+    app[DELIVERY_WORKER], app[INBOX_WORKER] = delivery, inbox
+    app[HOST_IS_BACK] = delivery.host_is_back  # the inbox's word that a paused host is back (node.core.ports)
+    app[DUE_RUNNER] = due = DueRunner(  # the rooms add their kinds
+        app[CLOCK],
+        on_done=delivery.wake,
+        exclusive=db.exclusive,
+        workers=workers & DUE_WORKERS,
+        announce=announcers[DUE_CHANNEL],
+    )
+    loops = {INBOX_CHANNEL: inbox.loop, DELIVERY_CHANNEL: delivery.loop, DUE_CHANNEL: due.loop}
+    started = {channel: loop for channel, loop in loops.items() if _runs(workers, channel)}
+    for loop in started.values():
+        loop.start()
+    await on_notifications(db, {channel: loop.wake for channel, loop in started.items()})
+    yield
+    for loop in reversed(loops.values()):
+        await loop.stop()
+    for notify in announcers.values():
+        if notify is not None:
+            await notify.close()
 
-    return workers
+
+def _runs(workers: frozenset[str], channel: str) -> bool:
+    """Whether a process given ``workers`` runs the loop woken on ``channel``."""
+    return bool(workers & DUE_WORKERS) if channel == DUE_CHANNEL else channel in workers
 
 
 async def _intake(app: web.Application) -> AsyncIterator[None]:
-    intake = InboxIntake(app[DATABASE], on_committed=app[INBOX_WORKER].wake, parsed=app[INBOX_WORKER].parsed)
+    # the parsed activities are kept for this process's inbox worker; on PostgreSQL, only if it runs one
+    keep_parsed = app[DATABASE].dialect == SQLITE or "inbox" in app[WORKERS]
+    intake = InboxIntake(
+        app[DATABASE], on_committed=app[INBOX_WORKER].wake, parsed=app[INBOX_WORKER].parsed if keep_parsed else None
+    )
     app[INBOX_INTAKE] = intake
     intake.start()
     yield
@@ -225,10 +269,13 @@ def make_app(
     config: Config,
     *,
     clock: Clock | None = None,
-    start_workers: bool = True,
+    start_workers: bool | Iterable[str] = True,
     features: Sequence[Feature] = DEFAULT_FEATURES,
+    process_name: str | None = None,
 ) -> web.Application:
-    """The node as an application; ``features`` lets a test run only the rooms it needs."""
+    """The node as an application; ``features`` lets a test run only the rooms it needs. ``start_workers``:
+    the workers this process runs (names of :data:`node.core.processes.WORKER_NAMES`; True: all,
+    False: none, each made but not started); ``process_name`` names it in the metrics."""
     app = web.Application(
         middlewares=[metrics.metrics_middleware, error_middleware, body_deadline_middleware],
         client_max_size=config.federation.max_body_bytes,
@@ -237,8 +284,11 @@ def make_app(
     app[CLOCK] = clock or Clock()
     app[URLS] = Urls(config.node.base_url)
     app[REGISTRY] = build_registry(features)
-    app[RUN_WORKERS] = start_workers
-    app.cleanup_ctx.extend([_database, _moderation, _federation, _workers(start_workers), _intake])
+    app[WORKERS] = workers = workers_of(start_workers)
+    app[metrics.PROCESS_NAME] = metrics.ProcessName(
+        process_name or processes.process_name("web"), processes.describe(workers)
+    )
+    app.cleanup_ctx.extend([_database, _moderation, _federation, _workers, _intake])
     retention.setup(app)  # processed and delivered rows past [storage] retention, pruned in the background
     rendering.setup(app)
     discovery.add_routes(app)

@@ -10,11 +10,19 @@ from the database at that moment. Several nodes in one process (the tests) never
 - ``chapterhouse_inbox_items{state}``, ``chapterhouse_deliveries{state}``: queue depths.
 - ``chapterhouse_delivery_outcomes_total{outcome, status}``: done, retry, dead.
 - ``chapterhouse_hosts_in_backoff``: hosts whose deliveries are paused.
+- ``chapterhouse_process_info{process, workers}``: always 1; names the process that answered
+  (``web-<pid>``, ``worker-<pid>`` or ``chapterhouse worker --name``) and the workers it runs.
+
+Several processes (PostgreSQL, :mod:`node.core.processes`): the requests and delivery outcomes
+are each process's own (scrape every process and sum), the queue depths the node's (read from
+the shared database, the same in every process). A ``chapterhouse worker`` answers ``/metrics``
+on ``--metrics-listen`` (:func:`metrics_only_app`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -22,9 +30,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from node.core import deliveries as outbox_store
 from node.core import inbox_items as inbox_store
-from node.core.appkeys import CLOCK, DATABASE, DELIVERY_WORKER, REQUEST_TALLY
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REQUEST_TALLY
 from node.core.auth import require_admin
 from node.core.clock import to_epoch
+from node.core.errors import error_middleware
 
 ROUTE_KINDS = (
     ("/inbox", "inbox"),
@@ -39,6 +48,17 @@ ROUTE_KINDS = (
     ("/metrics", "metrics"),
     ("/healthz", "health"),
 )
+
+
+@dataclass(frozen=True)
+class ProcessName:
+    """Which process this is, for ``chapterhouse_process_info``."""
+
+    name: str
+    workers: str  # the workers it runs, as ``--workers`` names them
+
+
+PROCESS_NAME: web.AppKey[ProcessName] = web.AppKey("process_name", ProcessName)
 
 
 def route_kind(path: str) -> str:
@@ -61,7 +81,9 @@ async def metrics_middleware(request: web.Request, handler):
 
 
 class _Snapshot:
-    def __init__(self, requests: Counter, outcomes: Counter, inbox: dict, deliveries: dict, backoff: int) -> None:
+    def __init__(
+        self, requests: Counter, outcomes: Counter, inbox: dict, deliveries: dict, backoff: int, process: ProcessName
+    ) -> None:
         self.requests, self.outcomes, self.inbox, self.deliveries, self.backoff = (
             requests,
             outcomes,
@@ -69,6 +91,7 @@ class _Snapshot:
             deliveries,
             backoff,
         )
+        self.process = process
 
     def collect(self):
         requests = CounterMetricFamily(
@@ -94,11 +117,21 @@ class _Snapshot:
             deliveries,
             GaugeMetricFamily("chapterhouse_hosts_in_backoff", "Hosts whose deliveries are paused", value=self.backoff),
         )
+        info = GaugeMetricFamily(
+            "chapterhouse_process_info", "The process that answered, and its workers", labels=["process", "workers"]
+        )
+        info.add_metric([self.process.name, self.process.workers], 1)
+        yield info
 
 
 async def metrics_view(request: web.Request) -> web.Response:
     require_admin(request)
-    app, db = request.app, request.app[DATABASE]
+    return await exposition(request.app)
+
+
+async def exposition(app: web.Application) -> web.Response:
+    """The node's figures as this process sees them, in Prometheus's text format."""
+    db = app[DATABASE]
     now = to_epoch(app[CLOCK].now())
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
@@ -108,6 +141,7 @@ async def metrics_view(request: web.Request) -> web.Response:
             await inbox_store.count_by_state(db.reader),
             await outbox_store.count_by_state(db.reader),
             len(await outbox_store.hosts_in_backoff(db.reader, now=now)),
+            app[PROCESS_NAME],
         )
     )
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -116,3 +150,21 @@ async def metrics_view(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app[REQUEST_TALLY] = Counter()
     app.router.add_get("/metrics", metrics_view)
+
+
+NODE_APP: web.AppKey[web.Application] = web.AppKey("node_app", web.Application)
+
+
+def metrics_only_app(node: web.Application) -> web.Application:
+    """An application that answers only ``/metrics`` (the admin token, as the node's) with ``node``'s
+    figures: what ``chapterhouse worker --metrics-listen`` serves, since a worker serves no pages."""
+    app = web.Application(middlewares=[error_middleware])
+    app[CONFIG] = node[CONFIG]  # require_admin reads the token here
+    app[NODE_APP] = node
+
+    async def view(request: web.Request) -> web.Response:
+        require_admin(request)
+        return await exposition(request.app[NODE_APP])
+
+    app.router.add_get("/metrics", view)
+    return app

@@ -14,6 +14,10 @@ aiohttp makes those; the node's own refusals are JSON and its pages HTML) as
 :class:`NodeRunner` is the guarded runner (:mod:`node.web.guard`) with that handler. ``web.run_app`` always builds a
 plain ``AppRunner``, so :func:`serve` does its job for ``chapterhouse serve``; the tests'
 nodes run under :class:`NodeRunner` too.
+
+``chapterhouse worker`` (PostgreSQL: several processes share the node, :mod:`node.core.processes`)
+serves nothing: :func:`work` sets the application up without a site, so its cleanup contexts
+run the workers, and tears it down at SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from aiohttp import web
 
 from node.core.errors import json_error
 from node.web.guard import GuardedRunner
+from node.web.metrics import metrics_only_app
 
 _HINTS = {
     400: (
@@ -84,16 +89,42 @@ class NodeRunner(GuardedRunner):
         )
 
 
-async def serve(app: web.Application, host: str, port: int, **runner_options) -> None:
-    """Run ``app`` on ``host:port`` until SIGINT or SIGTERM, then clean up (what ``web.run_app`` does)."""
-    runner = NodeRunner(app, **runner_options)
-    await runner.setup()
+def _until_signalled() -> asyncio.Event:
+    """An event set at SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def serve(app: web.Application, host: str, port: int, **runner_options) -> None:
+    """Run ``app`` on ``host:port`` until SIGINT or SIGTERM, then clean up (what ``web.run_app`` does)."""
+    runner = NodeRunner(app, **runner_options)
+    await runner.setup()
+    stop = _until_signalled()
     try:
         await web.TCPSite(runner, host, port).start()
         await stop.wait()
     finally:
+        await runner.cleanup()
+
+
+async def work(app: web.Application, metrics_at: tuple[str, int] | None = None) -> None:
+    """``chapterhouse worker``: ``app`` set up (its ``cleanup_ctx``: the database, keys, federation
+    client and the workers it was given) but serving no HTTP, until SIGINT or SIGTERM; with
+    ``metrics_at`` (host, port), ``/metrics`` alone answers there (:func:`node.web.metrics.metrics_only_app`)."""
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    stop = _until_signalled()
+    metrics_runner: web.AppRunner | None = None
+    try:
+        if metrics_at is not None:
+            metrics_runner = web.AppRunner(metrics_only_app(app), access_log=None)
+            await metrics_runner.setup()
+            await web.TCPSite(metrics_runner, *metrics_at).start()
+        await stop.wait()
+    finally:
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runner.cleanup()

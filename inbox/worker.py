@@ -211,7 +211,8 @@ class InboxWorker:
         queued = False
         once_per_batch = OncePerBatch()
         async with self.db.transaction() as conn:
-            for item in await self._still_ours(conn, items):
+            # PostgreSQL: only the rows still ours (SQLite: one process, no statement spent on it)
+            for item in items if self.db.dialect != POSTGRES else await self._still_ours(conn, items):
                 ctx = InboxContext(
                     conn=conn,
                     config=self.config,
@@ -253,8 +254,6 @@ class InboxWorker:
     async def _still_ours(self, conn, items: list[_Ready]) -> list[_Ready]:
         """PostgreSQL: the items this claim still holds, locked until the batch commits (an item whose
         lease ran out and that another process claimed since is that one's to finish)."""
-        if self.db.dialect != POSTGRES:
-            return items
         held = await store.still_claimed(conn, [(item.row["seq"], item.row["attempts"]) for item in items])
         for item in items:
             if item.row["seq"] not in held:

@@ -52,6 +52,7 @@ def _init(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from node.core.preflight import explain, problems, warnings
+    from node.core.processes import describe
     from node.web.app import make_app
     from node.web.server import serve
 
@@ -68,7 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
     app = make_app(config, start_workers=workers)
     print(
         f"chapterhouse: {config.node.display_name} (@{config.node.name}@{config.node.host}) "
-        f"on http://{config.node.listen}, database {config.storage.database}",
+        f"on http://{config.node.listen}, database {config.storage.describe()}, workers {describe(workers)}",
         flush=True,
     )
     print(

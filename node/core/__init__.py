@@ -21,6 +21,9 @@
   (the inbox answering a Follow, the outbox, the poll worker all use it); ``inbox_items`` and
   ``deliveries``: the two queues' tables, shared by the pipelines and the admin's metrics.
 - ``remote_actors``: the SQL behind ``federation.actors``' store interface.
+- ``processes``: a node served by several processes on PostgreSQL: which workers each runs,
+  how nothing is done twice (claims, leases, ``Store.exclusive``), how they wake each other,
+  and what each keeps to itself.
 - ``serving``: content negotiation, collection pages, signed GETs, reading a JSON body;
   ``errors``: JSON refusals; ``auth``: the admin token; ``rendering``: Jinja2 pages over the
   rooms' templates; ``sanitize``, ``background``, ``retry``, ``logs``, ``backup``.

@@ -23,6 +23,12 @@ so every room's store functions run on it unchanged:
   (after the transaction that made work due has committed), and :meth:`PostgresDatabase.listen`
   calls back on each one, on a connection of its own, so an idle worker process starts at once
   instead of at its next poll.
+- **Once across processes**: :meth:`PostgresDatabase.exclusive` holds a session advisory lock
+  (``pg_try_advisory_lock``, numbered from the schema and a name: :func:`advisory_key`) on a
+  connection of its own while a block runs; another process asking for it is refused at once.
+  The same connection holds a shared lock for as long as the store is open, which tells a
+  starting process whether it is the node's only one (``first_process``). What runs where, and
+  what each process keeps to itself: :mod:`node.core.processes`.
 
 The URL's password never reaches a log or an error message: :func:`redacted` replaces it.
 """

@@ -119,11 +119,11 @@ def _arguments(sql: str, params: Params) -> tuple[str, Sequence[Any]]:
     if not params:
         return text, ()
     text, names = numbered(text)
-    if names is None:
-        return text, tuple(params)
-    if not isinstance(params, dict):
+    if isinstance(params, dict):  # as SQLite: names the statement does not use are left out
+        return text, tuple(params[name] for name in names or ())
+    if names is not None:
         raise TypeError("a statement with :name parameters takes a dict")
-    return text, tuple(params[name] for name in names)
+    return text, tuple(params)
 
 
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|VALUES|WITH|TABLE|SHOW)\b|\bRETURNING\b", re.IGNORECASE)

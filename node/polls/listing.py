@@ -41,14 +41,14 @@ async def listed(conn: Connection, chapter: str, *, is_open: bool, now: float, o
     rows = await fetch_all(
         conn,
         f"SELECT * FROM ({_LISTED}) AS listed ORDER BY {order}, id LIMIT :limit OFFSET :offset",
-        {"chapter": chapter, "open": int(is_open), "now": now, "limit": limit, "offset": offset},
+        {"chapter": chapter, "open": is_open, "now": now, "limit": limit, "offset": offset},
     )
     return [{**jsonio.loads(row["data"]), "_kind": row["type"]} for row in rows]
 
 
 async def count_listed(conn: Connection, chapter: str, *, is_open: bool, now: float) -> int:
     return await fetch_value(
-        conn, f"SELECT COUNT(*) FROM ({_LISTED}) AS listed", {"chapter": chapter, "open": int(is_open), "now": now}
+        conn, f"SELECT COUNT(*) FROM ({_LISTED}) AS listed", {"chapter": chapter, "open": is_open, "now": now}
     )
 
 

@@ -36,6 +36,13 @@ transaction: its own proof, or the origin's copy fetched by id), is announced on
 the received activity; followers on FEP-1b12 software (``software``: their host's NodeInfo,
 fetched once when they follow) and the parent get the activity itself.
 
+**Members' posts** (``member_posts``: a ``registry.relay_rules`` entry and an ``Announce``
+preparer): a chapter boosts its members' blog posts (an ``Announce`` of the post's id); a parent
+fetches such a post from the host it was published on (the child's, or the ``audience`` node's
+of its subtree), checks that it is that post, public and attributed to an actor of that host,
+keeps it with the subtree's posts and announces it once to its followers and its parent, which
+check it again the same way. A post that fails is refused with the reason (a dead inbox item).
+
 **On the home page of a region or the international** (``subtree_posts``): the subtree's public
 news, blog posts, minutes and events, kept as they arrive (the same ones relaying relays), each
 with its chapter's name and a link to the original.
@@ -54,6 +61,7 @@ from node.branches import (
     admin,
     inbound,
     link_store,
+    member_posts,
     outbound,
     pages,
     paths,
@@ -90,7 +98,9 @@ def register(registry: Registry) -> None:
     subtree_posts.register(registry)
     registry.admin_sections.append(admin.admin_sections)
     registry.relay_rules.append(relaying.relay_subtree)
+    registry.relay_rules.append(member_posts.relay_boost)
     registry.before("Announce", relaying.prepare_relayed)
+    registry.before("Announce", member_posts.prepare)
     registry.before("Follow", software.learn)
     registry.after("Follow", software.remember)
     registry.actor_additions.append(actor_part)

@@ -126,19 +126,25 @@ async def _checked_against_author(pctx: PrepareContext, relayed: dict, origin: s
             if error.gone:
                 return f"its author {origin} is gone ({error.reason})"
             raise  # unreachable now: the inbox tries again later
-    gate, client = pctx.remote_actors.gate, pctx.remote_actors.client
     url = relayed["id"]
-
-    async def fetch() -> dict:
-        return await client.get_json(url, signer=pctx.remote_actors.signer)
-
     try:
-        served = await (gate.fetch(url, fetch) if gate is not None else fetch())
+        served = await fetch_from_origin(pctx, url)
     except FetchError as error:
         if error.gone:
             return f"{origin} serves nothing at {url} ({error.reason})"
         raise  # unreachable now: the inbox tries again later
     return _matching(served, relayed, origin)
+
+
+async def fetch_from_origin(pctx: PrepareContext, url: str) -> dict:
+    """The document at ``url``, fetched signed by the instance actor through the inbox's gated fetches
+    (the federation client: its address guard, ``allow_private_addresses``, its size cap)."""
+    gate, client = pctx.remote_actors.gate, pctx.remote_actors.client
+
+    async def fetch() -> dict:
+        return await client.get_json(url, signer=pctx.remote_actors.signer)
+
+    return await (gate.fetch(url, fetch) if gate is not None else fetch())
 
 
 def _matching(served: dict, relayed: dict, origin: str) -> dict | str:

@@ -2,10 +2,12 @@
 
 A node with linked children receives its subtree's public posts: a child's own ``Create`` /
 ``Update`` / ``Delete`` of a Note, Article or Event (news, blog posts, minutes' announcements,
-events), and a child's ``Announce`` of such an activity of a node below it (``audience`` names
-that node, whose signed report came here through the same child). :func:`keep` (an
-``after_handled`` hook for those four types, in the inbox's transaction) accepts exactly what
-:mod:`node.branches.relaying` relays and keeps a small, sanitised copy of each post in
+events), a child's ``Announce`` of such an activity of a node below it (``audience`` names
+that node, whose signed report came here through the same child), and a child's boost of a post
+published on a host of its subtree (a member's blog post, fetched from there and checked:
+:mod:`node.branches.member_posts`). :func:`keep` (an ``after_handled`` hook for those four
+types, in the inbox's transaction) accepts exactly what :mod:`node.branches.relaying` and
+:mod:`node.branches.member_posts` relay and keeps a small, sanitised copy of each post in
 ``branch_subtree_posts`` (its id, kind, dates, title, excerpt HTML, place), keyed by the post's
 id, so a redelivery or the same post by two paths is one row; an ``Update`` replaces it, a
 ``Delete`` removes it. Polls are not kept here: a federation's decisions have pages of their own.
@@ -29,7 +31,7 @@ from markupsafe import Markup
 from federation import jsonio
 from federation.activitystreams import id_of
 from inbox.handlers import InboxContext
-from node.branches import link_store, names, relaying, reports
+from node.branches import link_store, member_posts, names, relaying, reports
 from node.core.appkeys import CLOCK, DATABASE
 from node.core.clock import iso, to_epoch
 from node.core.db import Connection, fetch_all
@@ -94,6 +96,9 @@ async def _via_linked_child(ctx: InboxContext, activity: dict) -> tuple[dict, st
         return None
     if activity.get("type") != "Announce":
         return (activity, sender, sender) if relaying.own_public_post(activity, sender) else None
+    if isinstance(activity.get("object"), str):  # a boost of a post of its subtree (a member's blog post)
+        boosted = await member_posts.checked(ctx, activity)
+        return None if boosted is None else ({"type": "Create", "object": boosted[0]}, boosted[1], boosted[2])
     # exactly what relaying relays in turn: the activity as checked against its author before the transaction
     relayed = await relaying._relayed_by_child(ctx, activity, sender)
     origin = id_of(activity.get("audience"))

@@ -165,7 +165,7 @@ class DeliveryWorker:
         now = to_epoch(self.clock.now())
         if body is None:
             return Outcome(row["seq"], row["host"], "dead", None, "the activity no longer exists")
-        if row["signer"] not in self.keyring:
+        if not await self.keyring.load(self.db.reader, row["signer"]):  # a member's keys: loaded once
             return Outcome(row["seq"], row["host"], "dead", None, f"no local actor {row['signer']} to sign with")
         signer = signer_for(self.urls, self.keyring[row["signer"]])
         result = await self.client.post_signed(row["inbox"], body, signer=signer)

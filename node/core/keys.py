@@ -29,7 +29,8 @@ class ActorKeys:
 
 
 class KeyRing:
-    """The loaded keys of every local actor, by username."""
+    """The loaded keys of every local actor, by username: the chapter's and the instance actor's from
+    the start, a member account's when something is first signed as it (:meth:`load`)."""
 
     def __init__(self, keys: dict[str, ActorKeys]) -> None:
         self._keys = keys
@@ -39,6 +40,18 @@ class KeyRing:
 
     def __contains__(self, username: str) -> bool:
         return username in self._keys
+
+    async def load(self, conn: Connection, username: str) -> bool:
+        """Load the stored keys of ``username`` (a member account) if they are not loaded; False when
+        it has none (no such local actor)."""
+        if username in self._keys:
+            return True
+        stored = await select_keys(conn, username)
+        if "rsa" not in stored or "ed25519" not in stored:
+            return False
+        rsa_private, ed25519_private = _private_keys(username, stored)
+        self._keys[username] = ActorKeys(username, rsa_private, stored["rsa"][1], ed25519_private)
+        return True
 
 
 def _private_pem(key) -> str:

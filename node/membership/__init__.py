@@ -9,7 +9,8 @@ CSRF token for forms). The members collection addresses members-only posts (the 
 ``audiences["members"]``); polls and decisions count only active members (``members``).
 
 - ``members``: the ``members`` table (chapter, actor, state, role) and its queries.
-- ``accounts``: local member accounts (Person actors on this node).
+- ``accounts``: local member accounts (Person actors on this node); a new display name goes out
+  as an ``Update`` of the Person, signed by the member, to their followers and the chapter's.
 - ``sessions``: signed-in people, roles on the pages, the CSRF check, safe ``next`` paths.
 - ``inbound`` / ``outbound``: Join, Leave; Add / Remove on the members collection, Accept /
   Reject of a Join. ``pages``: joining, sign-in, the admin's member list, one's own account.

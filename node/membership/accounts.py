@@ -8,6 +8,9 @@ account is), found by WebFinger as ``acct:username@host``. Signing up files a
 see that it waits, but is invisible to the federation (no WebFinger, no actor document, no
 inbox: :func:`federated_account_username`), so a wave of sign-ups publishes nothing. A
 password must not be a common or easily guessed one (:mod:`node.membership.passwords`).
+A new display name (:func:`change_display_name`) is sent to the federation as an ``Update`` of
+the member's ``Person``, signed with the member's own key (loaded when first needed:
+:meth:`node.core.keys.KeyRing.load`), to the member's followers and the chapter's.
 
 Passwords are hashed with argon2id (:mod:`node.membership.passwords`), in a thread since
 hashing is slow on purpose. A sign-in whose password checks out against an older hash (scrypt,
@@ -27,14 +30,16 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from node.core import keys
+from node.core import actors, follows, keys, vocabulary
 from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
-from node.core.clock import to_epoch
+from node.core.clock import from_epoch, to_epoch
 from node.core.db import Connection, fetch_all, fetch_one, fetch_value
 from node.core.errors import ApiError
 from node.core.i18n import N_
 from node.core.urls import Urls
 from node.membership import members, passwords
+from outbox import service
+from outbox.compose import Composed
 
 USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
 MIN_PASSWORD_LENGTH = 10
@@ -201,9 +206,53 @@ def check_display_name(display_name) -> str:
 
 
 async def change_display_name(app: web.Application, username: str, display_name) -> str:
+    """The new name, stored in one transaction with the ``Update`` of the member's ``Person`` that
+    tells the federation, once the account is an actor of it (approved; a waiting sign-up publishes
+    nothing). The Update goes to the member's followers and the chapter's (who saw the member's
+    posts in the chapter's boosts), signed at send time with the member's own key."""
     name = check_display_name(display_name)
-    await app[DATABASE].write_statement("UPDATE accounts SET display_name = ? WHERE username = ?", (name, username))
+    db, urls, now = app[DATABASE], app[URLS], app[CLOCK].now()
+    rename = "UPDATE accounts SET display_name = ? WHERE username = ?"
+    federated = await federated_account_username(db.reader, urls, urls.actor(username)) is not None
+    update = await _person_update(db.reader, urls, username, name, now) if federated else None
+    if update is None:
+        await db.write_statement(rename, (name, username))
+        return name
+
+    async def save(conn: Connection) -> None:
+        await conn.execute(rename, (name, username))
+
+    chapter_followers = await follows.follower_inboxes(db.reader, app[CONFIG].node.name)
+    await service.apply(
+        app, username, Composed(activity=update, changes=[save], direct_inboxes=chapter_followers), now=now
+    )
     return name
+
+
+async def _person_update(conn: Connection, urls: Urls, username: str, display_name: str, now) -> dict | None:
+    """``Update`` of the member's Person as it is served with its new name, addressed to the public
+    and the member's followers (None for an account without keys: no actor to update)."""
+    public, created = await keys.public_keys(conn, username), await keys.first_key_created_at(conn, username)
+    if public is None:
+        return None
+    person = actors.person_document(
+        urls,
+        username=username,
+        display_name=display_name,
+        rsa_public_pem=public[0],
+        ed25519_public=public[1],
+        published=from_epoch(created) if created else now,
+    )
+    return vocabulary.activity(
+        "Update",
+        urls,
+        actor=urls.actor(username),
+        now=now,
+        object=person,
+        context_value=actors.ACTOR_CONTEXT,
+        to=[vocabulary.PUBLIC],
+        cc=[urls.followers(username)],
+    )
 
 
 async def change_password(app: web.Application, username: str, current, new) -> None:

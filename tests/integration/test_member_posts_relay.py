@@ -16,6 +16,7 @@ import uuid
 from dataclasses import replace
 
 from node.core.db import fetch_all
+from tests.support.accounts import approved_account
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.content import inbox_outcome
 from tests.support.forms import browser_like_session, post_form
@@ -23,7 +24,6 @@ from tests.support.hostile import HostileGroup
 from tests.support.tree import host_of, ids_in, link, post_signed_as, tree_config, tree_of, wait_linked
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-PASSWORD = "correct horse battery staple"
 
 
 async def _three_levels(make_node, tmp_path, *, also_under_europe: tuple[str, ...] = ()):
@@ -54,15 +54,7 @@ async def _three_levels(make_node, tmp_path, *, also_under_europe: tuple[str, ..
 async def _member_writes(node, username: str, title: str, text: str) -> str:
     """``username`` signs up on ``node``'s pages, the admin approves, and they publish a blog post: its id."""
     async with browser_like_session() as session:
-        status, _, _ = await post_form(
-            session, node, "/join", {"username": username, "display_name": username.title(), "password": PASSWORD}
-        )
-        assert status == 201
-        member = f"{node.base_url}/users/{username}"
-        status, body, _ = await publish(node, {"type": "Add", "object": member, "target": f"{node.actor_id}/members"})
-        assert status == 201, body
-        status, _, _ = await post_form(session, node, "/login", {"username": username, "password": PASSWORD})
-        assert status == 200
+        await approved_account(session, node, username)
         status, _, headers = await post_form(
             session, node, "/write/blog", {"title": title, "content": text}, allow_redirects=False
         )

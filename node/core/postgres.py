@@ -21,13 +21,13 @@ so every room's store functions run on it unchanged:
   advisory lock, so each migration runs once.
 - **Waking other processes**: :meth:`PostgresDatabase.notify` sends a ``NOTIFY`` on a channel
   (after the transaction that made work due has committed), and :meth:`PostgresDatabase.listen`
-  calls back on each one, on a connection of its own, so an idle worker process starts at once
-  instead of at its next poll.
+  calls back on each one, so an idle worker process starts at once instead of at its next poll.
 - **Once across processes**: :meth:`PostgresDatabase.exclusive` holds a session advisory lock
-  (``pg_try_advisory_lock``, numbered from the schema and a name: :func:`advisory_key`) on a
-  connection of its own while a block runs; another process asking for it is refused at once.
-  The same connection holds a shared lock for as long as the store is open, which tells a
-  starting process whether it is the node's only one (``first_process``). What runs where, and
+  (``pg_try_advisory_lock``, numbered from the schema and a name: :func:`advisory_key`) while a
+  block runs; another process asking for it is refused at once. It lives on the store's one
+  side connection, the listener's, which also holds a shared lock for as long as the store is
+  open, telling a starting process whether it is the node's only one (``first_process``): a
+  store holds its writer, its readers and that one connection. What runs where, and
   what each process keeps to itself: :mod:`node.core.processes`.
 
 The URL's password never reaches a log or an error message: :func:`redacted` replaces it.
@@ -213,9 +213,10 @@ class PostgresDatabase:
         self._writers: asyncpg.Pool | None = None
         self._readers: asyncpg.Pool | None = None
         self._reader: Connection | None = None
-        self._listener: asyncpg.Connection | None = None
-        self._locker: asyncpg.Connection | None = None  # holds the advisory locks of exclusive()
-        self._locker_busy = asyncio.Lock()  # one statement at a time on that connection
+        # one more connection: it holds the advisory locks (exclusive(), first_process) and listens
+        self._side: asyncpg.Connection | None = None
+        self._side_busy = asyncio.Lock()  # one statement at a time on it
+        self._listening: list[tuple[str, Callable[[], None]]] = []
         self._held: set[str] = set()
         self.first_process = False  # set by open(): no other process of the node had the store open
 
@@ -254,10 +255,9 @@ class PostgresDatabase:
                 await raw.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
 
     async def close(self) -> None:
-        for conn in (self._listener, self._locker):
-            if conn is not None:
-                await conn.close()
-        self._listener = self._locker = None
+        if self._side is not None:
+            await self._side.close()
+            self._side = None
         for pool in (self._readers, self._writers):
             if pool is not None:
                 await pool.close()
@@ -290,16 +290,17 @@ class PostgresDatabase:
 
     async def listen(self, channel: str, callback: Callable[[], None]) -> None:
         """Call ``callback`` (on the event loop) at each notification on ``channel``."""
-        if self._listener is None:
-            self._listener = await asyncpg.connect(self.url)
-        await self._listener.add_listener(self._channel(channel), lambda *_: callback())
+        async with self._side_busy:
+            side = await self._side_connection()
+            await side.add_listener(self._channel(channel), _calling(callback))
+            self._listening.append((channel, callback))
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
         """True while this process holds the session advisory lock named ``name`` (in this schema),
         False at once when another process (or another task of this one) holds it.
 
-        The lock lives on a connection of its own, taken with ``pg_try_advisory_lock`` (never
+        The lock lives on the side connection, taken with ``pg_try_advisory_lock`` (never
         waiting) and let go after the block. A process that dies lets go with its connection. If
         that connection is lost while a block runs, the lock is gone with it: the block finishes,
         and another process may already have begun the same work; the rooms' rows move only along
@@ -332,26 +333,37 @@ class PostgresDatabase:
         return advisory_key(self.schema, "open processes")
 
     async def _locking(self, sql: str, key: int) -> bool:
-        """One lock statement on the locks' connection (made at first use, again after a failure,
-        counting this process in again: :meth:`_count_in`)."""
-        async with self._locker_busy:
+        """One lock statement on the side connection."""
+        async with self._side_busy:
             try:
-                if self._locker is None or self._locker.is_closed():
-                    locker = await asyncpg.connect(self.url)
-                    if self._reader is not None:  # open: counted among the node's processes again
-                        await locker.execute("SELECT pg_advisory_lock_shared($1)", self._processes_key)
-                    self._locker = locker
-                return bool(await self._locker.fetchval(sql, key))
+                return bool(await (await self._side_connection()).fetchval(sql, key))
             except BaseException:
                 # a connection in an unknown state: end it (its locks end with it) and start afresh
-                locker, self._locker = self._locker, None
-                if locker is not None:
-                    locker.terminate()
+                side, self._side = self._side, None
+                if side is not None:
+                    side.terminate()
                 raise
+
+    async def _side_connection(self) -> asyncpg.Connection:
+        """The side connection (under ``_side_busy``), made at first use and again after a failure:
+        then counted among the node's open processes again (:meth:`_count_in`) and listening again."""
+        if self._side is None or self._side.is_closed():
+            side = await asyncpg.connect(self.url)
+            if self._reader is not None:
+                await side.execute("SELECT pg_advisory_lock_shared($1)", self._processes_key)
+            for channel, callback in self._listening:
+                await side.add_listener(self._channel(channel), _calling(callback))
+            self._side = side
+        return self._side
 
     def _channel(self, channel: str) -> str:
         # one node's processes, not every node on the server: the schema is in the channel's name
         return f"chapterhouse_{self.schema or 'public'}_{channel}"[:63]
+
+
+def _calling(callback: Callable[[], None]) -> Callable[..., None]:
+    """asyncpg's listener signature (connection, pid, channel, payload) around a plain callback."""
+    return lambda *_: callback()
 
 
 class _OneConnection:

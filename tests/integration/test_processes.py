@@ -227,8 +227,11 @@ async def add_followers(nodes: NodeProcesses, peers: list[Peer], each: int) -> l
     return [f"/users/f{number}/inbox" for number in range(1, each + 1)]
 
 
-async def all_processed(nodes: NodeProcesses):
-    rows = await nodes.query("SELECT state, COUNT(*) FROM inbox_items GROUP BY state")
+async def all_processed(nodes: NodeProcesses, peer: Peer):
+    """The states of what ``peer``'s actors sent, once none is queued any more."""
+    rows = await nodes.query(
+        "SELECT state, COUNT(*) FROM inbox_items WHERE actor_id LIKE $1 GROUP BY state", f"{peer.actor('')}%"
+    )
     states = {row[0]: row[1] for row in rows}
     return states if states.get("queued", 0) == 0 else None
 
@@ -288,6 +291,43 @@ async def test_processes_starting_together_on_an_empty_database_share_one_key_an
 
 
 @needs_postgres
+async def test_a_block_made_in_one_web_process_holds_in_the_other_at_once(module_nodes):
+    nodes = module_nodes
+    peer = await Peer().start()
+    web_1, web_2 = nodes.processes["web-1"], nodes.processes["web-2"]
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    path = f"/users/{nodes.name}/inbox"
+
+    async def post_to(session: aiohttp.ClientSession, process) -> int:
+        activity = {"@context": AS, "id": f"{peer.actor('pest')}/likes/{time.monotonic_ns()}", "type": "Like",
+                    "actor": peer.actor("pest"), "object": nodes.actor_id}  # fmt: skip
+        body = json.dumps(activity).encode()
+        headers = peer.signed("pest", nodes.base_url + path, body)
+        async with session.post(process.url + path, data=body, headers=headers) as response:
+            return response.status
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            assert await post_to(session, web_2) == 202
+            async with session.post(
+                f"{web_1.url}/admin/blocks", json={"actor": peer.actor("pest")}, headers=admin
+            ) as r:
+                assert r.status == 201
+            await eventually(lambda: _status_is(post_to(session, web_2), 403), timeout=5, interval=0.05)
+            async with session.delete(
+                f"{web_2.url}/admin/blocks", params={"actor": peer.actor("pest")}, headers=admin
+            ) as r:
+                assert r.status == 200
+            await eventually(lambda: _status_is(post_to(session, web_1), 202), timeout=5, interval=0.05)
+    finally:
+        await peer.stop()
+
+
+async def _status_is(answer, status: int) -> bool:
+    return await answer == status
+
+
+@needs_postgres
 @pytest.mark.timeout(180)
 async def test_5000_signed_posts_over_two_web_processes_are_each_processed_once(module_nodes):
     nodes = module_nodes
@@ -302,7 +342,7 @@ async def test_5000_signed_posts_over_two_web_processes_are_each_processed_once(
                 *(sender.send(session, peer, names[n % 4], reply(peer, names[n % 4], n, post["object"])) for n in range(5000))
             )  # fmt: skip
         sent = time.monotonic() - started
-        states = await eventually(lambda: all_processed(nodes), timeout=90)
+        states = await eventually(lambda: all_processed(nodes, peer), timeout=90)
         processed = time.monotonic() - started
     finally:
         await peer.stop()
@@ -311,7 +351,9 @@ async def test_5000_signed_posts_over_two_web_processes_are_each_processed_once(
     )
     assert len(sender.acknowledged) == 5000
     assert states == {"done": 5000}
-    twice = await nodes.query("SELECT COUNT(*) FROM inbox_items WHERE attempts != 1")
+    twice = await nodes.query(
+        "SELECT COUNT(*) FROM inbox_items WHERE attempts != 1 AND actor_id LIKE $1", f"{peer.actor('')}%"
+    )
     assert twice[0][0] == 0  # no item was claimed twice
     replies = await nodes.query("SELECT COUNT(*), COUNT(DISTINCT id) FROM interactions WHERE kind = 'reply'")
     assert tuple(replies[0]) == (5000, 5000)
@@ -419,7 +461,7 @@ async def chaos(nodes: NodeProcesses, peer: Peer, rng: random.Random, voters: li
 
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(kill_and_restart(), *(sender.send(session, peer, name, a) for name, a in activities))
-    await eventually(lambda: all_processed(nodes), timeout=60)
+    await eventually(lambda: all_processed(nodes, peer), timeout=60)
     await check_after_chaos(nodes, peer, sender, question, end, paths)
 
 

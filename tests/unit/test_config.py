@@ -52,6 +52,8 @@ token = "a-long-secret"
         (('name = "london"', 'name = "london"\nlevel = "galaxy"'), "level must be one of"),
         (('[storage]\ndatabase = "/tmp/x.sqlite3"', ""), "missing [storage]"),
         (('name = "london"', "name = 5"), "name must be a str"),
+        (("[admin]", "[federation]\ninbox_lease_seconds = 10\n[admin]"), "inbox_lease_seconds must be longer"),
+        (("[admin]", "[federation]\ndelivery_lease_seconds = 30\n[admin]"), "at least four delivery_timeout_seconds"),
     ],
 )
 def test_mistakes_are_refused_with_the_key_named(tmp_path, change, message):

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,6 +140,8 @@ class LoadResult:
 
     percentiles_ms: dict[float, float] = field(default_factory=dict)  # from wrk, which keeps no list
     client: str = "aiohttp"
+    #: wrk's: wall-clock time (time.time()) its first thread started and its last answer came
+    span: tuple[float, float] | None = None
 
     def percentile_ms(self, p: float) -> float:
         if p in self.percentiles_ms:
@@ -213,13 +215,17 @@ def raw_http(request: Request) -> bytes:
     return (head + "\r\n").encode() + request.body
 
 
-async def wrk_post_all(requests: list[Request], *, connections: int = 64, time_limit: float = 120.0) -> LoadResult:
+async def wrk_post_all(
+    requests: list[Request], *, connections: int = 64, time_limit: float = 120.0, target: str | None = None
+) -> LoadResult:
     """POST every request exactly once with wrk (``benchmarks/wrk/replay.lua``), ``connections``
     keep-alive connections on ``WRK_THREADS`` threads; stops when each has its answer, or at
-    ``time_limit``. All requests must go to one origin. Latency percentiles are wrk's."""
+    ``time_limit``. All requests must go to one origin: the requests' own, or ``target`` (an
+    origin that then gets them as they are, their Host header still the requests' own, as
+    behind a balancer). Latency percentiles are wrk's."""
     if not requests:
         return LoadResult(sent=0, elapsed=0.0, client="wrk")
-    origin = urlsplit(requests[0].url)
+    origin = urlsplit(target or requests[0].url)
     with tempfile.NamedTemporaryFile("wb", prefix="chapterhouse-wrk-", suffix=".bin", delete=False) as file:
         for request in requests:
             raw = raw_http(request)
@@ -253,6 +259,7 @@ async def wrk_post_all(requests: list[Request], *, connections: int = 64, time_l
         started_at=started_at,
         percentiles_ms={50: data["p50_us"] / 1000, 90: data["p90_us"] / 1000, 99: data["p99_us"] / 1000},
         client="wrk",
+        span=(min(start for start, _ in spans), max(end for _, end in spans)) if spans else None,
     )
 
 
@@ -276,32 +283,99 @@ async def _read_wrk(process: asyncio.subprocess.Process) -> tuple[list[str], lis
     return lines, spans
 
 
-async def load(requests: list[Request], *, connections: int = 64, time_limit: float = 120.0) -> LoadResult:
-    """wrk when it is installed (``make bench`` installs it), else the aiohttp client (a warning says so)."""
+async def load(
+    requests: list[Request], *, connections: int = 64, time_limit: float = 120.0, target: str | None = None
+) -> LoadResult:
+    """wrk when it is installed (``make bench`` installs it), else the aiohttp client (a warning says so);
+    ``target``: the origin to send them to, their Host header unchanged (:func:`wrk_post_all`)."""
     if have_wrk():
-        return await wrk_post_all(requests, connections=connections, time_limit=time_limit)
+        return await wrk_post_all(requests, connections=connections, time_limit=time_limit, target=target)
     print("  (wrk is not installed: the Python client drives this load; `make wrk` installs it)", flush=True)
+    if target is not None:
+        requests = [_sent_to(request, target) for request in requests]
     return await post_all(requests, connections=connections, time_limit=time_limit)
 
 
-class ClientCeiling:
-    """A raw 202 responder (``benchmarks._raw_responder``) in its own process, loaded by the same
-    client as the servers measured: what the client itself reaches on this machine."""
+def _sent_to(request: Request, target: str) -> Request:
+    """The same request addressed to ``target`` (an origin), its Host header still its own URL's."""
+    parts = urlsplit(request.url)
+    url = target.rstrip("/") + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Request(url, request.body, {"Host": parts.netloc, **request.headers})
 
-    async def measure(self, requests: list[Request], *, connections: int = 64) -> LoadResult:
-        directory = workdir("ceiling")
-        port = free_port()
-        server = ServerProcess(
-            "raw responder",
-            python_cmd("-m", "benchmarks._raw_responder", "--port", str(port)),
-            log=directory / "raw.log",
+
+async def load_spread(
+    requests: list[Request], targets: list[str], *, connections: int = 64, time_limit: float = 120.0
+) -> LoadResult:
+    """The requests dealt out in turn to ``targets`` (origins: one per server process, as a balancer
+    spreads them), every share loaded at once by a client of its own with its share of the
+    connections. One result: statuses summed, the time from the first client's start to the last
+    answer, the highest of the shares' percentiles."""
+    if len(targets) == 1:
+        return await load(requests, connections=connections, time_limit=time_limit, target=targets[0])
+    shares = [requests[i :: len(targets)] for i in range(len(targets))]
+    each = max(1, connections // len(targets))
+    results = await asyncio.gather(
+        *(
+            load(share, connections=each, time_limit=time_limit, target=target)
+            for share, target in zip(shares, targets, strict=True)
         )
+    )
+    return merged(list(results))
+
+
+def merged(results: list[LoadResult]) -> LoadResult:
+    """Several clients' results run at once, as one (see :func:`load_spread`)."""
+    statuses: dict[int | str, int] = {}
+    for result in results:
+        for status, n in result.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+    started_at = min(r.started_at for r in results)
+    spans = [r.span for r in results if r.span is not None]
+    if len(spans) == len(results):
+        elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    else:
+        elapsed = max(r.started_at + r.elapsed for r in results) - started_at
+    marks = {p for r in results for p in r.percentiles_ms}
+    return LoadResult(
+        sent=sum(r.sent for r in results),
+        elapsed=elapsed,
+        latencies=[x for r in results for x in r.latencies],
+        statuses=statuses,
+        started_at=started_at,
+        percentiles_ms={p: max(r.percentiles_ms.get(p, 0.0) for r in results) for p in marks},
+        client=results[0].client,
+        span=(min(s for s, _ in spans), max(e for _, e in spans)) if spans else None,
+    )
+
+
+class ClientCeiling:
+    """Raw 202 responders (``benchmarks._raw_responder``), each in its own process, loaded by the
+    same client as the servers measured: what the client itself reaches on this machine. With
+    several (``responders``), the load is spread over them as over several server processes."""
+
+    async def measure(self, requests: list[Request], *, connections: int = 64, responders: int = 1) -> LoadResult:
+        directory = workdir("ceiling")
+        servers: list[ServerProcess] = []
         try:
-            await server.wait_ready(f"http://{LOOPBACK}:{port}/healthz")
-            moved = [Request(f"http://{LOOPBACK}:{port}/inbox", r.body, r.headers) for r in requests]
-            return await load(moved, connections=connections)
+            targets = []
+            for number in range(responders):
+                port = free_port()
+                servers.append(
+                    ServerProcess(
+                        "raw responder",
+                        python_cmd("-m", "benchmarks._raw_responder", "--port", str(port)),
+                        log=directory / f"raw-{number}.log",
+                    )
+                )
+                await servers[-1].wait_ready(f"http://{LOOPBACK}:{port}/healthz")
+                targets.append(f"http://{LOOPBACK}:{port}")
+            if responders == 1:  # addressed to it, as it always was
+                moved = [Request(f"{targets[0]}/inbox", r.body, r.headers) for r in requests]
+                return await load(moved, connections=connections)
+            return await load_spread(requests, targets, connections=connections)
         finally:
-            server.stop()
+            for server in servers:
+                server.stop()
 
 
 # --- keys and signing ------------------------------------------------------------------------
@@ -467,7 +541,8 @@ ADMIN_TOKEN = "bench-admin-token-0123456789"  # noqa: S105 (a loopback bench nod
 class NodeSetup:
     port: int
     config: Path
-    database: Path
+    #: the SQLite file; for a node on PostgreSQL, its address (``postgresql://...?search_path=...``)
+    database: Path | str
 
     @property
     def base_url(self) -> str:
@@ -478,11 +553,12 @@ class NodeSetup:
         return f"{self.base_url}/users/{NODE_NAME}"
 
 
-def node_setup(directory: Path, *, port: int | None = None, **federation) -> NodeSetup:
+def node_setup(directory: Path, *, port: int | None = None, database: str | None = None, **federation) -> NodeSetup:
     """A config file for a node on a loopback port (a free one unless given: rounds that replay the
-    same signed requests, whose signatures cover the host and port, reuse one), with its own SQLite file."""
+    same signed requests, whose signatures cover the host and port, reuse one), with its own SQLite
+    file, or the PostgreSQL ``database`` (a URL) given."""
     port = port or free_port()
-    database = directory / "node.sqlite3"
+    store: Path | str = database or directory / "node.sqlite3"
     # The load comes from 1,000 actors behind one loopback address: the per-host inbox limit
     # would rightly throttle that, so the bench lifts the limits (it measures speed, not policy).
     options = {
@@ -501,7 +577,7 @@ def node_setup(directory: Path, *, port: int | None = None, **federation) -> Nod
         'display_name = "Benchmark chapter"',
         "",
         "[storage]",
-        f'database = "{database}"',
+        f'database = "{store}"',
         "",
         "[admin]",
         f'token = "{ADMIN_TOKEN}"',
@@ -511,32 +587,180 @@ def node_setup(directory: Path, *, port: int | None = None, **federation) -> Nod
     ]
     config = directory / "node.toml"
     config.write_text("\n".join(lines) + "\n")
-    return NodeSetup(port, config, database)
+    return NodeSetup(port, config, store)
 
 
-async def migrate_database(path: Path) -> None:
+async def migrate_database(address: Path | str) -> None:
     """Create the node's schema before it starts, so a benchmark can seed rows straight into it."""
-    from node.core.db import Database
-    from node.web.app import all_migrations
-
-    db = Database(path, migrations=all_migrations())
+    db = store_at(address)
     await db.open()
     await db.close()
 
 
-async def start_node(setup: NodeSetup, log_dir: Path) -> ServerProcess:
-    """``chapterhouse serve`` as production runs it, logging warnings only (no access log lines)."""
+async def start_node(
+    setup: NodeSetup, log_dir: Path, *, port: int | None = None, workers: str | None = None, label: str = "node"
+) -> ServerProcess:
+    """``chapterhouse serve`` as production runs it, logging warnings only (no access log lines).
+
+    ``port``: this process listens there instead of the config's port (another of one node's
+    processes behind one address: same ``base_url``, its own ``listen``); ``workers``: its
+    ``--workers`` (PostgreSQL); ``label`` names its log file."""
+    config, listen = setup.config, setup.port
+    if port is not None and port != setup.port:
+        config, listen = setup.config.with_name(f"{setup.config.stem}-{port}.toml"), port
+        text = setup.config.read_text().replace(f'listen = "{LOOPBACK}:{setup.port}"', f'listen = "{LOOPBACK}:{port}"')
+        config.write_text(text)
+    command = ["serve", "--config", str(config), *(["--workers", workers] if workers is not None else [])]
     node = ServerProcess(
-        "chapterhouse",
-        python_cmd("-m", "node.cli", "--log-level", "WARNING", "serve", "--config", str(setup.config)),
-        log=log_dir / "node.log",
+        "chapterhouse" if label == "node" else f"chapterhouse {label}",
+        python_cmd("-m", "node.cli", "--log-level", "WARNING", *command),
+        log=log_dir / f"{label}.log",
     )
     try:
-        await node.wait_ready(f"{setup.base_url}/healthz")
+        await node.wait_ready(f"http://{LOOPBACK}:{listen}/healthz")
     except BaseException:
         node.stop()
         raise
     return node
+
+
+async def start_worker(setup: NodeSetup, log_dir: Path, *, only: str, label: str) -> ServerProcess:
+    """``chapterhouse worker --only ...`` (PostgreSQL): background work, no HTTP; ready when its
+    ``/metrics`` answers (on a port of its own)."""
+    metrics = free_port()
+    command = ["worker", "--only", only, "--name", label, "--metrics-listen", f"{LOOPBACK}:{metrics}"]
+    worker = ServerProcess(
+        f"chapterhouse {label}",
+        python_cmd("-m", "node.cli", "--log-level", "WARNING", *command, "--config", str(setup.config)),
+        log=log_dir / f"{label}.log",
+    )
+    try:
+        await worker.wait_ready(f"http://{LOOPBACK}:{metrics}/metrics")
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+class ProcessGroup:
+    """One node's several processes: CPU time summed, the largest peak memory, stopped together."""
+
+    def __init__(self) -> None:
+        self.processes: list[ServerProcess] = []
+
+    def add(self, process: ServerProcess) -> ServerProcess:
+        self.processes.append(process)
+        return process
+
+    def cpu_seconds(self) -> float:
+        return sum(process.cpu_seconds() for process in self.processes)
+
+    def peak_rss_mb(self) -> float:
+        return max(process.peak_rss_mb() for process in self.processes)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+# --- a node's store from outside: its SQLite file, or its PostgreSQL schema -------------------
+
+
+def is_postgres(address: Path | str) -> bool:
+    return str(address).startswith(("postgresql://", "postgres://"))
+
+
+def store_at(address: Path | str):
+    """The node's own store (not yet open) at ``address``, with every migration: what
+    ``chapterhouse serve`` opens for that ``[storage] database``."""
+    from node.core.config import StorageConfig
+    from node.core.db import make_store
+    from node.web.app import all_migrations
+
+    storage = StorageConfig(url=str(address)) if is_postgres(address) else StorageConfig(database=Path(address))
+    return make_store(storage, all_migrations())
+
+
+class StoreReader:
+    """``async with StoreReader(address) as read: await read.value(sql, params)``: a node's store
+    read from outside while it runs, as an operator would (SQLite: the file, read-only; PostgreSQL:
+    one connection of its own). SQL with ``?`` parameters either way."""
+
+    def __init__(self, address: Path | str) -> None:
+        self.address = address
+        self._sqlite = None
+        self._postgres = None
+
+    async def __aenter__(self) -> StoreReader:
+        if is_postgres(self.address):
+            import asyncpg
+
+            self._postgres = await asyncpg.connect(str(self.address))
+        else:
+            import sqlite3
+
+            self._sqlite = sqlite3.connect(f"file:{self.address}?mode=ro", uri=True, timeout=10)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._postgres is not None:
+            await self._postgres.close()
+        if self._sqlite is not None:
+            self._sqlite.close()
+
+    async def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self._sqlite is not None:
+            return self._sqlite.execute(sql, params).fetchall()
+        from node.core.postgres import numbered
+
+        assert self._postgres is not None
+        text = numbered(sql)[0] if params else sql
+        return [tuple(row) for row in await self._postgres.fetch(text, *params)]
+
+    async def value(self, sql: str, params: tuple = ()):
+        found = await self.rows(sql, params)
+        return found[0][0] if found else None
+
+
+def write_rows(address: Path | str, sql: str, rows: list[tuple]) -> None:
+    """A statement run for each of ``rows`` (one transaction; ``?`` parameters) straight on a node's store,
+    while no process of it runs (seeding it before it starts, say)."""
+    if not is_postgres(address):
+        import sqlite3
+
+        conn = sqlite3.connect(address)
+        try:
+            with conn:
+                conn.executemany(sql, rows)
+        finally:
+            conn.close()
+        return
+
+    async def write() -> None:
+        import asyncpg
+
+        from node.core.postgres import numbered
+
+        conn = await asyncpg.connect(str(address))
+        try:
+            async with conn.transaction():
+                await conn.executemany(numbered(sql)[0], rows)
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, write()).result()
+
+
+def query(address: Path | str, sql: str, params: tuple = ()) -> list[tuple]:
+    """One read of a node's store (:class:`StoreReader`), from synchronous code."""
+
+    async def read() -> list[tuple]:
+        async with StoreReader(address) as reader:
+            return await reader.rows(sql, params)
+
+    with ThreadPoolExecutor(1) as pool:  # callable from inside a running event loop too
+        return pool.submit(asyncio.run, read()).result()
 
 
 # --- profiling a server under load (py-spy, attached by pid) ---------------------------------

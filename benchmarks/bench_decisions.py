@@ -78,25 +78,34 @@ DETAILS: dict = {}
 BALLOT_ROUNDS = 3
 
 
-BALLOTS = {PROPOSAL: ballot_leaves.Ballot("oneOf", OPTIONS)}
-
-
-def chapter_bodies(number: int, members: int, now: datetime) -> tuple[bytes, bytes, ed25519.Ed25519PublicKey]:
-    chapter = f"https://chapter{number}.example/users/c{number}"
-    key = ed25519.Ed25519PrivateKey.generate()
+def chapter_bodies(
+    number: int,
+    members: int,
+    now: datetime,
+    *,
+    proposal: str = PROPOSAL,
+    chapter: str | None = None,
+    key: ed25519.Ed25519PrivateKey | None = None,
+    published: str = "2030-01-01T00:00:00Z",
+) -> tuple[bytes, bytes, ed25519.Ed25519PublicKey]:
+    """Chapter ``number``'s signed tally of ``members`` ballots on ``proposal`` (its single question) and
+    its leaves (JSON bodies, leaves at ``<chapter>/leaves``), and its public key; by default an
+    invented chapter with a new key."""
+    chapter = chapter or f"https://chapter{number}.example/users/c{number}"
+    key = key or ed25519.Ed25519PrivateKey.generate()
     made = ballot_leaves.canonical_order(
         [
-            ballot_leaves.leaf(PROPOSAL, chapter, f"{number}-{n:040x}", {PROPOSAL: [OPTIONS[n % 4]]})
+            ballot_leaves.leaf(proposal, chapter, f"{number}-{n:040x}", {proposal: [OPTIONS[n % 4]]})
             for n in range(members)
         ]
     )
-    counts = {name: sum(1 for leaf in made if leaf["answers"][PROPOSAL] == [name]) for name in OPTIONS}
+    counts = {name: sum(1 for leaf in made if leaf["answers"][proposal] == [name]) for name in OPTIONS}
     document = decision_documents.decision_document(
         "DecisionTally",
         actor=chapter,
-        proposal=PROPOSAL,
-        published="2030-01-01T00:00:00Z",
-        questions=[{"id": PROPOSAL, "counts": counts, "voters": members}],
+        proposal=proposal,
+        published=published,
+        questions=[{"id": proposal, "counts": counts, "voters": members}],
         voters=members,
         rollSize=members,
         exclusions=0,
@@ -108,19 +117,22 @@ def chapter_bodies(number: int, members: int, now: datetime) -> tuple[bytes, byt
     return json.dumps(signed).encode(), json.dumps({"orderedItems": made}).encode(), key.public_key()
 
 
-def check_and_aggregate(bodies: list[tuple[bytes, bytes, ed25519.Ed25519PublicKey]]) -> outcome.Outcome:
+def check_and_aggregate(
+    bodies: list[tuple[bytes, bytes, ed25519.Ed25519PublicKey]], proposal: str = PROPOSAL
+) -> outcome.Outcome:
     """What every level does with each chapter's tally: the proof, the recount of its leaves (shape,
     canonical order, every figure compared), the Merkle root; then the outcome from the recounts."""
+    ballots = {proposal: ballot_leaves.Ballot("oneOf", OPTIONS)}
     rows = []
     for tally_body, leaves_body, key in bodies:
         tally = json.loads(tally_body)
         made = json.loads(leaves_body)["orderedItems"]
         verify_proof(tally, key)
-        counted = ballot_leaves.recount(BALLOTS, made)
+        counted = ballot_leaves.recount(ballots, made)
         problems = ballot_leaves.claim_problems(tally, counted)
         if problems or tally["merkleRoot"] != ballot_leaves.merkle_root(made):
             raise AssertionError(problems or "the root")
-        question = counted.questions[PROPOSAL]
+        question = counted.questions[proposal]
         rows.append(
             outcome.ChapterTally(tally["attributedTo"], tally["rollSize"], (), True, question.voters, question.counts)
         )

@@ -21,7 +21,6 @@ Run: ``python -m benchmarks.bench_fanout [--quick]``.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
@@ -35,6 +34,8 @@ from benchmarks._support import (
     LOOPBACK,
     NODE_NAME,
     PUBLIC,
+    NodeSetup,
+    ProcessGroup,
     Request,
     ServerProcess,
     free_port,
@@ -44,6 +45,7 @@ from benchmarks._support import (
     python_cmd,
     start_node,
     workdir,
+    write_rows,
 )
 from benchmarks.report import Figure, run_standalone
 
@@ -52,7 +54,7 @@ SAMPLE_HOSTS = 20
 DETAILS: dict = {}
 
 
-def seed_followers(database: Path, ports: list[int], per_host: int) -> int:
+def seed_followers(database: Path | str, ports: list[int], per_host: int) -> int:
     """``per_host`` accepted followers on each sink host, all with that host's shared inbox."""
     now = time.time()
     rows = []
@@ -63,16 +65,12 @@ def seed_followers(database: Path, ports: list[int], per_host: int) -> int:
             rows.append(
                 (NODE_NAME, actor, f"{origin}/follows/{k}", f"{actor}/inbox", f"{origin}/inbox", "accepted", now)
             )
-    conn = sqlite3.connect(database)
-    try:
-        with conn:
-            conn.executemany(
-                "INSERT INTO followers (username, follower_id, follow_id, inbox, shared_inbox, state,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-    finally:
-        conn.close()
+    write_rows(
+        database,
+        "INSERT INTO followers (username, follower_id, follow_id, inbox, shared_inbox, state,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     return len(rows)
 
 
@@ -121,31 +119,38 @@ async def run_node(control: str, ports: list[int], per_host: int, *, prefill=Non
     followers = seed_followers(setup.database, ports, per_host)
     node = await start_node(setup, directory)
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(setup.actor_id, headers={"Accept": "application/activity+json"}) as response:
-                public_pem = (await response.json(content_type=None))["publicKey"]["publicKeyPem"]
-        await _control("POST", f"{control}/reset", {"public_pem": public_pem, "sample": ports[:SAMPLE_HOSTS]})
-        note = {
-            "@context": AS,
-            "type": "Note",
-            "content": "<p>The chapter meets on Thursday at seven.</p>",
-            "to": [PUBLIC],
-            "cc": [f"{setup.actor_id}/followers"],
-        }
-        started = time.monotonic()
-        async with aiohttp.ClientSession() as session:
-            async with session.post(
-                f"{setup.actor_id}/outbox",
-                json=note,
-                headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/activity+json"},
-            ) as response:
-                published = await response.json(content_type=None)
-                if response.status != 201:
-                    raise RuntimeError(f"publishing answered {response.status}: {published}")
-        seconds, counts = await wait_all_hosts(control, len(ports), started, time_limit=120)
-        rss = node.peak_rss_mb()
+        return {**await publish_and_wait(setup, control, ports, node), "followers": followers}
     finally:
         node.stop()
+
+
+async def publish_and_wait(
+    setup: NodeSetup, control: str, ports: list[int], node: ServerProcess | ProcessGroup
+) -> dict:
+    """The admin POSTs a Note to the running ``node``'s outbox: seconds until every sink host has it."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(setup.actor_id, headers={"Accept": "application/activity+json"}) as response:
+            public_pem = (await response.json(content_type=None))["publicKey"]["publicKeyPem"]
+    await _control("POST", f"{control}/reset", {"public_pem": public_pem, "sample": ports[:SAMPLE_HOSTS]})
+    note = {
+        "@context": AS,
+        "type": "Note",
+        "content": "<p>The chapter meets on Thursday at seven.</p>",
+        "to": [PUBLIC],
+        "cc": [f"{setup.actor_id}/followers"],
+    }
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{setup.actor_id}/outbox",
+            json=note,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/activity+json"},
+        ) as response:
+            published = await response.json(content_type=None)
+            if response.status != 201:
+                raise RuntimeError(f"publishing answered {response.status}: {published}")
+    seconds, counts = await wait_all_hosts(control, len(ports), started, time_limit=120)
+    rss = node.peak_rss_mb()
     if counts["failed"] or counts["verified"] < SAMPLE_HOSTS:
         print(
             f"  fan-out: sampled signatures: {counts['verified']} verified, {counts['failed']} failed "
@@ -155,7 +160,6 @@ async def run_node(control: str, ports: list[int], per_host: int, *, prefill=Non
     return {
         "seconds": seconds,
         "deliveries": published.get("deliveries"),
-        "followers": followers,
         "posts_received": counts["total"],
         "sample_verified": counts["verified"],
         "sample_failed": counts["failed"],

@@ -44,7 +44,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import sqlite3
 import statistics
 import time
 import uuid
@@ -56,10 +55,12 @@ from benchmarks import bovine_herd
 from benchmarks._support import (
     LOOPBACK,
     ClientCeiling,
+    LoadResult,
     Profile,
     RemoteActorSet,
     Request,
     ServerProcess,
+    StoreReader,
     create_note,
     free_port,
     load,
@@ -68,8 +69,10 @@ from benchmarks._support import (
     node_setup,
     post_all,
     python_cmd,
+    query,
     sign_all,
     start_node,
+    store_at,
     workdir,
 )
 from benchmarks.report import Figure, run_standalone
@@ -93,17 +96,19 @@ BOVINE_WARM_UP_LIMIT = 60.0
 #: run starts, and it answers 401 to those requests.)
 BOVINE_ACTORS = 100
 BASELINE = "bare aiohttp+aiosqlite insert+commit"
+#: All the bench's remote actors live on one loopback host: the per-host rate limit is lifted so
+#: it measures the inbox, not the limiter (which still runs; per-actor limits stay as default).
+LIFTED = {"inbox_per_host_per_minute": 1_000_000_000.0, "inbox_per_host_burst": 1_000_000}
 DETAILS: dict = {}
 
 
-async def seed_remote_actors(database: Path, actors: RemoteActorSet, count: int) -> None:
-    """Cache the remote actors and their keys in the node's database, as a fetch would have."""
+async def seed_remote_actors(database: Path | str, actors: RemoteActorSet, count: int) -> None:
+    """Cache the remote actors and their keys in the node's database (a SQLite file or a
+    PostgreSQL address), as a fetch would have."""
     from federation.actors import RemoteActor, RemoteKey
-    from node.core.db import Database
     from node.core.remote_actors import RemoteActorStore
-    from node.web.app import all_migrations
 
-    db = Database(database, migrations=all_migrations())
+    db = store_at(database)
     await db.open()
     store, now = RemoteActorStore(db), time.time()
     try:
@@ -122,23 +127,18 @@ async def seed_remote_actors(database: Path, actors: RemoteActorSet, count: int)
 
 
 async def wait_all_done(
-    database: Path, expected: int, started_at: float, *, after_seq: int = 0, time_limit: float
+    database: Path | str, expected: int, started_at: float, *, after_seq: int = 0, time_limit: float
 ) -> float:
     """Seconds from ``started_at`` until ``expected`` inbox items past ``after_seq`` are done (polled read-only)."""
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
-    try:
+    async with StoreReader(database) as reader:
         deadline = time.monotonic() + time_limit
         while True:
-            done = conn.execute(
-                "SELECT COUNT(*) FROM inbox_items WHERE seq > ? AND state = 'done'", (after_seq,)
-            ).fetchone()[0]
+            done = await reader.value("SELECT COUNT(*) FROM inbox_items WHERE seq > ? AND state = 'done'", (after_seq,))
             if done >= expected:
                 return time.monotonic() - started_at
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {done} of {expected} inbox items done after {time_limit:.0f}s")
             await asyncio.sleep(0.02)
-    finally:
-        conn.close()
 
 
 def signed_requests(actors: RemoteActorSet, count: int, url: str, serials: list[str]) -> list[Request]:
@@ -168,9 +168,7 @@ async def run_node(
     """A fresh node (its own database, the actors' keys stored) under the load; ``requests``: already
     signed for ``port`` (alternating rounds replay the same ones), else signed here."""
     directory = workdir("inbox-node")
-    # All the bench's remote actors live on one loopback host: lift the per-host rate limit so
-    # it measures the inbox, not the limiter (which still runs; per-actor limits stay as default).
-    setup = node_setup(directory, port=port, inbox_per_host_per_minute=1_000_000_000.0, inbox_per_host_burst=1_000_000)
+    setup = node_setup(directory, port=port, **LIFTED)
     if prefill is not None:
         prefill(setup.database)  # rows already stored (bench_growth), before the node's own seeding
     await migrate_database(setup.database)
@@ -191,7 +189,13 @@ async def run_node(
         rss = node.peak_rss_mb()
     finally:
         node.stop()
-    stats = {
+    return node_stats(result, processed_after, cpu, rss), requests
+
+
+def node_stats(result: LoadResult, processed_after: float, cpu: float, rss: float) -> dict:
+    """A node's figures of one load: ``processed_after`` seconds from the load's start until every
+    accepted item was done, ``cpu`` seconds its processes spent over the load, ``rss`` MiB."""
+    return {
         "accepted": result.rate(202),
         "processed": result.count(202) / processed_after,
         "p50": result.percentile_ms(50),
@@ -201,15 +205,10 @@ async def run_node(
         "statuses": {str(k): v for k, v in result.statuses.items()},
         "client": result.client,
     }
-    return stats, requests
 
 
-def _last_seq(database: Path) -> int:
-    conn = sqlite3.connect(database)
-    try:
-        return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM inbox_items").fetchone()[0]
-    finally:
-        conn.close()
+def _last_seq(database: Path | str) -> int:
+    return query(database, "SELECT COALESCE(MAX(seq), 0) FROM inbox_items")[0][0]
 
 
 async def run_baseline(requests: list[Request]) -> dict:

@@ -10,6 +10,10 @@ needs no build step and a stale ``.mo`` can never be served.
   (unlike gettext's no-op ``N_``) returns a :class:`Message`: an English ``str`` (JSON answers
   and logs stay English) that remembers its msgid and parameters, so a page shows it
   translated (the ``tr`` filter).
+- A message's parameter may be a message itself (``N_("{where} needs its text", where=N_("question
+  {number}", number=2))``, a tally's problems :func:`joined`): a page translates both. What is
+  stored and shown later (a refused tally's reason) keeps its message beside its English text
+  (:func:`message_json`, read back by :func:`message_from_json`).
 - Placeholders, one rule: a msgid's placeholders are those of the code that fills it. Python's
   msgids use ``{name}`` (``N_("at least {n} characters", n=10)``, filled by ``str.format``),
   the templates' use ``%(name)s`` (``%(num)s``, filled by Jinja's newstyle gettext), so no
@@ -30,7 +34,7 @@ Adding a language: ``make messages`` (extracts the strings and updates every cat
 from __future__ import annotations
 
 import gettext
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache
@@ -42,6 +46,8 @@ from babel import Locale, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from federation import jsonio
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
@@ -61,8 +67,14 @@ class Message(str):
         return self
 
     def translated(self, translations: gettext.NullTranslations) -> str:
+        """The message in the catalog's language; a parameter that is a Message itself (which
+        question, a refusal's reason) is translated too."""
         text = translations.gettext(self.msgid)
-        return text.format(**self.params) if self.params else text
+        if not self.params:
+            return text
+        return text.format(
+            **{k: v.translated(translations) if isinstance(v, Message) else v for k, v in self.params.items()}
+        )
 
 
 def N_(msgid: str, **params: object) -> Message:
@@ -77,6 +89,42 @@ def N_(msgid: str, **params: object) -> Message:
     module docstring); a translation keeps those of its msgid.
     """
     return Message(msgid, **params)
+
+
+def joined(messages: Iterable[str], separator: str = "; ") -> Message:
+    """Several messages as one (a tally's problems), each part translated on a page."""
+    parts = {f"part{number}": message for number, message in enumerate(messages)}
+    return Message(separator.join("{" + name + "}" for name in parts), **parts)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Message):
+        return {"msgid": value.msgid, "params": {name: _plain(param) for name, param in value.params.items()}}
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def message_json(message: str | None) -> str | None:
+    """A :class:`Message` as JSON (its msgid and parameters, nested messages too), to store beside its
+    English text so that a page can show it translated later; None for anything else."""
+    return jsonio.dumps_str(_plain(message)) if isinstance(message, Message) else None
+
+
+def _message(value: object) -> object:
+    if isinstance(value, dict) and isinstance(value.get("msgid"), str) and isinstance(value.get("params"), dict):
+        return Message(value["msgid"], **{name: _message(param) for name, param in value["params"].items()})
+    return value
+
+
+def message_from_json(stored: str | None, english: str) -> str:
+    """The message :func:`message_json` stored, or ``english`` (the text kept beside it) when there is
+    none or it no longer reads (a msgid whose placeholders changed)."""
+    if not stored:
+        return english
+    try:
+        found = _message(jsonio.loads(stored))
+    except (jsonio.JsonError, KeyError, IndexError, ValueError):
+        return english
+    return found if isinstance(found, Message) else english
 
 
 @cache

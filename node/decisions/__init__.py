@@ -95,9 +95,13 @@ Flow
 In the browser (``pages``, ``composing``, ``words``): ``/decisions/new`` issues a proposal or survey
 through the same composer, every decision has a page at ``/decisions/<uuid>`` (a proposal's id and a
 chapter's copy land there), the dashboard has a Decisions panel and a region's or the international's
-home page the open and closed decisions.
+home page the open and closed decisions. What the composers refuse (``proposal.parse_policy``, the
+polls room's question rules) and why a tally was refused are messages (``node.core.i18n.N_``): a
+refusal travels and ``/results`` serves it in English, and it is kept beside as a message
+(``node.core.i18n.message_json``, migration 16) so that the proposal's page and ``/results`` show it
+in the reader's language.
 
-Tables (``schema``, migrations 12 and 13): the proposal and electorate (``store``), this
+Tables (``schema``, migrations 12 to 16): the proposal and electorate (``store``), this
 node's copy with its roll, choices and receipts (``copy_store``), what the subtree sent up
 and the issuer's exclusions (``received``).
 """

@@ -30,6 +30,7 @@ from federation.client import FetchError
 from inbox.handlers import InboxContext, PrepareContext, TryLater
 from node.branches import link_store
 from node.core.db import Connection
+from node.core.i18n import N_, joined
 from node.decisions import leaves, proposal, received, rolls, store
 
 UP = ("DecisionRoll", "DecisionTally", "DecisionAggregate")
@@ -62,29 +63,43 @@ async def standing(conn: Connection, prop: store.Proposal | None, document: dict
     """Why ``sender`` may not bring ``document`` here (None: it may), from stored state only."""
     kind, origin = document.get("type"), id_of(document.get("attributedTo"))
     if prop is None:
-        return "a document of a proposal this node does not know"
+        return N_("a document of a proposal this node does not know")
     if origin is None or sender is None:
-        return "the document names no attributedTo"
+        return N_("the document names no attributedTo")
     if kind in DOWN:
         parent = await link_store.linked_parent(conn)
         if parent is None or parent.peer_id != sender or prop.via != sender:
-            return f"a {kind} comes down from the linked parent the proposal came from, not from {sender}"
+            return N_(
+                "a {kind} comes down from the linked parent the proposal came from, not from {sender}",
+                kind=kind,
+                sender=sender,
+            )
         if origin != prop.issuer:
-            return f"a {kind} is signed by the proposal's issuer {prop.issuer}, not {origin}"
+            return N_(
+                "a {kind} is signed by the proposal's issuer {issuer}, not {origin}",
+                kind=kind,
+                issuer=prop.issuer,
+                origin=origin,
+            )
         return None
     if await link_store.linked_child(conn, sender) is None:
-        return f"{sender} is not a linked child of this node"
+        return N_("{sender} is not a linked child of this node", sender=sender)
     if kind == "DecisionAggregate":
         if origin != sender:
-            return f"a level sends its own aggregate: {sender} sent one of {origin}"
+            return N_("a level sends its own aggregate: {sender} sent one of {origin}", sender=sender, origin=origin)
         if await store.elector(conn, prop.id, sender) is not None:
-            return f"{sender} is a chapter of the electorate: a chapter sends its tally, not an aggregate"
+            return N_(
+                "{sender} is a chapter of the electorate: a chapter sends its tally, not an aggregate", sender=sender
+            )
         return None
     elector = await store.elector(conn, prop.id, origin)
     if elector is None:
-        return f"{origin} is not in the electorate of this proposal here (linked after it opened, or no chapter)"
+        return N_(
+            "{origin} is not in the electorate of this proposal here (linked after it opened, or no chapter)",
+            origin=origin,
+        )
     if elector["via_child"] != sender:
-        return f"{origin} hangs under {elector['via_child']}, not {sender}"
+        return N_("{origin} hangs under {via}, not {sender}", origin=origin, via=elector["via_child"], sender=sender)
     return None
 
 
@@ -103,17 +118,17 @@ def leaves_cap(prop: store.Proposal, tally: dict) -> int:
 async def _leaves(pctx: PrepareContext, prop: store.Proposal, tally: dict) -> list | str:
     url, origin = tally.get("leaves"), id_of(tally.get("attributedTo")) or ""
     if not isinstance(url, str) or origin_of(url).netloc != origin_of(origin).netloc:
-        return "the tally's leaves are not on its chapter's host"
+        return N_("the tally's leaves are not on its chapter's host")
     try:
         page = await pctx.remote_actors.client.get_json(
             url, signer=pctx.remote_actors.signer, max_bytes=leaves_cap(prop, tally)
         )
     except FetchError as error:
         if error.gone or error.status == 413:
-            return f"the leaves could not be had: {error.reason}"
+            return N_("the leaves could not be had: {reason}", reason=error.reason)
         raise
     items = page.get("orderedItems") if isinstance(page, dict) else None
-    return items if isinstance(items, list) else "no leaves at that URL"
+    return items if isinstance(items, list) else N_("no leaves at that URL")
 
 
 async def _tally_check(pctx: PrepareContext, prop: store.Proposal, tally: dict, inbox: str | None) -> DocumentCheck:
@@ -123,10 +138,10 @@ async def _tally_check(pctx: PrepareContext, prop: store.Proposal, tally: dict, 
     try:
         counted = leaves.recount(proposal.ballots_of(prop.document), found)
     except leaves.LeafError as error:
-        return DocumentCheck(None, [str(error)], inbox)
+        return DocumentCheck(None, [error.message], inbox)
     problems = leaves.claim_problems(tally, counted)
     if tally.get("merkleRoot") != leaves.merkle_root(found):
-        problems.append("the Merkle root does not match the leaves")
+        problems.append(N_("the Merkle root does not match the leaves"))
     return DocumentCheck(None, problems, inbox, counted)
 
 
@@ -154,17 +169,21 @@ async def roll_refusal(ctx: InboxContext, prop: store.Proposal, roll: dict, rece
     """Why this level does not keep ``roll`` (None: it is kept), against what is stored."""
     origin = id_of(roll.get("attributedTo")) or ""
     if received_at > prop.tally_deadline:
-        return "late: a roll arrived after the tallyDeadline"
+        return N_("late: a roll arrived after the tallyDeadline")
     entries = rolls.entries_of(roll)
     if isinstance(entries, str):
         return entries
     elector = await store.elector(ctx.conn, prop.id, origin)
     reported = int(elector["roll"]) if elector is not None else 0
     if len(entries) > rolls.allowance(reported):
-        return f"a roll of {len(entries)} exceeds the {reported} members of the chapter's last signed report"
+        return N_(
+            "a roll of {size} exceeds the {reported} members of the chapter's last signed report",
+            size=len(entries),
+            reported=reported,
+        )
     kept = await received.roll_of(ctx.conn, prop.id, origin)
     if kept is not None:
-        return "a chapter's roll is frozen once: one is kept here already"
+        return N_("a chapter's roll is frozen once: one is kept here already")
     return None
 
 
@@ -195,35 +214,39 @@ async def tally_refusal(ctx: InboxContext, prop: store.Proposal, tally: dict, re
     check: DocumentCheck = ctx.prepared["decision_check"]
     origin = id_of(tally.get("attributedTo")) or ""
     if received_at > prop.tally_deadline:
-        return "late: the tally arrived after the tallyDeadline"
+        return N_("late: the tally arrived after the tallyDeadline")
     if received_at < prop.end_time:
-        return "early: a tally is built at the close, and this one arrived before it"
+        return N_("early: a tally is built at the close, and this one arrived before it")
     existing = await received.get_tally(ctx.conn, prop.id, origin)
     if (
         existing is not None
         and existing["status"] == "reported"
         and not await _recounted(ctx.conn, prop.id, origin, existing, tally)
     ):
-        return f"a chapter reports once: a tally of {origin} is already counted here"
+        return N_("a chapter reports once: a tally of {origin} is already counted here", origin=origin)
     if check.problems:
-        return "; ".join(check.problems)
+        return joined(check.problems)
     roll = await received.roll_of(ctx.conn, prop.id, origin)
     refused = await received.roll_refusal(ctx.conn, prop.id, origin) if roll is None else None
     if refused is not None:
-        return f"its roll was refused here: {refused}"
+        return N_("its roll was refused here: {reason}", reason=refused)
     if roll is None:  # it was sent first, and may still be on its way: this tally waits for it
         raise TryLater(f"no roll of {origin} is kept here yet: its tally is measured against one")
     seq = tally.get("exclusions")
     if type(seq) is not int or seq < 0:
-        return "the tally must state which exclusions it applied (their sequence, 0 for none)"
+        return N_("the tally must state which exclusions it applied (their sequence, 0 for none)")
     applied, latest = (
         await excluded_from(ctx.conn, prop.id, origin, seq),
         await excluded_from(ctx.conn, prop.id, origin, None),
     )
     if applied is None:
-        return f"the exclusions {seq} the tally applied are not known here"
+        return N_("the exclusions {seq} the tally applied are not known here", seq=seq)
     if applied != latest:
-        return "recount: the issuer's exclusions changed this chapter's roll after the tally was built"
+        return N_("recount: the issuer's exclusions changed this chapter's roll after the tally was built")
     if tally.get("excludedMembers") != len(applied) or tally.get("rollSize") != roll["size"] - len(applied):
-        return f"the roll is {roll['size']} less {len(applied)} excluded: the tally states otherwise"
+        return N_(
+            "the roll is {size} less {excluded} excluded: the tally states otherwise",
+            size=roll["size"],
+            excluded=len(applied),
+        )
     return None

@@ -30,6 +30,7 @@ from typing import Any
 
 from federation import merkle
 from federation.canonical import canonicalize
+from node.core.i18n import N_
 
 #: No count, roll or voter figure of a decision is larger than this (a bound on what is received).
 MAX_COUNT = 10_000_000
@@ -109,40 +110,60 @@ class Recount:
 
 
 class LeafError(ValueError):
-    """A leaf that is not one of a valid ballot: the message says which and why."""
+    """A leaf that is not one of a valid ballot: the message says which and why (``message``: as a page
+    shows it, translated)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _leaf_answers(entry: Any, ballots: Mapping[str, Ballot], index: int) -> tuple[str, dict[str, list[str]]]:
     if not isinstance(entry, dict) or set(entry) != {"answers", "commitment"}:
-        raise LeafError(f"leaf {index} is not {{answers, commitment}}")
+        raise LeafError(N_("leaf {index} is not {{answers, commitment}}", index=index))
     answers, digest = entry["answers"], entry["commitment"]
     if not isinstance(digest, str) or not HEX64.fullmatch(digest):
-        raise LeafError(f"leaf {index} has no SHA-256 commitment")
+        raise LeafError(N_("leaf {index} has no SHA-256 commitment", index=index))
     if not isinstance(answers, dict) or not answers:
-        raise LeafError(f"leaf {index} answers nothing")
+        raise LeafError(N_("leaf {index} answers nothing", index=index))
     for question, choices in answers.items():
         ballot = ballots.get(question)
         if ballot is None:
-            raise LeafError(f"leaf {index} answers {question!r}, no question of this proposal")
+            raise LeafError(
+                N_(
+                    "leaf {index} answers {question}, no question of this proposal",
+                    index=index,
+                    question=repr(question),
+                )
+            )
         if not isinstance(choices, list) or not choices or len(set(map(str, choices))) != len(choices):
-            raise LeafError(f"leaf {index} has no distinct choices for {question}")
+            raise LeafError(N_("leaf {index} has no distinct choices for {question}", index=index, question=question))
         if any(not isinstance(choice, str) or choice not in ballot.options for choice in choices):
-            raise LeafError(f"leaf {index} chooses an option {question} does not offer")
+            raise LeafError(
+                N_("leaf {index} chooses an option {question} does not offer", index=index, question=question)
+            )
         if ballot.kind == "oneOf" and len(choices) != 1:
-            raise LeafError(f"leaf {index} makes {len(choices)} choices on a one-choice question")
+            raise LeafError(
+                N_("leaf {index} makes {count} choices on a one-choice question", index=index, count=len(choices))
+            )
     return digest, answers
 
 
 def recount(ballots: Mapping[str, Ballot], leaves: Sequence[Any]) -> Recount:
     """Recount ``leaves`` against the proposal's questions; :class:`LeafError` if any leaf is malformed."""
     if len(leaves) > MAX_COUNT:
-        raise LeafError(f"more than {MAX_COUNT} leaves")
+        raise LeafError(N_("more than {count} leaves", count=MAX_COUNT))
     result = Recount(0, {qid: QuestionCount(dict.fromkeys(b.options, 0)) for qid, b in ballots.items()})
     previous = ""
     for index, entry in enumerate(leaves):
         digest, answers = _leaf_answers(entry, ballots, index)
         if digest <= previous:
-            raise LeafError(f"leaf {index} is out of order or repeats a commitment (leaves are sorted by commitment)")
+            raise LeafError(
+                N_(
+                    "leaf {index} is out of order or repeats a commitment (leaves are sorted by commitment)",
+                    index=index,
+                )
+            )
         previous = digest
         result.voters += 1
         for question, choices in answers.items():
@@ -162,29 +183,36 @@ def claim_problems(tally: Mapping[str, Any], counted: Recount) -> list[str]:
     found: list[str] = []
     roll, voters = _count(tally.get("rollSize")), _count(tally.get("voters"))
     if roll is None or voters is None:
-        return [f"rollSize and voters must be whole numbers from 0 to {MAX_COUNT}"]
+        return [N_("rollSize and voters must be whole numbers from 0 to {count}", count=MAX_COUNT)]
     if voters != counted.voters:
-        found.append(f"{voters} voters claimed, the leaves show {counted.voters}")
+        found.append(N_("{claimed} voters claimed, the leaves show {counted}", claimed=voters, counted=counted.voters))
     if counted.voters > roll:
-        found.append(f"{counted.voters} voters exceed the roll of {roll}")
+        found.append(N_("{counted} voters exceed the roll of {roll}", counted=counted.voters, roll=roll))
     stated = tally.get("questions")
     if not isinstance(stated, list) or len(stated) != len(counted.questions):
-        return [*found, f"the tally must state each of the {len(counted.questions)} questions once"]
+        return [*found, N_("the tally must state each of the {count} questions once", count=len(counted.questions))]
     seen: set[str] = set()
     for entry in stated:
         qid = entry.get("id") if isinstance(entry, dict) else None
         mine = counted.questions.get(qid) if isinstance(qid, str) and qid not in seen else None
         if mine is None or not isinstance(qid, str):
-            found.append(f"the tally states a question this proposal does not ask, or one twice: {qid!r}")
+            found.append(N_("the tally states a question this proposal does not ask, or one twice: {id}", id=repr(qid)))
             continue
         seen.add(qid)
         claimed = entry.get("counts")
         if not isinstance(claimed, dict) or set(claimed) != set(mine.counts):
-            found.append(f"the counts of {qid} must name each option once")
+            found.append(N_("the counts of {id} must name each option once", id=qid))
         elif any(_count(n) is None for n in claimed.values()):
-            found.append(f"the counts of {qid} must be whole numbers from 0 to {MAX_COUNT}")
+            found.append(N_("the counts of {id} must be whole numbers from 0 to {count}", id=qid, count=MAX_COUNT))
         elif claimed != mine.counts:
-            found.append(f"the counts of {qid} do not match the leaves: {claimed} against {mine.counts}")
+            found.append(
+                N_(
+                    "the counts of {id} do not match the leaves: {claimed} against {counted}",
+                    id=qid,
+                    claimed=str(claimed),
+                    counted=str(mine.counts),
+                )
+            )
         if _count(entry.get("voters")) != mine.voters:
-            found.append(f"the voters of {qid} do not match the leaves ({mine.voters})")
+            found.append(N_("the voters of {id} do not match the leaves ({counted})", id=qid, counted=mine.voters))
     return found

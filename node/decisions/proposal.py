@@ -27,6 +27,7 @@ from federation.client import FetchError
 from federation.proofs import ProofError, proof_verification_method, verify_actor_proof
 from node.core.clock import from_epoch, iso, to_epoch
 from node.core.errors import ApiError
+from node.core.i18n import N_, Message
 from node.decisions.leaves import Ballot
 from node.decisions.outcome import WEIGHT_MODES, Policy
 from node.polls import outbound as polls_out
@@ -38,7 +39,8 @@ MAX_WEIGHT = 1000
 MAX_DOCUMENT_ID = 2048
 
 
-def _bad(message: str, hint: str | None = None) -> ApiError:
+def _bad(message: Message, hint: Message | None = None) -> ApiError:
+    """A 400 whose message and hint a page shows in the reader's language (a JSON client reads English)."""
     return ApiError(400, message, hint=hint)
 
 
@@ -47,17 +49,20 @@ def _share(decision: dict, name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise _bad(f"decision.{name} must be a share between 0 and 1", hint="0.5 is half")
+        raise _bad(N_("decision.{name} must be a share between 0 and 1", name=name), hint=N_("0.5 is half"))
     return float(value)
 
 
 def _weights(decision: dict) -> dict[str, float]:
     weights = decision.get("weights", {})
     if not isinstance(weights, dict) or len(weights) > MAX_WEIGHTS:
-        raise _bad(f"decision.weights must map at most {MAX_WEIGHTS} branch actor ids to numbers")
+        raise _bad(N_("decision.weights must map at most {count} branch actor ids to numbers", count=MAX_WEIGHTS))
     for branch, weight in weights.items():
         if not isinstance(weight, int | float) or isinstance(weight, bool) or not 0 <= weight <= MAX_WEIGHT:
-            raise _bad(f"decision.weights of {branch} must be a number from 0 to {MAX_WEIGHT}")
+            raise _bad(
+                N_("decision.weights of {branch} must be a number from 0 to {high}", branch=branch, high=MAX_WEIGHT),
+                hint=N_("1 counts a branch as usual, 2 twice as much, 0.5 half"),
+            )
     return {branch: float(weight) for branch, weight in weights.items()}
 
 
@@ -70,17 +75,20 @@ def _deadline(decision: dict, end_time: datetime) -> datetime:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None or moment <= end_time:
-        raise _bad("decision.tallyDeadline must be a date and time with a zone, after endTime")
+        raise _bad(
+            N_("decision.tallyDeadline must be a date and time with a zone, after endTime"),
+            hint=N_("the chapters' tallies are counted after the vote closes: leave it empty for an hour after"),
+        )
     return moment
 
 
 def parse_policy(decision, end_time: datetime) -> dict:
     """The normalised ``decision`` object to sign, or a 400 saying what is wrong."""
     if not isinstance(decision, dict):
-        raise _bad("decision must be an object (weightMode, weights, passThreshold, ...)")
+        raise _bad(N_("decision must be an object (weightMode, weights, passThreshold, ...)"))
     mode = decision.get("weightMode", "ballots")
     if mode not in WEIGHT_MODES:
-        raise _bad(f"decision.weightMode must be one of {', '.join(WEIGHT_MODES)}")
+        raise _bad(N_("decision.weightMode must be one of {modes}", modes=", ".join(WEIGHT_MODES)))
     policy: dict = {"weightMode": mode}
     if weights := _weights(decision):
         policy["weights"] = weights
@@ -192,24 +200,26 @@ async def check_signed(remote_actors: RemoteActors, document: dict, now: datetim
     """Why ``document``'s proof is not its ``attributedTo``'s own, or None when it is."""
     origin = id_of(document.get("attributedTo")) if isinstance(document, dict) else None
     if origin is None:
-        return "the document names no attributedTo"
+        return N_("the document names no attributedTo")
     try:
         method = proof_verification_method(document)
     except ProofError as error:
-        return f"the proof: {error}"
+        return N_("the proof: {error}", error=str(error))
     if method.split("#")[0] != origin:
-        return f"the document of {origin} is signed with {method}, a key of another actor"
-    reason = None
+        return N_(
+            "the document of {origin} is signed with {method}, a key of another actor", origin=origin, method=method
+        )
+    reason: str | None = None
     for refresh in (False, True):  # a cached actor may predate a key rotation: fetched once more
         try:
             actor = await remote_actors.get_actor(origin, refresh=refresh)
         except FetchError as error:
             if error.gone:
-                return f"{origin} is gone: {error.reason}"
+                return N_("{origin} is gone: {reason}", origin=origin, reason=error.reason)
             raise  # unreachable for now: the inbox tries again later
         try:
             verify_actor_proof(document, actor.data, now=now)
             return None
         except ProofError as error:
-            reason = str(error)
+            reason = N_("the proof: {error}", error=str(error))
     return reason

@@ -4,7 +4,8 @@
 and its size; ``decision_roll_entries``: at the issuer, every roll's commitments (to find a
 member on two rolls). ``decision_exclusions``: the issuer's signed exclusions, every
 sequence kept (a tally states the one it applied). ``decision_tallies``: each chapter's
-signed tally as received, its status (``reported`` or ``refused`` with the reason), and the
+signed tally as received, its status (``reported`` or ``refused`` with the reason, in English and
+as a message a page translates), and the
 figures recounted from its leaves (``recount``) with the roll they are measured against: the
 only figures aggregation reads. ``decision_aggregates``: a level's own signed sum, kept for
 the results page (never counted: every level recomputes from the chapters' tallies), in a
@@ -16,6 +17,7 @@ from __future__ import annotations
 from federation import jsonio
 from node.core.db import Connection, Row, fetch_all, fetch_one, fetch_value
 from node.core.due import TransitionError
+from node.core.i18n import message_from_json, message_json
 from node.decisions.states import REFUSAL
 
 # --- rolls ---------------------------------------------------------------------------------
@@ -115,12 +117,15 @@ async def put_tally(
     inbox: str | None,
     now: float,
 ) -> None:
-    """Keep a chapter's tally: reported (``reason`` None, with its recount) or refused with the reason.
-    A reported tally is never replaced (the caller checks); a refused one may be, by a recount."""
+    """Keep a chapter's tally: reported (``reason`` None, with its recount) or refused with the reason
+    (kept as a message too, when it is one: a page shows it translated). A reported tally is never
+    replaced (the caller checks); a refused one may be, by a recount."""
     await conn.execute(
-        "INSERT INTO decision_tallies (proposal_id, chapter, via_child, status, reason, document, recount, roll,"
-        " inbox, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (proposal_id, chapter) DO UPDATE SET"
+        "INSERT INTO decision_tallies (proposal_id, chapter, via_child, status, reason, reason_message, document,"
+        " recount, roll, inbox, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (proposal_id, chapter) DO UPDATE SET"
         " via_child = excluded.via_child, status = excluded.status, reason = excluded.reason,"
+        " reason_message = excluded.reason_message,"
         " document = excluded.document, recount = excluded.recount, roll = excluded.roll,"
         " inbox = COALESCE(excluded.inbox, decision_tallies.inbox), received_at = excluded.received_at"
         " WHERE decision_tallies.status != 'reported' OR excluded.status = 'reported'",
@@ -130,6 +135,7 @@ async def put_tally(
             via_child,
             "reported" if reason is None else "refused",
             reason,
+            message_json(reason),
             jsonio.dumps_str(document),
             jsonio.dumps_str(recount) if recount is not None else None,
             roll,
@@ -148,7 +154,7 @@ async def tallies(conn: Connection, proposal_id: str) -> list[dict]:
             "origin": r["chapter"],
             "via": r["via_child"],
             "status": r["status"],
-            "reason": r["reason"],
+            "reason": message_from_json(r["reason_message"], r["reason"]) if r["reason"] is not None else None,
             "document": jsonio.loads(r["document"]),
             "recount": jsonio.loads(r["recount"]) if r["recount"] else None,
             "roll": r["roll"],
@@ -207,20 +213,32 @@ async def add_refusal(
     ``refused``, brought by the activity ``answered`` (what the Reject answers), to tell ``peer`` (the
     linked peer that brought it; the author itself by default) once, at ``inbox``."""
     await conn.execute(
-        "INSERT INTO decision_refusals (proposal_id, chapter, peer, refused, kind, document, reason, inbox,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (proposal_id, chapter, peer or chapter, refused, kind, jsonio.dumps_str(answered), reason, inbox, now),
+        "INSERT INTO decision_refusals (proposal_id, chapter, peer, refused, kind, document, reason, reason_message,"
+        " inbox, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (
+            proposal_id,
+            chapter,
+            peer or chapter,
+            refused,
+            kind,
+            jsonio.dumps_str(answered),
+            reason,
+            message_json(reason),
+            inbox,
+            now,
+        ),
     )
 
 
 async def roll_refusal(conn: Connection, proposal_id: str, chapter: str) -> str | None:
-    """Why this level refused the chapter's roll, or None."""
-    return await fetch_value(
+    """Why this level refused the chapter's roll (a message, when it was kept as one), or None."""
+    row = await fetch_one(
         conn,
-        "SELECT reason FROM decision_refusals WHERE proposal_id = ? AND chapter = ? AND kind = 'DecisionRoll'"
-        " ORDER BY created_at DESC LIMIT 1",
+        "SELECT reason, reason_message FROM decision_refusals WHERE proposal_id = ? AND chapter = ?"
+        " AND kind = 'DecisionRoll' ORDER BY created_at DESC LIMIT 1",
         (proposal_id, chapter),
     )
+    return message_from_json(row["reason_message"], row["reason"]) if row is not None else None
 
 
 async def refusals_due(conn: Connection) -> list[Row]:

@@ -42,6 +42,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from node.core.i18n import N_
 from node.decisions.leaves import HEX64, MAX_COUNT
 
 DAY = 86_400
@@ -77,21 +78,21 @@ def entries_of(roll: Mapping[str, Any]) -> list[tuple[str, int]] | str:
     """The roll's (commitment, day) entries, or why they are malformed."""
     members, size = roll.get("commitments"), roll.get("rollSize")
     if not isinstance(members, list) or type(size) is not int or not 0 <= size <= MAX_COUNT or len(members) != size:
-        return f"a roll lists rollSize (0 to {MAX_COUNT}) members"
+        return N_("a roll lists rollSize (0 to {count}) members", count=MAX_COUNT)
     entries: list[tuple[str, int]] = []
     previous = ""
     for entry in members:
         if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
-            return "each member of a roll is [commitment, day]"
+            return N_("each member of a roll is [commitment, day]")
         digest, day = entry
         if not HEX64.fullmatch(digest) or type(day) is not int or not 0 <= day <= MAX_DAY:
-            return "each member of a roll is [a SHA-256 commitment, a day number]"
+            return N_("each member of a roll is [a SHA-256 commitment, a day number]")
         if digest <= previous:
-            return "a roll's members are sorted by commitment, each once"
+            return N_("a roll's members are sorted by commitment, each once")
         previous = digest
         entries.append((digest, day))
     if roll.get("rollHash") != roll_hash(entries):
-        return "the rollHash does not match the roll's members"
+        return N_("the rollHash does not match the roll's members")
     return entries
 
 

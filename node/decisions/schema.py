@@ -245,4 +245,15 @@ MIGRATIONS: list[Migration] = [
         UPDATE decision_refusals SET peer = chapter;
         """,
     ),
+    Migration(
+        16,
+        "decisions: refusal reasons a page can translate",
+        """
+        -- node/decisions/received.py: beside a refusal's English reason (what travels and /results serves),
+        -- the reason as a message (msgid and parameters, node.core.i18n.message_json), so that a page shows
+        -- it in the reader's language; NULL for older rows, which pages show in English
+        ALTER TABLE decision_tallies ADD COLUMN reason_message TEXT;
+        ALTER TABLE decision_refusals ADD COLUMN reason_message TEXT;
+        """,
+    ),
 ]

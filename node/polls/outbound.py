@@ -16,6 +16,10 @@ without their own ``endTime``. Each question is published as its own ``Create(Qu
 (so Mastodon members can answer each) to the survey's audience, in the same transaction as
 the survey, which is served at its id with ``orderedItems`` = the question ids.
 
+Every refusal is a 400 (an Update's, 422) whose message and hint are :class:`node.core.i18n.Message` s:
+a client reads them in English, the pages that publish through this composer (the poll and survey
+forms, ``/decisions/new``) in the reader's language.
+
 Options, their order and the kind never change after publishing (Mastodon resets all votes
 when they do): ``registry.update_guards`` refuses an Update that tries, with 422.
 """
@@ -29,6 +33,7 @@ from node.core import publish
 from node.core.clock import iso, to_epoch
 from node.core.db import Connection
 from node.core.errors import ApiError
+from node.core.i18n import N_, Message
 from node.core.registry import Registry
 from node.core.sanitize import clean_html
 from node.core.vocabulary import context, with_language
@@ -40,7 +45,9 @@ MIN_OPTIONS = 2
 MAX_OPTIONS = 20
 MAX_OPTION_LENGTH = 200
 MAX_SURVEY_QUESTIONS = 50
-MASTODON_SHOWS = "Mastodon shows at most 4 options of at most 50 characters well"
+MASTODON_SHOWS = N_("Mastodon shows at most 4 options of at most 50 characters well")
+LIKE_A_MOMENT = N_("like 2030-05-01T18:00:00Z")
+NEVER_CHANGES = N_("publish a new Question instead; Mastodon would reset every vote")
 
 
 @dataclass(frozen=True)
@@ -51,53 +58,73 @@ class QuestionSpec:
     hide_results: bool
 
 
-def _bad(message: str, hint: str | None = None) -> ApiError:
+def _bad(message: Message, hint: Message | None = None) -> ApiError:
+    """A 400 whose message and hint a page shows in the reader's language (a JSON client reads English)."""
     return ApiError(400, message, hint=hint)
 
 
 def parse_end_time(value, now: datetime, where: str = "endTime") -> datetime:
     if not isinstance(value, str):
-        raise _bad(f"{where} is required: an ISO 8601 date and time", hint="like 2030-05-01T18:00:00Z")
+        raise _bad(N_("{where} is required: an ISO 8601 date and time", where=where), hint=LIKE_A_MOMENT)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _bad(f"{where} {value!r} is not an ISO 8601 date and time", hint="like 2030-05-01T18:00:00Z") from None
+        raise _bad(
+            N_("{where} {value} is not an ISO 8601 date and time", where=where, value=repr(value)), hint=LIKE_A_MOMENT
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if moment <= now:
-        raise _bad(f"{where} {value} is not in the future")
+        raise _bad(N_("{where} {value} is not in the future", where=where, value=value), hint=N_("choose a later time"))
     return moment
 
 
 def _option_names(entries, kind: str) -> list[str]:
     if not isinstance(entries, list):
-        raise _bad(f"{kind} must be a list of options")
+        raise _bad(N_("{kind} must be a list of options", kind=kind))
     names = []
     for entry in entries:
         name = entry.get("name") if isinstance(entry, dict) else entry
         if not isinstance(name, str) or not name.strip():
-            raise _bad(f"every option of {kind} needs a name (a non-empty string)")
+            raise _bad(N_("every option of {kind} needs a name (a non-empty string)", kind=kind))
         name = name.strip()
         if len(name) > MAX_OPTION_LENGTH:
-            raise _bad(f"option {name[:40]!r}... is longer than {MAX_OPTION_LENGTH} characters", hint=MASTODON_SHOWS)
+            raise _bad(
+                N_(
+                    "option {start}... is longer than {limit} characters",
+                    start=repr(name[:40]),
+                    limit=MAX_OPTION_LENGTH,
+                ),
+                hint=MASTODON_SHOWS,
+            )
         names.append(name)
     if not MIN_OPTIONS <= len(names) <= MAX_OPTIONS:
-        raise _bad(f"a question needs {MIN_OPTIONS} to {MAX_OPTIONS} options, not {len(names)}", hint=MASTODON_SHOWS)
+        raise _bad(
+            N_(
+                "a question needs {low} to {high} options, not {count}",
+                low=MIN_OPTIONS,
+                high=MAX_OPTIONS,
+                count=len(names),
+            ),
+            hint=MASTODON_SHOWS,
+        )
     if len(set(names)) != len(names):
-        raise _bad("option names must be distinct (a vote names its option)")
+        raise _bad(N_("option names must be distinct (a vote names its option)"))
     return names
 
 
-def parse_question(obj: dict, where: str = "the Question") -> QuestionSpec:
+def parse_question(obj: dict, where: Message | None = None) -> QuestionSpec:
+    """A Question's text, kind and options, or a 400 saying what is wrong (``where``: which question)."""
+    where = where or N_("the Question")
     kinds = [kind for kind in polls.KINDS if kind in obj]
     if len(kinds) != 1:
-        raise _bad(f"{where} needs exactly one of oneOf (one choice) or anyOf (several choices)")
+        raise _bad(N_("{where} needs exactly one of oneOf (one choice) or anyOf (several choices)", where=where))
     content = obj.get("content", obj.get("name"))
     if not isinstance(content, str) or not content.strip():
-        raise _bad(f"{where} needs its text in content")
+        raise _bad(N_("{where} needs its text in content", where=where))
     hide = obj.get("hideResults", False)
     if not isinstance(hide, bool):
-        raise _bad("hideResults must be true or false")
+        raise _bad(N_("hideResults must be true or false"))
     return QuestionSpec(clean_html(content), kinds[0], _option_names(obj[kinds[0]], kinds[0]), hide)
 
 
@@ -179,23 +206,23 @@ def parse_survey(obj: dict, now: datetime) -> SurveySpec:
     """A Survey's title, introduction, one closing time and its questions, or a 400 saying what is wrong."""
     title, introduction = obj.get("name"), obj.get("content", "")
     if not isinstance(title, str) or not title.strip():
-        raise _bad("a Survey needs a title (name)")
+        raise _bad(N_("a Survey needs a title (name)"))
     if not isinstance(introduction, str):
-        raise _bad("a Survey's introduction (content) must be a string")
+        raise _bad(N_("a Survey's introduction (content) must be a string"))
     end_time = parse_end_time(obj.get("endTime"), now)
     hide = obj.get("hideResults", False)
     if not isinstance(hide, bool):
-        raise _bad("hideResults must be true or false")
+        raise _bad(N_("hideResults must be true or false"))
     items = obj.get("orderedItems")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_SURVEY_QUESTIONS:
-        raise _bad(f"a Survey needs orderedItems: 1 to {MAX_SURVEY_QUESTIONS} questions")
+        raise _bad(N_("a Survey needs orderedItems: 1 to {high} questions", high=MAX_SURVEY_QUESTIONS))
     specs = []
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict) or item.get("type", "Question") != "Question":
-            raise _bad(f"item {number} of the Survey must be a Question")
+            raise _bad(N_("item {number} of the Survey must be a Question", number=number))
         if "endTime" in item and item["endTime"] != obj["endTime"]:
-            raise _bad(f"question {number} has its own endTime; a survey has one closing time")
-        spec = parse_question(item, where=f"question {number}")
+            raise _bad(N_("question {number} has its own endTime; a survey has one closing time", number=number))
+        spec = parse_question(item, where=N_("question {number}", number=number))
         specs.append(QuestionSpec(spec.content, spec.kind, spec.options, spec.hide_results or hide))
     return SurveySpec(title.strip(), clean_html(introduction), end_time, hide, specs)
 
@@ -289,24 +316,20 @@ def guard_question_update(stored: dict, changes: dict) -> None:
     for other in polls.KINDS:
         if other in changes and other != kind:
             raise ApiError(
-                422,
-                f"a poll's kind never changes after publishing (it stays {kind})",
-                hint="publish a new Question instead; Mastodon would reset every vote",
+                422, N_("a poll's kind never changes after publishing (it stays {kind})", kind=kind), hint=NEVER_CHANGES
             )
     if kind in changes and _options_of(changes, kind) != _options_of(stored, kind):
         raise ApiError(
-            422,
-            "a poll's options (their text and order) never change after publishing",
-            hint="publish a new Question instead; Mastodon would reset every vote",
+            422, N_("a poll's options (their text and order) never change after publishing"), hint=NEVER_CHANGES
         )
     if "endTime" in changes and changes["endTime"] != stored.get("endTime"):
-        raise ApiError(422, "a poll's endTime never changes after publishing")
+        raise ApiError(422, N_("a poll's endTime never changes after publishing"), hint=NEVER_CHANGES)
 
 
 def guard_survey_update(stored: dict, changes: dict) -> None:
     for name in ("orderedItems", "endTime"):
         if name in changes and changes[name] != stored.get(name):
-            raise ApiError(422, f"a survey's {name} never changes after publishing")
+            raise ApiError(422, N_("a survey's {name} never changes after publishing", name=name), hint=NEVER_CHANGES)
 
 
 def register(registry: Registry) -> None:

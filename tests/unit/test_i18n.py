@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from node.core.i18n import N_, Formatter, load_languages
+from node.core.i18n import N_, Formatter, joined, load_languages, message_from_json, message_json
 
 
 def test_accept_language_picks_chinese_for_every_chinese_region_and_falls_back_to_the_default():
@@ -42,3 +42,21 @@ def test_dates_and_numbers_are_formatted_for_the_reader():
     assert "2026年12月5日" in chinese.datetime("2026-12-05T10:00:00Z")
     assert english.number(12345) == "12,345"
     assert english.percent(66.7) == "66.7%" and english.percent(50.0) == "50%"
+
+
+def test_a_message_in_a_message_is_translated_and_survives_storage():
+    zh = load_languages("en").by_code["zh_Hans"]
+    where = N_("question {number}", number=3)
+    nested = N_("{where} needs its text in content", where=where)
+    assert nested == "question 3 needs its text in content"
+    assert zh.gettext(nested) == "第 3 个问题需要在 content 中写明问题内容"
+    reasons = joined([N_("the Merkle root does not match the leaves"), "an English detail"])
+    assert reasons == "the Merkle root does not match the leaves; an English detail"
+    assert zh.gettext(reasons) == "默克尔根与叶子不符; an English detail"
+    stored = message_json(N_("its roll was refused here: {reason}", reason=reasons))
+    back = message_from_json(stored, "its roll was refused here: ...")
+    assert back == "its roll was refused here: the Merkle root does not match the leaves; an English detail"
+    assert zh.gettext(back) == "它的名册在此被拒绝：默克尔根与叶子不符; an English detail"
+    assert message_json("plain English") is None
+    assert message_from_json(None, "plain English") == "plain English"
+    assert message_from_json('{"msgid": "{gone} placeholder", "params": {"other": 1}}', "kept") == "kept"

@@ -94,7 +94,7 @@ async def retry_deliveries(request: web.Request) -> web.Response:
         await conn.execute(
             "UPDATE deliveries SET state = 'queued', next_attempt_at = ?, attempts = 0,"
             " finished_at = NULL WHERE state = 'dead' AND (? OR seq = ?)",
-            (now, int(every), chosen),
+            (now, every, chosen),
         )
     request.app[DELIVERY_WORKER].wake()
     raise web.HTTPSeeOther("/admin#deliveries")

@@ -22,6 +22,7 @@ from node.core.config import StorageConfig
 from node.core.postgres import numbered
 
 PREFIX = "chtest_"
+TEST_POOL_SIZE = 2
 
 
 class _Chosen:
@@ -55,7 +56,9 @@ def postgres_url(schema: str) -> str:
 def storage_for(path: Path, name: str) -> StorageConfig:
     """A node's store: the SQLite file at ``path``, or on PostgreSQL a schema of its own."""
     if on_postgres():
-        return StorageConfig(url=postgres_url(new_schema(name)))
+        # a test runs up to a dozen nodes at once, each with its writer, readers, listener and locker:
+        # two readers each keep a seven-node tree well inside the server's max_connections
+        return StorageConfig(url=postgres_url(new_schema(name)), pool_size=TEST_POOL_SIZE)
     return StorageConfig(database=path)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.support.nodes import ADMIN_TOKEN, free_port
-from tests.support.stores import database_address
+from tests.support.stores import TEST_POOL_SIZE, database_address, on_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,6 +108,8 @@ class SubprocessNode:
             summary=f"The {self.name} chapter.",
         )
         raw["storage"]["database"] = self.database
+        if on_postgres():
+            raw["storage"]["pool_size"] = TEST_POOL_SIZE
         raw["admin"]["token"] = ADMIN_TOKEN
         raw.setdefault("federation", {})["allow_private_addresses"] = True
         for table, values in self.overrides.items():

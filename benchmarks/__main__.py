@@ -1,7 +1,8 @@
 """``make bench``: every benchmark in sequence, one table, the same figures as JSON.
 
 ``python -m benchmarks [--quick]`` runs each module's ``measure(quick)`` (signatures, inbox,
-fan-out, growth, the branch tree's relaying, checking decision tallies), prints one table (:func:`benchmarks.report.format_table`) under the
+fan-out, growth, the branch tree's relaying, checking decision tallies, and the inbox, fan-out and
+tallies again on PostgreSQL with several processes), prints one table (:func:`benchmarks.report.format_table`) under the
 machine it ran on, and writes ``benchmarks/results/latest.json`` (figures, ratios, targets,
 and each module's ``DETAILS``: query plans, raw latencies, status counts). ``--quick`` is a
 short smoke run with small loads. A missed target prints MISSED and still exits 0; only a
@@ -29,6 +30,7 @@ MODULES = [
     "bench_growth",
     "bench_tree",
     "bench_decisions",
+    "bench_postgres",
 ]
 
 

@@ -41,7 +41,8 @@ preparer): a chapter boosts its members' blog posts (an ``Announce`` of the post
 fetches such a post from the host it was published on (the child's, or the ``audience`` node's
 of its subtree), checks that it is that post, public and attributed to an actor of that host,
 keeps it with the subtree's posts and announces it once to its followers and its parent, which
-check it again the same way. A post that fails is refused with the reason (a dead inbox item).
+check it again the same way. A post that fails is refused with the reason (a dead inbox item). The
+chapter's ``Undo`` of its boost (the member deleted the post) takes it back at every level.
 
 **On the home page of a region or the international** (``subtree_posts``): the subtree's public
 news, blog posts, minutes and events, kept as they arrive (the same ones relaying relays), each

@@ -27,8 +27,13 @@ post against the host it was published on, never against the word of the node th
   the post's id, so however many levels, paths and redeliveries a post passes, each follower gets
   it once; the parent checks it again the same way, against the origin.
 
-What a member's post does not bring up yet: its edits (the chapter boosts a post once, when it is
-published) and its deletion (the chapter's ``Undo`` of its boost is not relayed).
+Taken back (:func:`undone`): when the member deletes the post, the chapter sends an ``Undo`` of its
+boost. The Undo of a boost this node relayed, by the linked child the post came through (the same
+standing as the boost's, and the same origin as this node's relay), removes the post from the
+subtree's posts (``subtree_posts.forget_boost``) and is passed on as one ``Undo`` of this node's own
+Announce, to the same followers and the parent, which do the same. Nothing is fetched: a child only
+takes back what it brought. A member's edits are not brought up (the chapter boosts a post once,
+when it is published).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from federation.client import FetchError
 from inbox.handlers import InboxContext, PermanentError, PrepareContext
 from inbox.relay import Relay
 from node.branches import documents, link_store, relaying
-from node.core import follows, objects
+from node.core import follows, objects, vocabulary
 
 #: ``ctx.prepared`` key: the boosted post as its origin serves it, or why it is refused.
 CHECKED = "boosted post, checked"
@@ -117,16 +122,61 @@ async def checked(ctx: InboxContext, activity: dict) -> tuple[dict, str, str] | 
     return found, claim[1], child
 
 
-async def relay_boost(ctx: InboxContext, activity: dict) -> list[Relay] | None:
-    """A ``registry.relay_rules`` entry: the checked post, announced once to our followers and parent."""
-    found = await checked(ctx, activity)
-    if found is None:
+async def undone(ctx: InboxContext, activity: dict) -> tuple[str, str, dict] | None:
+    """(the post's id, its origin, this node's Announce of it) when ``activity`` is a linked child's
+    ``Undo`` of its boost of a post of its subtree that this node relayed from that origin."""
+    child, boost = id_of(activity.get("actor")), activity.get("object")
+    if activity.get("type") != "Undo" or child is None or not isinstance(boost, dict):
         return None
-    post, origin, _child = found
+    claim = claimed(boost, child) if id_of(boost.get("actor")) == child else None
+    if claim is None or not await relaying.is_linked_child(ctx, child):
+        return None
+    post_id, origin = claim
+    if origin != child and not await relaying._through(ctx.conn, origin, child):
+        return None
+    ours = await objects.get(ctx.conn, ctx.urls.relayed_activity_id("Announce", post_id))
+    if ours is None or id_of(ours.data.get("audience")) != origin:
+        return None
+    return post_id, origin, ours.data
+
+
+async def _inboxes(ctx: InboxContext) -> list[str]:
+    """This node's followers' inboxes, and its parent's."""
     inboxes = await follows.follower_inboxes(ctx.conn, ctx.chapter)
     parent = await link_store.linked_parent(ctx.conn)
     if parent is not None and parent.delivery_inbox and parent.delivery_inbox not in inboxes:
         inboxes.append(parent.delivery_inbox)
+    return inboxes
+
+
+async def _relay_undo(ctx: InboxContext, activity: dict) -> list[Relay] | None:
+    found = await undone(ctx, activity)
+    if found is None:
+        return None
+    post_id, _origin, ours = found
+    undo = vocabulary.activity(
+        "Undo",
+        ctx.urls,
+        actor=ctx.chapter_id,
+        now=ctx.now,
+        object=ours,
+        to=[vocabulary.PUBLIC],
+        cc=[ctx.urls.followers(ctx.chapter)],
+    )
+    undo["id"] = ctx.urls.relayed_activity_id("Undo", post_id)
+    return [Relay(undo, await _inboxes(ctx))]
+
+
+async def relay_boost(ctx: InboxContext, activity: dict) -> list[Relay] | None:
+    """A ``registry.relay_rules`` entry: the checked post, announced once to our followers and parent
+    (or, for the child's Undo of its boost, our Announce taken back the same way)."""
+    if activity.get("type") == "Undo":
+        return await _relay_undo(ctx, activity)
+    found = await checked(ctx, activity)
+    if found is None:
+        return None
+    post, origin, _child = found
+    inboxes = await _inboxes(ctx)
     announce = documents.relay_announce(
         ctx.urls,
         actor=ctx.chapter_id,

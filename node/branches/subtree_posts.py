@@ -10,7 +10,8 @@ types, in the inbox's transaction) accepts exactly what :mod:`node.branches.rela
 :mod:`node.branches.member_posts` relay and keeps a small, sanitised copy of each post in
 ``branch_subtree_posts`` (its id, kind, dates, title, excerpt HTML, place), keyed by the post's
 id, so a redelivery or the same post by two paths is one row; an ``Update`` replaces it, a
-``Delete`` removes it. Polls are not kept here: a federation's decisions have pages of their own.
+``Delete`` removes it, and so does the child's ``Undo`` of its boost of a member's post
+(:func:`forget_boost`). Polls are not kept here: a federation's decisions have pages of their own.
 
 :func:`home_parts` shows them on the home page, by kind (news, blog posts, minutes, events),
 each with its chapter's name from the chapter's own signed report and a link to the original
@@ -120,6 +121,13 @@ async def keep(ctx: InboxContext, activity: dict) -> None:
     await store(ctx.conn, kept_copy(post), kind=kind, origin=origin, via_child=child, now=to_epoch(ctx.now))
 
 
+async def forget_boost(ctx: InboxContext, activity: dict) -> None:
+    """A linked child's ``Undo`` of its boost of a member's post (deleted): the post leaves the page."""
+    found = await member_posts.undone(ctx, activity)
+    if found is not None:
+        await forget(ctx.conn, found[0], found[1])
+
+
 async def store(conn: Connection, post: dict, *, kind: str, origin: str, via_child: str, now: float) -> None:
     published = reports.parse_time(post.get("published")) or now
     await conn.execute(
@@ -221,4 +229,5 @@ async def home_parts(request: web.Request, shown: set[str]) -> list[Part]:
 def register(registry: Registry) -> None:
     for kind in (*relaying.RELAYED_ACTIVITIES, "Announce"):
         registry.after(kind, keep)
+    registry.after("Undo", forget_boost)
     registry.home_parts.append(home_parts)

@@ -6,7 +6,9 @@ announces it to its followers and to World, which checks it again against London
 World gets it once, World's home page shows it with London's name. Boosts that must not be
 relayed (a stranger's, of a post on another host, of a post that is not public, of a document
 whose id is not the one asked for, of a post attributed to another host's actor) are not, and a
-post fetched and refused leaves the Announce dead in the inbox with the reason.
+post fetched and refused leaves the Announce dead in the inbox with the reason. When the member
+deletes the post, London takes its boost back and every level does the same; a sibling cannot take
+back London's post.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from node.core.db import fetch_all
 from tests.support.accounts import approved_account
 from tests.support.c2s import eventually, get_json, publish
 from tests.support.content import inbox_outcome
-from tests.support.forms import browser_like_session, post_form
+from tests.support.forms import browser_like_session, form_token, post_form
 from tests.support.hostile import HostileGroup
 from tests.support.tree import host_of, ids_in, link, post_signed_as, tree_config, tree_of, wait_linked
 
@@ -51,15 +53,28 @@ async def _three_levels(make_node, tmp_path, *, also_under_europe: tuple[str, ..
     return world, europe, london
 
 
+async def _write(session, node, title: str, text: str) -> str:
+    """A signed-in member publishes a blog post from the page: its id."""
+    status, _, headers = await post_form(
+        session, node, "/write/blog", {"title": title, "content": text}, allow_redirects=False
+    )
+    assert status == 303, status
+    return headers["Location"]
+
+
 async def _member_writes(node, username: str, title: str, text: str) -> str:
     """``username`` signs up on ``node``'s pages, the admin approves, and they publish a blog post: its id."""
     async with browser_like_session() as session:
         await approved_account(session, node, username)
-        status, _, headers = await post_form(
-            session, node, "/write/blog", {"title": title, "content": text}, allow_redirects=False
-        )
-        assert status == 303, status
-        return headers["Location"]
+        return await _write(session, node, title, text)
+
+
+async def _delete(session, post: str) -> None:
+    """The author deletes their post from its page (the form's CSRF token from that page)."""
+    async with session.get(post, headers={"Accept": "text/html"}) as response:
+        token = form_token(await response.text(), f"{post}/delete")
+    async with session.post(f"{post}/delete", data={"csrf_token": token}) as response:
+        assert response.status == 200, response.status
 
 
 async def _followed_by(node, *followers) -> None:
@@ -75,6 +90,16 @@ def _boosts_of(follower, post_id: str) -> list[dict]:
         r.activity
         for r in follower.received
         if r.activity.get("type") == "Announce" and r.activity.get("object") == post_id
+    ]
+
+
+def _undone_boosts(follower, post_id: str) -> list[dict]:
+    return [
+        r.activity
+        for r in follower.received
+        if r.activity.get("type") == "Undo"
+        and isinstance(r.activity.get("object"), dict)
+        and r.activity["object"].get("object") == post_id
     ]
 
 
@@ -98,7 +123,13 @@ async def test_a_members_blog_post_reaches_the_international_once(make_node, tmp
     ann = await remote_actor("ann")
     await _followed_by(world, ann)
 
-    post = await _member_writes(london, "maria", "Why we read together", "Reading circles make friends.")
+    async with browser_like_session() as maria:
+        await approved_account(maria, london, "maria")
+        await _climbs_once_and_goes(world, europe, london, ann, maria)
+
+
+async def _climbs_once_and_goes(world, europe, london, ann, maria) -> None:
+    post = await _write(maria, london, "Why we read together", "Reading circles make friends.")
     status, served = await get_json(post)
     assert status == 200 and served["attributedTo"] == f"{london.base_url}/users/maria", served
 
@@ -116,8 +147,7 @@ async def test_a_members_blog_post_reaches_the_international_once(make_node, tmp
     boosts = await eventually(lambda: asyncio.sleep(0, _boosts_of(ann, post)), timeout=15)
     assert boosts[0]["actor"] == world.actor_id and boosts[0]["audience"] == london.actor_id
 
-    # London boosts it again (a second Announce of the same post), and the chapter's first Announce is
-    # delivered again: nobody gets it twice, nothing is fetched again
+    # London boosts it again (a second Announce of the same post): nobody gets it twice, nothing is fetched again
     again = {
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": f"{london.base_url}/activities/{uuid.uuid4()}",
@@ -133,6 +163,15 @@ async def test_a_members_blog_post_reaches_the_international_once(make_node, tmp
     assert len(_boosts_of(ann, post)) == 1
     assert await inbox_outcome(europe, again["id"]) == ("done", None)
     assert len([row for row in await _kept(world) if row["post_id"] == post]) == 1
+
+    # maria deletes it: London takes its boost back, and so does every level, each from its own followers
+    await _delete(maria, post)
+    await eventually(lambda: asyncio.sleep(0, _undone_boosts(ann, post)), timeout=30)
+    assert [row for row in await _kept(world) if row["post_id"] == post] == []
+    assert [row for row in await _kept(europe) if row["post_id"] == post] == []
+    assert "Why we read together" not in await _home(world)
+    (undo,) = _undone_boosts(ann, post)
+    assert undo["actor"] == world.actor_id and undo["object"]["id"] == boosts[0]["id"]
 
 
 def _boost(sender_id: str, base: str, post_id: str, **extra) -> dict:
@@ -207,6 +246,16 @@ async def _refused_boosts(make_node, tmp_path, remote_actor, mallory: HostileGro
     unlisted = _boost(mallory.actor_id(), mallory.base, unlisted_id)
     for boost in (swapped, borrowed, unlisted):
         assert (await mallory.post(europe.inbox, boost))[0] == 202
+    # mallory takes back London's genuine post, as if it had boosted it: nothing changes
+    taken_back = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": mallory.new_id(),
+        "type": "Undo",
+        "actor": mallory.actor_id(),
+        "object": _boost(mallory.actor_id(), mallory.base, genuine, audience=london.actor_id),
+        "to": [PUBLIC],
+    }
+    assert (await mallory.post(europe.inbox, taken_back))[0] == 202
 
     barrier = await _member_writes(london, "nadia", "A barrier", "Everything before this was handled.")
     await eventually(lambda: asyncio.sleep(0, _boosts_of(ann, barrier)), timeout=30)
@@ -215,6 +264,7 @@ async def _refused_boosts(make_node, tmp_path, remote_actor, mallory: HostileGro
     assert kept == {genuine, barrier}
     relayed = [r.activity.get("object") for r in ann.received if r.activity.get("type") == "Announce"]
     assert sorted(relayed) == sorted([genuine, barrier])
+    assert not [r for r in ann.received if r.activity.get("type") == "Undo"]
     for quiet in (strangers, other_host):
         assert await inbox_outcome(europe, quiet["id"]) == ("done", None)
     for refused, reason in (

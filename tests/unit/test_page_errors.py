@@ -31,6 +31,8 @@ PAGE_MODULES = [
     "node/decisions/pages.py",
     "node/decisions/composing.py",
     "node/decisions/views.py",
+    "node/polls/outbound.py",  # the composer the poll forms and /decisions/new publish through
+    "node/decisions/proposal.py",  # its parse_policy, for /decisions/new
 ]
 
 
@@ -45,10 +47,13 @@ def _marked(node: ast.expr | None) -> bool:
 def unmarked(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ApiError"):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("ApiError", "_bad")):
             continue
+        first = 1 if getattr(node.func, "id", None) == "ApiError" else 0  # _bad(message, hint): a 400
         message = (
-            node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "error"), None)
+            node.args[first]
+            if len(node.args) > first
+            else next((k.value for k in node.keywords if k.arg == "error"), None)
         )
         hint = next((k.value for k in node.keywords if k.arg == "hint"), None)
         for what, value in (("message", message), ("hint", hint)):
@@ -65,10 +70,13 @@ def test_every_refusal_a_page_shows_is_marked_for_translation(module):
 def test_the_check_finds_an_unmarked_message():
     sample = ROOT / "tests" / "unit" / "_sample_page_errors.py"
     try:
-        sample.write_text('raise ApiError(400, "plain")\nraise ApiError(400, N_("marked"), hint="plain hint")\n')
+        sample.write_text(
+            'raise ApiError(400, "plain")\nraise ApiError(400, N_("marked"), hint="plain hint")\nraise _bad("plain")\n'
+        )
         assert [line.split(": ", 1)[1] for line in unmarked(sample)] == [
             "the message is not marked with N_",
             "the hint is not marked with N_",
+            "the message is not marked with N_",
         ]
     finally:
         sample.unlink()

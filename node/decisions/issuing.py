@@ -24,6 +24,7 @@ from node.core import objects, publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.db import Connection
 from node.core.errors import ApiError
+from node.core.i18n import N_
 from node.core.registry import Registry
 from node.decisions import documents, electorate, proposal, store
 from node.polls import outbound as polls_out
@@ -83,7 +84,11 @@ async def send_down(conn: Connection, urls, *, username: str, document: dict, no
 
 async def compose_proposal(ctx: OutboxContext, activity: dict, obj: dict) -> Composed:
     if not await link_store.count_linked_children(ctx.db.reader):
-        raise ApiError(422, "a decision goes down the tree: this node has no linked children", hint="link one first")
+        raise ApiError(
+            422,
+            N_("a decision goes down the tree: this node has no linked branches"),
+            hint=N_("Link a branch below this node first, on the dashboard's Branch tree panel."),
+        )
     addressed = _addressing(ctx, activity, obj)
     document = signed_proposal(ctx, obj, addressed)
     end_time, deadline = proposal.times_of(document)
@@ -127,8 +132,8 @@ def immutable_proposal(guard):
                 if name in changes and changes[name] != stored.get(name):
                     raise ApiError(
                         422,
-                        f"a proposal's {name} never changes once it is open",
-                        hint="its proof and every chapter's copy rest on it; issue a new proposal instead",
+                        N_("a proposal's {name} never changes once it is open", name=name),
+                        hint=N_("its proof and every chapter's copy rest on it; issue a new proposal instead"),
                     )
             return
         guard(stored, changes)

@@ -33,6 +33,7 @@ PAGE_MODULES = [
     "node/decisions/views.py",
     "node/polls/outbound.py",  # the composer the poll forms and /decisions/new publish through
     "node/decisions/proposal.py",  # its parse_policy, for /decisions/new
+    "node/decisions/issuing.py",  # the proposal's composer, for /decisions/new
 ]
 
 

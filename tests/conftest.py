@@ -32,6 +32,10 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "expect_logged_errors: the test makes the node log errors on purpose")
     config.addinivalue_line("markers", "sqlite_only: the test is about the SQLite file itself (skipped on PostgreSQL)")
+    config.addinivalue_line(
+        "markers",
+        "postgres_only: the test needs PostgreSQL itself (several processes, migrate-store): run in that pass",
+    )
     if config.getoption("--store") == "postgres":
         config._chapterhouse_postgres = pg_cluster.start_for_tests()
         use_postgres(config._chapterhouse_postgres.url)
@@ -44,12 +48,17 @@ def pytest_unconfigure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--store") != "postgres":
-        return
-    skip = pytest.mark.skip(reason="about the SQLite file itself: the PostgreSQL store has its own tests")
+    """Each pass skips the other store's own tests: ``sqlite_only`` in the PostgreSQL pass,
+    ``postgres_only`` in the SQLite pass (they run in the PostgreSQL pass, on its server)."""
+    on_postgres = config.getoption("--store") == "postgres"
+    marker, reason = (
+        ("sqlite_only", "about the SQLite file itself: the PostgreSQL pass has its own tests")
+        if on_postgres
+        else ("postgres_only", "needs PostgreSQL itself: runs in the --store postgres pass")
+    )
     for item in items:
-        if item.get_closest_marker("sqlite_only"):
-            item.add_marker(skip)
+        if item.get_closest_marker(marker):
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 class _ErrorRecords(logging.Handler):

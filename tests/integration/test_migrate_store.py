@@ -9,9 +9,10 @@ documents, sign with the same keys, send the queued delivery, and number new pos
 Then the refusals: a source a running node holds, a target with rows, a source behind this
 version, a value that cannot be converted (the target keeps no row), a password never printed.
 
-These need a PostgreSQL server, named by ``CHAPTERHOUSE_TEST_POSTGRES`` (skipped without it), and
-run in the default pass only (``sqlite_only``: the source is a SQLite node's file); each test
-has a schema of its own (``chtest_...``, dropped at the end).
+These need a PostgreSQL server, so they run in the ``--store postgres`` pass (``postgres_only``), on
+its server (the one ``CHAPTERHOUSE_TEST_POSTGRES`` names or the run's throwaway cluster); the
+source is always a SQLite node's file. Each test has a schema of its own (``chtest_...``,
+dropped at the end).
 """
 
 from __future__ import annotations
@@ -35,11 +36,10 @@ from node.core.config import StorageConfig
 from node.core.db import fetch_value
 from tests.support.c2s import get_json, publish
 from tests.support.nodes import node_config, start_node
-from tests.support.pg_cluster import ENVIRONMENT
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll, run_poll_worker
-from tests.support.stores import new_schema
+from tests.support.stores import new_schema, server_url
 
-pytestmark = pytest.mark.sqlite_only
+pytestmark = pytest.mark.postgres_only
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = {
@@ -64,9 +64,7 @@ MINUTES = {
 @pytest.fixture
 async def postgres(tmp_path):
     """A URL naming a fresh schema on the test server (dropped afterwards)."""
-    server = os.environ.get(ENVIRONMENT)
-    if not server:
-        pytest.skip(f"migrate-store needs a PostgreSQL server: set {ENVIRONMENT}=postgresql://user@host/db")
+    server = server_url()
     schema = new_schema("migrate")
     yield f"{server}{'&' if '?' in server else '?'}search_path={schema}"
     conn = await asyncpg.connect(server)

@@ -47,6 +47,13 @@ def new_schema(name: str = "") -> str:
     return f"{PREFIX}{os.getpid()}_{next(_numbers)}_{label}".rstrip("_")
 
 
+def server_url() -> str:
+    """The PostgreSQL pass's server (for the ``postgres_only`` tests, which make their own schemas)."""
+    if CHOSEN.server is None:
+        raise RuntimeError("no PostgreSQL server: this test is postgres_only, run it with pytest --store postgres")
+    return CHOSEN.server
+
+
 def postgres_url(schema: str) -> str:
     assert CHOSEN.server is not None
     joiner = "&" if "?" in CHOSEN.server else "?"

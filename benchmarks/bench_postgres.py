@@ -378,8 +378,26 @@ async def run_inbox(server: str, actors, count: int, requests: list[Request], po
             rss = node.peak_rss_mb()
         finally:
             node.stop()
+        scans = await index_scans(made, "inbox_items")  # the processes have ended: their counts are in
     stats = bench_inbox.node_stats(result, processed_after, watch.cpu["node"], rss)
-    return {**stats, "layout": layout.describe(), "where": watch.summary()}
+    return {**stats, "layout": layout.describe(), "where": watch.summary(), "index_scans": scans}
+
+
+async def index_scans(made: Schema, table: str) -> dict[str, int]:
+    """How often each index of ``table`` was scanned (pg_stat_user_indexes): the claims of due inbox
+    items scan ``inbox_items_due`` once each, so items over its count is the claims' batch size."""
+    import asyncpg
+
+    conn = await asyncpg.connect(made.server)
+    try:
+        rows = await conn.fetch(
+            "SELECT indexrelname, idx_scan FROM pg_stat_user_indexes WHERE schemaname = $1 AND relname = $2",
+            made.name,
+            table,
+        )
+    finally:
+        await conn.close()
+    return {str(name): int(scans) for name, scans in rows}
 
 
 # --- the fan-out ---------------------------------------------------------------------------------
@@ -854,9 +872,10 @@ async def measure_inbox(server: str, quick: bool) -> list[Figure]:
     for layout in layouts:
         got = await run_inbox(server, actors, count, requests, port, layout)
         results.append(got)
+        claims = got["index_scans"].get("inbox_items_due", 0)
         print(
             f"  inbox on PostgreSQL, {got['layout']}: {got['accepted']:,.0f} accepted/s, {got['processed']:,.0f}"
-            f" processed/s, p99 {got['p99']:.0f} ms; {describe_watch(got['where'])}",
+            f" processed/s, p99 {got['p99']:.0f} ms, {claims:,} claims; {describe_watch(got['where'])}",
             flush=True,
         )
     DETAILS["inbox"] = {

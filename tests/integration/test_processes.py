@@ -8,9 +8,9 @@ follower inbox), and a ``kill -9`` of a random process at a random moment (the s
 delivery but one the killed process had claimed (a POST sent just before the kill, whose outcome
 was never recorded, is sent again: delivery is at least once, as everywhere in the fediverse).
 
-PostgreSQL by nature, so they run once: in the default pass (``sqlite_only`` skips them in the
-``--store postgres`` pass), on the server ``CHAPTERHOUSE_TEST_POSTGRES`` names, and are skipped
-without it. The refusals on SQLite need no server.
+PostgreSQL by nature, so they run in the ``--store postgres`` pass (``postgres_only``), on its
+server: the one ``CHAPTERHOUSE_TEST_POSTGRES`` names, or the run's throwaway cluster. The refusals
+on SQLite run there too (they make their own SQLite node).
 """
 
 from __future__ import annotations
@@ -37,15 +37,14 @@ from node.core.urls import INSTANCE_USERNAME
 from tests.support.node_processes import NodeProcesses
 from tests.support.nodes import ADMIN_TOKEN
 from tests.support.ports import free_port
+from tests.support.stores import CHOSEN
 from tests.support.subprocess_node import REPO_ROOT, SubprocessNode
 
-SERVER = os.environ.get("CHAPTERHOUSE_TEST_POSTGRES")
+SERVER = CHOSEN.server  # the PostgreSQL pass's server (None in the SQLite pass, which skips these)
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = f"{AS}#Public"
-needs_postgres = pytest.mark.skipif(
-    not SERVER, reason="several processes need PostgreSQL: set CHAPTERHOUSE_TEST_POSTGRES=postgresql://..."
-)
-pytestmark = pytest.mark.sqlite_only  # PostgreSQL by nature: run once, in the default pass
+needs_postgres = pytest.mark.skipif(not SERVER, reason="several processes need PostgreSQL: pytest --store postgres")
+pytestmark = pytest.mark.postgres_only
 
 # Short leases, so that a killed worker's claims come back within the test.
 FAST = {
@@ -255,7 +254,7 @@ def four_processes(tmp_path, overrides=FAST) -> NodeProcesses:
 def module_nodes(tmp_path_factory):
     """Four processes of one node, shared by the tests that kill none of them."""
     if not SERVER:
-        pytest.skip("several processes need PostgreSQL: set CHAPTERHOUSE_TEST_POSTGRES=postgresql://...")
+        pytest.skip("several processes need PostgreSQL: pytest --store postgres")
     nodes = four_processes(tmp_path_factory.mktemp("processes"))
     try:
         asyncio.run(nodes.start())

@@ -4,8 +4,8 @@ Each store here is what one process opens (its writer, readers and lock connecti
 skips the rows another claim holds, and never waits for it (``FOR UPDATE SKIP LOCKED``); an
 inbox batch keeps only the rows it still holds; ``exclusive`` is granted to one store at a
 time; the first store to open a schema is told it is alone; two stores making keys at once
-keep one pair; a kind of due work run by two runners at once does each item once. Run once, in
-the default pass, on the server ``CHAPTERHOUSE_TEST_POSTGRES`` names (skipped without it).
+keep one pair; a kind of due work run by two runners at once does each item once. Run in the
+``--store postgres`` pass (``postgres_only``), on its server.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from node.core.db import fetch_all, fetch_value
 from node.core.due import DueKind, DueRunner, StateGraph
 from node.core.keys import load_or_create_keys
 from node.core.postgres import PostgresDatabase
-from tests.support.stores import PREFIX
+from tests.support.stores import CHOSEN, PREFIX
 
-SERVER = os.environ.get("CHAPTERHOUSE_TEST_POSTGRES")
+SERVER = CHOSEN.server  # the PostgreSQL pass's server (None in the SQLite pass, which skips these)
 pytestmark = [
-    pytest.mark.sqlite_only,  # PostgreSQL by nature: run once, in the default pass
-    pytest.mark.skipif(not SERVER, reason="needs PostgreSQL: set CHAPTERHOUSE_TEST_POSTGRES=postgresql://..."),
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(not SERVER, reason="needs PostgreSQL: pytest --store postgres"),
 ]
 _numbers = itertools.count(1)
 NOW = 1_000_000.0

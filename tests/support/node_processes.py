@@ -7,7 +7,8 @@ and starts ``chapterhouse serve --workers ...`` and ``chapterhouse worker --only
 process is ready when ``/healthz`` answers, a worker when its ``/metrics`` does.
 :meth:`NodeProcess.kill` is ``kill -9`` (a crash), :meth:`NodeProcess.start` starts it again
 with the same command and port. The schema is made fresh (``chtest_<pid>_procs_<n>``) on the
-server ``CHAPTERHOUSE_TEST_POSTGRES`` names, and dropped by :meth:`NodeProcesses.close`.
+PostgreSQL pass's server (``CHAPTERHOUSE_TEST_POSTGRES``, or the run's throwaway cluster), and
+dropped by :meth:`NodeProcesses.close`.
 """
 
 from __future__ import annotations

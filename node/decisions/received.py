@@ -59,11 +59,15 @@ async def shared_entries(conn: Connection, proposal_id: str, end_time: float) ->
     was received here after ``end_time``."""
     rows = await fetch_all(
         conn,
-        "SELECT e.commitment, e.chapter, e.day, r.received_at > ? AS late FROM decision_roll_entries e"
-        " JOIN decision_rolls r ON r.proposal_id = e.proposal_id AND r.chapter = e.chapter"
-        " WHERE e.proposal_id = ? AND e.commitment IN (SELECT commitment FROM decision_roll_entries"
-        " WHERE proposal_id = ? GROUP BY commitment HAVING COUNT(*) > 1)",
-        (end_time, proposal_id, proposal_id),
+        # the shared commitments once, materialised, then their entries: PostgreSQL, before it has
+        # analysed the table, otherwise plans the grouping inside a loop over the entries, once per
+        # row (15 s for 10,000 entries, and in the write transaction)
+        "WITH shared AS MATERIALIZED (SELECT commitment FROM decision_roll_entries WHERE proposal_id = ?"
+        "                             GROUP BY commitment HAVING COUNT(*) > 1)"
+        " SELECT e.commitment, e.chapter, e.day, r.received_at > ? AS late FROM shared"
+        " JOIN decision_roll_entries e ON e.proposal_id = ? AND e.commitment = shared.commitment"
+        " JOIN decision_rolls r ON r.proposal_id = e.proposal_id AND r.chapter = e.chapter",
+        (proposal_id, end_time, proposal_id),
     )
     return [(row["commitment"], row["chapter"], row["day"], bool(row["late"])) for row in rows]
 

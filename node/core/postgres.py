@@ -217,7 +217,8 @@ class PostgresDatabase:
         self._side: asyncpg.Connection | None = None
         self._side_busy = asyncio.Lock()  # one statement at a time on it
         self._listening: list[tuple[str, Callable[[], None]]] = []
-        self._held: set[str] = set()
+        self._held: dict[str, asyncio.Task | None] = {}  # exclusive(): the names held, by the task holding
+        self._names: dict[str, asyncio.Lock] = {}  # and this process's turns at each
         self.first_process = False  # set by open(): no other process of the node had the store open
 
     def __repr__(self) -> str:
@@ -298,26 +299,30 @@ class PostgresDatabase:
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
         """True while this process holds the session advisory lock named ``name`` (in this schema),
-        False at once when another process (or another task of this one) holds it.
+        False at once when another process holds it. This process's other tasks asking for it wait
+        their turn (as their work would run one after the other on SQLite); the holder's own work
+        asking again is granted (a kind run from within another's work).
 
         The lock lives on the side connection, taken with ``pg_try_advisory_lock`` (never
         waiting) and let go after the block. A process that dies lets go with its connection. If
         that connection is lost while a block runs, the lock is gone with it: the block finishes,
         and another process may already have begun the same work; the rooms' rows move only along
         their graphs (``WHERE`` on the state), so what it does twice is at most one more Update."""
-        if name in self._held:
-            yield False
-            return
-        key = advisory_key(self.schema, name)
-        if not await self._locking("SELECT pg_try_advisory_lock($1)", key):
-            yield False
-            return
-        self._held.add(name)
-        try:
+        task = asyncio.current_task()
+        if self._held.get(name) is task:
             yield True
-        finally:
-            self._held.discard(name)
-            await self._locking("SELECT pg_advisory_unlock($1)", key)
+            return
+        async with self._names.setdefault(name, asyncio.Lock()):
+            key = advisory_key(self.schema, name)
+            if not await self._locking("SELECT pg_try_advisory_lock($1)", key):
+                yield False
+                return
+            self._held[name] = task
+            try:
+                yield True
+            finally:
+                del self._held[name]
+                await self._locking("SELECT pg_advisory_unlock($1)", key)
 
     async def _count_in(self) -> bool:
         """Count this process among the node's open ones (a shared advisory lock each holds while its

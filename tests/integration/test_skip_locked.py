@@ -130,12 +130,16 @@ async def test_exclusive_is_granted_to_one_store_at_a_time_per_schema(two_stores
         async with first.exclusive("due: poll closing") as granted:
             assert granted
             async with second.exclusive("due: poll closing") as other, first.exclusive("due: poll closing") as again:
-                assert not other and not again  # another process, or another task of this one
+                assert not other and again  # another process is refused; the holder's own work goes on
+            waiting = asyncio.ensure_future(_granted_later(first, "due: poll closing"))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # another task of this process waits its turn
             async with (
                 second.exclusive("due: poll counts") as other_name,
                 elsewhere.exclusive("due: poll closing") as node,
             ):
                 assert other_name and node  # another name, another node's schema
+        assert await waiting
         async with second.exclusive("due: poll closing") as granted_now:
             assert granted_now
     finally:
@@ -143,6 +147,11 @@ async def test_exclusive_is_granted_to_one_store_at_a_time_per_schema(two_stores
         conn = await asyncpg.connect(SERVER)
         await conn.execute(f'DROP SCHEMA IF EXISTS "{elsewhere.schema}" CASCADE')
         await conn.close()
+
+
+async def _granted_later(store: PostgresDatabase, name: str) -> bool:
+    async with store.exclusive(name) as granted:
+        return granted
 
 
 async def test_the_first_store_to_open_is_told_it_is_alone(schema_url):

@@ -300,8 +300,8 @@ class PostgresDatabase:
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
         """True while this process holds the session advisory lock named ``name`` (in this schema),
         False at once when another process holds it. This process's other tasks asking for it wait
-        their turn (as their work would run one after the other on SQLite); the holder's own work
-        asking again is granted (a kind run from within another's work).
+        their turn (a test's explicit cycle beside the running loop is run, not skipped, and never
+        overlaps it); the holder's own work asking again is granted.
 
         The lock lives on the side connection, taken with ``pg_try_advisory_lock`` (never
         waiting) and let go after the block. A process that dies lets go with its connection. If

@@ -177,7 +177,7 @@ async def test_a_proposal_is_immutable_and_needs_a_subtree(make_node, tmp_path, 
             "decision": {},
         },
     )
-    assert status == 422 and "children" in body["error"], body
+    assert status == 422 and "no linked branches" in body["error"], body
 
 
 SCENARIO_ONE = {

@@ -218,6 +218,54 @@ def _verify(args: argparse.Namespace) -> int:
     return verify(args.proposal, args.allow_private_addresses)
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    """``chapterhouse migrate``: apply the migrations the store lacks, and say which (a node's start
+    does the same; run it before starting the processes of a new version)."""
+    from node.core.db import make_store
+    from node.web.app import all_migrations
+
+    config = load_config(args.config)
+
+    async def run() -> tuple[list[tuple[str, int]], int]:
+        store = make_store(config.storage, all_migrations())
+        await store.open()
+        try:
+            return store.applied, len(all_migrations())
+        finally:
+            await store.close()
+
+    try:
+        applied, known = asyncio.run(run())
+    except (OSError, sqlite3.Error, DatabaseInUse) as error:
+        from node.core.preflight import explain
+
+        print(f"chapterhouse: migrate: {explain(error, config)}", file=sys.stderr)
+        return 2
+    where = config.storage.describe()
+    if not applied:
+        print(f"chapterhouse: {where} is up to date ({known} migrations recorded)")
+    else:
+        names = ", ".join(f"{room} {number}" for room, number in applied)
+        print(f"chapterhouse: applied {len(applied)} migration(s) to {where}: {names}")
+    return 0
+
+
+def _store_commands(commands) -> argparse.ArgumentParser:
+    """``migrate`` (returned, to take ``--config``) and ``migrate-store``."""
+    migrate = commands.add_parser("migrate", help="apply the migrations the database lacks (as a start does)")
+    migrate.set_defaults(run=_migrate)
+    move = commands.add_parser("migrate-store", help="copy a stopped node's SQLite file into an empty PostgreSQL store")
+    move.add_argument(
+        "--from", dest="source", type=Path, help="the SQLite file (default: [storage] database of --config)"
+    )
+    move.add_argument(
+        "--to", dest="target", help="postgresql://user@host/db[?search_path=schema] (default: DATABASE_URL)"
+    )
+    move.add_argument("--config", type=Path, help="the node's TOML config, for its SQLite file")
+    move.set_defaults(run=_migrate_store)
+    return migrate
+
+
 def _process_commands(commands) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """``serve`` and ``worker``: the processes of a node (several on PostgreSQL: node.core.processes)."""
     serve = commands.add_parser("serve", help="run a node")
@@ -257,15 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     restore = commands.add_parser("restore", help="put a backup in place of the database (node stopped)")
     restore.add_argument("backup", type=Path, help="a file written by `chapterhouse backup`")
     restore.set_defaults(run=_restore)
-    move = commands.add_parser("migrate-store", help="copy a stopped node's SQLite file into an empty PostgreSQL store")
-    move.add_argument(
-        "--from", dest="source", type=Path, help="the SQLite file (default: [storage] database of --config)"
-    )
-    move.add_argument(
-        "--to", dest="target", help="postgresql://user@host/db[?search_path=schema] (default: DATABASE_URL)"
-    )
-    move.add_argument("--config", type=Path, help="the node's TOML config, for its SQLite file")
-    move.set_defaults(run=_migrate_store)
+    migrate = _store_commands(commands)
     link = commands.add_parser("link", help="ask another node to be this node's parent in the branch tree")
     link.add_argument("parent", help="the parent's handle, @name@host (WebFinger), or its actor id")
     link.set_defaults(run=_link)
@@ -279,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "--allow-private-addresses", action="store_true", help="also fetch from loopback and private addresses"
     )
     verify.set_defaults(run=_verify)
-    for command in (init, serve, worker, backup, restore, link, unlink):
+    for command in (init, serve, worker, backup, restore, migrate, link, unlink):
         command.add_argument("--config", type=Path, default=Path("config.toml"), help="path to the TOML config")
 
     args = parser.parse_args(argv)

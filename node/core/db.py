@@ -92,6 +92,8 @@ class Store(Protocol):
     dialect: str
     #: After ``open``: no other process of the node had this store open (leases left are dead ones').
     first_process: bool
+    #: After ``open``: the (room, number) of the migrations it applied.
+    applied: list[tuple[str, int]]
 
     async def open(self) -> None: ...
 
@@ -157,6 +159,7 @@ class Database:
         self._lock = None
         self._synchronous = "FULL" if synchronous_full else "NORMAL"
         self._write_lock = asyncio.Lock()
+        self.applied: list[tuple[str, int]] = []
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
 
@@ -165,7 +168,7 @@ class Database:
         self._lock = hold_exclusive_lock(self.path)
         try:
             self._writer = await self._connect()
-            await schema.migrate(self, self._migrations)
+            self.applied = await schema.migrate(self, self._migrations)
             self._reader = await self._connect()
             await self._reader.execute("PRAGMA query_only=ON")
         except BaseException:

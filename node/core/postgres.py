@@ -209,6 +209,7 @@ class PostgresDatabase:
         self.url = url
         self.schema = search_path(url)
         self._migrations = list(migrations)
+        self.applied: list[tuple[str, int]] = []
         self._pool_size = max(1, pool_size)
         self._writers: asyncpg.Pool | None = None
         self._readers: asyncpg.Pool | None = None
@@ -251,7 +252,7 @@ class PostgresDatabase:
         async with self._writers.acquire() as raw:
             await raw.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
             try:
-                await schema.migrate(_OneConnection(raw), self._migrations)
+                self.applied = await schema.migrate(_OneConnection(raw), self._migrations)
             finally:
                 await raw.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
 

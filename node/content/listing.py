@@ -3,8 +3,9 @@
 Each section is a query over the public objects (:data:`node.content.posts.SECTIONS`): news
 (the chapter's), blog posts (the chapter's and its members', each with its author), minutes
 (newest meeting first), and events (upcoming soonest first, past ones apart, newest first).
-An item is what a list shows: title, page, date, an excerpt, the author. The home page takes
-a few of each, skipping ids already shown (``shown``); the archive pages are paged.
+An item is what a list shows: title, page, date, an excerpt, the author, and for a blog post
+how many members signed it. The home page takes a few of each, skipping ids already shown
+(``shown``); the archive pages are paged.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Item:
     author: str
     author_id: str
     document: dict
+    signatories: int = 0  # members who signed it (a blog post)
 
 
 def _where(section: str) -> tuple[str, str]:
@@ -123,6 +125,19 @@ def _title(document: dict) -> str:
     return excerpt if len(excerpt) <= 80 else excerpt[:80].rsplit(" ", 1)[0] + "…"
 
 
+async def signatory_counts(conn: Connection, object_ids: list[str]) -> dict[str, int]:
+    """How many members signed each of ``object_ids`` (those nobody signed are left out)."""
+    if not object_ids:
+        return {}
+    marks = ", ".join("?" for _ in object_ids)
+    rows = await fetch_all(
+        conn,
+        f"SELECT object_id, COUNT(*) AS signed FROM endorsements WHERE object_id IN ({marks}) GROUP BY object_id",
+        tuple(object_ids),
+    )
+    return {row["object_id"]: row["signed"] for row in rows}
+
+
 async def author_names(request: web.Request, actor_ids: set[str]) -> dict[str, str]:
     """Display names of local authors: the chapter's, and its members' accounts."""
     urls, config = request.app[URLS], request.app[CONFIG]
@@ -153,6 +168,7 @@ async def items(
         skip=skip,
     )
     names = await author_names(request, {d.get("attributedTo", "") for d in found})
+    signed = await signatory_counts(request.app[DATABASE].reader, [d["id"] for d in found]) if section == "blog" else {}
     return [
         Item(
             id=d["id"],
@@ -163,6 +179,7 @@ async def items(
             author=names.get(d.get("attributedTo", ""), ""),
             author_id=d.get("attributedTo", ""),
             document=d,
+            signatories=signed.get(d["id"], 0),
         )
         for d in found
     ]

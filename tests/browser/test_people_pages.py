@@ -1,6 +1,6 @@
 """A member's page, ``/@<username>``, in Chromium, in English and Chinese: their display name, when they
 joined, their blog posts and the posts they signed; a blog post names its signatories, each linked to
-their page, and a blog list links each author's name there. Screenshots at 1280 and 390 px."""
+their page, and a blog list links each author's name there and says how many signed each post. Screenshots at 1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ async def test_a_members_page_lists_their_posts_and_signatures(browser, make_nod
     await shots(mei, "blog-post-signed-zh")
 
     await ada.goto(f"{node.base_url}/blog")
+    listed = ada.locator("main ul.items > li", has_text="Notes on the engine")
+    assert "1 signatory" in await listed.inner_text()  # a blog list shows how many signed
     await ada.get_by_role("link", name="by Ada Lovelace").first.click()
     assert ada.url == f"{node.base_url}/@ada"
     assert await ada.get_by_role("heading", level=1).inner_text() == "Ada Lovelace"

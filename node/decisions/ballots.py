@@ -27,12 +27,15 @@ from federation.activitystreams import id_of
 from inbox.handlers import InboxContext, OncePerBatch
 from node.core.clock import to_epoch
 from node.core.db import Connection
+from node.core.i18n import N_
 from node.decisions import copy_store, telling
 from node.polls import inbound as polls_in
 from node.polls import model as polls
 
-NOT_ON_ROLL = "not on the frozen roll of this decision"
-COUNTED_ELSEWHERE = "on the roll of another chapter too, where this member's ballot counts (the issuer's exclusions)"
+NOT_ON_ROLL = N_("not on the frozen roll of this decision")
+COUNTED_ELSEWHERE = N_(
+    "on the roll of another chapter too, where this member's ballot counts (the issuer's exclusions)"
+)
 RECEIPTS = "decision receipts"
 
 RollReader = Callable[[Connection, str], Awaitable[frozenset[str]]]

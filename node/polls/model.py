@@ -35,6 +35,7 @@ from federation import jsonio
 from node.core import objects
 from node.core.clock import from_epoch, iso
 from node.core.db import Connection, Row, dialects, fetch_all, fetch_one, fetch_value
+from node.core.i18n import N_
 from node.membership import members
 
 log = logging.getLogger("chapterhouse.polls")
@@ -295,20 +296,25 @@ async def tally(conn: Connection, question: Question) -> Tally:
 
 BallotCheck = Callable[[Connection, Ballot], Awaitable[str | None]]
 
+# Why a ballot is not counted: English where it is kept (the ballots' table, JSON, logs), messages
+# (node.core.i18n.N_) so a page that refuses a vote says why in the reader's language.
 MEMBERSHIP_REASONS = {
-    None: "non-member",
-    "requested": "membership not yet accepted",
-    "left": "member has left",
-    "removed": "removed member",
+    None: N_("non-member"),
+    "requested": N_("membership not yet accepted"),
+    "left": N_("member has left"),
+    "removed": N_("removed member"),
 }
+NOT_ACTIVE = N_("not an active member")
+AFTER_CLOSE = N_("after close")
+UNKNOWN_OPTION = N_("unknown option")
 
 
 async def _check_open(conn: Connection, ballot: Ballot) -> str | None:
-    return None if ballot.question.took_ballots_at(ballot.now) else "after close"
+    return None if ballot.question.took_ballots_at(ballot.now) else AFTER_CLOSE
 
 
 async def _check_option(conn: Connection, ballot: Ballot) -> str | None:
-    return None if ballot.choice in ballot.question.options else "unknown option"
+    return None if ballot.choice in ballot.question.options else UNKNOWN_OPTION
 
 
 async def _check_member(conn: Connection, ballot: Ballot) -> str | None:
@@ -316,11 +322,11 @@ async def _check_member(conn: Connection, ballot: Ballot) -> str | None:
     if await members.is_active_member(conn, chapter, ballot.voter):
         return None
     member = await members.get_member(conn, chapter, ballot.voter)
-    return MEMBERSHIP_REASONS.get(member["state"] if member else None, "not an active member")
+    return MEMBERSHIP_REASONS.get(member["state"] if member else None, NOT_ACTIVE)
 
 
-REPEATED_VOTE = "repeated: already voted"
-REPEATED_OPTION = "repeated: option already chosen"
+REPEATED_VOTE = N_("repeated: already voted")
+REPEATED_OPTION = N_("repeated: option already chosen")
 
 
 def repeated_reason(question: Question) -> str:
@@ -440,9 +446,9 @@ async def cast_local_vote(
     (by the rules of ``checks``); each outcome names its choice."""
     unique = list(dict.fromkeys(choices))
     if not unique:
-        raise VoteRefused("choose an option")
+        raise VoteRefused(N_("choose an option"))
     if question.single and len(unique) > 1:
-        raise VoteRefused("this question takes one choice")
+        raise VoteRefused(N_("this question takes one choice"))
     outcomes = []
     for choice in unique:
         outcome = await count_ballot(conn, Ballot(question, voter_actor_id, choice, None, "local", now), checks)

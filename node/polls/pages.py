@@ -37,9 +37,9 @@ from outbox import service
 
 SURVEY_FORM_QUESTIONS = 6
 #: A refused vote's status by its reason; any other reason is about who may vote: 403.
-REFUSAL_STATUS = {
-    "unknown option": 400,
-    "after close": 409,
+REFUSAL_STATUS: dict[str, int] = {
+    polls.UNKNOWN_OPTION: 400,
+    polls.AFTER_CLOSE: 409,
     polls.REPEATED_VOTE: 409,
     polls.REPEATED_OPTION: 409,
 }
@@ -109,7 +109,7 @@ def _choices(form, name: str) -> list[str]:
 def _refused(outcomes: list[polls.BallotOutcome]) -> None:
     """Nothing counted: a 4xx that says why."""
     if outcomes and not any(outcome.counted for outcome in outcomes):
-        reason = outcomes[0].reason or "not counted"
+        reason = outcomes[0].reason or N_("not counted")  # a message: the page says it in the reader's language
         status = REFUSAL_STATUS.get(reason, 403)
         raise ApiError(status, N_("your vote was not counted: {reason}", reason=reason))
 
@@ -153,7 +153,7 @@ async def poll_vote(request: web.Request) -> web.Response:
         try:
             outcomes = await _local_vote(request)(conn, fresh, voter, _choices(form, "choice"), _now(request))
         except polls.VoteRefused as error:
-            raise ApiError(400, N_("your vote was not counted: {reason}", reason=str(error))) from None
+            raise ApiError(400, N_("your vote was not counted: {reason}", reason=error.args[0])) from None
     _refused(outcomes)
     return await _counted(request, outcomes, page_path(question.id, "polls") + "/results")
 
@@ -229,7 +229,9 @@ async def survey_answer(request: web.Request) -> web.Response:
             try:
                 outcomes += await _local_vote(request)(conn, question, voter, choices, now)
             except polls.VoteRefused as error:
-                raise ApiError(400, N_("question {n}: {reason}", n=question.position + 1, reason=str(error))) from None
+                raise ApiError(
+                    400, N_("question {n}: {reason}", n=question.position + 1, reason=error.args[0])
+                ) from None
     if not outcomes:
         raise ApiError(400, N_("no question was answered"))
     _refused(outcomes)

@@ -1,5 +1,5 @@
 """What used to leave people stuck, in Chromium: a refused form keeps what was typed and says why in the
-reader's language; an error page says what to do next and links there (back to the page one came
+reader's language, and so does a refused vote; an error page says what to do next and links there (back to the page one came
 from, sign in); dates follow the reader's own conventions (en-GB: day before month)."""
 
 from __future__ import annotations
@@ -34,6 +34,29 @@ async def test_a_refused_poll_keeps_what_was_typed_in_chinese(browser, make_node
     assert await page.locator("input[name=kind][value=anyOf]").is_checked()
     assert await page.locator("#closes").input_value() == "2030-05-01T18:00"
     await shots(page, "poll-refused-zh")
+
+
+async def test_a_refused_vote_says_why_in_chinese(browser, make_node):
+    """The reason a ballot is not counted (none ticked, an option ticked twice) is in the reader's language."""
+    node = await make_node()
+    body = {"type": "Question", "content": "<p>野餐还是酒吧？</p>", "anyOf": ["Picnic", "Pub"]}
+    status, made, _ = await publish(node, {**body, "endTime": closes_in(node, days=3)})
+    assert status == 201, made
+    page = await browser_in(browser, "zh-CN")
+    await sign_in_as(node, page, "mei")
+    poll_page = f"{node.base_url}/polls/{made['object'].rsplit('/', 1)[-1]}"
+    await page.goto(poll_page)
+    await page.get_by_role("button", name="投票").click()  # nothing ticked
+    text = await page.locator("main").inner_text()
+    assert "请选择一个选项" in text and "choose an option" not in text
+    await page.goto(poll_page)
+    await page.get_by_label("Picnic").check()
+    await page.get_by_role("button", name="投票").click()
+    await page.goto(poll_page)  # several choices: the form is there again
+    await page.get_by_label("Picnic").check()
+    await page.get_by_role("button", name="投票").click()
+    text = await page.locator("main").inner_text()
+    assert "这个选项已经选过" in text and "already chosen" not in text
 
 
 async def test_error_pages_say_what_to_do(browser, make_node):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC
 
 from node.core.i18n import N_, Formatter, joined, load_languages, message_from_json, message_json
+from node.decisions import ballots
+from node.polls import model as polls
 
 
 def test_accept_language_picks_chinese_for_every_chinese_region_and_falls_back_to_the_default():
@@ -60,3 +62,21 @@ def test_a_message_in_a_message_is_translated_and_survives_storage():
     assert message_json("plain English") is None
     assert message_from_json(None, "plain English") == "plain English"
     assert message_from_json('{"msgid": "{gone} placeholder", "params": {"other": 1}}', "kept") == "kept"
+
+
+def test_why_a_ballot_is_not_counted_is_said_in_the_readers_language():
+    zh = load_languages("en").get("zh_Hans")
+    reasons = [
+        *polls.MEMBERSHIP_REASONS.values(),
+        polls.NOT_ACTIVE,
+        polls.AFTER_CLOSE,
+        polls.UNKNOWN_OPTION,
+        polls.REPEATED_VOTE,
+        polls.REPEATED_OPTION,
+        ballots.NOT_ON_ROLL,
+        ballots.COUNTED_ELSEWHERE,
+    ]
+    for reason in reasons:
+        said = zh.gettext(N_("your vote was not counted: {reason}", reason=reason))
+        assert said == "你的投票未被计入：" + zh.gettext(reason) and zh.gettext(reason) != reason, reason
+    assert polls.AFTER_CLOSE == "after close"  # the ballots' table, JSON and logs keep the English

@@ -3,9 +3,11 @@
 The international's admin issues a 7-question survey from ``/decisions/new`` without typing
 JSON (an incomplete question comes back with the reason and everything typed; the preview shows
 what members will see); the proposal's id opens its page. In London, a member on the frozen
-roll votes on the chapter's copy in Chinese and then sees "your vote is counted" with the date;
-a member who joined after the roll was frozen sees why they cannot vote. After the close both
-the copy and ``/results`` show the organisation's outcome. Screenshots at 1280 and 390 px.
+roll votes on the chapter's copy in Chinese and then sees "your vote is counted" with the date and
+what they ticked; a member who joined after the roll was frozen sees why they cannot vote. After
+the close the dashboard's Decisions panel shows the turnout and outcome, the international's home
+the outcome, and both the copy and ``/results`` show the organisation's outcome. Screenshots at
+1280 and 390 px.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     await shots(mei, "decision-copy-open-zh")
     for n, (_text, _kind, options) in enumerate(QUESTIONS):
         await mei.locator(f"form.ballot input[name=q{n}][value='{options[0]}']").check()
+    await mei.locator("form.ballot input[name=q1][value='Transport']").check()  # several choices
     await mei.locator("form.ballot").get_by_role("button", name="投票").click()
     assert "你的投票已计入" in await mei.locator("main").inner_text()
     receipt = await mei.locator("code.receipt").first.inner_text()
@@ -123,6 +126,8 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     counted = mei.locator("[data-vote=counted]")
     assert "你的投票已计入" in await counted.inner_text() and "2026" in await counted.inner_text()
     assert await mei.locator("form.ballot").count() == 0
+    ticked = mei.locator("ol.asked > li").nth(1).locator("[data-chosen]")  # what was ticked, remembered
+    assert await ticked.get_attribute("data-chosen") == "Housing,Transport"
     await shots(mei, "decision-copy-voted-zh")
     await mei.goto(f"{london.base_url}/account")
     votes = mei.locator(".card", has_text="你的投票")
@@ -138,6 +143,11 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     clock.advance(minutes=10, seconds=1)
     final = await final_results(world, proposal_id, within=60)
     assert final["outcome"]["status"] == "passed", final
+    await admin.goto(f"{world.base_url}/admin")  # the dashboard's Decisions panel: turnout and outcome
+    panel = await admin.locator(".card", has_text="Put a decision to the members").inner_text()
+    assert "Members' survey 2026" in panel and "1 of 7 members voted." in panel and "Passed" in panel
+    await admin.goto(f"{world.base_url}/")  # the international's home: the closed decision's outcome
+    assert "Passed" in await admin.locator(".card", has_text="Decisions of the organisation").inner_text()
 
     async def told_the_chapter():
         await late.goto(copy_page)

@@ -429,6 +429,9 @@ async def test_kill_9_of_a_random_process_loses_nothing_acknowledged_and_doubles
             peer.actor("voter"),
         )
         await chaos(nodes, peer, rng, voters, paths)
+        stopped = {label: process.stop() for label, process in nodes.processes.items()}
+        assert stopped == dict.fromkeys(nodes.processes, 0)  # SIGTERM: each ends cleanly
+        assert_clean_logs(nodes)
     finally:
         await peer.stop()
         await nodes.close()

@@ -77,7 +77,10 @@ Order: within a process, received activities are processed in arrival order, a b
 time. With several inbox workers two activities of one sender that arrive close together may
 land in two processes' batches and be processed in either order; nothing is counted twice (a
 member's ballot is unique in its table), but which of two quick, different ballots counts is
-then the one processed first.
+then the one processed first. Likewise a poll's served counts, refreshed by each inbox batch
+that counted a ballot, may miss the ballots another process is committing at that moment; the
+counts' next ``Update(Question)`` (``[polls] update_interval_seconds``) and the close refresh
+them from everything committed.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import time
+import tomllib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -38,7 +39,7 @@ from tests.support.node_processes import NodeProcesses
 from tests.support.nodes import ADMIN_TOKEN
 from tests.support.ports import free_port
 from tests.support.stores import CHOSEN
-from tests.support.subprocess_node import REPO_ROOT, SubprocessNode
+from tests.support.subprocess_node import REPO_ROOT, _dump_toml
 
 SERVER = CHOSEN.server  # the PostgreSQL pass's server (None in the SQLite pass, which skips these)
 AS = "https://www.w3.org/ns/activitystreams"
@@ -506,14 +507,18 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_worker_and_serve_with_some_workers_refuse_a_sqlite_node(tmp_path):
-    node = SubprocessNode(tmp_path, "london")
-    if str(node.database).startswith("postgres"):
-        pytest.skip("the refusal is SQLite's")
-    worker = run_cli("worker", "--config", str(node.config_path))
+    raw = tomllib.loads((REPO_ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    raw["storage"]["database"] = str(tmp_path / "london.sqlite3")  # whichever pass this is: a SQLite node
+    raw["node"].update(listen=f"127.0.0.1:{free_port()}", base_url="http://127.0.0.1:8080")
+    raw["admin"]["token"] = ADMIN_TOKEN
+    config = tmp_path / "london.toml"
+    config.write_text(_dump_toml(raw), encoding="utf-8")
+    worker = run_cli("worker", "--config", str(config))
     assert worker.returncode == 2
     assert "which one process serves: run `chapterhouse serve`" in worker.stderr
-    serve = run_cli("serve", "--config", str(node.config_path), "--workers", "none")
+    serve = run_cli("serve", "--config", str(config), "--workers", "none")
     assert serve.returncode == 2
     assert "a SQLite file is served by one process" in serve.stderr
-    unknown = run_cli("serve", "--config", str(node.config_path), "--workers", "inbox,mail")
+    unknown = run_cli("serve", "--config", str(config), "--workers", "inbox,mail")
     assert unknown.returncode == 2 and "no worker named mail" in unknown.stderr
+    assert not (tmp_path / "london.sqlite3").exists()  # refused before anything was opened

@@ -62,6 +62,10 @@ which hosts are paused at most every :data:`PAUSED_HOSTS_SECONDS`.
 - *Key-fetch gates* (:class:`federation.fetchgate.KeyFetchGate`): each process bounds its own
   key fetches, so a tarpit gets at most N times ``key_fetches_per_host`` connections; each
   process remembers failures on its own (each may fetch a failing key once).
+- *The delivery worker's one request in flight per host* and its ``delivery_concurrency``: each
+  process's own, so with N delivery workers a host may be sent up to N requests at once (each
+  process works through the rows it claimed); a host that fails is paused for all of them
+  (``host_backoff`` is a table).
 - *The remote-actor cache in memory* (:mod:`federation.actors`): over the table every process
   shares; a key rotated since is refetched on the first signature it fails.
 - *The parsed activities* handed from the intake to the inbox worker

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -42,6 +44,8 @@ import aiosqlite
 from node.core import migrations as schema
 from node.core.config import StorageConfig
 from node.core.migrations import Migration
+
+log = logging.getLogger("chapterhouse.db")
 
 #: A row of a result: by column name or position (``sqlite3.Row`` or ``asyncpg.Record``).
 Row = Any
@@ -208,7 +212,7 @@ class Database:
             raise RuntimeError("database is not open")
         async with self._write_lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            await _begin(conn)
             try:
                 yield conn
             except BaseException:
@@ -237,6 +241,21 @@ class Database:
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
         """Always granted: the file's lock (:func:`hold_exclusive_lock`) already makes this process the only one."""
         yield True
+
+
+async def _begin(conn: aiosqlite.Connection) -> None:
+    """``BEGIN IMMEDIATE``; if a task cancelled while its ``BEGIN`` was on the connection's thread
+    left a transaction open (the statement runs there even when its awaiter is gone, after the
+    lock is let go), that abandoned transaction is rolled back first: it never committed, and its
+    task ended with the cancellation."""
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if "within a transaction" not in str(error):
+            raise
+        log.warning("rolled back a transaction that a cancelled task had left open")
+        await conn.execute("ROLLBACK")
+        await conn.execute("BEGIN IMMEDIATE")
 
 
 # Statement and fetch run as ONE call on the connection's thread: no statement stays open

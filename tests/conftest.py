@@ -13,7 +13,7 @@ from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtur
 from tests.support import pg_cluster
 from tests.support.nodes import node_config, start_node
 from tests.support.remote_actor import RemoteActor
-from tests.support.stores import use_postgres
+from tests.support.stores import on_postgres, recycle, use_postgres
 
 # Timing never decides a test: no per-example deadline (CI has 2 busy cores).
 settings.register_profile("chapterhouse", deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -68,6 +68,15 @@ class _ErrorRecords(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def recycled_schemas():
+    """On PostgreSQL, the schemas a test's nodes used are emptied for later tests once it ends
+    (its nodes are stopped by then: this fixture is set up first, so torn down last)."""
+    yield
+    if on_postgres():
+        recycle()
 
 
 @pytest.fixture(autouse=True)

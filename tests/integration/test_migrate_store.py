@@ -6,6 +6,9 @@ processed inbox items, a delivery still queued); its public answers are recorded
 command (run as a process, as an operator would) copies the file into a fresh PostgreSQL schema;
 the same node config, but on PostgreSQL, starts on the same port and must give the same
 documents, sign with the same keys, send the queued delivery, and number new posts after the old.
+A chapter (under an international node) whose copy of a proposal took its members' ballots,
+closed and sent its signed tally serves the copy, its leaves and each voter's receipt the same
+once moved.
 Then the refusals: a source a running node holds, a target with rows, a source behind this
 version, a value that cannot be converted (the target keeps no row), a password never printed.
 
@@ -20,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,9 +36,13 @@ import asyncpg
 import pytest
 
 from federation.signatures import read_signature_claim, verify_claim
+from node.core.clock import FrozenClock, iso
 from node.core.config import StorageConfig
 from node.core.db import fetch_value
-from tests.support.c2s import get_json, publish
+from node.decisions import copy_store
+from tests.support import tree
+from tests.support.c2s import eventually, get_json, publish
+from tests.support.decisions import MemberHost, add_members, copy_questions, final_results
 from tests.support.nodes import node_config, start_node
 from tests.support.polls import admin_adds_member, mastodon_vote, open_poll, run_poll_worker
 from tests.support.stores import new_schema, server_url
@@ -202,6 +210,87 @@ async def test_a_node_moved_to_postgres_answers_as_before(tmp_path, remote_actor
         assert page["orderedItems"][0]["object"]["id"] == result_["object"]
     finally:
         await moved.stop()
+
+
+async def decided_chapter(make_node, tmp_path, clock: FrozenClock, host: MemberHost):
+    """A chapter on its SQLite file under an international node (on the pass's store), with 3 members, 2 of
+    whom voted on a proposal that closed and was decided: (the running chapter, its config, the copy's id)."""
+    config = replace(tree.tree_config(tmp_path, "a", "chapter"), storage=StorageConfig(database=tmp_path / "a.sqlite3"))
+    world_config = tree.tree_config(
+        tmp_path, "world", "international", accept_children_from=(tree.host_of(config.node),)
+    )
+    world = await make_node(config=world_config, clock=clock)
+    chapter = await start_node(config, clock=clock)
+    try:
+        return chapter, config, await _decide(world, chapter, clock, host)
+    except BaseException:
+        await chapter.stop()
+        raise
+
+
+async def _decide(world, chapter, clock: FrozenClock, host: MemberHost) -> str:
+    """Link, issue, vote, close, wait for the outcome at the chapter: the copy's id."""
+    await add_members(chapter, host, "a", 3)
+    assert (await tree.link(chapter, world))[0] == 201
+    await tree.wait_linked(chapter, world)
+
+    async def reported():
+        return [c for c in (await tree.tree_of(world))["children"] if (c.get("report") or {}).get("memberCount") == 3]
+
+    await eventually(reported, timeout=20)
+    end = iso(clock.now() + timedelta(minutes=5))
+    body = {"type": "Question", "content": "<p>Adopt?</p>", "oneOf": ["agree", "disagree"], "endTime": end}
+    status, answer, _ = await publish(world, {**body, "decision": {}})
+    assert status == 201, answer
+    proposal_id = answer["object"]
+    question = (await copy_questions(chapter, proposal_id))[proposal_id]
+    for name, choice in (("a0", "agree"), ("a1", "disagree")):
+        assert await host.vote(chapter, name, question, choice) == 202
+    await chapter.settle()
+    clock.advance(minutes=5, seconds=1)
+    assert (await final_results(world, proposal_id))["voters"] == 2
+
+    async def told():
+        return await fetch_value(
+            chapter.db.reader, "SELECT outcome FROM decision_proposals WHERE id = ?", (proposal_id,)
+        )
+
+    await eventually(told, timeout=20)
+    await eventually(lambda: _quiet(chapter), timeout=20)
+    return (await copy_store.copy_of(chapter.db.reader, proposal_id))["copy_id"]
+
+
+async def _quiet(node) -> bool:
+    queued = "SELECT (SELECT count(*) FROM inbox_items WHERE state = 'queued') + (SELECT count(*) FROM deliveries"
+    return await fetch_value(node.db.reader, queued + " WHERE state = 'queued')") == 0
+
+
+async def test_a_chapter_moved_to_postgres_serves_its_decision_as_before(make_node, tmp_path, postgres):
+    """The copy of a decided proposal (closed, with its counts), its leaves and a member's receipt: the same."""
+    clock, host = FrozenClock(), await MemberHost().start()
+    try:
+        chapter, config, copy_id = await decided_chapter(make_node, tmp_path, clock, host)
+        try:
+            notes = [str(a.get("object", {}).get("content", "")) for a in host.received if a.get("type") == "Create"]
+            receipts = {m for n in notes for m in re.findall(re.escape(copy_id) + r"/receipts/[0-9a-f]+", n)}
+            assert len(receipts) == 2, notes  # one per voter
+            urls = [copy_id, f"{copy_id}/leaves", *sorted(receipts)]
+            before = {url: await get_json(url, accept="application/json") for url in urls}
+        finally:
+            await chapter.stop()
+        assert {status for status, _ in before.values()} == {200}, before
+        assert before[copy_id][1]["closed"] and before[f"{copy_id}/leaves"][1]["totalItems"] == 2
+        result = await migrate("--from", str(config.storage.database), "--to", postgres)
+        assert result.returncode == 0, result.stderr
+        moved = await start_node(replace(config, storage=StorageConfig(url=postgres)), clock=clock, start_workers=False)
+        try:
+            after = {url: await get_json(url, accept="application/json") for url in urls}
+        finally:
+            await moved.stop()
+        for url, answer in before.items():
+            assert after[url] == answer, url
+    finally:
+        await host.stop()
 
 
 async def test_refuses_while_a_node_holds_the_source(tmp_path, postgres):

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from node.cli import main
 from node.web.app import all_migrations
-from tests.support.stores import database_address, query
+from tests.support.stores import new_schema, on_postgres, postgres_url, query
 from tests.support.subprocess_node import REPO_ROOT, _dump_toml
 
 
 def _config(tmp_path: Path) -> tuple[Path, str]:
     raw = tomllib.loads((REPO_ROOT / "config.example.toml").read_text(encoding="utf-8"))
-    address = database_address(tmp_path / "london.sqlite3", "migrate")
+    # a schema never used (not one emptied after an earlier test: its ledger is complete)
+    address = postgres_url(new_schema("migrate")) if on_postgres() else str(tmp_path / "london.sqlite3")
     raw["storage"]["database"] = address
     path = tmp_path / "london.toml"
     path.write_text(_dump_toml(raw), encoding="utf-8")

@@ -120,10 +120,23 @@ def _arguments(sql: str, params: Params) -> tuple[str, Sequence[Any]]:
         return text, ()
     text, names = numbered(text)
     if isinstance(params, dict):  # as SQLite: names the statement does not use are left out
-        return text, tuple(params[name] for name in names or ())
+        return text, _without_nul(tuple(params[name] for name in names or ()))
     if names is not None:
         raise TypeError("a statement with :name parameters takes a dict")
-    return text, tuple(params)
+    return text, _without_nul(tuple(params))
+
+
+def _without_nul(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """PostgreSQL's text cannot hold U+0000, nor its ``jsonb`` the escape ``\\u0000`` (SQLite's can:
+    a URL path, a form field or a remote document may carry either). Both are replaced by U+FFFD
+    (or its escape), so a lookup by such a key finds nothing, a stored text keeps a visible mark,
+    and no stored document breaks a query that reads it as JSON; the server would otherwise refuse
+    the statement, and the request fail."""
+    if not any(isinstance(arg, str) and ("\x00" in arg or "\\u0000" in arg) for arg in args):
+        return args
+    return tuple(
+        arg.replace("\x00", "\ufffd").replace("\\u0000", "\\ufffd") if isinstance(arg, str) else arg for arg in args
+    )
 
 
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|VALUES|WITH|TABLE|SHOW)\b|\bRETURNING\b", re.IGNORECASE)

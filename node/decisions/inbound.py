@@ -332,7 +332,10 @@ def with_refusals(inner: Handler) -> Handler:
         if refusal.get("refused") not in sent:
             raise PermanentError("refusal ignored: it does not answer the roll or the tally this node sent last")
         reason = refusal.get("reason") if isinstance(refusal.get("reason"), str) else "no reason given"
-        await copy_store.mark_copy_refused(ctx.conn, proposal_id, reason[:2000])
+        # the tally's refusal is what the copy shows: a roll's, arriving after it (both are told at
+        # once when both came too late, and deliveries may cross), does not hide it
+        if refusal.get("refused") == sending.proof_value(copy["tally"]) or not copy["rejected"]:
+            await copy_store.mark_copy_refused(ctx.conn, proposal_id, reason[:2000])
         log.warning(
             "decisions: %s refused our roll or tally of %s: %s", id_of(activity.get("actor")), proposal_id, reason
         )

@@ -15,6 +15,13 @@ CSRF token for forms). The members collection addresses members-only posts (the 
 - ``inbound`` / ``outbound``: Join, Leave; Add / Remove on the members collection, Accept /
   Reject of a Join. ``pages``: joining, sign-in, the admin's member list, one's own account.
 - ``parts``: the newest members on the home page; requests awaiting approval on the admin dashboard.
+
+A page shows a member by name and handle (``pages.people``), never by a raw actor URL: a local
+account by its display name and ``@user@host``; a remote member by the name and
+``preferredUsername`` of its actor document as the remote actor cache holds it (the cache has it
+from when the member was fetched: the admin's Add fetches the actor, a Join's sender is fetched
+by the inbox), else by ``@user@host`` made from the actor id (``pages.handle_from_id``). A page
+never fetches a member.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ nor sent back into a page.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
@@ -53,6 +53,32 @@ ADMIN_ACTIONS = ("approve", "refuse", "role", "remove")
 ROLE_NAMES = {"admin": N_("admin"), "secretary": N_("secretary"), "member": N_("member")}
 
 
+def _text(value) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def handle_from_id(actor_id: str, preferred: str | None = None) -> str:
+    """``@user@host`` for a remote actor, without fetching anything: its ``preferredUsername`` when
+    known, else the last segment of its id (``https://host/users/alice`` and ``https://host/@alice``
+    give ``@alice@host``); just the host for an id without a path."""
+    parts = urlsplit(actor_id)
+    host = parts.netloc.rpartition("@")[2]
+    if not host:
+        return actor_id
+    user = preferred or unquote(next((s for s in reversed(parts.path.split("/")) if s), "")).lstrip("@")
+    return f"@{user}@{host}" if user else host
+
+
+def remote_person(actor_id: str, document: dict | None) -> tuple[str, str]:
+    """A remote member's name and handle: from their cached actor document when there is one (its
+    ``name``, else its ``preferredUsername``), else the handle stands for the name too; never the
+    raw actor URL."""
+    document = document if isinstance(document, dict) else {}
+    preferred = _text(document.get("preferredUsername"))
+    handle = handle_from_id(actor_id, preferred)
+    return _text(document.get("name")) or preferred or handle, handle
+
+
 async def people(request: web.Request, rows) -> list[dict]:
     """Member rows as what a page shows: a name, a handle, the dates."""
     urls, reader = request.app[URLS], request.app[DATABASE].reader
@@ -65,14 +91,8 @@ async def people(request: web.Request, rows) -> list[dict]:
         if username:
             name, handle = names.get(username, username), f"@{username}@{urls.host}"
         else:
-            name, handle = actor_id, actor_id
             cached = await request.app[REMOTE_ACTORS].store.select_actor(reader, actor_id)
-            if cached is not None:
-                document = jsonio.loads(cached["data"])
-                preferred = document.get("preferredUsername")
-                name = document.get("name") or preferred or actor_id
-                if isinstance(preferred, str):
-                    handle = f"@{preferred}@{urlsplit(actor_id).netloc}"
+            name, handle = remote_person(actor_id, jsonio.loads(cached["data"]) if cached is not None else None)
         since = row["joined_at"] or row["requested_at"] or row["changed_at"]
         people.append(
             {

@@ -14,6 +14,7 @@ dependency for a file read once at start, for no check the node lacks today.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -32,7 +33,7 @@ _USERNAME = re.compile(r"^[a-z0-9_]{1,64}$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 EXAMPLE_TOKEN = "change-me"  # noqa: S105 - config.example.toml's: a node off loopback refuses to start with it
 _SCALARS: dict[str, type | tuple[type, ...]] = {"bool": bool, "int": int, "float": (int, float), "str": str}
-TABLES = ("node", "storage", "admin", "federation", "polls", "accounts", "server", "tree")
+TABLES = ("node", "storage", "admin", "federation", "polls", "accounts", "server", "tree", "projects")
 
 
 class ConfigError(Exception):
@@ -186,6 +187,26 @@ class TreeConfig:
 
 
 @dataclass(frozen=True)
+class ProjectsConfig:
+    """Members' projects (node/projects): who may start one, when a draft qualifies, how it goes to the vote."""
+
+    approval_required: bool = False  # true: a new project waits for the admin's approval before it opens
+    signatory_quorum: str = "5%"  # a draft qualifies with this many signatories: "5%" of the subtree's members, or "25"
+    like_signs: bool = False  # true: a member's Like of a draft (from Mastodon) signs it, and its Undo withdraws
+    put_to_vote: str = "admin"  # "admin": the admin's button puts qualifying drafts to the vote; "auto": at once
+    vote_days: float = 14.0  # how long the vote stays open
+    tally_days: float = 2.0  # after the close, how long the levels have to report their tallies
+
+    def quorum(self, subtree_members: int) -> int:
+        """The signatories a draft needs, for a subtree of this many members (at least 1)."""
+        text = self.signatory_quorum.strip()
+        if text.endswith("%"):
+            share = float(text[:-1]) / 100
+            return max(1, math.ceil(share * subtree_members - 1e-9))
+        return max(1, int(text))
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig
     storage: StorageConfig
@@ -195,6 +216,7 @@ class Config:
     accounts: AccountsConfig = AccountsConfig()
     server: ServerConfig = ServerConfig()
     tree: TreeConfig = TreeConfig()
+    projects: ProjectsConfig = ProjectsConfig()
 
     def with_federation(self, **changes: Any) -> Config:
         return replace(self, federation=replace(self.federation, **changes))
@@ -251,6 +273,7 @@ def parse_config(raw: dict, *, relative_to: Path, environ: Mapping[str, str] | N
     accounts = AccountsConfig(**_section(raw, "accounts", AccountsConfig, required=False))
     server = ServerConfig(**_section(raw, "server", ServerConfig, required=False))
     tree = _tree(_section(raw, "tree", TreeConfig, required=False))
+    projects = ProjectsConfig(**_section(raw, "projects", ProjectsConfig, required=False))
     config = Config(
         node=node,
         storage=storage,
@@ -260,6 +283,7 @@ def parse_config(raw: dict, *, relative_to: Path, environ: Mapping[str, str] | N
         accounts=accounts,
         server=server,
         tree=tree,
+        projects=projects,
     )
     validate(config)
     return config
@@ -283,6 +307,22 @@ def _require(table: dict, name: str, keys: tuple[str, ...]) -> dict:
     return table
 
 
+_QUORUM = re.compile(r"^\s*(\d+(\.\d+)?%|\d+)\s*$")
+
+
+def _validate_projects(projects: ProjectsConfig) -> None:
+    text = projects.signatory_quorum
+    if not _QUORUM.match(text) or ("%" in text and float(text.strip().rstrip("%")) > 100):
+        raise ConfigError(
+            f'[projects] signatory_quorum is a share of the members ("5%") or a count ("25"),'
+            f" not {projects.signatory_quorum!r}"
+        )
+    if projects.put_to_vote not in ("admin", "auto"):
+        raise ConfigError(f'[projects] put_to_vote is "admin" or "auto", not {projects.put_to_vote!r}')
+    if not 0 < projects.vote_days <= 366 or not 0 < projects.tally_days <= 60:
+        raise ConfigError("[projects] vote_days is more than 0 and at most 366, tally_days more than 0 and at most 60")
+
+
 def validate(config: Config) -> None:
     parts = urlsplit(config.node.base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
@@ -297,6 +337,7 @@ def validate(config: Config) -> None:
     if not sep or not host or not (port.isascii() and port.isdigit()):
         raise ConfigError(f"[node] listen must be host:port, like 127.0.0.1:8080, not {config.node.listen!r}")
     _validate_pages(config.node)
+    _validate_projects(config.projects)
     if len(config.admin.token) < 8:
         raise ConfigError("[admin] token must be at least 8 characters; use a long random string")
     try:

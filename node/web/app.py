@@ -30,7 +30,7 @@ from inbox import views as inbox_views
 from inbox.intake import InboxIntake
 from inbox.ratelimit import InboxLimits
 from inbox.worker import InboxWorker
-from node import branches, content, decisions, membership, moderation, polls
+from node import branches, content, decisions, membership, moderation, polls, projects
 from node.core import processes, rendering, retention
 from node.core import schema as core_schema
 from node.core.actors import local_usernames, signer_for
@@ -98,7 +98,7 @@ class Feature(Protocol):
 REQUIRED_FEATURES: tuple[Feature, ...] = (membership, moderation)
 # The rooms a node runs beyond those, in the order they register (a later one may extend an
 # earlier one's tables); a test may run fewer.
-DEFAULT_FEATURES: tuple[Feature, ...] = (polls, content, branches, decisions)
+DEFAULT_FEATURES: tuple[Feature, ...] = (polls, content, branches, decisions, projects)
 
 
 def build_registry(features: Sequence[Feature] = DEFAULT_FEATURES) -> Registry:

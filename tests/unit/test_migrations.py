@@ -78,7 +78,7 @@ async def test_a_room_added_to_an_existing_database_gets_its_migrations(tmp_path
         added = await migrate(OnSqliteConnection(conn), full)
         # polls' 5 and content's 6 are below what the bare node already applied (web 11): they run
         assert ("polls", 5) in added and ("content", 6) in added and ("content", 11) in added
-        assert {room for room, _ in added} == {"polls", "content", "branches", "decisions"}
+        assert {room for room, _ in added} == {"polls", "content", "branches", "decisions", "projects"}
         # a room's new migration numbered below another room's highest runs too
         newer = Migration(2, "core: a later change", "CREATE TABLE core_later (id INTEGER)", room="core")
         assert await migrate(OnSqliteConnection(conn), [*full, newer]) == [("core", 2)]
@@ -105,7 +105,7 @@ async def test_a_room_the_old_runner_skipped_runs_when_the_ledger_is_made(tmp_pa
         await _old_runner(conn, full)  # the old runner then ran only what was above 11
         assert "poll_questions" not in _tables(path)
         added = await migrate(OnSqliteConnection(conn), full)
-        assert set(added) == {m.key for m in full if m.room in {"polls", "content", "branches"} and m.number <= 11}
+        assert set(added) == {m.key for m in full if m.room in {"polls", "content", "branches", "projects"} and m.number <= 11}
         assert all(room not in ROOMS_OF_EVERY_NODE for room, _ in added)
         assert await migrate(OnSqliteConnection(conn), full) == []
     assert {"poll_questions", "minutes", "branch_links"} <= _tables(path)

@@ -1,0 +1,67 @@
+"""Projects: members work together on proposals, gather signatories, and put them to the vote against a default.
+
+A **project** belongs to this node (a chapter, a region or the international): its decisions
+concern the members of this node's subtree. An active member of the subtree starts one with a
+title, an aim and the **default** it is voted against (the seed's "disband"; in general "no
+change"); with ``[projects] approval_required`` it waits for the admin's approval first. Anyone
+of the subtree may join or leave it.
+
+How it federates, and why. A project and each of its drafts is an ``Article`` this node's
+Group actor publishes to its followers (``documents``), served at its id and shown by
+Mastodon as a titled link; a draft's new revision is an ``Update`` of its Article. So the
+project reaches the people who already follow the node (members follow their chapter and its
+levels), one actor keeps one key and one followers list, and nobody has to follow each
+project to hear of it. A reply to the project's Article (from the page or from Mastodon) is
+its **thread**, a reply to a draft is a **comment** on it: both are the thread machinery every
+local object has (``node.content.interactions``), so nothing new is needed to receive them.
+
+**Drafts** are proposals written together: every revision is kept (``project_revisions``) with
+its author and time, each viewable, with a diff between any two (``diff``). A project may hold
+several competing drafts.
+
+**Signatories.** A member of the subtree signs a draft, and may withdraw the signature until
+the draft goes to the vote: on the page, or from the fediverse with ``Join``/``Leave`` of the
+project and, where ``[projects] like_signs`` is on, a ``Like`` of the draft (its ``Undo``
+withdraws). Likes are off by default: Mastodon users like lightly, and a signature puts a
+proposal to a whole organisation's vote. A draft shows its signatories by name and count.
+Only members count: who is a member of the subtree is asked down the tree (``subtree``), a
+chapter being the one authority on its members, and a stranger's signature is kept in the
+inbox with the reason, never counted. When a draft reaches the quorum
+(``[projects] signatory_quorum``: a share of the subtree's members, or a count; ``rules``) the
+admin is told on the dashboard, and it goes to the vote by the admin's button or at once
+(``[projects] put_to_vote``).
+
+**The vote** (``voting``): the project's qualifying drafts go to the whole electorate of this
+level as one decision of the decisions room (down the tree, chapter copies, frozen rolls,
+receipts, signed tallies up): a ``Survey`` with one ``oneOf`` question per draft, "this draft or
+the default?", so members vote from a Mastodon poll. The draft with the largest majority over
+the default wins, if any has one (more "this draft" than "the default" among those who answered
+its question; a tie between drafts goes to the one with more votes for it, then to the earlier
+draft). After the outcome the project is decided, the winning draft is marked adopted with its
+final text frozen (its last revision), and the adopted text is linked from the node's home page.
+
+Tables (``schema``): ``projects``, ``project_members``, ``project_drafts``, ``project_revisions``,
+``project_signatures`` (``store``), ``project_subtree_answers`` (``subtree``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from node.core.registry import Registry
+from node.projects import schema
+
+
+def register(registry: Registry) -> None:
+    registry.feature(
+        "projects",
+        templates=Path(__file__).parent / "templates",
+        migrations=schema.MIGRATIONS,
+        requires=("content", "branches", "decisions"),
+    )
+
+
+def setup(app: web.Application) -> None:
+    del app

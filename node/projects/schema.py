@@ -1,0 +1,91 @@
+"""The projects tables' schema migrations (applied in order by ``node.core.migrations``).
+
+A migration is never edited once released: add a new one, numbered after this room's highest
+(numbers are per room; ``node.core.migrations`` records each applied one in its ledger).
+"""
+
+from __future__ import annotations
+
+from node.core.migrations import Migration
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        1,
+        "projects",
+        """
+        -- node/projects/store.py: a project (its id is the Article this node publishes for it)
+        CREATE TABLE projects (
+            id             TEXT PRIMARY KEY,
+            title          TEXT NOT NULL,
+            aim            TEXT NOT NULL,
+            default_option TEXT NOT NULL,
+            state          TEXT NOT NULL CHECK (state IN ('awaiting', 'open', 'voting', 'decided', 'refused')),
+            started_by     TEXT NOT NULL,
+            started_at     REAL NOT NULL,
+            opened_at      REAL,
+            refusal        TEXT,
+            proposal_id    TEXT,
+            vote_began_at  REAL,
+            outcome        TEXT,
+            adopted_draft  TEXT,
+            decided_at     REAL
+        );
+        CREATE INDEX projects_by_state ON projects (state, started_at);
+        CREATE UNIQUE INDEX projects_by_proposal ON projects (proposal_id) WHERE proposal_id IS NOT NULL;
+
+        -- node/projects/store.py: who takes part (the starter, and anyone of the subtree who joins)
+        CREATE TABLE project_members (
+            project_id TEXT NOT NULL,
+            actor      TEXT NOT NULL,
+            joined_at  REAL NOT NULL,
+            PRIMARY KEY (project_id, actor)
+        );
+
+        -- node/projects/store.py: drafts (each an Article of this node's); the text is the newest revision's
+        CREATE TABLE project_drafts (
+            id           TEXT PRIMARY KEY,
+            project_id   TEXT NOT NULL,
+            title        TEXT NOT NULL,
+            text         TEXT NOT NULL,
+            revision     INTEGER NOT NULL,
+            created_by   TEXT NOT NULL,
+            created_at   REAL NOT NULL,
+            updated_at   REAL NOT NULL,
+            state        TEXT NOT NULL CHECK (state IN ('open', 'voting', 'adopted', 'not_adopted', 'not_put')),
+            qualified_at REAL,
+            question_id  TEXT
+        );
+        CREATE INDEX project_drafts_by_project ON project_drafts (project_id, created_at);
+
+        -- node/projects/store.py: every revision of a draft, kept (number 1 is the first text)
+        CREATE TABLE project_revisions (
+            draft_id   TEXT NOT NULL,
+            number     INTEGER NOT NULL,
+            title      TEXT NOT NULL,
+            text       TEXT NOT NULL,
+            author     TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (draft_id, number)
+        );
+
+        -- node/projects/store.py: signatures of a draft (a withdrawn one keeps its row, withdrawn_at set)
+        CREATE TABLE project_signatures (
+            draft_id     TEXT NOT NULL,
+            actor        TEXT NOT NULL,
+            via          TEXT NOT NULL CHECK (via IN ('page', 'like', 'activity')),
+            activity_id  TEXT,
+            signed_at    REAL NOT NULL,
+            withdrawn_at REAL,
+            PRIMARY KEY (draft_id, actor)
+        );
+        CREATE INDEX project_signatures_by_activity ON project_signatures (activity_id);
+
+        -- node/projects/subtree.py: the subtree's answers to "is this actor one of your members?", kept a while
+        CREATE TABLE project_subtree_answers (
+            actor      TEXT PRIMARY KEY,
+            chapter    TEXT,
+            checked_at REAL NOT NULL
+        );
+        """,
+    ),
+]

@@ -51,7 +51,7 @@ from pathlib import Path
 from aiohttp import web
 
 from node.core.registry import Registry
-from node.projects import schema
+from node.projects import inbound, pages, schema, subtree, voting
 
 
 def register(registry: Registry) -> None:
@@ -61,7 +61,12 @@ def register(registry: Registry) -> None:
         migrations=schema.MIGRATIONS,
         requires=("content", "branches", "decisions"),
     )
+    pages.register(registry)
+    inbound.register(registry)
+    voting.register(registry)
 
 
 def setup(app: web.Application) -> None:
-    del app
+    pages.add_routes(app)
+    subtree.add_routes(app)
+    voting.setup(app)

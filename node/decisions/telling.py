@@ -1,15 +1,31 @@
-"""Telling members: a voter's receipt and an exclusion in direct Notes, and the outcome in a public Note."""
+"""Telling members: a voter's receipt and an exclusion in direct Notes, and the outcome in a public Note.
+
+Every Note is written in the chapter's language (``[node] language``, :func:`chapter_language`;
+its ``contentMap`` says so): its sentences are catalog messages (``node.core.i18n.N_``), filled in and
+escaped by :func:`_html`. A decision is named by its own question or title
+(:func:`node.decisions.proposal.title_of`), never by its id: the words are link text, the chapter's
+copy (where a browser lands on the decision's page) and the results are ``href`` only.
+
+- The receipt (:func:`send_receipts`): the decision, the receipt code (``<code>``, the member
+  copies it), where their answers' proof and the results will be once the tally is signed.
+- The exclusion (:func:`tell_excluded`): which decision, and that their ballot counts in the other
+  chapter whose roll holds them too.
+- The outcome (:func:`tell_members`): a news item (a public Note to the followers) whose ``name``,
+  the title of its page and of the news list, is "Outcome: <the question>", and whose text says the
+  organisation's outcome and the share that agreed, as the decision's pages do (``words.outcome``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from html import escape
 
 from inbox.handlers import InboxContext
 from node.core import follows, publish, vocabulary
 from node.core.clock import iso, to_epoch
 from node.core.db import Connection
-from node.core.i18n import N_, load_languages
+from node.core.i18n import N_, SOURCE_LANGUAGE, Formatter, Language, Message, load_languages, zone
 from node.decisions import copy_store, proposal, store, words
 from outbox.compose import Authoring, create_of
 
@@ -19,9 +35,41 @@ def authoring(ctx: InboxContext) -> Authoring:
     return Authoring(ctx.config, ctx.urls, ctx.remote_actors, ctx.chapter, ctx.now, ctx.registry)
 
 
+@cache
+def _language(code: str) -> Language:
+    languages = load_languages(SOURCE_LANGUAGE)
+    return languages.get(code) or languages.default
+
+
+def chapter_language(octx: Authoring) -> Language:
+    """The language the chapter publishes in (its catalogs compiled once per process)."""
+    return _language(octx.config.node.language)
+
+
+def _html(language: Language, message: Message, **tags: str) -> str:
+    """``message`` in ``language`` as HTML: its words escaped, and each parameter named in ``tags``
+    wrapped in that element (``code``, ``a href="..."``: the caller escapes the attribute)."""
+    parts = {}
+    for name, value in message.params.items():
+        text = escape(language.gettext(value) if isinstance(value, Message) else str(value))
+        parts[name] = f"<{tags[name]}>{text}</{tags[name].split()[0]}>" if name in tags else text
+    return escape(language.translations.gettext(message.msgid), quote=False).format(**parts)
+
+
+def _link(url: str) -> str:
+    return f'a href="{escape(url)}"'
+
+
+async def _named(conn: Connection, proposal_id: str) -> tuple[str, str]:
+    """(the decision's question or title, the page a member opens for it: this chapter's copy)."""
+    prop = await store.require_proposal(conn, proposal_id)
+    copy = await copy_store.copy_of(conn, proposal_id)
+    return proposal.title_of(prop.document), copy["copy_id"] if copy is not None else proposal_id
+
+
 def _note(octx: Authoring, content: str, to: list[str], cc: list[str]) -> dict:
     note_id = octx.urls.new_object_id()
-    return {
+    note = {
         "@context": vocabulary.context(),
         "id": note_id,
         "type": "Note",
@@ -32,6 +80,7 @@ def _note(octx: Authoring, content: str, to: list[str], cc: list[str]) -> dict:
         "to": to,
         "cc": cc,
     }
+    return vocabulary.with_language(note, octx.config.node.language)
 
 
 def _create(octx: Authoring, note: dict) -> dict:
@@ -63,13 +112,22 @@ class Receipt:
     proof_url: str  # where the receipt's inclusion proof is served, once the tally is signed
 
 
-def _receipt_note(octx: Authoring, receipt: Receipt) -> dict:
+def _receipt_note(octx: Authoring, receipt: Receipt, title: str, page: str) -> dict:
+    language = chapter_language(octx)
+    counted = N_(
+        "Your ballot on “{decision}” is counted. Your receipt, the same for every question of this decision: {receipt}",
+        decision=title,
+        receipt=receipt.receipt,
+    )
+    later = N_(
+        "Once the vote closes and the chapter's tally is signed, you can check {answers} and see {results}."
+        " Keep the receipt to yourself.",
+        answers=N_("your answers and their proof"),
+        results=N_("the results"),
+    )
     content = (
-        f"<p>Your ballot on {escape(receipt.question)} is counted. Your receipt, the same for every question"
-        f" of this decision: <code>{receipt.receipt}</code></p>"
-        f"<p>Once the vote closes and the chapter's tally is signed, your answers and their proof are at"
-        f" {escape(receipt.proof_url)} (the results: {escape(receipt.proposal_id)}/results)."
-        f" Keep the receipt to yourself.</p>"
+        f"<p>{_html(language, counted, decision=_link(page), receipt='code')}</p>"
+        f"<p>{_html(language, later, answers=_link(receipt.proof_url), results=_link(receipt.proposal_id + '/results'))}</p>"
     )
     return _note(octx, content, [receipt.voter], [])
 
@@ -78,10 +136,13 @@ async def tell_excluded(conn: Connection, octx: Authoring, proposal_id: str, vot
     """Members the issuer's exclusions count in another chapter: told, each alone, why their ballot
     here does not count (a member of this node without an inbox sees it on the copy's page)."""
     inboxes = await octx.remote_actors.store.delivery_inboxes(conn, voters)
-    content = (
-        "<p>You are on the roll of another chapter of the organisation too. For the decision"
-        f" {escape(proposal_id)}, your ballot counts there, once; a ballot sent here is not counted.</p>"
+    title, page = await _named(conn, proposal_id)
+    told = N_(
+        "You are on the roll of another chapter of the organisation too. For the decision “{decision}”,"
+        " your ballot counts there, once; a ballot sent here is not counted.",
+        decision=title,
     )
+    content = f"<p>{_html(chapter_language(octx), told, decision=_link(page))}</p>"
     published = []
     for voter in voters:
         note = _note(octx, content, [voter], [])
@@ -96,9 +157,10 @@ async def send_receipts(conn: Connection, octx: Authoring, receipts: list[Receip
     """Each voter's receipt, to them alone (a direct Note): with it they find their leaf and its
     proof under the signed root. ``inboxes``: where each sender's deliveries go (an actor not
     cached gets none; the Note is still kept, as for any direct Note whose inbox is unknown)."""
+    named = {proposal_id: await _named(conn, proposal_id) for proposal_id in {r.proposal_id for r in receipts}}
     published = []
     for receipt in receipts:
-        note = _receipt_note(octx, receipt)
+        note = _receipt_note(octx, receipt, *named[receipt.proposal_id])
         create = _create(octx, note)
         published.append((create, note, [inboxes[receipt.sender]] if receipt.sender in inboxes else []))
     if published:
@@ -107,23 +169,32 @@ async def send_receipts(conn: Connection, octx: Authoring, receipts: list[Receip
         )
 
 
+def _outcome_words(octx: Authoring, outcome: dict) -> Message:
+    """The outcome and the share that agreed, as the decision's pages say them."""
+    fmt = Formatter(octx.config.node.language, zone(octx.config.node.timezone))
+    said = words.outcome(outcome.get("result"), fmt) or {"words": N_("Unknown outcome"), "agreement": None}
+    if said["agreement"] is None:
+        return said["words"]
+    return N_("{outcome} ({agreement})", outcome=said["words"], agreement=said["agreement"])
+
+
 async def tell_members(conn: Connection, octx: Authoring, prop: store.Proposal, outcome: dict) -> None:
-    """The outcome, public to the chapter's followers, when this node holds a copy."""
-    if await copy_store.copy_of(conn, prop.id) is None:
+    """The outcome, public to the chapter's followers, when this node holds a copy: a news item
+    titled by the proposal's question, in the chapter's language."""
+    copy = await copy_store.copy_of(conn, prop.id)
+    if copy is None:
         return
-    code = octx.config.node.language
-    language = load_languages(code).get(code)
-    say = language.gettext if language is not None else str
-    result = outcome.get("result") or {}
-    status = words.STATUS.get(str(result.get("status")))
-    said = say(status) if status is not None else str(result.get("status"))
-    agreement = result.get("agreement")
-    share = f" ({say(N_('{share} agree', share=f'{agreement:.0%}'))})" if isinstance(agreement, float) else ""
+    language, title = chapter_language(octx), proposal.title_of(prop.document)
+    decided = N_(
+        "The decision of the whole organisation on “{decision}”: {outcome}",
+        decision=title,
+        outcome=_outcome_words(octx, outcome),
+    )
     content = (
-        f"<p><strong>{escape(proposal.title_of(prop.document))}</strong></p>"
-        f"<p>{escape(say(N_('The decision of the whole organisation: {outcome}', outcome=said)))}{escape(share)}</p>"
-        f'<p><a href="{escape(prop.id)}/results">{escape(say("See the results"))}</a></p>'
+        f"<p>{_html(language, decided, decision=_link(copy['copy_id']))}</p>"
+        f'<p><a href="{escape(prop.id)}/results">{escape(language.gettext(N_("See the results")))}</a></p>'
     )
     followers = octx.urls.followers(octx.username)
-    note = vocabulary.with_language(_note(octx, content, [vocabulary.PUBLIC], [followers]), code)
+    note = _note(octx, content, [vocabulary.PUBLIC], [followers])
+    note["name"] = language.gettext(N_("Outcome: {question}", question=title))
     await _publish_note(conn, octx, note, await follows.follower_inboxes(conn, octx.username))

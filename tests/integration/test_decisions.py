@@ -116,7 +116,7 @@ async def test_ballots_mode_passes_end_to_end(make_node, tmp_path, member_host):
         return [n for n in notes if "The decision of the whole organisation" in n.get("content", "")]
 
     news = (await eventually(told_members, timeout=15))[0]
-    assert "<strong>Adopt the charter?</strong>" in news["content"] and "Passed (59% agree)" in news["content"]
+    assert news["name"] == "Outcome: Adopt the charter?" and "charter?</a>”: Passed (58.9% agree)" in news["content"]
     assert proposal_id not in news["content"].replace(f"{proposal_id}/results", "")  # no raw URL as its words
 
 

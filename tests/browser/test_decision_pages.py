@@ -160,7 +160,8 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     await late.goto(f"{london.base_url}/news")  # the outcome, told to the chapter's members as news
     told = late.locator("main a", has_text="Members' survey 2026").first
     await told.click()
-    assert "Members' survey 2026" in await late.locator("main").inner_text()
+    assert await late.get_by_role("heading", level=1).inner_text() == "Outcome: Members' survey 2026"
+    assert "The decision of the whole organisation on “Members' survey 2026”" in await late.locator("main").inner_text()
     await shots(late, "decision-outcome-news-en")
     await mei.goto(copy_page)
     assert "通过" in await mei.locator(".outcome-box").inner_text()

@@ -8,9 +8,10 @@ import logging
 import pytest
 from hypothesis import HealthCheck, settings
 
+from node.core import keys
 from node.web.app import DEFAULT_FEATURES
 from tests.peers.bovine import bovine_peer, bovine_python  # noqa: F401  (fixtures)
-from tests.support import pg_cluster
+from tests.support import keypool, pg_cluster
 from tests.support.nodes import node_config, start_node
 from tests.support.remote_actor import RemoteActor
 from tests.support.stores import on_postgres, recycle, use_postgres
@@ -68,6 +69,14 @@ class _ErrorRecords(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def pooled_rsa_keys(monkeypatch):
+    """The actors of this process's nodes take their RSA keys from the session's pool
+    (``tests.support.keypool``: distinct within a test, made once for the whole run)."""
+    keypool.POOL.new_test()
+    monkeypatch.setitem(keys._GENERATORS, "rsa", keypool.rsa_key)
 
 
 @pytest.fixture(autouse=True)

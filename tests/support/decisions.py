@@ -22,6 +22,7 @@ from federation.signatures import sign_request
 from node.core.clock import FrozenClock, to_epoch
 from node.decisions import copy_store
 from node.membership import members
+from tests.support import keypool
 from tests.support.c2s import eventually, get_json
 from tests.support.nodes import free_port, with_federation
 from tests.support.polls import mastodon_vote
@@ -34,9 +35,7 @@ AS = "https://www.w3.org/ns/activitystreams"
 @dataclass
 class MemberHost:
     port: int = field(default_factory=free_port)
-    key: rsa.RSAPrivateKey = field(
-        default_factory=lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
+    key: rsa.RSAPrivateKey = field(default_factory=keypool.rsa_key)
     received: list[dict] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _numbers: dict[str, int] = field(default_factory=dict)

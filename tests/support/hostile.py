@@ -26,7 +26,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation.multikey import multikey_document
@@ -39,6 +38,7 @@ from node.core.actors import ACTOR_CONTEXT
 from node.core.clock import iso
 from node.decisions import documents as decision_documents
 from node.decisions import leaves, proposal, rolls
+from tests.support import keypool
 from tests.support.ports import free_port
 from tests.support.remote_actor import public_pem
 
@@ -60,7 +60,7 @@ class HostileGroup:
     def __init__(self, name: str = "mallory", level: str | None = "chapter", *, port: int | None = None) -> None:
         self.port = port or free_port()
         self.name = name
-        self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.rsa = keypool.rsa_key()
         self.personas: dict[str, Persona] = {name: Persona(name, level)}
         self.received: list[dict] = []
         self.fetched: list[str] = []

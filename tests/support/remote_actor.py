@@ -23,13 +23,14 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from federation.multikey import multikey_document
 from federation.proofs import add_proof
 from federation.signatures import sign_request
+from tests.support import keypool
 from tests.support.nodes import SHUTDOWN_SECONDS, free_port
 
 AS = "https://www.w3.org/ns/activitystreams"
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return keypool.rsa_key()
 
 
 def public_pem(key: rsa.RSAPrivateKey) -> str:

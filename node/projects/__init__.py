@@ -4,7 +4,8 @@ A **project** belongs to this node (a chapter, a region or the international): i
 concern the members of this node's subtree. An active member of the subtree starts one with a
 title, an aim and the **default** it is voted against (the seed's "disband"; in general "no
 change"); with ``[projects] approval_required`` it waits for the admin's approval first. Anyone
-of the subtree may join or leave it.
+of the subtree may join or leave it (on the page, or from the fediverse with ``Join``/``Leave``
+of the project's id: ``inbound``).
 
 How it federates, and why. A project and each of its drafts is an ``Article`` this node's
 Group actor publishes to its followers (``documents``), served at its id and shown by
@@ -20,10 +21,9 @@ its author and time, each viewable, with a diff between any two (``diff``). A pr
 several competing drafts.
 
 **Signatories.** A member of the subtree signs a draft, and may withdraw the signature until
-the draft goes to the vote: on the page, or from the fediverse with ``Join``/``Leave`` of the
-project and, where ``[projects] like_signs`` is on, a ``Like`` of the draft (its ``Undo``
-withdraws). Likes are off by default: Mastodon users like lightly, and a signature puts a
-proposal to a whole organisation's vote. A draft shows its signatories by name and count.
+the draft goes to the vote: on the page, or from the fediverse, where ``[projects] like_signs``
+is on, with a ``Like`` of the draft (its ``Undo`` withdraws). Likes are off by default:
+Mastodon users like lightly, and a signature puts a proposal to a whole organisation's vote. A draft shows its signatories by name and count.
 Only members count: who is a member of the subtree is asked down the tree (``subtree``), a
 chapter being the one authority on its members, and a stranger's signature is kept in the
 inbox with the reason, never counted. When a draft reaches the quorum

@@ -11,21 +11,24 @@ reason. The question route answers only the linked parent.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp import web
 
 from federation.signatures import sign_request
+from node.branches import link_store
 from node.content import interactions
 from node.core.appkeys import KEYRING
 from node.core.clock import to_epoch
 from node.core.config import ProjectsConfig
 from node.core.db import fetch_one
 from node.membership import members
-from node.projects import store
+from node.projects import store, subtree
 from tests.support.c2s import eventually, publish
 from tests.support.tree import host_of, link, tree_config, tree_of, wait_linked
 
@@ -233,3 +236,96 @@ async def test_a_bovine_members_like_signs_and_its_undo_withdraws(make_node, tmp
     assert sent["status"] == 202, sent
     await inbox_state(world, sent["activity"]["id"], "done")
     assert not await signed(world, draft_id, carol.actor_id) and await likes(world, draft_id) == 0
+
+
+class LyingChild:
+    """A linked child that answers ``GET /branches/member`` as the test says (a lie, a flood, silence)."""
+
+    def __init__(self) -> None:
+        self.answer: dict = {}
+        self.delay = 0.0
+        self.asked: list[dict] = []
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def id(self) -> str:
+        return f"http://127.0.0.1:{self.port}/users/liar"
+
+    async def start(self) -> LyingChild:
+        app = web.Application()
+        app.router.add_get("/branches/member", self._member)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    async def _member(self, request: web.Request) -> web.Response:
+        self.asked.append({"query": dict(request.query), "signature": request.headers.get("Signature", "")})
+        await asyncio.sleep(self.delay)
+        return web.json_response(self.answer)
+
+
+async def test_a_lying_child_speaks_only_for_its_own_branch(make_node, tmp_path):
+    liar = await LyingChild().start()
+    try:
+        await _lying_child(make_node, tmp_path, liar)
+    finally:
+        await liar.stop()
+
+
+async def _lying_child(make_node, tmp_path, liar: LyingChild) -> None:
+    nodes = await build(make_node, tmp_path, [])
+    world, region = nodes["world"], nodes["region"]
+    now = to_epoch(datetime.now(UTC))
+    async with world.db.transaction() as conn:
+        await link_store.request(
+            conn,
+            peer_id=liar.id,
+            role="child",
+            join_id=f"{liar.id}/join",
+            level="region",
+            inbox=f"{liar.id}/inbox",
+            shared_inbox=None,
+            collection=None,
+            now=now,
+        )
+        await link_store.set_state(conn, liar.id, "child", "linked", now)
+
+    def someone() -> str:
+        return f"http://127.0.0.1:1/users/{uuid.uuid4()}"
+
+    # the liar names a chapter of the region's branch, not of its own: ignored
+    actor = someone()
+    liar.answer = {"actor": actor, "member": True, "chapter": nodes["chapter"].actor_id}
+    assert await subtree.member_chapter(world.app, actor) is None
+    asked = liar.asked[-1]
+    assert (
+        asked["query"] == {"actor": actor, "depth": "1"} and f'keyId="{world.actor_id}#main-key"' in asked["signature"]
+    )
+    # an answer about someone else, a flood, and silence past the deadline: no answer, never kept
+    actor = someone()
+    for answer, delay in (
+        ({"actor": someone(), "member": True, "chapter": liar.id}, 0.0),
+        ({"actor": actor, "member": True, "chapter": liar.id, "pad": "x" * subtree.MAX_ANSWER_BYTES}, 0.0),
+    ):
+        liar.answer, liar.delay = answer, delay
+        assert await subtree.member_chapter(world.app, actor) is None
+    liar.answer, liar.delay = {"actor": actor, "member": True, "chapter": liar.id}, subtree.ASK_SECONDS + 1
+    assert await subtree.member_chapter(world.app, actor) is None
+    kept = await fetch_one(world.db.reader, "SELECT chapter FROM project_subtree_answers WHERE actor = ?", (actor,))
+    assert kept is None  # an incomplete "no" is not kept
+    # the liar may speak for itself: its own members are its to name
+    liar.delay = 0.0
+    assert await subtree.member_chapter(world.app, actor) == liar.id
+    liar.answer = {"actor": actor, "member": False, "chapter": None}  # the yes is kept: not asked again
+    asked_before = len(liar.asked)
+    assert await subtree.member_chapter(world.app, actor) == liar.id and len(liar.asked) == asked_before
+    # the region, asked by its parent about the liar's claim, knows nothing of it
+    assert await subtree.member_chapter(region.app, actor) is None

@@ -8,7 +8,10 @@ whose ``content`` says why when it breaks a rule (``rules``: a higher level abov
 one parent), accepted at once from ``[tree] accept_children_from``, else listed at
 ``GET /admin/children`` and in the inbox for the admin's ``Accept`` / ``Reject`` of the Join's
 id (the rules are checked again at the Accept, with a fresh walk up the parent's ancestors
-through actor documents: ``ancestry``). Linked, both sides record both follows in the same
+through actor documents: ``ancestry``). A reason names each branch by its display name and
+place, never its actor URL; it travels in English (the ``Reject``'s ``content``, the JSON) and
+is kept as a message beside that text (``link_store``), so the dashboard shows it in the
+reader's language. Linked, both sides record both follows in the same
 transaction (``linking``: the parent follows the child and the child the parent, without a
 second Follow exchange, and the link's end removes exactly those), the parent's actor shows
 ``children`` (``views``) and the child's ``parent`` (``registry.actor_additions``). ``Leave``
@@ -48,7 +51,7 @@ chapter's ``Undo`` of its boost (the member deleted the post) takes it back at e
 news, blog posts, minutes and events, kept as they arrive (the same ones relaying relays), each
 with its chapter's name and a link to the original.
 
-Tables (``schema``, migrations 10 and 11): ``branch_links``, ``branch_reports``,
+Tables (``schema``, migrations 10, 11 and 13): ``branch_links``, ``branch_reports``,
 ``branch_report_sent``, ``peer_software``, ``branch_subtree_posts``.
 """
 

@@ -67,7 +67,7 @@ async def on_link_request(ctx: InboxContext, activity: dict) -> None:
     )
     ctx.once_per_batch.forget(relaying.LINKED_CHILDREN)  # this handler changes who is a linked child
     link = await link_store.require(ctx.conn, requester.id, "child")
-    reason = requests.refusal(ctx.config, ctx.chapter_id, requester, ctx.prepared.get("ancestors", []))
+    reason = await requests.refusal(ctx.conn, ctx.config, ctx.chapter_id, requester, ctx.prepared.get("ancestors", []))
     if reason is not None:
         await linking.refuse_child(ctx.conn, here, link, activity, reason)
     elif requests.accepted_automatically(ctx.config, requester.id):

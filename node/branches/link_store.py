@@ -4,7 +4,11 @@ One row per (peer, role): ``role`` says what the PEER is to us (``parent``: we a
 be our parent; ``child``: it asked us). States: ``pending`` -> ``linked`` | ``refused``;
 ``linked`` -> ``unlinked``; a new Join makes any row ``pending`` again. At most one row with
 role ``parent`` is pending or linked (a unique index holds it). ``collection`` is the peer's
-``children`` collection (the ``target`` of the reports we send a parent).
+``children`` collection (the ``target`` of the reports we send a parent). A refused row keeps
+its ``reason`` in English (what the ``Reject`` said, what ``/admin/children`` shows) and, when
+this node made it, the reason as a message beside it (``reason_message``,
+``node.core.i18n.message_json``): :attr:`Link.reason` reads back that message, which a page
+shows translated; a reason another node sent stays its text.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from node.core.db import Connection, fetch_all, fetch_one, fetch_value
+from node.core.i18n import message_from_json, message_json
 
 STATES = ("pending", "linked", "refused", "unlinked")
 
@@ -40,7 +45,7 @@ class Link:
             "join": self.join_id,
             "level": self.level,
             "state": self.state,
-            "reason": self.reason,
+            "reason": None if self.reason is None else str(self.reason),  # the English text
             "requested": self.requested_at,
             "linked": self.linked_at,
         }
@@ -55,7 +60,7 @@ def _link(row) -> Link | None:
         row["state"],
         row["join_id"],
         row["level"],
-        row["reason"],
+        message_from_json(row["reason_message"], row["reason"]) if row["reason"] is not None else None,
         row["inbox"],
         row["shared_inbox"],
         row["collection"],
@@ -81,7 +86,7 @@ async def request(
         "INSERT INTO branch_links (peer_id, role, state, join_id, level, inbox, shared_inbox, collection,"
         " requested_at, changed_at) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (peer_id, role) DO UPDATE SET state = 'pending', join_id = excluded.join_id,"
-        " level = excluded.level, reason = NULL, inbox = COALESCE(excluded.inbox, branch_links.inbox),"
+        " level = excluded.level, reason = NULL, reason_message = NULL, inbox = COALESCE(excluded.inbox, branch_links.inbox),"
         " shared_inbox = COALESCE(excluded.shared_inbox, branch_links.shared_inbox),"
         " collection = COALESCE(excluded.collection, branch_links.collection),"
         " requested_at = excluded.requested_at, linked_at = NULL, changed_at = excluded.changed_at",
@@ -92,10 +97,11 @@ async def request(
 async def set_state(
     conn: Connection, peer_id: str, role: str, state: str, now: float, *, reason: str | None = None
 ) -> None:
+    """A link's new state; ``reason`` (a refusal's) kept in English, and as a message when it is one."""
     await conn.execute(
-        "UPDATE branch_links SET state = ?, reason = ?, changed_at = ?,"
+        "UPDATE branch_links SET state = ?, reason = ?, reason_message = ?, changed_at = ?,"
         " linked_at = CASE WHEN ? = 'linked' THEN ? ELSE linked_at END WHERE peer_id = ? AND role = ?",
-        (state, reason, now, state, now, peer_id, role),
+        (state, None if reason is None else str(reason), message_json(reason), now, state, now, peer_id, role),
     )
 
 

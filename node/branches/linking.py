@@ -93,10 +93,11 @@ async def accept_child(conn: Connection, local: Local, link: Link, join: dict) -
 
 
 async def refuse_child(conn: Connection, local: Local, link: Link, join: dict, reason: str) -> dict:
-    """Refuse a link request: the row refused with the reason, a Reject saying it sent."""
+    """Refuse a link request: the row refused with the reason (a message a page translates), a Reject
+    saying it (in English) sent."""
     await link_store.set_state(conn, link.peer_id, "child", "refused", local.epoch, reason=reason)
     reject = documents.refusal(
-        local.urls, actor=local.actor_id, answered=join, to=link.peer_id, reason=reason, now=local.now
+        local.urls, actor=local.actor_id, answered=join, to=link.peer_id, reason=str(reason), now=local.now
     )
     await send(conn, local, reject, link.delivery_inbox)
     log.warning("branch tree: link request %s from %s refused: %s", link.join_id, link.peer_id, reason)

@@ -4,7 +4,9 @@ A branch of this node's subtree is named by its own signed report (kept in
 ``branch_reports``); any other node (a parent, a link request not yet answered) by its actor
 document as the remote actor cache holds it. Neither is fetched here: a page never waits on the
 network for a name. When neither is known, the branch's host stands in, which is still what a
-person recognises. ``site`` is the branch's home page (its host's ``/``).
+person recognises. ``site`` is the branch's home page (its host's ``/``). This node itself is
+named by its configuration (:func:`this_node`). In a sentence (a refusal's reason), a branch is
+its name and place as one message (:func:`label`: "IOPS London (London)"), shown translated.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from urllib.parse import urlsplit
 
 from federation import jsonio
 from node.branches import reports
+from node.core.config import Config
 from node.core.db import Connection, fetch_one
+from node.core.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,19 @@ def from_document(actor_id: str, document: dict) -> BranchName:
         site=site_of(actor_id),
         founded=_text(document.get("founded")),
     )
+
+
+def this_node(config: Config, actor_id: str) -> BranchName:
+    """This node by its configuration (``[node] display_name``, ``location``, ``level``)."""
+    node = config.node
+    return from_document(
+        actor_id, {"name": node.display_name, "location": node.location, "level": node.level, "founded": node.founded}
+    )
+
+
+def label(branch: BranchName) -> str:
+    """A branch in a sentence: its name and place, a message whose punctuation is translated too."""
+    return N_("{name} ({place})", name=branch.name, place=branch.place) if branch.place else branch.name
 
 
 async def cached_actor(conn: Connection, actor_id: str) -> dict | None:

@@ -23,13 +23,14 @@ from federation import jsonio
 from federation.activitystreams import id_of
 from federation.actors import RemoteActor
 from federation.client import FetchError
-from node.branches import ancestry, documents, link_store, linking, paths, reports, requests, rules
+from node.branches import ancestry, documents, link_store, linking, names, paths, reports, requests, rules
 from node.branches.link_store import Link
 from node.branches.linking import Local
 from node.core import inbox_items, vocabulary
 from node.core.clock import to_epoch
 from node.core.db import Connection
 from node.core.errors import ApiError
+from node.core.i18n import N_, Message
 from node.core.registry import Registry
 from outbox.compose import Composed, OutboxContext
 
@@ -61,19 +62,20 @@ async def _own_subtree(reader: Connection) -> set[str]:
     return linked | await reports.origins(reader)
 
 
-async def _parent_refusal(ctx: OutboxContext, parent: RemoteActor) -> tuple[int, str] | None:
-    current = await link_store.current_parent(ctx.db.reader)
+async def _parent_refusal(ctx: OutboxContext, parent: RemoteActor) -> tuple[int, Message] | None:
+    reader, asked = ctx.db.reader, names.from_document(parent.id, parent.data)
+    current = await link_store.current_parent(reader)
     reason = rules.second_parent_refusal(
-        current.peer_id if current else None, current.state if current else None, parent.id
+        await names.name_of(reader, current.peer_id) if current else None, current.state if current else None, asked
     )
     if reason is not None:
         return 409, reason
     reason = rules.level_refusal(
         ctx.config.node.level, parent.data.get("level"), allow_skipping=ctx.config.tree.allow_skipping_levels
-    ) or rules.subtree_refusal(parent.id, await _own_subtree(ctx.db.reader))
+    ) or rules.subtree_refusal(asked, await _own_subtree(reader))
     if reason is None:
         above = await ancestry.ancestors(ctx.remote_actors, id_of(parent.data.get("parent")), local=ctx.actor_id)
-        reason = rules.cycle_refusal(ctx.actor_id, parent.id, above)
+        reason = rules.cycle_refusal(names.this_node(ctx.config, ctx.actor_id), asked, above)
     return None if reason is None else (422, reason)
 
 
@@ -90,7 +92,7 @@ async def compose_join(ctx: OutboxContext, activity: dict) -> Composed:
     refused = await _parent_refusal(ctx, parent)
     if refused is not None:
         log.warning("branch tree: our link request to %s refused here: %s", parent.id, refused[1])
-        raise ApiError(refused[0], f"refused: {refused[1]}")
+        raise ApiError(refused[0], N_("refused: {reason}", reason=refused[1]))
     join = documents.link_request(ctx.urls, actor=ctx.actor_id, parent=parent.id, now=ctx.now)
 
     async def save(conn: Connection) -> None:
@@ -162,7 +164,7 @@ async def _received_join(ctx: OutboxContext, link: Link) -> dict:
     return jsonio.loads(received["body"])
 
 
-async def _accept_refusal(ctx: OutboxContext, link: Link) -> str | None:
+async def _accept_refusal(ctx: OutboxContext, link: Link) -> Message | None:
     try:
         requester = await ctx.remote_actors.get_actor(link.peer_id, refresh=True)
     except FetchError as error:
@@ -172,15 +174,18 @@ async def _accept_refusal(ctx: OutboxContext, link: Link) -> str | None:
             hint="try again when it is reachable",
         ) from None
     above = await requests.our_ancestors(ctx.remote_actors, ctx.db.reader, ctx.actor_id)
-    return requests.refusal(ctx.config, ctx.actor_id, requester, above)
+    return await requests.refusal(ctx.db.reader, ctx.config, ctx.actor_id, requester, above)
 
 
-async def _refuse_now(ctx: OutboxContext, link: Link, join: dict, reason: str) -> ApiError:
+async def _refuse_now(ctx: OutboxContext, link: Link, join: dict, reason: Message) -> ApiError:
     """The admin said Accept, but a rule says no: refuse with a Reject, and tell the admin why."""
     if link.state == "pending":
         async with ctx.db.transaction() as conn:
             await linking.refuse_child(conn, local(ctx), link, join, reason)
-    return ApiError(422, f"refused: {reason}", hint=f"a Reject saying so goes to {link.peer_id}")
+    child = names.label(await names.name_of(ctx.db.reader, link.peer_id))
+    return ApiError(
+        422, N_("refused: {reason}", reason=reason), hint=N_("a Reject saying so goes to {branch}", branch=child)
+    )
 
 
 async def compose_link_answer(ctx: OutboxContext, activity: dict, kind: str) -> Composed | None:
@@ -214,8 +219,14 @@ def _compose_reject(ctx: OutboxContext, activity: dict, link: Link, join: dict) 
     if link.state != "pending":
         raise ApiError(409, f"{join['id']} was already {link.state}", hint="see /admin/children")
     content = activity.get("content")
-    reason = content if isinstance(content, str) and content.strip() else f"the admin of {ctx.actor_id} declined"
-    reject = documents.refusal(ctx.urls, actor=ctx.actor_id, answered=join, to=link.peer_id, reason=reason, now=ctx.now)
+    reason = (
+        content
+        if isinstance(content, str) and content.strip()
+        else N_("the admin of {branch} declined", branch=names.label(names.this_node(ctx.config, ctx.actor_id)))
+    )
+    reject = documents.refusal(
+        ctx.urls, actor=ctx.actor_id, answered=join, to=link.peer_id, reason=str(reason), now=ctx.now
+    )
 
     async def save(conn: Connection) -> None:
         await link_store.set_state(conn, link.peer_id, "child", "refused", to_epoch(ctx.now), reason=reason)

@@ -5,7 +5,9 @@ request; a Person's Join stays a membership request. Before the inbox's transact
 :func:`prepare` fetches the requester's actor afresh (its ``parent`` now, not a cached one)
 and walks this node's ancestors up through their actor documents (those fetched in the last
 ``ancestry.WALK_SECONDS`` taken as they are: N Joins, one walk); inside it, :func:`refusal`
-applies the rules (``node.branches.rules``) to what was fetched. The admin's Accept
+applies the rules (``node.branches.rules``) to what was fetched, naming each branch by its
+display name and place (the requester's from its fresh document, this node's from its
+configuration, any other from what the store keeps: ``node.branches.names``). The admin's Accept
 (``outbound``) applies the same rules again, with a fresh walk: what held when the request
 came may not hold now.
 """
@@ -17,8 +19,10 @@ from typing import TypeGuard
 from federation.activitystreams import id_of, origin_of
 from federation.actors import RemoteActor, RemoteActors
 from inbox.handlers import PrepareContext
-from node.branches import ancestry, link_store, rules
+from node.branches import ancestry, link_store, names, rules
 from node.core.config import Config
+from node.core.db import Connection
+from node.core.i18n import Message
 
 NODE_TYPES = ("Group", "Organization")
 
@@ -51,20 +55,18 @@ async def prepare(pctx: PrepareContext, activity: dict) -> dict:
     return {"requester": requester, "ancestors": above}
 
 
-def refusal(config: Config, local_id: str, requester: RemoteActor, ancestors: list[str]) -> str | None:
-    """Why this node refuses ``requester`` as a child, or None."""
-    current = id_of(requester.data.get("parent"))
-    return (
-        rules.cycle_refusal(requester.id, local_id, ancestors)
-        or rules.level_refusal(
-            requester.data.get("level"), config.node.level, allow_skipping=config.tree.allow_skipping_levels
-        )
-        or (
-            f"{requester.id} is linked below {current}; a node has at most one parent"
-            if current not in (None, local_id)
-            else None
-        )
+async def refusal(
+    conn: Connection, config: Config, local_id: str, requester: RemoteActor, ancestors: list[str]
+) -> Message | None:
+    """Why this node refuses ``requester`` as a child, or None (each branch named as ``names`` says)."""
+    child, here = names.from_document(requester.id, requester.data), names.this_node(config, local_id)
+    reason = rules.cycle_refusal(child, here, ancestors) or rules.level_refusal(
+        requester.data.get("level"), config.node.level, allow_skipping=config.tree.allow_skipping_levels
     )
+    current = id_of(requester.data.get("parent"))
+    if reason is None and current not in (None, local_id):
+        reason = rules.other_parent_refusal(child, await names.name_of(conn, current))
+    return reason
 
 
 def accepted_automatically(config: Config, requester_id: str) -> bool:

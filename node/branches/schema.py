@@ -78,4 +78,17 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX branch_subtree_posts_by_kind ON branch_subtree_posts (kind, published);
         """,
     ),
+    # 13, not 12: a database from before the ledger, at user_version 12 (the old global sequence's
+    # last), would have a branches 12 recorded as applied without running it (node.core.migrations)
+    Migration(
+        13,
+        "branch link refusals a page can translate",
+        """
+        -- node/branches/link_store.py: beside a refused link's English reason (what the Reject said and
+        -- /admin/children shows), the reason as a message (msgid and parameters, node.core.i18n.message_json),
+        -- so that the dashboard shows it in the reader's language; NULL for older rows and for a reason
+        -- another node sent, which pages show as they are
+        ALTER TABLE branch_links ADD COLUMN reason_message TEXT;
+        """,
+    ),
 ]

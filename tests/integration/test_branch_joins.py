@@ -52,7 +52,8 @@ async def test_a_node_waiting_for_one_parent_cannot_ask_a_second(make_node, tmp_
 
     status, body = await link(london, americas)
     assert status == 409, body
-    assert f"waits for an answer from {europe.actor_id}" in body["error"] and "Leave" in body["error"]
+    assert "waits for an answer from IOPS Europe (Europe)" in body["error"] and "Leave" in body["error"]
+    assert europe.actor_id not in body["error"]  # the parent by its name and place
     parent = await link_store.current_parent(london.db.reader)
     assert parent is not None and (parent.peer_id, parent.state) == (europe.actor_id, "pending")
     await asyncio.sleep(0.3)

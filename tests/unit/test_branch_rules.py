@@ -8,8 +8,9 @@ import pytest
 
 from federation.jsonld import undefined_terms
 from node.branches import documents as branch_documents
-from node.branches import rules
+from node.branches import names, rules
 from node.branches.reports import check_proof, report_time
+from node.core.i18n import load_languages, message_from_json, message_json
 from node.core.urls import Urls
 
 
@@ -29,15 +30,39 @@ def test_a_parent_is_of_a_higher_level(child, parent, skipping, refused):
     assert (rules.level_refusal(child, parent, allow_skipping=skipping) is not None) is refused
 
 
+def _branch(name: str, place: str | None = None) -> names.BranchName:
+    return names.from_document(
+        f"https://{name}.example/users/{name}", {"name": f"IOPS {name.title()}", "location": place}
+    )
+
+
 def test_no_cycles_and_one_parent():
-    assert "cycle" in rules.cycle_refusal("world", "london", ["europe", "world"])
-    assert rules.cycle_refusal("paris", "london", ["europe", "world"]) is None
-    assert rules.cycle_refusal("london", "london", []) is not None
-    assert "own subtree" in rules.subtree_refusal("london", {"london", "paris"})
-    assert "at most one parent" in rules.second_parent_refusal("europe", "linked", "americas")
-    assert "already linked" in rules.second_parent_refusal("europe", "linked", "europe")
-    assert rules.second_parent_refusal("europe", "pending", "europe") is None  # asking the same parent again
-    assert rules.second_parent_refusal(None, None, "europe") is None
+    world, europe, americas = _branch("world", "Geneva"), _branch("europe", "Brussels"), _branch("americas")
+    london, paris = _branch("london", "London"), _branch("paris")
+    assert "cycle" in rules.cycle_refusal(world, london, [europe.id, world.id])
+    assert rules.cycle_refusal(paris, london, [europe.id, world.id]) is None
+    assert rules.cycle_refusal(london, london, []) is not None
+    assert "own subtree" in rules.subtree_refusal(london, {london.id, paris.id})
+    assert "at most one parent" in rules.second_parent_refusal(europe, "linked", americas)
+    assert "already linked" in rules.second_parent_refusal(europe, "linked", europe)
+    assert rules.second_parent_refusal(europe, "pending", europe) is None  # asking the same parent again
+    assert rules.second_parent_refusal(None, None, europe) is None
+    assert "at most one parent" in rules.other_parent_refusal(paris, americas)
+
+
+def test_a_reason_names_branches_by_name_and_place_and_reads_in_chinese():
+    zh = load_languages("en").by_code["zh_Hans"]
+    world, london = _branch("world", "Geneva"), _branch("london", "London")
+    reason = rules.cycle_refusal(world, london, [world.id])
+    assert reason == "IOPS World (Geneva) is an ancestor of IOPS London (London): linking it below would make a cycle"
+    assert world.id not in reason and london.id not in reason
+    assert zh.gettext(reason) == "IOPS World（Geneva） 位于 IOPS London（London） 的上层：把它连接到下面会形成循环"
+    stored = message_from_json(message_json(reason), str(reason))  # as the branch_links row keeps it
+    assert zh.gettext(stored) == zh.gettext(reason)
+    assert "IOPS Americas" in rules.second_parent_refusal(_branch("americas"), "pending", world)  # no place: the name
+    level = rules.level_refusal("region", "chapter", allow_skipping=True)
+    assert level == "a region cannot be linked below a chapter: a parent must be of a higher level"
+    assert zh.gettext(level) == "地区不能连接到分会之下：上级的层级必须更高"
 
 
 def test_the_tree_documents_use_only_defined_terms():

@@ -182,7 +182,7 @@ async def decide(conn: Connection, project_id: str, outcome: dict, adopted_draft
     cursor = await conn.execute(
         "UPDATE projects SET state = 'decided', outcome = ?, adopted_draft = ?, decided_at = ?"
         " WHERE id = ? AND state = 'voting'",
-        (jsonio.dumps(outcome), adopted_draft, now, project_id),
+        (jsonio.dumps_str(outcome), adopted_draft, now, project_id),
     )
     return cursor.rowcount == 1
 
@@ -362,3 +362,36 @@ async def has_signed(conn: Connection, draft_id: str, actor: str) -> bool:
         (draft_id, actor),
     )
     return found is not None
+
+
+# --- the vote (node.projects.voting, node.projects.outcome)
+
+
+async def projects_with_qualified_drafts(conn: Connection, *, limit: int = 100) -> list[Project]:
+    """Open projects with at least one open draft that reached the quorum (the dashboard's list)."""
+    rows = await fetch_all(
+        conn,
+        "SELECT * FROM projects WHERE state = 'open' AND EXISTS (SELECT 1 FROM project_drafts d"
+        " WHERE d.project_id = projects.id AND d.state = 'open' AND d.qualified_at IS NOT NULL)"
+        " ORDER BY started_at, id LIMIT ?",
+        (limit,),
+    )
+    return [p for p in map(_project, rows) if p is not None]
+
+
+async def voting_projects_with_outcome(conn: Connection, *, limit: int = 100) -> list[Project]:
+    """Projects still ``voting`` whose decision has its outcome at this node (the issuer)."""
+    rows = await fetch_all(
+        conn,
+        "SELECT p.* FROM projects p JOIN decision_proposals d ON d.id = p.proposal_id"
+        " WHERE p.state = 'voting' AND d.outcome IS NOT NULL ORDER BY p.vote_began_at, p.id LIMIT ?",
+        (limit,),
+    )
+    return [p for p in map(_project, rows) if p is not None]
+
+
+async def project_by_uuid(conn: Connection, uuid: str) -> Project | None:
+    """The project whose id ends in ``/<uuid>`` (a page's address); None for anything but a uuid's characters."""
+    if not 8 <= len(uuid) <= 64 or not uuid.replace("-", "").isalnum() or not uuid.isascii():
+        return None
+    return _project(await fetch_one(conn, "SELECT * FROM projects WHERE id LIKE ?", (f"%/{uuid}",)))

@@ -146,6 +146,22 @@ async def test_visitors_cannot_act_and_refusals_keep_what_was_typed(make_node):
         )
         assert status == 400 and "a title is needed" in page and ">typed</textarea>" in page
 
+        # what members type is text, never markup: on the page, in the diff, in the Article
+        status, page, draft_path = await _press(
+            ada, node, f"{project_page}/drafts/new", f"{project_page}/drafts/new",
+            {"title": "<b>Bold</b>", "text": "keep <script>alert(1)</script> this"},
+        )  # fmt: skip
+        assert status == 200 and "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+        await _press(
+            ada, node, f"{draft_path}/edit", f"{draft_path}/edit", {"title": "<b>Bold</b>", "text": "keep <i>this</i>"}
+        )
+        status, changes = await _get(visitor, f"{node.base_url}{draft_path}/diff?from=1&to=2")
+        assert (
+            "<del>&lt;script&gt;alert(1)&lt;/script&gt; this</del>" in changes
+            and "<ins>&lt;i&gt;this&lt;/i&gt;</ins>" in changes
+        )
+        assert (await _get(visitor, f"{node.base_url}{draft_path}/diff?from=1&to=9"))[0] == 404
+
 
 async def test_with_approval_required_a_project_waits_for_the_admin(make_node, tmp_path):
     config = node_config(tmp_path, "london")

@@ -18,7 +18,8 @@ local object has (``node.content.interactions``), so nothing new is needed to re
 
 **Drafts** are proposals written together: every revision is kept (``project_revisions``) with
 its author and time, each viewable, with a diff between any two (``diff``). A project may hold
-several competing drafts.
+several competing drafts; writing and revising them takes joining the project, signing does not.
+The pages (``pages``) and what they do (``actions``) are for this node's own signed-in members.
 
 **Signatories.** A member of the subtree signs a draft, and may withdraw the signature until
 the draft goes to the vote: on the page, or from the fediverse, where ``[projects] like_signs``

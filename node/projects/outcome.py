@@ -15,20 +15,20 @@ and none when the decision missed a quorum. The project is then ``decided`` (its
 :func:`summary_of`, and its ``adopted_draft``), the winner ``adopted`` and the other put drafts
 ``not_adopted``, in one transaction.
 
-The trigger is one kind of due work, ``project outcome`` (worker ``decisions``, on the
-application's runner like the decisions' own kinds): the voting projects whose proposal has an
+The trigger is one kind of due work, ``project outcome`` (worker ``decisions``, added to the
+application's runner by :func:`node.projects.voting.kinds_context`, like the decisions' own kinds): the voting projects whose proposal has an
 outcome here, a cheap indexed query each cycle, each decided at most once (``store.decide``
 moves only ``voting`` -> ``decided``). It survives a restart: nothing is kept in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
 
-from node.core.appkeys import CLOCK, DATABASE, DUE_RUNNER
+from node.core.appkeys import CLOCK, DATABASE
 from node.core.clock import to_epoch
 from node.core.due import DueKind, StateGraph
 from node.decisions import store as decisions_store
@@ -133,9 +133,3 @@ def outcome_kind(app: web.Application) -> DueKind:
         return await decide_project(app, project)
 
     return DueKind("project outcome", PROJECT, due, work, key=lambda project: project.id, worker="decisions")
-
-
-async def outcome_context(app: web.Application) -> AsyncIterator[None]:
-    """The ``project outcome`` kind on the application's runner (``cleanup_ctx``)."""
-    app[DUE_RUNNER].add([outcome_kind(app)])
-    yield

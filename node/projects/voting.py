@@ -3,12 +3,15 @@
 **Qualifying.** A draft qualifies the first time its standing signatories reach
 :func:`node.projects.rules.quorum` (``store.mark_qualified`` sets ``qualified_at`` once). It then
 stays qualified: a signature withdrawn later does not take it back off the ballot (the admin was
-told, and the vote may have been called on it). The pages and the inbound handlers call
-:func:`after_signature` after every signature they record, outside their transaction: with
-``[projects] put_to_vote = "auto"`` a newly qualified draft puts its project to the vote at once;
-with ``"admin"`` (the default) the dashboard's panel (``project_vote_admin.html``) lists each open
-project with qualifying drafts and a "Put to the vote" button (``POST /projects/{uuid}/vote``,
-admin only, with the CSRF token). The node has no other way to tell its admin; the panel is it.
+told, and the vote may have been called on it). The pages call :func:`after_signature` after a
+signature they record, outside their transaction (it marks the draft qualified if they have not):
+with ``[projects] put_to_vote = "auto"`` a qualifying draft puts its project to the vote at once.
+The inbox, where nothing may publish, only marks the draft qualified; the ``project auto vote``
+kind of due work (every minute, only with ``"auto"``) puts such projects to the vote, and any
+that a restart left behind. With ``"admin"`` (the default) the dashboard's panel
+(``project_vote_admin.html``) lists each open project with qualifying drafts and a "Put to the
+vote" button (``POST /projects/{uuid}/vote``, admin only, with the CSRF token). The node has no
+other way to tell its admin; the panel is it.
 An automatic vote the decisions room refused (no linked branch yet) stays on the panel, with
 the button, so the admin can call it once the tree is linked.
 
@@ -36,12 +39,14 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, LANGUAGES, REGISTRY
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, DUE_RUNNER, LANGUAGES, REGISTRY
 from node.core.clock import iso, to_epoch
+from node.core.due import DueKind
 from node.core.errors import ApiError
 from node.core.i18n import N_, Language, Message
 from node.core.registry import Part, Registry
@@ -61,6 +66,7 @@ EACH_QUESTION = N_("Each question asks: this draft, or the default?")
 REFUSAL_KEY: web.RequestKey[tuple] = web.RequestKey("projects_vote_refusal", tuple)
 HOME_SHOWN = 10
 QUESTION_DEFAULT_CHARS = 200
+AUTO_EVERY = 60.0  # seconds between the automatic vote's looks (the signature's own call is at once)
 
 
 def node_language(app: web.Application) -> Language:
@@ -162,26 +168,55 @@ async def put_to_vote(app: web.Application, project: store.Project) -> str:
 async def after_signature(app: web.Application, project_id: str, draft_id: str) -> bool:
     """Call after recording a signature of ``draft_id`` (outside the transaction that recorded it).
 
-    Marks the draft qualified the first time its standing signatories reach the quorum, and then,
-    with ``[projects] put_to_vote = "auto"``, puts the project to the vote (a refusal is logged and
-    the admin's panel keeps the button). True when the draft qualified just now."""
+    Marks the draft qualified the first time its standing signatories reach the quorum (when the
+    caller has not already), and then, with ``[projects] put_to_vote = "auto"``, puts the project
+    to the vote (a refusal is logged, and the admin's panel keeps the button). True when the draft
+    qualifies (now or before) and its project is still open for it."""
     db, config = app[DATABASE], app[CONFIG]
     project, draft = await store.get_project(db.reader, project_id), await store.get_draft(db.reader, draft_id)
     if project is None or draft is None or project.state != "open" or draft.state != "open":
         return False
-    if draft.qualified_at is not None:
-        return False
-    async with db.transaction() as conn:
-        if await store.count_signatories(conn, draft_id) < await rules.quorum(conn, config):
-            return False
-        if not await store.mark_qualified(conn, draft_id, to_epoch(app[CLOCK].now())):
-            return False
+    if draft.qualified_at is None:
+        async with db.transaction() as conn:
+            if await store.count_signatories(conn, draft_id) < await rules.quorum(conn, config):
+                return False
+            await store.mark_qualified(conn, draft_id, to_epoch(app[CLOCK].now()))
     if config.projects.put_to_vote == "auto":
-        try:
-            await put_to_vote(app, project)
-        except ApiError as error:
-            log.warning("project %s qualified but was not put to the vote: %s", project_id, error.error)
+        await auto_vote(app, project)
     return True
+
+
+async def auto_vote(app: web.Application, project: store.Project) -> bool:
+    """``put_to_vote`` without the admin: a refusal is logged (the dashboard's panel still shows it)."""
+    try:
+        await put_to_vote(app, project)
+    except ApiError as error:
+        log.warning("project %s has qualifying drafts but was not put to the vote: %s", project.id, error.error)
+        return False
+    return True
+
+
+def auto_vote_kind(app: web.Application) -> DueKind:
+    """With ``put_to_vote = "auto"``, every minute: open projects with a qualifying draft go to the vote
+    (drafts qualified by a Like in the inbox, where nothing may publish, or before a restart)."""
+
+    async def due() -> list[store.Project]:
+        if app[CONFIG].projects.put_to_vote != "auto":
+            return []
+        return await store.projects_with_qualified_drafts(app[DATABASE].reader)
+
+    async def work(project: store.Project) -> bool:
+        return await auto_vote(app, project)
+
+    return DueKind(
+        "project auto vote", outcome.PROJECT, due, work, key=lambda p: p.id, every=AUTO_EVERY, worker="decisions"
+    )
+
+
+async def kinds_context(app: web.Application) -> AsyncIterator[None]:
+    """The room's due work on the application's runner (``cleanup_ctx``): the automatic vote, the outcome."""
+    app[DUE_RUNNER].add([auto_vote_kind(app), outcome.outcome_kind(app)])
+    yield
 
 
 # --- the admin's button and panel, the home page, the project page's context
@@ -261,4 +296,4 @@ def register(registry: Registry) -> None:
 
 def setup(app: web.Application) -> None:
     app.router.add_post("/projects/{uuid}/vote", vote)
-    app.cleanup_ctx.append(outcome.outcome_context)
+    app.cleanup_ctx.append(kinds_context)

@@ -225,6 +225,18 @@ async def test_with_put_to_vote_auto_the_vote_begins_at_the_quorum(make_node, tm
     assert await voting.after_signature(world.app, project_id, second) is False  # again: nothing more
     assert await decisions_kept(world) == 1
 
+    # a draft qualified in the inbox (a Like), where nothing is published: the due work puts it to the vote
+    other_id, (liked,) = await project_with_drafts(world, {"Liked": [signer("a3"), signer("a4")]})
+    async with world.db.transaction() as conn:
+        assert await store.mark_qualified(conn, liked, 1010.0)
+    clock.advance(seconds=voting.AUTO_EVERY + 1)
+
+    async def voting_too():
+        return (await store.get_project(world.db.reader, other_id)).state == "voting"
+
+    await eventually(voting_too, timeout=10)
+    assert await decisions_kept(world) == 2
+
 
 async def test_without_linked_branches_the_dashboard_says_why(make_node, tmp_path):
     world = await make_node(config=tree_config(tmp_path, "world", "international"))

@@ -40,7 +40,7 @@ from node.core.rendering import render
 from node.membership.accounts import username_of_actor
 from node.membership.pages import remote_person
 from node.membership.sessions import active_member_actor, check_csrf, require_viewer, viewer
-from node.projects import actions, diff, documents, rules, store
+from node.projects import actions, diff, documents, rules, store, voting
 
 PROJECT_STATES = {
     "awaiting": N_("awaiting the admin's approval"),
@@ -341,6 +341,7 @@ async def signing(request: web.Request) -> web.Response:
     project, draft = await _draft(request)
     if request.match_info["act"] == "sign":
         await actions.sign(request.app, project, draft, member)
+        await voting.after_signature(request.app, project.id, draft.id)  # the quorum reached: told, or put to the vote
     else:
         await actions.withdraw(request.app, project, draft, member)
     raise web.HTTPSeeOther(documents.draft_page(draft.id))

@@ -41,8 +41,19 @@ its question; a tie between drafts goes to the one with more votes for it, then 
 draft). After the outcome the project is decided, the winning draft is marked adopted with its
 final text frozen (its last revision), and the adopted text is linked from the node's home page.
 
+**From the levels below** (``above``, ``above_pages``, ``acting``, ``above_acts``): a chapter's
+member has no account at the region or the international, so on a node with a parent
+``/projects`` also lists the projects of each level above (read from their ``projects``
+collections with the node's signed fetch, briefly cached; a level that cannot be reached says
+so), and a page per project there lets the member take part from their own node: start a
+project at a level above, join or leave it, write and revise drafts, sign and withdraw, reply
+in its thread. Each act goes out as the member's ``Person`` to the project's node (the same
+activities a Mastodon user would send), and is kept with the node's answer (``Accept`` /
+``Reject`` reaching the member's inbox), so the pages show what was sent, when, and what came of it.
+
 Tables (``schema``): ``projects``, ``project_members``, ``project_drafts``, ``project_revisions``,
-``project_signatures`` (``store``), ``project_subtree_answers`` (``subtree``).
+``project_signatures`` (``store``), ``project_subtree_answers`` (``subtree``), ``project_acts``
+(``above_acts``).
 """
 
 from __future__ import annotations
@@ -52,7 +63,7 @@ from pathlib import Path
 from aiohttp import web
 
 from node.core.registry import Registry
-from node.projects import inbound, pages, schema, subtree, voting
+from node.projects import above_acts, above_pages, inbound, pages, schema, subtree, voting
 
 
 def register(registry: Registry) -> None:
@@ -65,9 +76,11 @@ def register(registry: Registry) -> None:
     pages.register(registry)
     inbound.register(registry)
     voting.register(registry)
+    above_acts.register(registry)
 
 
 def setup(app: web.Application) -> None:
+    above_pages.setup(app)
     pages.add_routes(app)
     subtree.add_routes(app)
     voting.setup(app)

@@ -40,7 +40,7 @@ from node.core.rendering import render
 from node.membership.accounts import username_of_actor
 from node.membership.pages import remote_person
 from node.membership.sessions import active_member_actor, check_csrf, require_viewer, viewer
-from node.projects import actions, diff, documents, rules, store, voting
+from node.projects import above_pages, actions, diff, documents, rules, store, voting
 
 PROJECT_STATES = {
     "awaiting": N_("awaiting the admin's approval"),
@@ -164,7 +164,11 @@ async def projects_index(request: web.Request) -> web.Response:
     return await render(
         request,
         "project_list.html",
-        {"projects": listed, "can_start": await active_member_actor(request) is not None},
+        {
+            "projects": listed,
+            "can_start": await active_member_actor(request) is not None,
+            **await above_pages.list_context(request),
+        },
     )
 
 

@@ -88,4 +88,29 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    Migration(
+        3,
+        "what members sent to the projects above",
+        """
+        -- node/projects/above_acts.py: each act a member of this node sent to a project of a level above
+        -- (as their Person), and the answer of the project's node when it came
+        CREATE TABLE project_acts (
+            activity_id TEXT PRIMARY KEY,
+            member      TEXT NOT NULL,
+            kind        TEXT NOT NULL
+                        CHECK (kind IN ('start', 'draft', 'revise', 'join', 'leave', 'sign', 'withdraw', 'reply')),
+            object      TEXT NOT NULL,
+            node        TEXT NOT NULL,
+            project     TEXT,
+            title       TEXT,
+            sent_at     REAL NOT NULL,
+            answer      TEXT CHECK (answer IN ('accepted', 'refused')),
+            reason      TEXT,
+            result      TEXT,
+            answered_at REAL
+        );
+        CREATE INDEX project_acts_by_member ON project_acts (member, sent_at);
+        CREATE INDEX project_acts_by_project ON project_acts (project, kind);
+        """,
+    ),
 ]

@@ -218,11 +218,17 @@ async def _project_context(request: web.Request, project_id: str) -> dict:
         "thread_authors": people,
         "can_act": member is not None and found is not None,
         "taking_part": _standing(sent, project_id, "join", "leave"),
+        "show_default": found is not None and _default_apart(found.item),
         "sent": [sent_line(act, level_names) for act in sent],
         "write_href": f"{PAGE}/write?project={quote(project_id, safe='')}",
         "reply_text": "",
         "reply_error": None,
     }
+
+
+def _default_apart(item: above.Item) -> bool:
+    """Whether the default needs showing apart: given, and not already in the project's content."""
+    return item.default is not None and item.default.strip() not in forms.plain(item.content)
 
 
 async def project_page(request: web.Request) -> web.Response:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import aiohttp
 
 from node.core.db import fetch_one
-from node.projects import above_acts, store
+from node.projects import above, above_acts, store
 from tests.support.accounts import approved_account
 from tests.support.c2s import eventually
 from tests.support.forms import browser_like_session, form_token
@@ -276,3 +276,22 @@ async def inbox_error(node, activity_id: str, state: str) -> str:
         return row is not None and row["state"] == state and (row["last_error"] or "ok")
 
     return await eventually(reached, timeout=20)
+
+
+async def test_a_level_that_cannot_be_reached_says_so(make_node, tmp_path):
+    nodes = await build(make_node, tmp_path)
+    world, chapter = nodes["world"], nodes["chapter"]
+    charter = await wanda_starts(world)
+    async with browser_like_session() as chen:
+        await approved_account(chen, chapter, "chen", "Chen Li")
+        status, page = await get(chen, chapter, "/projects")
+        assert status == 200 and "A charter for all" in page
+        await world.stop()
+        chapter.app[above.ABOVE_CACHE].forget()
+        status, page = await get(chen, chapter, "/projects")
+        assert status == 200 and "IOPS World could not be reached now." in page
+        assert "Projects of IOPS Region" in page and "Start a project at IOPS Region" in page
+        status, page = await get(chen, chapter, above_page(charter.id))
+        assert status == 200 and 'data-field="unreachable"' in page
+        status, page = await get(chen, chapter, above_page("http://127.0.0.1:1/objects/elsewhere"))
+        assert status == 404

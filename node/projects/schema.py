@@ -89,6 +89,20 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     Migration(
+        2,
+        "projects from the fediverse",
+        """
+        -- node/projects/authoring.py: the member's own object a project, a draft or a revision was made
+        -- from (its Create's object id), so a Create delivered again makes nothing twice
+        ALTER TABLE projects ADD COLUMN source TEXT;
+        CREATE UNIQUE INDEX projects_by_source ON projects (source) WHERE source IS NOT NULL;
+        ALTER TABLE project_drafts ADD COLUMN source TEXT;
+        CREATE UNIQUE INDEX project_drafts_by_source ON project_drafts (source) WHERE source IS NOT NULL;
+        ALTER TABLE project_revisions ADD COLUMN source TEXT;
+        CREATE UNIQUE INDEX project_revisions_by_source ON project_revisions (source) WHERE source IS NOT NULL;
+        """,
+    ),
+    Migration(
         3,
         "what members sent to the projects above",
         """

@@ -120,10 +120,12 @@ async def insert_project(
     started_by: str,
     opened: bool,
     now: float,
+    source: str | None = None,
 ) -> None:
+    """``source``: the member's object it was made from (a Create of the fediverse), else None."""
     await conn.execute(
-        "INSERT INTO projects (id, title, aim, default_option, state, started_by, started_at, opened_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO projects (id, title, aim, default_option, state, started_by, started_at, opened_at, source)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             project_id,
             title,
@@ -133,6 +135,7 @@ async def insert_project(
             started_by,
             now,
             now if opened else None,
+            source,
         ),
     )
     await add_member(conn, project_id, started_by, now)
@@ -146,12 +149,35 @@ async def project_by_proposal(conn: Connection, proposal_id: str) -> Project | N
     return _project(await fetch_one(conn, "SELECT * FROM projects WHERE proposal_id = ?", (proposal_id,)))
 
 
-async def projects_in_states(conn: Connection, states: tuple[str, ...], *, limit: int = 100) -> list[Project]:
+async def projects_in_states(
+    conn: Connection, states: tuple[str, ...], *, limit: int = 100, offset: int = 0
+) -> list[Project]:
+    """Newest first."""
     marks = ", ".join("?" for _ in states)
     rows = await fetch_all(
-        conn, f"SELECT * FROM projects WHERE state IN ({marks}) ORDER BY started_at DESC, id LIMIT ?", (*states, limit)
+        conn,
+        f"SELECT * FROM projects WHERE state IN ({marks}) ORDER BY started_at DESC, id LIMIT ? OFFSET ?",
+        (*states, limit, offset),
     )
     return [p for p in map(_project, rows) if p is not None]
+
+
+async def count_in_states(conn: Connection, states: tuple[str, ...]) -> int:
+    marks = ", ".join("?" for _ in states)
+    return int(await fetch_value(conn, f"SELECT COUNT(*) FROM projects WHERE state IN ({marks})", states) or 0)
+
+
+async def made_from(conn: Connection, source: str) -> str | None:
+    """The project or draft made from the member's object ``source`` (a revision: its draft), if any."""
+    for query in (
+        "SELECT id FROM projects WHERE source = ?",
+        "SELECT id FROM project_drafts WHERE source = ?",
+        "SELECT draft_id FROM project_revisions WHERE source = ?",
+    ):
+        found = await fetch_value(conn, query, (source,))
+        if found is not None:
+            return str(found)
+    return None
 
 
 async def open_project(conn: Connection, project_id: str, now: float) -> bool:
@@ -223,12 +249,21 @@ async def members_of(conn: Connection, project_id: str) -> list[tuple[str, float
 
 
 async def insert_draft(
-    conn: Connection, *, draft_id: str, project_id: str, title: str, text: str, author: str, now: float
+    conn: Connection,
+    *,
+    draft_id: str,
+    project_id: str,
+    title: str,
+    text: str,
+    author: str,
+    now: float,
+    source: str | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO project_drafts (id, project_id, title, text, revision, created_by, created_at, updated_at, state)"
-        " VALUES (?, ?, ?, ?, 1, ?, ?, ?, 'open')",
-        (draft_id, project_id, title, text, author, now, now),
+        "INSERT INTO project_drafts"
+        " (id, project_id, title, text, revision, created_by, created_at, updated_at, state, source)"
+        " VALUES (?, ?, ?, ?, 1, ?, ?, ?, 'open', ?)",
+        (draft_id, project_id, title, text, author, now, now, source),
     )
     await conn.execute(
         "INSERT INTO project_revisions (draft_id, number, title, text, author, created_at) VALUES (?, 1, ?, ?, ?, ?)",
@@ -237,7 +272,7 @@ async def insert_draft(
 
 
 async def revise_draft(
-    conn: Connection, draft_id: str, *, title: str, text: str, author: str, now: float
+    conn: Connection, draft_id: str, *, title: str, text: str, author: str, now: float, source: str | None = None
 ) -> int | None:
     """A new revision of an open draft; its number, or None when the draft is no longer open."""
     number = await fetch_value(
@@ -253,8 +288,9 @@ async def revise_draft(
     if cursor.rowcount != 1:
         return None
     await conn.execute(
-        "INSERT INTO project_revisions (draft_id, number, title, text, author, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (draft_id, number, title, text, author, now),
+        "INSERT INTO project_revisions (draft_id, number, title, text, author, created_at, source)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (draft_id, number, title, text, author, now, source),
     )
     return int(number)
 

@@ -100,6 +100,10 @@ TERMS: dict[str, object] = {
     "merkleRoot": "chapterhouse:merkleRoot",
     "leaves": {"@id": "chapterhouse:leaves", "@type": "@id"},
     "result": {"@id": "chapterhouse:result", "@type": "@json"},
+    # projects (node/projects): a node's projects collection, a project's drafts, the default they are voted against
+    "projects": {"@id": "chapterhouse:projects", "@type": "@id"},
+    "drafts": {"@id": "chapterhouse:drafts", "@type": "@id"},
+    "defaultOption": "chapterhouse:defaultOption",
 }
 
 

@@ -1,10 +1,10 @@
-"""What members and the admin do to projects, drafts and signatures: checked, stored, published.
+"""What members and the admin do to projects, drafts and signatures on the pages: checked, stored, published.
 
-Each act checks :mod:`node.projects.rules` first and refuses with an
-:class:`node.core.errors.ApiError` (4xx) carrying the rule's message, which the pages show on the
-form. What is published goes out as the node's Group actor (``config.node.name``) through
-:func:`outbox.service.compose` and :func:`outbox.service.apply`, with the room's own row appended
-to ``composed.changes``: the row and the activity commit in one transaction, or neither does.
+Each act runs one of :mod:`node.projects.making` (the same code the inbox runs for what members
+do from the fediverse) in a transaction of its own, then wakes the delivery worker. What is
+published goes out as the node's Group actor (``config.node.name``), in the same transaction as
+the room's row, or neither is kept. A refusal (:class:`node.projects.making.Refused`) comes back as an
+:class:`node.core.errors.ApiError` (4xx) carrying the rule's message, which the pages show on the form.
 
 - :func:`start`: the project's row, and its ``Article`` (:mod:`node.projects.documents`) unless
   ``[projects] approval_required`` keeps it ``awaiting``; then :func:`approve` publishes it (the
@@ -20,77 +20,80 @@ to ``composed.changes``: the row and the activity commit in one transaction, or 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from aiohttp import web
 
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, LANGUAGES, URLS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, DELIVERY_WORKER, REGISTRY, REMOTE_ACTORS, URLS
 from node.core.clock import to_epoch
 from node.core.db import Connection
 from node.core.errors import ApiError
 from node.core.i18n import N_, Message
-from node.projects import documents, rules, store
-from outbox import service
+from node.projects import making, rules, store
+from outbox.compose import Authoring
+
+T = TypeVar("T")
+
+
+def _error(refused: making.Refused) -> ApiError:
+    return ApiError(
+        refused.status, refused.message, hint=refused.hint or N_("see the project's page for what it takes now")
+    )
 
 
 def _refused(message: Message | None, status: int = 409) -> None:
-    if message is not None:
-        missing = message.startswith("there is no such")
-        raise ApiError(404 if missing else status, message, hint=N_("see the project's page for what it takes now"))
+    try:
+        making.refuse_if(message, status)
+    except making.Refused as refused:
+        raise _error(refused) from None
+
+
+def check_project_text(*, title: str, aim: str, default: str) -> None:
+    """What a project's title, aim and default take (an ``ApiError`` 400 when they do not)."""
+    try:
+        making.check_project_text(title=title, aim=aim, default=default)
+    except making.Refused as refused:
+        raise _error(refused) from None
+
+
+def authoring(app: web.Application) -> Authoring:
+    """The node's Group actor publishing now."""
+    config = app[CONFIG]
+    return Authoring(config, app[URLS], app[REMOTE_ACTORS], config.node.name, app[CLOCK].now(), app[REGISTRY])
+
+
+async def _act(app: web.Application, act: Callable[[Connection, Authoring], Awaitable[T]]) -> T:
+    """``act`` in a transaction of its own; a refusal as an ``ApiError``; the delivery worker woken."""
+    octx = authoring(app)
+    try:
+        async with app[DATABASE].transaction() as conn:
+            done = await act(conn, octx)
+    except making.Refused as refused:
+        raise _error(refused) from None
+    app[DELIVERY_WORKER].wake()
+    return done
 
 
 def _now(app: web.Application) -> float:
     return to_epoch(app[CLOCK].now())
 
 
-def check_project_text(*, title: str, aim: str, default: str) -> None:
-    _refused(rules.text_refusal(title=title, text=aim, limit=rules.MAX_AIM), 400)
-    if not default.strip():
-        _refused(N_("say what the drafts are voted against (the default)"), 400)
-    if len(default) > rules.MAX_AIM:
-        _refused(N_("the default has at most {n} characters", n=rules.MAX_AIM), 400)
-
-
-async def _publish_project(app: web.Application, project_id: str, *, title: str, aim: str, default: str, change):
-    config = app[CONFIG]
-    language = app[LANGUAGES].get(config.node.language) or app[LANGUAGES].default
-    body = documents.project_body(title=title, aim=aim, default=default, language=language)
-    composed, now = await service.compose(app, config.node.name, body)
-    documents.finish(composed, project_id, app[URLS].base, documents.project_page(project_id))
-    composed.changes.append(change)
-    await service.apply(app, config.node.name, composed, now=now)
-
-
 async def start(app: web.Application, actor: str, *, title: str, aim: str, default: str) -> str:
     """A new project started by ``actor``; its id (open and published, or awaiting the admin)."""
-    title, aim, default = title.strip(), aim.strip(), default.strip()
-    check_project_text(title=title, aim=aim, default=default)
-    project_id, now = app[URLS].new_object_id(), _now(app)
     opened = not app[CONFIG].projects.approval_required
-
-    async def insert(conn: Connection) -> None:
-        await store.insert_project(
-            conn, project_id=project_id, title=title, aim=aim, default_option=default, started_by=actor,
-            opened=opened, now=now,
-        )  # fmt: skip
-
-    if opened:
-        await _publish_project(app, project_id, title=title, aim=aim, default=default, change=insert)
-    else:
-        async with app[DATABASE].transaction() as conn:
-            await insert(conn)
-    return project_id
+    return await _act(
+        app,
+        lambda conn, octx: making.start(
+            conn, octx, started_by=actor, title=title, aim=aim, default=default, opened=opened
+        ),
+    )
 
 
 async def approve(app: web.Application, project: store.Project) -> None:
     if project.state != "awaiting":
         _refused(N_("this project is not awaiting approval"))
-
-    async def open_it(conn: Connection) -> None:
-        if not await store.open_project(conn, project.id, _now(app)):
-            _refused(N_("this project is not awaiting approval"))
-
-    await _publish_project(
-        app, project.id, title=project.title, aim=project.aim, default=project.default_option, change=open_it
-    )
+    await _act(app, lambda conn, octx: making.approve(conn, octx, project))
 
 
 async def refuse(app: web.Application, project: store.Project, reason: str) -> None:
@@ -100,10 +103,7 @@ async def refuse(app: web.Application, project: store.Project, reason: str) -> N
 
 
 async def join(app: web.Application, project: store.Project | None, actor: str) -> None:
-    _refused(rules.project_refusal(project))
-    assert project is not None
-    async with app[DATABASE].transaction() as conn:
-        await store.add_member(conn, project.id, actor, _now(app))
+    await _act(app, lambda conn, octx: making.join(conn, project, actor, to_epoch(octx.now)))
 
 
 async def leave(app: web.Application, project: store.Project | None, actor: str) -> None:
@@ -113,55 +113,19 @@ async def leave(app: web.Application, project: store.Project | None, actor: str)
         await store.remove_member(conn, project.id, actor)
 
 
-async def _must_take_part(app: web.Application, project_id: str, actor: str) -> None:
-    if not await store.is_member(app[DATABASE].reader, project_id, actor):
-        raise ApiError(403, N_("join the project to write and revise its drafts"), hint=N_("press Join on its page"))
-
-
 async def add_draft(app: web.Application, project: store.Project | None, actor: str, *, title: str, text: str) -> str:
     """A new draft of ``project`` written by ``actor``; its id."""
-    title, text = title.strip(), text.strip()
     _refused(rules.project_refusal(project))
     assert project is not None
-    _refused(rules.text_refusal(title=title, text=text, limit=rules.MAX_TEXT), 400)
-    await _must_take_part(app, project.id, actor)
-    name, draft_id = app[CONFIG].node.name, app[URLS].new_object_id()
-    composed, now = await service.compose(
-        app, name, documents.draft_body(project_id=project.id, title=title, text=text)
-    )
-    documents.finish(composed, draft_id, app[URLS].base, documents.draft_page(draft_id), context=project.id)
-
-    async def insert(conn: Connection) -> None:
-        await store.insert_draft(
-            conn, draft_id=draft_id, project_id=project.id, title=title, text=text, author=actor, now=to_epoch(now)
-        )
-
-    composed.changes.append(insert)
-    await service.apply(app, name, composed, now=now)
-    return draft_id
+    return await _act(app, lambda conn, octx: making.add_draft(conn, octx, project.id, actor, title=title, text=text))
 
 
 async def revise(app: web.Application, project: store.Project | None, draft: store.Draft | None, actor: str, *,
                  title: str, text: str) -> int:  # fmt: skip
     """A new revision of ``draft`` by ``actor``; its number."""
-    title, text = title.strip(), text.strip()
     _refused(rules.draft_refusal(project, draft))
-    assert project is not None and draft is not None
-    _refused(rules.text_refusal(title=title, text=text, limit=rules.MAX_TEXT), 400)
-    await _must_take_part(app, project.id, actor)
-    name = app[CONFIG].node.name
-    composed, now = await service.compose(app, name, documents.revision_body(draft.id, title=title, text=text))
-    numbers: list[int] = []
-
-    async def add_revision(conn: Connection) -> None:
-        number = await store.revise_draft(conn, draft.id, title=title, text=text, author=actor, now=to_epoch(now))
-        if number is None:
-            _refused(N_("this draft went to the vote: it can no longer be revised, signed or unsigned"))
-        numbers.append(int(number or 0))
-
-    composed.changes.append(add_revision)
-    await service.apply(app, name, composed, now=now)
-    return numbers[0]
+    assert draft is not None
+    return await _act(app, lambda conn, octx: making.revise(conn, octx, draft.id, actor, title=title, text=text))
 
 
 async def sign(app: web.Application, project: store.Project | None, draft: store.Draft | None, actor: str) -> bool:
@@ -169,15 +133,13 @@ async def sign(app: web.Application, project: store.Project | None, draft: store
     _refused(rules.draft_refusal(project, draft))
     assert draft is not None
     config, now = app[CONFIG], _now(app)
-    async with app[DATABASE].transaction() as conn:
-        await store.sign(conn, draft.id, actor, via="page", activity_id=None, now=now)
-        if await store.count_signatories(conn, draft.id) < await rules.quorum(conn, config):
-            return False
-        return await store.mark_qualified(conn, draft.id, now)
+    return await _act(
+        app, lambda conn, _: making.sign(conn, config, draft.id, actor, via="page", activity_id=None, now=now)
+    )
 
 
 async def withdraw(app: web.Application, project: store.Project | None, draft: store.Draft | None, actor: str) -> None:
     _refused(rules.draft_refusal(project, draft))
     assert draft is not None
-    async with app[DATABASE].transaction() as conn:
-        await store.withdraw(conn, draft.id, actor, _now(app))
+    now = _now(app)
+    await _act(app, lambda conn, _: making.withdraw(conn, draft.id, actor, now))

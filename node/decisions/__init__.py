@@ -86,7 +86,9 @@ Flow
    refuses what fails (the worker sends the chapter a signed refusal), keeps what passes with
    its recount, forwards it unchanged, and sends its own signed aggregate (``deciding``).
 6. **Outcome** (``worker``, ``deciding``, ``outcome``): at the issuer, once every chapter has
-   reported or at ``tallyDeadline``, the outcome is computed from the recounts, signed, the
+   reported or at ``tallyDeadline``, the outcome is computed from the recounts (a Question is a
+   proposal: passed, not passed, blocked or no quorum; a Survey asks for opinions: each of its
+   questions' result is its leading option(s), a tie said as one, and nothing passes or fails), signed, the
    proposal's Question(s) closed with the aggregate counts, and the outcome sent down;
    chapters tell their members (``telling``). ``views``/``results``: ``<proposal
    id>/results`` (JSON or a page), a copy's leaves and a receipt's inclusion proof after the

@@ -192,7 +192,7 @@ def _preview(request: web.Request, document: dict) -> dict:
             }
             for q in proposal.questions_of(document)
         ],
-        "rules": words.rules(policy, formatter(request), {}),
+        "rules": words.rules(policy, formatter(request), {}, survey=document.get("type") == "Survey"),
         "end": document.get("endTime"),
         "deadline": policy.get("tallyDeadline"),
     }

@@ -5,8 +5,8 @@ those only the figures it recounted itself from their leaves (``received.reporte
 and the roll it holds for each chapter: no number a tally merely states enters a count.
 :class:`Standing` reads once what a result needs (the electorate, the rolls, the newest
 exclusions, the recounts); :func:`chapter_tallies` turns it into ``outcome.ChapterTally`` rows
-for one question (the first by default: it decides the proposal; each question of a survey
-is decided by the same policy too, reported beside its counts): a reporting chapter with
+for one question (the first by default: it decides a proposal; each question of a survey
+gets its own result beside its counts, its leading option(s): ``outcome``): a reporting chapter with
 its roll (less its exclusions) and the recounted counts; a chapter that did not report (or
 was refused) in the denominator with its roll (less its exclusions) when one arrived, else
 the member count of its last signed branch report.
@@ -103,20 +103,30 @@ async def all_reported(conn: Connection, prop: store.Proposal) -> bool:
     return all(e["chapter"] in kept for e in await store.electorate(conn, prop.id))
 
 
+def question_outcome(decided: outcome.Outcome, policy: outcome.Policy) -> dict:
+    """A question's result beside its counts: a survey's says its ``leading`` option(s) (several: a
+    tie; none: nobody answered) and their ``leadingShare`` of the weighted answers."""
+    said: dict = {"status": decided.status, "reason": decided.reason, "agreement": decided.agreement}
+    if policy.survey:
+        said.update(leading=list(decided.leading), leadingShare=decided.leading_share)
+    return said
+
+
 async def result_of(conn: Connection, prop: store.Proposal) -> dict:
-    """The outcome: the first question's decides the proposal; each question of a survey is decided
-    by the same policy too (its ``outcome`` beside its counts)."""
+    """The outcome: the first question's decides a proposal; a survey's says so (``survey``, or ``no
+    quorum``), and each of its questions has its own result (its ``outcome`` beside its counts)."""
     policy = proposal.policy_of(prop.document)
     standing = await Standing.read(conn, prop)
     questions, voters = totals(prop, standing)
     for entry in questions:
-        each = outcome.decide(policy, chapter_tallies(prop, standing, entry["id"]))
-        entry["outcome"] = {"status": each.status, "reason": each.reason, "agreement": each.agreement}
+        entry["outcome"] = question_outcome(
+            outcome.decide(policy, chapter_tallies(prop, standing, entry["id"])), policy
+        )
     chapters = chapter_tallies(prop, standing)
     decided = outcome.decide(policy, chapters)
     return {
         "status": decided.status,
-        "reason": decided.reason,
+        "reason": outcome.SURVEY_REASON if decided.status == "survey" else decided.reason,
         "electorate": decided.electorate,
         "voters": voters,
         "agreement": decided.agreement,

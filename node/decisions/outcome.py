@@ -14,16 +14,26 @@ a member can redo it by hand. The order of the checks is the policy's order of p
 3. **Block**: when the block option's share of all weighted ballots reaches ``blockShare``,
    the proposal is ``blocked``, whatever the agreement.
 4. **Threshold**: agree / (agree + disagree) against ``passThreshold``: ``passed`` or
-   ``failed``. Without a threshold the decision is ``advisory`` (counts only, as a survey).
+   ``failed``. Without a threshold the decision is ``advisory`` (counts only).
+
+A **survey** (the issuer's ``Survey``: ``Policy.survey``) asks for opinions, not for a decision:
+after the quorums (1) and the weights (2), each question's result is ``survey`` with its
+``leading`` option(s), those with the largest weighted count (several: a tie, listed in name
+order; none when nobody answered), and their ``leading_share`` of all weighted answers. The
+block share and the pass threshold are never applied to a survey: nothing in it passes or fails.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 WEIGHT_MODES = ("ballots", "chapterShare")
-OUTCOMES = ("passed", "failed", "blocked", "no quorum", "advisory")
+OUTCOMES = ("passed", "failed", "blocked", "no quorum", "advisory", "survey")
+SURVEY_REASON = (
+    "a survey asks for opinions: each question's leading option(s) beside its counts; nothing passes or fails"
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class Policy:
     agree: str = "agree"
     disagree: str = "disagree"
     block: str = "block"
+    survey: bool = False  # a Survey: each question's leading option(s), never a threshold or a block
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,8 @@ class Outcome:
     voters: int
     weighted: Mapping[str, float]
     agreement: float | None
+    leading: tuple[str, ...] = ()  # a survey's: the option(s) with the largest weighted count
+    leading_share: float | None = None  # their (each one's) share of all weighted answers
 
 
 def weight_of(policy: Policy, tally: ChapterTally) -> float:
@@ -99,17 +112,38 @@ def missed_quorum(policy: Policy, tallies: Sequence[ChapterTally]) -> str | None
     return None
 
 
+def leading(weighted: Mapping[str, float]) -> tuple[tuple[str, ...], float | None]:
+    """The option(s) with the largest weighted count, in name order (several: a tie), and that
+    count's share of all weighted answers; ``((), None)`` when nobody answered."""
+    total = sum(weighted.values())
+    if total <= 0:
+        return (), None
+    top = max(weighted.values())
+    return tuple(sorted(o for o, c in weighted.items() if math.isclose(c, top, rel_tol=1e-9))), top / total
+
+
+def survey_reason(names: Sequence[str], share: float | None) -> str:
+    if not names or share is None:
+        return "no one answered"
+    if len(names) == 1:
+        return f"{names[0]} leads with {share:.1%}"
+    return f"a tie: {', '.join(names)} at {share:.1%} each"
+
+
 def decide(policy: Policy, tallies: Sequence[ChapterTally]) -> Outcome:
     electorate = sum(t.roll for t in tallies)
     voters = sum(t.voters for t in tallies if t.reported)
     weighted = weighted_counts(policy, tallies)
+    names, top_share = leading(weighted) if policy.survey else ((), None)
 
     def outcome(status: str, reason: str, agreement: float | None = None) -> Outcome:
-        return Outcome(status, reason, electorate, voters, weighted, agreement)
+        return Outcome(status, reason, electorate, voters, weighted, agreement, names, top_share)
 
     missed = missed_quorum(policy, tallies)
     if missed is not None:
         return outcome("no quorum", missed)
+    if policy.survey:
+        return outcome("survey", survey_reason(names, top_share))
     total = sum(weighted.values())
     blocked = weighted.get(policy.block, 0.0)
     if policy.block_share is not None and total > 0 and blocked / total >= policy.block_share:

@@ -12,7 +12,7 @@
   question lands (``registry.object_page_paths``: a document with ``decision`` or ``proposal``
   comes here; any other Question or Survey keeps the polls room's page). For a proposal: what is
   asked, who issued it, the rules in words, the deadlines, each branch's reporting, and the outcome
-  once there is one. For this chapter's copy: the same, who may vote (the roll frozen when the
+  once there is one (a survey's: each question's most chosen answer or tie, never passed or not). For this chapter's copy: the same, who may vote (the roll frozen when the
   proposal arrived), and for the signed-in member either the vote form, or why they cannot vote
   (not a member, not on the roll, counted in another chapter), or that their vote is counted and
   since when; after the close, the organisation's outcome beside this chapter's own count.
@@ -190,19 +190,22 @@ async def decision_context(request: web.Request, prop: store.Proposal) -> dict:
     weights = {branch: (await names.name_of(conn, branch)).name for branch in policy.get("weights") or {}}
     local = request.app[URLS].is_local(prop.issuer)
     issuer = request.app[CONFIG].node.display_name if local else (await names.name_of(conn, prop.issuer)).name
+    survey = prop.document.get("type") == "Survey"
     return {
         "proposal": prop.document,
         "title": proposal.title_of(prop.document),
         "issuer": issuer,
         "issuer_site": names.site_of(prop.issuer),
         "questions": _questions(prop.document),
-        "rules": words.rules(policy, fmt, weights),
+        "survey": survey,
+        "rules": words.rules(policy, fmt, weights, survey=survey),
         "end": prop.document.get("endTime"),
         "deadline": policy.get("tallyDeadline"),
         "phase": report["status"],
         "phase_words": words.PHASE[report["status"]],
         "report": report,
         "outcome": words.outcome(report["outcome"], fmt),
+        "answers": words.answers(report["questions"], fmt),
         "branches": branches,
         "results_path": f"{prop.id}/results",
         "statuses": words.STATUS,

@@ -6,7 +6,8 @@ field is wrong) into the normalised policy that is signed: ``weightMode`` (``bal
 ``chapterQuorum``, ``rollQuorum``, ``turnoutQuorum`` (shares between 0 and 1) and
 ``tallyDeadline`` (default: one hour after ``endTime``). :func:`policy_of` turns it back into
 the :class:`node.decisions.outcome.Policy` every level computes with: only what the issuer
-signed counts (a weight anywhere else is never read). :func:`questions_of` lists the
+signed counts (a weight anywhere else is never read), and a signed ``Survey`` is a survey
+(``Policy.survey``: its questions ask for opinions, none passes or fails). :func:`questions_of` lists the
 questions of a proposal (one for a Question, the Survey's ``orderedItems`` otherwise).
 
 :func:`check_signed` is how every level checks a document that travels (a proposal, a
@@ -110,6 +111,7 @@ def policy_of(proposal: dict) -> Policy:
         chapter_quorum=decision.get("chapterQuorum"),
         roll_quorum=decision.get("rollQuorum"),
         turnout_quorum=decision.get("turnoutQuorum"),
+        survey=proposal.get("type") == "Survey",
     )
 
 

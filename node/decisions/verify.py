@@ -6,8 +6,8 @@ signed, the issuer's signed outcome), each chapter's actor (its published Multik
 tally's leaves (on the chapter's own host, served after the close). It checks every proof,
 recounts every leaf (``leaves.recount``: shape, canonical order, every stated figure),
 rebuilds every Merkle root, then recomputes each question's counts and the outcome under the
-signed policy (``outcome.decide``) and compares them with what ``/results`` and the signed
-outcome say. It prints a line per chapter and a verdict, and exits 1 on any mismatch.
+signed policy (``outcome.decide``: a survey's leading options too) and compares them with what
+``/results`` and the signed outcome say. It prints a line per chapter and a verdict, and exits 1 on any mismatch.
 
 What it cannot check from public documents: the roll of a chapter that did not report (the
 issuer's signed outcome states it), and who is on each roll (rolls are never served). Like
@@ -198,7 +198,8 @@ def _question(
         )
         for c, (r, path, roll) in counted.items()
     ] + [outcome.ChapterTally(c, roll, path) for c, (roll, path) in silent.items()]
-    decided = outcome.decide(proposal.policy_of(prop), rows)
+    policy = proposal.policy_of(prop)
+    decided = outcome.decide(policy, rows)
     shown: dict = next((q for q in results.get("questions", []) if q.get("id") == question["id"]), {})
     mine: dict = next((q for q in signed["result"].get("questions", []) if q.get("id") == question["id"]), {})
     totals = {o["name"]: sum(row.counts.get(o["name"], 0) for row in rows) for o in shown.get("options", [])}
@@ -207,6 +208,9 @@ def _question(
     _compare(report, f"the signed counts of question {n}", _counts(mine), totals)
     _compare(report, f"question {n}'s outcome", (shown.get("outcome") or {}).get("status"), decided.status)
     _compare(report, f"the signed outcome of question {n}", (mine.get("outcome") or {}).get("status"), decided.status)
+    if policy.survey:  # a survey's question says which option(s) lead
+        said = [(entry.get("outcome") or {}).get("leading") for entry in (shown, mine)]
+        _compare(report, f"the leading answers of question {n}", said, [list(decided.leading)] * 2)
     voters = sum(row.voters for row in rows)
     _compare(report, f"the voters of question {n}", [shown.get("votersCount"), mine.get("votersCount")], [voters] * 2)
     if number == 0:

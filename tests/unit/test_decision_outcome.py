@@ -56,3 +56,35 @@ def test_a_tenth_blocking_blocks():
 def test_without_a_threshold_the_counts_are_advice():
     result = decide(Policy(), [chapter("a", 10, agree=3, disagree=1)])
     assert result.status == "advisory" and result.weighted == {"agree": 3, "abstain": 0, "disagree": 1, "block": 0}
+
+
+SURVEY = Policy(**{**POLICY.__dict__, "survey": True})  # the composer's threshold and block share, on a survey
+
+
+def answered(name: str, roll: int, counts: dict[str, int], *, path=(REGION,)) -> ChapterTally:
+    return ChapterTally(f"https://{name}.example/users/{name}", roll, path, True, sum(counts.values()), counts)
+
+
+def test_a_survey_question_is_its_leading_answer_never_passed_or_failed():
+    everyone = decide(SURVEY, [answered("a", 4, {"Weekly": 3, "Monthly": 0}), answered("b", 2, {"Weekly": 1})])
+    assert (everyone.status, everyone.leading, everyone.leading_share) == ("survey", ("Weekly",), 1.0)
+    assert everyone.agreement is None and "Weekly leads with 100.0%" in everyone.reason
+    disagreeing = decide(SURVEY, [answered("a", 4, {"agree": 1, "disagree": 3})])  # would fail as a proposal
+    assert disagreeing.status == "survey" and disagreeing.leading == ("disagree",)
+    blocking = decide(SURVEY, [answered("a", 4, {"agree": 2, "block": 2})])  # half say block: a tie, not blocked
+    assert (blocking.status, blocking.leading, blocking.leading_share) == ("survey", ("agree", "block"), 0.5)
+    assert "a tie" in blocking.reason
+
+
+def test_a_survey_tie_nobody_and_the_weights():
+    nobody = decide(Policy(survey=True), [answered("a", 4, {"Yes": 0, "No": 0})])
+    assert (nobody.status, nobody.leading, nobody.leading_share) == ("survey", (), None)
+    tallies = [answered("a", 100, {"Lima": 2, "Paris": 0}), answered("b", 50, {"Lima": 0, "Paris": 5})]
+    assert decide(Policy(survey=True), tallies).leading == ("Paris",)  # ballots: 5 over 2
+    shares = decide(Policy(survey=True, weight_mode="chapterShare"), tallies)
+    assert shares.leading == ("Lima",) and shares.leading_share == pytest.approx(100 / 150)  # a bloc of 100
+
+
+def test_a_survey_keeps_its_quorums():
+    result = decide(SURVEY, [answered("a", 10, {"Yes": 1}), answered("b", 100, {"Yes": 0})])
+    assert result.status == "no quorum" and "turnout quorum" in result.reason and result.leading == ("Yes",)

@@ -9,9 +9,15 @@ the node renders:
   ``attendees``, ``agenda`` and ``decisions`` (each a ``Decision`` with ``name`` and ``vote``)
   beside a readable HTML ``content`` made from the structure (Mastodon's allow-list), and
   ``location`` as an AS2 ``Place``;
-- its announcement ``Note`` (also ``postKind: "minutes"``): title, date, place, the number of
-  attendees and decisions, and a link to the Article, delivered to followers, because
-  Mastodon shows a Note whole but an Article only as a title and a link.
+- its announcement ``Note`` (also ``postKind: "minutes"``, with ``meetingDate``, so that a page
+  showing it, a region's home page among them, writes the date for its own reader): title, date,
+  place, the number of attendees and decisions, and a link to the Article, delivered to
+  followers, because Mastodon shows a Note whole but an Article only as a title and a link.
+
+What the chapter writes around the record (the summary, the headings, the links) is in the
+chapter's own language (``[node] language``: :func:`chapter_language`), from the catalogs
+(``node.core.i18n.N_``), with the meeting date as that language writes it (Babel, through
+``node.core.i18n.Formatter``: "December 7, 2026", "2026年12月7日"), never as an ISO date.
 
 Editing or deleting either object edits or deletes both (see ``node.content.outbound``).
 """
@@ -20,12 +26,14 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date
+from functools import cache
 from typing import Any
 
 from federation import jsonio
 from node.content.events import EventError, parse_place, place_text
 from node.core.db import Connection, fetch_all, fetch_one
+from node.core.i18n import N_, SOURCE_LANGUAGE, Formatter, Language, load_languages
 from node.core.sanitize import clean_html
 from node.core.vocabulary import context
 
@@ -160,48 +168,90 @@ def changed(current: Minutes, changes: dict) -> Minutes:
 # --- the documents ------------------------------------------------------------------------
 
 
+@cache
+def chapter_language(code: str) -> Language:
+    """The language a chapter writes its minutes in (its ``[node] language``), compiled once."""
+    languages = load_languages(SOURCE_LANGUAGE)
+    return languages.get(code) or languages.default
+
+
+@dataclass(frozen=True)
+class Writer:
+    """The chapter's language and the way it writes dates and numbers."""
+
+    language: Language
+    fmt: Formatter
+
+    @classmethod
+    def of(cls, code: str) -> Writer:
+        language = chapter_language(code)
+        return cls(language, Formatter(language.code, UTC))  # a meeting date is a day: no zone
+
+    def say(self, message: str) -> str:
+        return self.language.gettext(message)
+
+    def count(self, singular: str, plural: str, n: int) -> str:
+        return self.language.ngettext(singular, plural, n).format(num=self.fmt.number(n))
+
+
 def _person(attendee: str) -> str:
     if attendee.startswith(("https://", "http://")):
         return f'<a href="{html.escape(attendee)}">{html.escape(attendee)}</a>'
     return html.escape(attendee)
 
 
-def render_html(record: Minutes) -> str:
-    """The readable full text of the minutes, made from the structure (Mastodon's allow-list)."""
-    parts = [
-        f"<p><strong>Meeting of {html.escape(record.meeting_date)}</strong>"
-        + (f", {html.escape(place_text(record.location))}" if record.location else "")
-        + "</p>"
-    ]
+def _list(writer: Writer, heading: str, items: list[str]) -> str:
+    return f"<p><strong>{html.escape(writer.say(heading))}</strong></p><ol>" + "".join(items) + "</ol>"
+
+
+def render_html(record: Minutes, language: str = SOURCE_LANGUAGE) -> str:
+    """The readable full text of the minutes, made from the structure (Mastodon's allow-list), in the
+    chapter's language."""
+    writer = Writer.of(language)
+    when = writer.say(N_("Meeting of {date}", date=writer.fmt.date(record.meeting_date)))
+    where = f", {html.escape(place_text(record.location))}" if record.location else ""
+    parts = [f"<p><strong>{html.escape(when)}</strong>{where}</p>"]
     if record.attendees:
-        parts.append("<p><strong>Attendees:</strong> " + ", ".join(_person(a) for a in record.attendees) + "</p>")
+        people = ", ".join(_person(a) for a in record.attendees)
+        parts.append(f"<p><strong>{html.escape(writer.say(N_('Attendees:')))}</strong> {people}</p>")
     if record.agenda:
-        parts.append(
-            "<p><strong>Agenda</strong></p><ol>"
-            + "".join(f"<li>{html.escape(item)}</li>" for item in record.agenda)
-            + "</ol>"
-        )
+        parts.append(_list(writer, N_("Agenda"), [f"<li>{html.escape(item)}</li>" for item in record.agenda]))
     if record.decisions:
         items = []
+        vote = html.escape(writer.say(N_("the vote")))
         for decision in record.decisions:
-            vote = f' (<a href="{html.escape(decision.vote)}">vote</a>)' if decision.vote else ""
-            items.append(f"<li>{html.escape(decision.text)}{vote}</li>")
-        parts.append("<p><strong>Decisions</strong></p><ol>" + "".join(items) + "</ol>")
+            link = f' (<a href="{html.escape(decision.vote)}">{vote}</a>)' if decision.vote else ""
+            items.append(f"<li>{html.escape(decision.text)}{link}</li>")
+        parts.append(_list(writer, N_("Decisions"), items))
     if record.notes:
         parts.append(record.notes)
     return clean_html("".join(parts))
 
 
-def summary_text(record: Minutes) -> str:
-    where = f" at {place_text(record.location)}" if record.location else ""
-    return (
-        f"Meeting of {record.meeting_date}{where}: {len(record.attendees)} attendees, "
-        f"{len(record.decisions)} decision{'s' if len(record.decisions) != 1 else ''}."
-    )
+def summary_text(record: Minutes, language: str = SOURCE_LANGUAGE) -> str:
+    """The minutes in one sentence, in the chapter's language, with the date as that language writes it."""
+    writer = Writer.of(language)
+    said = {
+        "date": writer.fmt.date(record.meeting_date),
+        "attendees": writer.count("{num} attendee", "{num} attendees", len(record.attendees)),
+        "decisions": writer.count("{num} decision", "{num} decisions", len(record.decisions)),
+    }
+    if record.location:
+        return writer.say(
+            N_("Meeting of {date} at {place}: {attendees}, {decisions}.", place=place_text(record.location), **said)
+        )
+    return writer.say(N_("Meeting of {date}: {attendees}, {decisions}.", **said))
 
 
 def article_document(
-    record: Minutes, *, article_id: str, actor_id: str, published: str, addressing: dict, updated: str | None = None
+    record: Minutes,
+    *,
+    article_id: str,
+    actor_id: str,
+    published: str,
+    addressing: dict,
+    updated: str | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> dict:
     document = {
         "@context": context(),
@@ -210,8 +260,8 @@ def article_document(
         "postKind": POST_KIND,
         "attributedTo": actor_id,
         "name": record.title,
-        "summary": html.escape(summary_text(record)),
-        "content": render_html(record),
+        "summary": html.escape(summary_text(record, language)),
+        "content": render_html(record, language),
         "meetingDate": record.meeting_date,
         "attendees": list(record.attendees),
         "agenda": list(record.agenda),
@@ -238,12 +288,15 @@ def announcement_document(
     published: str,
     addressing: dict,
     updated: str | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> dict:
-    """The Note that tells followers about the minutes and links to their full text."""
+    """The Note that tells followers about the minutes and links to their full text, in the chapter's
+    language; it carries ``meetingDate`` too, for a page that writes the date for its own reader."""
+    writer = Writer.of(language)
     content = (
-        f"<p><strong>Minutes: {html.escape(record.title)}</strong></p>"
-        f"<p>{html.escape(summary_text(record))}</p>"
-        f'<p><a href="{html.escape(article_id)}">Read the full minutes</a></p>'
+        f"<p><strong>{html.escape(writer.say(N_('Minutes: {title}', title=record.title)))}</strong></p>"
+        f"<p>{html.escape(summary_text(record, language))}</p>"
+        f'<p><a href="{html.escape(article_id)}">{html.escape(writer.say(N_("Read the full minutes")))}</a></p>'
     )
     document = {
         "@context": context(),
@@ -252,6 +305,7 @@ def announcement_document(
         "postKind": POST_KIND,
         "attributedTo": actor_id,
         "content": clean_html(content),
+        "meetingDate": record.meeting_date,
         "published": published,
         "url": article_id,
         **addressing,

@@ -111,7 +111,12 @@ async def compose_minutes(ctx: OutboxContext, activity: dict, obj: dict) -> Comp
     language = ctx.config.node.language
     article = with_language(
         minutes.article_document(
-            record, article_id=article_id, actor_id=ctx.actor_id, published=published, addressing=public
+            record,
+            article_id=article_id,
+            actor_id=ctx.actor_id,
+            published=published,
+            addressing=public,
+            language=language,
         ),
         language,
     )
@@ -123,6 +128,7 @@ async def compose_minutes(ctx: OutboxContext, activity: dict, obj: dict) -> Comp
             actor_id=ctx.actor_id,
             published=published,
             addressing=public,
+            language=language,
         ),
         language,
     )
@@ -165,6 +171,7 @@ async def update_minutes(ctx: OutboxContext, activity: dict, stored: objects.Sto
             published=article.data["published"],
             addressing=addressing,
             updated=updated,
+            language=language,
         ),
         language,
     )
@@ -177,6 +184,7 @@ async def update_minutes(ctx: OutboxContext, activity: dict, stored: objects.Sto
             published=note.data["published"],
             addressing=addressing,
             updated=updated,
+            language=language,
         ),
         language,
     )

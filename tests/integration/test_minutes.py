@@ -6,11 +6,17 @@ it verifies the signature of every Create, Update and Delete the chapter sends i
 
 from __future__ import annotations
 
+import html
+import re
+from dataclasses import replace
+
+import aiohttp
 import pytest
 
 from federation.jsonld import undefined_terms
 from node.content import minutes
-from tests.support.c2s import get_json, publish
+from tests.support.c2s import eventually, get_json, publish
+from tests.support.tree import host_of, link, tree_config, wait_linked
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
@@ -76,8 +82,10 @@ async def test_minutes_round_trip_article_announced_as_note_edited_and_deleted(m
     assert create["signer"] == london.actor_id and create["activity"]["id"] == location
     note = create["activity"]["object"]
     assert note["type"] == "Note" and note["attributedTo"] == london.actor_id
-    assert "General meeting, November" in note["content"] and "2026-11-20" in note["content"]
+    assert "General meeting, November" in note["content"] and "2026-11-20" not in note["content"]
+    assert "Meeting of November 20, 2026 at Central Library (1 High Street, London): 3 attendees" in note["content"]
     assert "2 decisions" in note["content"] and f'href="{article_id}"' in note["content"]
+    assert note["meetingDate"] == "2026-11-20"  # a page showing the announcement writes it for its reader
     assert note["url"] == article_id
     status, served_note = await get_json(note["id"])
     assert status == 200 and served_note["content"] == note["content"]
@@ -169,3 +177,54 @@ async def test_an_update_with_unknown_fields_is_refused_and_one_that_changes_not
         london, {"type": "Update", "object": {"id": result["object"], "name": MINUTES["name"]}}
     )
     assert status == 201 and body["type"] == "Update", body  # issue 10: an Update that changes nothing is no error
+
+
+def _seen(page: str) -> str:
+    """What a reader sees of a page: its text, tags and layout aside."""
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", " ", page).split()))
+
+
+async def _home(node, language: str) -> str:
+    headers = {"Accept": "text/html", "Accept-Language": language}
+    async with aiohttp.ClientSession() as session, session.get(f"{node.base_url}/", headers=headers) as response:
+        assert response.status == 200
+        return _seen(await response.text())
+
+
+async def test_a_chapter_writes_its_minutes_in_its_language_and_its_region_dates_them_for_the_reader(
+    make_node, tmp_path
+):
+    """A chapter whose language is Chinese announces its minutes in Chinese, the meeting date as Chinese
+    writes it; on its region's home page the relayed minutes show the date written for each reader,
+    never as an ISO date."""
+    chapter = tree_config(tmp_path, "shanghai", "chapter")
+    chapter = replace(chapter, node=replace(chapter.node, language="zh_Hans"))
+    asia = await make_node(
+        config=tree_config(tmp_path, "asia", "region", accept_children_from=(host_of(chapter.node),))
+    )
+    shanghai = await make_node(config=chapter)
+    assert (await link(shanghai, asia))[0] == 201
+    await wait_linked(shanghai, asia)
+    status, result, _ = await publish(shanghai, {**MINUTES, "meetingDate": "2026-12-07"})
+    assert status == 201, result
+    _, article = await get_json(result["object"])
+    assert (
+        article["summary"].startswith("2026年12月7日在Central Library")
+        and "3 名出席者，2 项决定。" in article["summary"]
+    )
+    assert "2026-12-07" not in article["summary"] + article["content"] and "出席者：" in article["content"]
+    note_id = (await minutes.get(shanghai.db.reader, article["id"])).note_id
+    _, note = await get_json(note_id)
+    assert "会议纪要：General meeting, November" in note["content"] and "阅读完整的会议纪要" in note["content"]
+    assert "2026年12月7日在Central Library" in note["content"] and "2026-12-07" not in note["content"]
+    assert note["contentMap"].keys() == {"zh-Hans"} and note["meetingDate"] == "2026-12-07"
+
+    async def shown_in_english():
+        seen = await _home(asia, "en-GB")
+        return seen if "General meeting, November" in seen else None
+
+    english = await eventually(shown_in_english, timeout=20)
+    assert "Minutes from the branches" in english and "Meeting of 7 December 2026" in english
+    assert "2026-12-07" not in english
+    chinese = await _home(asia, "zh-CN")
+    assert "2026年12月7日 的会议" in chinese and "2026-12-07" not in chinese

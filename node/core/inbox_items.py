@@ -124,6 +124,18 @@ async def mark_retry(conn: Connection, seq: int, *, at: float, error: str) -> No
     )
 
 
+async def retry_waiting_now(conn: Connection, *, actor_id: str, kind: str, now: float) -> int:
+    """Items of ``kind`` from ``actor_id`` waiting for a retry (one that arrived before what it depends
+    on, which has now come) become due at once instead of after their backoff; how many. Only items
+    that failed once (``last_error``): one claimed for its first attempt is left to its worker."""
+    cursor = await conn.execute(
+        "UPDATE inbox_items SET next_attempt_at = ?"
+        " WHERE state = 'queued' AND last_error IS NOT NULL AND actor_id = ? AND type = ? AND next_attempt_at > ?",
+        (now, actor_id, kind, now),
+    )
+    return cursor.rowcount
+
+
 async def mark_dead(conn: Connection, seq: int, *, error: str, now: float) -> None:
     await conn.execute(
         "UPDATE inbox_items SET state = 'dead', last_error = ?, finished_at = ? WHERE seq = ? AND state = 'queued'",

@@ -1196,3 +1196,35 @@ async def test_a_linked_child_is_told_why_its_document_is_refused(make_node, tmp
 
     reject = await eventually(answered, timeout=8)
     assert "aggregate" in json.dumps(reject)
+
+
+# --- a tally that overtook its roll ---------------------------------------------------------------
+
+
+async def test_a_tally_that_overtook_its_roll_is_counted_when_the_roll_comes(make_node, tmp_path, member_host, hostile):
+    """Deliveries cross: H's tally reaches r1 before its roll. The tally waits (TryLater: it is measured
+    against the roll), and it is handled as soon as the roll is kept, not after its backoff: the clock
+    here never moves again, so only the roll's arrival can bring it back."""
+    clock = FrozenClock()
+    nodes = await build(make_node, tmp_path, clock, member_host, hostile)
+    r1 = nodes["r1"]
+    pid = await issue(nodes["world"], clock)
+    prop = await offered(hostile, pid)
+    clock.advance(minutes=5, seconds=1)
+    fields, _ = hostile.honest_tally(prop, [{pid: ["disagree"]}] * 2, roll_size=H_MEMBERS)
+    status, tally_add = await hostile.add(r1, hostile.tally(pid, fields))
+    assert status == 202
+
+    async def waiting():
+        row = await fetch_one(r1.db.reader, "SELECT * FROM inbox_items WHERE activity_id = ?", (tally_add["id"],))
+        return row if row is not None and row["last_error"] else None
+
+    row = await eventually(waiting, timeout=15)
+    assert (
+        row["state"] == "queued" and "no roll of" in row["last_error"] and row["next_attempt_at"] > row["received_at"]
+    )
+    await send_roll(hostile, r1, pid, random_entries(H_MEMBERS))
+    done = await inbox_item(r1, tally_add["id"], state="done")
+    assert done["state"] == "done"
+    kept = await received.get_tally(r1.db.reader, pid, hostile.actor_id())
+    assert kept is not None and kept["status"] == "reported"

@@ -82,6 +82,7 @@ async def start(conn: Connection, octx: Authoring, *, started_by: str, title: st
     """A new project started by ``started_by``; its id (open and published, or awaiting the admin)."""
     title, aim, default = title.strip(), aim.strip(), default.strip()
     check_project_text(title=title, aim=aim, default=default)
+    refuse_if(await rules.start_refusal(conn, started_by))
     project_id = octx.urls.new_object_id()
     await store.insert_project(
         conn, project_id=project_id, title=title, aim=aim, default_option=default, started_by=started_by,
@@ -118,6 +119,7 @@ async def add_draft(conn: Connection, octx: Authoring, project_id: str, author: 
     refuse_if(rules.project_refusal(project))
     refuse_if(rules.text_refusal(title=title, text=text, limit=rules.MAX_TEXT), 400)
     await _must_take_part(conn, project_id, author)
+    refuse_if(await rules.draft_count_refusal(conn, project_id, author))
     draft_id = octx.urls.new_object_id()
     await store.insert_draft(
         conn, draft_id=draft_id, project_id=project_id, title=title, text=text, author=author,
@@ -138,6 +140,7 @@ async def revise(conn: Connection, octx: Authoring, draft_id: str, author: str, 
     assert draft is not None
     refuse_if(rules.text_refusal(title=title, text=text, limit=rules.MAX_TEXT), 400)
     await _must_take_part(conn, draft.project_id, author)
+    refuse_if(rules.revision_refusal(draft))
     published = await objects.get(conn, draft.id)
     if published is None or published.deleted is not None:
         raise Refused(N_("there is no such draft here"), 404)

@@ -14,11 +14,17 @@ from node.core.db import Connection
 from node.core.i18n import N_, Message
 from node.decisions.leaves import MAX_COUNT
 from node.membership import members
+from node.polls.outbound import MAX_SURVEY_QUESTIONS
 from node.projects import store
 
 MAX_TITLE = 200  # characters of a project's or a draft's title
 MAX_AIM = 5_000  # characters of a project's aim or its default
 MAX_TEXT = 100_000  # characters of a draft's text
+# What one member may make, so that nobody floods the node, its followers or a vote:
+MAX_OPEN_PROJECTS = 5  # projects a member started that await approval or are open, at once
+MAX_DRAFTS = MAX_SURVEY_QUESTIONS  # drafts of a project (its vote asks one question per qualifying draft)
+MAX_DRAFTS_PER_AUTHOR = 5  # drafts one member writes in one project
+MAX_REVISIONS = 100  # revisions of a draft
 
 
 def text_refusal(*, title: str, text: str, limit: int) -> Message | None:
@@ -54,6 +60,31 @@ def draft_refusal(project: store.Project | None, draft: store.Draft | None) -> M
         return refused
     if draft.state != "open":
         return N_("this draft went to the vote: it can no longer be revised, signed or unsigned")
+    return None
+
+
+async def start_refusal(conn: Connection, started_by: str) -> Message | None:
+    """A member starts a project while fewer than ``MAX_OPEN_PROJECTS`` of theirs await approval or are open."""
+    if await store.count_started_by(conn, started_by, ("awaiting", "open")) >= MAX_OPEN_PROJECTS:
+        return N_(
+            "a member has at most {n} projects awaiting approval or open at once: wait until one goes to the vote",
+            n=MAX_OPEN_PROJECTS,
+        )
+    return None
+
+
+async def draft_count_refusal(conn: Connection, project_id: str, author: str) -> Message | None:
+    """A project takes at most ``MAX_DRAFTS`` drafts, at most ``MAX_DRAFTS_PER_AUTHOR`` of them by one member."""
+    if await store.count_drafts(conn, project_id) >= MAX_DRAFTS:
+        return N_("a project has at most {n} drafts: revise one of them", n=MAX_DRAFTS)
+    if await store.count_drafts(conn, project_id, author=author) >= MAX_DRAFTS_PER_AUTHOR:
+        return N_("a member writes at most {n} drafts of a project: revise one of yours", n=MAX_DRAFTS_PER_AUTHOR)
+    return None
+
+
+def revision_refusal(draft: store.Draft) -> Message | None:
+    if draft.revision >= MAX_REVISIONS:
+        return N_("a draft has at most {n} revisions: write a new draft", n=MAX_REVISIONS)
     return None
 
 

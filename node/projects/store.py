@@ -167,6 +167,24 @@ async def count_in_states(conn: Connection, states: tuple[str, ...]) -> int:
     return int(await fetch_value(conn, f"SELECT COUNT(*) FROM projects WHERE state IN ({marks})", states) or 0)
 
 
+async def count_started_by(conn: Connection, actor: str, states: tuple[str, ...]) -> int:
+    """The projects ``actor`` started that are in one of ``states``."""
+    marks = ", ".join("?" for _ in states)
+    query = f"SELECT COUNT(*) FROM projects WHERE started_by = ? AND state IN ({marks})"
+    return int(await fetch_value(conn, query, (actor, *states)) or 0)
+
+
+async def count_drafts(conn: Connection, project_id: str, *, author: str | None = None) -> int:
+    """The drafts of a project (written by ``author``, if given)."""
+    if author is None:
+        found = await fetch_value(conn, "SELECT COUNT(*) FROM project_drafts WHERE project_id = ?", (project_id,))
+    else:
+        found = await fetch_value(
+            conn, "SELECT COUNT(*) FROM project_drafts WHERE project_id = ? AND created_by = ?", (project_id, author)
+        )
+    return int(found or 0)
+
+
 async def made_from(conn: Connection, source: str) -> str | None:
     """The project or draft made from the member's object ``source`` (a revision: its draft), if any."""
     for query in (

@@ -254,7 +254,10 @@ async def sign_by_like(ctx: InboxContext, activity: dict) -> None:
     actor_id = actor_of(activity)
     await require_member(ctx, actor_id)
     now = to_epoch(ctx.now)
-    await making.sign(ctx.conn, ctx.config, draft.id, actor_id, via="like", activity_id=activity["id"], now=now)
+    try:
+        await making.sign(ctx.conn, ctx.config, draft.id, actor_id, via="like", activity_id=activity["id"], now=now)
+    except making.Refused as refusal:
+        raise refuse(sign_refused(refusal.message)) from None
 
 
 def undo_like_withdraws(wrapped):

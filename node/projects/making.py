@@ -167,7 +167,9 @@ async def sign(conn: Connection, config: Config, draft_id: str, actor: str, *, v
                now: float) -> bool:  # fmt: skip
     """``actor`` signs the draft; True when the draft has just reached the quorum for the first time."""
     draft = await open_draft(conn, draft_id)
-    await store.sign(conn, draft.id, actor, via=via, activity_id=activity_id, now=now)
+    signed = await store.sign(conn, draft.id, actor, via=via, activity_id=activity_id, now=now)
+    if not signed and await store.withdrawn_by_the_same(conn, draft.id, actor, activity_id):
+        raise Refused(N_("this activity's signature was withdrawn: signing again takes a new activity"))
     return await qualify_if_due(conn, config, draft.id, now)
 
 

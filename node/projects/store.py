@@ -362,14 +362,30 @@ async def mark_qualified(conn: Connection, draft_id: str, now: float) -> bool:
 
 
 async def sign(conn: Connection, draft_id: str, actor: str, *, via: str, activity_id: str | None, now: float) -> bool:
-    """Sign (or sign again after withdrawing); False if the signature already stands."""
+    """Sign (or sign again after withdrawing); False if the signature already stands, or if it was
+    withdrawn and ``activity_id`` is the activity that gave it (delivered again: it does not sign again)."""
     cursor = await conn.execute(
         "INSERT INTO project_signatures (draft_id, actor, via, activity_id, signed_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (draft_id, actor) DO UPDATE SET via = excluded.via, activity_id = excluded.activity_id,"
-        " signed_at = excluded.signed_at, withdrawn_at = NULL WHERE project_signatures.withdrawn_at IS NOT NULL",
+        " signed_at = excluded.signed_at, withdrawn_at = NULL WHERE project_signatures.withdrawn_at IS NOT NULL"
+        " AND (excluded.activity_id IS NULL OR project_signatures.activity_id IS NULL"
+        " OR excluded.activity_id <> project_signatures.activity_id)",
         (draft_id, actor, via, activity_id, now),
     )
     return cursor.rowcount == 1
+
+
+async def withdrawn_by_the_same(conn: Connection, draft_id: str, actor: str, activity_id: str | None) -> bool:
+    """Whether ``actor``'s signature of the draft was given by ``activity_id`` and withdrawn since."""
+    if activity_id is None:
+        return False
+    found = await fetch_value(
+        conn,
+        "SELECT 1 FROM project_signatures WHERE draft_id = ? AND actor = ? AND activity_id = ?"
+        " AND withdrawn_at IS NOT NULL",
+        (draft_id, actor, activity_id),
+    )
+    return found is not None
 
 
 async def withdraw(conn: Connection, draft_id: str, actor: str, now: float) -> bool:

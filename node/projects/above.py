@@ -31,15 +31,18 @@ now", never as an error page.
 
 **What is trusted.** Nothing but the shape: a document must be of the expected type and its id on
 its level's host (a project or draft claimed from elsewhere is dropped); lists are cut at
-:data:`MAX_ITEMS`; a project asked for by id must be on the host of a level above (this node
-fetches nothing else for a page); its HTML is sanitised where it is shown (``safe_html``).
+:data:`MAX_ITEMS`; a project asked for by id must be on the host of a level above, and for a
+level nothing is fetched off its host (:meth:`Fetcher.on`: a collection, a page or an item named
+by an id elsewhere is skipped, so a hostile level cannot make this node sign GETs to hosts of
+its choosing; what it embeds is shown as its word); its HTML is sanitised where it is shown
+(``safe_html``), its texts escaped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
@@ -118,8 +121,15 @@ class Fetcher:
     signer: Signer
     cache: Cache
     fresh: bool = False  # read afresh (and keep what was read), while the member waits for an answer
+    within: str | None = None  # the level's actor: nothing off its host is fetched
+
+    def on(self, level: str) -> Fetcher:
+        """This fetcher, fetching only from the host of ``level`` (an actor id)."""
+        return replace(self, within=level)
 
     async def document(self, url: str) -> dict:
+        if self.within is not None and not same_host(url, self.within):
+            raise FetchError(f"{url} is not on the host of {self.within}: not fetched")
         kept = None if self.fresh else self.cache.get(url)
         if isinstance(kept, FetchError):
             raise kept
@@ -148,6 +158,11 @@ class Fetcher:
             return await self.document(value)
         except FetchError:
             return None
+
+
+def same_host(url: str, other: str) -> bool:
+    one, two = origin_of(url), origin_of(other)
+    return bool(one.netloc) and (one.scheme, one.netloc.lower()) == (two.scheme, two.netloc.lower())
 
 
 def fetcher_of(app: web.Application, *, fresh: bool = False) -> Fetcher:
@@ -226,6 +241,7 @@ async def _level(app: web.Application, fetcher: Fetcher, actor_id: str) -> Level
     collection = id_of(actor.data.get("projects"))
     if collection is None:
         return Level(branch, [])
+    fetcher = fetcher.on(actor.id)
     try:
         await fetcher.document(collection)
     except FetchError:
@@ -275,7 +291,7 @@ async def project(
     actor = await level_of(app, project_id)
     if actor is None:
         return None
-    fetcher = fetcher_of(app, fresh=fresh)
+    fetcher = fetcher_of(app, fresh=fresh).on(actor.id)
     document = await fetcher.document(project_id)
     item = item_of(document, actor.id)
     if item is None or item.id != project_id:
@@ -295,4 +311,4 @@ async def draft(app: web.Application, draft_id: str) -> Item | None:
     actor = await level_of(app, draft_id)
     if actor is None:
         return None
-    return item_of(await fetcher_of(app).document(draft_id), actor.id)
+    return item_of(await fetcher_of(app).on(actor.id).document(draft_id), actor.id)

@@ -21,6 +21,7 @@ are shown escaped, at most ``MAX_ITEMS`` of them, and nothing off the parent's h
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -28,9 +29,10 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
+from node.branches import link_store
 from node.core.clock import to_epoch
 from node.core.db import fetch_one
-from node.projects import above, rules, store
+from node.projects import above, rules, store, subtree
 from tests.integration.test_projects_authoring import (
     PUBLIC,
     answered,
@@ -351,3 +353,40 @@ async def test_a_hostile_parents_projects_are_shown_escaped_and_bounded(make_nod
     assert elsewhere.fetched == [], elsewhere.fetched  # nothing off the parent's host
     fetched_many = [p for p in parent.fetched if "/objects/many-" in p]
     assert len(fetched_many) <= above.MAX_ITEMS, len(fetched_many)
+
+
+# --- a slow child --------------------------------------------------------------------------
+
+
+async def test_a_slow_child_delays_the_inbox_by_its_deadline_only(make_node, tmp_path, remote_actor):
+    """A linked child that never answers who its members are (nor anything else) costs a member's
+    signature one deadline (``subtree.deadline``), and a stranger's is kept for a retry, never counted."""
+    from tests.integration.test_projects_federation import LyingChild
+
+    alice, mallory = await remote_actor("alice"), await remote_actor("mallory")
+    liar = await LyingChild().start()
+    try:
+        nodes = await build(make_node, tmp_path, [alice.id])
+        world = nodes["world"]
+        async with world.db.transaction() as conn:
+            await link_store.request(
+                conn, peer_id=liar.id, role="child", join_id=f"{liar.id}/join", level="region",
+                inbox=f"{liar.id}/inbox", shared_inbox=None, collection=None, now=now(),
+            )  # fmt: skip
+            await link_store.set_state(conn, liar.id, "child", "linked", now())
+        liar.answer, liar.delay = {"member": True}, subtree.ASK_SECONDS + 4
+        _, project_id = await start(alice, world)  # found below the region, after the liar's deadline
+        written = await send(alice, world, "Create", article(alice.base, alice.id, project_id, "D", "<p>t</p>"))
+        draft_id = (await answered(alice, "Accept", written["id"]))["result"]
+        stranger = await send(mallory, world, "Join", draft_id)
+        began = asyncio.get_running_loop().time()
+        signing = await send(alice, world, "Join", draft_id)  # alice's yes is kept: not asked again
+        await inbox_state(world, signing["id"], "done")
+        assert asyncio.get_running_loop().time() - began < subtree.ASK_SECONDS + 5
+        row = await fetch_one(
+            world.db.reader, "SELECT state, last_error FROM inbox_items WHERE activity_id = ?", (stranger["id"],)
+        )
+        assert row["state"] in ("queued", "claimed") or "could say" in (row["last_error"] or ""), dict(row)
+        assert [s.actor for s in await store.signatories(world.db.reader, draft_id)] == [alice.id]
+    finally:
+        await liar.stop()

@@ -64,6 +64,14 @@ Read side and pages:
                          (their posts from the content room, their votes with receipts from decisions)
   ``poll_list_parts``    what other rooms add to the Polls page: ``hook(request) -> [Part]`` (the
                          organisation's open decisions, on a node that holds no copy of them)
+  ``outcome_words``      rooms that say what a decision's outcome means for a proposal they
+                         recognise (a project's vote): ``said(document, result, fmt)`` (the signed
+                         proposal, the signed outcome's ``result``, a ``node.core.i18n.Formatter``) ->
+                         a dict or None; the dict has ``status`` (a word for data attributes),
+                         ``headline`` (a message: the result in one sentence, the news item's title),
+                         ``lines`` (messages: its figures) and ``href`` (where it is told more). The
+                         decisions room asks them in order (the first answer counts) for its news
+                         item, its pages and ``/results``, without importing the room that answers
   ``compose_links``      (order, path, label msgid) of what secretaries and admins can publish
   ``template_dirs``      each room's templates
   ``migrations``         each room's schema migrations, numbered per room and stamped with the
@@ -140,6 +148,7 @@ class Registry:
     admin_sections: list[Hook] = field(default_factory=list)
     account_parts: list[Hook] = field(default_factory=list)
     poll_list_parts: list[Hook] = field(default_factory=list)
+    outcome_words: list[Callable[..., Any]] = field(default_factory=list)
     compose_links: list[tuple[int, str, str]] = field(default_factory=list)
     template_dirs: list[Path] = field(default_factory=list)
     migrations: list[Migration] = field(default_factory=list)

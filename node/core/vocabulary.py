@@ -104,6 +104,10 @@ TERMS: dict[str, object] = {
     "projects": {"@id": "chapterhouse:projects", "@type": "@id"},
     "drafts": {"@id": "chapterhouse:drafts", "@type": "@id"},
     "defaultOption": "chapterhouse:defaultOption",
+    # a project's vote (node/projects/voting.py): the signed Survey says which project it decides, the
+    # default, each draft's question and the rule applied (node/projects/outcome.py), so every level
+    # can say and check what the outcome means for the project
+    "project": {"@id": "chapterhouse:project", "@type": "@json"},
 }
 
 

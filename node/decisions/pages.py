@@ -16,6 +16,8 @@
   proposal arrived), and for the signed-in member either the vote form, or why they cannot vote
   (not a member, not on the roll, counted in another chapter), or that their vote is counted and
   since when; after the close, the organisation's outcome beside this chapter's own count.
+  The outcome box says first what the outcome means when a room recognises the proposal (a
+  project's vote: ``registry.outcome_words``, e.g. "«draft» adopted" with each draft's figures).
 - A member's account page: their votes on decisions, each with its receipt and where to check it.
 - The dashboard's "Decisions" panel (the admin of a node with a subtree, or one with proposals):
   each proposal kept here, its phase, turnout so far and outcome; the home page's "Decisions of
@@ -31,7 +33,7 @@ from aiohttp import web
 
 from node.branches import link_store, names
 from node.core import objects
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, URLS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, REGISTRY, URLS
 from node.core.clock import to_epoch
 from node.core.db import fetch_all, fetch_value
 from node.core.errors import ApiError
@@ -205,6 +207,9 @@ async def decision_context(request: web.Request, prop: store.Proposal) -> dict:
         "phase_words": words.PHASE[report["status"]],
         "report": report,
         "outcome": words.outcome(report["outcome"], fmt),
+        "said": results.meaning(
+            request.app[REGISTRY].outcome_words, prop.document, (prop.outcome or {}).get("result"), fmt
+        ),
         "answers": words.answers(report["questions"], fmt),
         "branches": branches,
         "results_path": f"{prop.id}/results",

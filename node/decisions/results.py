@@ -9,13 +9,20 @@ each ``{"id", "level", "status", "reason", "tally", "children"}``, where ``tally
 signed tally (or a branch's signed aggregate) exactly as received and signed: tallies carry
 nothing per voter, so anyone can check each one's proof with its chapter's published key,
 recount its leaves and redo the arithmetic (``chapterhouse verify``).
+
+:func:`meaning`: what the signed outcome means for a proposal another room recognises (a project's
+vote: ``registry.outcome_words``), for the news item, the copy's page and the ``/results`` page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from federation import jsonio
 from node.branches import reports
 from node.core.db import Connection
+from node.core.i18n import Formatter
 from node.decisions import deciding, received, store
 
 
@@ -79,3 +86,15 @@ async def results(conn: Connection, prop: store.Proposal, now: float) -> dict:
         "signedOutcome": prop.outcome,
         "signedProposal": prop.document,
     }
+
+
+def meaning(hooks: Iterable[Callable[..., Any]], document: dict, result: dict | None, fmt: Formatter) -> dict | None:
+    """The first room's word on what the signed outcome's ``result`` means for the proposal
+    ``document`` (``registry.outcome_words``), or None: no outcome yet, or no room recognises it."""
+    if not isinstance(result, dict):
+        return None
+    for said in hooks:
+        found = said(document, result, fmt)
+        if found is not None:
+            return found
+    return None

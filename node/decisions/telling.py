@@ -10,9 +10,13 @@ copy (where a browser lands on the decision's page) and the results are ``href``
   copies it), where their answers' proof and the results will be once the tally is signed.
 - The exclusion (:func:`tell_excluded`): which decision, and that their ballot counts in the other
   chapter whose roll holds them too.
-- The outcome (:func:`tell_members`): a news item (a public Note to the followers) whose ``name``,
-  the title of its page and of the news list, is "Outcome: <the question>", and whose text says the
-  organisation's outcome and the share that agreed, as the decision's pages do (``words.outcome``).
+- The outcome (:func:`tell_members`, :func:`told`): a news item (a public Note to the followers)
+  whose ``name`` is the title of its page and of the news list. For a proposal a room recognises
+  (``registry.outcome_words``: a project's vote) it is what the outcome means, e.g. "Project
+  «title»: «draft» adopted" or that the default stands, and the text lists each draft's figures;
+  for a survey, "Results of the survey «title»" and each question's leading answer(s) (a tie said
+  as one, ``words.answers``); for a proposal, "Outcome: <the question>" and the organisation's
+  outcome with the share that agreed, as the decision's pages say it (``words.outcome``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from node.core import follows, publish, vocabulary
 from node.core.clock import iso, to_epoch
 from node.core.db import Connection
 from node.core.i18n import N_, SOURCE_LANGUAGE, Formatter, Language, Message, load_languages, zone
-from node.decisions import copy_store, proposal, store, words
+from node.decisions import copy_store, proposal, results, store, words
 from outbox.compose import Authoring, create_of
 
 
@@ -171,30 +175,78 @@ async def send_receipts(conn: Connection, octx: Authoring, receipts: list[Receip
 
 def _outcome_words(octx: Authoring, outcome: dict) -> Message:
     """The outcome and the share that agreed, as the decision's pages say them."""
-    fmt = Formatter(octx.config.node.language, zone(octx.config.node.timezone))
-    said = words.outcome(outcome.get("result"), fmt) or {"words": N_("Unknown outcome"), "agreement": None}
+    said = words.outcome(outcome.get("result"), _formatter(octx)) or {"words": N_("Unknown outcome"), "agreement": None}
     if said["agreement"] is None:
         return said["words"]
     return N_("{outcome} ({agreement})", outcome=said["words"], agreement=said["agreement"])
 
 
-async def tell_members(conn: Connection, octx: Authoring, prop: store.Proposal, outcome: dict) -> None:
-    """The outcome, public to the chapter's followers, when this node holds a copy: a news item
-    titled by the proposal's question, in the chapter's language."""
-    copy = await copy_store.copy_of(conn, prop.id)
-    if copy is None:
-        return
-    language, title = chapter_language(octx), proposal.title_of(prop.document)
+def _formatter(octx: Authoring) -> Formatter:
+    return Formatter(octx.config.node.language, zone(octx.config.node.timezone))
+
+
+@dataclass(frozen=True)
+class Told:
+    """A news item's words: its title, its first sentence (naming the decision, linked) and its lines."""
+
+    title: Message
+    first: Message
+    lines: list[Message]
+
+
+def _turnout(title: str, result: dict, fmt: Formatter) -> Message:
+    return N_(
+        "The whole organisation voted on “{decision}”: {voters} of {electorate} members took part.",
+        decision=title,
+        voters=fmt.number(result.get("voters") or 0),
+        electorate=fmt.number(result.get("electorate") or 0),
+    )
+
+
+def _survey_lines(octx: Authoring, result: dict, fmt: Formatter) -> list[Message]:
+    """Each question's leading answer(s), after the outcome's status when it is not a survey's (no quorum)."""
+    questions = [q for q in result.get("questions") or [] if isinstance(q, dict)]
+    lines = [] if result.get("status") == "survey" else [_outcome_words(octx, {"result": result})]
+    for question, answer in zip(questions, words.answers(questions, fmt), strict=True):
+        text = proposal.title_of({"content": question.get("content") or question.get("name") or ""})
+        lines.append(N_("{question}: {answer}", question=text, answer=answer or N_("Unknown outcome")))
+    return lines
+
+
+def told(octx: Authoring, prop: store.Proposal, outcome: dict) -> Told:
+    """What the news item says: a project's result when a room recognises the proposal
+    (``registry.outcome_words``), a survey's leading answers, or a proposal's outcome."""
+    fmt, title = _formatter(octx), proposal.title_of(prop.document)
+    found = outcome.get("result")
+    result: dict = found if isinstance(found, dict) else {}
+    said = results.meaning(octx.registry.outcome_words, prop.document, result, fmt)
+    if said is not None:
+        return Told(said["headline"], _turnout(title, result, fmt), list(said["lines"]))
+    if prop.document.get("type") == "Survey":
+        survey = N_("Results of the survey «{survey}»", survey=title)
+        return Told(survey, _turnout(title, result, fmt), _survey_lines(octx, result, fmt))
     decided = N_(
         "The decision of the whole organisation on “{decision}”: {outcome}",
         decision=title,
         outcome=_outcome_words(octx, outcome),
     )
+    return Told(N_("Outcome: {question}", question=title), decided, [])
+
+
+async def tell_members(conn: Connection, octx: Authoring, prop: store.Proposal, outcome: dict) -> None:
+    """The outcome, public to the chapter's followers, when this node holds a copy: a news item in
+    the chapter's language, titled by what it means (:func:`told`)."""
+    copy = await copy_store.copy_of(conn, prop.id)
+    if copy is None:
+        return
+    language, said = chapter_language(octx), told(octx, prop, outcome)
+    items = "".join(f"<li>{_html(language, line)}</li>" for line in said.lines)
     content = (
-        f"<p>{_html(language, decided, decision=_link(copy['copy_id']))}</p>"
-        f'<p><a href="{escape(prop.id)}/results">{escape(language.gettext(N_("See the results")))}</a></p>'
+        f"<p>{_html(language, said.first, decision=_link(copy['copy_id']))}</p>"
+        + (f"<ul>{items}</ul>" if items else "")
+        + f'<p><a href="{escape(prop.id)}/results">{escape(language.gettext(N_("See the results")))}</a></p>'
     )
     followers = octx.urls.followers(octx.username)
     note = _note(octx, content, [vocabulary.PUBLIC], [followers])
-    note["name"] = language.gettext(N_("Outcome: {question}", question=title))
+    note["name"] = language.gettext(said.title)
     await _publish_note(conn, octx, note, await follows.follower_inboxes(conn, octx.username))

@@ -19,6 +19,15 @@ The trigger is one kind of due work, ``project outcome`` (worker ``decisions``, 
 application's runner by :func:`node.projects.voting.kinds_context`, like the decisions' own kinds): the voting projects whose proposal has an
 outcome here, a cheap indexed query each cycle, each decided at most once (``store.decide``
 moves only ``voting`` -> ``decided``). It survives a restart: nothing is kept in memory.
+
+**At every level** (:func:`said`, ``registry.outcome_words``): the vote's Survey carries, signed with
+it, the ``project`` term (:func:`term_of`: the project's id, title and default, the rule's name
+:data:`METHOD`, and each put draft's id, title and question), so a chapter far below, which holds no
+project, applies the same :func:`winner` to the signed outcome's counts and says the result:
+"Project «title»: «draft» adopted", or that the default stands, with each draft's figures. The
+decisions room asks for it (its news item, the copy's page, ``/results``) without importing this
+room. A term that does not read (:func:`read_term`: the wrong method, too long, a question the
+Survey does not ask) is ignored: the outcome is then told as any survey's.
 """
 
 from __future__ import annotations
@@ -31,8 +40,10 @@ from aiohttp import web
 from node.core.appkeys import CLOCK, DATABASE
 from node.core.clock import to_epoch
 from node.core.due import DueKind, StateGraph
+from node.core.i18n import N_, Formatter, Message
+from node.decisions import proposal as decisions_proposal
 from node.decisions import store as decisions_store
-from node.projects import store
+from node.projects import rules, store
 
 PROJECT = StateGraph(
     "a project",
@@ -83,12 +94,16 @@ def _count(options: object, position: int) -> int:
 
 def figures_of(result: dict, drafts: Sequence[store.Draft]) -> list[Figures]:
     """Each put draft's figures from the outcome's ``result`` (a question missing from it: 0 and 0)."""
+    return _figures(result, [(draft.id, draft.question_id or "") for draft in drafts])
+
+
+def _figures(result: dict, asked: Sequence[tuple[str, str]]) -> list[Figures]:
+    """Each (draft, question)'s figures: its question's first option's count and its second's."""
     questions = {q.get("id"): q for q in result.get("questions") or [] if isinstance(q, dict)}
     found = []
-    for draft in drafts:
-        question = questions.get(draft.question_id) or {}
-        options = question.get("options")
-        found.append(Figures(draft.id, draft.question_id or "", _count(options, 0), _count(options, 1)))
+    for draft, question_id in asked:
+        options = (questions.get(question_id) or {}).get("options")
+        found.append(Figures(draft, question_id, _count(options, 0), _count(options, 1)))
     return found
 
 
@@ -133,3 +148,120 @@ def outcome_kind(app: web.Application) -> DueKind:
         return await decide_project(app, project)
 
     return DueKind("project outcome", PROJECT, due, work, key=lambda project: project.id, worker="decisions")
+
+
+# --- the project term the vote's Survey carries, and what its outcome means at every level
+
+METHOD = "largestMajorityOverDefault"
+SHOWN_DEFAULT = 200  # characters of the default in a sentence
+MAX_ID = 2048
+
+
+@dataclass(frozen=True)
+class Put:
+    """A put draft as the signed Survey names it."""
+
+    id: str
+    name: str
+    question: str
+
+
+@dataclass(frozen=True)
+class Term:
+    """The signed Survey's ``project`` term, read."""
+
+    id: str
+    name: str
+    default: str
+    drafts: tuple[Put, ...]
+
+
+def term_of(project: store.Project, drafts: Sequence[store.Draft], question_ids: Sequence[str]) -> dict:
+    """The ``project`` term of the vote's Survey: which project, its default, each put draft's question."""
+    return {
+        "id": project.id,
+        "name": project.title,
+        "defaultOption": project.default_option,
+        "method": METHOD,
+        "drafts": [{"id": d.id, "name": d.title, "question": q} for d, q in zip(drafts, question_ids, strict=True)],
+    }
+
+
+def _text(value: object, limit: int) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def _put(entry: object, asked: set[str]) -> Put | None:
+    if not isinstance(entry, dict):
+        return None
+    found = (_text(entry.get("id"), MAX_ID), _text(entry.get("name"), rules.MAX_TITLE), entry.get("question"))
+    if found[0] is None or found[1] is None or found[2] not in asked:
+        return None
+    return Put(found[0], found[1], str(found[2]))
+
+
+def read_term(document: dict) -> Term | None:
+    """The signed Survey's ``project`` term when this node can apply it: the rule is :data:`METHOD`,
+    every text is bounded, and each draft names one of the Survey's own questions, once."""
+    if not isinstance(document, dict) or document.get("type") != "Survey":
+        return None
+    term = document.get("project")
+    if not isinstance(term, dict) or term.get("method") != METHOD:
+        return None
+    asked = {str(q["id"]) for q in decisions_proposal.questions_of(document) if q.get("id")}
+    entries = term.get("drafts")
+    if not isinstance(entries, list) or not 0 < len(entries) <= len(asked):
+        return None
+    drafts = tuple(_put(entry, asked) for entry in entries)
+    if any(d is None for d in drafts) or len({d.question for d in drafts if d}) != len(drafts):
+        return None
+    project_id, name = _text(term.get("id"), MAX_ID), _text(term.get("name"), rules.MAX_TITLE)
+    default = _text(term.get("defaultOption"), rules.MAX_AIM)
+    if project_id is None or name is None or default is None:
+        return None
+    return Term(project_id, name, default, tuple(d for d in drafts if d is not None))
+
+
+def _short(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SHOWN_DEFAULT else flat[: SHOWN_DEFAULT - 1].rstrip() + "…"
+
+
+def _headline(term: Term, won: Put | None, no_quorum: bool) -> Message:
+    if won is not None:
+        return N_("Project «{project}»: «{draft}» adopted", project=term.name, draft=won.name)
+    if no_quorum:
+        return N_(
+            "Project «{project}»: no quorum, the default stands («{default}»)",
+            project=term.name,
+            default=_short(term.default),
+        )
+    return N_("Project «{project}»: the default stands («{default}»)", project=term.name, default=_short(term.default))
+
+
+def said(document: dict, result: dict | None, fmt: Formatter) -> dict | None:
+    """What the outcome means for the project the signed Survey names (``registry.outcome_words``):
+    :func:`winner` applied to the signed counts, as the project's node decides it; None when the
+    proposal is no project's vote this node can read, or has no outcome yet."""
+    term = read_term(document)
+    if term is None or not isinstance(result, dict):
+        return None
+    figures = _figures(result, [(d.id, d.question) for d in term.drafts])
+    best = None if result.get("status") == "no quorum" else winner(figures)
+    won = next((d for d in term.drafts if best is not None and d.id == best.draft), None)
+    lines = [
+        N_(
+            "«{draft}»: {votes_for} for the draft, {votes_against} for the default",
+            draft=d.name,
+            votes_for=fmt.number(f.votes_for),
+            votes_against=fmt.number(f.votes_against),
+        )
+        for d, f in zip(term.drafts, figures, strict=True)
+    ]
+    return {
+        "status": "adopted" if won is not None else "default",
+        "adopted": won.id if won is not None else None,
+        "headline": _headline(term, won, result.get("status") == "no quorum"),
+        "lines": lines,
+        "href": term.id,
+    }

@@ -22,7 +22,9 @@ name, the aim and the default as its introduction, ``endTime`` ``[projects] vote
 and a ``decision`` policy (``weightMode`` ballots, ``passThreshold`` 0.5, ``tallyDeadline``
 ``tally_days`` after the close). Each question asks, in the node's language, "«draft»: this
 draft or the default?" with two options, "This draft" first and "The default" second, so
-members vote from a Mastodon poll at their chapter. In the same transaction as the decision is
+members vote from a Mastodon poll at their chapter. The Survey carries, signed with it, the
+``project`` term (:func:`node.projects.outcome.term_of`, added by :func:`with_project`), so every
+level below can say what the outcome means for the project. In the same transaction as the decision is
 kept and offered down the tree: ``store.begin_vote`` (``open`` -> ``voting``; when another click or
 process did it first, the whole transaction is rolled back with a 409, so there is never a
 second decision), each put draft ``voting`` with its question's id, the others ``not_put``. From
@@ -44,7 +46,9 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, DUE_RUNNER, LANGUAGES, REGISTRY
+from federation.proofs import add_proof
+from node.core import vocabulary
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, DUE_RUNNER, KEYRING, LANGUAGES, REGISTRY, URLS
 from node.core.clock import iso, to_epoch
 from node.core.due import DueKind
 from node.core.errors import ApiError
@@ -55,6 +59,7 @@ from node.decisions import proposal
 from node.membership.sessions import check_csrf, require_role
 from node.projects import outcome, rules, store
 from outbox import service
+from outbox.compose import Composed
 
 log = logging.getLogger("chapterhouse.projects")
 
@@ -131,6 +136,25 @@ def _refusal(project: store.Project) -> Message | None:
     return N_("this project is not open: it cannot go to the vote")
 
 
+def with_project(app: web.Application, composed: Composed, term: dict, now: datetime) -> None:
+    """The composed proposal carries ``term`` (``project``), signed with it: its proof made again
+    with the node's key over the whole document, changed in place (what the composer keeps in its
+    transaction is this very document) and embedded in the Create anew."""
+    document = composed.created
+    unsigned = {key: value for key, value in document.items() if key != "proof"}
+    unsigned["project"] = term
+    username = app[CONFIG].node.name
+    signed = add_proof(
+        unsigned,
+        private_key=app[KEYRING][username].ed25519_private,
+        verification_method=app[URLS].ed25519_key_id(username),
+        created=now,
+    )
+    document.clear()
+    document.update(signed)
+    composed.activity["object"] = vocabulary.embedded(document)
+
+
 async def put_to_vote(app: web.Application, project: store.Project) -> str:
     """Put ``project``'s qualifying drafts to the vote as one decision; the proposal's id.
 
@@ -150,6 +174,7 @@ async def put_to_vote(app: web.Application, project: store.Project) -> str:
     composed, now = await service.compose(app, username, body_of(app, project, put, app[CLOCK].now()))
     document = composed.created
     questions = proposal.questions_of(document)
+    with_project(app, composed, outcome.term_of(project, put, [q["id"] for q in questions]), now)
 
     async def begin(conn) -> None:
         if not await store.begin_vote(conn, project.id, document["id"], to_epoch(now)):
@@ -289,6 +314,7 @@ async def page_context(request: web.Request) -> dict:
 
 
 def register(registry: Registry) -> None:
+    registry.outcome_words.append(outcome.said)
     registry.admin_sections.append(admin_sections)
     registry.home_parts.append(home_parts)
     registry.page_context.append(page_context)

@@ -165,8 +165,9 @@ async def test_a_survey_from_the_form_to_the_outcome(browser, make_node, tmp_pat
     await late.goto(f"{london.base_url}/news")  # the outcome, told to the chapter's members as news
     told = late.locator("main a", has_text="Members' survey 2026").first
     await told.click()
-    assert await late.get_by_role("heading", level=1).inner_text() == "Outcome: Members' survey 2026"
-    assert "The decision of the whole organisation on “Members' survey 2026”" in await late.locator("main").inner_text()
+    assert await late.get_by_role("heading", level=1).inner_text() == "Results of the survey «Members' survey 2026»"
+    told_text = await late.locator("main").inner_text()  # each question's leading answer, never "Survey: ..."
+    assert "The whole organisation voted on “Members' survey 2026”" in told_text and "Most chosen: agree" in told_text
     await shots(late, "decision-outcome-news-en")
     await mei.goto(copy_page)
     assert "问卷：征询成员的意见，不涉及通过与否" in await mei.locator(".outcome-box").inner_text()

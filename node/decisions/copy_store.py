@@ -8,6 +8,9 @@ member with their commitment, the day the membership began and, once the issuer'
 say so, why they count elsewhere (never served). ``decision_choices``: each counted choice,
 by voter and question; ``decision_receipts``: one random receipt per voter and proposal. The
 voter of a choice or receipt is never served: the leaves are built from them at the close.
+``decision_reasons``: the reason a voter gave with their ballot (one each, editable until the
+close), kept at the chapter only and shown on the copy's page without the voter's name unless
+they chose it, and never beside their choice.
 """
 
 from __future__ import annotations
@@ -237,3 +240,34 @@ async def counted_ballots(conn: Connection, proposal_id: str) -> list[Row]:
         " WHERE c.proposal_id = ? AND m.excluded IS NULL ORDER BY c.seq",
         (proposal_id,),
     )
+
+
+# --- reasons given with ballots ------------------------------------------------------------
+
+
+async def put_reason(conn: Connection, proposal_id: str, voter: str, reason: str, *, named: bool, now: float) -> None:
+    """Keep ``voter``'s reason on ``proposal_id`` (their one reason: a second replaces the first)."""
+    await conn.execute(
+        "INSERT INTO decision_reasons (proposal_id, voter, reason, named, given_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (proposal_id, voter) DO UPDATE SET reason = excluded.reason, named = excluded.named,"
+        " given_at = excluded.given_at",
+        (proposal_id, voter, reason, int(named), now),
+    )
+
+
+async def drop_reason(conn: Connection, proposal_id: str, voter: str) -> None:
+    await conn.execute("DELETE FROM decision_reasons WHERE proposal_id = ? AND voter = ?", (proposal_id, voter))
+
+
+async def reason_of(conn: Connection, proposal_id: str, voter: str) -> Row | None:
+    return await fetch_one(
+        conn, "SELECT * FROM decision_reasons WHERE proposal_id = ? AND voter = ?", (proposal_id, voter)
+    )
+
+
+async def reasons_of(conn: Connection, proposal_id: str) -> list[Row]:
+    """Every reason given on ``proposal_id``, in the order of their text (never of when, or of whom)."""
+    rows = await fetch_all(
+        conn, "SELECT voter, reason, named FROM decision_reasons WHERE proposal_id = ?", (proposal_id,)
+    )
+    return sorted(rows, key=lambda row: (row["reason"].casefold(), row["reason"]))

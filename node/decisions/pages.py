@@ -18,6 +18,13 @@
   since when; after the close, the organisation's outcome beside this chapter's own count.
   The outcome box says first what the outcome means when a room recognises the proposal (a
   project's vote: ``registry.outcome_words``, e.g. "«draft» adopted" with each draft's figures).
+- Reasons: the copy's ballot form (``POST /decisions/{uuid}/ballot``, counted by the same
+  ``registry.local_vote`` as the polls room's forms) takes an optional reason (at most
+  :data:`MAX_REASON` characters) and "show my name with my reason"; a member who voted may change
+  or remove it until the close (``POST /decisions/{uuid}/reason``; refused after the close with
+  the reason why). The copy's page lists the reasons given, by their text's order, each as "A
+  member" or by the member's display name when they chose it, and never beside a choice: a reason
+  says nothing of how its member voted. Reasons stay at the chapter (``copy_store``).
 - A member's account page: their votes on decisions, each with its receipt and where to check it.
 - The dashboard's "Decisions" panel (the admin of a node with a subtree, or one with proposals):
   each proposal kept here, its phase, turnout so far and outcome; the home page's "Decisions of
@@ -42,12 +49,15 @@ from node.core.registry import Part, Registry
 from node.core.rendering import formatter, render
 from node.decisions import copy_store, proposal, results, store, words
 from node.decisions.composing import new_decision, new_decision_form, page_of
-from node.membership.sessions import active_member_actor, viewer
+from node.membership import accounts
+from node.membership.sessions import active_member_actor, check_csrf, viewer
 from node.polls import model as polls
 from node.polls import results as poll_results
+from node.polls.pages import REFUSAL_STATUS
 
 LISTED = 20
 HOME_SHOWN = 6
+MAX_REASON = 1000  # characters of a reason given with a ballot
 
 
 def _object_id(request: web.Request) -> str:
@@ -239,30 +249,50 @@ async def _voter_state(request: web.Request, copy, questions: list[polls.Questio
     return {"state": "may vote" if open_now else "closed", "open": open_now, "chosen": chosen}
 
 
+async def _copy_questions(conn, copy) -> tuple[dict, list[polls.Question]]:
+    """The copy as served, and its questions (a Survey's, or the one Question)."""
+    stored = await objects.get(conn, copy["copy_id"])
+    document = stored.data if stored is not None else {}
+    if document.get("type") == "Survey":
+        return document, await polls.survey_questions(conn, copy["copy_id"])
+    return document, [q for q in [await polls.get_question(conn, copy["copy_id"])] if q is not None]
+
+
+async def _reasons(request: web.Request, proposal_id: str) -> list[dict]:
+    """The reasons given, each with its member's display name only when they chose to show it."""
+    conn, urls = request.app[DATABASE].reader, request.app[URLS]
+    rows = await copy_store.reasons_of(conn, proposal_id)
+    named = {row["voter"]: accounts.username_of_actor(urls, row["voter"]) for row in rows if row["named"]}
+    shown = await accounts.display_names(conn, [username for username in named.values() if username])
+    listed = []
+    for row in rows:
+        username = named.get(row["voter"])
+        listed.append({"text": row["reason"], "name": (shown.get(username) or username) if username else None})
+    return listed
+
+
 async def copy_context(request: web.Request, copy) -> dict:
     conn = request.app[DATABASE].reader
     prop = await store.get_proposal(conn, copy["proposal_id"])
     if prop is None:
         raise ApiError(404, N_("this copy's proposal is not kept here"))
-    stored = await objects.get(conn, copy["copy_id"])
-    document = stored.data if stored is not None else {}
-    if document.get("type") == "Survey":
-        questions = await polls.survey_questions(conn, copy["copy_id"])
-    else:
-        questions = [q for q in [await polls.get_question(conn, copy["copy_id"])] if q is not None]
+    document, questions = await _copy_questions(conn, copy)
     counts = [await poll_results.question_results(conn, q, _now(request)) for q in questions]
+    me = await _voter_state(request, copy, questions)
+    voter = await active_member_actor(request) if me["state"] == "voted" else None
+    here = page_of(copy["copy_id"])
     return {
         **await decision_context(request, prop),
         "copy": document,
         "copy_questions": list(zip(questions, counts, _questions(prop.document), strict=False)),
-        "vote_path": (
-            f"/surveys/{copy['copy_id'].rsplit('/', 1)[-1]}/answers"
-            if document.get("type") == "Survey"
-            else f"/polls/{copy['copy_id'].rsplit('/', 1)[-1]}/vote"
-        ),
+        "vote_path": f"{here}/ballot",
+        "reason_path": f"{here}/reason",
+        "max_reason": MAX_REASON,
+        "reasons": await _reasons(request, prop.id),
+        "my_reason": await copy_store.reason_of(conn, prop.id, voter) if voter else None,
         "roll_size": copy["roll_size"],
         "frozen_at": copy["frozen_at"],
-        "me": await _voter_state(request, copy, questions),
+        "me": me,
     }
 
 
@@ -284,6 +314,95 @@ async def decision_page(request: web.Request) -> web.Response:
             hint=N_("Check the address, or see the decisions on the home page."),
         )
     return await render(request, "decision.html", await decision_context(request, prop))
+
+
+# --- a ballot with its reason, and a reason changed --------------------------------------------
+
+
+def _reason_from(form) -> tuple[str, bool]:
+    """The reason typed (trimmed, at most :data:`MAX_REASON` characters) and whether to show the name."""
+    typed = form.get("reason", "")
+    reason = typed.replace("\x00", "").strip() if isinstance(typed, str) else ""
+    if len(reason) > MAX_REASON:
+        raise ApiError(
+            400,
+            N_("a reason has at most {n} characters", n=MAX_REASON),
+            hint=N_("shorten your reason; your vote was not sent"),
+        )
+    return reason, form.get("named") in ("1", "on", "true")
+
+
+async def _member_on_copy(request: web.Request):
+    """(the CSRF-checked form, the signed-in member's actor id, the copy) for a POST on a copy's page."""
+    form = await request.post()
+    found = await viewer(request)
+    check_csrf(found, form)
+    voter = await active_member_actor(request) if found is not None and found.username else None
+    if voter is None:
+        raise ApiError(403, N_("only members of this chapter vote here"), hint=N_("sign in with your member account"))
+    copy = await copy_store.copy_by_id(request.app[DATABASE].reader, _object_id(request))
+    if copy is None:
+        raise ApiError(404, N_("no copy of a proposal here with that id"))
+    return form, voter, copy
+
+
+def _not_counted(outcomes: list[polls.BallotOutcome]) -> ApiError:
+    reason = outcomes[0].reason or N_("not counted")
+    return ApiError(REFUSAL_STATUS.get(reason, 403), N_("your vote was not counted: {reason}", reason=reason))
+
+
+async def cast_ballot(request: web.Request) -> web.Response:
+    """``POST /decisions/{uuid}/ballot``: the member's answers on the copy, counted as the polls room's
+    forms count them (``registry.local_vote``), and their reason kept in the same transaction."""
+    form, voter, copy = await _member_on_copy(request)
+    reason, named = _reason_from(form)
+    db, now, cast = request.app[DATABASE], _now(request), request.app[REGISTRY].local_vote or polls.cast_local_vote
+    outcomes: list[polls.BallotOutcome] = []
+    async with db.transaction() as conn:
+        document, questions = await _copy_questions(conn, copy)
+        for question in questions:
+            field = f"q{question.position}" if document.get("type") == "Survey" else "choice"
+            choices = [value for value in form.getall(field, []) if isinstance(value, str)]
+            if not choices:
+                continue  # a question left unanswered
+            try:
+                outcomes += await cast(conn, question, voter, choices, now)
+            except polls.VoteRefused as error:
+                raise ApiError(400, N_("your vote was not counted: {reason}", reason=error.args[0])) from None
+        if reason and any(outcome.counted for outcome in outcomes):
+            await copy_store.put_reason(conn, copy["proposal_id"], voter, reason, named=named, now=now)
+    if not outcomes:
+        raise ApiError(400, N_("no question was answered"))
+    if not any(outcome.counted for outcome in outcomes):
+        raise _not_counted(outcomes)
+    receipts = [outcome for outcome in outcomes if outcome.receipt]
+    context = {"receipts": receipts, "results_path": page_of(copy["copy_id"])}
+    response = await render(request, "vote_receipts.html", context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def give_reason(request: web.Request) -> web.Response:
+    """``POST /decisions/{uuid}/reason``: a member who voted changes their reason (empty: removes it),
+    until the close; back to the copy's reasons."""
+    form, voter, copy = await _member_on_copy(request)
+    reason, named = _reason_from(form)
+    reader = request.app[DATABASE].reader
+    prop = await store.get_proposal(reader, copy["proposal_id"])
+    if prop is None or _now(request) >= prop.end_time:
+        raise ApiError(
+            409,
+            N_("the vote has closed: a reason can no longer be given or changed"),
+            hint=N_("the reasons given before the close stay on the decision's page"),
+        )
+    if await copy_store.receipt_of(reader, prop.id, voter) is None:
+        raise ApiError(403, N_("a reason goes with a ballot: vote first"), hint=N_("the vote form takes your reason"))
+    async with request.app[DATABASE].transaction() as conn:
+        if reason:
+            await copy_store.put_reason(conn, prop.id, voter, reason, named=named, now=_now(request))
+        else:
+            await copy_store.drop_reason(conn, prop.id, voter)
+    raise web.HTTPSeeOther(page_of(copy["copy_id"]) + "#reasons")
 
 
 def with_decisions(path_of):
@@ -319,3 +438,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/decisions/new", new_decision_form)
     app.router.add_post("/decisions/new", new_decision)
     app.router.add_get("/decisions/{uuid}", decision_page)
+    app.router.add_post("/decisions/{uuid}/ballot", cast_ballot)
+    app.router.add_post("/decisions/{uuid}/reason", give_reason)

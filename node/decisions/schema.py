@@ -256,4 +256,21 @@ MIGRATIONS: list[Migration] = [
         ALTER TABLE decision_refusals ADD COLUMN reason_message TEXT;
         """,
     ),
+    Migration(
+        17,
+        "decisions: reasons given with ballots",
+        """
+        -- node/decisions/copy_store.py: a member's reason given with their ballot on this chapter's copy, one
+        -- per voter, editable until the close; kept here, never sent up, never shown beside a choice; named:
+        -- the member chose to show their name with it
+        CREATE TABLE decision_reasons (
+            proposal_id TEXT NOT NULL,
+            voter       TEXT NOT NULL,
+            reason      TEXT NOT NULL,
+            named       INTEGER NOT NULL DEFAULT 0,
+            given_at    REAL NOT NULL,
+            PRIMARY KEY (proposal_id, voter)
+        );
+        """,
+    ),
 ]

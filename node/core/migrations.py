@@ -20,7 +20,8 @@ Before the ledger, a database recorded only ``PRAGMA user_version`` (the highest
 applied). Such a database is upgraded once, when the ledger is created: every registered
 migration numbered at or below its ``user_version`` is recorded as applied, except one none of
 whose tables exist (its room was registered after the database passed its number, which the
-old runner skipped; tables a later migration drops are left out of that check): that one stays
+old runner skipped; tables a later migration drops are left out of that check): that one, and
+every later one of its room (one that only alters a table has no table to look for), stays
 pending and runs. ``user_version`` is not written since.
 
 Each table's queries live beside the module that owns it (named in the comment above each
@@ -190,10 +191,12 @@ async def _implied_by_user_version(conn: Connection, known: list[Migration]) -> 
     version = row[0] if row else 0
     old = [migration for migration in known if migration.number <= version]
     dropped = {table.lower() for migration in old for table in _DROPS_TABLE.findall(migration.sql)}
-    implied = []
-    for migration in old:
+    implied, skipped_rooms = [], set()
+    for migration in sorted(old, key=lambda m: m.number):
         tables = [table for table in _CREATES_TABLE.findall(migration.sql) if table.lower() not in dropped]
-        if tables and not any([await has_table(conn, table, "sqlite") for table in tables]):
+        missing = bool(tables) and not any([await has_table(conn, table, "sqlite") for table in tables])
+        if missing or migration.room in skipped_rooms:  # after a skipped one, its room's later ones were too
+            skipped_rooms.add(migration.room)
             log.info("migration %s %d (%s) was skipped before the ledger: it runs now", *migration.key, migration.name)
         else:
             implied.append(migration)

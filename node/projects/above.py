@@ -22,7 +22,9 @@ node accepted are fetched by id (``node.projects.above_acts``), so a member at l
 **Fetching.** Every GET is signed by this node's Group actor (levels in authorized-fetch mode
 answer it), waits at most :data:`FETCH_SECONDS`, reads at most :data:`MAX_BYTES`, and its answer
 (or its failure) is kept in a small cache per application (:class:`Cache`, by URL) for
-:data:`CACHE_SECONDS`, so a page costs the levels nothing most of the time and a level that is
+:data:`CACHE_SECONDS`, at most :data:`MAX_KEPT` answers and :data:`MAX_CACHE_BYTES` in all (the
+oldest forgotten first: a hostile level serving documents of :data:`MAX_BYTES` each fills
+8 MB, not 500 times 512 KB), so a page costs the levels nothing most of the time and a level that is
 down costs one wait a minute, not one per page. A member's act forgets the cache (the page they
 come back to shows what the node now holds), and while an act of theirs waits for its answer, or
 was answered less than :data:`CACHE_SECONDS` ago, their pages read afresh (``fresh``), so what the
@@ -42,10 +44,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 
+from federation import jsonio
 from federation.activitystreams import id_of, origin_of
 from federation.actors import RemoteActor
 from federation.client import FederationClient, FetchError, Signer
@@ -59,15 +63,23 @@ FETCH_SECONDS = 3.0
 CACHE_SECONDS = 60.0
 MAX_BYTES = 512 * 1024
 MAX_ITEMS = 50
-MAX_KEPT = 500  # cached answers; past it the cache starts again empty
+MAX_KEPT = 500  # cached answers; past it the oldest is forgotten
+MAX_CACHE_BYTES = 8 * 1024 * 1024  # the cached documents' JSON in all; past it the oldest are forgotten
+
+
+def size_of(value: dict | FetchError) -> int:
+    """What a cached answer weighs: its document's JSON (as fetched, at most MAX_BYTES), or its error's text."""
+    return len(str(value)) if isinstance(value, FetchError) else len(jsonio.dumps(value))
 
 
 class Cache:
-    """Fetched documents (or why they could not be fetched) by URL, each for ``life`` seconds."""
+    """Fetched documents (or why they could not be fetched) by URL, each for ``life`` seconds; at
+    most ``MAX_KEPT`` of them and ``MAX_CACHE_BYTES`` in all, the oldest forgotten first."""
 
     def __init__(self, life: float = CACHE_SECONDS) -> None:
         self.life = life
-        self.kept: dict[str, tuple[float, dict | FetchError]] = {}
+        self.kept: OrderedDict[str, tuple[float, dict | FetchError, int]] = OrderedDict()  # oldest first
+        self.bytes = 0
 
     def get(self, url: str) -> dict | FetchError | None:
         found = self.kept.get(url)
@@ -76,12 +88,21 @@ class Cache:
         return found[1]
 
     def put(self, url: str, value: dict | FetchError) -> None:
-        if len(self.kept) >= MAX_KEPT:
-            self.kept.clear()
-        self.kept[url] = (time.monotonic(), value)
+        self._drop(url)
+        size = size_of(value)
+        while self.kept and (len(self.kept) >= MAX_KEPT or self.bytes + size > MAX_CACHE_BYTES):
+            self._drop(next(iter(self.kept)))
+        self.kept[url] = (time.monotonic(), value, size)
+        self.bytes += size
+
+    def _drop(self, url: str) -> None:
+        found = self.kept.pop(url, None)
+        if found is not None:
+            self.bytes -= found[2]
 
     def forget(self) -> None:
         self.kept.clear()
+        self.bytes = 0
 
 
 ABOVE_CACHE: web.AppKey[Cache] = web.AppKey("projects_above_cache", Cache)

@@ -29,8 +29,17 @@ Answers. A member's Join of a project, Join of a draft and Leave of a draft, onc
 answered with an ``Accept`` of the activity (:func:`accept`; ``result`` the project or the draft),
 so the member's client (or their chapter's pages, ``node.projects.above_acts``) knows it counted.
 
+Replays. The inbox forgets what it received (retention), and a relay may carry a member's activity
+with its proof under anyone's HTTP signature; a signature row remembers only its latest activity.
+So every activity that signs (a Join or a Like of a draft) or withdraws (a Leave of a draft, even
+one with nothing to withdraw) is kept for good (``project_signing_activities``,
+:func:`node.projects.making.once`), and one seen before is refused with the reason (dead in the
+inbox; its member sent a ``Reject``, which their chapter's record of an answered act ignores): after
+sign, withdraw, sign, withdraw the first Join signs nothing, an old Leave withdraws no newer
+signature. An ``Undo`` of a Like withdraws only the signature that very Like stands for.
+
 Refusals (:func:`refused`): a stranger's Join or signature, one that comes after the vote began,
-a draft too long... is a :class:`inbox.handlers.PermanentError` with the rule's message, so the
+a draft too long, an activity seen before... is a :class:`inbox.handlers.PermanentError` with the rule's message, so the
 inbox keeps the activity dead with the reason. A member of the subtree is also sent a ``Reject``
 of their activity (its id as ``object``) with the reason as ``content``, in the node's language,
 so their client can say why; a stranger is never answered, so nobody can make this node write to a
@@ -231,9 +240,13 @@ def leave_project_or(wrapped: Handler) -> Handler:
         if draft is None:
             await wrapped.apply(ctx, activity)
             return
-        if await store.has_signed(ctx.conn, draft.id, actor_id):  # else: nothing to withdraw
-            withdrawing = making.withdraw(ctx.conn, draft.id, actor_id, to_epoch(ctx.now))
+        now = to_epoch(ctx.now)
+        if await store.has_signed(ctx.conn, draft.id, actor_id):
+            withdrawing = making.withdraw(ctx.conn, draft.id, actor_id, now, activity_id=activity["id"])
             await attempt(ctx, activity, withdrawing, withdraw_refused)
+        else:  # nothing to withdraw, and never anything later: replayed after a new signature, it withdraws none
+            kept = making.once(ctx.conn, activity["id"], draft.id, actor_id, "withdraw", now)
+            await attempt(ctx, activity, kept, withdraw_refused)
         await accept(ctx, activity, draft.id)
 
     return Handler(apply, needs_sender=wrapped.needs_sender)

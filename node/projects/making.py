@@ -21,7 +21,8 @@ fediverse (in the inbox worker's transaction, ``ctx.conn``; a refusal becomes a
 - :func:`join`: a member of the project (the caller checked the subtree).
 - :func:`sign` / :func:`withdraw`: a signature of an open draft; ``sign`` marks the draft
   qualified the first time its signatories reach the quorum (:func:`node.projects.rules.quorum`),
-  and says so; putting it to the vote is :mod:`node.projects.voting`'s.
+  and says so; putting it to the vote is :mod:`node.projects.voting`'s. An activity that signs or
+  withdraws does so once, ever (:func:`once`).
 """
 
 from __future__ import annotations
@@ -165,12 +166,23 @@ async def open_draft(conn: Connection, draft_id: str) -> store.Draft:
 
 async def sign(conn: Connection, config: Config, draft_id: str, actor: str, *, via: str, activity_id: str | None,
                now: float) -> bool:  # fmt: skip
-    """``actor`` signs the draft; True when the draft has just reached the quorum for the first time."""
+    """``actor`` signs the draft; True when the draft has just reached the quorum for the first time.
+    ``activity_id`` (a Join, a Like) signs once: seen before, it is refused (:func:`once`)."""
     draft = await open_draft(conn, draft_id)
-    signed = await store.sign(conn, draft.id, actor, via=via, activity_id=activity_id, now=now)
-    if not signed and await store.withdrawn_by_the_same(conn, draft.id, actor, activity_id):
-        raise Refused(N_("this activity's signature was withdrawn: signing again takes a new activity"))
+    if activity_id is not None:
+        await once(conn, activity_id, draft.id, actor, "sign", now)
+    await store.sign(conn, draft.id, actor, via=via, activity_id=activity_id, now=now)
     return await qualify_if_due(conn, config, draft.id, now)
+
+
+async def once(conn: Connection, activity_id: str, draft_id: str, actor: str, kind: str, now: float) -> None:
+    """The activity kept as one that signed (``kind`` ``sign``) or withdrew (``withdraw``); :class:`Refused`
+    when it was seen before: an older Join replayed after sign, withdraw, sign, withdraw (relayed with its
+    actor's proof, or delivered again) would sign again, an older Leave would withdraw a newer signature."""
+    if not await store.first_time(conn, activity_id, draft_id, actor, kind, now):
+        if kind == "sign":
+            raise Refused(N_("this activity was counted before: signing again takes a new activity"))
+        raise Refused(N_("this activity was counted before: withdrawing again takes a new activity"))
 
 
 async def qualify_if_due(conn: Connection, config: Config, draft_id: str, now: float) -> bool:
@@ -180,7 +192,10 @@ async def qualify_if_due(conn: Connection, config: Config, draft_id: str, now: f
     return await store.mark_qualified(conn, draft_id, now)
 
 
-async def withdraw(conn: Connection, draft_id: str, actor: str, now: float) -> bool:
-    """``actor``'s signature withdrawn (False: there was none standing)."""
+async def withdraw(conn: Connection, draft_id: str, actor: str, now: float, activity_id: str | None = None) -> bool:
+    """``actor``'s signature withdrawn (False: there was none standing); ``activity_id`` (a Leave)
+    withdraws once (:func:`once`)."""
     draft = await open_draft(conn, draft_id)
+    if activity_id is not None:
+        await once(conn, activity_id, draft.id, actor, "withdraw", now)
     return await store.withdraw(conn, draft.id, actor, now)

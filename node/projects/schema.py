@@ -127,4 +127,23 @@ MIGRATIONS: list[Migration] = [
         CREATE INDEX project_acts_by_project ON project_acts (project, kind);
         """,
     ),
+    Migration(
+        4,
+        "every activity that signed or withdrew",
+        """
+        -- node/projects/store.py: the id of every activity (Join, Like; Leave) that signed a draft or
+        -- withdrew a signature, kept for good, so none of them counts twice (an older Join replayed
+        -- after a sign, withdraw, sign, withdraw would sign again); the standing signatures' own first
+        CREATE TABLE project_signing_activities (
+            activity_id TEXT PRIMARY KEY,
+            draft_id    TEXT NOT NULL,
+            actor       TEXT NOT NULL,
+            kind        TEXT NOT NULL CHECK (kind IN ('sign', 'withdraw')),
+            seen_at     REAL NOT NULL
+        );
+        INSERT INTO project_signing_activities (activity_id, draft_id, actor, kind, seen_at)
+            SELECT activity_id, draft_id, actor, 'sign', signed_at FROM project_signatures
+            WHERE activity_id IS NOT NULL ON CONFLICT DO NOTHING;
+        """,
+    ),
 ]

@@ -1,5 +1,8 @@
 """The projects tables and their queries: projects, members, drafts, revisions and signatures.
 
+``project_signing_activities`` keeps the id of every activity that ever signed or withdrew
+(:func:`first_time`): a signature row remembers only its latest.
+
 States of a project: ``awaiting`` (the admin's approval, when the config asks for it) ->
 ``open`` | ``refused``; ``open`` -> ``voting`` (its qualifying drafts put to the vote as one
 decision, ``proposal_id``) -> ``decided`` (``outcome``, and ``adopted_draft`` when a draft won).
@@ -362,30 +365,27 @@ async def mark_qualified(conn: Connection, draft_id: str, now: float) -> bool:
 
 
 async def sign(conn: Connection, draft_id: str, actor: str, *, via: str, activity_id: str | None, now: float) -> bool:
-    """Sign (or sign again after withdrawing); False if the signature already stands, or if it was
-    withdrawn and ``activity_id`` is the activity that gave it (delivered again: it does not sign again)."""
+    """Sign (or sign again after withdrawing); False if the signature already stands. That an activity
+    signs only once is :func:`first_time`'s (the caller asks it first)."""
     cursor = await conn.execute(
         "INSERT INTO project_signatures (draft_id, actor, via, activity_id, signed_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (draft_id, actor) DO UPDATE SET via = excluded.via, activity_id = excluded.activity_id,"
-        " signed_at = excluded.signed_at, withdrawn_at = NULL WHERE project_signatures.withdrawn_at IS NOT NULL"
-        " AND (excluded.activity_id IS NULL OR project_signatures.activity_id IS NULL"
-        " OR excluded.activity_id <> project_signatures.activity_id)",
+        " signed_at = excluded.signed_at, withdrawn_at = NULL WHERE project_signatures.withdrawn_at IS NOT NULL",
         (draft_id, actor, via, activity_id, now),
     )
     return cursor.rowcount == 1
 
 
-async def withdrawn_by_the_same(conn: Connection, draft_id: str, actor: str, activity_id: str | None) -> bool:
-    """Whether ``actor``'s signature of the draft was given by ``activity_id`` and withdrawn since."""
-    if activity_id is None:
-        return False
-    found = await fetch_value(
-        conn,
-        "SELECT 1 FROM project_signatures WHERE draft_id = ? AND actor = ? AND activity_id = ?"
-        " AND withdrawn_at IS NOT NULL",
-        (draft_id, actor, activity_id),
+async def first_time(conn: Connection, activity_id: str, draft_id: str, actor: str, kind: str, now: float) -> bool:
+    """Keep ``activity_id`` for good as one that signed (``kind`` ``sign``: a Join, a Like) or withdrew
+    (``withdraw``: a Leave) ``actor``'s signature of the draft; False when it was kept before, so an
+    activity delivered again, however long after and by whoever relays it, never counts twice."""
+    cursor = await conn.execute(
+        "INSERT INTO project_signing_activities (activity_id, draft_id, actor, kind, seen_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (activity_id) DO NOTHING",
+        (activity_id, draft_id, actor, kind, now),
     )
-    return found is not None
+    return cursor.rowcount == 1
 
 
 async def withdraw(conn: Connection, draft_id: str, actor: str, now: float) -> bool:

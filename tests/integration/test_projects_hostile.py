@@ -9,7 +9,8 @@ the chapter only, Mallory is nobody's member. What the international must hold:
   node joins nothing here, a Create into another host's collection makes nothing here;
 - a signature counts once however often it is given, and a withdrawn signature is not brought
   back by its Join delivered again (a relayed copy carrying the member's proof, after the inbox
-  forgot it);
+  forgot it), nor by any older Join after sign, withdraw, sign, withdraw; an older Leave withdraws
+  no newer signature;
 - what one member writes is bounded: projects open at once, drafts per project and per author,
   revisions per draft;
 - script in what members write is shown as text on the node's pages.
@@ -211,12 +212,66 @@ async def test_a_withdrawn_signature_is_not_brought_back_by_its_join_again(make_
     status, body = await mallory.post(world.inbox, signing)
     assert status == 202, body
     refused = await inbox_state(world, signing["id"], "dead")
-    assert "withdrawn" in refused["last_error"], refused
+    assert "counted before: signing again takes a new activity" in refused["last_error"], refused
     assert not await store.has_signed(world.db.reader, draft_id, alice.id)
     assert await store.count_signatories(world.db.reader, draft_id) == 0
     # a new Join of hers signs again
     again = await send(alice, world, "Join", draft_id)
     await inbox_state(world, again["id"], "done")
+    assert await store.has_signed(world.db.reader, draft_id, alice.id)
+
+
+async def forget_and_relay(world, relay, activity: dict, wanted: str) -> dict:
+    """``activity`` (carrying its actor's proof) relayed again by ``relay`` once the inbox forgot it."""
+    async with world.db.transaction() as conn:
+        await conn.execute("DELETE FROM inbox_items WHERE activity_id = ?", (activity["id"],))
+    status, body = await relay.post(world.inbox, activity)
+    assert status == 202, body
+    return await inbox_state(world, activity["id"], wanted)
+
+
+async def test_no_older_signing_activity_counts_again(make_node, tmp_path, remote_actor):
+    """Sign, withdraw, sign, withdraw: the first Join (its actor's proof, relayed by anyone after the
+    inbox forgot it) signs nothing; nor does an older Leave withdraw a newer signature."""
+    alice, mallory = await remote_actor("alice"), await remote_actor("mallory")
+    world = (await build(make_node, tmp_path, [alice.id]))["world"]
+    _, project_id = await start(alice, world)
+    written = await send(alice, world, "Create", article(alice.base, alice.id, project_id, "Draft", "<p>One.</p>"))
+    draft_id = (await answered(alice, "Accept", written["id"]))["result"]
+    sent = []
+    for kind in ("Join", "Leave", "Join", "Leave"):
+        activity = alice.with_proof(alice.activity(kind, draft_id, to=[world.actor_id]))
+        status, body = await alice.post(world.inbox, activity)
+        assert status == 202, body
+        await inbox_state(world, activity["id"], "done")
+        sent.append(activity)
+    assert not await store.has_signed(world.db.reader, draft_id, alice.id)
+
+    first_join, first_leave = sent[0], sent[1]
+    refused = await forget_and_relay(world, mallory, first_join, "dead")
+    assert "signature was refused: this activity was counted before" in refused["last_error"], refused
+    assert await store.count_signatories(world.db.reader, draft_id) == 0
+
+    signing = await send(alice, world, "Join", draft_id)  # her new Join signs
+    await inbox_state(world, signing["id"], "done")
+    refused = await forget_and_relay(world, mallory, first_leave, "dead")
+    assert "not withdrawn: this activity was counted before" in refused["last_error"], refused
+    assert [s.actor for s in await store.signatories(world.db.reader, draft_id)] == [alice.id]
+    # the member is told why (her chapter keeps the first answer to an act), Mallory never
+    await answered(alice, "Reject", first_leave["id"])
+    assert not [r for r in mallory.received if r.activity.get("type") in ("Accept", "Reject")]
+
+    # a Leave with nothing to withdraw is kept too: replayed after a new signature, it withdraws none
+    withdrawing = await send(alice, world, "Leave", draft_id)
+    await inbox_state(world, withdrawing["id"], "done")
+    leaving = alice.with_proof(alice.activity("Leave", draft_id, to=[world.actor_id]))
+    status, body = await alice.post(world.inbox, leaving)
+    assert status == 202, body
+    await inbox_state(world, leaving["id"], "done")
+    signing = await send(alice, world, "Join", draft_id)
+    await inbox_state(world, signing["id"], "done")
+    assert await store.has_signed(world.db.reader, draft_id, alice.id)
+    await forget_and_relay(world, mallory, leaving, "dead")
     assert await store.has_signed(world.db.reader, draft_id, alice.id)
 
 

@@ -4,13 +4,15 @@ The polls room's composers are wrapped: without ``decision`` they run as before.
 the node must have linked children (a decision needs a subtree: 422 otherwise); the
 question(s) are parsed by the polls room's rules, the policy by :mod:`proposal`, and the
 proposal document (the Question, or the Survey with its Questions embedded, so one proof
-covers every option) is signed with the node's Ed25519 key (FEP-8b32). In the same
+covers every option), with the terms a room adds to its proposal (:data:`proposal.SIGNED_TERMS`,
+kept as the body gives them; anything else of the body is dropped), is signed once with the
+node's Ed25519 key (FEP-8b32). In the same
 transaction: the proposal is kept, the electorate frozen (:mod:`electorate`), and an
 ``Offer`` of the signed proposal recorded for each linked child. The Create itself goes to
 the followers and is served public; the proposal is no poll of this node (its members vote
 on copies), so a ballot sent to it is kept as a reply and never counted.
 
-An Update of a proposal that changes its options, policy or times is refused with 422
+An Update of a proposal that changes its options, policy, times or signed terms is refused with 422
 (``registry.update_guards``).
 """
 
@@ -30,7 +32,7 @@ from node.decisions import documents, electorate, proposal, store
 from node.polls import outbound as polls_out
 from outbox.compose import Composed, OutboxContext, _addressing, create_of
 
-IMMUTABLE = ("decision", "oneOf", "anyOf", "endTime", "orderedItems")
+IMMUTABLE = ("decision", "oneOf", "anyOf", "endTime", "orderedItems", *proposal.SIGNED_TERMS)
 
 
 def _question_document(ctx, spec, question_id: str, end_time: datetime, addressed: dict, thread: str) -> dict:
@@ -62,6 +64,7 @@ def signed_proposal(ctx: OutboxContext, obj: dict, addressed: dict) -> dict:
     document, end_time = _document(ctx, obj, addressed)
     document["@context"] = vocabulary.signed_context()
     document["decision"] = proposal.parse_policy(obj.get("decision"), end_time)
+    document.update(proposal.signed_terms(obj))
     keys = ctx.keyring[ctx.username]
     return add_proof(
         document,

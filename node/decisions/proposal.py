@@ -10,6 +10,8 @@ signed counts (a weight anywhere else is never read), and a signed ``Survey`` is
 (``Policy.survey``: its questions ask for opinions, none passes or fails). :func:`questions_of` lists the
 questions of a proposal (one for a Question, the Survey's ``orderedItems`` otherwise).
 
+:data:`SIGNED_TERMS` are the terms a room adds to its proposal, signed with it (``issuing``).
+
 :func:`check_signed` is how every level checks a document that travels (a proposal, a
 tally, an aggregate, an outcome): the proof is from the ``attributedTo`` actor's own
 Multikey, fetched before the transaction (an actor that fails is fetched once more, for a
@@ -33,6 +35,12 @@ from node.decisions.leaves import Ballot
 from node.decisions.outcome import WEIGHT_MODES, Policy
 from node.polls import outbound as polls_out
 
+# Top-level terms a room adds to the proposal it issues (node.projects.voting: ``project``, what the
+# outcome means for the project): the composer keeps each as the body gives it (a JSON object) and
+# signs it with the proposal, once; any other term of the body is dropped. Each is a term of the
+# signed context (node.core.vocabulary) and never changes once the proposal is open; a level reads
+# it as the issuer's word, bounded (node.projects.outcome.read_term).
+SIGNED_TERMS = ("project",)
 SHARES = ("passThreshold", "blockShare", "chapterQuorum", "rollQuorum", "turnoutQuorum")
 DEFAULT_TALLY_WINDOW = timedelta(hours=1)
 MAX_WEIGHTS = 1000
@@ -98,6 +106,18 @@ def parse_policy(decision, end_time: datetime) -> dict:
             policy[name] = share
     policy["tallyDeadline"] = iso(_deadline(decision, end_time))
     return policy
+
+
+def signed_terms(obj: dict) -> dict:
+    """The body's :data:`SIGNED_TERMS`, each a JSON object (a 400 otherwise), to sign with the proposal."""
+    found = {}
+    for name in SIGNED_TERMS:
+        if name not in obj:
+            continue
+        if not isinstance(obj[name], dict):
+            raise _bad(N_("{name} must be an object", name=name))
+        found[name] = obj[name]
+    return found
 
 
 def policy_of(proposal: dict) -> Policy:

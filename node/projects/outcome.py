@@ -22,7 +22,7 @@ moves only ``voting`` -> ``decided``). It survives a restart: nothing is kept in
 
 **At every level** (:func:`said`, ``registry.outcome_words``): the vote's Survey carries, signed with
 it, the ``project`` term (:func:`term_of`: the project's id, title and default, the rule's name
-:data:`METHOD`, and each put draft's id, title and question), so a chapter far below, which holds no
+:data:`METHOD`, and each put draft's id and title, in the order of the Survey's questions), so a chapter far below, which holds no
 project, applies the same :func:`winner` to the signed outcome's counts and says the result:
 "Project «title»: «draft» adopted", or that the default stands, with each draft's figures. The
 decisions room asks for it (its news item, the copy's page, ``/results``) without importing this
@@ -176,14 +176,16 @@ class Term:
     drafts: tuple[Put, ...]
 
 
-def term_of(project: store.Project, drafts: Sequence[store.Draft], question_ids: Sequence[str]) -> dict:
-    """The ``project`` term of the vote's Survey: which project, its default, each put draft's question."""
+def term_of(project: store.Project, drafts: Sequence[store.Draft]) -> dict:
+    """The ``project`` term of the vote's Survey: which project, its default, and each put draft, in
+    the order of the Survey's questions (the i-th draft is asked by the i-th question). It goes in the
+    body the node issues, and the composer signs it with the Survey (``node.decisions.proposal.SIGNED_TERMS``)."""
     return {
         "id": project.id,
         "name": project.title,
         "defaultOption": project.default_option,
         "method": METHOD,
-        "drafts": [{"id": d.id, "name": d.title, "question": q} for d, q in zip(drafts, question_ids, strict=True)],
+        "drafts": [{"id": d.id, "name": d.title} for d in drafts],
     }
 
 
@@ -191,10 +193,13 @@ def _text(value: object, limit: int) -> str | None:
     return value if isinstance(value, str) and 0 < len(value) <= limit else None
 
 
-def _put(entry: object, asked: set[str]) -> Put | None:
+def _put(entry: object, asked: list[str], position: int) -> Put | None:
+    """A draft of the term, asked by the question it names (a Survey signed before the terms were
+    composed with it names each) or else by the question at its position."""
     if not isinstance(entry, dict):
         return None
-    found = (_text(entry.get("id"), MAX_ID), _text(entry.get("name"), rules.MAX_TITLE), entry.get("question"))
+    question = entry.get("question", asked[position] if position < len(asked) else None)
+    found = (_text(entry.get("id"), MAX_ID), _text(entry.get("name"), rules.MAX_TITLE), question)
     if found[0] is None or found[1] is None or found[2] not in asked:
         return None
     return Put(found[0], found[1], str(found[2]))
@@ -202,17 +207,17 @@ def _put(entry: object, asked: set[str]) -> Put | None:
 
 def read_term(document: dict) -> Term | None:
     """The signed Survey's ``project`` term when this node can apply it: the rule is :data:`METHOD`,
-    every text is bounded, and each draft names one of the Survey's own questions, once."""
+    every text is bounded, and each draft is asked by one of the Survey's own questions, once."""
     if not isinstance(document, dict) or document.get("type") != "Survey":
         return None
     term = document.get("project")
     if not isinstance(term, dict) or term.get("method") != METHOD:
         return None
-    asked = {str(q["id"]) for q in decisions_proposal.questions_of(document) if q.get("id")}
+    asked = [str(q["id"]) for q in decisions_proposal.questions_of(document) if q.get("id")]
     entries = term.get("drafts")
     if not isinstance(entries, list) or not 0 < len(entries) <= len(asked):
         return None
-    drafts = tuple(_put(entry, asked) for entry in entries)
+    drafts = tuple(_put(entry, asked, position) for position, entry in enumerate(entries))
     if any(d is None for d in drafts) or len({d.question for d in drafts if d}) != len(drafts):
         return None
     project_id, name = _text(term.get("id"), MAX_ID), _text(term.get("name"), rules.MAX_TITLE)

@@ -22,9 +22,11 @@ name, the aim and the default as its introduction, ``endTime`` ``[projects] vote
 and a ``decision`` policy (``weightMode`` ballots, ``passThreshold`` 0.5, ``tallyDeadline``
 ``tally_days`` after the close). Each question asks, in the node's language, "«draft»: this
 draft or the default?" with two options, "This draft" first and "The default" second, so
-members vote from a Mastodon poll at their chapter. The Survey carries, signed with it, the
-``project`` term (:func:`node.projects.outcome.term_of`, added by :func:`with_project`), so every
-level below can say what the outcome means for the project. In the same transaction as the decision is
+members vote from a Mastodon poll at their chapter. The body carries the ``project`` term
+(:func:`node.projects.outcome.term_of`: the put drafts in the order of their questions), which the
+decisions room's composer keeps and signs with the Survey, once
+(:data:`node.decisions.proposal.SIGNED_TERMS`), so every level below can say what the outcome
+means for the project. In the same transaction as the decision is
 kept and offered down the tree: ``store.begin_vote`` (``open`` -> ``voting``; when another click or
 process did it first, the whole transaction is rolled back with a 409, so there is never a
 second decision), each put draft ``voting`` with its question's id, the others ``not_put``. From
@@ -46,9 +48,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from federation.proofs import add_proof
-from node.core import vocabulary
-from node.core.appkeys import CLOCK, CONFIG, DATABASE, DUE_RUNNER, KEYRING, LANGUAGES, REGISTRY, URLS
+from node.core.appkeys import CLOCK, CONFIG, DATABASE, DUE_RUNNER, LANGUAGES, REGISTRY
 from node.core.clock import iso, to_epoch
 from node.core.due import DueKind
 from node.core.errors import ApiError
@@ -59,7 +59,6 @@ from node.decisions import proposal
 from node.membership.sessions import check_csrf, require_role
 from node.projects import outcome, rules, store
 from outbox import service
-from outbox.compose import Composed
 
 log = logging.getLogger("chapterhouse.projects")
 
@@ -100,7 +99,8 @@ def _ask(draft: store.Draft, default: str) -> Message:
 
 
 def body_of(app: web.Application, project: store.Project, drafts: list[store.Draft], now: datetime) -> dict:
-    """The C2S Survey of the vote: one "this draft or the default?" question per put draft."""
+    """The C2S Survey of the vote: one "this draft or the default?" question per put draft, in the
+    drafts' order, and the ``project`` term that names them in that order (signed with the Survey)."""
     language, settings = node_language(app), app[CONFIG].projects
     end = now + timedelta(days=settings.vote_days)
     intro = (
@@ -120,6 +120,7 @@ def body_of(app: web.Application, project: store.Project, drafts: list[store.Dra
         "content": intro,
         "endTime": iso(end),
         "orderedItems": questions,
+        "project": outcome.term_of(project, drafts),
         "decision": {
             "weightMode": "ballots",
             "passThreshold": 0.5,
@@ -134,25 +135,6 @@ def _refusal(project: store.Project) -> Message | None:
     if project.state in ("voting", "decided"):
         return N_("this project was put to the vote already")
     return N_("this project is not open: it cannot go to the vote")
-
-
-def with_project(app: web.Application, composed: Composed, term: dict, now: datetime) -> None:
-    """The composed proposal carries ``term`` (``project``), signed with it: its proof made again
-    with the node's key over the whole document, changed in place (what the composer keeps in its
-    transaction is this very document) and embedded in the Create anew."""
-    document = composed.created
-    unsigned = {key: value for key, value in document.items() if key != "proof"}
-    unsigned["project"] = term
-    username = app[CONFIG].node.name
-    signed = add_proof(
-        unsigned,
-        private_key=app[KEYRING][username].ed25519_private,
-        verification_method=app[URLS].ed25519_key_id(username),
-        created=now,
-    )
-    document.clear()
-    document.update(signed)
-    composed.activity["object"] = vocabulary.embedded(document)
 
 
 async def put_to_vote(app: web.Application, project: store.Project) -> str:
@@ -174,7 +156,6 @@ async def put_to_vote(app: web.Application, project: store.Project) -> str:
     composed, now = await service.compose(app, username, body_of(app, project, put, app[CLOCK].now()))
     document = composed.created
     questions = proposal.questions_of(document)
-    with_project(app, composed, outcome.term_of(project, put, [q["id"] for q in questions]), now)
 
     async def begin(conn) -> None:
         if not await store.begin_vote(conn, project.id, document["id"], to_epoch(now)):

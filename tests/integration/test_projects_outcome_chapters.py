@@ -156,14 +156,16 @@ async def test_every_chapter_tells_the_adopted_draft_and_the_copy_keeps_its_memb
 
     served = (await get_json(proposal_id))[1]  # the Survey says, signed with it, which project it decides
     asked = [q["id"] for q in served["orderedItems"]]
+    texts = [q["content"] for q in served["orderedItems"]]  # each draft in the order of its question
+    assert len(texts) == 2 and SHORT in texts[0] and LONG in texts[1]
     assert served["project"] == {
         "id": project_id,
         "name": "Our charter",
         "defaultOption": "Keep the statutes as they are.",
         "method": outcome.METHOD,
         "drafts": [
-            {"id": short, "name": SHORT, "question": asked[0]},
-            {"id": long, "name": LONG, "question": asked[1]},
+            {"id": short, "name": SHORT},
+            {"id": long, "name": LONG},
         ],
     }
     copied = {name: await copy_questions(nodes[name], proposal_id) for name in ("a", "b")}  # the proof checked

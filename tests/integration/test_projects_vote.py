@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
-from node.core.clock import FrozenClock, to_epoch
+from federation.proofs import verify_actor_proof
+from node.core.clock import FrozenClock, iso, to_epoch
 from node.core.config import ProjectsConfig
 from node.core.db import fetch_value
+from node.decisions import store as decisions_store
 from node.projects import rules, store, voting
-from tests.support.c2s import eventually, get_json
+from tests.support.c2s import eventually, get_json, publish
 from tests.support.decisions import MemberHost, add_members, copy_questions
 from tests.support.forms import browser_like_session, form_token, post_form
 from tests.support.nodes import ADMIN_TOKEN
@@ -161,6 +164,9 @@ async def test_the_admin_puts_a_qualifying_draft_to_the_vote_and_the_members_ado
     (question,) = served["orderedItems"]
     assert question["id"] == drafts[first].question_id and "«A short charter»" in question["content"]
     assert [o["name"] for o in question["oneOf"]] == ["This draft", "The default"]
+    assert served["project"]["drafts"] == [{"id": first, "name": "A short charter"}]  # in the questions' order
+    signed = (await decisions_store.get_proposal(world.db.reader, project.proposal_id)).document
+    verify_actor_proof(signed, (await get_json(world.actor_id))[1])  # the composer's one proof covers the term
 
     copied = await copy_questions(a, project.proposal_id)  # the chapter's copy: a poll Mastodon votes on
     copy = (await get_json(copied[question["id"]]))[1]
@@ -248,3 +254,51 @@ async def test_without_linked_branches_the_dashboard_says_why(make_node, tmp_pat
     assert status == 422 and "this node has no linked branches" in page and "Projects ready for the vote" in page
     assert (await store.get_project(world.db.reader, project_id)).state == "open"
     assert await decisions_kept(world) == 0
+
+
+async def test_a_proposal_keeps_the_terms_a_room_signs_with_it_and_only_those(make_node, tmp_path, member_host):
+    """The decisions room's composer keeps a body's ``project`` term (``proposal.SIGNED_TERMS``) and
+    signs it with the Survey, once: served and kept at the issuer as signed, received below with a
+    proof that checks; any other term is dropped, a term that is no object is a 400, and an Update
+    that changes it is a 422."""
+    clock = FrozenClock()
+    nodes = await world_and_chapter(make_node, tmp_path, clock, member_host, members=2)
+    world, a = nodes["world"], nodes["a"]
+    term = {
+        "id": f"{world.base_url}/objects/{uuid.uuid4()}",
+        "name": "Our charter",
+        "defaultOption": "Keep the statutes.",
+        "method": "largestMajorityOverDefault",
+        "drafts": [{"id": f"{world.base_url}/objects/{uuid.uuid4()}", "name": "Short"}],
+    }
+    body = {
+        "type": "Survey",
+        "name": "Our charter",
+        "endTime": iso(clock.now() + timedelta(minutes=10)),
+        "orderedItems": [{"type": "Question", "content": "<p>Short?</p>", "oneOf": ["This draft", "The default"]}],
+        "decision": {"weightMode": "ballots", "passThreshold": 0.5},
+        "project": term,
+        "flavour": {"not": "signed"},
+    }
+    status, answer, _ = await publish(world, body)
+    assert status == 201, answer
+    proposal_id = answer["object"]
+    kept = await decisions_store.get_proposal(world.db.reader, proposal_id)
+    assert kept is not None and kept.document["project"] == term and "flavour" not in kept.document
+    status, actor = await get_json(world.actor_id)
+    assert status == 200
+    verify_actor_proof(kept.document, actor)  # signed with the term
+    served = (await get_json(proposal_id))[1]
+    assert served["project"] == term and served["proof"] == kept.document["proof"]
+
+    async def received():
+        return await decisions_store.get_proposal(a.db.reader, proposal_id)
+
+    below = await eventually(received, timeout=20)  # the chapter checked the proof and kept it
+    assert below.document["project"] == term and below.document["proof"] == kept.document["proof"]
+
+    status, answer, _ = await publish(world, {**body, "project": "Our charter"})
+    assert status == 400 and "project must be an object" in answer["error"], answer
+    changed = {"id": proposal_id, "project": {**term, "name": "Another charter"}}
+    status, answer, _ = await publish(world, {"type": "Update", "object": changed})
+    assert status == 422 and "project never changes" in answer["error"], answer

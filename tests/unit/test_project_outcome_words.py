@@ -78,3 +78,21 @@ def test_a_term_that_does_not_read_is_no_projects_vote():
         assert outcome.said(document, _result((6, 2), (7, 4)), FMT) is None
     assert outcome.said({**SURVEY, "type": "Question"}, _result((6, 2), (7, 4)), FMT) is None
     assert outcome.said("not a document", _result((6, 2), (7, 4)), FMT) is None
+
+
+def test_drafts_named_in_the_order_of_the_questions_are_asked_by_them():
+    """The term a project's vote now signs names no question: the i-th draft is the i-th question's."""
+    document = copy.deepcopy(SURVEY)
+    for entry in document["project"]["drafts"]:
+        del entry["question"]
+    said = outcome.said(document, _result((6, 2), (7, 4)), FMT)
+    assert said["adopted"] == "https://w.example/d1"
+    assert [str(line) for line in said["lines"]] == [
+        "«Short»: 6 for the draft, 2 for the default",
+        "«Long»: 7 for the draft, 4 for the default",
+    ]
+    document["project"]["drafts"].append({"id": "https://w.example/d3", "name": "Third"})  # no third question
+    assert outcome.said(document, _result((6, 2), (7, 4)), FMT) is None
+    first_question = document["orderedItems"][0]["id"]
+    document["project"]["drafts"][1:] = [{"id": "https://w.example/d2", "name": "Long", "question": first_question}]
+    assert outcome.said(document, _result((6, 2), (7, 4)), FMT) is None  # the first question twice

@@ -3,7 +3,9 @@
 ``signedProposal`` is the proposal exactly as its issuer signed it (what is served at its id
 changes at the close: closed, with the aggregate counts). ``status``: ``open`` before ``endTime``, ``counting`` until the outcome, ``final`` after;
 ``outcome`` (the signed outcome's result once there is one, else what the tallies kept
-here give so far); ``electorate``, ``voters``; ``questions`` with every option's aggregate
+here give so far); ``meaning``: what the signed outcome means for a proposal another room
+recognises, as that room's data (a project's vote: the adopted draft's id and title, or
+"default stands", each draft's votes for and against; :func:`meaning`), else None; ``electorate``, ``voters``; ``questions`` with every option's aggregate
 count and ``votersCount``; ``branches``: this level's subtree as the electorate froze it,
 each ``{"id", "level", "status", "reason", "tally", "children"}``, where ``tally`` is the
 signed tally (or a branch's signed aggregate) exactly as received and signed: tallies carry
@@ -17,6 +19,7 @@ vote: ``registry.outcome_words``), for the news item, the copy's page and the ``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC
 from typing import Any
 
 from federation import jsonio
@@ -67,7 +70,9 @@ def status_of(prop: store.Proposal, now: float) -> str:
     return "open" if now < prop.end_time else "counting"
 
 
-async def results(conn: Connection, prop: store.Proposal, now: float) -> dict:
+async def results(conn: Connection, prop: store.Proposal, now: float, words: Iterable[Callable[..., Any]] = ()) -> dict:
+    """The breakdown; ``words`` (``registry.outcome_words``): the rooms asked what the signed outcome
+    means (``meaning``: the room's ``json``, e.g. a project's adopted draft), None without one."""
     result = prop.outcome["result"] if prop.outcome else await deciding.result_of(conn, prop)
     status = status_of(prop, now)
     outcome, questions = None, result["questions"]
@@ -79,6 +84,7 @@ async def results(conn: Connection, prop: store.Proposal, now: float) -> dict:
         "id": prop.id,
         "status": status,
         "outcome": outcome,
+        "meaning": _meaning_data(words, prop),
         "electorate": result["electorate"],
         "voters": result["voters"],
         "questions": questions,
@@ -86,6 +92,12 @@ async def results(conn: Connection, prop: store.Proposal, now: float) -> dict:
         "signedOutcome": prop.outcome,
         "signedProposal": prop.document,
     }
+
+
+def _meaning_data(words: Iterable[Callable[..., Any]], prop: store.Proposal) -> dict | None:
+    said = meaning(words, prop.document, (prop.outcome or {}).get("result"), Formatter("en", UTC))
+    found = said.get("json") if said is not None else None
+    return found if isinstance(found, dict) else None
 
 
 def meaning(hooks: Iterable[Callable[..., Any]], document: dict, result: dict | None, fmt: Formatter) -> dict | None:

@@ -1,6 +1,7 @@
 """The decisions' read side: a proposal's results, a copy's leaves, a receipt's inclusion proof.
 
-- ``GET /objects/{uuid}/results`` (the proposal's id + ``/results``): JSON (``results``), or a
+- ``GET /objects/{uuid}/results`` (the proposal's id + ``/results``): JSON (``results``, with what a
+  room says the outcome means: ``registry.outcome_words``), or a
   page when a browser asks for HTML: the outcome first, then the rules that produced it (in words,
   :mod:`node.decisions.words`), the counts of each question, and the bars of each branch and
   chapter by name and place.
@@ -23,7 +24,7 @@ from aiohttp import web
 
 from federation import jsonio
 from federation.activitystreams import AS_CONTEXT
-from node.core.appkeys import CLOCK, DATABASE, URLS
+from node.core.appkeys import CLOCK, DATABASE, REGISTRY, URLS
 from node.core.clock import to_epoch
 from node.core.errors import ApiError
 from node.core.i18n import N_
@@ -40,7 +41,9 @@ async def results_view(request: web.Request) -> web.Response:
     prop = await store.get_proposal(conn, _object_id(request))
     if prop is None:
         raise ApiError(404, N_("no proposal here with that id"), hint=N_("results are at a proposal's id + /results"))
-    document = await results.results(conn, prop, to_epoch(request.app[CLOCK].now()))
+    document = await results.results(
+        conn, prop, to_epoch(request.app[CLOCK].now()), request.app[REGISTRY].outcome_words
+    )
     if "text/html" not in request.headers.get("Accept", ""):
         return web.json_response(document)
     return await render(

@@ -24,9 +24,9 @@ moves only ``voting`` -> ``decided``). It survives a restart: nothing is kept in
 it, the ``project`` term (:func:`term_of`: the project's id, title and default, the rule's name
 :data:`METHOD`, and each put draft's id and title, in the order of the Survey's questions), so a chapter far below, which holds no
 project, applies the same :func:`winner` to the signed outcome's counts and says the result:
-"Project «title»: «draft» adopted", or that the default stands, with each draft's figures. The
-decisions room asks for it (its news item, the copy's page, ``/results``) without importing this
-room. A term that does not read (:func:`read_term`: the wrong method, too long, a question the
+"Project «title»: «draft» adopted", or that the default stands, with each draft's figures (and the
+same as data, ``json``, which ``/results`` serves as its ``meaning``). The decisions room asks for it
+(its news item, the copy's page, ``/results``) without importing this room. A term that does not read (:func:`read_term`: the wrong method, too long, a question the
 Survey does not ask) is ignored: the outcome is then told as any survey's.
 """
 
@@ -263,10 +263,30 @@ def said(document: dict, result: dict | None, fmt: Formatter) -> dict | None:
         )
         for d, f in zip(term.drafts, figures, strict=True)
     ]
+    headline = _headline(term, won, result.get("status") == "no quorum")
     return {
         "status": "adopted" if won is not None else "default",
         "adopted": won.id if won is not None else None,
-        "headline": _headline(term, won, result.get("status") == "no quorum"),
+        "headline": headline,
         "lines": lines,
         "href": term.id,
+        "json": _as_json(term, won, figures, headline),
+    }
+
+
+def _as_json(term: Term, won: Put | None, figures: Sequence[Figures], headline: Message) -> dict:
+    """The same result as data (``/results`` as JSON): the adopted draft's id and title, or that the
+    default stands, and each draft's votes for and against; the headline in English."""
+    return {
+        "type": "project",
+        "project": term.id,
+        "name": term.name,
+        "result": "adopted" if won is not None else "default stands",
+        "adopted": {"id": won.id, "name": won.name} if won is not None else None,
+        "defaultOption": term.default,
+        "drafts": [
+            {"id": d.id, "name": d.name, "question": d.question, "for": f.votes_for, "against": f.votes_against}
+            for d, f in zip(term.drafts, figures, strict=True)
+        ],
+        "headline": str(headline),
     }

@@ -212,6 +212,9 @@ async def test_every_chapter_tells_the_adopted_draft_and_the_copy_keeps_its_memb
     clock.advance(days=VOTE_DAYS, seconds=1)
     final = await final_results(world, proposal_id, within=40)
     assert [[o["count"] for o in q["options"]] for q in final["questions"]] == [[6, 2], [3, 5]], final
+    meaning = final["meaning"]  # the JSON says first what the page shows first
+    assert meaning["result"] == "adopted" and meaning["adopted"] == {"id": short, "name": SHORT}, meaning
+    assert [(d["id"], d["for"], d["against"]) for d in meaning["drafts"]] == [(short, 6, 2), (long, 3, 5)]
 
     async def decided():
         found = await store.get_project(world.db.reader, project_id)

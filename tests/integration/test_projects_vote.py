@@ -23,7 +23,7 @@ from node.core.db import fetch_value
 from node.decisions import store as decisions_store
 from node.projects import rules, store, voting
 from tests.support.c2s import eventually, get_json, publish
-from tests.support.decisions import MemberHost, add_members, copy_questions
+from tests.support.decisions import MemberHost, add_members, copy_questions, results
 from tests.support.forms import browser_like_session, form_token, post_form
 from tests.support.nodes import ADMIN_TOKEN
 from tests.support.tree import host_of, link, tree_config, tree_of, wait_linked
@@ -184,6 +184,18 @@ async def test_the_admin_puts_a_qualifying_draft_to_the_vote_and_the_members_ado
 
     project = await eventually(decided, timeout=30)
     assert project.adopted_draft == first
+    # /results as JSON says first what the page shows first: the adopted draft, each draft's figures
+    found = await results(world, project.proposal_id)
+    assert found["status"] == "final" and found["meaning"] == {
+        "type": "project",
+        "project": project_id,
+        "name": "Our charter",
+        "result": "adopted",
+        "adopted": {"id": first, "name": "A short charter"},
+        "defaultOption": "Keep the statutes as they are.",
+        "drafts": [{"id": first, "name": "A short charter", "question": question["id"], "for": 3, "against": 1}],
+        "headline": "Project «Our charter»: «A short charter» adopted",
+    }
     assert project.outcome["drafts"] == [
         {"draft": first, "question": question["id"], "for": 3, "against": 1},
     ]

@@ -96,3 +96,18 @@ def test_drafts_named_in_the_order_of_the_questions_are_asked_by_them():
     first_question = document["orderedItems"][0]["id"]
     document["project"]["drafts"][1:] = [{"id": "https://w.example/d2", "name": "Long", "question": first_question}]
     assert outcome.said(document, _result((6, 2), (7, 4)), FMT) is None  # the first question twice
+
+
+def test_the_result_as_data_names_the_adopted_draft_or_says_the_default_stands():
+    adopted = outcome.said(SURVEY, _result((6, 2), (7, 4)), FMT)["json"]
+    assert adopted["result"] == "adopted" and adopted["adopted"] == {"id": "https://w.example/d1", "name": "Short"}
+    assert [(d["id"], d["for"], d["against"]) for d in adopted["drafts"]] == [
+        ("https://w.example/d1", 6, 2),
+        ("https://w.example/d2", 7, 4),
+    ]
+    assert (
+        adopted["project"] == "https://w.example/p" and adopted["headline"] == "Project «Our charter»: «Short» adopted"
+    )
+    stands = outcome.said(SURVEY, _result((2, 2), (1, 3)), FMT)["json"]
+    assert stands["result"] == "default stands" and stands["adopted"] is None
+    assert stands["defaultOption"] == "Keep the statutes." and "the default stands" in stands["headline"]

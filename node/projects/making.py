@@ -135,7 +135,7 @@ async def revise(conn: Connection, octx: Authoring, draft_id: str, author: str, 
                  source: str | None = None) -> int:  # fmt: skip
     """A new revision of the draft by ``author`` (who joined its project); its number."""
     title, text = title.strip(), text.strip()
-    draft = await store.get_draft(conn, draft_id)
+    draft = await store.get_draft(conn, draft_id, lock=True)  # its revisions counted as they stand at the commit
     project = await store.get_project(conn, draft.project_id) if draft is not None else None
     refuse_if(rules.draft_refusal(project, draft))
     assert draft is not None

@@ -4,6 +4,17 @@ Each check returns ``None`` when the act may go ahead, else the reason as a
 :class:`node.core.i18n.Message` (shown translated on the pages, in English in JSON and in
 the inbox's dead items). Who is a member of the subtree is decided before (``subtree``); these
 rules say what a member may do to a project in its state.
+
+**The limits hold under concurrent writers.** A limit is counted in the transaction that then
+inserts, so two transactions counting at once could each see one short and each insert. On SQLite
+they cannot: its writers are serialised (``BEGIN IMMEDIATE``), and so are one PostgreSQL process's
+(its one writer connection). Between PostgreSQL processes each limit's count first takes a lock
+that the other transaction waits for until the first commits, and then counts afresh (READ
+COMMITTED: each statement sees what committed before it): :func:`draft_count_refusal` locks the
+project's row (``SELECT ... FOR UPDATE``), :func:`start_refusal` the member (a transaction-scoped
+advisory lock: their project has no row yet), and a revision reads its draft's row locked
+(``store.get_draft(..., lock=True)``, :func:`node.projects.making.revise`) before
+:func:`revision_refusal`. On SQLite the same statements lock nothing (``node.core.db.dialects``).
 """
 
 from __future__ import annotations
@@ -64,7 +75,9 @@ def draft_refusal(project: store.Project | None, draft: store.Draft | None) -> M
 
 
 async def start_refusal(conn: Connection, started_by: str) -> Message | None:
-    """A member starts a project while fewer than ``MAX_OPEN_PROJECTS`` of theirs await approval or are open."""
+    """A member starts a project while fewer than ``MAX_OPEN_PROJECTS`` of theirs await approval or are open
+    (counted under a lock on the member, held until the caller's transaction ends)."""
+    await store.lock_starter(conn, started_by)
     if await store.count_started_by(conn, started_by, ("awaiting", "open")) >= MAX_OPEN_PROJECTS:
         return N_(
             "a member has at most {n} projects awaiting approval or open at once: wait until one goes to the vote",
@@ -74,7 +87,9 @@ async def start_refusal(conn: Connection, started_by: str) -> Message | None:
 
 
 async def draft_count_refusal(conn: Connection, project_id: str, author: str) -> Message | None:
-    """A project takes at most ``MAX_DRAFTS`` drafts, at most ``MAX_DRAFTS_PER_AUTHOR`` of them by one member."""
+    """A project takes at most ``MAX_DRAFTS`` drafts, at most ``MAX_DRAFTS_PER_AUTHOR`` of them by one member
+    (counted under a lock on the project's row, held until the caller's transaction ends)."""
+    await store.lock_project(conn, project_id)
     if await store.count_drafts(conn, project_id) >= MAX_DRAFTS:
         return N_("a project has at most {n} drafts: revise one of them", n=MAX_DRAFTS)
     if await store.count_drafts(conn, project_id, author=author) >= MAX_DRAFTS_PER_AUTHOR:
@@ -83,6 +98,7 @@ async def draft_count_refusal(conn: Connection, project_id: str, author: str) ->
 
 
 def revision_refusal(draft: store.Draft) -> Message | None:
+    """A draft takes at most ``MAX_REVISIONS`` revisions (``draft`` read with its row locked)."""
     if draft.revision >= MAX_REVISIONS:
         return N_("a draft has at most {n} revisions: write a new draft", n=MAX_REVISIONS)
     return None

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from federation import jsonio
-from node.core.db import Connection, fetch_all, fetch_one, fetch_value
+from node.core.db import Connection, dialects, fetch_all, fetch_one, fetch_value
 
 PROJECT_STATES = ("awaiting", "open", "voting", "decided", "refused")
 DRAFT_STATES = ("open", "voting", "adopted", "not_adopted", "not_put")
@@ -108,6 +108,32 @@ def _draft(row) -> Draft | None:
     if row is None:
         return None
     return Draft(*(row[name] for name in Draft.__dataclass_fields__))
+
+
+# --- locks for the limits (node.projects.rules): nothing on SQLite, whose writers are serialised
+
+#: the project's row, locked until the transaction ends (a draft is added to it)
+LOCK_PROJECT_SQL = dialects(
+    sqlite="SELECT 1 FROM projects WHERE id = ?", postgres="SELECT 1 FROM projects WHERE id = ? FOR UPDATE"
+)
+#: the draft's row, read and locked until the transaction ends (a revision is added to it)
+GET_DRAFT_LOCKED_SQL = dialects(
+    sqlite="SELECT * FROM project_drafts WHERE id = ?", postgres="SELECT * FROM project_drafts WHERE id = ? FOR UPDATE"
+)
+#: what a member starts: no row to lock yet, so a transaction-scoped advisory lock on the member (in
+#: this schema), in the two-key space, which the one-key locks of node.core.postgres never share
+LOCK_STARTER_SQL = dialects(
+    sqlite="SELECT ?",
+    postgres="SELECT pg_advisory_xact_lock(7401114, hashtext(current_schema() || ' projects of ' || ?::text))",
+)
+
+
+async def lock_project(conn: Connection, project_id: str) -> None:
+    await fetch_value(conn, LOCK_PROJECT_SQL, (project_id,))
+
+
+async def lock_starter(conn: Connection, actor: str) -> None:
+    await fetch_value(conn, LOCK_STARTER_SQL, (actor,))
 
 
 # --- projects
@@ -316,8 +342,10 @@ async def revise_draft(
     return int(number)
 
 
-async def get_draft(conn: Connection, draft_id: str) -> Draft | None:
-    return _draft(await fetch_one(conn, "SELECT * FROM project_drafts WHERE id = ?", (draft_id,)))
+async def get_draft(conn: Connection, draft_id: str, *, lock: bool = False) -> Draft | None:
+    """The draft; with ``lock``, its row locked until the caller's transaction ends (PostgreSQL)."""
+    query = GET_DRAFT_LOCKED_SQL if lock else "SELECT * FROM project_drafts WHERE id = ?"
+    return _draft(await fetch_one(conn, query, (draft_id,)))
 
 
 async def drafts_of(conn: Connection, project_id: str) -> list[Draft]:

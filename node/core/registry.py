@@ -69,7 +69,9 @@ Read side and pages:
                          proposal, the signed outcome's ``result``, a ``node.core.i18n.Formatter``) ->
                          a dict or None; the dict has ``status`` (a word for data attributes),
                          ``headline`` (a message: the result in one sentence, the news item's title),
-                         ``lines`` (messages: its figures) and ``href`` (where it is told more). The
+                         ``lines`` (messages: its figures), ``href`` (where it is told more), ``json``
+                         (the same as data, for ``/results`` as JSON) and ``rule`` (a message: the rule
+                         that decided it, shown among the decision's rules). The
                          decisions room asks them in order (the first answer counts) for its news
                          item, its pages and ``/results``, without importing the room that answers
   ``compose_links``      (order, path, label msgid) of what secretaries and admins can publish

@@ -105,7 +105,7 @@ TERMS: dict[str, object] = {
     "drafts": {"@id": "chapterhouse:drafts", "@type": "@id"},
     "defaultOption": "chapterhouse:defaultOption",
     # a project's vote (node/projects/voting.py): the signed Survey says which project it decides, the
-    # default, each draft's question and the rule applied (node/projects/outcome.py), so every level
+    # default, its drafts in the order of its questions and the rule applied (node/projects/outcome.py), so every level
     # can say and check what the outcome means for the project
     "project": {"@id": "chapterhouse:project", "@type": "@json"},
 }

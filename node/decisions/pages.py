@@ -203,6 +203,10 @@ async def decision_context(request: web.Request, prop: store.Proposal) -> dict:
     local = request.app[URLS].is_local(prop.issuer)
     issuer = request.app[CONFIG].node.display_name if local else (await names.name_of(conn, prop.issuer)).name
     survey = prop.document.get("type") == "Survey"
+    said = results.meaning(request.app[REGISTRY].outcome_words, prop.document, (prop.outcome or {}).get("result"), fmt)
+    rules = words.rules(policy, fmt, weights, survey=survey)
+    if said is not None and said.get("rule"):  # the room's own rule replaces "nothing passes or fails"
+        rules = [said["rule"], *(rule for rule in rules if rule != words.SURVEY_RULE)]
     return {
         "proposal": prop.document,
         "title": proposal.title_of(prop.document),
@@ -210,16 +214,14 @@ async def decision_context(request: web.Request, prop: store.Proposal) -> dict:
         "issuer_site": names.site_of(prop.issuer),
         "questions": _questions(prop.document),
         "survey": survey,
-        "rules": words.rules(policy, fmt, weights, survey=survey),
+        "rules": rules,
         "end": prop.document.get("endTime"),
         "deadline": policy.get("tallyDeadline"),
         "phase": report["status"],
         "phase_words": words.PHASE[report["status"]],
         "report": report,
         "outcome": words.outcome(report["outcome"], fmt),
-        "said": results.meaning(
-            request.app[REGISTRY].outcome_words, prop.document, (prop.outcome or {}).get("result"), fmt
-        ),
+        "said": said,
         "answers": words.answers(report["questions"], fmt),
         "branches": branches,
         "results_path": f"{prop.id}/results",

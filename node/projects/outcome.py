@@ -271,6 +271,11 @@ def said(document: dict, result: dict | None, fmt: Formatter) -> dict | None:
         "lines": lines,
         "href": term.id,
         "json": _as_json(term, won, figures, headline),
+        "rule": N_(
+            "Each draft was asked against the default («{default}»): the draft with the largest majority over"
+            " the default is adopted, if any has one; otherwise the default stands.",
+            default=term.default,
+        ),
     }
 
 

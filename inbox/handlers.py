@@ -28,7 +28,7 @@ from typing import Any
 from federation.activitystreams import actor_of, id_of
 from federation.actors import RemoteActor, RemoteActors, actor_from_document
 from inbox.relay import Relay, relay
-from node.core import follows, objects, publish, vocabulary
+from node.core import follows, inbox_items, objects, publish, vocabulary
 from node.core.clock import to_epoch
 from node.core.config import Config
 from node.core.db import Connection
@@ -67,12 +67,17 @@ class OncePerBatch:
     ``remember(key, load)``: a lookup of something no item of a batch can change (a local
     poll's question, a decision's copy) is read once per batch, not once per ballot; what a
     handler can change (the linked children) is ``forget``-ten by that handler.
+
+    ``woken``: the (actor, activity type) pairs whose waiting items a handler made due again
+    (:meth:`InboxContext.retry_waiting`); an item of this very batch that waited on it (raised
+    ``TryLater`` before the item it waited for was handled) is retried at once, not after its backoff.
     """
 
     def __init__(self) -> None:
         self._work: dict[Hashable, BatchWork] = {}
         self._entries: list[tuple[Hashable, object]] = []
         self._remembered: dict[Hashable, Any] = {}
+        self.woken: set[tuple[str, str]] = set()
 
     async def remember(self, key: Hashable, load: Callable[[], Awaitable[Any]]) -> Any:
         if key not in self._remembered:
@@ -122,6 +127,13 @@ class InboxContext:
         if self.sender is None:
             raise PermanentError("the sender's actor could not be fetched")
         return self.sender
+
+    async def retry_waiting(self, actor_id: str, kind: str) -> None:
+        """What this item brings is what ``actor_id``'s items of ``kind`` waited for (``TryLater``:
+        a tally that overtook its roll): they are retried at once, those of earlier batches and
+        those of this one alike, not after their backoff."""
+        await inbox_items.retry_waiting_now(self.conn, actor_id=actor_id, kind=kind, now=to_epoch(self.now))
+        self.once_per_batch.woken.add((actor_id, kind))
 
     @property
     def chapter(self) -> str:

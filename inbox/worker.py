@@ -195,21 +195,25 @@ class InboxWorker:
         undone; the same when the optimistic batch runs over ``handler_timeout`` (then each item
         has that deadline of its own). Handlers touch nothing but the database, so running one again is harmless.
         """
+        once_per_batch = OncePerBatch()
         try:
             async with asyncio.timeout(self.handler_timeout):
-                failed, queued = await self._apply_batch(items, isolate=False)
+                failed, queued = await self._apply_batch(items, once_per_batch, isolate=False)
         except (_HandlerFailed, TimeoutError):
-            failed, queued = await self._apply_batch(items, isolate=True)
+            once_per_batch = OncePerBatch()
+            failed, queued = await self._apply_batch(items, once_per_batch, isolate=True)
         if queued:
             self.on_deliveries_queued()
         for row, error in failed:
-            await self._failed(row, error)
+            woken = isinstance(error, TryLater) and (row["actor_id"], row["type"]) in once_per_batch.woken
+            await self._failed(row, error, at_once=woken)
 
-    async def _apply_batch(self, items: list[_Ready], *, isolate: bool) -> tuple[list[tuple[Row, Exception]], bool]:
+    async def _apply_batch(
+        self, items: list[_Ready], once_per_batch: OncePerBatch, *, isolate: bool
+    ) -> tuple[list[tuple[Row, Exception]], bool]:
         failed: list[tuple[Row, Exception]] = []
         done: list[int] = []
         queued = False
-        once_per_batch = OncePerBatch()
         async with self.db.transaction() as conn:
             # PostgreSQL: only the rows still ours (SQLite: one process, no statement spent on it)
             for item in items if self.db.dialect != POSTGRES else await self._still_ours(conn, items):
@@ -282,24 +286,26 @@ class InboxWorker:
             await conn.execute("ROLLBACK TO once_per_batch")
         await conn.execute("RELEASE once_per_batch")
 
-    async def _failed(self, row, error: Exception) -> None:
+    async def _failed(self, row, error: Exception, *, at_once: bool = False) -> None:
+        """``at_once``: what the item waited for came in the same batch, after it: retried now."""
         if isinstance(error, PermanentError):
             await self._dead(row, str(error), answer=error.answer)
         elif isinstance(error, (jsonio.JsonError, KeyError, TypeError, ValueError)):
             await self._dead(row, f"malformed activity: {type(error).__name__}: {error}")
         elif isinstance(error, (FetchError, asyncio.TimeoutError, OSError, TryLater)):
-            await self._retry(row, str(error) or type(error).__name__)
+            await self._retry(row, str(error) or type(error).__name__, at_once=at_once)
         else:  # a bug in a handler must not stop the worker
             log.error("inbox item %s failed", row["activity_id"], exc_info=error)
             await self._retry(row, f"{type(error).__name__}: {error}")
 
-    async def _retry(self, row, error: str) -> None:
+    async def _retry(self, row, error: str, *, at_once: bool = False) -> None:
         now = to_epoch(self.clock.now())
         if self.policy.gives_up(first_attempt_at=row["received_at"], now=now):
             await self._dead(row, f"gave up after {row['attempts']} attempts: {error}")
             return
+        at = now if at_once else now + self.policy.next_delay(row["attempts"])
         async with self.db.transaction() as conn:
-            await store.mark_retry(conn, row["seq"], at=now + self.policy.next_delay(row["attempts"]), error=error)
+            await store.mark_retry(conn, row["seq"], at=at, error=error)
 
     async def _dead(self, row, error: str, *, answer=None) -> None:
         log.info("inbox item %s is dead: %s", row["activity_id"], error)

@@ -37,7 +37,6 @@ from federation import jsonio
 from federation.activitystreams import actor_of, id_of
 from inbox.handlers import Handler, InboxContext, PermanentError, PrepareContext
 from node.branches import ancestry, link_store
-from node.core import inbox_items
 from node.core.clock import to_epoch
 from node.core.registry import Registry
 from node.decisions import (
@@ -148,7 +147,7 @@ async def on_roll(ctx: InboxContext, prop: store.Proposal, activity: dict, roll:
         await received.insert_roll_entries(ctx.conn, prop.id, origin, entries)
         await store.mark_exclusions_due(ctx.conn, prop.id)
     # a tally that overtook this roll (``checking``: TryLater) comes through the same child: retried now
-    await inbox_items.retry_waiting_now(ctx.conn, actor_id=actor_of(activity) or "", kind="Add", now=to_epoch(ctx.now))
+    await ctx.retry_waiting(actor_of(activity) or "", "Add")
     await _pass_up(ctx, prop, roll)
 
 

@@ -1228,3 +1228,28 @@ async def test_a_tally_that_overtook_its_roll_is_counted_when_the_roll_comes(mak
     assert done["state"] == "done"
     kept = await received.get_tally(r1.db.reader, pid, hostile.actor_id())
     assert kept is not None and kept["status"] == "reported"
+
+
+async def test_a_tally_before_its_roll_in_the_same_batch_is_retried_at_once(make_node, tmp_path, member_host, hostile):
+    """The same race inside one batch of r1's inbox worker: the tally fails (no roll yet) before the
+    roll, just behind it, is kept; the tally is retried at once, not after its backoff (the clock
+    never moves again)."""
+    clock = FrozenClock()
+    nodes = await build(make_node, tmp_path, clock, member_host, hostile)
+    r1 = nodes["r1"]
+    pid = await issue(nodes["world"], clock)
+    prop = await offered(hostile, pid)
+    clock.advance(minutes=5, seconds=1)
+    fields, _ = hostile.honest_tally(prop, [{pid: ["disagree"]}] * 2, roll_size=H_MEMBERS)
+    await r1.inbox_worker.loop.stop()  # both wait in the inbox: one batch takes them in arrival order
+    try:
+        status, tally_add = await hostile.add(r1, hostile.tally(pid, fields))
+        assert status == 202
+        status, _ = await hostile.add(r1, hostile.roll(pid, random_entries(H_MEMBERS)))
+        assert status == 202
+    finally:
+        r1.inbox_worker.loop.start()
+    done = await inbox_item(r1, tally_add["id"], state="done")
+    assert done["attempts"] >= 2 and done["state"] == "done"  # it did wait once, in that batch
+    kept = await received.get_tally(r1.db.reader, pid, hostile.actor_id())
+    assert kept is not None and kept["status"] == "reported"

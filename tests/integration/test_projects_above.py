@@ -22,28 +22,12 @@ from node.projects import above, above_acts, store
 from tests.support.accounts import approved_account
 from tests.support.c2s import eventually
 from tests.support.forms import browser_like_session, form_token
-from tests.support.tree import host_of, link, post_signed_as, tree_config, tree_of, wait_linked
+from tests.support.projects import three_levels
+from tests.support.tree import post_signed_as
 
 
 async def build(make_node, tmp_path) -> dict:
-    chapter_config = tree_config(tmp_path, "chapter", "chapter")
-    region_config = tree_config(tmp_path, "region", "region", accept_children_from=(host_of(chapter_config.node),))
-    world_config = tree_config(tmp_path, "world", "international", accept_children_from=(host_of(region_config.node),))
-    nodes = {
-        "world": await make_node(config=world_config),
-        "region": await make_node(config=region_config),
-        "chapter": await make_node(config=chapter_config),
-    }
-    assert (await link(nodes["region"], nodes["world"]))[0] == 201
-    await wait_linked(nodes["region"], nodes["world"])
-    assert (await link(nodes["chapter"], nodes["region"]))[0] == 201
-    await wait_linked(nodes["chapter"], nodes["region"])
-
-    async def chapter_reported():
-        return any(child["children"] for child in (await tree_of(nodes["world"]))["children"])
-
-    await eventually(chapter_reported, timeout=20)
-    return nodes
+    return await three_levels(make_node, tmp_path)
 
 
 async def get(session: aiohttp.ClientSession, node, path: str, language: str = "en") -> tuple[int, str]:

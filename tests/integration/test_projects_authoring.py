@@ -21,10 +21,9 @@ import aiohttp
 from federation.jsonld import undefined_terms
 from node.core.clock import to_epoch
 from node.core.db import fetch_one
-from node.membership import members
 from node.projects import store
 from tests.support.c2s import eventually, get_json
-from tests.support.tree import host_of, link, tree_config, tree_of, wait_linked
+from tests.support.projects import three_levels
 
 AS = "https://www.w3.org/ns/activitystreams"
 PUBLIC = f"{AS}#Public"
@@ -32,30 +31,7 @@ PUBLIC = f"{AS}#Public"
 
 async def build(make_node, tmp_path, member_ids: list[str]) -> dict:
     """world <- region <- chapter, whose members are ``member_ids`` (likes do not sign anywhere)."""
-    chapter_config = tree_config(tmp_path, "chapter", "chapter")
-    region_config = tree_config(tmp_path, "region", "region", accept_children_from=(host_of(chapter_config.node),))
-    world_config = tree_config(tmp_path, "world", "international", accept_children_from=(host_of(region_config.node),))
-    nodes = {
-        "world": await make_node(config=world_config),
-        "region": await make_node(config=region_config),
-        "chapter": await make_node(config=chapter_config),
-    }
-    async with nodes["chapter"].db.transaction() as conn:
-        for actor_id in member_ids:
-            await members.upsert_member(
-                conn, chapter="chapter", actor_id=actor_id, state="active", now=to_epoch(datetime.now(UTC))
-            )
-    assert (await link(nodes["region"], nodes["world"]))[0] == 201
-    await wait_linked(nodes["region"], nodes["world"])
-    assert (await link(nodes["chapter"], nodes["region"]))[0] == 201
-    await wait_linked(nodes["chapter"], nodes["region"])
-
-    async def chapter_reported():
-        tree = await tree_of(nodes["world"])
-        return any(child["children"] for child in tree["children"])
-
-    await eventually(chapter_reported, timeout=20)
-    return nodes
+    return await three_levels(make_node, tmp_path, member_ids)
 
 
 def projects_of(node) -> str:

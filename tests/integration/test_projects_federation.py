@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -27,41 +26,16 @@ from node.core.appkeys import KEYRING
 from node.core.clock import to_epoch
 from node.core.config import ProjectsConfig
 from node.core.db import fetch_one
-from node.membership import members
 from node.projects import store, subtree
 from tests.support.c2s import eventually, publish
-from tests.support.tree import host_of, link, tree_config, tree_of, wait_linked
+from tests.support.projects import three_levels
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
 async def build(make_node, tmp_path, member_ids: list[str]) -> dict:
     """world (likes sign) <- region (likes are likes) <- chapter, whose members are ``member_ids``."""
-    chapter_config = tree_config(tmp_path, "chapter", "chapter")
-    region_config = tree_config(tmp_path, "region", "region", accept_children_from=(host_of(chapter_config.node),))
-    world_config = tree_config(tmp_path, "world", "international", accept_children_from=(host_of(region_config.node),))
-    world_config = replace(world_config, projects=ProjectsConfig(like_signs=True))
-    nodes = {
-        "world": await make_node(config=world_config),
-        "region": await make_node(config=region_config),
-        "chapter": await make_node(config=chapter_config),
-    }
-    async with nodes["chapter"].db.transaction() as conn:
-        for actor_id in member_ids:
-            await members.upsert_member(
-                conn, chapter="chapter", actor_id=actor_id, state="active", now=to_epoch(datetime.now(UTC))
-            )
-    assert (await link(nodes["region"], nodes["world"]))[0] == 201
-    await wait_linked(nodes["region"], nodes["world"])
-    assert (await link(nodes["chapter"], nodes["region"]))[0] == 201
-    await wait_linked(nodes["chapter"], nodes["region"])
-
-    async def chapter_reported():
-        tree = await tree_of(nodes["world"])
-        return any(child["children"] for child in tree["children"])
-
-    await eventually(chapter_reported, timeout=20)
-    return nodes
+    return await three_levels(make_node, tmp_path, member_ids, world_projects=ProjectsConfig(like_signs=True))
 
 
 async def article(node, name: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import uuid
 from dataclasses import replace
 
 import pytest
@@ -30,6 +29,7 @@ from tests.support.c2s import eventually, get_json
 from tests.support.content import signed_in_local_member
 from tests.support.decisions import MemberHost, add_members, copy_questions, final_results
 from tests.support.forms import browser_like_session, form_token
+from tests.support.projects import project_with_drafts
 from tests.support.tree import host_of, link, tree_config, tree_of, wait_linked
 
 VOTE_DAYS = 0.01  # 14.4 minutes
@@ -79,27 +79,7 @@ async def _tree(make_node, tmp_path, clock, host):
 
 async def _project(world, signers: list[str]) -> tuple[str, str, str]:
     """The world's project "Our charter" with two drafts, each signed by two members: both qualify."""
-    project_id, drafts = f"{world.base_url}/objects/{uuid.uuid4()}", []
-    async with world.db.transaction() as conn:
-        await store.insert_project(
-            conn,
-            project_id=project_id,
-            title="Our charter",
-            aim="Give the organisation a charter.",
-            default_option="Keep the statutes as they are.",
-            started_by=f"{world.base_url}/users/ann",
-            opened=True,
-            now=1000.0,
-        )
-        for number, title in enumerate((SHORT, LONG)):
-            draft_id = f"{world.base_url}/objects/{uuid.uuid4()}"
-            drafts.append(draft_id)
-            await store.insert_draft(
-                conn, draft_id=draft_id, project_id=project_id, title=title, text=f"The text of {title}.",
-                author=f"{world.base_url}/users/ann", now=1000.0 + number,
-            )  # fmt: skip
-            for actor in signers[2 * number : 2 * number + 2]:
-                await store.sign(conn, draft_id, actor, via="page", activity_id=None, now=1000.0 + number)
+    project_id, drafts = await project_with_drafts(world, {SHORT: signers[0:2], LONG: signers[2:4]})
     for draft_id in drafts:
         assert await voting.after_signature(world.app, project_id, draft_id) is True
     return project_id, drafts[0], drafts[1]

@@ -26,6 +26,7 @@ from tests.support.c2s import eventually, get_json, publish
 from tests.support.decisions import MemberHost, add_members, copy_questions, results
 from tests.support.forms import browser_like_session, form_token, post_form
 from tests.support.nodes import ADMIN_TOKEN
+from tests.support.projects import project_with_drafts
 from tests.support.tree import host_of, link, tree_config, tree_of, wait_linked
 
 VOTE_DAYS = 0.01  # 14.4 minutes
@@ -58,38 +59,6 @@ async def world_and_chapter(make_node, tmp_path, clock, host, *, put_to_vote: st
 
     await eventually(reported, timeout=20)
     return nodes
-
-
-async def project_with_drafts(node, signatures: dict[str, list[str]]) -> tuple[str, list[str]]:
-    """A project with one draft per entry of ``signatures`` (its title -> who signed it)."""
-    project_id = f"{node.base_url}/objects/{uuid.uuid4()}"
-    drafts = []
-    async with node.db.transaction() as conn:
-        await store.insert_project(
-            conn,
-            project_id=project_id,
-            title="Our charter",
-            aim="Give the organisation a charter.",
-            default_option="Keep the statutes as they are.",
-            started_by=f"{node.base_url}/users/ann",
-            opened=True,
-            now=1000.0,
-        )
-        for number, title in enumerate(signatures):
-            draft_id = f"{node.base_url}/objects/{uuid.uuid4()}"
-            drafts.append(draft_id)
-            await store.insert_draft(
-                conn,
-                draft_id=draft_id,
-                project_id=project_id,
-                title=title,
-                text=f"The text of {title}.",
-                author=f"{node.base_url}/users/ann",
-                now=1000.0 + number,
-            )
-            for actor in signatures[title]:
-                await store.sign(conn, draft_id, actor, via="page", activity_id=None, now=1000.0 + number)
-    return project_id, drafts
 
 
 async def admin_session(node):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from axe_playwright_python.async_playwright import Axe
@@ -25,13 +26,14 @@ async def axe_clean(page) -> None:
     assert not found, f"accessibility violations on {page.url}:\n" + "\n".join(found)
 
 
-async def shots(page, name: str) -> None:
-    """``name``-1280.png and ``name``-390.png, whole pages; at 390 px nothing may scroll sideways; axe stays clean."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+async def shots(page, name: str, folder: Path = ARTIFACTS) -> None:
+    """``name``-1280.png and ``name``-390.png in ``folder``, whole pages; at 390 px nothing may scroll
+    sideways; axe stays clean."""
+    os.makedirs(folder, exist_ok=True)
     await axe_clean(page)
     for width in WIDTHS:
         await page.set_viewport_size({"width": width, "height": 900})
-        await page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        await page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
         if width < 600:
             overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"

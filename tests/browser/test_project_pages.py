@@ -8,25 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.browser.federation import axe_clean, browser_in
+from tests.browser import federation
+from tests.browser.federation import browser_in
 from tests.browser.test_poll_pages import sign_in_as
 from tests.support.accounts import approved_account
 from tests.support.forms import browser_like_session
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots" / "projects"
-WIDTHS = (1280, 390)
 
 
 async def shots(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await axe_clean(page)
-    for width in WIDTHS:
-        await page.set_viewport_size({"width": width, "height": 900})
-        await page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-        if width < 600:
-            overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
-    await page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+    await federation.shots(page, name, ARTIFACTS)
 
 
 async def _member_page(browser, node, username: str, language: str = "en-GB"):

@@ -124,15 +124,22 @@ async def mark_retry(conn: Connection, seq: int, *, at: float, error: str) -> No
     )
 
 
+#: waiting items made due now; on PostgreSQL a row another process's batch holds is skipped, never waited
+#: for (that batch is handling it: a wait here could close a cycle of locks with it)
+RETRY_WAITING_NOW_SQL = dialects(
+    sqlite="UPDATE inbox_items SET next_attempt_at = ?"
+    " WHERE state = 'queued' AND last_error IS NOT NULL AND actor_id = ? AND type = ? AND next_attempt_at > ?",
+    postgres="UPDATE inbox_items SET next_attempt_at = ? WHERE seq IN (SELECT seq FROM inbox_items"
+    " WHERE state = 'queued' AND last_error IS NOT NULL AND actor_id = ? AND type = ? AND next_attempt_at > ?"
+    " FOR UPDATE SKIP LOCKED)",
+)
+
+
 async def retry_waiting_now(conn: Connection, *, actor_id: str, kind: str, now: float) -> int:
     """Items of ``kind`` from ``actor_id`` waiting for a retry (one that arrived before what it depends
     on, which has now come) become due at once instead of after their backoff; how many. Only items
     that failed once (``last_error``): one claimed for its first attempt is left to its worker."""
-    cursor = await conn.execute(
-        "UPDATE inbox_items SET next_attempt_at = ?"
-        " WHERE state = 'queued' AND last_error IS NOT NULL AND actor_id = ? AND type = ? AND next_attempt_at > ?",
-        (now, actor_id, kind, now),
-    )
+    cursor = await conn.execute(RETRY_WAITING_NOW_SQL, (now, actor_id, kind, now))
     return cursor.rowcount
 
 

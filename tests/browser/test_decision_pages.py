@@ -62,6 +62,7 @@ async def admin_issues_a_survey(browser, world, clock):
     await admin.get_by_label("Introduction (optional)").fill("Once a year, every member has a say.")
     for n in range(2, len(QUESTIONS) + 1):
         await admin.get_by_role("button", name="Add a question").click()
+        await admin.locator(f"#q{n}_content").wait_for()  # the form comes back with one more (a new page load)
         assert await admin.locator(f"#q{n}_content").count() == 1
     assert await admin.get_by_label("Title (for a survey of several questions)").input_value() == "Members' survey 2026"
     for n, (text, kind, options) in enumerate(QUESTIONS, start=1):

@@ -159,8 +159,16 @@ async def insert_question(
     )
 
 
-async def get_question(conn: Connection, question_id: str) -> Question | None:
-    row = await fetch_one(conn, "SELECT * FROM poll_questions WHERE id = ?", (question_id,))
+#: a question's row read and locked until the transaction ends (PostgreSQL; SQLite's writers are serialised)
+GET_QUESTION_LOCKED_SQL = dialects(
+    sqlite="SELECT * FROM poll_questions WHERE id = ?", postgres="SELECT * FROM poll_questions WHERE id = ? FOR UPDATE"
+)
+
+
+async def get_question(conn: Connection, question_id: str, *, lock: bool = False) -> Question | None:
+    row = await fetch_one(
+        conn, GET_QUESTION_LOCKED_SQL if lock else "SELECT * FROM poll_questions WHERE id = ?", (question_id,)
+    )
     return _row_to_question(row) if row else None
 
 
@@ -490,8 +498,13 @@ async def counts_changed(conn: Connection, question_id: str, now: float) -> None
 
 
 async def refresh_served(conn: Connection, question_id: str, now: float) -> dict | None:
-    """Rebuild the stored Question from the ballots; the new document, or None if it was deleted."""
-    question = await get_question(conn, question_id)
+    """Rebuild the stored Question from the ballots; the new document, or None if it was deleted.
+
+    The question's row is locked before the object's (PostgreSQL): every writer takes the two in
+    that order (a ballot marks the question dirty, then its batch rebuilds the served counts), so the
+    poll worker's Update, which rebuilds first and marks the question after, cannot deadlock with
+    another process's batch of ballots."""
+    question = await get_question(conn, question_id, lock=True)
     stored = await objects.get(conn, question_id)
     if question is None or stored is None or stored.deleted is not None:
         return None
